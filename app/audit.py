@@ -1,0 +1,91 @@
+"""The hash-chained audit log and the outbox entry that goes with every fact.
+
+Each entry's hash covers its own fields and the previous entry's hash, so altering, removing or
+inserting an entry anywhere before the head breaks the chain at that point. Cutting entries off the
+end leaves a shorter valid chain: the head hash is what a second party (the server, an evidence pack)
+must hold to detect that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.clock import iso
+from app.store.models import AuditEntry, Outbox
+
+GENESIS = "0" * 64
+
+
+def canonical_json(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def entry_hash(prev_hash: str, seq: int, at: str, actor: str, kind: str, payload: str) -> str:
+    material = "\x1f".join((prev_hash, str(seq), at, actor, kind, payload))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def record_fact(kind: str, actor: str, at: datetime, payload: dict[str, Any], *, sync: bool = True) -> int:
+    """Append an audit entry (and, with `sync`, the outbox event that carries the fact to the server).
+
+    Call inside `Store.atomic()` together with the domain change it records.
+    Returns the audit sequence number.
+    """
+    head = AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).first()
+    seq = head.seq + 1 if head else 1
+    prev = head.hash if head else GENESIS
+    when = iso(at)
+    body = canonical_json(payload)
+    AuditEntry.insert(
+        seq=seq, at=when, actor=actor, kind=kind, payload=body, prev_hash=prev,
+        hash=entry_hash(prev, seq, when, actor, kind, body),
+    ).execute()
+    if sync:
+        Outbox.insert(
+            event_id=str(uuid.uuid4()), kind=kind, created_at=when,
+            payload=canonical_json({"audit_seq": seq, "actor": actor, **payload}),
+        ).execute()
+    return seq
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    entries: int
+    head_hash: str
+    problem: str = ""  # the first break, in words: "entry 17: hash does not match its content"
+
+
+def _entries(batch: int = 5000) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        rows = list(AuditEntry.select().where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain() -> ChainReport:
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for entry in _entries():
+        if entry.seq != expected_seq:
+            what = "removed" if entry.seq > expected_seq else "out of order"
+            return ChainReport(False, count, prev, f"entry {expected_seq}: missing ({what}); next is {entry.seq}")
+        if entry.prev_hash != prev:
+            return ChainReport(False, count, prev, f"entry {entry.seq}: does not link to entry {entry.seq - 1}")
+        actual = entry_hash(entry.prev_hash, entry.seq, entry.at, entry.actor, entry.kind, entry.payload)
+        if actual != entry.hash:
+            return ChainReport(False, count, prev, f"entry {entry.seq}: hash does not match its content")
+        prev = entry.hash
+        expected_seq += 1
+        count += 1
+    return ChainReport(True, count, prev)

@@ -1,0 +1,202 @@
+"""The `packbench` subcommands that need only the domain (imports, operators, audit, backup, ...).
+
+`main.py` is the composition root: it adds the commands that need devices (`pack`, the GUI) and
+dispatches here for the rest. Exit code 0 only on success; errors go to stderr in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.audit import verify_chain
+from app.clock import SystemClock
+from app.config import default_data_dir
+from app.operators import ROLES, add_operator
+from app.store import Store, open_store
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line on stderr, exit code 1."""
+
+
+def add_data_dir(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    # Subcommands accept --data-dir too, but must not overwrite one given before the subcommand.
+    parser.add_argument("--data-dir", type=Path, default=None if top else argparse.SUPPRESS,
+                        help="station data directory (default: the platform's user data dir)")
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
+
+
+def store_for(args: argparse.Namespace) -> Store:
+    return open_store(data_dir(args))
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        if sys.stderr.isatty() or done == total:
+            pct = 100 * done // total if total else 100
+            print(f"\r{label}: {done}/{total} rows ({pct}%)", end="\n" if done == total else "",
+                  file=sys.stderr, flush=True)
+    return report
+
+
+def cmd_import_orders(args: argparse.Namespace) -> int:
+    from app.importers import import_orders
+
+    store = store_for(args)
+    report = import_orders(store, Path(args.file), args.format, SystemClock(), progress=_progress("import"),
+                           lines_path=Path(args.lines) if args.lines else None)
+    print(report.summary())
+    return 0
+
+
+def cmd_import_products(args: argparse.Namespace) -> int:
+    from app.importers import import_products
+
+    store = store_for(args)
+    report = import_products(store, Path(args.file), SystemClock(), progress=_progress("import"))
+    print(report.summary())
+    return 0
+
+
+def cmd_order_show(args: argparse.Namespace) -> int:
+    from app.orders import order_snapshot
+
+    store_for(args)
+    snapshot = order_snapshot(args.order_id, reveal_phone=args.reveal_phone)
+    if snapshot is None:
+        raise CliError(f"no order {args.order_id!r} in this store")
+    if args.json:
+        print(json.dumps(snapshot, ensure_ascii=False, indent=2))
+    else:
+        print(_order_text(snapshot))
+    return 0
+
+
+def _order_text(snap: dict[str, Any]) -> str:
+    lines = [f"{snap['order_id']}  [{snap['status']}]  {snap['platform']}/{snap['shop']}",
+             f"  to {snap['receiver_name']} {snap['receiver_phone']}  {snap['receiver_address']}"]
+    lines += [f"  {ln['line_no']:>3} {ln['sku']:<16} x{ln['qty']}  {ln['name']}" for ln in snap["lines"]]
+    lines += [f"  session {s['id']} {s['state']} by {s['operator']} at {s['started_at']}" for s in snap["sessions"]]
+    lines += [f"  shipment {s['carrier']} {s['tracking_no']} {s['weight_g']} g"
+              + (" VOIDED" if s["voided"] else "") for s in snap["shipments"]]
+    return "\n".join(lines)
+
+
+def cmd_operator_add(args: argparse.Namespace) -> int:
+    store = store_for(args)
+    op = add_operator(store, SystemClock(), args.name, args.role, args.badge)
+    print(f"added {op.role} {op.name} (badge {op.badge})")
+    return 0
+
+
+def cmd_operator_list(args: argparse.Namespace) -> int:
+    from app.store.models import Operator
+
+    store_for(args)
+    for op in Operator.select().order_by(Operator.name):
+        print(f"{op.name}\t{op.role}\t{op.badge}\t{'active' if op.active else 'inactive'}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    store_for(args)
+    report = verify_chain()
+    if report.ok:
+        print(f"audit chain ok: {report.entries} entries, head {report.head_hash}")
+        return 0
+    print(f"audit chain BROKEN after {report.entries} good entries: {report.problem}", file=sys.stderr)
+    return 3
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    store = store_for(args)
+    store.backup(Path(args.to))
+    print(f"backup written to {args.to}")
+    return 0
+
+
+def cmd_command_sheet(args: argparse.Namespace) -> int:
+    from app.documents.command_sheet import write_command_sheet
+
+    write_command_sheet(Path(args.output))
+    print(f"command sheet written to {args.output}")
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    from app.demo import demo_summary, seed_demo
+
+    store = store_for(args)
+    print(demo_summary() if seed_demo(store, SystemClock()) else "store already holds orders; nothing seeded")
+    return 0
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, Any]:
+    parser = argparse.ArgumentParser(prog="packbench", description="PackBench pack station")
+    add_data_dir(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_data_dir(p)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("import-orders", cmd_import_orders, "import an order export (all rows or none)")
+    p.add_argument("file")
+    p.add_argument("--format", default="canonical",
+                   help="canonical, shopify, taobao, pdd, or the path of a mapping profile (.toml)")
+    p.add_argument("--lines", help="Taobao: the separate line-items (宝贝) export")
+    p = command("import-products", cmd_import_products, "import products with barcodes, weights and stock")
+    p.add_argument("file")
+
+    p = command("order", cmd_order_show, "show one order: lines, status, pack sessions, shipments")
+    p.add_argument("action", choices=["show"])
+    p.add_argument("order_id")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--reveal-phone", action="store_true", help="show the full phone number (supervisors)")
+
+    p = command("operator", cmd_operator_add, "add or list operators")
+    op_sub = p.add_subparsers(dest="operator_action", required=True)
+    add = op_sub.add_parser("add", help="add an operator with a badge")
+    add_data_dir(add)
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--badge", required=True)
+    add.set_defaults(handler=cmd_operator_add)
+    lst = op_sub.add_parser("list", help="list operators")
+    add_data_dir(lst)
+    lst.set_defaults(handler=cmd_operator_list)
+
+    p = command("audit", cmd_audit_verify, "verify the hash-chained audit log")
+    p.add_argument("action", choices=["verify"])
+    p = command("backup", cmd_backup, "copy the live store with SQLite's online backup")
+    p.add_argument("--to", required=True)
+    p = command("command-sheet", cmd_command_sheet, "print the command barcodes to pin at the bench (PDF)")
+    p.add_argument("-o", "--output", required=True)
+    p = command("demo", cmd_demo_seed, "seed demo operators, products, orders and waybills")
+    p.add_argument("action", choices=["seed"])
+    return parser, sub
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.config import ConfigError
+    from app.importers import ImportFileError
+    from app.operators import OperatorError
+    from app.store import StoreError
+
+    try:
+        return int(args.handler(args))
+    except (CliError, StoreError, ImportFileError, OperatorError, ConfigError, OSError) as exc:
+        print(f"packbench: {exc}", file=sys.stderr)
+        return 1

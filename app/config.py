@@ -1,0 +1,114 @@
+"""Station configuration: `station.toml` next to the store (design §11).
+
+A fresh data dir has no config file: the station then runs in demo mode with simulated devices.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from app.pack.flow import FlowConfig
+from app.pack.weights import Tolerance
+
+CONFIG_FILENAME = "station.toml"
+
+
+class ConfigError(Exception):
+    pass
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("PackBench", "PackBench"))
+
+
+@dataclass
+class Sender:
+    name: str = "PackBench 演示仓 Demo Warehouse"
+    phone: str = "0571-88886666"
+    address: str = "浙江省杭州市余杭区仓前街道 1 号仓"
+
+
+@dataclass
+class StationConfig:
+    station: str = "BENCH-1"
+    demo: bool = True
+    language: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    carrier: str = "SF"
+    carriers: list[str] = field(default_factory=lambda: ["SF", "ZTO", "YTO", "JD", "EMS"])
+    box_tare_g: int = 60
+    tolerance_g: int = 30
+    tolerance_pct: float = 5.0
+    scanner: str = "sim"
+    scale: str = "sim"
+    printer: str = "sim"
+    wedge_gap_ms: int = 30
+    wedge_min_length: int = 4
+    double_read_ms: int = 200
+    sender: Sender = field(default_factory=Sender)
+
+    def flow_config(self) -> FlowConfig:
+        return FlowConfig(
+            station=self.station, carrier=self.carrier, carriers=tuple(self.carriers),
+            box_tare_g=self.box_tare_g, tolerance=Tolerance(self.tolerance_g, self.tolerance_pct),
+            printer_name=self.printer,
+        )
+
+
+def _from_dict(data: dict[str, Any], path: Path) -> StationConfig:
+    known = {f.name for f in fields(StationConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+    sender = Sender(**data.pop("sender", {}))
+    config = StationConfig(**data, sender=sender)
+    for f in fields(StationConfig):
+        default = getattr(StationConfig(), f.name)
+        value = getattr(config, f.name)
+        widened = isinstance(default, float) and isinstance(value, int)
+        if type(default) in (int, float, str, bool) and not isinstance(value, type(default)) and not widened:
+            raise ConfigError(f"{path}: {f.name} must be a {type(default).__name__}, not {value!r}")
+    return config
+
+
+def load_config(data_dir: Path) -> StationConfig:
+    path = Path(data_dir) / CONFIG_FILENAME
+    if not path.exists():
+        return StationConfig()
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    data.setdefault("demo", False)
+    try:
+        return _from_dict(data, path)
+    except TypeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def save_config(data_dir: Path, config: StationConfig) -> Path:
+    path = Path(data_dir) / CONFIG_FILENAME
+    lines = [f"{f.name} = {_toml_value(getattr(config, f.name))}" for f in fields(config) if f.name != "sender"]
+    lines += ["", "[sender]"] + [f"{f.name} = {_toml_value(getattr(config.sender, f.name))}"
+                                 for f in fields(config.sender)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", "utf-8")
+    tmp.replace(path)
+    return path

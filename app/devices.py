@@ -1,0 +1,85 @@
+"""The small device interfaces the domain needs. Drivers in `drivers/` implement them.
+
+Every device pushes what it reads through callbacks from its own reader thread; the domain never
+blocks on a device. A device also reports its connection state, so the screen can show an unplugged
+scanner and the recovery that follows without anyone restarting the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Protocol
+
+from app.labels import Label
+
+
+class DeviceState(Enum):
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"  # unplugged or port missing; the driver keeps retrying
+    FAULT = "fault"  # connected but unusable (e.g. printer out of paper)
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    device: str  # "scanner", "scale", "printer"
+    state: DeviceState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One barcode read exactly as the device delivered it (suffix stripped)."""
+
+    raw: bytes
+    source: str  # "serial:/dev/ttyUSB0", "wedge", "sim", "file", ...
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WeightReading:
+    grams: int
+    stable: bool
+    at: datetime
+
+
+StatusCallback = Callable[[DeviceStatus], None]
+
+
+class Scanner(Protocol):
+    def start(self, on_scan: Callable[[Scan], None], on_status: StatusCallback) -> None:
+        """Begin delivering scans from the device's own thread. Returns at once."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the reader thread and release the port. Idempotent."""
+        ...
+
+
+class Scale(Protocol):
+    def start(self, on_weight: Callable[[WeightReading], None], on_status: StatusCallback) -> None:
+        """Begin delivering readings; only stable readings change what the pack flow does."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class PrinterError(Exception):
+    """A printer could not take or finish a job; `reason` is shown to the packer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LabelPrinter(Protocol):
+    name: str
+
+    def print_label(self, label: Label) -> None:
+        """Render and send one label; raise PrinterError on any fault.
+
+        Blocking: callers run it off the UI thread.
+        """
+        ...

@@ -1,0 +1,1 @@
+"""Printable documents (PDF through reportlab) with the embedded CJK font from assets/."""

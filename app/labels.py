@@ -1,0 +1,62 @@
+"""Label content (design §6), built once here and rendered to bytes by `drivers/printers`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from app.clock import parse_iso
+from app.store.models import PrintJob
+
+
+def mask_phone(phone: str) -> str:
+    """`13812345678` → `138****5678`; anything shorter than 7 digits keeps only its last 2."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) >= 7:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 2, 0) + digits[-2:]
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    phone_masked: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Label:
+    carrier: str
+    service: str
+    tracking_no: str
+    sender: Party
+    receiver: Party
+    order_id: str
+    weight_g: int
+    item_count: int
+    packed_at_local: str  # already formatted in the station's zone, e.g. "2026-11-25 10:02"
+    station: str
+    passport_url: str
+    reprint_no: int = 0  # 0 = first print; n >= 2 prints "REPRINT n"
+
+    @property
+    def reprint_mark(self) -> str:
+        return f"REPRINT {self.reprint_no}" if self.reprint_no >= 2 else ""
+
+
+def build_label(job_id: int, sender: Party, station: str, tz: str = "Asia/Shanghai",
+                passport_url: str = "") -> Label:
+    """The label for one print job, from the shipment and order as committed in the store."""
+    job = PrintJob.get_by_id(job_id)
+    shipment = job.shipment
+    order = shipment.order
+    packed = parse_iso(shipment.created_at).astimezone(ZoneInfo(tz))
+    items = sum(int(part.rsplit("*", 1)[1]) for part in shipment.items_key.split("|") if "*" in part)
+    return Label(
+        carrier=shipment.carrier, service=shipment.service, tracking_no=shipment.tracking_no,
+        sender=sender,
+        receiver=Party(order.receiver_name, mask_phone(order.receiver_phone), order.receiver_address),
+        order_id=order.order_id, weight_g=shipment.weight_g, item_count=items,
+        packed_at_local=packed.strftime("%Y-%m-%d %H:%M"), station=station, passport_url=passport_url,
+        reprint_no=job.reprint_no,
+    )

@@ -1,0 +1,481 @@
+"""The pack flow (design §5): a state machine driven by scans, weights and print results.
+
+Not thread-safe by design: one owner (`app.station.StationRuntime`) feeds it from a single thread,
+so store writes are serialised. Every input and its outcome are committed — scan_event row, audit
+entry and outbox event in one transaction — before the outcome is returned to be shown. If a commit
+fails, the in-memory state is rebuilt from the store, which is always the truth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from app import barcodes
+from app.audit import record_fact
+from app.barcodes import BarcodeError, Command, Kind, ParsedScan
+from app.clock import Clock, iso
+from app.devices import Scan, WeightReading
+from app.pack import lookup
+from app.pack.outcomes import Outcome
+from app.pack.weights import Tolerance, WeightVerdict, items_key, judge_weight
+from app.store import Store
+from app.store.models import Operator, Order, PackSession, PrintJob, ScanEvent, Shipment
+
+SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
+
+
+class State(Enum):
+    IDLE = "idle"
+    ORDER_OPEN = "order_open"
+    ITEMS_COMPLETE = "items_complete"
+    WEIGHED = "weighed"
+    LABELLED = "labelled"
+    DONE = "done"
+    BLOCKED = "blocked"  # waiting for a supervisor badge (or, for weight, a corrected parcel)
+
+
+class Pending(Enum):
+    """What a supervisor badge scan would approve while the flow is BLOCKED."""
+
+    SHORT_SHIP = "short-ship"
+    ACCEPT_WEIGHT = "accept the weight"
+    VOID_LABEL = "void the label"
+
+
+@dataclass
+class FlowConfig:
+    station: str = "BENCH-1"
+    carrier: str = "SF"
+    carriers: tuple[str, ...] = ("SF", "ZTO", "YTO", "JD", "EMS")
+    service: str = "standard"
+    box_tare_g: int = 60
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    printer_name: str = "default"
+    label_format: str = "pdf"
+
+
+@dataclass
+class _Open:
+    """The order on the bench."""
+
+    order: Order
+    session: PackSession
+    expected: dict[str, int]  # sku -> qty
+    names: dict[str, str]
+    counts: dict[str, int]
+    carrier: str
+    short: bool = False
+
+    @property
+    def remaining(self) -> int:
+        return sum(self.expected.values()) - sum(self.counts.values())
+
+    @property
+    def complete(self) -> bool:
+        return all(self.counts.get(sku, 0) >= qty for sku, qty in self.expected.items())
+
+
+class PackFlow:
+    def __init__(
+        self, store: Store, clock: Clock, config: FlowConfig | None = None,
+        interpret: Callable[..., ParsedScan] = barcodes.interpret,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.config = config or FlowConfig()
+        self._interpret = interpret
+        self.state = State.IDLE
+        self.operator: Operator | None = None
+        self.open: _Open | None = None
+        self.pending: Pending | None = None
+        self.last_shipment: Shipment | None = None
+        self.last_verdict: WeightVerdict | None = None
+        self.listeners: list[Callable[[Outcome], None]] = []
+        self._restore()
+
+    # ----- queries the screen and the simulated scale use -----
+    @property
+    def awaiting_weight(self) -> bool:
+        return self.state is State.ITEMS_COMPLETE or (
+            self.state is State.BLOCKED and self.pending is Pending.ACCEPT_WEIGHT
+        )
+
+    def expected_weight_g(self) -> int | None:
+        if self.open is None:
+            return None
+        return lookup.expected_weight_g(self.open.counts, self.config.box_tare_g)
+
+    def lines(self) -> list[tuple[str, str, int, int]]:
+        """(sku, name, scanned, expected) for the order on the bench."""
+        if self.open is None:
+            return []
+        return [
+            (sku, self.open.names.get(sku, sku), self.open.counts.get(sku, 0), qty)
+            for sku, qty in self.open.expected.items()
+        ]
+
+    # ----- inputs -----
+    def login(self, name: str) -> Outcome:
+        """Log in by name (the headless line's `--operator`); a person at the bench scans a badge."""
+        operator = Operator.get_or_none((Operator.name == name) & (Operator.active == True))  # noqa: E712
+        if operator is None:
+            raise LookupError(f"no active operator named {name!r}; add one with `packbench operator add`")
+        return self._commit(lambda at: self._log_in(operator, at), source="system", raw=None)
+
+    def scan(self, scan: Scan) -> Outcome:
+        return self._commit(lambda at: self._on_scan(scan.raw), source=scan.source, raw=scan.raw)
+
+    def weight(self, reading: WeightReading) -> Outcome | None:
+        """A stable reading is judged when the parcel awaits weighing; everything else is ignored
+        without a row, since scales report several times a second."""
+        if not reading.stable or not self.awaiting_weight:
+            return None
+        verdict = self.last_verdict
+        if self.state is State.BLOCKED and verdict is not None and abs(reading.grams - verdict.actual_g) <= 2:
+            return None  # the same parcel still on the scale: already judged
+        raw = f"{reading.grams}g".encode()
+        return self._commit(lambda at: self._on_weight(reading.grams, at), source="scale", raw=raw)
+
+    def print_result(self, job_id: int, ok: bool, reason: str = "") -> Outcome:
+        return self._commit(lambda at: self._on_print(job_id, ok, reason, at), source="printer", raw=None)
+
+    def mark_sent(self, job_id: int) -> None:
+        """Committed before any byte goes to the printer: a job in `sent` is never resent by itself."""
+        with self.store.atomic():
+            PrintJob.update(state="sent", attempts=PrintJob.attempts + 1, updated_at=iso(self.clock.now())).where(
+                PrintJob.id == job_id
+            ).execute()
+
+    # ----- the transaction around every input -----
+    def _commit(self, step: Callable[[datetime], Outcome], source: str, raw: bytes | None) -> Outcome:
+        at = self.clock.now()
+        before = self.open
+        try:
+            with self.store.atomic():
+                outcome = step(at)
+                self._record(outcome, self.open or before, source, raw, at)
+        except Exception:
+            self._restore()
+            raise
+        for listener in list(self.listeners):
+            listener(outcome)
+        return outcome
+
+    def _record(self, outcome: Outcome, bench: _Open | None, source: str, raw: bytes | None, at: datetime) -> None:
+        session = bench.session if bench else None
+        order = bench.order if bench else None
+        parsed = outcome.detail.get("parsed")
+        ScanEvent.insert(
+            session=session, order=order, operator=self.operator, station=self.config.station,
+            at=iso(at), source=source, raw=raw, symbology=outcome.detail.get("symbology"),
+            parsed=json.dumps(parsed, ensure_ascii=False) if parsed else None,
+            outcome=outcome.event, message=outcome.text("en"), state_after=outcome.state,
+        ).execute()
+        actor = self.operator.name if self.operator else "-"
+        record_fact("scan", actor, at, {
+            "station": self.config.station, "source": source, "code": outcome.code,
+            "order_id": outcome.order_id, "outcome": outcome.event, "state": outcome.state,
+        })
+
+    def _out(self, event: str, code: str | None = None, **detail: Any) -> Outcome:
+        order_id = detail.pop("order_id", None) or (self.open.order.order_id if self.open else None)
+        return Outcome(event, self.state.value, code, order_id, detail)
+
+    # ----- scans -----
+    def _on_scan(self, raw: bytes) -> Outcome:
+        try:
+            parsed = self._interpret(raw, is_badge=lookup.is_badge)
+        except BarcodeError as exc:
+            text = raw.decode("utf-8", "replace")[:64]
+            return self._out("bad_scan", text, reason=str(exc))
+        extra = {"symbology": parsed.symbology, "parsed": lookup.describe(parsed)}
+        if parsed.kind is Kind.COMMAND:
+            assert parsed.command is not None
+            return self._on_command(parsed.command, parsed.text, extra)
+        if parsed.kind is Kind.BADGE:
+            return self._on_badge(parsed.text, extra)
+        if self.operator is None:
+            return self._out("login_required", parsed.text, **extra)
+        if self.state in (State.IDLE, State.DONE, State.LABELLED):
+            return self._open_order(parsed, extra)
+        if self.state in (State.ORDER_OPEN, State.ITEMS_COMPLETE):
+            return self._on_item(parsed, extra)
+        return self._out("command_not_now", parsed.text, command="scan", **extra)  # BLOCKED
+
+    def _open_order(self, parsed: ParsedScan, extra: dict[str, Any]) -> Outcome:
+        order, shipment = lookup.find_order(parsed)
+        code = parsed.text
+        if order is None:
+            if lookup.find_product(parsed) is not None:
+                return self._out("scan_order_first", code, **extra)
+            return self._out("order_not_found", code, **extra)
+        live = shipment or lookup.live_shipment(order)
+        if live is not None or order.status in ("packed", "shipped"):
+            self.last_shipment = live
+            self.state = State.IDLE
+            tracking = live.tracking_no if live else "-"
+            return self._out("order_already_shipped", code, order_id=order.order_id, tracking_no=tracking, **extra)
+        refusal = {"cancelled": "order_cancelled", "refunded": "order_refunded", "on_hold": "order_on_hold",
+                   "new": "order_not_payable"}.get(order.status)
+        if refusal:
+            self.state = State.IDLE
+            return self._out(refusal, code, order_id=order.order_id, **extra)
+        expected, names = lookup.order_lines(order)
+        if not expected:
+            return self._out("order_empty", code, order_id=order.order_id, **extra)
+        session = PackSession.create(
+            order=order, operator=self.operator, station=self.config.station, started_at=iso(self.clock.now()),
+        )
+        self.open = _Open(order, session, expected, names, {}, order.carrier or self.config.carrier)
+        self.last_shipment = None
+        self.state = State.ORDER_OPEN
+        return self._out("order_opened", code, remaining=self.open.remaining, **extra)
+
+    def _on_item(self, parsed: ParsedScan, extra: dict[str, Any]) -> Outcome:
+        assert self.open is not None
+        code = parsed.text
+        if parsed.kind is Kind.TRACKING:
+            return self._bind_waybill(parsed, extra)
+        product = lookup.find_product(parsed)
+        if product is None:
+            if lookup.find_order(parsed)[0] is not None:
+                return self._out("order_in_progress", code, **extra)
+            return self._out("unknown_code", code, **extra)
+        sku = product.sku
+        name = product.name
+        if sku not in self.open.expected:
+            return self._out("wrong_item", code, sku=sku, name=name, **extra)
+        expected = self.open.expected[sku]
+        if self.open.counts.get(sku, 0) >= expected:
+            return self._out("over_quantity", code, sku=sku, name=name, expected=expected, **extra)
+        self.open.counts[sku] = self.open.counts.get(sku, 0) + 1
+        self._save_counts()
+        scanned = self.open.counts[sku]
+        if self.open.complete:
+            self.state = State.ITEMS_COMPLETE
+            return self._out("items_complete", code, sku=sku, name=name, scanned=scanned, expected=expected,
+                             expected_weight_g=self.expected_weight_g(), **extra)
+        return self._out("item_ok", code, sku=sku, name=name, scanned=scanned, expected=expected,
+                         remaining=self.open.remaining, **extra)
+
+    def _bind_waybill(self, parsed: ParsedScan, extra: dict[str, Any]) -> Outcome:
+        assert self.open is not None
+        order = self.open.order
+        if lookup.tracking_in_use(parsed.text, order):
+            return self._out("waybill_in_use", parsed.text, tracking_no=parsed.text, **extra)
+        order.tracking_no = parsed.text
+        order.carrier = parsed.carrier or order.carrier
+        order.updated_at = iso(self.clock.now())
+        order.save()
+        self.open.carrier = order.carrier or self.open.carrier
+        return self._out("waybill_bound", parsed.text, tracking_no=parsed.text, carrier=self.open.carrier, **extra)
+
+    def _save_counts(self) -> None:
+        assert self.open is not None
+        PackSession.update(scanned=json.dumps(self.open.counts, sort_keys=True)).where(
+            PackSession.id == self.open.session.id
+        ).execute()
+
+    # ----- badges and commands -----
+    def _on_badge(self, badge: str, extra: dict[str, Any]) -> Outcome:
+        person = Operator.get(Operator.badge == badge)
+        if self.pending is not None:
+            if person.role not in SUPERVISOR_ROLES:
+                return self._out("not_a_supervisor", badge, operator=person.name, **extra)
+            return self._approve(person, extra)
+        if self.operator is not None and self.open is not None:
+            return self._out("finish_order_first", badge, **extra)
+        if self.operator is not None and self.operator.id == person.id:
+            return self._log_out(self.clock.now())
+        return self._log_in(person, self.clock.now())
+
+    def _log_in(self, person: Operator, at: datetime) -> Outcome:
+        self.operator = person
+        self.store.set_meta(f"station.{self.config.station}.operator", str(person.id))
+        return self._out("login", None, operator=person.name)
+
+    def _log_out(self, at: datetime) -> Outcome:
+        name = self.operator.name if self.operator else "-"
+        self.operator = None
+        self.store.set_meta(f"station.{self.config.station}.operator", "")
+        self.state = State.IDLE
+        return self._out("logout", None, operator=name)
+
+    def _on_command(self, command: Command, code: str, extra: dict[str, Any]) -> Outcome:
+        if command is Command.LOGOUT:
+            if self.open is not None:
+                return self._out("finish_order_first", code, **extra)
+            return self._log_out(self.clock.now())
+        if self.operator is None:
+            return self._out("login_required", code, **extra)
+        if command is Command.ABORT:
+            return self._abort(code, extra)
+        if command is Command.REPRINT:
+            return self._reprint(code, extra)
+        if command is Command.CALL_SUPERVISOR:
+            return self._out("supervisor_called", code, station=self.config.station, **extra)
+        if command is Command.SHORT_SHIP and self.state is State.ORDER_OPEN and self.open and self.open.counts:
+            return self._block(Pending.SHORT_SHIP, code, extra)
+        if command is Command.VOID_LABEL and self.last_shipment is not None and self.open is None:
+            return self._block(Pending.VOID_LABEL, code, extra)
+        if command is Command.ACCEPT_WEIGHT and self.pending is Pending.ACCEPT_WEIGHT:
+            return self._out("supervisor_required", code, action=self.pending.value, **extra)
+        if command is Command.SWITCH_CARRIER and self.open is not None:
+            carriers = self.config.carriers
+            nxt = carriers[(carriers.index(self.open.carrier) + 1) % len(carriers)] \
+                if self.open.carrier in carriers else carriers[0]
+            if self.open.order.tracking_no:
+                return self._out("command_not_now", code, command=command.name, **extra)
+            self.open.carrier = nxt
+            return self._out("order_opened", code, remaining=self.open.remaining, carrier=nxt, **extra)
+        return self._out("command_not_now", code, command=command.name, **extra)
+
+    def _block(self, pending: Pending, code: str, extra: dict[str, Any]) -> Outcome:
+        self.pending = pending
+        self.state = State.BLOCKED
+        return self._out("supervisor_required", code, action=pending.value, **extra)
+
+    def _approve(self, supervisor: Operator, extra: dict[str, Any]) -> Outcome:
+        pending, self.pending = self.pending, None
+        at = self.clock.now()
+        record_fact("override", supervisor.name, at, {
+            "station": self.config.station, "action": pending.value if pending else "",
+            "order_id": self.open.order.order_id if self.open else None, "packer": self.operator.name
+            if self.operator else None,
+        })
+        if pending is Pending.SHORT_SHIP:
+            assert self.open is not None
+            self.open.short = True
+            self.state = State.ITEMS_COMPLETE
+            return self._out("short_shipped", supervisor.badge, supervisor=supervisor.name,
+                             expected_weight_g=self.expected_weight_g(), **extra)
+        if pending is Pending.ACCEPT_WEIGHT:
+            assert self.last_verdict is not None
+            return self._ship(self.last_verdict, at, approved_by=supervisor.name)
+        assert self.last_shipment is not None  # VOID_LABEL
+        shipment = self.last_shipment
+        Shipment.update(voided=True).where(Shipment.id == shipment.id).execute()
+        Order.update(status="paid", updated_at=iso(at)).where(Order.id == shipment.order_id).execute()
+        record_fact("shipment.voided", supervisor.name, at, {"tracking_no": shipment.tracking_no,
+                                                               "order_id": shipment.order.order_id})
+        self.last_shipment = None
+        self.state = State.IDLE
+        return self._out("override_accepted", supervisor.badge, supervisor=supervisor.name,
+                         action=Pending.VOID_LABEL.value, order_id=shipment.order.order_id, **extra)
+
+    def _abort(self, code: str, extra: dict[str, Any]) -> Outcome:
+        if self.open is None:
+            self.pending = None
+            self.state = State.IDLE
+            return self._out("nothing_to_abort", code, **extra)
+        order_id = self.open.order.order_id
+        PackSession.update(state="aborted", ended_at=iso(self.clock.now())).where(
+            PackSession.id == self.open.session.id
+        ).execute()
+        self.open = None
+        self.pending = None
+        self.state = State.IDLE
+        return self._out("aborted", code, order_id=order_id, **extra)
+
+    def _reprint(self, code: str, extra: dict[str, Any]) -> Outcome:
+        shipment = self.last_shipment
+        if shipment is None or self.open is not None or shipment.voided:
+            return self._out("nothing_to_reprint", code, **extra)
+        reprint_no = max(2, lookup.max_reprint_no(shipment) + 1)
+        now = iso(self.clock.now())
+        job = PrintJob.create(shipment=shipment, printer=self.config.printer_name, format=self.config.label_format,
+                              reprint_no=reprint_no, created_at=now, updated_at=now)
+        record_fact("print.queued", self._actor(), self.clock.now(),
+                    {"job": job.id, "tracking_no": shipment.tracking_no, "reprint_no": reprint_no})
+        self.state = State.LABELLED
+        return self._out("reprint_queued", code, order_id=shipment.order.order_id, tracking_no=shipment.tracking_no,
+                         reprint_no=reprint_no, job_id=job.id, **extra)
+
+    def _actor(self) -> str:
+        return self.operator.name if self.operator else "-"
+
+    # ----- weight and shipment -----
+    def _on_weight(self, grams: int, at: datetime) -> Outcome:
+        assert self.open is not None
+        expected = lookup.expected_weight_g(self.open.counts, self.config.box_tare_g)
+        verdict = judge_weight(grams, expected, self.config.tolerance, items_key(self.open.counts))
+        self.last_verdict = verdict
+        if not verdict.ok:
+            self.pending = Pending.ACCEPT_WEIGHT
+            self.state = State.BLOCKED
+            event = "weight_mismatch" if verdict.reason == "tolerance" else "weight_unusual"
+            mean = round(verdict.history_mean_g) if verdict.history_mean_g is not None else None
+            return self._out(event, None, actual_g=grams, expected_g=expected, allowed_g=verdict.allowed_g,
+                             history_mean_g=mean, history_n=verdict.history_n)
+        self.pending = None
+        return self._ship(verdict, at, approved_by=None)
+
+    def _ship(self, verdict: WeightVerdict, at: datetime, approved_by: str | None) -> Outcome:
+        assert self.open is not None
+        opened = self.open
+        order = opened.order
+        tracking = order.tracking_no or lookup.take_waybill(opened.carrier, order, at)
+        if tracking is None:
+            self.state = State.ITEMS_COMPLETE
+            return self._out("no_waybill", None, carrier=opened.carrier)
+        now = iso(at)
+        shipment = Shipment.create(
+            order=order, session=opened.session, carrier=opened.carrier, service=self.config.service,
+            tracking_no=tracking, weight_g=verdict.actual_g, items_key=items_key(opened.counts), created_at=now,
+        )
+        job = PrintJob.create(shipment=shipment, printer=self.config.printer_name, format=self.config.label_format,
+                              created_at=now, updated_at=now)
+        PackSession.update(
+            state="short_shipped" if opened.short else "completed", ended_at=now,
+            weight_g=verdict.actual_g, expected_weight_g=verdict.expected_g,
+        ).where(PackSession.id == opened.session.id).execute()
+        Order.update(status="packed", updated_at=now).where(Order.id == order.id).execute()
+        record_fact("shipment.created", self._actor(), at, {
+            "order_id": order.order_id, "tracking_no": tracking, "carrier": opened.carrier,
+            "weight_g": verdict.actual_g, "expected_weight_g": verdict.expected_g, "items": opened.counts,
+            "short": opened.short, "approved_by": approved_by, "station": self.config.station,
+        })
+        self.last_shipment = shipment
+        self.open = None
+        self.state = State.LABELLED
+        return self._out("label_queued", None, order_id=order.order_id, tracking_no=tracking, job_id=job.id,
+                         actual_g=verdict.actual_g, expected_g=verdict.expected_g, approved_by=approved_by)
+
+    def _on_print(self, job_id: int, ok: bool, reason: str, at: datetime) -> Outcome:
+        job = PrintJob.get_by_id(job_id)
+        job.state = "done" if ok else "failed"
+        job.error = "" if ok else reason
+        job.updated_at = iso(at)
+        job.save()
+        shipment = job.shipment
+        record_fact("print.done" if ok else "print.failed", self._actor(), at,
+                    {"job": job_id, "tracking_no": shipment.tracking_no, "reason": reason})
+        if ok and self.state is State.LABELLED:
+            self.state = State.DONE
+        event = "label_printed" if ok else "print_failed"
+        return self._out(event, None, order_id=shipment.order.order_id, tracking_no=shipment.tracking_no,
+                         job_id=job_id, reason=reason)
+
+    # ----- recovery -----
+    def _restore(self) -> None:
+        """Rebuild the in-memory state from the store (at start, and after a failed commit)."""
+        self.open = None
+        self.pending = None
+        self.state = State.IDLE
+        operator_id = self.store.meta(f"station.{self.config.station}.operator") or ""
+        self.operator = Operator.get_or_none(Operator.id == int(operator_id)) if operator_id else None
+        session = (PackSession.select().where((PackSession.station == self.config.station)
+                                              & (PackSession.state == "open"))
+                   .order_by(PackSession.id.desc()).first())
+        if session is None:
+            return
+        order = session.order
+        expected, names = lookup.order_lines(order)
+        counts = {k: int(v) for k, v in json.loads(session.scanned or "{}").items()}
+        self.open = _Open(order, session, expected, names, counts, order.carrier or self.config.carrier)
+        self.state = State.ITEMS_COMPLETE if self.open.complete else State.ORDER_OPEN

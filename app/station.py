@@ -1,0 +1,176 @@
+"""The station runtime: one thread owns the pack flow, the store writes and the printer.
+
+Devices deliver scans and weights from their own reader threads into a queue; this runtime takes
+them one at a time, so the flow never sees two inputs at once and the UI thread never waits on the
+store or a printer. Outcomes and device states go out to plain-Python listeners; `ui/` bridges them
+to Qt signals. The headless line mode uses the same runtime with no UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from app.clock import Clock
+from app.devices import DeviceStatus, LabelPrinter, PrinterError, Scale, Scan, Scanner, WeightReading
+from app.labels import Label, Party, build_label
+from app.pack.flow import PackFlow
+from app.pack.outcomes import Outcome
+from app.store.models import PrintJob
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class PolledScale(Protocol):
+    """A scale that answers only when asked (a weights file, the simulated scale): the runtime asks
+    it each time a parcel awaits weighing, which keeps file-driven runs deterministic."""
+
+    def poll(self, expected_g: int | None) -> WeightReading | None: ...
+
+
+@dataclass
+class Listeners:
+    outcome: list[Callable[[Outcome], None]] = field(default_factory=list)
+    status: list[Callable[[DeviceStatus], None]] = field(default_factory=list)
+    error: list[Callable[[str], None]] = field(default_factory=list)
+    printed: list[Callable[[Label], None]] = field(default_factory=list)
+
+
+class StationRuntime:
+    def __init__(
+        self, flow: PackFlow, clock: Clock, printer: LabelPrinter, sender: Party,
+        scanner: Scanner | None = None, scale: Scale | None = None,
+        tz: str = "Asia/Shanghai", retry_seconds: float = 5.0,
+    ) -> None:
+        self.flow = flow
+        self.clock = clock
+        self.printer = printer
+        self.sender = sender
+        self.scanner = scanner
+        self.scale = scale
+        self.tz = tz
+        self.retry_seconds = retry_seconds
+        self.listeners = Listeners()
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+
+    # ----- wiring -----
+    def start(self) -> None:
+        if self.scanner is not None:
+            self.scanner.start(self.submit_scan, self._on_status)
+        if self.scale is not None:
+            self.scale.start(self.submit_weight, self._on_status)
+        self._thread = threading.Thread(target=self._loop, name="station-runtime", daemon=True)
+        self._thread.start()
+        self.call(self._resume_print_jobs)
+
+    def stop(self) -> None:
+        for device in (self.scanner, self.scale):
+            if device is not None:
+                device.stop()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def submit_scan(self, scan: Scan) -> None:
+        self._put("scan", scan)
+
+    def submit_weight(self, reading: WeightReading) -> None:
+        self._put("weight", reading)
+
+    def call(self, fn: Callable[[], Any]) -> None:
+        """Run `fn` on the runtime thread (e.g. a login by name from the UI)."""
+        self._put("call", fn)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once every submitted input has been handled (used by the headless mode and tests)."""
+        return self._idle.wait(timeout)
+
+    def _put(self, kind: str, item: Any) -> None:
+        self._idle.clear()
+        self._inbox.put((kind, item))
+
+    def _on_status(self, status: DeviceStatus) -> None:
+        for listener in list(self.listeners.status):
+            listener(status)
+
+    # ----- the owning thread -----
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                kind, item = self._inbox.get(timeout=self.retry_seconds)
+            except queue.Empty:
+                self._guard(self._retry_failed_jobs)
+                continue
+            self._guard(lambda: self._handle(kind, item))  # noqa: B023 (called at once)
+            if self._inbox.empty():
+                self._idle.set()
+
+    def run_pending(self) -> None:
+        """Handle everything queued, on the caller's thread (tests without the thread)."""
+        while not self._inbox.empty():
+            kind, item = self._inbox.get_nowait()
+            self._guard(lambda: self._handle(kind, item))  # noqa: B023 (called at once)
+        self._idle.set()
+
+    def _guard(self, step: Callable[[], Any]) -> None:
+        # The bench must never go down: a failure is logged and shown, and the next input is taken.
+        try:
+            step()
+        except Exception as exc:
+            log.exception("station runtime step failed")
+            for listener in list(self.listeners.error):
+                listener(f"{type(exc).__name__}: {exc}")
+
+    def _handle(self, kind: str, item: Any) -> None:
+        if kind == "scan":
+            self._after(self.flow.scan(item))
+        elif kind == "weight":
+            outcome = self.flow.weight(item)
+            if outcome is not None:
+                self._after(outcome)
+        else:
+            result = item()
+            if isinstance(result, Outcome):
+                self._after(result)
+
+    def _after(self, outcome: Outcome) -> None:
+        for listener in list(self.listeners.outcome):
+            listener(outcome)
+        job_id = outcome.detail.get("job_id")
+        if outcome.event in ("label_queued", "reprint_queued") and isinstance(job_id, int):
+            self._print(job_id)
+        if self.flow.awaiting_weight and isinstance(self.scale, PolledScale):
+            reading = self.scale.poll(self.flow.expected_weight_g())
+            if reading is not None:
+                self._put("weight", reading)
+
+    # ----- printing -----
+    def _print(self, job_id: int) -> None:
+        label = build_label(job_id, self.sender, self.flow.config.station, self.tz)
+        self.flow.mark_sent(job_id)
+        try:
+            self.printer.print_label(label)
+        except PrinterError as exc:
+            self._after(self.flow.print_result(job_id, False, exc.reason))
+            return
+        for listener in list(self.listeners.printed):
+            listener(label)
+        self._after(self.flow.print_result(job_id, True))
+
+    def _resume_print_jobs(self) -> None:
+        """Jobs committed but never handed to the printer (a crash between the two) go out now."""
+        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "queued").order_by(PrintJob.id):
+            self._print(job.id)
+
+    def _retry_failed_jobs(self) -> None:
+        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "failed").order_by(PrintJob.id):
+            self._print(job.id)

@@ -1,0 +1,147 @@
+"""Opening, migrating and backing up the station store (design §3)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from app.clock import Clock, SystemClock, iso
+from app.store.migrations import LATEST_VERSION, MIGRATIONS
+from app.store.models import Meta, SchemaVersion, database_proxy
+
+STORE_FILENAME = "packbench.sqlite3"
+
+# synchronous=FULL: the WAL is synced at every commit, so a scan the packer was told about survives
+# a power cut (NORMAL may roll back the last commits). busy_timeout lets the CLI and the GUI share it.
+PRAGMAS: dict[str, Any] = {
+    "journal_mode": "wal",
+    "synchronous": "full",
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+    "cache_size": -16000,  # 16 MB page cache
+}
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says why in words an admin understands."""
+
+
+class StoreTooNewError(StoreError):
+    pass
+
+
+def store_path(data_dir: Path) -> Path:
+    return Path(data_dir) / STORE_FILENAME
+
+
+def _version_on_disk(path: Path) -> int:
+    """Read the schema version without writing a byte (read-only URI, no journal-mode change)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open store {path}: {exc}") from exc
+    try:
+        has_table = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
+        ).fetchone()
+        if not has_table:
+            return 0
+        row = con.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a PackBench store: {exc}") from exc
+    finally:
+        con.close()
+
+
+class Store:
+    """One open station store. Only one is bound to the models per process at a time."""
+
+    def __init__(self, path: Path, db: pw.SqliteDatabase) -> None:
+        self.path = path
+        self.db = db
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One fact, one transaction: the domain change, its audit entry and its outbox event."""
+        with self.db.atomic("IMMEDIATE"):
+            yield
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = Meta.get_or_none(Meta.key == key)
+        return row.value if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        Meta.insert(key=key, value=value).on_conflict_replace().execute()
+
+    @property
+    def schema_version(self) -> int:
+        return int(SchemaVersion.select(pw.fn.MAX(SchemaVersion.version)).scalar() or 0)
+
+    def integrity_check(self) -> str:
+        return str(self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])
+
+    def backup(self, dest: Path) -> None:
+        """SQLite's online backup: a consistent copy while the station keeps writing."""
+        dest = Path(dest)
+        if dest.exists():
+            raise StoreError(f"{dest} already exists; choose a new file for the backup")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(dest)
+        try:
+            self.db.connection().backup(target)
+        finally:
+            target.close()
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+
+def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path | None = None) -> Store:
+    """Open (creating and migrating as needed) the store in `data_dir`.
+
+    A store written by a newer PackBench is refused before anything is written to it.
+    """
+    clock = clock or SystemClock()
+    file = Path(path) if path else store_path(Path(data_dir))
+    file.parent.mkdir(parents=True, exist_ok=True)
+    on_disk = _version_on_disk(file)
+    if on_disk > LATEST_VERSION:
+        raise StoreTooNewError(
+            f"store {file} has schema version {on_disk}, newer than this PackBench understands "
+            f"({LATEST_VERSION}); upgrade PackBench or open a backup — nothing was changed"
+        )
+    db = pw.SqliteDatabase(str(file), pragmas=PRAGMAS, check_same_thread=False, autoconnect=True)
+    try:
+        db.connect(reuse_if_open=True)
+    except pw.DatabaseError as exc:
+        raise StoreError(f"cannot open store {file}: {exc}") from exc
+    database_proxy.initialize(db)
+    store = Store(file, db)
+    _migrate(store, on_disk, clock)
+    return store
+
+
+def _migrate(store: Store, current: int, clock: Clock) -> None:
+    db = store.db
+    if current == 0:
+        with db.atomic():
+            db.execute_sql(
+                'CREATE TABLE IF NOT EXISTS "schema_version" ('
+                '"version" INTEGER NOT NULL PRIMARY KEY, "name" TEXT NOT NULL, "applied_at" TEXT NOT NULL)'
+            )
+    for migration in MIGRATIONS:
+        if migration.version <= current:
+            continue
+        with db.atomic():
+            for statement in migration.statements:
+                db.execute_sql(statement)
+            SchemaVersion.create(version=migration.version, name=migration.name, applied_at=iso(clock.now()))

@@ -1,0 +1,1 @@
+"""Label printers: renderers (label model → printer language) and connectors (bytes → device)."""

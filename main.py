@@ -1,0 +1,87 @@
+"""PackBench entry point and composition root.
+
+`packbench` with no command starts the station window; `packbench pack` runs the same flow headless
+for automated lines; every other command is in `app.cli`. This module is where devices (drivers/)
+meet the domain (app/), which itself never imports a driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app import cli
+from app.clock import SystemClock
+from app.config import ConfigError, load_config
+
+
+def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("pack", help="run the pack flow headless (automated lines)",
+                       description="Run the pack flow with no screen; one JSON object per outcome on stdout.")
+    cli.add_data_dir(p)
+    p.add_argument("--scanner", default="sim", help="serial:PORT?baud=N, tcp:HOST:PORT, file:PATH or sim")
+    p.add_argument("--scale", default="sim", help="serial:PORT?baud=N, file:PATH or sim")
+    p.add_argument("--printer", default="sim", help="sim, file:PATH, ...")
+    p.add_argument("--scans", help="read one scan per line from FILE (- for stdin) instead of a scanner")
+    p.add_argument("--weights", help="read one weight per line (1.234kg or 1234g) instead of a scale")
+    p.add_argument("--operator", help="operator the outcomes are attributed to (e.g. the line's own)")
+    p.add_argument("--station", help="station id (default: from station.toml)")
+    p.set_defaults(handler=run_pack)
+    g = sub.add_parser("gui", help="start the station window (the default)")
+    cli.add_data_dir(g)
+    g.add_argument("--demo", action="store_true", help="simulated devices and seeded demo orders")
+    g.set_defaults(handler=run_gui)
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    from app.labels import Party
+    from app.pack.flow import PackFlow
+    from app.station import StationRuntime
+    from app.store.models import Operator
+    from drivers.printers.factory import open_printer
+    from drivers.scales import WeightsFileScale, open_scale
+    from drivers.scanners import FileScanner, open_scanner
+
+    data_dir = cli.data_dir(args)
+    config = load_config(data_dir)
+    if args.station:
+        config.station = args.station
+    clock = SystemClock()
+    store = cli.store_for(args)
+    if args.operator and Operator.get_or_none(Operator.name == args.operator) is None:
+        raise cli.CliError(f"no operator {args.operator!r}: add one with "
+                           f"`packbench operator add {args.operator!r} --role line --badge CODE`")
+    scanner = FileScanner(args.scans, clock=clock) if args.scans else open_scanner(args.scanner, clock)
+    scale = WeightsFileScale(args.weights, clock=clock) if args.weights else open_scale(args.scale, clock)
+    printer = open_printer(args.printer)
+    flow = PackFlow(store, clock, config.flow_config())
+    sender = Party(config.sender.name, config.sender.phone, config.sender.address)
+    runtime = StationRuntime(flow, clock, printer, sender, scanner=scanner, scale=scale, tz=config.timezone)
+    from app.headless import run_line
+
+    return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from ui.app import run_station
+
+    return run_station(cli.data_dir(args), demo=getattr(args, "demo", False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, sub = cli.build_parser()
+    _add_pack_command(sub)
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        args.handler = run_gui
+    if args.handler in (run_pack, run_gui):
+        try:
+            return int(args.handler(args))
+        except (cli.CliError, ConfigError, ValueError, LookupError, OSError) as exc:
+            print(f"packbench: {exc}", file=sys.stderr)
+            return 1
+    return cli.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

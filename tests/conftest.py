@@ -1,0 +1,39 @@
+"""Shared fixtures: a fresh store in a temp dir, an injected clock, the demo data, a pack flow."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from app.clock import FakeClock  # noqa: E402
+from app.demo import seed_demo  # noqa: E402
+from app.pack.flow import FlowConfig, PackFlow  # noqa: E402
+from app.store import Store, open_store  # noqa: E402
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
+    s = open_store(tmp_path / "station", clock)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def demo_store(store: Store, clock: FakeClock) -> Store:
+    seed_demo(store, clock, waybills=20)
+    return store
+
+
+@pytest.fixture
+def flow(demo_store: Store, clock: FakeClock) -> PackFlow:
+    return PackFlow(demo_store, clock, FlowConfig(station="T-1"))
