@@ -37,4 +37,4 @@ def add_operator(store: Store, clock: Clock, name: str, role: str, badge: str, a
             record_fact("operator.added", actor, now, {"name": name, "role": role})
     except pw.IntegrityError as exc:
         raise OperatorError(f"an operator named {name!r} or with badge {badge!r} already exists") from exc
-    return operator
+    return operator  # type: ignore[no-any-return]

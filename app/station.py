@@ -77,6 +77,7 @@ class StationRuntime:
             if device is not None:
                 device.stop()
         self._stop.set()
+        self._inbox.put(("stop", None))  # wake the loop now rather than at its next retry tick
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -131,6 +132,8 @@ class StationRuntime:
                 listener(f"{type(exc).__name__}: {exc}")
 
     def _handle(self, kind: str, item: Any) -> None:
+        if kind == "stop":
+            return
         if kind == "scan":
             self._after(self.flow.scan(item))
         elif kind == "weight":
@@ -149,9 +152,11 @@ class StationRuntime:
         if outcome.event in ("label_queued", "reprint_queued") and isinstance(job_id, int):
             self._print(job_id)
         if self.flow.awaiting_weight and isinstance(self.scale, PolledScale):
+            # Weighed at once, ahead of scans already queued: the parcel is on the scale before the
+            # packer (or the next line of a scans file) moves on.
             reading = self.scale.poll(self.flow.expected_weight_g())
             if reading is not None:
-                self._put("weight", reading)
+                self._handle("weight", reading)
 
     # ----- printing -----
     def _print(self, job_id: int) -> None:

@@ -77,7 +77,8 @@ def test_wrong_item_over_quantity_unknown_and_bad_check_digit(flow: PackFlow) ->
     bad = TEA[:-1] + str((int(TEA[-1]) + 1) % 10)
     out = scan(flow, bad)
     assert out.event == "bad_scan" and "check digit" in out.detail["reason"]
-    assert flow.lines() == [("TEA-LJ-250", "西湖龙井 250g", 0, 2), ("CHOP-BMB-5", "竹筷 5 双装 Bamboo chopsticks", 1, 1)]
+    assert flow.lines() == [
+        ("TEA-LJ-250", "西湖龙井 250g", 0, 2), ("CHOP-BMB-5", "竹筷 5 双装 Bamboo chopsticks", 1, 1)]
     assert flow.state is State.ORDER_OPEN
 
 
@@ -287,3 +288,13 @@ def test_outcome_text_in_both_languages(flow: PackFlow) -> None:
     out = scan(flow, ORDER)
     assert out.text("en") == f"Order {ORDER}: scan 3 item(s)"
     assert out.text("zh_CN") == f"订单 {ORDER}：请扫描 3 件商品"
+
+
+def test_rescanning_the_open_order_says_where_it_stands(flow: PackFlow) -> None:
+    scan(flow, PACKER)
+    scan(flow, ORDER)
+    scan(flow, TEA)
+    out = scan(flow, ORDER)
+    assert out.event == "order_resumed" and out.detail["remaining"] == 2
+    assert isinstance(out.detail["scan_event_id"], int)
+    assert ScanEvent.get_by_id(out.detail["scan_event_id"]).outcome == "order_resumed"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -158,7 +158,8 @@ class PackFlow:
         try:
             with self.store.atomic():
                 outcome = step(at)
-                self._record(outcome, self.open or before, source, raw, at)
+                event_id = self._record(outcome, self.open or before, source, raw, at)
+            outcome = replace(outcome, detail={**outcome.detail, "scan_event_id": event_id})
         except Exception:
             self._restore()
             raise
@@ -166,11 +167,11 @@ class PackFlow:
             listener(outcome)
         return outcome
 
-    def _record(self, outcome: Outcome, bench: _Open | None, source: str, raw: bytes | None, at: datetime) -> None:
+    def _record(self, outcome: Outcome, bench: _Open | None, source: str, raw: bytes | None, at: datetime) -> int:
         session = bench.session if bench else None
         order = bench.order if bench else None
         parsed = outcome.detail.get("parsed")
-        ScanEvent.insert(
+        event_id = ScanEvent.insert(
             session=session, order=order, operator=self.operator, station=self.config.station,
             at=iso(at), source=source, raw=raw, symbology=outcome.detail.get("symbology"),
             parsed=json.dumps(parsed, ensure_ascii=False) if parsed else None,
@@ -179,8 +180,9 @@ class PackFlow:
         actor = self.operator.name if self.operator else "-"
         record_fact("scan", actor, at, {
             "station": self.config.station, "source": source, "code": outcome.code,
-            "order_id": outcome.order_id, "outcome": outcome.event, "state": outcome.state,
+            "order_id": outcome.order_id, "outcome": outcome.event, "state": outcome.state, "scan_event": event_id,
         })
+        return int(event_id)
 
     def _out(self, event: str, code: str | None = None, **detail: Any) -> Outcome:
         order_id = detail.pop("order_id", None) or (self.open.order.order_id if self.open else None)
@@ -243,7 +245,10 @@ class PackFlow:
             return self._bind_waybill(parsed, extra)
         product = lookup.find_product(parsed)
         if product is None:
-            if lookup.find_order(parsed)[0] is not None:
+            order = lookup.find_order(parsed)[0]
+            if order is not None and order.id == self.open.order.id:
+                return self._out("order_resumed", code, remaining=self.open.remaining, **extra)
+            if order is not None:
                 return self._out("order_in_progress", code, **extra)
             return self._out("unknown_code", code, **extra)
         sku = product.sku

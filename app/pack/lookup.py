@@ -22,7 +22,7 @@ from app.store.models import (
 
 
 def is_badge(code: str) -> bool:
-    return Operator.select(Operator.id).where((Operator.badge == code) & (Operator.active == True)).exists()  # noqa: E712
+    return bool(Operator.select(Operator.id).where((Operator.badge == code) & (Operator.active == True)).exists())  # noqa: E712
 
 
 def describe(parsed: ParsedScan) -> dict[str, Any]:
@@ -78,7 +78,8 @@ def expected_weight_g(counts: dict[str, int], box_tare_g: int) -> int:
 
 
 def live_shipment(order: Order) -> Shipment | None:
-    return Shipment.get_or_none((Shipment.order == order) & (Shipment.voided == False))  # noqa: E712
+    live = Shipment.get_or_none((Shipment.order == order) & (Shipment.voided == False))  # noqa: E712
+    return live  # type: ignore[no-any-return]
 
 
 def tracking_in_use(tracking_no: str, order: Order) -> bool:

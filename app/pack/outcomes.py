@@ -26,7 +26,10 @@ MESSAGES: dict[str, tuple[Level, str, str]] = {
     "order_opened": (
         Level.OK, "Order {order_id}: scan {remaining} item(s)", "订单 {order_id}：请扫描 {remaining} 件商品",
     ),
-    "order_resumed": (Level.WARN, "Resumed order {order_id}", "已恢复订单 {order_id}"),
+    "order_resumed": (
+        Level.WARN, "Order {order_id} is open: {remaining} item(s) to go",
+        "订单 {order_id} 进行中：还差 {remaining} 件",
+    ),
     "order_not_found": (Level.ERROR, "No order {code}", "找不到订单 {code}"),
     "order_cancelled": (Level.ERROR, "Order {order_id} is CANCELLED — do not pack", "订单 {order_id} 已取消，请勿打包"),
     "order_refunded": (Level.ERROR, "Order {order_id} is REFUNDED — do not pack", "订单 {order_id} 已退款，请勿打包"),

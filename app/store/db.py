@@ -40,11 +40,14 @@ def store_path(data_dir: Path) -> Path:
 
 
 def _version_on_disk(path: Path) -> int:
-    """Read the schema version without writing a byte (read-only URI, no journal-mode change)."""
+    """Read the schema version without writing a byte: `immutable` opens no -wal/-shm files.
+
+    It ignores a WAL left behind by a crash, so `open_store` checks the version again once connected.
+    """
     if not path.exists() or path.stat().st_size == 0:
         return 0
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open store {path}: {exc}") from exc
     try:
@@ -113,21 +116,37 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
     clock = clock or SystemClock()
     file = Path(path) if path else store_path(Path(data_dir))
     file.parent.mkdir(parents=True, exist_ok=True)
-    on_disk = _version_on_disk(file)
-    if on_disk > LATEST_VERSION:
-        raise StoreTooNewError(
-            f"store {file} has schema version {on_disk}, newer than this PackBench understands "
-            f"({LATEST_VERSION}); upgrade PackBench or open a backup — nothing was changed"
-        )
+    _refuse_newer(file, _version_on_disk(file))
     db = pw.SqliteDatabase(str(file), pragmas=PRAGMAS, check_same_thread=False, autoconnect=True)
     try:
         db.connect(reuse_if_open=True)
+        on_disk = _version_connected(db)
     except pw.DatabaseError as exc:
+        db.close()
         raise StoreError(f"cannot open store {file}: {exc}") from exc
+    try:
+        _refuse_newer(file, on_disk)
+    except StoreTooNewError:
+        db.close()
+        raise
     database_proxy.initialize(db)
     store = Store(file, db)
     _migrate(store, on_disk, clock)
     return store
+
+
+def _refuse_newer(file: Path, version: int) -> None:
+    if version > LATEST_VERSION:
+        raise StoreTooNewError(
+            f"store {file} has schema version {version}, newer than this PackBench understands "
+            f"({LATEST_VERSION}); upgrade PackBench or open a backup — nothing was changed"
+        )
+
+
+def _version_connected(db: pw.SqliteDatabase) -> int:
+    if not db.table_exists("schema_version"):
+        return 0
+    return int(db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0)
 
 
 def _migrate(store: Store, current: int, clock: Clock) -> None:

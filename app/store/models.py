@@ -14,7 +14,7 @@ import peewee as pw
 database_proxy = pw.DatabaseProxy()
 
 
-class BaseModel(pw.Model):
+class BaseModel(pw.Model):  # type: ignore[misc]  # peewee is untyped here
     class Meta:
         database = database_proxy
         legacy_table_names = False

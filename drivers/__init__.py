@@ -1,0 +1,1 @@
+"""Device drivers: scanners, scales (and later printers), each with a simulated twin."""

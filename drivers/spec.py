@@ -1,0 +1,144 @@
+"""Device SPEC strings: the one line an admin writes in the config to name a device.
+
+    serial:/dev/ttyUSB0?baud=9600&suffix=cr
+    serial:COM3?baud=115200
+    tcp:127.0.0.1:9100?lang=zpl&dpi=203      (tcp:[::1]:9100 for IPv6)
+    file:/var/scans.txt     file:-           (- = stdin)
+    pdf:/srv/labels
+    sim     sim?weight=1200
+
+Shape: ``SCHEME:TARGET?key=value&key=value``. The parser only knows the grammar and the checks every
+scheme shares (a serial port named, a TCP port number present, a numeric baud); what an option *means*
+is the driver's business, so printers reuse this module unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote
+
+#: Schemes the drivers understand today or soon (printers: tcp, usb, file, pdf, system).
+KNOWN_SCHEMES = frozenset({"serial", "tcp", "file", "sim", "pdf", "usb", "system"})
+
+# Schemes whose target may be empty ("sim" is a complete spec; "system" means the default queue).
+_TARGET_OPTIONAL = frozenset({"sim", "system"})
+
+_MIN_BAUD, _MAX_BAUD = 50, 4_000_000
+
+
+class SpecError(ValueError):
+    """A device spec that cannot be used; the message is one line a person understands."""
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    scheme: str
+    target: str = ""
+    options: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def option(self, name: str, default: str) -> str:
+        return self.options.get(name, default)
+
+    def int_option(self, name: str, default: int, *, minimum: int = 0) -> int:
+        text = self.options.get(name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise SpecError(f"{self}: option {name}={text!r} is not a whole number") from None
+        if value < minimum:
+            raise SpecError(f"{self}: option {name}={value} must be at least {minimum}")
+        return value
+
+    def check_options(self, known: Iterable[str]) -> None:
+        """Reject options this driver does not read: a typo like ``sufix=lf`` must not pass silently."""
+        unknown = sorted(set(self.options) - set(known))
+        if unknown:
+            raise SpecError(f"{self}: unknown option {', '.join(unknown)}; this device takes "
+                            f"{', '.join(sorted(known)) or 'no options'}")
+
+    def host_port(self) -> tuple[str, int]:
+        """Split a ``tcp:`` target into (host, port); parse_spec already checked it."""
+        return _split_host_port(self.target, str(self))
+
+    def __str__(self) -> str:
+        text = self.scheme
+        if self.target:
+            text += ":" + self.target
+        if self.options:
+            text += "?" + "&".join(f"{k}={quote(v, safe='/:.,-_')}" for k, v in self.options.items())
+        return text
+
+
+def parse_spec(text: str, *, schemes: Iterable[str] = KNOWN_SCHEMES) -> DeviceSpec:
+    """Parse ``SCHEME:TARGET?k=v&...`` into a DeviceSpec, or raise SpecError.
+
+    The scheme ends at the first ``:`` (or at ``?`` for target-less specs like ``sim?x=1``); the target
+    runs to the first ``?``, so a Windows path such as ``file:C:\\scans.txt`` keeps its drive colon.
+    Option values are percent-decoded, so a path holding ``&`` or ``?`` can still be written.
+    """
+    raw = text.strip()
+    if not raw:
+        raise SpecError("empty device spec")
+    colon, question = raw.find(":"), raw.find("?")
+    if colon != -1 and (question == -1 or colon < question):
+        scheme, rest = raw[:colon], raw[colon + 1 :]
+    elif question != -1:
+        scheme, rest = raw[:question], raw[question:]
+    else:
+        scheme, rest = raw, ""
+    scheme = scheme.lower()
+    allowed = frozenset(schemes)
+    if scheme not in allowed:
+        hint = " (write serial:/dev/ttyUSB0, not just the port)" if "/" in scheme or "\\" in scheme else ""
+        raise SpecError(f"unknown device scheme {scheme!r} in {raw!r}; expected one of "
+                        f"{', '.join(sorted(allowed))}{hint}")
+    target, _, query = rest.partition("?")
+    spec = DeviceSpec(scheme, unquote(target), _parse_options(query, raw))
+    _check(spec, raw)
+    return spec
+
+
+def _parse_options(query: str, raw: str) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        key = key.strip().lower()
+        if not key or not eq:
+            raise SpecError(f"bad option {part!r} in {raw!r}; write key=value")
+        if key in options:
+            raise SpecError(f"option {key!r} given twice in {raw!r}")
+        options[key] = unquote(value)
+    return options
+
+
+def _check(spec: DeviceSpec, raw: str) -> None:
+    if not spec.target and spec.scheme not in _TARGET_OPTIONAL:
+        what = {"serial": "serial port", "tcp": "HOST:PORT", "file": "path (or - for stdin)"}
+        raise SpecError(f"missing {what.get(spec.scheme, 'target')} in {raw!r}")
+    if spec.scheme == "tcp":
+        _split_host_port(spec.target, raw)
+    if "baud" in spec.options:
+        baud = spec.int_option("baud", 0)
+        if not _MIN_BAUD <= baud <= _MAX_BAUD:
+            raise SpecError(f"bad baud rate {baud} in {raw!r}")
+
+
+def _split_host_port(target: str, raw: str) -> tuple[str, int]:
+    if target.startswith("["):  # [IPv6]:port
+        host, sep, port_text = target[1:].partition("]:")
+        if not sep:
+            raise SpecError(f"missing port in {raw!r}; write tcp:[ADDRESS]:PORT")
+    else:
+        host, sep, port_text = target.rpartition(":")
+        if not sep:
+            raise SpecError(f"missing port in {raw!r}; write tcp:HOST:PORT, e.g. tcp:{target}:9100")
+    if not host:
+        raise SpecError(f"missing host in {raw!r}")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SpecError(f"bad TCP port {port_text!r} in {raw!r}")
+    return host, int(port_text)
