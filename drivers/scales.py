@@ -487,8 +487,10 @@ def open_scale(spec: DeviceSpec | str, clock: Clock | None = None) -> Scale:
     """Build the scale a config spec names: ``serial:...`` or ``sim``."""
     if isinstance(spec, str):
         spec = parse_spec(spec)
-    if spec.scheme == "serial":
+    if spec.scheme in ("serial", "tcp"):
         return SerialScale(spec, clock=clock)
+    if spec.scheme == "file":
+        return WeightsFileScale(spec.target, clock=clock)
     if spec.scheme == "sim":
         return SimulatedScale(clock=clock)
     raise SpecError(f"{spec}: no scale driver for scheme {spec.scheme!r}")

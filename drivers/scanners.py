@@ -77,7 +77,7 @@ class SerialScanner:
         opts = DeviceSpec("serial", port, options)
         opts.check_options(("baud", "suffix", "dedupe_ms"))
         self.port = port
-        self.source = f"serial:{port}"
+        self.source = f"tcp:{port.removeprefix('socket://')}" if port.startswith("socket://") else f"serial:{port}"
         self._baud = opts.int_option("baud", baud, minimum=1)
         self._terminators = terminators_for(opts.option("suffix", suffix))
         self._clock = clock or SystemClock()
@@ -242,10 +242,11 @@ class FileScanner:
 
 
 def open_scanner(spec: DeviceSpec | str, clock: Clock | None = None) -> Scanner:
-    """Build the scanner a config spec names: ``serial:...``, ``file:PATH`` (``file:-``), or ``sim``."""
+    """Build the scanner a config spec names: ``serial:...``, ``tcp:HOST:PORT``, ``file:PATH`` (``file:-``),
+    or ``sim``."""
     if isinstance(spec, str):
         spec = parse_spec(spec)
-    if spec.scheme == "serial":
+    if spec.scheme in ("serial", "tcp"):
         return SerialScanner(spec, clock=clock)
     if spec.scheme == "file":
         return FileScanner(spec.target, clock=clock)

@@ -59,13 +59,20 @@ def terminators_for(suffix: str) -> bytes:
 
 
 def resolve_port(spec_or_port: DeviceSpec | str) -> tuple[str, dict[str, str]]:
-    """Accept a DeviceSpec, a ``serial:...`` spec string, or a bare port/URL (``COM3``, ``loop://``)."""
+    """Accept a DeviceSpec, a ``serial:...``/``tcp:HOST:PORT`` spec string, or a bare port/URL.
+
+    ``tcp:`` (a network scanner or a serial device server) becomes pyserial's ``socket://`` URL, so
+    the same reader thread, framing and reconnect logic serve both.
+    """
     if isinstance(spec_or_port, str):
-        if not spec_or_port.startswith("serial:"):
+        if not spec_or_port.startswith(("serial:", "tcp:")):
             return spec_or_port, {}
         spec_or_port = parse_spec(spec_or_port)
+    if spec_or_port.scheme == "tcp":
+        host, port = spec_or_port.host_port()
+        return f"socket://{host}:{port}", dict(spec_or_port.options)
     if spec_or_port.scheme != "serial":
-        raise SpecError(f"{spec_or_port}: a serial device needs a serial: spec")
+        raise SpecError(f"{spec_or_port}: a serial device needs a serial: or tcp: spec")
     return spec_or_port.target, dict(spec_or_port.options)
 
 

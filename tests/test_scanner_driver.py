@@ -401,3 +401,35 @@ def test_open_scanner_by_spec(device: PtyDevice) -> None:
         SerialScanner("serial:/dev/x?suffix=tab")
     with pytest.raises(SpecError, match="unknown option sufix"):
         SerialScanner("serial:/dev/x?sufix=lf")
+
+
+def test_tcp_scanner_reads_lines_and_reconnects_when_the_peer_returns(clock: FakeClock) -> None:
+    """`tcp:HOST:PORT` (a network scanner or serial device server) uses the same reader and recovery."""
+    import socket
+
+    from drivers.scanners import open_scanner
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    scans: list[Scan] = []
+    states: list[DeviceState] = []
+    assert isinstance(open_scanner(f"tcp:127.0.0.1:{port}", clock), SerialScanner)
+    scanner = SerialScanner(f"tcp:127.0.0.1:{port}", clock=clock, retry_interval=0.05)
+    scanner.start(scans.append, lambda s: states.append(s.state))
+    try:
+        conn, _ = listener.accept()
+        # pyserial's socket:// flushes its input right after connecting: send once the reader is up.
+        wait_until(lambda: DeviceState.CONNECTED in states)
+        conn.sendall(b"TB2026112500001\r6901234560015\r")
+        wait_until(lambda: len(scans) == 2)
+        assert scans[0].source == f"tcp:127.0.0.1:{port}" and scans[1].raw == b"6901234560015"
+        conn.close()  # the device server drops the link
+        wait_until(lambda: DeviceState.DISCONNECTED in states)
+        conn, _ = listener.accept()  # the driver dials again by itself
+        wait_until(lambda: states[-1] is DeviceState.CONNECTED)
+        conn.sendall(b"AGAIN-1\r")
+        wait_until(lambda: len(scans) == 3 and scans[2].raw == b"AGAIN-1")
+        conn.close()
+    finally:
+        scanner.stop()
+        listener.close()
