@@ -10,10 +10,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.clock import FakeClock  # noqa: E402
-from app.demo import seed_demo  # noqa: E402
-from app.pack.flow import FlowConfig, PackFlow  # noqa: E402
-from app.store import Store, open_store  # noqa: E402
+from app.clock import FakeClock
+from app.demo import seed_demo
+from app.pack.flow import FlowConfig, PackFlow
+from app.store import Store, open_store
 
 
 @pytest.fixture
