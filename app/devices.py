@@ -67,11 +67,17 @@ class Scale(Protocol):
 
 
 class PrinterError(Exception):
-    """A printer could not take or finish a job; `reason` is shown to the packer."""
+    """A printer could not take or finish a job; `reason` is shown to the packer.
 
-    def __init__(self, reason: str) -> None:
+    `delivered` says whether the whole job reached the printer before the fault. Undelivered jobs
+    wait and go out again by themselves when the printer is back; a delivered job may have printed,
+    so only a person (a REPRINT scan) may send it again.
+    """
+
+    def __init__(self, reason: str, delivered: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.delivered = delivered
 
 
 class LabelPrinter(Protocol):

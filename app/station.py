@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -105,13 +106,19 @@ class StationRuntime:
 
     # ----- the owning thread -----
     def _loop(self) -> None:
+        next_retry = time.monotonic() + self.retry_seconds
         while not self._stop.is_set():
             try:
-                kind, item = self._inbox.get(timeout=self.retry_seconds)
+                kind, item = self._inbox.get(timeout=max(next_retry - time.monotonic(), 0.01))
             except queue.Empty:
-                self._guard(self._retry_failed_jobs)
-                continue
-            self._guard(lambda: self._handle(kind, item))  # noqa: B023 (called at once)
+                pass
+            else:
+                self._guard(lambda: self._handle(kind, item))  # noqa: B023 (called at once)
+            # Waiting labels are retried on a timer that a busy inbox (a scale reporting ten times a
+            # second) cannot starve.
+            if time.monotonic() >= next_retry:
+                self._guard(self._retry_waiting_jobs)
+                next_retry = time.monotonic() + self.retry_seconds
             if self._inbox.empty():
                 self._idle.set()
 
@@ -159,23 +166,33 @@ class StationRuntime:
                 self._handle("weight", reading)
 
     # ----- printing -----
-    def _print(self, job_id: int) -> None:
+    def _print(self, job_id: int) -> bool:
         label = build_label(job_id, self.sender, self.flow.config.station, self.tz)
         self.flow.mark_sent(job_id)
         try:
             self.printer.print_label(label)
         except PrinterError as exc:
-            self._after(self.flow.print_result(job_id, False, exc.reason))
-            return
+            self._report(self.flow.print_result(job_id, False, exc.reason, exc.delivered))
+            return False
         for listener in list(self.listeners.printed):
             listener(label)
-        self._after(self.flow.print_result(job_id, True))
+        self._report(self.flow.print_result(job_id, True))
+        return True
+
+    def _report(self, outcome: Outcome | None) -> None:
+        if outcome is not None:
+            self._after(outcome)
 
     def _resume_print_jobs(self) -> None:
-        """Jobs committed but never handed to the printer (a crash between the two) go out now."""
-        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "queued").order_by(PrintJob.id):
-            self._print(job.id)
+        """At start: jobs that never reached the printer go out now; a job caught mid-send by a crash
+        may have printed, so it is reported for a person to decide, never resent."""
+        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "sent").order_by(PrintJob.id):
+            self._report(self.flow.print_result(job.id, False, "station stopped while printing", delivered=True))
+        self._retry_waiting_jobs()
 
-    def _retry_failed_jobs(self) -> None:
-        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "failed").order_by(PrintJob.id):
-            self._print(job.id)
+    def _retry_waiting_jobs(self) -> None:
+        """Oldest first; the first failure ends the round, so a printer that is still down costs one
+        status timeout per round, not one per waiting label."""
+        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "queued").order_by(PrintJob.id):
+            if not self._print(job.id):
+                return

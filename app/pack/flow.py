@@ -141,8 +141,18 @@ class PackFlow:
         raw = f"{reading.grams}g".encode()
         return self._commit(lambda at: self._on_weight(reading.grams, at), source="scale", raw=raw)
 
-    def print_result(self, job_id: int, ok: bool, reason: str = "") -> Outcome:
-        return self._commit(lambda at: self._on_print(job_id, ok, reason, at), source="printer", raw=None)
+    def print_result(self, job_id: int, ok: bool, reason: str = "", delivered: bool = False) -> Outcome | None:
+        """Record how a job went. An undelivered job waits (`queued`, with the reason) and is retried by
+        the runtime; the same fault again on a retry changes only the job row, so a printer out of paper
+        for an hour does not flood the scan log."""
+        if not ok and not delivered:
+            job = PrintJob.get_by_id(job_id)
+            if job.error == reason and job.attempts > 1:
+                with self.store.atomic():
+                    PrintJob.update(state="queued", updated_at=iso(self.clock.now())).where(
+                        PrintJob.id == job_id).execute()
+                return None
+        return self._commit(lambda at: self._on_print(job_id, ok, reason, delivered, at), source="printer", raw=None)
 
     def mark_sent(self, job_id: int) -> None:
         """Committed before any byte goes to the printer: a job in `sent` is never resent by itself."""
@@ -451,20 +461,21 @@ class PackFlow:
         return self._out("label_queued", None, order_id=order.order_id, tracking_no=tracking, job_id=job.id,
                          actual_g=verdict.actual_g, expected_g=verdict.expected_g, approved_by=approved_by)
 
-    def _on_print(self, job_id: int, ok: bool, reason: str, at: datetime) -> Outcome:
+    def _on_print(self, job_id: int, ok: bool, reason: str, delivered: bool, at: datetime) -> Outcome:
         job = PrintJob.get_by_id(job_id)
-        job.state = "done" if ok else "failed"
+        job.state = "done" if ok else ("failed" if delivered else "queued")
         job.error = "" if ok else reason
         job.updated_at = iso(at)
         job.save()
         shipment = job.shipment
-        record_fact("print.done" if ok else "print.failed", self._actor(), at,
-                    {"job": job_id, "tracking_no": shipment.tracking_no, "reason": reason})
+        event = "label_printed" if ok else ("print_uncertain" if delivered else "print_failed")
+        record_fact(f"print.{job.state}", self._actor(), at,
+                    {"job": job_id, "tracking_no": shipment.tracking_no, "reason": reason,
+                     "reprint_no": job.reprint_no})
         if ok and self.state is State.LABELLED:
             self.state = State.DONE
-        event = "label_printed" if ok else "print_failed"
         return self._out(event, None, order_id=shipment.order.order_id, tracking_no=shipment.tracking_no,
-                         job_id=job_id, reason=reason)
+                         job_id=job_id, reason=reason, reprint_no=job.reprint_no)
 
     # ----- recovery -----
     def _restore(self) -> None:

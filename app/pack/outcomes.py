@@ -67,6 +67,10 @@ MESSAGES: dict[str, tuple[Level, str, str]] = {
     "print_failed": (
         Level.ERROR, "Printer: {reason} — label will print when fixed", "打印机：{reason}，修复后自动打印",
     ),
+    "print_uncertain": (
+        Level.ERROR, "Printer: {reason} — if no label came out, scan REPRINT",
+        "打印机：{reason}，如面单未打出请扫描「补打」",
+    ),
     "reprint_queued": (Level.WARN, "Reprint {reprint_no} of {tracking_no}", "补打第 {reprint_no} 次 {tracking_no}"),
     "nothing_to_reprint": (Level.ERROR, "Nothing to reprint", "没有可补打的面单"),
     "aborted": (Level.WARN, "Order {order_id} aborted", "订单 {order_id} 已取消打包"),

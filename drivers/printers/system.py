@@ -1,0 +1,43 @@
+"""The system print queue (CUPS `lp`): PDF labels on office printers and CUPS-managed label printers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from drivers.printers.transport import TransportError
+
+
+class SystemQueueTransport:
+    bidirectional = False
+
+    def __init__(self, queue: str = "", timeout: float = 20.0, command: str = "lp") -> None:
+        self.queue, self.timeout, self.command = queue, timeout, command
+        self.name = f"system:{queue or 'default'}"
+        self._buffer = bytearray()
+
+    def open(self) -> None:
+        if shutil.which(self.command) is None:
+            raise TransportError(f"no print system: `{self.command}` (CUPS) is not installed")
+        self._buffer.clear()
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        """Hand the whole job to the queue; `lp` answers once the spooler has it."""
+        if not self._buffer:
+            return
+        args = [self.command] + (["-d", self.queue] if self.queue else []) + ["-t", "PackBench label", "-"]
+        try:
+            result = subprocess.run(args, input=bytes(self._buffer), capture_output=True, timeout=self.timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TransportError(f"print queue did not take the job ({exc})") from exc
+        finally:
+            self._buffer.clear()
+        if result.returncode != 0:
+            message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise TransportError(f"print queue refused the job: {message[-1] if message else result.returncode}")
