@@ -16,6 +16,7 @@ from typing import Any
 from app.audit import verify_chain
 from app.clock import SystemClock
 from app.config import default_data_dir
+from app.importers import ImportReport
 from app.operators import ROLES, add_operator
 from app.store import Store, open_store
 
@@ -49,13 +50,18 @@ def _progress(label: str) -> Callable[[int, int], None]:
     return report
 
 
+def _print_report(report: ImportReport) -> None:
+    print(f"{report.profile}: {report.rows} rows; {report.created} created, {report.updated} updated, "
+          f"{report.unchanged} unchanged")
+
+
 def cmd_import_orders(args: argparse.Namespace) -> int:
     from app.importers import import_orders
 
     store = store_for(args)
     report = import_orders(store, Path(args.file), args.format, SystemClock(), progress=_progress("import"),
                            lines_path=Path(args.lines) if args.lines else None)
-    print(report.summary())
+    _print_report(report)
     return 0
 
 
@@ -64,7 +70,7 @@ def cmd_import_products(args: argparse.Namespace) -> int:
 
     store = store_for(args)
     report = import_products(store, Path(args.file), SystemClock(), progress=_progress("import"))
-    print(report.summary())
+    _print_report(report)
     return 0
 
 

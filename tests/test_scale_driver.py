@@ -358,5 +358,7 @@ def test_weights_file_missing_is_a_fault(tmp_path: Path, clock: FakeClock, rec: 
 def test_open_scale_by_spec() -> None:
     assert isinstance(open_scale("sim"), SimulatedScale)
     assert isinstance(open_scale("serial:/dev/ttyUSB1?protocol=stgs"), SerialScale)
+    assert isinstance(open_scale("file:/tmp/weights"), WeightsFileScale)
+    assert isinstance(open_scale("tcp:127.0.0.1:4001"), SerialScale)
     with pytest.raises(SpecError, match="no scale driver"):
-        open_scale("file:/tmp/weights")
+        open_scale("usb:0416:5011")

@@ -1,0 +1,107 @@
+"""Canonical product CSV → `ProductRecord`s (pure: reads the file, writes nothing).
+
+Columns: `sku,name,barcodes,weight_g,stock` (header row first, any order, UTF-8 or GB18030).
+`sku` and `name` are required; a missing `barcodes`, `weight_g` or `stock` column leaves those values
+as they are in the store. `barcodes` holds several codes separated by `|`. `weight_g` (grams) and
+`stock` are whole numbers, never negative.
+
+A barcode's store key is its normalised form: EAN-8, UPC-E, UPC-A, EAN-13 and GTIN-14 digit strings
+become the 14-digit GTIN key (`app.barcodes.gtin_key`, which checks the check digit), so a UPC-A item
+matches when a scanner sends it as 13 digits; any other code is its own key. A bad check digit, or a
+code listed for two skus, is a row error: a scan must never silently match the wrong product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.barcodes import BarcodeError, gtin_key
+from app.importers.orders import Progress, Ticker
+from app.importers.source import ImportFileError, clean_cell, read_table, to_code, to_whole
+
+REQUIRED = ("sku", "name")
+OPTIONAL = ("barcodes", "weight_g", "stock")
+GTIN_LENGTHS = frozenset({8, 12, 13, 14})
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    sku: str
+    values: Mapping[str, object]  # name, and weight_g / stock when the file has those columns
+    barcodes: tuple[tuple[str, str], ...] | None  # (key, as written); None: file has no barcodes column
+    row: int
+    barcode_column: str = "barcodes"
+
+
+def barcode_key(text: str) -> str:
+    if text.isascii() and text.isdigit() and len(text) in GTIN_LENGTHS:
+        try:
+            return gtin_key(text)
+        except BarcodeError as exc:
+            raise ValueError(f"barcode {text!r}: {exc}") from None
+    return text
+
+
+def parse_products(path: Path | str, progress: Progress | None = None) -> list[ProductRecord]:
+    table = read_table(path)
+    index = table.column_index()
+    for name in REQUIRED:
+        if name not in index:
+            raise ImportFileError(table.path, table.header_row, name, "missing column")
+    col = {name: index[name] for name in REQUIRED + OPTIONAL if name in index}
+    header = {name: table.header[i] for name, i in col.items()}
+    ticker = Ticker(progress, len(table.rows))
+    records: list[ProductRecord] = []
+    sku_rows: dict[str, int] = {}
+    owners: dict[str, tuple[str, int]] = {}  # barcode key → (sku, row) in this file
+
+    for row, cells in table.rows:
+        def cell(name: str, cells: tuple[str, ...] = cells) -> str:
+            i = col[name]
+            return clean_cell(cells[i]) if i < len(cells) else ""
+
+        def fail(name: str, message: str, row: int = row) -> ImportFileError:
+            return ImportFileError(table.path, row, header[name], message)
+
+        try:
+            sku = to_code(cell("sku"))
+        except ValueError as exc:
+            raise fail("sku", str(exc)) from None
+        if not sku:
+            raise fail("sku", "sku is empty")
+        if sku in sku_rows:
+            raise fail("sku", f"sku {sku!r} is already on row {sku_rows[sku]}")
+        sku_rows[sku] = row
+        name = cell("name")
+        if not name:
+            raise fail("name", "name is empty")
+        values: dict[str, object] = {"name": name}
+        for field in ("weight_g", "stock"):
+            if field in col:
+                try:
+                    values[field] = to_whole(cell(field)) if cell(field) else 0
+                except ValueError as exc:
+                    raise fail(field, str(exc)) from None
+        barcodes: list[tuple[str, str]] | None = None
+        if "barcodes" in col:
+            barcodes = []
+            for raw in (part.strip() for part in cell("barcodes").split("|")):
+                if not raw:
+                    continue
+                try:
+                    raw = to_code(raw)
+                    key = barcode_key(raw)
+                except ValueError as exc:
+                    raise fail("barcodes", str(exc)) from None
+                other, other_row = owners.setdefault(key, (sku, row))
+                if other != sku:
+                    raise fail("barcodes", f"barcode {raw!r} is also listed for sku {other!r} on row {other_row}; "
+                                           f"a barcode belongs to one sku, not to {other!r} and {sku!r}")
+                if all(key != k for k, _ in barcodes):  # the same code twice for one sku is harmless
+                    barcodes.append((key, raw))
+        records.append(ProductRecord(sku, values, tuple(barcodes) if barcodes is not None else None, row,
+                                     header.get("barcodes", "barcodes")))
+        ticker.tick()
+    return records

@@ -1,0 +1,214 @@
+"""Reading an import file: bytes → text → header + rows, with the physical line number of every row.
+
+Platform exports arrive as UTF-8 (with or without a BOM, from Excel or the platform itself) or as
+GB18030 (Taobao and older Excel on a Chinese Windows). We decode the whole file strictly with each
+candidate encoding in turn, never with `errors="replace"`: a mojibake address on a label is worse than
+a refused file.
+
+Header names are normalised before they are matched against a profile's aliases (NFKC folds full-width
+parentheses and spaces, which Pinduoduo mixes with half-width ones; then strip, collapse spaces and
+casefold), while error messages quote the header exactly as it stands in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from pathlib import Path
+
+from app.clock import iso
+
+DEFAULT_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030")
+
+_SPACES = re.compile(r"\s+")
+# Taobao and some Excel-made files guard long numbers against scientific notation as ="123456789".
+_EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
+
+
+class ImportFileError(Exception):
+    """A file cannot be imported; `str()` is one line naming the file, the row and the column."""
+
+    def __init__(self, path: Path | str, row: int, column: str | None, message: str) -> None:
+        self.path = Path(path)
+        self.row = row
+        self.column = column
+        self.message = message
+        where = f"{self.path.name} row {row}" if row else self.path.name  # row 0: the file as a whole
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {message}")
+
+
+def normalize_header(name: str) -> str:
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip().casefold()
+
+
+@functools.lru_cache(maxsize=1024)
+def normalize_value(text: str) -> str:
+    """The form of a cell used to look up status maps: same folding as headers (few distinct values)."""
+    return normalize_header(text)
+
+
+def clean_cell(text: str) -> str:
+    text = text.strip()
+    if text.startswith('="'):
+        match = _EXCEL_TEXT.match(text)
+        return match.group(1).strip() if match else text
+    return text
+
+
+@dataclass(frozen=True)
+class Table:
+    path: Path
+    header_row: int  # physical line of the header: 1 unless blank lines precede it
+    header: tuple[str, ...]  # as written in the file (BOM removed)
+    rows: tuple[tuple[int, tuple[str, ...]], ...]  # (physical line number, cells)
+
+    def column_index(self) -> dict[str, int]:
+        """Normalised header → position; on a repeated header the first one wins."""
+        index: dict[str, int] = {}
+        for i, name in enumerate(self.header):
+            index.setdefault(normalize_header(name), i)
+        return index
+
+
+def _decode(path: Path, data: bytes, encodings: tuple[str, ...]) -> str:
+    furthest = 0
+    for encoding in encodings:
+        # utf-8-sig accepts plain UTF-8 too and drops the BOM that Excel writes.
+        codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError as exc:
+            furthest = max(furthest, exc.start)
+            continue
+        return text.removeprefix("\ufeff")
+    line = data.count(b"\n", 0, furthest) + 1
+    bad = data[furthest:furthest + 4]
+    raise ImportFileError(
+        path, line, None,
+        f"cannot decode bytes {bad!r}: the file is none of the encodings tried ({', '.join(encodings)}); "
+        "save it again as UTF-8",
+    )
+
+
+def read_table(path: Path | str, encodings: tuple[str, ...] = DEFAULT_ENCODINGS) -> Table:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(path, 0, None, f"cannot read the file: {exc.strerror or exc}") from exc
+    text = _decode(path, data, encodings)
+    if not text.strip():
+        raise ImportFileError(path, 1, None, "the file is empty")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: tuple[str, ...] | None = None
+    header_row = 1
+    rows: list[tuple[int, tuple[str, ...]]] = []
+    next_line = 1
+    try:
+        for cells in reader:
+            # A quoted cell may span lines (Shopify notes do): a row starts where the last one ended.
+            line, next_line = next_line, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header, header_row = tuple(cell.strip() for cell in cells), line
+                continue
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+                raise ImportFileError(
+                    path, line, None,
+                    f"{len(cells)} cells but the header has {len(header)}: an unquoted comma?",
+                )
+            rows.append((line, tuple(cells)))
+    except csv.Error as exc:
+        raise ImportFileError(path, next_line, None, f"not a readable CSV row: {exc}") from exc
+    if header is None:
+        raise ImportFileError(path, 1, None, "the file is empty")
+    if not rows:
+        raise ImportFileError(path, header_row + 1, None, "the file has a header but no rows")
+    return Table(path, header_row, header, tuple(rows))
+
+
+# ---- Cell values. Each converter takes cleaned, non-blank text and raises ValueError with the words
+# that follow "column 'X': " in the error.
+
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?e\+\d+$", re.IGNORECASE)
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+_PLAIN_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+_MOBILE = re.compile(r"^(?:\+?86|0086)-?(1\d{10})$")
+_PHONE_NOISE = re.compile(r"[\s']")
+
+
+def to_code(text: str) -> str:
+    """Ids, skus, zips: Excel's leading apostrophe is not part of the value."""
+    text = text.lstrip("'").strip()
+    if _SCIENTIFIC.match(text):
+        raise ValueError(f"{text!r} is a number Excel rewrote in scientific notation; export it as text")
+    return text
+
+
+def to_phone(text: str) -> str:
+    """Stored whole (masking happens on display): only the apostrophe, spaces and +86 go."""
+    text = _PHONE_NOISE.sub("", text)
+    match = _MOBILE.match(text)
+    return match.group(1) if match else text
+
+
+def to_decimal(text: str) -> Decimal:
+    """A plain decimal: optional currency sign, thousands commas only in their proper places."""
+    raw = text
+    text = text.strip().lstrip("¥￥$").strip()
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    # Decimal() alone would also take "NaN", "1e5" and "1_000".
+    if not _PLAIN_NUMBER.match(text):
+        raise ValueError(f"not a number: {raw!r}")
+    return Decimal(text)
+
+
+def to_count(text: str) -> int:
+    value = to_decimal(text)
+    if value != value.to_integral_value():
+        raise ValueError(f"not a whole number: {text!r}")
+    if value < 1:
+        raise ValueError(f"must be at least 1, not {text!r}")
+    return int(value)
+
+
+def to_whole(text: str) -> int:
+    """A non-negative integer (grams, stock)."""
+    value = to_decimal(text)
+    if value != value.to_integral_value():
+        raise ValueError(f"not a whole number: {text!r}")
+    if value < 0:
+        raise ValueError(f"must not be negative: {text!r}")
+    return int(value)
+
+
+def to_fen(text: str, unit: str) -> int:
+    """Money as integer fen, by Decimal arithmetic only (0.1 + 0.2 must stay 30 fen)."""
+    value = to_decimal(text)
+    if value < 0:
+        raise ValueError(f"negative amount: {text!r}")
+    fen = value * 100 if unit == "yuan" else value
+    if fen != fen.to_integral_value():
+        raise ValueError(f"more than {'two decimals' if unit == 'yuan' else 'whole fen'}: {text!r}")
+    return int(fen)
+
+
+def to_utc(text: str, formats: tuple[str, ...], zone: tzinfo) -> str:
+    """A time in any of `formats` ("iso" = ISO 8601); naive times are in `zone`. Returns store form."""
+    for fmt in formats:
+        try:
+            when = datetime.fromisoformat(text) if fmt == "iso" else datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return iso(when if when.tzinfo else when.replace(tzinfo=zone))
+    raise ValueError(f"not a date: {text!r}")
