@@ -137,3 +137,22 @@ def test_newer_store_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["--data-dir", str(d), "operator", "list"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "newer than this PackBench" in err
+
+
+def test_import_commands_report_counts_and_name_the_bad_row(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    fixtures = ROOT / "tests" / "fixtures" / "imports"
+    d = tmp_path / "s"
+    assert main(["--data-dir", str(d), "import-products", str(fixtures / "products.csv")]) == 0
+    shopify = str(fixtures / "shopify_orders.csv")
+    assert main(["--data-dir", str(d), "import-orders", shopify, "--format", "shopify"]) == 0
+    out = capsys.readouterr().out
+    assert "created" in out and "shopify" in out
+    broken = tmp_path / "broken.csv"
+    lines = (fixtures / "canonical_orders.csv").read_text("utf-8").splitlines()
+    lines[3] = lines[3].replace(",2026-11-25 08:30:00,", ",2026-13-45 08:30:00,")  # row 4: no 13th month
+    broken.write_text("\n".join(lines) + "\n", "utf-8")
+    assert main(["--data-dir", str(d), "import-orders", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("packbench: broken.csv row 4, column 'created_at'") and err.count("\n") == 1
+    assert main(["--data-dir", str(d), "order", "show", "PB-0001"]) == 1  # nothing of the broken file went in
