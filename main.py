@@ -34,7 +34,6 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run_pack(args: argparse.Namespace) -> int:
-    from app.labels import Party
     from app.pack.flow import PackFlow
     from app.station import StationRuntime
     from app.store.models import Operator
@@ -55,8 +54,8 @@ def run_pack(args: argparse.Namespace) -> int:
     scale = WeightsFileScale(args.weights, clock=clock) if args.weights else open_scale(args.scale, clock)
     printer = open_printer(args.printer)
     flow = PackFlow(store, clock, config.flow_config())
-    sender = Party(config.sender.name, config.sender.phone, config.sender.address)
-    runtime = StationRuntime(flow, clock, printer, sender, scanner=scanner, scale=scale, tz=config.timezone)
+    runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
+                             tz=config.timezone)
     from app.headless import run_line
 
     return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)

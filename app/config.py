@@ -12,6 +12,7 @@ from typing import Any
 
 import platformdirs
 
+from app.labels import Party
 from app.pack.flow import FlowConfig
 from app.pack.weights import Tolerance
 
@@ -51,6 +52,9 @@ class StationConfig:
     wedge_min_length: int = 4
     double_read_ms: int = 200
     sender: Sender = field(default_factory=Sender)
+
+    def sender_party(self) -> Party:
+        return Party(self.sender.name, self.sender.phone, self.sender.address)
 
     def flow_config(self) -> FlowConfig:
         return FlowConfig(

@@ -40,6 +40,7 @@ class Listeners:
     status: list[Callable[[DeviceStatus], None]] = field(default_factory=list)
     error: list[Callable[[str], None]] = field(default_factory=list)
     printed: list[Callable[[Label], None]] = field(default_factory=list)
+    weight: list[Callable[[WeightReading], None]] = field(default_factory=list)  # every reading, for display
 
 
 class StationRuntime:
@@ -144,6 +145,8 @@ class StationRuntime:
         if kind == "scan":
             self._after(self.flow.scan(item))
         elif kind == "weight":
+            for listener in list(self.listeners.weight):
+                listener(item)
             outcome = self.flow.weight(item)
             if outcome is not None:
                 self._after(outcome)

@@ -252,4 +252,6 @@ def open_scanner(spec: DeviceSpec | str, clock: Clock | None = None) -> Scanner:
         return FileScanner(spec.target, clock=clock)
     if spec.scheme == "sim":
         return SimulatedScanner(clock=clock)
+    if spec.scheme == "wedge":
+        raise SpecError("a keyboard-wedge scanner is read by the station window, not by a driver")
     raise SpecError(f"{spec}: no scanner driver for scheme {spec.scheme!r}")

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
 #: Schemes the drivers understand today or soon (printers: tcp, usb, file, pdf, system).
-KNOWN_SCHEMES = frozenset({"serial", "tcp", "file", "sim", "pdf", "usb", "system"})
+KNOWN_SCHEMES = frozenset({"serial", "tcp", "file", "sim", "pdf", "usb", "system", "wedge"})
 
 # Schemes whose target may be empty ("sim" is a complete spec; "system" means the default queue).
-_TARGET_OPTIONAL = frozenset({"sim", "system"})
+_TARGET_OPTIONAL = frozenset({"sim", "system", "wedge"})
 
 _MIN_BAUD, _MAX_BAUD = 50, 4_000_000
 

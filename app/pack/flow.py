@@ -110,6 +110,14 @@ class PackFlow:
             return None
         return lookup.expected_weight_g(self.open.counts, self.config.box_tare_g)
 
+    def order_header(self) -> dict[str, str] | None:
+        """The order on the bench as the screen heads it (None when no order is open)."""
+        if self.open is None:
+            return None
+        order = self.open.order
+        return {"order_id": order.order_id, "platform": order.platform, "receiver": order.receiver_name,
+                "carrier": self.open.carrier}
+
     def lines(self) -> list[tuple[str, str, int, int]]:
         """(sku, name, scanned, expected) for the order on the bench."""
         if self.open is None:

@@ -1,0 +1,1 @@
+"""The station side of the central-server protocol (outbox push, cursor pulls, signing): issue 4."""

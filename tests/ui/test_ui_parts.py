@@ -1,0 +1,100 @@
+"""The pack screen's parts on their own: banner colours, fonts, the kept order, sounds, the Qt boundary."""
+
+from __future__ import annotations
+
+import ast
+import wave
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.pack.outcomes import Level, Outcome
+from ui.pack_screen import PackScreen
+from ui.qt import QApplication, QFontMetrics
+from ui.resources import ASSETS, install_fonts, ui_font
+from ui.sounds import SOUND_FILES, Sounds
+from ui.view_model import BenchView, Line, shown
+from ui.widgets import BANNER_PX, LEVEL_COLOURS
+
+ROOT = Path(__file__).resolve().parents[2]
+OPEN = BenchView("order_open", "王芳", "TB1", "taobao", "张伟", "SF", (Line("TEA", "西湖龙井", 2, 2),), 620)
+
+
+@pytest.fixture
+def screen(qapp: QApplication, qtbot: QtBot) -> PackScreen:
+    install_fonts(qapp)
+    s = PackScreen("en", "Asia/Shanghai")
+    qtbot.addWidget(s)
+    s.resize(1000, 700)
+    s.show()
+    qtbot.waitExposed(s)
+    return s
+
+
+@pytest.mark.parametrize(("event", "detail", "level"), [
+    ("item_ok", {"name": "Mug", "scanned": 1, "expected": 2}, Level.OK),
+    ("aborted", {}, Level.WARN),
+    ("wrong_item", {"name": "Mug"}, Level.ERROR),
+])
+def test_banner_colour_and_words_follow_the_outcome(screen: PackScreen, event: str, detail: dict[str, object],
+                                                    level: Level) -> None:
+    outcome = Outcome(event, "order_open", "690", "TB1", detail)
+    screen.show_outcome(outcome, OPEN)
+    banner = screen.banner
+    assert banner.level is level and banner.text() == outcome.text("en")
+    assert banner.font().pixelSize() >= 40
+    pixel = banner.grab().toImage().pixelColor(20, banner.height() // 2)  # left margin: background, not text
+    assert pixel.name() == LEVEL_COLOURS[level][0]
+
+
+def test_chinese_never_renders_as_boxes(qapp: QApplication) -> None:
+    install_fonts(qapp)
+    for font in (ui_font(BANNER_PX, bold=True), ui_font(12, mono=True), QApplication.font()):
+        assert all(QFontMetrics(font).inFontUcs4(ord(ch)) for ch in "错误商品已打印龙井")
+
+
+def test_a_shipped_order_stays_on_screen_until_the_next_one() -> None:
+    labelled = shown(OPEN, BenchView("labelled", "王芳"))
+    assert labelled.order_id == "TB1" and labelled.shipped and labelled.lines == OPEN.lines
+    assert shown(labelled, BenchView("done", "王芳")).shipped
+    assert shown(labelled, BenchView("idle", "王芳")).order_id is None  # aborted or logged out
+    nxt = BenchView("order_open", "王芳", "TB2")
+    assert shown(labelled, nxt) == nxt
+
+
+def test_sounds_are_short_distinct_wavs_and_silence_is_a_fallback(qapp: QApplication) -> None:
+    files = {ASSETS / "sounds" / name for name in SOUND_FILES.values()}
+    assert len(files) == 2
+    for path in files:
+        with wave.open(str(path)) as w:
+            assert w.getnchannels() == 1 and w.getframerate() > 8000
+            assert 0.05 < w.getnframes() / w.getframerate() < 0.6
+    assert len({p.read_bytes() for p in files}) == 2
+    sounds = Sounds()
+    # No audio stack on this machine (QtMultimedia cannot load libpulse): playing must still work.
+    for level in Level:
+        sounds.play(level)
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_ui_qt_imports_the_qt_binding() -> None:
+    qt = {"PySide6", "shiboken6", "PyQt5", "PyQt6"}
+    offenders = [
+        str(path.relative_to(ROOT)) for folder in ("app", "drivers", "ui", "sync", "server") if (ROOT / folder).exists()
+        for path in (ROOT / folder).rglob("*.py")
+        if path != ROOT / "ui" / "qt.py" and _imports(path) & qt
+    ]
+    assert offenders == []
+    core = [str(p.relative_to(ROOT)) for folder in ("app", "drivers") for p in (ROOT / folder).rglob("*.py")
+            if "ui" in _imports(p)]
+    assert core == []

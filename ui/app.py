@@ -1,0 +1,124 @@
+"""The GUI's composition root: store, config, devices, runtime, bridge, wedge and window.
+
+With no station.toml yet the station starts in demo mode: simulated devices, seeded demo orders and
+the demo panel. `PACKBENCH_SELFTEST=1` starts, saves a screenshot (to `PACKBENCH_SELFTEST_PNG`,
+default `selftest.png` in the data dir) and quits: a smoke test for installers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from app.clock import Clock, SystemClock
+from app.config import ConfigError, StationConfig, load_config
+from app.demo import seed_demo
+from app.devices import DeviceState, DeviceStatus, LabelPrinter, Scale, Scan, Scanner
+from app.pack.flow import PackFlow
+from app.station import StationRuntime
+from app.store import Store, StoreError, open_store
+from drivers.printers.simulated import SimulatedPrinter
+from drivers.scales import SimulatedScale
+from drivers.scanners import SimulatedScanner
+from drivers.spec import SpecError
+from ui.bridge import StationBridge
+from ui.demo_panel import DemoPanel
+from ui.devices import WEDGE, open_devices
+from ui.i18n import tr
+from ui.main_window import MainWindow
+from ui.qt import QApplication, QMessageBox, QTimer
+from ui.resources import install_fonts
+from ui.wedge import WedgeFilter
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv)
+        app.setApplicationName("PackBench")
+    assert isinstance(app, QApplication)
+    return app
+
+
+@dataclass
+class Station:
+    """Everything one running station window is made of, started and closed together."""
+
+    config: StationConfig
+    store: Store
+    runtime: StationRuntime
+    bridge: StationBridge
+    wedge: WedgeFilter
+    window: MainWindow
+    scanner: Scanner | None
+    scale: Scale
+    printer: LabelPrinter
+
+    def start(self) -> None:
+        self.wedge.install(application())
+        if self.scanner is None:  # a wedge cannot be seen unplugged: it is there as long as we listen
+            self.window.pack_screen.show_status(DeviceStatus("scanner", DeviceState.CONNECTED, WEDGE))
+        self.runtime.start()
+        self.bridge.refresh()
+        self.window.show()
+
+    def close(self) -> None:
+        self.wedge.uninstall(application())
+        self.runtime.stop()
+        self.bridge.detach()
+        self.window.close()
+        self.store.close()
+
+
+def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None,
+                  retry_seconds: float = 5.0) -> Station:
+    install_fonts(application())
+    clock = clock or SystemClock()
+    config = load_config(data_dir)  # before the store: a bad config must not create a store
+    if demo or config.demo:
+        config = replace(config, demo=True, scanner="sim", scale="sim", printer="sim")
+    store = open_store(data_dir, clock)
+    try:
+        if config.demo:
+            seed_demo(store, clock)  # only into a store without orders
+        scanner, scale, printer = open_devices(config, clock)
+        flow = PackFlow(store, clock, config.flow_config())
+    except Exception:
+        store.close()
+        raise
+    runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
+                             tz=config.timezone, retry_seconds=retry_seconds)
+    bridge = StationBridge(runtime)
+    wedge = WedgeFilter(config.wedge_gap_ms, config.wedge_min_length, config.double_read_ms)
+    wedge.scanned.connect(lambda code: runtime.submit_scan(Scan(code.encode(), "wedge", clock.now())))
+    lang = config.language
+    panel = None
+    if config.demo and isinstance(scanner, SimulatedScanner):
+        panel = DemoPanel(scanner, scale if isinstance(scale, SimulatedScale) else None,
+                          printer if isinstance(printer, SimulatedPrinter) else None, lang)
+    title = tr("demo_title" if config.demo else "title", lang, station=config.station)
+    window = MainWindow(bridge, lang, config.timezone, title, panel)
+    return Station(config, store, runtime, bridge, wedge, window, scanner, scale, printer)
+
+
+def run_station(data_dir: Path, demo: bool = False) -> int:
+    app = application()
+    self_test = os.environ.get("PACKBENCH_SELFTEST") == "1"
+    try:
+        station = build_station(Path(data_dir), demo)
+    except (StoreError, ConfigError, SpecError, OSError) as exc:
+        print(f"packbench: {exc}", file=sys.stderr)
+        if not self_test:
+            QMessageBox.critical(None, "PackBench", str(exc))
+        return 1
+    station.start()
+    if self_test:
+        shot = Path(os.environ.get("PACKBENCH_SELFTEST_PNG") or Path(data_dir) / "selftest.png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        QTimer.singleShot(1000, lambda: app.exit(0 if station.window.grab().save(str(shot)) else 1))
+    try:
+        return app.exec()
+    finally:
+        station.close()

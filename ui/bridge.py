@@ -1,0 +1,55 @@
+"""The one bridge from the station runtime's plain-Python listeners to Qt signals (Electrum's
+QtEventListener). Listeners run on the runtime's (or a device's) thread; the signals are delivered
+queued on the UI thread, so no slot ever runs on a foreign thread and no slot waits on a device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.labels import Label
+from app.pack.outcomes import Outcome
+from app.station import StationRuntime
+from drivers.printers.text import render_text
+from ui.qt import QObject, Signal
+from ui.view_model import read_bench
+
+
+class StationBridge(QObject):
+    outcome = Signal(object, object)  # Outcome, BenchView read right after it
+    bench = Signal(object)  # BenchView, when asked for (start-up)
+    status = Signal(object)  # app.devices.DeviceStatus
+    error = Signal(str)  # a runtime step failed; the bench keeps going
+    printed = Signal(str)  # the label just printed, as text
+    weight = Signal(object)  # app.devices.WeightReading
+
+    def __init__(self, runtime: StationRuntime, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runtime = runtime
+        listeners = runtime.listeners
+        self._hooks: list[tuple[list[Any], Callable[[Any], None]]] = [
+            (listeners.outcome, self._on_outcome), (listeners.status, self.status.emit),
+            (listeners.error, self.error.emit), (listeners.printed, self._on_printed),
+            (listeners.weight, self.weight.emit),
+        ]
+        for hooks, fn in self._hooks:
+            hooks.append(fn)
+
+    def refresh(self) -> None:
+        """Ask the runtime thread for the bench as it is now (e.g. an order restored at start-up)."""
+        self._runtime.call(self._publish_bench)
+
+    def detach(self) -> None:
+        for hooks, fn in self._hooks:
+            if fn in hooks:
+                hooks.remove(fn)
+
+    # Below: called on the runtime thread.
+    def _on_outcome(self, outcome: Outcome) -> None:
+        self.outcome.emit(outcome, read_bench(self._runtime.flow))
+
+    def _publish_bench(self) -> None:
+        self.bench.emit(read_bench(self._runtime.flow))
+
+    def _on_printed(self, label: Label) -> None:
+        self.printed.emit(render_text(label))

@@ -1,0 +1,91 @@
+"""Demo mode's panel: buttons that make the simulated scanner read the demo codes, so a person can
+click through an order (and unplug the scanner or run the printer out of paper) without hardware."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.barcodes import Command, command_barcode
+from app.demo import OPERATORS, ORDERS, PRODUCTS, product_barcode
+from drivers.printers.simulated import SimulatedPrinter
+from drivers.scales import SimulatedScale
+from drivers.scanners import SimulatedScanner
+from ui.i18n import tr
+from ui.qt import QDockWidget, QGridLayout, QGroupBox, QPushButton, QScrollArea, Qt, QVBoxLayout, QWidget
+from ui.resources import ui_font
+
+COMMANDS = (Command.ABORT, Command.REPRINT, Command.SHORT_SHIP, Command.CALL_SUPERVISOR, Command.LOGOUT)
+
+
+class DemoPanel(QDockWidget):
+    def __init__(self, scanner: SimulatedScanner, scale: SimulatedScale | None, printer: SimulatedPrinter | None,
+                 lang: str, parent: QWidget | None = None) -> None:
+        super().__init__(tr("demo", lang), parent)
+        self.setObjectName("demo-panel")
+        self.scanner = scanner
+        self.scale = scale
+        self.printer = printer
+        self.lang = lang
+        self.buttons: dict[str, QPushButton] = {}  # by the code the button scans
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addWidget(self._group("demo_badges", [(f"{name} {badge}", badge) for name, _, badge in OPERATORS]))
+        layout.addWidget(self._group("demo_orders", [(order[0], order[0]) for order in ORDERS]))
+        layout.addWidget(self._group("demo_items", [(p[1], product_barcode(p[0])) for p in PRODUCTS], columns=1))
+        layout.addWidget(self._group("demo_commands", [(tr(f"cmd_{c.name}", lang), command_barcode(c))
+                                                       for c in COMMANDS]))
+        layout.addWidget(self._devices())
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setWidget(scroll)
+        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.setMinimumWidth(320)
+
+    def _group(self, title: str, entries: list[tuple[str, str]], columns: int = 2) -> QGroupBox:
+        box = QGroupBox(tr(title, self.lang))
+        grid = QGridLayout(box)
+        for i, (caption, code) in enumerate(entries):
+            button = self._button(caption, lambda _=False, c=code: self.scanner.feed(c))
+            button.setToolTip(code)
+            self.buttons[code] = button
+            grid.addWidget(button, i // columns, i % columns)
+        return box
+
+    def _devices(self) -> QGroupBox:
+        box = QGroupBox(tr("demo_devices", self.lang))
+        column = QVBoxLayout(box)
+        self.unplug = self._button(tr("demo_unplug", self.lang), self._toggle_scanner, checkable=True)
+        column.addWidget(self.unplug)
+        if self.scale is not None:
+            self.take_off = self._button(tr("demo_take_off", self.lang), lambda _=False: self.scale.clear())
+            column.addWidget(self.take_off)
+        if self.printer is not None:
+            self.paper_out = self._button(tr("demo_paper_out", self.lang), self._toggle_paper, checkable=True)
+            column.addWidget(self.paper_out)
+        return box
+
+    def _button(self, caption: str, on_click: Callable[[bool], object], checkable: bool = False) -> QPushButton:
+        button = QPushButton(caption)
+        button.setCheckable(checkable)
+        button.setFont(ui_font(13))
+        # Clicking must not pull the focus off the pack screen, where input methods are off.
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(on_click)
+        return button
+
+    def _toggle_scanner(self, unplugged: bool) -> None:
+        for button in self.buttons.values():
+            button.setEnabled(not unplugged)  # an unplugged scanner reads nothing
+        if unplugged:
+            self.scanner.unplug()
+        else:
+            self.scanner.replug()
+
+    def _toggle_paper(self, out: bool) -> None:
+        assert self.printer is not None
+        # The runtime retries failed jobs by itself, so clearing the fault is all a "fix" takes.
+        self.printer.fault = tr("paper_out", self.lang) if out else None

@@ -1,0 +1,210 @@
+"""The pack screen (design §1): who is packing, which order, what is scanned, what happened last.
+
+It only shows what the bridge delivers (outcomes with a `BenchView`, device states, weights, the
+printed label); it decides nothing about the order. Hands never need it: the packer scans, and the
+screen takes no keyboard focus away from the wedge or from a person's typing in a dialog.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from app.devices import DeviceState, DeviceStatus, WeightReading
+from app.pack.outcomes import Level, Outcome
+from ui.i18n import tr
+from ui.qt import (
+    QAbstractItemView,
+    QBrush,
+    QColor,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from ui.resources import ui_font
+from ui.view_model import BenchView, shown
+from ui.widgets import LEVEL_COLOURS, Banner, DeviceChip
+
+RECENT_LIMIT = 50
+_DONE_ROW = QColor("#dff3e3")
+
+
+def _titled(title: str, body: QWidget) -> QFrame:
+    frame = QFrame()
+    frame.setFrameShape(QFrame.Shape.StyledPanel)
+    layout = QVBoxLayout(frame)
+    heading = QLabel(title)
+    heading.setFont(ui_font(16, bold=True))
+    layout.addWidget(heading)
+    layout.addWidget(body, 1)
+    return frame
+
+
+class PackScreen(QWidget):
+    def __init__(self, lang: str, tz: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lang = lang
+        self.tz = ZoneInfo(tz)
+        self.view: BenchView | None = None
+        self.last_event: str | None = None
+
+        self.operator = QLabel()
+        self.operator.setFont(ui_font(24, bold=True))
+        self.order = QLabel()
+        self.order.setFont(ui_font(22, bold=True))
+        self.order.setMinimumWidth(1)  # a long order header is cut, never widens the window
+        self.chips = {name: DeviceChip(name, lang) for name in ("scanner", "scale", "printer")}
+        self.banner = Banner()
+        self.lines = self._build_lines()
+        self.weight = QLabel(tr("weight_none", lang))
+        self.weight.setFont(ui_font(44, bold=True))
+        self.expected = QLabel()
+        self.expected.setFont(ui_font(18))
+        self.label = QPlainTextEdit(readOnly=True)
+        self.label.setFont(ui_font(12, mono=True))
+        self.recent = QListWidget()
+        self.recent.setFont(ui_font(16))
+
+        header = QHBoxLayout()
+        header.addWidget(self.operator, 1)
+        for chip in self.chips.values():
+            header.addWidget(chip)
+        order_box = QWidget()
+        order_layout = QVBoxLayout(order_box)
+        order_layout.setContentsMargins(0, 0, 0, 0)
+        order_layout.addWidget(self.order)
+        order_layout.addWidget(self.lines, 1)
+        weight_box = QWidget()
+        weight_layout = QVBoxLayout(weight_box)
+        weight_layout.setContentsMargins(0, 0, 0, 0)
+        weight_layout.addWidget(self.weight)
+        weight_layout.addWidget(self.expected)
+        body = QGridLayout()
+        body.addWidget(order_box, 0, 0, 2, 1)
+        body.addWidget(_titled(tr("weight", lang), weight_box), 0, 1)
+        body.addWidget(_titled(tr("label", lang), self.label), 1, 1)
+        body.addWidget(_titled(tr("recent", lang), self.recent), 2, 0, 1, 2)
+        body.setColumnStretch(0, 3)
+        body.setColumnStretch(1, 2)
+        body.setRowStretch(1, 1)
+        body.setRowStretch(2, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.banner)
+        layout.addLayout(body, 1)
+
+        # Every key that reaches this screen is for the wedge: an input method here would eat scans
+        # (field notes, Scanners), and no child should take the focus from the screen itself.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        for widget in (self, *self.findChildren(QWidget)):
+            widget.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
+            if widget is not self:
+                widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._show_header()
+
+    def _build_lines(self) -> QTableWidget:
+        table = QTableWidget(0, 3)
+        table.setHorizontalHeaderLabels([tr(k, self.lang) for k in ("col_item", "col_sku", "col_count")])
+        table.setFont(ui_font(22))
+        table.horizontalHeader().setFont(ui_font(16, bold=True))
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2):
+            table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(44)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        return table
+
+    # ----- slots fed by the bridge -----
+    def show_bench(self, view: BenchView) -> None:
+        self.view = shown(self.view, view)
+        self._show_header()
+        self._show_lines()
+        if self.banner.level is None:  # nothing scanned yet: say what the bench expects first
+            if view.order_id:
+                text = tr("ready_order", self.lang, order_id=view.order_id)
+            else:
+                text = tr("ready_operator" if view.operator else "ready", self.lang)
+            self.banner.show_message(text, None)
+
+    def show_outcome(self, outcome: Outcome, view: BenchView) -> None:
+        self.show_bench(view)
+        text = outcome.text(self.lang)
+        if not text:
+            return
+        self.last_event = outcome.event
+        self.banner.show_message(text, outcome.level)
+        self._add_recent(text, outcome.level)
+        if outcome.event == "label_printed":
+            self.chips["printer"].set_state(DeviceState.CONNECTED)
+        elif outcome.event in ("print_failed", "print_uncertain"):
+            self.chips["printer"].set_state(DeviceState.FAULT, str(outcome.detail.get("reason", "")))
+
+    def show_error(self, message: str) -> None:
+        self.last_event = None
+        text = tr("system_error", self.lang, message=message)
+        self.banner.show_message(text, Level.ERROR)
+        self._add_recent(text, Level.ERROR)
+
+    def show_status(self, status: DeviceStatus) -> None:
+        chip = self.chips.get(status.device)
+        if chip is not None:
+            chip.set_state(status.state, status.detail)
+            if status.state is not DeviceState.CONNECTED and status.device == "scale":
+                self.weight.setText(tr("weight_none", self.lang))
+
+    def show_weight(self, reading: WeightReading) -> None:
+        # "≈" while the parcel still moves: the packer waits for the plain number.
+        self.weight.setText(f"{'' if reading.stable else '≈ '}{reading.grams} g")
+        self.weight.setStyleSheet("" if reading.stable else "color: #78909c;")
+
+    def show_label(self, text: str) -> None:
+        self.label.setPlainText(text.rstrip("\f\n"))
+
+    # ----- drawing -----
+    def _show_header(self) -> None:
+        view = self.view
+        name = view.operator if view else None
+        self.operator.setText(tr("operator", self.lang, name=name) if name else tr("no_operator", self.lang))
+        if view is None or view.order_id is None:
+            self.order.setText(tr("no_order", self.lang))
+        else:
+            parts = [tr("order", self.lang, order_id=view.order_id), view.platform, view.receiver, view.carrier]
+            if view.shipped:
+                parts.append(tr("shipped", self.lang))
+            self.order.setText(" · ".join(p for p in parts if p))
+        expected = view.expected_weight_g if view else None
+        self.expected.setText(tr("expected", self.lang, grams=expected) if expected else "")
+
+    def _show_lines(self) -> None:
+        lines = self.view.lines if self.view else ()
+        self.lines.setRowCount(len(lines))
+        for row, line in enumerate(lines):
+            cells = [line.name, line.sku, f"{line.scanned} / {line.expected}"]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column == 2:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if line.complete:
+                    item.setBackground(QBrush(_DONE_ROW))
+                self.lines.setItem(row, column, item)
+
+    def _add_recent(self, text: str, level: Level) -> None:
+        stamp = datetime.now(self.tz).strftime("%H:%M:%S")
+        item = QListWidgetItem(f"{stamp}  {text}")
+        if level is not Level.OK:
+            item.setForeground(QBrush(QColor(LEVEL_COLOURS[level][0] if level is Level.ERROR else "#9a6b00")))
+        self.recent.insertItem(0, item)
+        while self.recent.count() > RECENT_LIMIT:
+            self.recent.takeItem(self.recent.count() - 1)

@@ -1,0 +1,89 @@
+"""The pack screen's building blocks: the status banner, device chips and the full-window flash."""
+
+from __future__ import annotations
+
+from app.devices import DeviceState
+from app.pack.outcomes import Level
+from ui.i18n import tr
+from ui.qt import QColor, QLabel, QPainter, QPaintEvent, Qt, QTimer, QWidget
+from ui.resources import ui_font
+
+# (background, text). Strong fills with high-contrast text: the banner is read from 2 m away.
+LEVEL_COLOURS: dict[Level | None, tuple[str, str]] = {
+    None: ("#37474f", "#ffffff"),  # nothing has happened yet
+    Level.OK: ("#1e7b34", "#ffffff"),
+    Level.WARN: ("#f4b400", "#1a1a1a"),
+    Level.ERROR: ("#c62828", "#ffffff"),
+}
+STATE_COLOURS: dict[DeviceState | None, str] = {
+    None: "#90a4ae",
+    DeviceState.CONNECTED: "#1e7b34",
+    DeviceState.DISCONNECTED: "#c62828",
+    DeviceState.FAULT: "#e08a00",
+}
+BANNER_PX = 48  # ≥ 40 px: readable at 2 m
+
+
+class Banner(QLabel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFont(ui_font(BANNER_PX, bold=True))
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumHeight(3 * BANNER_PX)
+        self.level: Level | None = None
+        self.show_message("", None)
+
+    def show_message(self, text: str, level: Level | None) -> None:
+        self.level = level
+        background, colour = LEVEL_COLOURS[level]
+        self.setStyleSheet(f"background: {background}; color: {colour}; border-radius: 10px; padding: 12px;")
+        self.setText(text)
+
+
+class DeviceChip(QLabel):
+    """One device's connection state as a coloured pill: "● Scanner · connected"."""
+
+    def __init__(self, device: str, lang: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.lang = lang
+        self.state: DeviceState | None = None
+        self.setFont(ui_font(16, bold=True))
+        self.set_state(None)
+
+    def set_state(self, state: DeviceState | None, detail: str = "") -> None:
+        self.state = state
+        words = tr(state.value if state else "unknown", self.lang)
+        self.setText(f"● {tr(self.device, self.lang)} · {words}")
+        self.setToolTip(detail)
+        self.setStyleSheet(f"background: {STATE_COLOURS[state]}; color: white; border-radius: 14px; padding: 4px 12px;")
+
+
+class Flash(QWidget):
+    """A translucent colour over the whole window for a moment: an error seen from across the room,
+    without hiding the banner that says what went wrong."""
+
+    DURATION_MS = 600
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._colour = QColor(LEVEL_COLOURS[Level.ERROR][0])
+        self._colour.setAlpha(130)
+        self._timer = QTimer(self, singleShot=True, interval=self.DURATION_MS)
+        self._timer.timeout.connect(self.hide)
+        self.hide()
+
+    def flash(self) -> None:
+        parent = self.parentWidget()
+        assert parent is not None
+        self.setGeometry(parent.rect())
+        self.raise_()
+        self.show()
+        self._timer.start()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self._colour)
+        painter.end()
