@@ -38,6 +38,7 @@ class Label:
     station: str
     passport_url: str
     reprint_no: int = 0  # 0 = first print; n >= 2 prints "REPRINT n"
+    shipment_ref: str = ""  # "S000123": with the reprint mark, lets a printer's own re-print be caught at handover
 
     @property
     def reprint_mark(self) -> str:
@@ -58,5 +59,5 @@ def build_label(job_id: int, sender: Party, station: str, tz: str = "Asia/Shangh
         receiver=Party(order.receiver_name, mask_phone(order.receiver_phone), order.receiver_address),
         order_id=order.order_id, weight_g=shipment.weight_g, item_count=items,
         packed_at_local=packed.strftime("%Y-%m-%d %H:%M"), station=station, passport_url=passport_url,
-        reprint_no=job.reprint_no,
+        reprint_no=job.reprint_no, shipment_ref=f"S{shipment.id:06d}",
     )

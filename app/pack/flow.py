@@ -95,7 +95,6 @@ class PackFlow:
         self.pending: Pending | None = None
         self.last_shipment: Shipment | None = None
         self.last_verdict: WeightVerdict | None = None
-        self.listeners: list[Callable[[Outcome], None]] = []
         self._restore()
 
     # ----- queries the screen and the simulated scale use -----
@@ -181,8 +180,6 @@ class PackFlow:
         except Exception:
             self._restore()
             raise
-        for listener in list(self.listeners):
-            listener(outcome)
         return outcome
 
     def _record(self, outcome: Outcome, bench: _Open | None, source: str, raw: bytes | None, at: datetime) -> int:
