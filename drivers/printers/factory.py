@@ -96,7 +96,8 @@ def renderer(spec: DeviceSpec, language: str) -> Renderer:
     if language == "escpos":
         from drivers.printers.escpos import render_escpos
 
-        return render_escpos
+        escpos: Renderer = render_escpos
+        return escpos
     from drivers.printers.layout import LabelGeometry
 
     geometry = _geometry(spec, LabelGeometry)
