@@ -27,6 +27,10 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--operator", help="operator the outcomes are attributed to (e.g. the line's own)")
     p.add_argument("--station", help="station id (default: from station.toml)")
     p.set_defaults(handler=run_pack)
+    t = sub.add_parser("print-test", help="print a test label (Chinese text, Code 128, QR) on a printer SPEC")
+    cli.add_data_dir(t)
+    t.add_argument("--printer", required=True, help="e.g. tcp:192.168.1.50:9100?lang=zpl&dpi=203, pdf:/tmp/test.pdf")
+    t.set_defaults(handler=run_print_test)
     g = sub.add_parser("gui", help="start the station window (the default)")
     cli.add_data_dir(g)
     g.add_argument("--demo", action="store_true", help="simulated devices and seeded demo orders")
@@ -61,6 +65,21 @@ def run_pack(args: argparse.Namespace) -> int:
     return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)
 
 
+def run_print_test(args: argparse.Namespace) -> int:
+    from app.devices import PrinterError
+    from app.labels import test_label
+    from drivers.printers.factory import open_printer
+
+    config = load_config(cli.data_dir(args))
+    printer = open_printer(args.printer)
+    try:
+        printer.print_label(test_label(config.sender_party(), config.station))
+    except PrinterError as exc:
+        raise cli.CliError(f"test label not printed: {exc.reason}") from exc
+    print(f"test label sent to {printer.name}")
+    return 0
+
+
 def run_gui(args: argparse.Namespace) -> int:
     from ui.app import run_station
 
@@ -73,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         args.handler = run_gui
-    if args.handler in (run_pack, run_gui):
+    if args.handler in (run_pack, run_gui, run_print_test):
         try:
             return int(args.handler(args))
         except (cli.CliError, ConfigError, ValueError, LookupError, OSError) as exc:

@@ -192,6 +192,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("-o", "--output", required=True)
     p = command("demo", cmd_demo_seed, "seed demo operators, products, orders and waybills")
     p.add_argument("action", choices=["seed"])
+
+    from app.cli_logistics import register as register_logistics  # it imports this module
+
+    register_logistics(sub, command)
     return parser, sub
 
 

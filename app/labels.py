@@ -61,3 +61,14 @@ def build_label(job_id: int, sender: Party, station: str, tz: str = "Asia/Shangh
         packed_at_local=packed.strftime("%Y-%m-%d %H:%M"), station=station, passport_url=passport_url,
         reprint_no=job.reprint_no, shipment_ref=f"S{shipment.id:06d}",
     )
+
+
+def test_label(sender: Party, station: str) -> Label:
+    """A label with every kind of field, for `packbench print-test`: Chinese and Latin text, the
+    Code 128 and a passport-sized QR, so one print shows whether the printer profile is right."""
+    return Label(
+        carrier="SF", service="标快 standard", tracking_no="SF1234567890123", sender=sender,
+        receiver=Party("测试 Test 收件人", "138****5678", "浙江省杭州市西湖区文三路 90 号 东部软件园 3 幢 ^~ 测试"),
+        order_id="TEST-0001", weight_g=1234, item_count=3, packed_at_local="2026-01-01 12:00", station=station,
+        passport_url="https://packbench.example/p/" + "T" * 120, reprint_no=0, shipment_ref="S000000",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -182,5 +183,21 @@ def test_a_job_caught_mid_send_by_a_crash_is_reported_not_resent(demo_store: Sto
         restarted.run_pending()
         assert seen[-1].event == "print_uncertain" and "stopped while printing" in seen[-1].detail["reason"]
         assert fake.jobs == []
+    finally:
+        fake.close()
+
+
+def test_print_test_command_reaches_the_printer_or_says_why(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from main import main
+
+    fake = FakePrinter("zpl")
+    try:
+        assert main(["print-test", "--data-dir", str(tmp_path), "--printer", fake.spec]) == 0
+        job = fake.wait_jobs(1)[0]
+        assert (b"SF1234567890123" in job and job.startswith(b"^XA")) or b"^XA" in job
+        fake.fault.paper_out = True
+        assert main(["print-test", "--data-dir", str(tmp_path), "--printer", fake.spec]) == 1
+        assert "test label not printed: paper out" in capsys.readouterr().err
     finally:
         fake.close()

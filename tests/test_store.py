@@ -11,6 +11,7 @@ import pytest
 from app.audit import record_fact, verify_chain
 from app.clock import FakeClock
 from app.store import Store, StoreError, StoreTooNewError, open_store, store_path
+from app.store.handover_models import HANDOVER_MODELS
 from app.store.migrations import LATEST_VERSION
 from app.store.models import ALL_MODELS, AuditEntry, Order, Outbox
 
@@ -24,7 +25,7 @@ def test_pragmas_are_durable(store: Store) -> None:
 
 
 def test_every_model_column_exists_in_the_migrated_schema(store: Store) -> None:
-    for model in ALL_MODELS:
+    for model in [*ALL_MODELS, *HANDOVER_MODELS]:
         table = model._meta.table_name
         columns = {row[1] for row in store.db.execute_sql(f'PRAGMA table_info("{table}")')}
         assert columns, f"table {table} missing"

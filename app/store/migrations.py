@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from app.store.migration_0002 import MIGRATION_2, MIGRATION_2_NAME
+
 
 class Migration(NamedTuple):
     version: int
@@ -202,6 +204,7 @@ _INITIAL = (
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
+    Migration(2, MIGRATION_2_NAME, MIGRATION_2),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -9,18 +9,19 @@
     sim                                    the simulated printer
 
 Options: lang (zpl | tspl | escpos | pdf | text), dpi (203 | 300), size (WxH in mm, default 100x150),
-cjk (resident | raster, ZPL), font (the resident CJK font for cjk=resident), darkness (ZPL 0–30,
+cjk (resident | raster, ZPL; default resident), font (the resident CJK font, default E:SIMSUN.FNT), darkness (ZPL 0–30,
 TSPL 0–15), status (on | off), timeout (seconds). The same SPEC works in `packbench pack --printer`,
 `packbench print-test` and the station config.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Literal
 
 from app.devices import LabelPrinter
 from app.labels import Label
 from drivers.printers.file_transport import FileTransport
+from drivers.printers.layout import LabelGeometry
 from drivers.printers.printer import LanguagePrinter, PrinterProfile, Renderer
 from drivers.printers.serial_transport import SerialTransport
 from drivers.printers.simulated import SimulatedPrinter
@@ -98,16 +99,20 @@ def renderer(spec: DeviceSpec, language: str) -> Renderer:
 
         escpos: Renderer = render_escpos
         return escpos
-    from drivers.printers.layout import LabelGeometry
-
-    geometry = _geometry(spec, LabelGeometry)
+    geometry = _geometry(spec)
     darkness = spec.option("darkness", "")
     if language == "zpl":
         from drivers.printers.zpl import render_zpl
 
-        cjk, font = spec.option("cjk", "raster"), spec.option("font", "E:SIMSUN.FNT")
+        font = spec.option("font", "E:SIMSUN.FNT")
+        # China-market Zebras carry a resident CJK font (a label of ~1.2 KB); others need cjk=raster,
+        # which sends only the Chinese text blocks as compressed graphics (~6 KB).
+        cjk = spec.option("cjk", "resident")
+        if cjk not in ("resident", "raster"):
+            raise SpecError(f"printer spec {spec}: cjk must be resident or raster")
+        mode: Literal["resident", "raster"] = "raster" if cjk == "raster" else "resident"
         prelude = f"~SD{int(darkness):02d}".encode() if darkness else b""
-        return _with_prelude(prelude, lambda label: render_zpl(label, geometry, cjk=cjk, resident_font=font))
+        return _with_prelude(prelude, lambda label: render_zpl(label, geometry, cjk=mode, resident_font=font))
     if language == "tspl":
         from drivers.printers.tspl import render_tspl
 
@@ -118,7 +123,7 @@ def renderer(spec: DeviceSpec, language: str) -> Renderer:
     return lambda label: render_pdf(label, geometry)
 
 
-def _geometry(spec: DeviceSpec, geometry_type: Callable[..., object]) -> object:
+def _geometry(spec: DeviceSpec) -> LabelGeometry:
     size = spec.option("size", "100x150").lower()
     try:
         width, height = (float(x) for x in size.split("x"))
@@ -127,7 +132,7 @@ def _geometry(spec: DeviceSpec, geometry_type: Callable[..., object]) -> object:
         raise SpecError(f"printer spec {spec}: size must be WxH in mm (e.g. 100x150)") from exc
     if dpi not in (203, 300):
         raise SpecError(f"printer spec {spec}: dpi must be 203 or 300")
-    return geometry_type(width_mm=width, height_mm=height, dpi=dpi)
+    return LabelGeometry(width_mm=width, height_mm=height, dpi=dpi)
 
 
 def _with_prelude(prelude: bytes, render: Renderer) -> Renderer:

@@ -1,0 +1,415 @@
+"""Carrier handover (design §9, issue 7): scan parcels out to a courier, close the batch, sign a manifest.
+
+A batch is open for one carrier at one station; scanning a parcel's label adds it once. A parcel that
+must not leave is refused loudly: voided label, order cancelled or refunded after packing (intercept),
+already handed over, another carrier's, or unknown here. Closing re-checks every parcel in the batch
+(an order can be cancelled between its scan and the courier's signature), drops the intercepted ones,
+stamps the rest handed over and marks their orders shipped.
+
+Each fact is one transaction with its audit entry and outbox event: `handover.opened`,
+`handover.accepted`, `handover.refused` (every scan that added nothing, with its outcome),
+`handover.removed`, `handover.intercepted` (dropped at close), `handover.closed`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import peewee as pw
+
+from app.audit import record_fact
+from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
+from app.clock import Clock, iso, parse_iso
+from app.labels import mask_phone
+from app.pack.outcomes import Level
+from app.store import Store
+from app.store.handover_models import Handover, HandoverItem
+from app.store.models import Order, Shipment
+
+IN_CHUNK = 500
+INTERCEPT_STATUSES = {"cancelled": "intercept_cancelled", "refunded": "intercept_refunded"}
+
+# event: (level, English, Chinese). Placeholders are filled from the outcome's fields and detail.
+MESSAGES: dict[str, tuple[Level, str, str]] = {
+    "accepted": (Level.OK, "{tracking_no} OK — {count} in batch", "{tracking_no} 已登记，本批 {count} 件"),
+    "already_in_this_batch": (
+        Level.WARN, "{tracking_no} already scanned — if this is a second box with the same label, set it aside",
+        "{tracking_no} 本批已扫描——如是贴了相同面单的另一个包裹，请拿出",
+    ),
+    "already_handed_over": (
+        Level.ERROR, "{tracking_no} was ALREADY HANDED OVER in {handed_over_batch} — set it aside",
+        "{tracking_no} 已在批次 {handed_over_batch} 交接过，请拿出",
+    ),
+    "in_other_batch": (
+        Level.ERROR, "{tracking_no} is in open batch {other_batch} — finish that batch first",
+        "{tracking_no} 已在未结束的批次 {other_batch} 中",
+    ),
+    "voided": (
+        Level.ERROR, "VOIDED label {tracking_no} — do not ship, set the parcel aside",
+        "面单 {tracking_no} 已作废——禁止发出，请拿出包裹",
+    ),
+    "wrong_carrier": (
+        Level.ERROR, "{tracking_no} is a {parcel_carrier} parcel, not {carrier} — set it aside",
+        "{tracking_no} 是 {parcel_carrier} 的包裹，不是 {carrier}，请拿出",
+    ),
+    "intercept_cancelled": (
+        Level.ERROR, "INTERCEPT {tracking_no}: order {order_id} was CANCELLED — do not ship",
+        "拦截 {tracking_no}：订单 {order_id} 已取消——禁止发出",
+    ),
+    "intercept_refunded": (
+        Level.ERROR, "INTERCEPT {tracking_no}: order {order_id} was REFUNDED — do not ship",
+        "拦截 {tracking_no}：订单 {order_id} 已退款——禁止发出",
+    ),
+    "unknown_parcel": (
+        Level.ERROR, "No packed parcel {tracking_no} at this station — set it aside",
+        "本站没有已打包的包裹 {tracking_no}，请拿出",
+    ),
+    "not_a_tracking_number": (Level.ERROR, "Not a waybill: {reason}", "不是运单号：{reason}"),
+    "removed": (Level.WARN, "{tracking_no} taken out of {batch_id}", "{tracking_no} 已移出批次 {batch_id}"),
+    "not_in_batch": (Level.ERROR, "{tracking_no} is not in {batch_id}", "{tracking_no} 不在批次 {batch_id} 中"),
+}
+REFUSALS = frozenset(event for event, (level, _, _) in MESSAGES.items() if level is Level.ERROR)
+
+
+class HandoverError(Exception):
+    """The batch cannot do that (closed, empty, unknown carrier); one line for the person at the bench."""
+
+    def __init__(self, message: str, intercepted: tuple[HandoverOutcome, ...] = ()) -> None:
+        super().__init__(message)
+        self.intercepted = intercepted
+
+
+@dataclass(frozen=True)
+class HandoverOutcome:
+    event: str
+    code: str
+    batch_id: str
+    tracking_no: str | None = None
+    order_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def level(self) -> Level:
+        return MESSAGES[self.event][0]
+
+    @property
+    def refused(self) -> bool:
+        return self.event in REFUSALS
+
+    def text(self, lang: str = "en") -> str:
+        _, english, chinese = MESSAGES[self.event]
+        values = {"code": self.code, "batch_id": self.batch_id, "tracking_no": self.tracking_no or self.code,
+                  "order_id": self.order_id, **self.detail}
+        try:
+            return (chinese if lang.startswith("zh") else english).format(**values)
+        except (KeyError, IndexError, ValueError):
+            return english
+
+    def as_json(self) -> dict[str, Any]:
+        return {"event": self.event, "level": self.level.value, "code": self.code, "tracking_no": self.tracking_no,
+                "order_id": self.order_id, "batch_id": self.batch_id, "message": self.text("en"), **self.detail}
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    batch_id: str
+    carrier: str
+    station: str
+    state: str
+    opened_at: str
+    opened_by: str
+    count: int
+    resumed: bool = False  # open_batch found this station's unfinished batch for the carrier
+
+
+@dataclass(frozen=True)
+class ManifestLine:
+    tracking_no: str
+    order_id: str
+    receiver: str  # masked: "张* 138****5678"
+    weight_g: int
+    scanned_at: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    batch_id: str
+    carrier: str
+    station: str
+    opened_at: str
+    opened_by: str
+    closed_at: str | None
+    closed_by: str | None
+    courier: str
+    lines: tuple[ManifestLine, ...]
+    intercepted: tuple[HandoverOutcome, ...] = ()  # dropped at close: these parcels must be pulled
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+    @property
+    def total_weight_g(self) -> int:
+        return sum(line.weight_g for line in self.lines)
+
+
+@dataclass(frozen=True)
+class OverdueParcel:
+    tracking_no: str
+    order_id: str
+    carrier: str
+    packed_at: str
+    age_hours: float
+    order_status: str
+    open_batch: str | None  # scanned into a batch that is not closed yet
+
+    def as_json(self) -> dict[str, Any]:
+        return {"tracking_no": self.tracking_no, "order_id": self.order_id, "carrier": self.carrier,
+                "packed_at": self.packed_at, "age_hours": round(self.age_hours, 1),
+                "order_status": self.order_status, "open_batch": self.open_batch}
+
+
+def mask_name(name: str) -> str:
+    """`张伟` → `张*`, `Emily Zhang` → `E**`: the courier sees enough to match a parcel, not a person."""
+    name = name.strip()
+    return name[:1] + "*" * min(max(len(name) - 1, 1), 2) if name else ""
+
+
+class HandoverService:
+    def __init__(self, store: Store, clock: Clock, station: str, actor: str, tz: str = "Asia/Shanghai") -> None:
+        self.store = store
+        self.clock = clock
+        self.station = station
+        self.actor = actor
+        self.tz = ZoneInfo(tz)
+
+    # ----- batches -----
+    def open_batch(self, carrier: str) -> Batch:
+        """A new batch for the carrier, or this station's batch for it that was never closed."""
+        code = carrier.strip().upper()
+        if code not in CARRIER_PATTERNS:
+            raise HandoverError(f"unknown carrier {carrier!r}; known: {', '.join(CARRIER_PATTERNS)}")
+        now = self.clock.now()
+        with self.store.atomic():
+            row = Handover.get_or_none((Handover.station == self.station) & (Handover.carrier == code)
+                                       & (Handover.state == "open"))
+            if row is not None:
+                return self._batch(row, resumed=True)
+            row = Handover.create(batch_id=self._new_batch_id(code, now), carrier=code, station=self.station,
+                                  state="open", opened_at=iso(now), opened_by=self.actor)
+            record_fact("handover.opened", self.actor, now,
+                        {"batch_id": row.batch_id, "carrier": code, "station": self.station})
+        return self._batch(row)
+
+    def open_batches(self) -> list[Batch]:
+        rows = Handover.select().where((Handover.station == self.station) & (Handover.state == "open"))
+        return [self._batch(row) for row in rows.order_by(Handover.id)]
+
+    def batch(self, batch_id: str) -> Batch:
+        return self._batch(self._row(batch_id))
+
+    def _new_batch_id(self, carrier: str, now: datetime) -> str:
+        tag = re.sub(r"[^A-Z0-9-]+", "", self.station.upper()) or "ST"
+        prefix = f"HO-{now.astimezone(self.tz):%Y%m%d}-{tag}-{carrier}-"
+        taken = Handover.select().where(Handover.batch_id.startswith(prefix)).count()
+        return f"{prefix}{taken + 1:03d}"
+
+    def _batch(self, row: Handover, resumed: bool = False) -> Batch:
+        count = HandoverItem.select().where(HandoverItem.handover == row).count()
+        return Batch(row.id, row.batch_id, row.carrier, row.station, row.state, row.opened_at, row.opened_by,
+                     count, resumed)
+
+    def _row(self, batch_id: str) -> Handover:
+        row = Handover.get_or_none(Handover.batch_id == batch_id)
+        if row is None:
+            raise HandoverError(f"no handover batch {batch_id}")
+        return row  # type: ignore[no-any-return]
+
+    def _open_row(self, batch: Batch) -> Handover:
+        row = self._row(batch.batch_id)
+        if row.state != "open":
+            raise HandoverError(f"handover batch {row.batch_id} is closed; open a new one")
+        return row
+
+    # ----- scanning -----
+    def scan(self, batch: Batch, code: str | bytes) -> HandoverOutcome:
+        """Judge one scanned label and, if the parcel may go, add it to the batch."""
+        now = self.clock.now()
+        with self.store.atomic():
+            row = self._open_row(batch)
+            outcome = self._judge(row, code)
+            if outcome.event == "accepted":
+                shipment = Shipment.get(Shipment.tracking_no == outcome.tracking_no)
+                HandoverItem.create(handover=row, shipment=shipment, tracking_no=shipment.tracking_no,
+                                    scanned_at=iso(now), scanned_by=self.actor)
+                count = HandoverItem.select().where(HandoverItem.handover == row).count()
+                outcome = _with(outcome, count=count)
+                kind = "handover.accepted"
+            else:
+                kind = "handover.refused"
+                if outcome.event in INTERCEPT_STATUSES.values() or outcome.event == "voided":
+                    # Accepted earlier, stopped now: it leaves the batch at once (close would drop it anyway).
+                    removed = (HandoverItem.delete().where((HandoverItem.handover == row)
+                               & (HandoverItem.tracking_no == outcome.tracking_no)).execute())
+                    if removed:
+                        outcome = _with(outcome, removed_from_batch=True)
+            record_fact(kind, self.actor, now, self._fact(outcome))
+        return outcome
+
+    def remove(self, batch: Batch, code: str | bytes) -> HandoverOutcome:
+        """Take a scanned parcel out of an open batch (it stays at the warehouse)."""
+        now = self.clock.now()
+        with self.store.atomic():
+            row = self._open_row(batch)
+            tracking = _tracking_text(code)
+            deleted = HandoverItem.delete().where((HandoverItem.handover == row)
+                                                  & (HandoverItem.tracking_no == tracking)).execute()
+            outcome = HandoverOutcome("removed" if deleted else "not_in_batch", tracking, row.batch_id, tracking)
+            if deleted:
+                record_fact("handover.removed", self.actor, now, self._fact(outcome))
+        return outcome
+
+    def _judge(self, row: Handover, code: str | bytes) -> HandoverOutcome:
+        text = code.decode("utf-8", "replace") if isinstance(code, bytes) else code
+        batch_id = row.batch_id
+        try:
+            parsed = interpret(code)
+        except BarcodeError as exc:
+            return HandoverOutcome("not_a_tracking_number", text.strip()[:64], batch_id, detail={"reason": str(exc)})
+        is_parcel = parsed.kind is Kind.TRACKING or (parsed.kind is Kind.GTIN and parsed.carrier is not None)
+        if not is_parcel:
+            return HandoverOutcome("not_a_tracking_number", parsed.text, batch_id,
+                                   detail={"reason": f"{parsed.text} reads as a {parsed.kind.value} code"})
+        tracking = parsed.text
+        shipment = Shipment.get_or_none(Shipment.tracking_no == tracking)
+        if shipment is None:
+            return HandoverOutcome("unknown_parcel", tracking, batch_id, tracking)
+        order = shipment.order
+
+        def out(event: str, **detail: Any) -> HandoverOutcome:
+            return HandoverOutcome(event, tracking, batch_id, tracking, order.order_id, detail)
+
+        if shipment.voided:
+            return out("voided")
+        if order.status in INTERCEPT_STATUSES:
+            return out(INTERCEPT_STATUSES[order.status], order_status=order.status)
+        item = HandoverItem.get_or_none(HandoverItem.shipment == shipment)
+        if item is not None:
+            other = item.handover
+            if other.id == row.id:
+                return out("already_in_this_batch")
+            if other.state == "closed":
+                return out("already_handed_over", handed_over_batch=other.batch_id,
+                           handed_over_at=item.handed_over_at or other.closed_at)
+            return out("in_other_batch", other_batch=other.batch_id)
+        if shipment.carrier != row.carrier:
+            return out("wrong_carrier", parcel_carrier=shipment.carrier, carrier=row.carrier)
+        return out("accepted")
+
+    def _fact(self, outcome: HandoverOutcome) -> dict[str, Any]:
+        return {"station": self.station, "batch_id": outcome.batch_id, "outcome": outcome.event,
+                "code": outcome.code, "tracking_no": outcome.tracking_no, "order_id": outcome.order_id,
+                **{k: v for k, v in outcome.detail.items() if k != "count"}}
+
+    # ----- closing -----
+    def close(self, batch: Batch, courier_name: str) -> Manifest:
+        """Close the batch: drop parcels stopped since their scan, stamp the rest handed over.
+
+        Raises HandoverError (with the intercepted parcels) when nothing is left to hand over; the
+        batch then stays open.
+        """
+        now = self.clock.now()
+        stamp = iso(now)
+        with self.store.atomic():
+            row = self._open_row(batch)
+            intercepted = self._drop_stopped(row, now)
+            items = list(HandoverItem.select(HandoverItem, Shipment, Order).join(Shipment).join(Order)
+                         .where(HandoverItem.handover == row))
+            if items:
+                HandoverItem.update(handed_over_at=stamp).where(HandoverItem.handover == row).execute()
+                order_ids = [item.shipment.order_id for item in items]
+                for start in range(0, len(order_ids), IN_CHUNK):
+                    Order.update(status="shipped", updated_at=stamp).where(
+                        Order.id.in_(order_ids[start:start + IN_CHUNK]) & (Order.status == "packed")).execute()
+                Handover.update(state="closed", closed_at=stamp, closed_by=self.actor,
+                                courier=courier_name.strip()).where(Handover.id == row.id).execute()
+                record_fact("handover.closed", self.actor, now, {
+                    "station": self.station, "batch_id": row.batch_id, "carrier": row.carrier,
+                    "courier": courier_name.strip(), "count": len(items),
+                    "tracking_nos": sorted(item.tracking_no for item in items),
+                })
+        if not items:
+            raise HandoverError(f"batch {row.batch_id} has no parcels to hand over; it stays open", intercepted)
+        return self.manifest(batch.batch_id, intercepted)
+
+    def _drop_stopped(self, row: Handover, now: datetime) -> tuple[HandoverOutcome, ...]:
+        stopped = (HandoverItem.select(HandoverItem, Shipment, Order).join(Shipment).join(Order)
+                   .where((HandoverItem.handover == row)
+                          & ((Shipment.voided == True) | Order.status.in_(list(INTERCEPT_STATUSES))))  # noqa: E712
+                   .order_by(HandoverItem.id))
+        dropped = []
+        for item in list(stopped):
+            shipment, order = item.shipment, item.shipment.order
+            event = "voided" if shipment.voided else INTERCEPT_STATUSES[order.status]
+            outcome = HandoverOutcome(event, item.tracking_no, row.batch_id, item.tracking_no, order.order_id,
+                                      {"removed_from_batch": True})
+            HandoverItem.delete().where(HandoverItem.id == item.id).execute()
+            record_fact("handover.intercepted", self.actor, now, self._fact(outcome))
+            dropped.append(outcome)
+        return tuple(dropped)
+
+    def manifest(self, batch_id: str, intercepted: tuple[HandoverOutcome, ...] = ()) -> Manifest:
+        """The manifest of a batch as stored (also to reprint a closed batch's manifest)."""
+        row = self._row(batch_id)
+        items = (HandoverItem.select(HandoverItem, Shipment, Order).join(Shipment).join(Order)
+                 .where(HandoverItem.handover == row).order_by(HandoverItem.id))
+        lines = tuple(
+            ManifestLine(item.tracking_no, item.shipment.order.order_id,
+                         f"{mask_name(item.shipment.order.receiver_name)} "
+                         f"{mask_phone(item.shipment.order.receiver_phone)}".strip(),
+                         item.shipment.weight_g, item.scanned_at)
+            for item in items
+        )
+        return Manifest(row.batch_id, row.carrier, row.station, row.opened_at, row.opened_by, row.closed_at,
+                        row.closed_by, row.courier, lines, intercepted)
+
+    # ----- parcels that never left -----
+    def overdue_parcels(self, max_age: timedelta, carrier: str | None = None) -> list[OverdueParcel]:
+        """Live parcels packed more than `max_age` ago and not in any closed batch, oldest first.
+
+        Parcels whose order was cancelled after packing are included (they need intercepting and
+        unpacking, which is an exception too); voided labels are not.
+        """
+        now = self.clock.now()
+        query = (Shipment.select(Shipment.tracking_no, Order.order_id, Shipment.carrier, Shipment.created_at,
+                                 Order.status, Handover.batch_id)
+                 .join(Order)
+                 .switch(Shipment).join(HandoverItem, pw.JOIN.LEFT_OUTER)
+                 .join(Handover, pw.JOIN.LEFT_OUTER)
+                 .where((Shipment.voided == False) & (Shipment.created_at < iso(now - max_age))  # noqa: E712
+                        & HandoverItem.handed_over_at.is_null())
+                 .order_by(Shipment.created_at, Shipment.id))
+        if carrier:
+            query = query.where(Shipment.carrier == carrier.strip().upper())
+        return [
+            OverdueParcel(tracking, order_id, code, packed_at, (now - parse_iso(packed_at)).total_seconds() / 3600,
+                          status, batch_id)
+            for tracking, order_id, code, packed_at, status, batch_id in query.tuples()
+        ]
+
+
+def _with(outcome: HandoverOutcome, **detail: Any) -> HandoverOutcome:
+    return HandoverOutcome(outcome.event, outcome.code, outcome.batch_id, outcome.tracking_no, outcome.order_id,
+                           {**outcome.detail, **detail})
+
+
+def _tracking_text(code: str | bytes) -> str:
+    try:
+        return interpret(code).text
+    except BarcodeError:
+        return (code.decode("utf-8", "replace") if isinstance(code, bytes) else code).strip().upper()
