@@ -38,7 +38,9 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run_pack(args: argparse.Namespace) -> int:
+    from app.keys import load_or_create_station_key
     from app.pack.flow import PackFlow
+    from app.passport import PassportIssuer
     from app.station import StationRuntime
     from app.store.models import Operator
     from drivers.printers.factory import open_printer
@@ -58,8 +60,10 @@ def run_pack(args: argparse.Namespace) -> int:
     scale = WeightsFileScale(args.weights, clock=clock) if args.weights else open_scale(args.scale, clock)
     printer = open_printer(args.printer)
     flow = PackFlow(store, clock, config.flow_config())
+    passports = PassportIssuer(store, load_or_create_station_key(data_dir), config.passport_base_url,
+                               config.station, clock)
     runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
-                             tz=config.timezone)
+                             tz=config.timezone, passports=passports)
     from app.headless import run_line
 
     return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)

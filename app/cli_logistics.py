@@ -23,7 +23,6 @@ from app.clock import SystemClock, parse_iso
 
 EXIT_PASSPORT_REJECTED = 4
 EXIT_PARCELS_REFUSED = 5
-DEFAULT_OVERDUE_HOURS = 12
 DEFAULT_ACTOR = "cli"
 
 CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -70,7 +69,8 @@ def register(sub: Any, command: CommandFactory | None = None) -> None:
     p.add_argument("--station", help="station id (default: from station.toml)")
     hs = p.add_subparsers(dest="handover_action", required=False, metavar="{overdue,manifest}")
     od = child(hs, "overdue", cmd_handover_overdue, "parcels packed long ago and never handed over")
-    od.add_argument("--hours", type=float, default=None, help=f"older than this (default {DEFAULT_OVERDUE_HOURS})")
+    od.add_argument("--hours", type=float, default=None,
+                    help="older than this (default: handover_overdue_hours in station.toml, 12)")
     od.add_argument("--only-carrier", help="only this carrier's parcels")
     od.add_argument("--json", action="store_true")
     mf = child(hs, "manifest", cmd_handover_manifest, "write the manifest PDF of a batch again")
@@ -252,8 +252,7 @@ def cmd_handover_overdue(args: argparse.Namespace) -> int:
 
     store = store_for(args)
     config = _config(args)
-    hours = args.hours if args.hours is not None else getattr(config, "handover_overdue_hours",
-                                                             DEFAULT_OVERDUE_HOURS)
+    hours = args.hours if args.hours is not None else config.handover_overdue_hours
     service = HandoverService(store, SystemClock(), args.station or config.station, DEFAULT_ACTOR, config.timezone)
     parcels = service.overdue_parcels(timedelta(hours=float(hours)), carrier=args.only_carrier)
     if args.json:

@@ -51,6 +51,10 @@ class StationConfig:
     wedge_gap_ms: int = 30
     wedge_min_length: int = 4
     double_read_ms: int = 200
+    # Passport QR codes point here: the central server's public address (issue 4 serves /p/{token}).
+    passport_base_url: str = "http://localhost:8700"
+    waybill_low_water: int = 50  # warn when a carrier's pool has fewer free numbers
+    handover_overdue_hours: float = 12.0  # packed but not handed over for longer: an exception
     sender: Sender = field(default_factory=Sender)
 
     def sender_party(self) -> Party:

@@ -317,3 +317,14 @@ class _Reader:
             except UnicodeDecodeError:
                 raise PassportError(NOT_A_TOKEN, "bad text field") from None
         raise PassportError(NOT_A_TOKEN, f"field type {kind}")
+
+
+class PassportIssuer:
+    """Gives each shipment's label its passport URL: the station's key and base URL, bound once."""
+
+    def __init__(self, store: Store, key: Ed25519PrivateKey, base_url: str, station: str, clock: Clock) -> None:
+        self.store, self.key, self.base_url, self.station, self.clock = store, key, base_url, station, clock
+
+    def __call__(self, shipment: Shipment) -> str:
+        return passport_for_shipment(self.store, self.key, self.base_url, shipment, station=self.station,
+                                     clock=self.clock)

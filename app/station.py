@@ -21,7 +21,7 @@ from app.devices import DeviceStatus, LabelPrinter, PrinterError, Scale, Scan, S
 from app.labels import Label, Party, build_label
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
-from app.store.models import PrintJob
+from app.store.models import PrintJob, Shipment
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class StationRuntime:
         self, flow: PackFlow, clock: Clock, printer: LabelPrinter, sender: Party,
         scanner: Scanner | None = None, scale: Scale | None = None,
         tz: str = "Asia/Shanghai", retry_seconds: float = 5.0,
+        passports: Callable[[Shipment], str] | None = None,
     ) -> None:
         self.flow = flow
         self.clock = clock
@@ -57,6 +58,7 @@ class StationRuntime:
         self.scale = scale
         self.tz = tz
         self.retry_seconds = retry_seconds
+        self.passports = passports
         self.listeners = Listeners()
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -170,7 +172,7 @@ class StationRuntime:
 
     # ----- printing -----
     def _print(self, job_id: int) -> bool:
-        label = build_label(job_id, self.sender, self.flow.config.station, self.tz)
+        label = build_label(job_id, self.sender, self.flow.config.station, self.tz, self._passport_url(job_id))
         self.flow.mark_sent(job_id)
         try:
             self.printer.print_label(label)
@@ -181,6 +183,19 @@ class StationRuntime:
             listener(label)
         self._report(self.flow.print_result(job_id, True))
         return True
+
+    def _passport_url(self, job_id: int) -> str:
+        """Minted once per shipment (a reprint carries the same passport). A label that cannot carry
+        one still ships: the failure is reported, the parcel is not held back."""
+        if self.passports is None:
+            return ""
+        try:
+            return self.passports(PrintJob.get_by_id(job_id).shipment)
+        except Exception as exc:
+            log.exception("no passport for print job %s", job_id)
+            for listener in list(self.listeners.error):
+                listener(f"label printed without passport: {exc}")
+            return ""
 
     def _report(self, outcome: Outcome | None) -> None:
         if outcome is not None:

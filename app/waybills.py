@@ -25,6 +25,7 @@ import peewee as pw
 from app.audit import record_fact
 from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
 from app.clock import Clock
+from app.config import StationConfig
 from app.store import Store
 from app.store.models import Order, Shipment, WaybillPool
 
@@ -102,16 +103,8 @@ class LowWater:
         return int(self.per_carrier.get(carrier, self.default))
 
     @classmethod
-    def from_config(cls, config: object) -> LowWater:
-        """From the station config's `waybill_low_water`: an int, or a table with per-carrier values and
-        an optional `default` (`[waybill_low_water]` / `default = 50` / `SF = 200`). Absent: 50."""
-        value: Any = getattr(config, "waybill_low_water", None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return cls(default=value)
-        if isinstance(value, Mapping):
-            per = {str(k).upper(): int(v) for k, v in value.items() if str(k).lower() != "default"}
-            return cls(default=int(value.get("default", DEFAULT_LOW_WATER)), per_carrier=per)
-        return cls()
+    def from_config(cls, config: StationConfig) -> LowWater:
+        return cls(default=config.waybill_low_water)
 
 
 def carrier_label(code: str, lang: str = "en") -> str:

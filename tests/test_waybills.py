@@ -133,18 +133,12 @@ def test_pool_status_summary_and_thresholds(store: Store, clock: FakeClock) -> N
     assert pool_warnings(per)[0].exhausted and "EMPTY" in pool_warnings(per)[0].text()
 
 
-def test_low_water_from_config() -> None:
-    class Config:
-        waybill_low_water: object = None
+def test_low_water_from_config(tmp_path: Path) -> None:
+    from app.config import StationConfig, load_config
 
-    config = Config()
-    assert LowWater.from_config(config) == LowWater(50)
-    config.waybill_low_water = 80
-    assert LowWater.from_config(config).for_carrier("ZTO") == 80
-    config.waybill_low_water = {"default": 30, "sf": 200}
-    limits = LowWater.from_config(config)
-    assert (limits.for_carrier("SF"), limits.for_carrier("ZTO")) == (200, 30)
-    assert LowWater.from_config(object()) == LowWater()
+    assert LowWater.from_config(StationConfig()) == LowWater(50)
+    (tmp_path / "station.toml").write_text("waybill_low_water = 80\n", "utf-8")
+    assert LowWater.from_config(load_config(tmp_path)).for_carrier("ZTO") == 80
 
 
 def pack(flow: PackFlow, order_id: str) -> str:

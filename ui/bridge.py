@@ -10,7 +10,7 @@ from typing import Any
 from app.labels import Label
 from app.pack.outcomes import Outcome
 from app.station import StationRuntime
-from drivers.printers.text import render_text
+from drivers.printers.preview import render_png
 from ui.qt import QObject, Signal
 from ui.view_model import read_bench
 
@@ -20,7 +20,7 @@ class StationBridge(QObject):
     bench = Signal(object)  # BenchView, when asked for (start-up)
     status = Signal(object)  # app.devices.DeviceStatus
     error = Signal(str)  # a runtime step failed; the bench keeps going
-    printed = Signal(str)  # the label just printed, as text
+    printed = Signal(bytes)  # the label just printed, as a PNG preview
     weight = Signal(object)  # app.devices.WeightReading
 
     def __init__(self, runtime: StationRuntime, parent: QObject | None = None) -> None:
@@ -52,4 +52,5 @@ class StationBridge(QObject):
         self.bench.emit(read_bench(self._runtime.flow))
 
     def _on_printed(self, label: Label) -> None:
-        self.printed.emit(render_text(label))
+        # Rendered here, on the runtime thread (~30 ms), so the UI thread only shows a finished image.
+        self.printed.emit(render_png(label))

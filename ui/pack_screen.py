@@ -24,7 +24,8 @@ from ui.qt import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
+    QPixmap,
+    QResizeEvent,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -70,8 +71,9 @@ class PackScreen(QWidget):
         self.weight.setFont(ui_font(44, bold=True))
         self.expected = QLabel()
         self.expected.setFont(ui_font(18))
-        self.label = QPlainTextEdit(readOnly=True)
-        self.label.setFont(ui_font(12, mono=True))
+        self.label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.label.setMinimumSize(1, 1)  # the preview scales down into the space; it never widens the window
+        self.label_png = b""
         self.recent = QListWidget()
         self.recent.setFont(ui_font(16))
 
@@ -169,8 +171,19 @@ class PackScreen(QWidget):
         self.weight.setText(f"{'' if reading.stable else '≈ '}{reading.grams} g")
         self.weight.setStyleSheet("" if reading.stable else "color: #78909c;")
 
-    def show_label(self, text: str) -> None:
-        self.label.setPlainText(text.rstrip("\f\n"))
+    def show_label(self, png: bytes) -> None:
+        self.label_png = png
+        self._fit_label()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_label()
+
+    def _fit_label(self) -> None:
+        pixmap = QPixmap()
+        if self.label_png and pixmap.loadFromData(self.label_png, "PNG"):
+            self.label.setPixmap(pixmap.scaled(self.label.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation))
 
     # ----- drawing -----
     def _show_header(self) -> None:
