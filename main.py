@@ -38,10 +38,7 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run_pack(args: argparse.Namespace) -> int:
-    from app.keys import load_or_create_station_key
-    from app.pack.flow import PackFlow
-    from app.passport import PassportIssuer
-    from app.station import StationRuntime
+    from app.station import build_runtime
     from app.store.models import Operator
     from drivers.printers.factory import open_printer
     from drivers.scales import WeightsFileScale, open_scale
@@ -59,11 +56,7 @@ def run_pack(args: argparse.Namespace) -> int:
     scanner = FileScanner(args.scans, clock=clock) if args.scans else open_scanner(args.scanner, clock)
     scale = WeightsFileScale(args.weights, clock=clock) if args.weights else open_scale(args.scale, clock)
     printer = open_printer(args.printer)
-    flow = PackFlow(store, clock, config.flow_config())
-    passports = PassportIssuer(store, load_or_create_station_key(data_dir), config.passport_base_url,
-                               config.station, clock)
-    runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
-                             tz=config.timezone, passports=passports)
+    runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale)
     from app.headless import run_line
 
     return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)

@@ -14,16 +14,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from app.clock import Clock
+from app.config import StationConfig
 from app.devices import DeviceStatus, LabelPrinter, PrinterError, Scale, Scan, Scanner, WeightReading
 from app.labels import Label, Party, build_label
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
+from app.store import Store
 from app.store.models import PrintJob, Shipment
 
 log = logging.getLogger(__name__)
+
+OVERDUE_CHECK_SECONDS = 300.0
 
 
 @runtime_checkable
@@ -32,6 +38,13 @@ class PolledScale(Protocol):
     it each time a parcel awaits weighing, which keeps file-driven runs deterministic."""
 
     def poll(self, expected_g: int | None) -> WeightReading | None: ...
+
+
+@dataclass
+class Chore:
+    every_seconds: float
+    run: Callable[[], Any]
+    due: float = 0.0
 
 
 @dataclass
@@ -49,6 +62,7 @@ class StationRuntime:
         scanner: Scanner | None = None, scale: Scale | None = None,
         tz: str = "Asia/Shanghai", retry_seconds: float = 5.0,
         passports: Callable[[Shipment], str] | None = None,
+        chores: list[Chore] | None = None,
     ) -> None:
         self.flow = flow
         self.clock = clock
@@ -59,6 +73,9 @@ class StationRuntime:
         self.tz = tz
         self.retry_seconds = retry_seconds
         self.passports = passports
+        # Periodic work on this thread, on timers a busy inbox (a scale reporting ten times a second)
+        # cannot starve: waiting labels are retried, time-based checks run.
+        self.chores = [Chore(retry_seconds, self._retry_waiting_jobs), *(chores or [])]
         self.listeners = Listeners()
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -109,19 +126,21 @@ class StationRuntime:
 
     # ----- the owning thread -----
     def _loop(self) -> None:
-        next_retry = time.monotonic() + self.retry_seconds
+        for chore in self.chores:
+            chore.due = time.monotonic() + chore.every_seconds
         while not self._stop.is_set():
+            next_due = min(chore.due for chore in self.chores)
             try:
-                kind, item = self._inbox.get(timeout=max(next_retry - time.monotonic(), 0.01))
+                kind, item = self._inbox.get(timeout=max(next_due - time.monotonic(), 0.01))
             except queue.Empty:
                 pass
             else:
                 self._guard(lambda: self._handle(kind, item))  # noqa: B023 (called at once)
-            # Waiting labels are retried on a timer that a busy inbox (a scale reporting ten times a
-            # second) cannot starve.
-            if time.monotonic() >= next_retry:
-                self._guard(self._retry_waiting_jobs)
-                next_retry = time.monotonic() + self.retry_seconds
+            now = time.monotonic()
+            for chore in self.chores:
+                if now >= chore.due:
+                    self._guard(chore.run)
+                    chore.due = time.monotonic() + chore.every_seconds
             if self._inbox.empty():
                 self._idle.set()
 
@@ -214,3 +233,20 @@ class StationRuntime:
         for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "queued").order_by(PrintJob.id):
             if not self._print(job.id):
                 return
+
+
+def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Clock, printer: LabelPrinter,
+                  scanner: Scanner | None, scale: Scale | None, retry_seconds: float = 5.0) -> StationRuntime:
+    """The station as the window and the headless line both run it: flow, passports, periodic checks."""
+    from app.cases import open_overdue_handover_cases
+    from app.keys import load_or_create_station_key
+    from app.passport import PassportIssuer
+
+    flow = PackFlow(store, clock, config.flow_config())
+    passports = PassportIssuer(store, load_or_create_station_key(data_dir), config.passport_base_url,
+                               config.station, clock)
+    overdue = timedelta(hours=config.handover_overdue_hours)
+    chores = [Chore(OVERDUE_CHECK_SECONDS,
+                    lambda: open_overdue_handover_cases(store, clock, config.station, overdue))]
+    return StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
+                          tz=config.timezone, retry_seconds=retry_seconds, passports=passports, chores=chores)

@@ -16,10 +16,7 @@ from app.clock import Clock, SystemClock
 from app.config import ConfigError, StationConfig, load_config
 from app.demo import seed_demo
 from app.devices import DeviceState, DeviceStatus, LabelPrinter, Scale, Scan, Scanner
-from app.keys import load_or_create_station_key
-from app.pack.flow import PackFlow
-from app.passport import PassportIssuer
-from app.station import StationRuntime
+from app.station import StationRuntime, build_runtime
 from app.store import Store, StoreError, open_store
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
@@ -86,14 +83,10 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
         if config.demo:
             seed_demo(store, clock)  # only into a store without orders
         scanner, scale, printer = open_devices(config, clock)
-        flow = PackFlow(store, clock, config.flow_config())
+        runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale, retry_seconds)
     except Exception:
         store.close()
         raise
-    passports = PassportIssuer(store, load_or_create_station_key(data_dir), config.passport_base_url,
-                               config.station, clock)
-    runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
-                             tz=config.timezone, retry_seconds=retry_seconds, passports=passports)
     bridge = StationBridge(runtime)
     wedge = WedgeFilter(config.wedge_gap_ms, config.wedge_min_length, config.double_read_ms)
     wedge.scanned.connect(lambda code: runtime.submit_scan(Scan(code.encode(), "wedge", clock.now())))

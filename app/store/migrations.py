@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from app.store.migration_0002 import MIGRATION_2, MIGRATION_2_NAME
+from app.store.migration_0003 import MIGRATION_3, MIGRATION_3_NAME
 
 
 class Migration(NamedTuple):
@@ -205,6 +206,7 @@ _INITIAL = (
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, MIGRATION_2_NAME, MIGRATION_2),
+    Migration(3, MIGRATION_3_NAME, MIGRATION_3),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

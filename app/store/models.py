@@ -181,9 +181,30 @@ class SyncCursor(BaseModel):
     updated_at = pw.TextField()
 
 
+class ExceptionCase(BaseModel):
+    dedupe_key = pw.TextField()
+    tag = pw.TextField()
+    rule_id = pw.TextField()
+    severity = pw.TextField()  # info | warning | critical
+    route = pw.TextField()  # the role that handles it: packer | supervisor | admin
+    state = pw.TextField(default="open")  # open | acknowledged | resolved
+    order = pw.ForeignKeyField(Order, null=True)
+    shipment = pw.ForeignKeyField(Shipment, null=True)
+    title = pw.TextField()
+    detail = pw.TextField(default="{}")
+    sop = pw.TextField(default="")
+    opened_at = pw.TextField()
+    updated_at = pw.TextField()
+    acked_by = pw.TextField(null=True)
+    acked_at = pw.TextField(null=True)
+    resolved_by = pw.TextField(null=True)
+    resolved_at = pw.TextField(null=True)
+    note = pw.TextField(default="")
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion, Meta, Product, ProductBarcode, Order, OrderLine, Operator, PackSession, ScanEvent,
-    Shipment, PrintJob, WaybillPool, AuditEntry, Outbox, SyncCursor,
+    Shipment, PrintJob, WaybillPool, AuditEntry, Outbox, SyncCursor, ExceptionCase,
 ]
 
 
