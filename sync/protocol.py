@@ -1,0 +1,169 @@
+"""The station ↔ central-server protocol (design §8): models and request signing, shared by both sides.
+
+Every station request carries `X-Station`, `X-Timestamp` (Unix seconds), `X-Nonce` and
+`X-Signature` = hex HMAC-SHA256(secret, canonical request), where the canonical request is
+
+    METHOD \\n PATH?QUERY \\n TIMESTAMP \\n NONCE \\n hex SHA-256(body)
+
+The server refuses a skew over `MAX_SKEW_SECONDS`, a nonce seen before, and a bad signature.
+Paging is by an opaque server cursor: a station stores the cursor of a page only in the transaction
+that stores the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL_VERSION = 1
+API = "/api/v1"
+MAX_BATCH = 500
+MAX_PAGE = 1000
+MAX_SKEW_SECONDS = 300
+HEADER_STATION, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE = (
+    "X-Station", "X-Timestamp", "X-Nonce", "X-Signature")
+WEBHOOK_SIGNATURE_HEADER = "X-PackBench-Signature"  # generic carrier hook: hex HMAC-SHA256(secret, body)
+
+# Normalised parcel states every carrier's own codes map to.
+TrackingStatus = Literal["picked_up", "in_transit", "out_for_delivery", "delivered", "exception", "returned"]
+OrderStatus = Literal["new", "paid", "on_hold", "cancelled", "refunded", "packed", "shipped"]
+
+
+def canonical_request(method: str, path_and_query: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    digest = hashlib.sha256(body).hexdigest()
+    return "\n".join((method.upper(), path_and_query, timestamp, nonce, digest)).encode("utf-8")
+
+
+def sign(secret: str, method: str, path_and_query: str, timestamp: str, nonce: str, body: bytes) -> str:
+    message = canonical_request(method, path_and_query, timestamp, nonce, body)
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def signature_matches(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----- enrollment -----
+class EnrollRequest(Model):
+    token: str = Field(min_length=8, max_length=200)
+    station_name: str = Field(min_length=1, max_length=64)
+    passport_public_key: str = Field(description="the station's Ed25519 public key, PEM", max_length=2000)
+
+
+class EnrollResponse(Model):
+    station_id: str
+    secret: str
+    warehouse: str
+    server_time: datetime
+
+
+# ----- outbox push -----
+class Event(Model):
+    """One fact from a station's outbox: `kind` as in the audit log, `payload` as recorded."""
+
+    id: UUID
+    kind: str = Field(min_length=1, max_length=64)
+    at: datetime
+    station: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1, description="the station's outbox sequence: events apply in this order")
+    payload: dict[str, Any]
+
+
+class EventBatch(Model):
+    events: list[Event] = Field(max_length=MAX_BATCH)
+
+
+class EventResult(Model):
+    id: UUID
+    status: Literal["accepted", "known", "rejected"]
+    reason: str | None = None
+
+
+class EventBatchResult(Model):
+    results: list[EventResult]
+
+
+# ----- pulls -----
+T = TypeVar("T")
+
+
+class Page(Model, Generic[T]):
+    items: list[T]
+    next_cursor: str = Field(description="pass back as ?cursor= for the next page")
+    has_more: bool
+
+
+class LineOut(Model):
+    line_no: int
+    sku: str
+    name: str = ""
+    qty: int = Field(ge=1)
+    unit_price_cents: int = 0
+
+
+class OrderOut(Model):
+    order_id: str
+    warehouse: str
+    platform: str
+    shop: str = ""
+    status: OrderStatus
+    buyer: str = ""
+    receiver_name: str = ""
+    receiver_phone: str = ""
+    receiver_address: str = ""
+    total_cents: int = 0
+    paid_cents: int = 0
+    created_at: datetime | None = None
+    paid_at: datetime | None = None
+    ship_by: datetime | None = None
+    carrier: str = ""
+    tracking_no: str | None = None
+    note: str = ""
+    lines: list[LineOut]
+    updated_at: datetime
+
+
+class ProductOut(Model):
+    sku: str
+    name: str
+    weight_g: int = Field(ge=0)
+    stock: int
+    barcodes: list[str]
+    updated_at: datetime
+
+
+class TrackingEventOut(Model):
+    id: int
+    carrier: str
+    tracking_no: str
+    status: TrackingStatus
+    carrier_status: str = Field(description="the carrier's own state code or text, unchanged")
+    time: datetime
+    site: str = ""
+    courier: str = ""
+    context: str = Field(description="the carrier's text, exactly as sent")
+    source: str
+
+
+# ----- waybills -----
+class WaybillAllocateRequest(Model):
+    carrier: str = Field(min_length=2, max_length=16)
+    count: int = Field(ge=1, le=1000)
+
+
+class WaybillAllocation(Model):
+    carrier: str
+    numbers: list[str]
+
+
+class ErrorBody(Model):
+    detail: str
