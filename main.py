@@ -64,13 +64,13 @@ def run_pack(args: argparse.Namespace) -> int:
 
 def run_print_test(args: argparse.Namespace) -> int:
     from app.devices import PrinterError
-    from app.labels import test_label
+    from app.labels import print_test_label
     from drivers.printers.factory import open_printer
 
     config = load_config(cli.data_dir(args))
     printer = open_printer(args.printer)
     try:
-        printer.print_label(test_label(config.sender_party(), config.station))
+        printer.print_label(print_test_label(config.sender_party(), config.station))
     except PrinterError as exc:
         raise cli.CliError(f"test label not printed: {exc.reason}") from exc
     print(f"test label sent to {printer.name}")

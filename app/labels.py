@@ -63,7 +63,7 @@ def build_label(job_id: int, sender: Party, station: str, tz: str = "Asia/Shangh
     )
 
 
-def test_label(sender: Party, station: str) -> Label:
+def print_test_label(sender: Party, station: str) -> Label:
     """A label with every kind of field, for `packbench print-test`: Chinese and Latin text, the
     Code 128 and a passport-sized QR, so one print shows whether the printer profile is right."""
     return Label(
