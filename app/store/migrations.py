@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from app.store.migration_0002 import MIGRATION_2, MIGRATION_2_NAME
 from app.store.migration_0003 import MIGRATION_3, MIGRATION_3_NAME
+from app.store.migration_0004 import MIGRATION_4, MIGRATION_4_NAME
 
 
 class Migration(NamedTuple):
@@ -207,6 +208,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, MIGRATION_2_NAME, MIGRATION_2),
     Migration(3, MIGRATION_3_NAME, MIGRATION_3),
+    Migration(4, MIGRATION_4_NAME, MIGRATION_4),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -181,6 +181,22 @@ class SyncCursor(BaseModel):
     updated_at = pw.TextField()
 
 
+class TrackingEvent(BaseModel):
+    """Append-only carrier tracking, as pulled from the server (migration 4)."""
+
+    server_id = pw.IntegerField(unique=True)
+    carrier = pw.TextField()
+    tracking_no = pw.TextField()
+    status = pw.TextField()  # picked_up | in_transit | out_for_delivery | delivered | exception | returned
+    carrier_status = pw.TextField()
+    time = pw.TextField()
+    site = pw.TextField(default="")
+    courier = pw.TextField(default="")
+    context = pw.TextField()
+    source = pw.TextField()
+    received_at = pw.TextField()
+
+
 class ExceptionCase(BaseModel):
     dedupe_key = pw.TextField()
     tag = pw.TextField()
@@ -205,6 +221,7 @@ class ExceptionCase(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion, Meta, Product, ProductBarcode, Order, OrderLine, Operator, PackSession, ScanEvent,
     Shipment, PrintJob, WaybillPool, AuditEntry, Outbox, SyncCursor, ExceptionCase,
+    TrackingEvent,
 ]
 
 
