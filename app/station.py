@@ -82,6 +82,7 @@ class StationRuntime:
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
+        self._scan_handler: Callable[[Scan], Any] | None = None
 
     # ----- wiring -----
     def start(self) -> None:
@@ -107,6 +108,16 @@ class StationRuntime:
 
     def submit_weight(self, reading: WeightReading) -> None:
         self._put("weight", reading)
+
+    def divert_scans(self, handler: Callable[[Scan], Any] | None) -> None:
+        """Hand scans to `handler` instead of the pack flow (a screen such as the carrier handover
+        takes them over), or back with None. The handler runs on this runtime's thread, so a scan is
+        routed by the mode in force when its turn comes, in order with everything else."""
+        self.call(lambda: setattr(self, "_scan_handler", handler))
+
+    @property
+    def scans_diverted(self) -> bool:
+        return self._scan_handler is not None
 
     def call(self, fn: Callable[[], Any]) -> None:
         """Run `fn` on the runtime thread (e.g. a login by name from the UI)."""
@@ -164,7 +175,10 @@ class StationRuntime:
         if kind == "stop":
             return
         if kind == "scan":
-            self._after(self.flow.scan(item))
+            if self._scan_handler is not None:
+                self._scan_handler(item)
+            else:
+                self._after(self.flow.scan(item))
         elif kind == "weight":
             for listener in list(self.listeners.weight):
                 listener(item)

@@ -25,11 +25,15 @@ from drivers.spec import SpecError
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
 from ui.devices import WEDGE, open_devices
+from ui.handover_controller import HandoverController
+from ui.handover_screen import HandoverScreen
 from ui.i18n import tr
 from ui.main_window import MainWindow
 from ui.qt import QApplication, QMessageBox, QTimer
 from ui.resources import install_fonts
 from ui.wedge import WedgeFilter
+
+MANIFESTS = "manifests"  # DATA_DIR/manifests/<batch>.pdf
 
 
 def application() -> QApplication:
@@ -96,7 +100,10 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
         panel = DemoPanel(scanner, scale if isinstance(scale, SimulatedScale) else None,
                           printer if isinstance(printer, SimulatedPrinter) else None, lang)
     title = tr("demo_title" if config.demo else "title", lang, station=config.station)
-    window = MainWindow(bridge, lang, config.timezone, title, panel)
+    handover = HandoverScreen(
+        HandoverController(runtime, store, clock, config, Path(data_dir) / MANIFESTS),
+        config.carriers, lang, config.timezone)
+    window = MainWindow(bridge, lang, config.timezone, title, panel, handover)
     return Station(config, store, runtime, bridge, wedge, window, scanner, scale, printer)
 
 

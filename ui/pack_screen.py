@@ -17,7 +17,6 @@ from ui.qt import (
     QAbstractItemView,
     QBrush,
     QColor,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -34,21 +33,10 @@ from ui.qt import (
 )
 from ui.resources import ui_font
 from ui.view_model import BenchView, shown
-from ui.widgets import LEVEL_COLOURS, Banner, DeviceChip
+from ui.widgets import LEVEL_COLOURS, Banner, DeviceChip, titled
 
 RECENT_LIMIT = 50
 _DONE_ROW = QColor("#dff3e3")
-
-
-def _titled(title: str, body: QWidget) -> QFrame:
-    frame = QFrame()
-    frame.setFrameShape(QFrame.Shape.StyledPanel)
-    layout = QVBoxLayout(frame)
-    heading = QLabel(title)
-    heading.setFont(ui_font(16, bold=True))
-    layout.addWidget(heading)
-    layout.addWidget(body, 1)
-    return frame
 
 
 class PackScreen(QWidget):
@@ -93,9 +81,9 @@ class PackScreen(QWidget):
         weight_layout.addWidget(self.expected)
         body = QGridLayout()
         body.addWidget(order_box, 0, 0, 2, 1)
-        body.addWidget(_titled(tr("weight", lang), weight_box), 0, 1)
-        body.addWidget(_titled(tr("label", lang), self.label), 1, 1)
-        body.addWidget(_titled(tr("recent", lang), self.recent), 2, 0, 1, 2)
+        body.addWidget(titled(tr("weight", lang), weight_box), 0, 1)
+        body.addWidget(titled(tr("label", lang), self.label), 1, 1)
+        body.addWidget(titled(tr("recent", lang), self.recent), 2, 0, 1, 2)
         body.setColumnStretch(0, 3)
         body.setColumnStretch(1, 2)
         body.setRowStretch(1, 1)

@@ -18,3 +18,4 @@ try:
 except ImportError:
     QMediaDevices = None
     QSoundEffect = None
+

@@ -1,11 +1,11 @@
-"""The pack screen's building blocks: the status banner, device chips and the full-window flash."""
+"""The screens' building blocks: titled panels, the status banner, device chips and the full-window flash."""
 
 from __future__ import annotations
 
 from app.devices import DeviceState
 from app.pack.outcomes import Level
 from ui.i18n import tr
-from ui.qt import QColor, QLabel, QPainter, QPaintEvent, Qt, QTimer, QWidget
+from ui.qt import QColor, QFrame, QLabel, QPainter, QPaintEvent, Qt, QTimer, QVBoxLayout, QWidget
 from ui.resources import ui_font
 
 # (background, text). Strong fills with high-contrast text: the banner is read from 2 m away.
@@ -22,6 +22,18 @@ STATE_COLOURS: dict[DeviceState | None, str] = {
     DeviceState.FAULT: "#e08a00",
 }
 BANNER_PX = 48  # ≥ 40 px: readable at 2 m
+
+
+def titled(title: str, body: QWidget) -> QFrame:
+    """A framed panel with a heading above `body`."""
+    frame = QFrame()
+    frame.setFrameShape(QFrame.Shape.StyledPanel)
+    layout = QVBoxLayout(frame)
+    heading = QLabel(title)
+    heading.setFont(ui_font(16, bold=True))
+    layout.addWidget(heading)
+    layout.addWidget(body, 1)
+    return frame
 
 
 class Banner(QLabel):

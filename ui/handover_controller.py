@@ -1,0 +1,181 @@
+"""The handover screen's work (design §9, issue 7), done on the station runtime's thread.
+
+The screen calls `open`, `remove`, `close_batch` and `refresh` on the UI thread; each posts the
+work to the runtime thread with `runtime.call` (the one thread that writes the store), where a
+`HandoverService` does it and the result goes back as a signal, delivered queued on the UI thread.
+The open batch itself belongs to the runtime thread: the screen only ever sees copies (`BatchView`).
+
+While the screen is active, `set_active(True)` diverts every scan (wedge and configured scanner)
+from the pack flow to `_scan` on the runtime thread (`StationRuntime.divert_scans`), so they never
+reach the pack flow, and a timer refreshes the overdue list and the waybill pools every few minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+from app.clock import Clock
+from app.config import StationConfig
+from app.devices import Scan
+from app.documents.manifest import write_manifest
+from app.handover import Batch, HandoverError, HandoverOutcome, HandoverService, ManifestLine, OverdueParcel
+from app.station import StationRuntime
+from app.store import Store
+from app.waybills import LowWater, PoolWarning, pool_summary, pool_warnings
+from ui.qt import QObject, QTimer, Signal
+
+REFRESH_MS = 3 * 60 * 1000  # the overdue list and the pools, while the screen shows
+OVERDUE_SHOWN = 300  # rows sent to the screen; the count says how many there are in all
+
+
+@dataclass(frozen=True)
+class BatchView:
+    batch: Batch | None
+    lines: tuple[ManifestLine, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+
+@dataclass(frozen=True)
+class HandoverStatus:
+    overdue: tuple[OverdueParcel, ...]
+    overdue_total: int
+    overdue_hours: float
+    pools: dict[str, tuple[int, int]]  # carrier -> (free, used)
+    warnings: tuple[PoolWarning, ...]
+    open_batches: dict[str, int] = field(default_factory=dict)  # carrier -> parcels in its unfinished batch
+
+
+class HandoverController(QObject):
+    opened = Signal(object)  # BatchView of the batch just opened (or resumed: `batch.resumed`)
+    batch = Signal(object)  # BatchView, as it is now (on activation; after a failure; None when gone)
+    outcome = Signal(object, object)  # HandoverOutcome, BatchView right after it
+    closed = Signal(object, str)  # Manifest, the manifest PDF written
+    failed = Signal(str, object)  # a HandoverError's one line, the parcels it intercepted (tuple)
+    no_batch = Signal(str)  # a scan came before a carrier was picked
+    status = Signal(object)  # HandoverStatus
+
+    def __init__(self, runtime: StationRuntime, store: Store, clock: Clock,
+                 config: StationConfig, manifest_dir: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runtime = runtime
+        self._active = False
+        self._store = store
+        self._clock = clock
+        self._config = config
+        self.manifest_dir = Path(manifest_dir)
+        self._batch: Batch | None = None  # runtime thread only
+        self.timer = QTimer(self, interval=REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+
+    # ----- UI thread -----
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    def set_active(self, active: bool) -> None:
+        self._active = active
+        self._runtime.divert_scans(self._scan if active else None)
+        if active:
+            self._runtime.call(self._publish)
+            self.refresh()
+            self.timer.start()
+        else:
+            self.timer.stop()
+
+    def open(self, carrier: str) -> None:
+        self._runtime.call(partial(self._open, carrier))
+
+    def remove(self, tracking_no: str) -> None:
+        self._runtime.call(partial(self._remove, tracking_no))
+
+    def close_batch(self, courier: str) -> None:
+        self._runtime.call(partial(self._close, courier))
+
+    def refresh(self) -> None:
+        self._runtime.call(self._refresh)
+
+    # ----- runtime thread -----
+    def _service(self) -> HandoverService:
+        operator = self._runtime.flow.operator  # the packer or supervisor logged in at the bench
+        actor = operator.name if operator is not None else self._config.station
+        return HandoverService(self._store, self._clock, self._config.station, actor, self._config.timezone)
+
+    def _view(self, service: HandoverService) -> BatchView:
+        if self._batch is None:
+            return BatchView(None)
+        batch = service.batch(self._batch.batch_id)
+        if batch.state != "open":  # closed elsewhere (the CLI, another window)
+            self._batch = None
+            return BatchView(None)
+        return BatchView(batch, service.manifest(batch.batch_id).lines)
+
+    def _publish(self) -> None:
+        self.batch.emit(self._view(self._service()))
+
+    def _open(self, carrier: str) -> None:
+        service = self._service()
+        try:
+            self._batch = service.open_batch(carrier)
+        except HandoverError as exc:
+            self.failed.emit(str(exc), ())
+            return
+        resumed = self._batch.resumed
+        view = self._view(service)
+        if view.batch is not None:
+            view = BatchView(replace(view.batch, resumed=resumed), view.lines)
+        self.opened.emit(view)
+
+    def _scan(self, scan: Scan) -> None:
+        if self._batch is None:
+            self.no_batch.emit(scan.raw.decode("utf-8", "replace").strip()[:64])
+            return
+        self._act(lambda service, batch: service.scan(batch, scan.raw))
+
+    def _remove(self, tracking_no: str) -> None:
+        self._act(lambda service, batch: service.remove(batch, tracking_no))
+
+    def _act(self, step: Callable[[HandoverService, Batch], HandoverOutcome]) -> None:
+        assert self._batch is not None
+        service = self._service()
+        try:
+            outcome = step(service, self._batch)
+        except HandoverError as exc:
+            self.failed.emit(str(exc), exc.intercepted)
+            self.batch.emit(self._view(service))
+            return
+        self.outcome.emit(outcome, self._view(service))
+
+    def _close(self, courier: str) -> None:
+        if self._batch is None:
+            self.failed.emit("no batch open", ())
+            return
+        service = self._service()
+        try:
+            manifest = service.close(self._batch, courier)
+        except HandoverError as exc:
+            self.failed.emit(str(exc), exc.intercepted)
+            self.batch.emit(self._view(service))
+            return
+        self._batch = None
+        path = self.manifest_dir / f"{manifest.batch_id}.pdf"
+        # On this thread too: a few hundred ms once a batch, and the manifest always matches the store.
+        write_manifest(path, manifest, warehouse=self._config.sender.name, tz=self._config.timezone)
+        self.closed.emit(manifest, str(path))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        service = self._service()
+        hours = float(self._config.handover_overdue_hours)
+        overdue = service.overdue_parcels(timedelta(hours=hours))
+        open_batches = {b.carrier: b.count for b in service.open_batches()}
+        self.status.emit(HandoverStatus(
+            tuple(overdue[:OVERDUE_SHOWN]), len(overdue), hours, pool_summary(),
+            tuple(pool_warnings(LowWater.from_config(self._config))), open_batches,
+        ))

@@ -1,0 +1,293 @@
+"""The handover screen (design §9, issue 7): scan parcels out to a carrier's courier.
+
+Pick the carrier (a batch opens, or this station's unfinished one for that carrier resumes); from
+then on every scan goes to the handover, not the pack flow, while this screen shows. Each scan
+turns the banner green (accepted), amber (already in this batch) or red (refused); an intercepted
+parcel (order cancelled or refunded after packing) gets its own unmistakable "拦截 INTERCEPT" form.
+"Close batch" asks for the courier's name, writes DATA_DIR/manifests/<batch>.pdf and offers to
+print it. Beside the batch: parcels to set aside, parcels overdue for handover, the waybill pools.
+
+The screen decides nothing: `HandoverController` runs the service on the runtime thread, the
+service judges each parcel, and the screen shows what comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from app.handover import INTERCEPT_STATUSES, HandoverOutcome, Manifest
+from app.pack.outcomes import Level
+from app.waybills import carrier_label
+from ui.handover_controller import BatchView, HandoverController, HandoverStatus
+from ui.handover_widgets import CarrierBar, HandoverBanner, OverduePanel, PoolPanel
+from ui.i18n import tr
+from ui.qt import (
+    QAbstractItemView,
+    QBrush,
+    QColor,
+    QDesktopServices,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QUrl,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from ui.resources import ui_font
+from ui.widgets import LEVEL_COLOURS, titled
+
+INTERCEPTS = frozenset(INTERCEPT_STATUSES.values())
+_JUST_ADDED = QColor("#dff3e3")
+
+
+class HandoverScreen(QWidget):
+    alarm = Signal(object)  # Level: the window sounds it (and flashes on errors)
+
+    def __init__(self, controller: HandoverController, carriers: list[str], lang: str, tz: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        controller.setParent(self)
+        self.lang = lang
+        self.view = BatchView(None)
+        self.last_event: str | None = None  # what the banner shows, by event name
+        self.seen = 0  # results shown so far: something to wait on
+        self.manifest_path: Path | None = None
+        self.courier_dialog: QInputDialog | None = None
+        self.print_offer: QMessageBox | None = None
+
+        self.title = QLabel()
+        self.title.setFont(ui_font(24, bold=True))
+        self.title.setMinimumWidth(1)
+        self.count = QLabel()
+        self.count.setFont(ui_font(40, bold=True))
+        self.carriers = CarrierBar(carriers, lang)
+        self.banner = HandoverBanner()
+        self.parcels = self._build_parcels()
+        self.remove_button = self._button("ho_remove", self._remove_selected)
+        self.close_button = self._button("ho_close", self._ask_courier)
+        self.print_button = self._button("ho_print", self.print_manifest)
+        self.set_aside = QListWidget()
+        self.set_aside.setFont(ui_font(15, bold=True))
+        self.set_aside.setWordWrap(True)
+        self.set_aside.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.overdue = OverduePanel(lang, tz)
+        self.pools = PoolPanel(lang)
+
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.count)
+        buttons = QHBoxLayout()
+        for button in (self.remove_button, self.close_button, self.print_button):
+            buttons.addWidget(button)
+        batch_box = QWidget()
+        batch_layout = QVBoxLayout(batch_box)
+        batch_layout.setContentsMargins(0, 0, 0, 0)
+        batch_layout.addWidget(self.parcels, 1)
+        batch_layout.addLayout(buttons)
+        body = QGridLayout()
+        body.addWidget(titled(tr("ho_parcels", lang), batch_box), 0, 0, 3, 1)
+        body.addWidget(titled(tr("ho_set_aside", lang), self.set_aside), 0, 1)
+        body.addWidget(self.overdue, 1, 1)
+        body.addWidget(titled(tr("ho_pools", lang), self.pools), 2, 1)
+        body.setColumnStretch(0, 1)
+        body.setColumnStretch(1, 1)
+        body.setRowStretch(0, 2)
+        body.setRowStretch(1, 3)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.carriers)
+        layout.addWidget(self.banner)
+        layout.addLayout(body, 1)
+
+        self.carriers.picked.connect(controller.open)
+        controller.opened.connect(self.show_opened)
+        controller.batch.connect(self.show_batch)
+        controller.outcome.connect(self.show_outcome)
+        controller.failed.connect(self.show_failure)
+        controller.no_batch.connect(self.show_no_batch)
+        controller.closed.connect(self.show_closed)
+        controller.status.connect(self.show_status)
+        # As on the pack screen: keys here are for the wedge, no input method, no child takes focus.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        for widget in (self, *self.findChildren(QWidget)):
+            widget.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
+            if widget is not self:
+                widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.show_batch(self.view)
+        self.banner.show_message(tr("ho_pick_carrier", lang), None)
+
+    def _build_parcels(self) -> QTableWidget:
+        table = QTableWidget(0, 4)
+        table.setHorizontalHeaderLabels([tr(k, self.lang) for k in ("ho_col_no", "ho_col_tracking", "ho_col_order",
+                                                                     "ho_col_weight")])
+        table.setFont(ui_font(20))
+        table.horizontalHeader().setFont(ui_font(15, bold=True))
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(36)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        return table
+
+    def _button(self, key: str, on_click: Callable[[], None]) -> QPushButton:
+        button = QPushButton(tr(key, self.lang))
+        button.setFont(ui_font(18, bold=True))
+        button.setMinimumHeight(48)
+        button.clicked.connect(lambda _=False: on_click())
+        return button
+
+    # ----- shown and hidden by the window -----
+    def activate(self) -> None:
+        self.controller.set_active(True)
+
+    def deactivate(self) -> None:
+        self.controller.set_active(False)
+
+    # ----- slots fed by the controller -----
+    def show_batch(self, view: BatchView) -> None:
+        self.view = view
+        batch = view.batch
+        if batch is None:
+            self.title.setText(tr("ho_no_batch", self.lang))
+            self.count.setText("")
+        else:
+            carrier = f"{carrier_label(batch.carrier, self.lang)} {batch.carrier}"
+            self.title.setText(tr("ho_batch", self.lang, carrier=carrier, batch_id=batch.batch_id))
+            self.count.setText(tr("ho_count", self.lang, count=view.count))
+        self.carriers.set_current(batch.carrier if batch else None)
+        self.remove_button.setEnabled(view.count > 0)
+        self.close_button.setEnabled(batch is not None)
+        self.print_button.setEnabled(self.manifest_path is not None)
+        self._show_parcels()
+
+    def show_opened(self, view: BatchView) -> None:
+        previous = self.view.batch
+        self.show_batch(view)
+        assert view.batch is not None
+        if previous is None or previous.batch_id != view.batch.batch_id:
+            self.set_aside.clear()
+        if view.batch.resumed:
+            self._show("resumed", tr("ho_resumed", self.lang, batch_id=view.batch.batch_id, count=view.count),
+                       Level.WARN)
+        else:
+            self._show("opened", tr("ho_opened", self.lang, batch_id=view.batch.batch_id), Level.OK)
+
+    def show_outcome(self, outcome: HandoverOutcome, view: BatchView) -> None:
+        if outcome.refused:
+            self._set_aside(outcome)
+        self._show(outcome.event, outcome.text(self.lang), outcome.level, intercept=outcome.event in INTERCEPTS)
+        self.show_batch(view)
+
+    def show_failure(self, message: str, intercepted: tuple[HandoverOutcome, ...]) -> None:
+        for outcome in intercepted:
+            self._set_aside(outcome)
+        texts = [o.text(self.lang) for o in intercepted] + [tr("ho_error", self.lang, message=message)]
+        self._show("failed", "\n".join(texts), Level.ERROR, intercept=bool(intercepted))
+
+    def show_no_batch(self, code: str) -> None:
+        self._show("no_batch", tr("ho_need_carrier", self.lang, code=code), Level.WARN)
+
+    def show_error(self, message: str) -> None:
+        self._show("system_error", tr("system_error", self.lang, message=message), Level.ERROR)
+
+    def show_closed(self, manifest: Manifest, path: str) -> None:
+        self.manifest_path = Path(path)
+        self.show_batch(BatchView(None))
+        for outcome in manifest.intercepted:
+            self._set_aside(outcome)
+        if manifest.intercepted:
+            text = tr("ho_closed_pulled", self.lang, count=manifest.count, pulled=len(manifest.intercepted))
+            self._show("closed", "\n".join([text, *(o.text(self.lang) for o in manifest.intercepted)]), Level.ERROR,
+                       intercept=True)
+        else:
+            self._show("closed", tr("ho_closed", self.lang, count=manifest.count, batch_id=manifest.batch_id),
+                       Level.OK)
+        self._offer_print(manifest.batch_id)
+
+    def show_status(self, status: HandoverStatus) -> None:
+        self.overdue.show_status(status)
+        self.pools.show_pools(status.pools, status.warnings)
+        self.carriers.set_open_counts(status.open_batches)
+
+    # ----- actions -----
+    def _remove_selected(self) -> None:
+        rows = self.parcels.selectionModel().selectedRows()
+        if not rows or self.view.batch is None:
+            self._show("select_first", tr("ho_select_first", self.lang), Level.WARN)
+            return
+        self.controller.remove(self.parcels.item(rows[0].row(), 1).text())
+
+    def _ask_courier(self) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(tr("ho_close", self.lang).rstrip("…"))
+        dialog.setLabelText(tr("ho_courier_prompt", self.lang))
+        dialog.setFont(ui_font(20))
+        dialog.textValueSelected.connect(self.controller.close_batch)
+        dialog.finished.connect(self._refocus)
+        dialog.finished.connect(dialog.deleteLater)
+        self.courier_dialog = dialog
+        dialog.open()  # window-modal, not a nested event loop: scans keep flowing while it asks
+
+    def _offer_print(self, batch_id: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, tr("ho_print", self.lang),
+                          tr("ho_print_offer", self.lang, batch_id=batch_id, path=self.manifest_path),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setFont(ui_font(18))
+        box.accepted.connect(self.print_manifest)
+        box.finished.connect(self._refocus)
+        box.finished.connect(box.deleteLater)
+        self.print_offer = box
+        box.open()
+
+    def _refocus(self) -> None:
+        """A dialog gone: keys (and so wedge scans) go to this screen again, where no input method is."""
+        if self.isVisible():
+            self.window().activateWindow()
+            self.setFocus()
+
+    def print_manifest(self) -> None:
+        # The system's PDF viewer prints it for now; a QPrinter path belongs with the system print queue.
+        if self.manifest_path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.manifest_path)))
+
+    # ----- drawing -----
+    def _show(self, event: str, text: str, level: Level, intercept: bool = False) -> None:
+        self.last_event = event
+        self.seen += 1
+        if intercept:
+            self.banner.show_intercept(text)
+        else:
+            self.banner.show_message(text, level)
+        self.alarm.emit(level)
+
+    def _set_aside(self, outcome: HandoverOutcome) -> None:
+        item = QListWidgetItem(outcome.text(self.lang))  # the message names the parcel
+        item.setForeground(QBrush(QColor(LEVEL_COLOURS[Level.ERROR][0])))
+        self.set_aside.insertItem(0, item)
+
+    def _show_parcels(self) -> None:
+        lines = self.view.lines
+        self.parcels.setRowCount(len(lines))
+        for row, (number, line) in enumerate(reversed(list(enumerate(lines, start=1)))):  # newest on top
+            cells = [str(number), line.tracking_no, line.order_id, f"{line.weight_g} g"]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column in (0, 3):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if row == 0 and self.last_event == "accepted":
+                    item.setBackground(QBrush(_JUST_ADDED))
+                self.parcels.setItem(row, column, item)

@@ -1,0 +1,188 @@
+"""The handover screen's parts: carrier buttons, the banner with its intercept form, the overdue
+list and the waybill pools. They show what they are given; the screen feeds them."""
+
+from __future__ import annotations
+
+from html import escape
+from zoneinfo import ZoneInfo
+
+from app.clock import parse_iso
+from app.pack.outcomes import Level
+from app.waybills import PoolWarning, carrier_label
+from ui.handover_controller import HandoverStatus
+from ui.i18n import tr
+from ui.qt import (
+    QAbstractItemView,
+    QBrush,
+    QColor,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from ui.resources import ui_font
+from ui.widgets import LEVEL_COLOURS, Banner
+
+INTERCEPT_HEAD = "拦截 INTERCEPT"  # both languages, always: nobody at the dock may miss it
+HANDOVER_BANNER_PX = 40
+_INTERCEPT_STYLE = ("background: #7f0000; color: #ffffff; border: 10px solid #ffd600; border-radius: 10px;"
+                    " padding: 2px;")
+_STOPPED_ORDER = frozenset({"cancelled", "refunded"})
+
+
+class HandoverBanner(Banner):
+    """The pack screen's banner, a little smaller (refusals are long), plus the intercept form:
+    dark red inside a yellow hazard border, headed "拦截 INTERCEPT" above the domain's message."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFont(ui_font(HANDOVER_BANNER_PX, bold=True))
+        self.setMinimumHeight(int(2.6 * HANDOVER_BANNER_PX))
+        self.intercept = False
+
+    def show_message(self, text: str, level: Level | None) -> None:
+        self.intercept = False
+        self.setTextFormat(Qt.TextFormat.PlainText)  # scanned junk must never be read as markup
+        super().show_message(text, level)
+
+    def show_intercept(self, text: str) -> None:
+        self.level = Level.ERROR
+        self.intercept = True
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setStyleSheet(_INTERCEPT_STYLE)
+        body = escape(text).replace("\n", "<br>")
+        self.setText(f'<div style="font-size:60px; font-weight:bold;">{INTERCEPT_HEAD}</div>'
+                     f'<div style="font-size:28px; font-weight:bold;">{body}</div>')
+
+
+class CarrierBar(QWidget):
+    """One big button per configured carrier; the open batch's carrier stays pressed."""
+
+    picked = Signal(str)
+
+    def __init__(self, carriers: list[str], lang: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lang = lang
+        self.buttons: dict[str, QPushButton] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for code in carriers:
+            button = QPushButton()
+            button.setCheckable(True)
+            button.setFont(ui_font(20, bold=True))
+            button.setMinimumHeight(64)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setStyleSheet("QPushButton:checked { background: #1565c0; color: white; border-radius: 6px; }")
+            button.clicked.connect(lambda _=False, c=code: self._pick(c))
+            self.buttons[code] = button
+            layout.addWidget(button)
+        self.set_open_counts({})
+
+    def _pick(self, code: str) -> None:
+        self.buttons[code].setChecked(False)  # pressed once the batch is open, not before
+        self.picked.emit(code)
+
+    def set_current(self, carrier: str | None) -> None:
+        for code, button in self.buttons.items():
+            button.setChecked(code == carrier)
+
+    def set_open_counts(self, counts: dict[str, int]) -> None:
+        """Carriers with an unfinished batch at this station say so (its parcels wait on the floor)."""
+        for code, button in self.buttons.items():
+            name = carrier_label(code, self.lang)
+            text = name if code in name else f"{name} {code}"
+            if counts.get(code):
+                text += "\n" + tr("ho_open_count", self.lang, count=counts[code])
+            button.setText(text)
+
+
+class PoolPanel(QWidget):
+    """Free and used waybill numbers per carrier; a carrier running low in amber, an empty one red."""
+
+    def __init__(self, lang: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lang = lang
+        self.lines: list[tuple[str, Level]] = []
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+
+    def show_pools(self, pools: dict[str, tuple[int, int]], warnings: tuple[PoolWarning, ...]) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        warned = {w.carrier: w for w in warnings}
+        lines = [(tr("ho_pool_line", self.lang, carrier=f"{carrier_label(c, self.lang)} {c}", free=free, used=used),
+                  Level.OK) for c, (free, used) in pools.items() if c not in warned]
+        lines += [(w.text(self.lang), Level.ERROR if w.exhausted else Level.WARN) for w in warnings]
+        self.lines = lines or [(tr("ho_pools_none", self.lang), Level.OK)]
+        for text, level in self.lines:
+            label = QLabel(text)
+            label.setWordWrap(True)
+            label.setFont(ui_font(15, bold=level is not Level.OK))
+            if level is not Level.OK:
+                background, colour = LEVEL_COLOURS[level]
+                label.setStyleSheet(f"background: {background}; color: {colour}; border-radius: 4px; padding: 2px 6px;")
+            self._layout.addWidget(label)
+
+
+class OverduePanel(QFrame):
+    """Parcels packed long ago and never handed over, oldest first (design §9)."""
+
+    def __init__(self, lang: str, tz: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.lang = lang
+        self.tz = ZoneInfo(tz)
+        self.heading = QLabel()
+        self.heading.setFont(ui_font(16, bold=True))
+        self.heading.setWordWrap(True)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels([tr(k, lang) for k in ("ho_col_tracking", "ho_col_order", "ho_col_age",
+                                                                     "ho_col_note")])
+        self.table.setFont(ui_font(14))
+        self.table.horizontalHeader().setFont(ui_font(13, bold=True))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table, 1)
+        self.tracking_nos: list[str] = []
+
+    def show_status(self, status: HandoverStatus) -> None:
+        self.heading.setText(tr("ho_overdue", self.lang, hours=status.overdue_hours, count=status.overdue_total))
+        overdue = status.overdue_total > 0
+        self.heading.setStyleSheet(f"color: {LEVEL_COLOURS[Level.ERROR][0]};" if overdue else "")
+        self.tracking_nos = [p.tracking_no for p in status.overdue]
+        self.table.setRowCount(len(status.overdue))
+        for row, parcel in enumerate(status.overdue):
+            notes = [parcel.carrier]
+            if parcel.order_status != "packed":
+                notes.append(parcel.order_status)
+            if parcel.open_batch:
+                notes.append(tr("ho_in_batch", self.lang, batch_id=parcel.open_batch))
+            cells = [parcel.tracking_no, parcel.order_id, f"{parcel.age_hours:.1f} h", " · ".join(notes)]
+            stopped = parcel.order_status in _STOPPED_ORDER
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{parcel.order_id} · {self._local(parcel.packed_at)}")
+                if stopped:
+                    item.setForeground(QBrush(QColor(LEVEL_COLOURS[Level.ERROR][0])))
+                self.table.setItem(row, column, item)
+
+    def _local(self, stamp: str) -> str:
+        return parse_iso(stamp).astimezone(self.tz).strftime("%m-%d %H:%M")
