@@ -18,6 +18,7 @@ from typing import Any
 
 from app.clock import iso
 from app.store.models import AuditEntry, Outbox
+from app.store.prepared import execute
 
 GENESIS = "0" * 64
 
@@ -37,21 +38,24 @@ def record_fact(kind: str, actor: str, at: datetime, payload: dict[str, Any], *,
     Call inside `Store.atomic()` together with the domain change it records.
     Returns the audit sequence number.
     """
-    head = AuditEntry.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).first()
-    seq = head.seq + 1 if head else 1
-    prev = head.hash if head else GENESIS
+    # Plain SQL: this runs for every scan, and peewee's query building would cost more than SQLite.
+    head = execute(AuditEntry, _HEAD_SQL).fetchone()
+    seq = head[0] + 1 if head else 1
+    prev = head[1] if head else GENESIS
     when = iso(at)
     body = canonical_json(payload)
-    AuditEntry.insert(
-        seq=seq, at=when, actor=actor, kind=kind, payload=body, prev_hash=prev,
-        hash=entry_hash(prev, seq, when, actor, kind, body),
-    ).execute()
+    digest = entry_hash(prev, seq, when, actor, kind, body)
+    execute(AuditEntry, _AUDIT_SQL, (seq, when, actor, kind, body, prev, digest))
     if sync:
-        Outbox.insert(
-            event_id=str(uuid.uuid4()), kind=kind, created_at=when,
-            payload=canonical_json({"audit_seq": seq, "actor": actor, **payload}),
-        ).execute()
-    return seq
+        outbox_body = canonical_json({"audit_seq": seq, "actor": actor, **payload})
+        execute(Outbox, _OUTBOX_SQL, (str(uuid.uuid4()), kind, outbox_body, when))
+    return int(seq)
+
+
+_HEAD_SQL = 'SELECT "seq", "hash" FROM "audit_entry" ORDER BY "seq" DESC LIMIT 1'
+_AUDIT_SQL = ('INSERT INTO "audit_entry" ("seq", "at", "actor", "kind", "payload", "prev_hash", "hash") '
+              "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_OUTBOX_SQL = 'INSERT INTO "outbox" ("event_id", "kind", "payload", "created_at", "attempts") VALUES (?, ?, ?, ?, 0)'
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from biip.gs1_messages import GS1Message
-
 MAX_SCAN_LENGTH: Final = 4096  # bytes (or characters for str input); a real barcode is far shorter
 
 
@@ -230,6 +228,8 @@ def _decode(raw: bytes | str) -> str:
 
 
 def _parse_gs1(payload: str, symbology: str | None) -> ParsedScan:
+    from biip.gs1_messages import GS1Message  # here: biip takes ~70 ms to import, a third of start-up
+
     try:
         # parse_hri for "(01)…(10)…", parse for raw element strings with GS separators.
         msg = GS1Message.parse_hri(payload) if payload.startswith("(") else GS1Message.parse(payload)

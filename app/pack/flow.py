@@ -25,8 +25,14 @@ from app.pack.outcomes import Outcome
 from app.pack.weights import Tolerance, WeightVerdict, items_key, judge_weight
 from app.store import Store
 from app.store.models import Operator, Order, PackSession, PrintJob, ScanEvent, Shipment
+from app.store.prepared import execute
 
 SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
+# Built once: it runs for every input (see app/store/prepared.py).
+_SCAN_EVENT_SQL = (
+    'INSERT INTO "scan_event" ("session_id", "order_id", "operator_id", "station", "at", "source", "raw", '
+    '"symbology", "parsed", "outcome", "message", "state_after") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+)
 
 
 class State(Enum):
@@ -186,12 +192,12 @@ class PackFlow:
         session = bench.session if bench else None
         order = bench.order if bench else None
         parsed = outcome.detail.get("parsed")
-        event_id = ScanEvent.insert(
-            session=session, order=order, operator=self.operator, station=self.config.station,
-            at=iso(at), source=source, raw=raw, symbology=outcome.detail.get("symbology"),
-            parsed=json.dumps(parsed, ensure_ascii=False) if parsed else None,
-            outcome=outcome.event, message=outcome.text("en"), state_after=outcome.state,
-        ).execute()
+        event_id = execute(ScanEvent, _SCAN_EVENT_SQL, (
+            session.id if session else None, order.id if order else None,
+            self.operator.id if self.operator else None, self.config.station, iso(at), source, raw,
+            outcome.detail.get("symbology"), json.dumps(parsed, ensure_ascii=False) if parsed else None,
+            outcome.event, outcome.text("en"), outcome.state,
+        )).lastrowid
         actor = self.operator.name if self.operator else "-"
         record_fact("scan", actor, at, {
             "station": self.config.station, "source": source, "code": outcome.code,

@@ -19,10 +19,23 @@ from app.store.models import (
     Shipment,
     WaybillPool,
 )
+from app.store.prepared import PreparedSelect
+
+_ORDER_BY_ID = PreparedSelect(Order, lambda v: Order.select().where(Order.order_id == v).limit(1), 1)
+_ORDER_BY_TRACKING = PreparedSelect(Order, lambda v: Order.select().where(Order.tracking_no == v).limit(1), 1)
+_LIVE_BY_TRACKING = PreparedSelect(Shipment, lambda v: Shipment.select().where(
+    (Shipment.tracking_no == v) & (Shipment.voided == False)).limit(1), 1)  # noqa: E712
+_LIVE_BY_ORDER = PreparedSelect(Shipment, lambda v: Shipment.select().where(
+    (Shipment.order == v) & (Shipment.voided == False)).limit(1), 1)  # noqa: E712
+_PRODUCT_BY_KEYS = {n: PreparedSelect(Product, lambda *v: Product.select().join(ProductBarcode).where(
+    ProductBarcode.key.in_(list(v))).limit(1), n) for n in (1, 2)}
+_PRODUCT_BY_SKU = PreparedSelect(Product, lambda v: Product.select().where(Product.sku == v).limit(1), 1)
+_BADGE = PreparedSelect(Operator, lambda v: Operator.select().where(
+    (Operator.badge == v) & (Operator.active == True)).limit(1), 1)  # noqa: E712
 
 
 def is_badge(code: str) -> bool:
-    return bool(Operator.select(Operator.id).where((Operator.badge == code) & (Operator.active == True)).exists())  # noqa: E712
+    return _BADGE.first(code) is not None
 
 
 def describe(parsed: ParsedScan) -> dict[str, Any]:
@@ -41,13 +54,13 @@ def find_order(parsed: ParsedScan) -> tuple[Order | None, Shipment | None]:
     """An order by its number, by its bound waybill, or by a label already printed for it."""
     text = parsed.text
     if parsed.kind is not Kind.TRACKING:
-        order = Order.get_or_none(Order.order_id == text)
+        order = _ORDER_BY_ID.first(text)
         if order is not None:
             return order, None
-    order = Order.get_or_none(Order.tracking_no == text)
+    order = _ORDER_BY_TRACKING.first(text)
     if order is not None:
         return order, None
-    shipment = Shipment.get_or_none((Shipment.tracking_no == text) & (Shipment.voided == False))  # noqa: E712
+    shipment = _LIVE_BY_TRACKING.first(text)
     if shipment is not None:
         return shipment.order, shipment
     return None, None
@@ -55,9 +68,9 @@ def find_order(parsed: ParsedScan) -> tuple[Order | None, Shipment | None]:
 
 def find_product(parsed: ParsedScan) -> Product | None:
     keys = [k for k in (parsed.gtin, parsed.text) if k]
-    row = (Product.select().join(ProductBarcode).where(ProductBarcode.key.in_(keys)).first())
+    row = _PRODUCT_BY_KEYS[len(keys)].first(*keys)
     if row is None and parsed.kind is Kind.ORDER:
-        row = Product.get_or_none(Product.sku == parsed.text)  # shelf labels often carry the SKU itself
+        row = _PRODUCT_BY_SKU.first(parsed.text)  # shelf labels often carry the SKU itself
     return row  # type: ignore[no-any-return]
 
 
@@ -78,8 +91,7 @@ def expected_weight_g(counts: dict[str, int], box_tare_g: int) -> int:
 
 
 def live_shipment(order: Order) -> Shipment | None:
-    live = Shipment.get_or_none((Shipment.order == order) & (Shipment.voided == False))  # noqa: E712
-    return live  # type: ignore[no-any-return]
+    return _LIVE_BY_ORDER.first(order.id)  # type: ignore[no-any-return]
 
 
 def tracking_in_use(tracking_no: str, order: Order) -> bool:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from app.store.migration_0002 import MIGRATION_2, MIGRATION_2_NAME
 from app.store.migration_0003 import MIGRATION_3, MIGRATION_3_NAME
 from app.store.migration_0004 import MIGRATION_4, MIGRATION_4_NAME
+from app.store.migration_0005 import MIGRATION_5, MIGRATION_5_NAME
 
 
 class Migration(NamedTuple):
@@ -209,6 +210,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, MIGRATION_2_NAME, MIGRATION_2),
     Migration(3, MIGRATION_3_NAME, MIGRATION_3),
     Migration(4, MIGRATION_4_NAME, MIGRATION_4),
+    Migration(5, MIGRATION_5_NAME, MIGRATION_5),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

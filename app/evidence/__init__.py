@@ -1,0 +1,6 @@
+"""Evidence packs (design §9, issue 5) and packing photos (issue 6).
+
+`service.build_evidence` writes the PDFs; `collect` gathers an order's history, `sla` judges its times,
+`pdf` draws; `photo` stores packing stills and audits their hashes. Nothing here imports reportlab at
+module level, nor anything from `drivers/`.
+"""

@@ -1,0 +1,96 @@
+"""`packbench evidence ORDER... -o FILE.pdf | --per-order DIR [--reveal-phone]` (issue 5).
+
+The pack shows the label as printed, which needs a label renderer from `drivers/`; `app` never
+imports `drivers`, so the composition root (`main.py`) registers this command and passes a factory
+that imports the renderer only when the command runs:
+
+    from app.evidence.cli import register as register_evidence
+    register_evidence(sub, renderer=lambda: importlib.import_module("drivers.printers.preview").render_png)
+
+Exit codes: 0 written; 1 an error (one line on stderr, nothing written); 3 written, but the audit chain
+is broken (the packs say so in red, and so does stderr) — the same code as `packbench audit verify`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.cli import CliError, Handler, add_data_dir, data_dir, store_for
+
+EXIT_CHAIN_BROKEN = 3
+
+LabelRenderer = Callable[[Any], bytes]
+CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
+
+
+def register(sub: Any, command: CommandFactory | None = None, *,
+             renderer: Callable[[], LabelRenderer]) -> argparse.ArgumentParser:
+    """Add `evidence` to `packbench`'s subparsers. `renderer()` returns the label renderer
+    (`drivers.printers.preview.render_png`); it is called only when the command runs."""
+    if command is None:
+        def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+            p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+            add_data_dir(p)
+            p.set_defaults(handler=handler)
+            return p
+
+    def handler(args: argparse.Namespace) -> int:
+        return cmd_evidence(args, renderer)
+
+    p = command("evidence", handler, "write the evidence pack PDF of orders: scans, label, handover, tracking, "
+                                     "SLA verdict, passport QR, audit digest")
+    p.add_argument("order_ids", nargs="*", metavar="ORDER", help="order ids (platform order numbers)")
+    p.add_argument("--orders-file", help="read more order ids from FILE, one per line")
+    p.add_argument("-o", "--output", help="the PDF to write, one section per order")
+    p.add_argument("--per-order", metavar="DIR", help="write one PDF per order into DIR instead")
+    p.add_argument("--reveal-phone", action="store_true", help="print receivers' full phone numbers (supervisors)")
+    return p
+
+
+def _order_ids(args: argparse.Namespace) -> list[str]:
+    ids = list(args.order_ids)
+    if args.orders_file:
+        text = Path(args.orders_file).read_text("utf-8-sig")
+        ids += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not ids:
+        raise CliError("evidence needs at least one ORDER id (or --orders-file FILE)")
+    return ids
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty() or done == total:
+        print(f"\revidence: {done}/{total} orders ({100 * done // total}%)", end="\n" if done == total else "",
+              file=sys.stderr, flush=True)
+
+
+def cmd_evidence(args: argparse.Namespace, renderer: Callable[[], LabelRenderer]) -> int:
+    from app.audit import verify_chain
+    from app.config import load_config
+    from app.evidence.collect import EvidenceError
+    from app.evidence.service import EvidenceSettings, build_evidence
+
+    if bool(args.output) == bool(args.per_order):
+        raise CliError("evidence needs either -o FILE.pdf (one file) or --per-order DIR (one file per order)")
+    ids = _order_ids(args)
+    store = store_for(args)
+    config = load_config(data_dir(args))
+    chain = verify_chain()
+    settings = EvidenceSettings.from_config(config, reveal_phone=args.reveal_phone)
+    target = Path(args.per_order or args.output)
+    try:
+        paths = build_evidence(store, ids, target, render_label_png=renderer(), per_order=bool(args.per_order),
+                               settings=settings, progress=_progress, chain=chain)
+    except EvidenceError as exc:
+        raise CliError(str(exc)) from exc
+    where = target if args.per_order else paths[0]
+    print(f"evidence pack of {len(ids)} order(s) written to {where}" + (f" ({len(paths)} files)" if args.per_order
+                                                                        else ""))
+    if not chain.ok:
+        print(f"packbench: WARNING the audit chain is BROKEN ({chain.problem}); the pack says so",
+              file=sys.stderr)
+        return EXIT_CHAIN_BROKEN
+    return 0

@@ -1,0 +1,148 @@
+"""The evidence pack PDF (design §9): A4, every text in the embedded CJK font, one section per order.
+
+Several orders make one document with a page break between them; every page's footer names its
+order and says "第 x / y 页 Page x of y" over the whole file, so a loose page still says where it
+belongs. Times are in the station's zone, whose UTC offset the header states.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.clock import parse_iso
+from app.evidence.layout import LocalTime, styles
+from app.evidence.model import DocumentContext, EvidenceItem
+from app.evidence.sections import (
+    MM,
+    handover_section,
+    label_section,
+    order_section,
+    scans_section,
+    summary,
+    weight_section,
+)
+from app.evidence.sections_trail import (
+    audit_section,
+    cases_section,
+    passport_section,
+    photo_section,
+    sla_section,
+    tracking_section,
+)
+
+Progress = Callable[[int, int], None]
+
+
+def order_story(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> list[Any]:
+    """The flowables of one order's pack, in the order of design §9."""
+    return [
+        *summary(item, ctx, when), *order_section(item, when), *scans_section(item, when), *weight_section(item),
+        *label_section(item, ctx, when), *handover_section(item, when), *tracking_section(item, when),
+        *sla_section(item, when), *passport_section(item), *photo_section(item, when), *cases_section(item, when),
+        *audit_section(item, ctx, when),
+    ]
+
+
+def write_evidence_pdf(path: Path, items: Sequence[EvidenceItem], ctx: DocumentContext,
+                       progress: Progress | None = None) -> int:
+    """Write the packs of `items` into one PDF; returns the number of pages. `progress(done, total)`
+    is called as each order's last page is laid out."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+    from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate
+
+    font = styles().font
+    when = LocalTime(ctx.tz, parse_iso(ctx.generated_at))
+    total = len(items)
+
+    class Marker(Flowable):  # type: ignore[misc]  # reportlab is untyped
+        """Zero-size: tells the canvas which order the page belongs to, and reports progress."""
+
+        def __init__(self, order_id: str, done: int | None) -> None:
+            super().__init__()
+            self.order_id, self.done = order_id, done
+
+        def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+            return 0, 0
+
+        def draw(self) -> None:
+            if self.done is None:
+                self.canv.evidence_order = self.order_id
+            elif progress is not None:
+                progress(self.done, total)
+
+    story: list[Any] = []
+    for n, item in enumerate(items, start=1):
+        if story:
+            story.append(PageBreak())
+        order_id = item.evidence.order.order_id
+        story += [Marker(order_id, None), *order_story(item, ctx, when), Marker(order_id, n)]
+
+    generated = when(ctx.generated_at, "%Y-%m-%d %H:%M")
+
+    class NumberedCanvas(canvas.Canvas):  # type: ignore[misc]  # reportlab is untyped
+        """Two passes over the pages so each footer can say "page x of y"."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+            self.evidence_order = ""
+
+        def showPage(self) -> None:  # reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            count = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self.setFont(font, 7.5)
+                self.setFillColor(colors.grey)
+                self.drawString(15 * MM, 9 * MM, f"证据包 Evidence pack · {self.evidence_order} · {ctx.station} · "
+                                                 f"生成 generated {generated} ({when.zone_text})")
+                self.drawRightString(A4[0] - 15 * MM, 9 * MM, f"第 {number} / {count} 页  Page {number} of {count}")
+                super().showPage()
+            super().save()
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    first = items[0].evidence.order.order_id if items else ""
+    title = f"证据包 Evidence pack {first}" + (f" (+{total - 1})" if total > 1 else "")
+    doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=15 * MM, rightMargin=15 * MM, topMargin=13 * MM,
+                            bottomMargin=16 * MM, title=title, author="PackBench",
+                            subject="Evidence pack: order, pack session, label, handover, tracking, SLA, audit")
+    with _binary_images():
+        doc.build(story, canvasmaker=NumberedCanvas)
+    return int(doc.page)
+
+
+_A85_LOCK = threading.Lock()
+_A85_USERS = 0
+
+
+@contextmanager
+def _binary_images() -> Iterator[None]:
+    """Embed image streams as binary, not ASCII85 text: reportlab's pure-Python ASCII85 encoder was a
+    fifth of a batch's time, and the text form is a quarter larger. `rl_config.useA85` is process-wide,
+    so it is switched off while any evidence PDF is being built and restored after the last one; a
+    document built meanwhile elsewhere only gets smaller binary image streams, which every reader takes."""
+    global _A85_USERS
+    from reportlab import rl_config
+
+    with _A85_LOCK:
+        if _A85_USERS == 0:
+            _binary_images.saved = rl_config.useA85  # type: ignore[attr-defined]
+            rl_config.useA85 = 0
+        _A85_USERS += 1
+    try:
+        yield
+    finally:
+        with _A85_LOCK:
+            _A85_USERS -= 1
+            if _A85_USERS == 0:
+                rl_config.useA85 = _binary_images.saved  # type: ignore[attr-defined]

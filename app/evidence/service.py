@@ -1,0 +1,175 @@
+"""Evidence packs (design §9, issue 5): one PDF for many orders, or one PDF per order in a folder.
+
+    paths = build_evidence(store, ["TB2026112500001"], Path("pack.pdf"),
+                           render_label_png=drivers.printers.preview.render_png,
+                           settings=EvidenceSettings.from_config(config), progress=report)
+
+The label image comes from the renderer the caller injects (`app` never imports `drivers`). The audit
+chain is verified once per call and every pack states the result. Read-only: nothing is written to the
+store (a parcel printed without a passport gets none here either). Output files appear whole or not at
+all (written to a temporary name, then renamed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.audit import ChainReport, verify_chain
+from app.clock import Clock, SystemClock, iso, parse_iso
+from app.config import StationConfig
+from app.evidence.collect import EvidenceError, approved_by, collect, sla_facts
+from app.evidence.model import DocumentContext, EvidenceItem, OrderEvidence, WeightCheck
+from app.evidence.pdf import Progress, write_evidence_pdf
+from app.evidence.sla import SlaPolicy, analyse
+from app.labels import Label, Party, build_label
+from app.pack.weights import Tolerance
+from app.store import Store
+from app.store.models import Shipment
+
+LabelRenderer = Callable[[Label], bytes]
+PassportLookup = Callable[[Shipment], str | None]
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    """What the packs need from the station's configuration (see `from_config`)."""
+
+    tz: str = "Asia/Shanghai"
+    station: str = "BENCH-1"
+    warehouse: str = ""
+    sender: Party = field(default_factory=lambda: StationConfig().sender_party())
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    policy: SlaPolicy = field(default_factory=SlaPolicy)
+    passport_base_url: str = ""
+    reveal_phone: bool = False
+
+    @classmethod
+    def from_config(cls, config: StationConfig, *, reveal_phone: bool = False,
+                    policy: SlaPolicy | None = None) -> EvidenceSettings:
+        return cls(tz=config.timezone, station=config.station, warehouse=config.sender.name,
+                   sender=config.sender_party(), tolerance=Tolerance(config.tolerance_g, config.tolerance_pct),
+                   policy=policy or SlaPolicy(), passport_base_url=config.passport_base_url,
+                   reveal_phone=reveal_phone)
+
+
+def verify_command(data_dir: Path) -> str:
+    args = ["packbench", "audit", "verify", "--data-dir", str(data_dir)]
+    return subprocess.list2cmdline(args) if os.name == "nt" else shlex.join(args)
+
+
+def stored_passports(store: Store, data_dir: Path, base_url: str) -> PassportLookup:
+    """The passport URL a parcel's label carried, or None when it had none. `passport_for_shipment`
+    re-mints it from the stored passport id with this station's key (deterministic, so identical to
+    the printed one); it writes nothing for a parcel that already has its id, and no other is asked."""
+    from app.keys import load_or_create_station_key, private_key_path
+    from app.passport import PassportError, passport_for_shipment
+
+    if not base_url or not private_key_path(data_dir).exists():
+        return lambda shipment: None
+    key = load_or_create_station_key(data_dir)  # exists: only loaded
+
+    def lookup(shipment: Shipment) -> str | None:
+        if not shipment.passport_id:
+            return None
+        try:
+            return passport_for_shipment(store, key, base_url, shipment)
+        except PassportError:
+            return None
+    return lookup
+
+
+def prepare(evidence: OrderEvidence, settings: EvidenceSettings, now_iso: str, passports: PassportLookup
+            ) -> EvidenceItem:
+    """Derive what the PDF shows from the gathered evidence: SLA verdict, weight check, the label (its
+    image is rendered while the PDF is laid out, so a batch's progress moves with the real work)."""
+    verdict = analyse(sla_facts(evidence), parse_iso(now_iso), settings.policy)
+    parcel = evidence.live_parcel
+    weight: WeightCheck | None = None
+    session = next((s for s in evidence.sessions if parcel and s.id == parcel.session_id), None)
+    if parcel and session and session.expected_weight_g is not None:
+        expected = session.expected_weight_g
+        actual = session.weight_g if session.weight_g is not None else parcel.weight_g
+        allowed = settings.tolerance.allowed(expected)
+        weight = WeightCheck(expected, actual, allowed, abs(actual - expected) <= allowed,
+                             approved_by(evidence, parcel.tracking_no))
+    label, note, url = None, "", None
+    if parcel is not None:
+        shipment = Shipment.get_by_id(parcel.id)
+        url = passports(shipment)
+        first = min(parcel.prints, key=lambda j: (j.reprint_no, j.job_id), default=None)
+        if first is None:
+            note = "没有打印作业 no print job for this parcel"
+        else:
+            station = session.station if session else settings.station
+            label = build_label(first.job_id, settings.sender, station, settings.tz, url or "")
+    return EvidenceItem(evidence, verdict, weight, label, note, url)
+
+
+def safe_name(order_id: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", order_id).strip("._") or "order"
+    return name[:80]
+
+
+def build_evidence(store: Store, order_ids: Sequence[str], out: Path, *, render_label_png: LabelRenderer,
+                   per_order: bool = False, settings: EvidenceSettings | None = None, clock: Clock | None = None,
+                   progress: Progress | None = None, passports: PassportLookup | None = None,
+                   chain: ChainReport | None = None) -> list[Path]:
+    """Write the evidence packs; returns the files written.
+
+    One file (`out` is the PDF) with a section per order, or with `per_order` one `<order>.pdf` per
+    order in the folder `out`. `progress(done, total)` counts orders. Unknown order ids fail before
+    anything is written (EvidenceError).
+    """
+    settings = settings or EvidenceSettings()
+    if not order_ids:
+        raise EvidenceError("no order ids given")
+    ids = list(dict.fromkeys(order_ids))  # each order once, in the order asked
+    data_dir = store.path.parent
+    now = iso((clock or SystemClock()).now())
+    gathered = [collect(order_id, data_dir, reveal_phone=settings.reveal_phone) for order_id in ids]
+    chain = chain or verify_chain()
+    ctx = DocumentContext(settings.tz, now, chain, verify_command(data_dir), settings.station, settings.warehouse,
+                          settings.reveal_phone, render_label_png)
+    lookup = passports or stored_passports(store, data_dir, settings.passport_base_url)
+    total = len(gathered)
+
+    def item(evidence: OrderEvidence) -> EvidenceItem:
+        return prepare(evidence, settings, now, lookup)
+
+    out = Path(out)
+    if not per_order:
+        items = [item(e) for e in gathered]
+        _atomic(out, lambda tmp: write_evidence_pdf(tmp, items, ctx, progress))
+        return [out]
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    taken: set[str] = set()
+    for n, evidence in enumerate(gathered, start=1):
+        name = safe_name(evidence.order.order_id)
+        stem, k = name, 2
+        while name.lower() in taken:
+            name, k = f"{stem}-{k}", k + 1
+        taken.add(name.lower())
+        path = out / f"{name}.pdf"
+        one = item(evidence)
+        _atomic(path, lambda tmp, one=one: write_evidence_pdf(tmp, [one], ctx))  # type: ignore[misc]
+        written.append(path)
+        if progress is not None:
+            progress(n, total)
+    return written
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
