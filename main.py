@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from app import cli
 from app.clock import SystemClock
 from app.config import ConfigError, load_config
+
+if TYPE_CHECKING:
+    from app.labels import Label
 
 
 def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +45,7 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 def run_pack(args: argparse.Namespace) -> int:
     from app.station import build_runtime
     from app.store.models import Operator
+    from drivers.camera import open_camera
     from drivers.printers.factory import open_printer
     from drivers.scales import WeightsFileScale, open_scale
     from drivers.scanners import FileScanner, open_scanner
@@ -56,7 +62,8 @@ def run_pack(args: argparse.Namespace) -> int:
     scanner = FileScanner(args.scans, clock=clock) if args.scans else open_scanner(args.scanner, clock)
     scale = WeightsFileScale(args.weights, clock=clock) if args.weights else open_scale(args.scale, clock)
     printer = open_printer(args.printer)
-    runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale)
+    camera = open_camera(config.camera, clock=clock) if config.camera else None
+    runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale, camera=camera)
     from app.headless import run_line
 
     return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)
@@ -83,9 +90,18 @@ def run_gui(args: argparse.Namespace) -> int:
     return run_station(cli.data_dir(args), demo=getattr(args, "demo", False))
 
 
+def _label_renderer() -> Callable[[Label], bytes]:
+    from drivers.printers.preview import render_png
+
+    return render_png
+
+
 def main(argv: list[str] | None = None) -> int:
+    from app.evidence.cli import register as register_evidence
+
     parser, sub = cli.build_parser()
     _add_pack_command(sub)
+    register_evidence(sub, renderer=_label_renderer)
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         args.handler = run_gui

@@ -66,30 +66,35 @@ class ChainReport:
     problem: str = ""  # the first break, in words: "entry 17: hash does not match its content"
 
 
-def _entries(batch: int = 5000) -> Iterator[AuditEntry]:
+def _entries(batch: int = 5000) -> Iterator[tuple[int, str, str, str, str, str, str]]:
+    """(seq, at, actor, kind, payload, prev_hash, hash) in order, as plain rows: model instances cost
+    three times the hashing on a chain of 10^5 entries."""
     last = 0
     while True:
-        rows = list(AuditEntry.select().where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))
+        rows = execute(AuditEntry, _PAGE_SQL, (last, batch)).fetchall()
         if not rows:
             return
         yield from rows
-        last = rows[-1].seq
+        last = rows[-1][0]
+
+
+_PAGE_SQL = ('SELECT "seq", "at", "actor", "kind", "payload", "prev_hash", "hash" FROM "audit_entry" '
+             'WHERE "seq" > ? ORDER BY "seq" LIMIT ?')
 
 
 def verify_chain() -> ChainReport:
     prev = GENESIS
     expected_seq = 1
     count = 0
-    for entry in _entries():
-        if entry.seq != expected_seq:
-            what = "removed" if entry.seq > expected_seq else "out of order"
-            return ChainReport(False, count, prev, f"entry {expected_seq}: missing ({what}); next is {entry.seq}")
-        if entry.prev_hash != prev:
-            return ChainReport(False, count, prev, f"entry {entry.seq}: does not link to entry {entry.seq - 1}")
-        actual = entry_hash(entry.prev_hash, entry.seq, entry.at, entry.actor, entry.kind, entry.payload)
-        if actual != entry.hash:
-            return ChainReport(False, count, prev, f"entry {entry.seq}: hash does not match its content")
-        prev = entry.hash
+    for seq, at, actor, kind, payload, prev_hash, digest in _entries():
+        if seq != expected_seq:
+            what = "removed" if seq > expected_seq else "out of order"
+            return ChainReport(False, count, prev, f"entry {expected_seq}: missing ({what}); next is {seq}")
+        if prev_hash != prev:
+            return ChainReport(False, count, prev, f"entry {seq}: does not link to entry {seq - 1}")
+        if entry_hash(prev_hash, seq, at, actor, kind, payload) != digest:
+            return ChainReport(False, count, prev, f"entry {seq}: hash does not match its content")
+        prev = digest
         expected_seq += 1
         count += 1
     return ChainReport(True, count, prev)

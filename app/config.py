@@ -55,6 +55,9 @@ class StationConfig:
     passport_base_url: str = "http://localhost:8700"
     waybill_low_water: int = 50  # warn when a carrier's pool has fewer free numbers
     handover_overdue_hours: float = 12.0  # packed but not handed over for longer: an exception
+    camera: str = ""  # packing photo: "" (none), sim, http://camera/snapshot.jpg, file:DIR
+    sla_handover_hours: float = 48.0  # promise paid → handed over, when the order has no ship-by time
+    sla_delivery_hours: float = 72.0  # promise handed over → delivered
     sender: Sender = field(default_factory=Sender)
 
     def sender_party(self) -> Party:

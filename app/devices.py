@@ -80,6 +80,25 @@ class PrinterError(Exception):
         self.delivered = delivered
 
 
+class CameraError(Exception):
+    """A still could not be taken; `reason` is one line for the person at the bench."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Camera(Protocol):
+    name: str
+
+    def capture(self, caption: str = "") -> bytes:
+        """One still as JPEG or PNG bytes; raise CameraError. Blocking: never call it on the scan path.
+
+        `caption` says what the still is for (the order id); simulated cameras draw it, real ones ignore it.
+        """
+        ...
+
+
 class LabelPrinter(Protocol):
     name: str
 

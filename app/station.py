@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from app.clock import Clock
 from app.config import StationConfig
-from app.devices import DeviceStatus, LabelPrinter, PrinterError, Scale, Scan, Scanner, WeightReading
+from app.devices import Camera, DeviceStatus, LabelPrinter, PrinterError, Scale, Scan, Scanner, WeightReading
 from app.labels import Label, Party, build_label
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
@@ -83,6 +83,7 @@ class StationRuntime:
         self._idle = threading.Event()
         self._idle.set()
         self._scan_handler: Callable[[Scan], Any] | None = None
+        self.on_stop: list[Callable[[], Any]] = []
 
     # ----- wiring -----
     def start(self) -> None:
@@ -98,6 +99,8 @@ class StationRuntime:
         for device in (self.scanner, self.scale):
             if device is not None:
                 device.stop()
+        for hook in self.on_stop:
+            hook()
         self._stop.set()
         self._inbox.put(("stop", None))  # wake the loop now rather than at its next retry tick
         if self._thread is not None:
@@ -250,8 +253,10 @@ class StationRuntime:
 
 
 def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Clock, printer: LabelPrinter,
-                  scanner: Scanner | None, scale: Scale | None, retry_seconds: float = 5.0) -> StationRuntime:
-    """The station as the window and the headless line both run it: flow, passports, periodic checks."""
+                  scanner: Scanner | None, scale: Scale | None, retry_seconds: float = 5.0,
+                  camera: Camera | None = None) -> StationRuntime:
+    """The station as the window and the headless line both run it: flow, passports, periodic checks,
+    and the packing photo when the bench has a camera."""
     from app.cases import open_overdue_handover_cases
     from app.keys import load_or_create_station_key
     from app.passport import PassportIssuer
@@ -262,5 +267,16 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     overdue = timedelta(hours=config.handover_overdue_hours)
     chores = [Chore(OVERDUE_CHECK_SECONDS,
                     lambda: open_overdue_handover_cases(store, clock, config.station, overdue))]
-    return StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
-                          tz=config.timezone, retry_seconds=retry_seconds, passports=passports, chores=chores)
+    runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
+                             tz=config.timezone, retry_seconds=retry_seconds, passports=passports, chores=chores)
+    if camera is not None:
+        from app.evidence.photo import PackingPhotographer, photo_listener
+
+        def report(message: str) -> None:
+            for listener in list(runtime.listeners.error):
+                listener(message)
+
+        photographer = PackingPhotographer(camera, store, clock, data_dir, post=runtime.call, on_error=report)
+        runtime.listeners.outcome.append(photo_listener(photographer, flow))
+        runtime.on_stop.append(photographer.close)
+    return runtime

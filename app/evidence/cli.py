@@ -68,27 +68,26 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_evidence(args: argparse.Namespace, renderer: Callable[[], LabelRenderer]) -> int:
-    from app.audit import verify_chain
     from app.config import load_config
     from app.evidence.collect import EvidenceError
-    from app.evidence.service import EvidenceSettings, build_evidence
+    from app.evidence.service import EvidenceSettings, gather_evidence, write_evidence
 
     if bool(args.output) == bool(args.per_order):
         raise CliError("evidence needs either -o FILE.pdf (one file) or --per-order DIR (one file per order)")
     ids = _order_ids(args)
     store = store_for(args)
     config = load_config(data_dir(args))
-    chain = verify_chain()
     settings = EvidenceSettings.from_config(config, reveal_phone=args.reveal_phone)
     target = Path(args.per_order or args.output)
     try:
-        paths = build_evidence(store, ids, target, render_label_png=renderer(), per_order=bool(args.per_order),
-                               settings=settings, progress=_progress, chain=chain)
+        batch = gather_evidence(store, ids, render_label_png=renderer(), settings=settings)
     except EvidenceError as exc:
         raise CliError(str(exc)) from exc
-    where = target if args.per_order else paths[0]
-    print(f"evidence pack of {len(ids)} order(s) written to {where}" + (f" ({len(paths)} files)" if args.per_order
-                                                                        else ""))
+    chain = batch.chain
+    paths = write_evidence(batch, target, per_order=bool(args.per_order), progress=_progress)
+    count = f"{len(batch.items)} order(s)"
+    print(f"evidence pack of {count} written to {target} ({len(paths)} files)" if args.per_order
+          else f"evidence pack of {count} written to {paths[0]}")
     if not chain.ok:
         print(f"packbench: WARNING the audit chain is BROKEN ({chain.problem}); the pack says so",
               file=sys.stderr)

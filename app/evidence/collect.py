@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import peewee as pw
 
@@ -29,7 +30,7 @@ from app.evidence.model import (
     SessionInfo,
     TrackingInfo,
 )
-from app.evidence.photo import PHOTO_KIND
+from app.evidence.photo import PHOTO_DIR, PHOTO_KIND
 from app.evidence.sla import SlaFacts
 from app.labels import mask_phone
 from app.store.handover_models import Handover, HandoverItem
@@ -128,19 +129,31 @@ def _parcels(order: Order) -> tuple[ParcelInfo, ...]:
                  for s in shipments)
 
 
+def payload_of(entry: AuditInfo) -> dict[str, Any]:
+    """An entry's payload; {} when it is not a JSON object (a tampered row must not stop the pack)."""
+    try:
+        payload = json.loads(entry.payload)
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
 def _photo(entry: AuditInfo, data_dir: Path) -> PhotoInfo:
-    payload = json.loads(entry.payload)
+    payload = payload_of(entry)
     relative = str(payload.get("file", ""))
     expected = str(payload.get("sha256", ""))
-    path = Path(data_dir) / relative
+    root = Path(data_dir).resolve()
+    path = (root / relative).resolve()
     try:
+        if not relative or not path.is_relative_to(root / PHOTO_DIR):
+            raise FileNotFoundError(relative)  # only files under DATA_DIR/photos are shown
         actual = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         status = "missing"
     else:
         status = "ok" if actual == expected else "altered"
     session = payload.get("session")
-    return PhotoInfo(int(session) if session is not None else None, entry.at, entry.seq, relative, expected, path,
+    return PhotoInfo(session if isinstance(session, int) else None, entry.at, entry.seq, relative, expected, path,
                      status)
 
 
@@ -148,7 +161,7 @@ def approved_by(evidence: OrderEvidence, tracking_no: str) -> str | None:
     """The supervisor who accepted the parcel's weight, from its `shipment.created` audit entry."""
     for entry in evidence.audit:
         if entry.kind == "shipment.created":
-            payload = json.loads(entry.payload)
+            payload = payload_of(entry)
             if payload.get("tracking_no") == tracking_no and payload.get("approved_by"):
                 return str(payload["approved_by"])
     return None

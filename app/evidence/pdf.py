@@ -122,7 +122,8 @@ def write_evidence_pdf(path: Path, items: Sequence[EvidenceItem], ctx: DocumentC
 
 
 _A85_LOCK = threading.Lock()
-_A85_USERS = 0
+_a85_users = 0
+_a85_saved: object = 1
 
 
 @contextmanager
@@ -131,18 +132,18 @@ def _binary_images() -> Iterator[None]:
     fifth of a batch's time, and the text form is a quarter larger. `rl_config.useA85` is process-wide,
     so it is switched off while any evidence PDF is being built and restored after the last one; a
     document built meanwhile elsewhere only gets smaller binary image streams, which every reader takes."""
-    global _A85_USERS
+    global _a85_users, _a85_saved
     from reportlab import rl_config
 
     with _A85_LOCK:
-        if _A85_USERS == 0:
-            _binary_images.saved = rl_config.useA85  # type: ignore[attr-defined]
+        if _a85_users == 0:
+            _a85_saved = rl_config.useA85
             rl_config.useA85 = 0
-        _A85_USERS += 1
+        _a85_users += 1
     try:
         yield
     finally:
         with _A85_LOCK:
-            _A85_USERS -= 1
-            if _A85_USERS == 0:
-                rl_config.useA85 = _binary_images.saved  # type: ignore[attr-defined]
+            _a85_users -= 1
+            if _a85_users == 0:
+                rl_config.useA85 = _a85_saved

@@ -23,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from app.audit import record_fact
 from app.clock import Clock, iso
+from app.devices import Camera, CameraError
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.store import Store
@@ -41,23 +42,6 @@ PHOTO_EVENTS = frozenset({"items_complete", "short_shipped"})
 JPEG_MAGIC, PNG_MAGIC = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
 
 
-class CameraError(Exception):
-    """A still could not be taken; `reason` is one line for the person at the bench."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Camera(Protocol):
-    name: str
-
-    def capture(self, caption: str = "") -> bytes:
-        """One still as JPEG or PNG bytes; raise CameraError. Blocking: never call it on the scan path.
-
-        `caption` says what the still is for (the order id); simulated cameras draw it, real ones ignore it.
-        """
-        ...
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@
                            render_label_png=drivers.printers.preview.render_png,
                            settings=EvidenceSettings.from_config(config), progress=report)
 
+or in two steps, `gather_evidence` (reads one snapshot, verifies the chain) then `write_evidence`, when
+the caller wants to know the chain's state before writing (the CLI's exit code, the UI's warning).
+
 The label image comes from the renderer the caller injects (`app` never imports `drivers`). The audit
 chain is verified once per call and every pack states the result. Read-only: nothing is written to the
 store (a parcel printed without a passport gets none here either). Output files appear whole or not at
@@ -52,10 +55,14 @@ class EvidenceSettings:
     @classmethod
     def from_config(cls, config: StationConfig, *, reveal_phone: bool = False,
                     policy: SlaPolicy | None = None) -> EvidenceSettings:
+        """`sla_handover_hours` / `sla_delivery_hours` in station.toml set the promises once StationConfig
+        has those fields; until then (and when absent) the SlaPolicy defaults apply."""
+        default = SlaPolicy()
+        policy = policy or SlaPolicy(float(getattr(config, "sla_handover_hours", default.handover_hours)),
+                                     float(getattr(config, "sla_delivery_hours", default.delivery_hours)))
         return cls(tz=config.timezone, station=config.station, warehouse=config.sender.name,
                    sender=config.sender_party(), tolerance=Tolerance(config.tolerance_g, config.tolerance_pct),
-                   policy=policy or SlaPolicy(), passport_base_url=config.passport_base_url,
-                   reveal_phone=reveal_phone)
+                   policy=policy, passport_base_url=config.passport_base_url, reveal_phone=reveal_phone)
 
 
 def verify_command(data_dir: Path) -> str:
@@ -116,53 +123,73 @@ def safe_name(order_id: str) -> str:
     return name[:80]
 
 
-def build_evidence(store: Store, order_ids: Sequence[str], out: Path, *, render_label_png: LabelRenderer,
-                   per_order: bool = False, settings: EvidenceSettings | None = None, clock: Clock | None = None,
-                   progress: Progress | None = None, passports: PassportLookup | None = None,
-                   chain: ChainReport | None = None) -> list[Path]:
-    """Write the evidence packs; returns the files written.
+@dataclass(frozen=True)
+class EvidenceBatch:
+    """The packs to write, read from the store in one snapshot; `chain` says whether the audit chain
+    verified in that snapshot (a caller may warn before writing anything)."""
 
-    One file (`out` is the PDF) with a section per order, or with `per_order` one `<order>.pdf` per
-    order in the folder `out`. `progress(done, total)` counts orders. Unknown order ids fail before
-    anything is written (EvidenceError).
-    """
+    items: tuple[EvidenceItem, ...]
+    context: DocumentContext
+
+    @property
+    def chain(self) -> ChainReport:
+        return self.context.chain
+
+
+def gather_evidence(store: Store, order_ids: Sequence[str], *, render_label_png: LabelRenderer,
+                    settings: EvidenceSettings | None = None, clock: Clock | None = None,
+                    passports: PassportLookup | None = None) -> EvidenceBatch:
+    """Read every order, its audit entries and the chain digest in one read transaction (deferred:
+    no write lock, the bench keeps packing), so the pack describes one moment. Unknown order ids
+    raise EvidenceError before anything is written."""
     settings = settings or EvidenceSettings()
-    if not order_ids:
-        raise EvidenceError("no order ids given")
     ids = list(dict.fromkeys(order_ids))  # each order once, in the order asked
+    if not ids:
+        raise EvidenceError("no order ids given")
     data_dir = store.path.parent
     now = iso((clock or SystemClock()).now())
-    gathered = [collect(order_id, data_dir, reveal_phone=settings.reveal_phone) for order_id in ids]
-    chain = chain or verify_chain()
-    ctx = DocumentContext(settings.tz, now, chain, verify_command(data_dir), settings.station, settings.warehouse,
-                          settings.reveal_phone, render_label_png)
     lookup = passports or stored_passports(store, data_dir, settings.passport_base_url)
-    total = len(gathered)
+    with store.db.atomic():
+        gathered = [collect(order_id, data_dir, reveal_phone=settings.reveal_phone) for order_id in ids]
+        chain = verify_chain()
+        items = tuple(prepare(evidence, settings, now, lookup) for evidence in gathered)
+    return EvidenceBatch(items, DocumentContext(settings.tz, now, chain, verify_command(data_dir), settings.station,
+                                                settings.warehouse, settings.reveal_phone, render_label_png))
 
-    def item(evidence: OrderEvidence) -> EvidenceItem:
-        return prepare(evidence, settings, now, lookup)
 
+def write_evidence(batch: EvidenceBatch, out: Path, *, per_order: bool = False,
+                   progress: Progress | None = None) -> list[Path]:
+    """Write the packs: one PDF `out` with a section per order, or with `per_order` one `<order>.pdf`
+    per order in the folder `out`. `progress(done, total)` counts orders; returns the files written."""
+    items, ctx = batch.items, batch.context
     out = Path(out)
     if not per_order:
-        items = [item(e) for e in gathered]
         _atomic(out, lambda tmp: write_evidence_pdf(tmp, items, ctx, progress))
         return [out]
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     taken: set[str] = set()
-    for n, evidence in enumerate(gathered, start=1):
-        name = safe_name(evidence.order.order_id)
+    for n, one in enumerate(items, start=1):
+        name = safe_name(one.evidence.order.order_id)
         stem, k = name, 2
         while name.lower() in taken:
             name, k = f"{stem}-{k}", k + 1
         taken.add(name.lower())
         path = out / f"{name}.pdf"
-        one = item(evidence)
         _atomic(path, lambda tmp, one=one: write_evidence_pdf(tmp, [one], ctx))  # type: ignore[misc]
         written.append(path)
         if progress is not None:
-            progress(n, total)
+            progress(n, len(items))
     return written
+
+
+def build_evidence(store: Store, order_ids: Sequence[str], out: Path, *, render_label_png: LabelRenderer,
+                   per_order: bool = False, settings: EvidenceSettings | None = None, clock: Clock | None = None,
+                   progress: Progress | None = None, passports: PassportLookup | None = None) -> list[Path]:
+    """`gather_evidence` then `write_evidence`: the packs of `order_ids` into `out`; the files written."""
+    batch = gather_evidence(store, order_ids, render_label_png=render_label_png, settings=settings, clock=clock,
+                            passports=passports)
+    return write_evidence(batch, out, per_order=per_order, progress=progress)
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:
