@@ -1,12 +1,14 @@
 """The rules in force at this station: shipped defaults, plus the server's override when it has one.
 
 `RuleBook.load(text)` validates a new override against the defaults and swaps it in; a refused text
-raises `RuleFileError` and `RuleBook.current` stays what it was. Overrides are versioned: an older
-version than the one in force is refused, the same version with the same text is a no-op (a pull
-that saw nothing new), the same version with other text is refused (the server must bump it).
+raises `RuleFileError` and `RuleBook.current` stays what it was. Overrides are versioned (the
+server's number for what it serves, else the file's `version` key): an older version than the one
+in force is refused, the same version with the same text is a no-op (a pull that saw nothing new),
+the same version with other text is refused (the server must number it anew).
 
-The station keeps the accepted override text in the store's meta table (`rules.override`), so a
-restart comes up with the same rules before the next pull (`load_book`, `install_override`).
+The station keeps the accepted override in the store's meta table, so a restart comes up with the
+same rules before the next pull (`load_book`, `install_override`). Version 0 or an empty text from
+the server means "no rule set uploaded": the shipped defaults apply again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from app.store import Store
 
 log = logging.getLogger(__name__)
 DEFAULTS_PATH = Path(__file__).resolve().parents[2] / "assets" / "rules" / "default.toml"
-META_KEY = "rules.override"
+META_TEXT = "rules.override"
+META_VERSION = "rules.override.version"
 
 
 class RuleBook:
@@ -35,9 +38,9 @@ class RuleBook:
     def override(self) -> RuleSet | None:
         return None if self.current is self.defaults else self.current
 
-    def prepare(self, text: str, source: str = "server") -> RuleSet:
+    def prepare(self, text: str, source: str = "server", version: int | None = None) -> RuleSet:
         """Validate an override (onto the defaults) without putting it in force."""
-        new = parse_rules(text, source=source, base=self.defaults)
+        new = parse_rules(text, source=source, base=self.defaults, version=version)
         old = self.override
         if old is not None and new.version < old.version:
             raise RuleFileError(new.version_line, f"version {new.version} is older than version {old.version}, "
@@ -52,34 +55,49 @@ class RuleBook:
             self.current = ruleset
         return self.current
 
-    def load(self, text: str, source: str = "server") -> RuleSet:
+    def load(self, text: str, source: str = "server", version: int | None = None) -> RuleSet:
         """Validate and put in force; RuleFileError leaves `current` unchanged."""
-        return self.activate(self.prepare(text, source))
+        return self.activate(self.prepare(text, source, version))
+
+    def reset(self) -> RuleSet:
+        self.current = self.defaults
+        return self.current
 
 
 def load_book(store: Store, defaults_text: str | None = None) -> RuleBook:
     """Defaults plus the override this station last accepted (ignored, with a log line, if now refused)."""
     book = RuleBook(defaults_text)
-    text = store.meta(META_KEY)
+    text = store.meta(META_TEXT)
     if text:
+        version = store.meta(META_VERSION)
         try:
-            book.load(text)
-        except RuleFileError as exc:
+            book.load(text, version=int(version) if version else None)
+        except (RuleFileError, ValueError) as exc:
             log.error("stored rule override refused, running the shipped defaults: %s", exc)
     return book
 
 
-def install_override(store: Store, clock: Clock, book: RuleBook, text: str, actor: str = "sync") -> RuleSet:
-    """Accept an override from the server: validate, store, audit, then put it in force.
+def install_override(store: Store, clock: Clock, book: RuleBook, text: str, version: int | None = None,
+                     actor: str = "sync") -> RuleSet:
+    """Accept the server's rules: validate, store, audit, then put them in force; returns the rules in force.
 
-    Raises RuleFileError (nothing stored, rules unchanged). Re-evaluate afterwards with
-    `run_rules(..., trigger="all")` so open orders see the new rules.
+    Raises RuleFileError (nothing stored, rules unchanged). Version 0 or an empty text puts the shipped
+    defaults back. Re-evaluate afterwards (`run_rules(..., "all")`) when the returned set is new.
     """
-    ruleset = book.prepare(text)
+    if version == 0 or not text.strip():
+        if book.override is None:
+            return book.current
+        with store.atomic():
+            store.set_meta(META_TEXT, "")
+            store.set_meta(META_VERSION, "")
+            record_fact("rules.reset", actor, clock.now(), {"version": book.defaults.version})
+        return book.reset()
+    ruleset = book.prepare(text, version=version)
     if book.override is not None and ruleset.digest == book.current.digest:
         return book.current
     with store.atomic():
-        store.set_meta(META_KEY, text)
+        store.set_meta(META_TEXT, text)
+        store.set_meta(META_VERSION, str(ruleset.version))
         record_fact("rules.updated", actor, clock.now(), {
             "version": ruleset.version, "digest": ruleset.digest, "rules": len(ruleset.rules),
             "enabled": len(ruleset.active()), "blocking": [r.id for r in ruleset.blocking],

@@ -25,7 +25,14 @@ IN_CHUNK = 500  # ids per `IN (...)`, as app.importers.apply
 BATCH = 2000  # orders per batch on a full run (by id range, no IN list)
 ORDER_COLUMNS = tuple(name for name in SCHEMA["order"] if name not in DERIVED)
 _STATUS_RANK = {status: n for n, status in enumerate(TRACKING_STATUSES)}
-_SALES_EXCLUDED = ("new", "cancelled", "refunded")
+# Windowed counts, by metric (app.rules.types.WINDOW_METRICS): one GROUP BY per (metric, window) per run,
+# with the window's start as the only parameter. sales: units per SKU in orders paid (else created) in
+# the window, not unpaid, cancelled or refunded.
+_METRIC_SQL = {
+    "sales": 'SELECT l."sku", SUM(l."qty") FROM "order_line" l JOIN "order" o ON o."id" = l."order_id" '
+             'WHERE COALESCE(o."paid_at", o."created_at") >= ? '
+             "AND o.\"status\" NOT IN ('new', 'cancelled', 'refunded') GROUP BY l.\"sku\"",
+}
 
 
 @dataclass(frozen=True)
@@ -62,28 +69,29 @@ Metrics = dict[tuple[str, float], dict[str, int]]  # (metric, window seconds) â†
 
 
 def window_metrics(store: Store, now: float, windows: frozenset[tuple[str, float]]) -> Metrics:
-    """sales(sku, window): units per SKU in orders paid (else created) within the window, one GROUP BY each."""
+    """The windowed counts the rules read, at `now`."""
     out: Metrics = {}
     for metric, seconds in sorted(windows):
         since = iso(datetime.fromtimestamp(now - seconds, UTC))
-        rows = store.db.execute_sql(
-            'SELECT l."sku", SUM(l."qty") FROM "order_line" l JOIN "order" o ON o."id" = l."order_id" '
-            'WHERE COALESCE(o."paid_at", o."created_at") >= ? AND o."status" NOT IN (?, ?, ?) GROUP BY l."sku"',
-            (since, *_SALES_EXCLUDED))
-        out[(metric, seconds)] = {sku: int(qty or 0) for sku, qty in rows}
+        out[(metric, seconds)] = {key: int(count or 0)
+                                  for key, count in store.db.execute_sql(_METRIC_SQL[metric], (since,))}
     return out
 
 
-def order_pks(store: Store, order_ids: Sequence[str] | None) -> list[int]:
-    """Primary keys of the orders to evaluate (all of them when `order_ids` is None), ascending."""
+def order_pks(store: Store, order_ids: Sequence[str] | None, since: str | None = None) -> list[int]:
+    """Primary keys of the orders to evaluate, ascending: those numbered (every order when None),
+    and with `since` (store time text) only those created or changed at this station since then."""
+    recent = ' AND ("created_at" >= ? OR "updated_at" >= ?)' if since else ""
+    window = [since, since] if since else []
     if order_ids is None:
-        return [pk for (pk,) in store.db.execute_sql('SELECT "id" FROM "order" ORDER BY "id"')]
+        sql = f'SELECT "id" FROM "order" WHERE 1{recent} ORDER BY "id"'
+        return [pk for (pk,) in store.db.execute_sql(sql, window)]
     pks: set[int] = set()
     unique = list(dict.fromkeys(order_ids))
     for start in range(0, len(unique), IN_CHUNK):
         chunk = unique[start:start + IN_CHUNK]
-        sql = f'SELECT "id" FROM "order" WHERE "order_id" IN ({",".join("?" * len(chunk))})'
-        pks.update(pk for (pk,) in store.db.execute_sql(sql, chunk))
+        sql = f'SELECT "id" FROM "order" WHERE "order_id" IN ({",".join("?" * len(chunk))}){recent}'
+        pks.update(pk for (pk,) in store.db.execute_sql(sql, [*chunk, *window]))
     return sorted(pks)
 
 
@@ -106,6 +114,7 @@ def _batch(store: Store, where: str, params: list[Any], now: float, needs: Needs
     orders = [dict(zip(names, row, strict=True))
               for row in db.execute_sql(f'SELECT {columns} FROM "order" o WHERE o."id" {where}', params)]
     lines: dict[int, list[tuple[dict[str, Any], dict[str, Any] | None]]] = {}
+    products: dict[str, dict[str, Any]] = {}  # one dict per product per batch, shared by its lines
     if needs.lines:
         for pk, line_no, sku, name, qty, price, p_sku, p_name, p_weight, p_stock in db.execute_sql(
                 'SELECT l."order_id", l."line_no", l."sku", l."name", l."qty", l."unit_price_cents", p."sku", '
@@ -113,7 +122,9 @@ def _batch(store: Store, where: str, params: list[Any], now: float, needs: Needs
                 f'WHERE l."order_id" {where} ORDER BY l."order_id", l."line_no"', params):
             line = {"line_no": line_no, "sku": sku, "name": name, "qty": qty, "unit_price_cents": price,
                     "total_cents": qty * price}
-            product = None if p_sku is None else {"sku": p_sku, "name": p_name, "weight_g": p_weight, "stock": p_stock}
+            product = None if p_sku is None else products.get(p_sku)
+            if product is None and p_sku is not None:
+                product = products[p_sku] = {"sku": p_sku, "name": p_name, "weight_g": p_weight, "stock": p_stock}
             lines.setdefault(pk, []).append((line, product))
     shipments: dict[int, dict[str, Any]] = {}
     if needs.shipment:
@@ -136,8 +147,9 @@ def _batch(store: Store, where: str, params: list[Any], now: float, needs: Needs
         pk = order["id"]
         shipment = shipments.get(pk)
         waybill = waybills[pk]
+        trail = trails.get(waybill) if waybill else None
         out.append(OrderContext(pk, order["order_id"], shipment["pk"] if shipment else None, waybill,
-                                Context(order, lines.get(pk, []), shipment, trails.get(waybill) if waybill else None, now, metrics)))
+                                Context(order, lines.get(pk, []), shipment, trail, now, metrics)))
     return out
 
 

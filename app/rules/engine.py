@@ -7,6 +7,8 @@ per hit through `app.cases.open_case` with the key `"{rule.id}:{order_id}"` (`ke
 and a case a supervisor resolved stays resolved while the facts it was about are unchanged: the case
 detail holds the values the condition read and their fingerprint; the same rule on the same
 unchanged values does not reopen it, a change (a new tracking event, a corrected phone) does.
+A resolved case opened by a built-in check with the same key (`not_handed_over:…`, `intercept:…`)
+has no fingerprint: the rule leaves that key alone, as the built-in checks do.
 
 Cases of one batch of orders commit in one transaction (each case with its audit entry and outbox
 event, as open_case records them): one fsync per batch instead of per case.
@@ -18,40 +20,47 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from app.cases import open_case
-from app.clock import Clock
+from app.clock import Clock, iso
 from app.labels import mask_phone
 from app.rules.context import IN_CHUNK, OrderContext, contexts, needs_of, order_pks, window_metrics
-from app.rules.loader import Rule, RuleSet
+from app.rules.loader import TRIGGERS, Rule, RuleSet
 from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
 
 log = logging.getLogger(__name__)
 ALL = "all"  # trigger: every enabled rule (after the rules themselves change; benchmarks)
 PACK_CHECK = "pack_check"  # trigger recorded on cases opened by `blocking_rules`
+ANY_FACTS = "*"  # stands for the fingerprint of a resolved case that has none (a built-in check's)
 
 
-def evaluate(store: Store, clock: Clock, rules: Sequence[Rule],
-             order_ids: Sequence[str] | None = None) -> Iterator[list[tuple[Rule, OrderContext]]]:
-    """The hits of `rules`, one list per batch of orders; reads only, writes nothing."""
+def evaluate(store: Store, clock: Clock, rules: Sequence[Rule], order_ids: Sequence[str] | None = None,
+             since: datetime | None = None) -> Iterator[list[tuple[Rule, OrderContext]]]:
+    """The hits of `rules`, one list per batch of orders; reads only, writes nothing.
+
+    `order_ids`: these orders (None: all); `since`: only orders created or changed since then.
+    """
     if not rules:
         return
     now = clock.now().timestamp()
     needs = needs_of({f for r in rules for f in r.condition.analysis.fields},
                      {w for r in rules for w in r.condition.analysis.windows})
     metrics = window_metrics(store, now, needs.windows)
-    pks = order_pks(store, order_ids)
+    pks = order_pks(store, order_ids, iso(since) if since else None)
+    plan = [(rule, rule.condition.test, rule.key == "parcel") for rule in rules]
     failures: dict[str, int] = {}
-    for batch in contexts(store, pks, now, needs, metrics, contiguous=order_ids is None):
+    for batch in contexts(store, pks, now, needs, metrics, contiguous=order_ids is None and since is None):
         hits: list[tuple[Rule, OrderContext]] = []
         for item in batch:
-            for rule in rules:
-                if rule.key == "parcel" and not item.tracking_no:
+            ctx, parcel = item.ctx, bool(item.tracking_no)
+            for rule, test, per_parcel in plan:
+                if per_parcel and not parcel:
                     continue
                 try:
-                    if rule.condition.test(item.ctx):
+                    if test(ctx):
                         hits.append((rule, item))
                 except Exception:  # data the schema did not foresee (SQLite is loosely typed): skip, tell once
                     if rule.id not in failures:
@@ -62,11 +71,17 @@ def evaluate(store: Store, clock: Clock, rules: Sequence[Rule],
         log.warning("rule %s failed on %d order(s) and was skipped for them", rule_id, count)
 
 
-def run_rules(store: Store, clock: Clock, ruleset: RuleSet, trigger: str,
-              order_ids: Sequence[str] | None = None, *, actor: str = "rules") -> list[ExceptionCase]:
-    """Evaluate and open cases; returns the cases opened by this run."""
+def run_rules(store: Store, clock: Clock, ruleset: RuleSet, trigger: str, order_ids: Sequence[str] | None = None,
+              *, since: datetime | None = None, actor: str = "rules") -> list[ExceptionCase]:
+    """Evaluate and open cases; returns the cases opened by this run.
+
+    For the timer pass give `since` (e.g. 30 days ago): a store of 10^6 orders holds months of
+    delivered ones, and re-reading them every few minutes would cost seconds each time.
+    """
+    if trigger != ALL and trigger not in TRIGGERS:
+        raise ValueError(f"unknown trigger {trigger!r} (known: {', '.join(TRIGGERS)}, {ALL})")
     rules = ruleset.active(None if trigger == ALL else trigger)
-    return _run(store, clock, ruleset, rules, trigger, order_ids, actor)
+    return _run(store, clock, ruleset, rules, trigger, order_ids, actor, since)
 
 
 def blocking_rules(store: Store, clock: Clock, ruleset: RuleSet, order: Order,
@@ -80,7 +95,7 @@ def blocking_rules(store: Store, clock: Clock, ruleset: RuleSet, order: Order,
     rules = ruleset.blocking
     if not rules:
         return []
-    _run(store, clock, ruleset, rules, PACK_CHECK, [order.order_id], actor)
+    _run(store, clock, ruleset, rules, PACK_CHECK, [order.order_id], actor, None)
     live = {rule_id for (rule_id,) in ExceptionCase.select(ExceptionCase.rule_id).where(
         (ExceptionCase.order == order.id) & (ExceptionCase.state != "resolved")
         & ExceptionCase.rule_id.in_([r.id for r in rules])).tuples()}
@@ -103,9 +118,9 @@ def order_ids_for_waybills(store: Store, waybills: Sequence[str]) -> list[str]:
 
 
 def _run(store: Store, clock: Clock, ruleset: RuleSet, rules: Sequence[Rule], trigger: str,
-         order_ids: Sequence[str] | None, actor: str) -> list[ExceptionCase]:
+         order_ids: Sequence[str] | None, actor: str, since: datetime | None) -> list[ExceptionCase]:
     opened: list[ExceptionCase] = []
-    for hits in evaluate(store, clock, rules, order_ids):
+    for hits in evaluate(store, clock, rules, order_ids, since):
         if hits:
             opened.extend(_open(store, clock, ruleset, trigger, hits, actor))
     return opened
@@ -114,14 +129,15 @@ def _run(store: Store, clock: Clock, ruleset: RuleSet, rules: Sequence[Rule], tr
 def _open(store: Store, clock: Clock, ruleset: RuleSet, trigger: str, hits: list[tuple[Rule, OrderContext]],
           actor: str) -> list[ExceptionCase]:
     keyed = {rule.dedupe_key(item.order_id, item.tracking_no): (rule, item) for rule, item in hits}
-    live, resolved = _known(list(keyed))
+    live = _live(list(keyed))
+    keyed = {key: hit for key, hit in keyed.items() if key not in live}
+    resolved = _resolved(list(keyed))
     todo: list[tuple[str, Rule, OrderContext, dict[str, Any], str]] = []
     for key, (rule, item) in keyed.items():
-        if key in live:
-            continue
         facts = rule.condition.facts(item.ctx)
         fingerprint = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        if fingerprint not in resolved.get(key, ()):
+        settled = resolved.get(key, set())
+        if fingerprint not in settled and ANY_FACTS not in settled:
             todo.append((key, rule, item, facts, fingerprint))
     if not todo:
         return []
@@ -143,24 +159,31 @@ def _open(store: Store, clock: Clock, ruleset: RuleSet, trigger: str, hits: list
     return opened
 
 
-def _known(keys: list[str]) -> tuple[set[str], dict[str, set[str]]]:
-    """Live case keys, and per key the fingerprints of its resolved cases."""
+def _live(keys: list[str]) -> set[str]:
+    """Keys with a live case (the partial unique index `exception_case_one_live` answers this)."""
     live: set[str] = set()
-    resolved: dict[str, set[str]] = {}
     for start in range(0, len(keys), IN_CHUNK):
-        query = ExceptionCase.select(ExceptionCase.dedupe_key, ExceptionCase.state, ExceptionCase.detail).where(
-            ExceptionCase.dedupe_key.in_(keys[start:start + IN_CHUNK]))
-        for key, state, detail in query.tuples():
-            if state != "resolved":
-                live.add(key)
-                continue
+        live.update(key for (key,) in ExceptionCase.select(ExceptionCase.dedupe_key).where(
+            (ExceptionCase.state != "resolved") & ExceptionCase.dedupe_key.in_(keys[start:start + IN_CHUNK])).tuples())
+    return live
+
+
+def _resolved(keys: list[str]) -> dict[str, set[str]]:
+    """Per key, the fingerprints of its resolved cases; ANY_FACTS for a case a built-in check opened
+    (it has none): a rule never reopens what a supervisor resolved there, as the built-ins do not.
+    No index serves dedupe_key among resolved cases (the one on it is partial), so this runs only
+    for hits without a live case."""
+    out: dict[str, set[str]] = {}
+    for start in range(0, len(keys), IN_CHUNK):
+        query = ExceptionCase.select(ExceptionCase.dedupe_key, ExceptionCase.detail).where(
+            (ExceptionCase.state == "resolved") & ExceptionCase.dedupe_key.in_(keys[start:start + IN_CHUNK]))
+        for key, detail in query.tuples():
             try:
                 fingerprint = json.loads(detail).get("fingerprint")
             except (ValueError, AttributeError):
-                continue
-            if fingerprint:
-                resolved.setdefault(key, set()).add(fingerprint)
-    return live, resolved
+                fingerprint = None
+            out.setdefault(key, set()).add(fingerprint or ANY_FACTS)
+    return out
 
 
 def _rows(model: Any, pks: list[int]) -> dict[int, Any]:

@@ -84,21 +84,29 @@ def compile_condition(text: str) -> Condition:
         fn = _compile(tree, analysis)
     except RecursionError:  # cannot happen under parser.MAX_DEPTH; kept so the promise above holds
         raise RuleSyntaxError("condition nests too deeply") from None
-    return Condition(text, tree, analysis, lambda ctx: bool(fn(ctx)))
+    # Every node of type bool gives True/False, except a bare bool field, which may be null.
+    test = (lambda ctx: fn(ctx) is True) if isinstance(tree, Field) else fn
+    return Condition(text, tree, analysis, test)
 
 
 def derived(c: Context, name: str) -> Any:
-    """An order field computed from its lines, once per order, when a rule first reads one."""
+    """An order field computed from its lines when a rule first reads it (then kept on the order)."""
     order = c.order
-    if name not in order:
+    if name in order:
+        return order[name]
+    if name == "line_count":
+        value: Any = len(c.lines)
+    elif name == "lines_total_cents":
+        value = sum(line["total_cents"] for line, _ in c.lines)
+    elif name == "item_count":
+        value = sum(line["qty"] for line, _ in c.lines)
+    else:  # items_key
         counts: dict[str, int] = {}
-        total = 0
         for line, _ in c.lines:
             counts[line["sku"]] = counts.get(line["sku"], 0) + line["qty"]
-            total += line["total_cents"]
-        order.update(lines_total_cents=total, item_count=sum(counts.values()), line_count=len(c.lines),
-                     items_key=items_key(counts))
-    return order[name]
+        value = items_key(counts)
+    order[name] = value
+    return value
 
 
 def epoch(text: object) -> float | None:
@@ -126,13 +134,13 @@ def _compile(node: Node, analysis: Analysis) -> Fn:
     if isinstance(node, Compare):
         return _compare(node, analysis)
     if isinstance(node, Not):
-        inner = _compile(node.operand, analysis)
-        return lambda c: not inner(c)
+        negated = _compile(node.operand, analysis)
+        return lambda c: not negated(c)
     if isinstance(node, BoolOp):
         left, right = _compile(node.left, analysis), _compile(node.right, analysis)
         if node.op == "and":
-            return lambda c: bool(left(c) and right(c))
-        return lambda c: bool(left(c) or right(c))
+            return lambda c: True if left(c) and right(c) else False  # noqa: SIM210  # a bool without a call
+        return lambda c: True if left(c) or right(c) else False  # noqa: SIM210
     if isinstance(node, Call):
         return _call(node, analysis)
     raise RuleSyntaxError("a list can only follow `in`", *node.pos)  # ListLit elsewhere: the checker refuses it
@@ -214,20 +222,35 @@ def _digits(text: str) -> str:
 
 
 def _over_lines(name: str, body: Fn) -> Fn:
-    def run(c: Context) -> Any:
-        hits, total = 0, 0
+    """any/all/count/sum over the order's lines; `body` reads the current line through c.line/c.product."""
+    def any_(c: Context) -> bool:
+        for line, product in c.lines:
+            c.line, c.product = line, product
+            if body(c):
+                return True
+        return False
+
+    def all_(c: Context) -> bool:
+        for line, product in c.lines:
+            c.line, c.product = line, product
+            if not body(c):
+                return False
+        return True
+
+    def count(c: Context) -> int:
+        hits = 0
+        for line, product in c.lines:
+            c.line, c.product = line, product
+            hits += 1 if body(c) else 0
+        return hits
+
+    def sum_(c: Context) -> Any:
+        total = 0
         for line, product in c.lines:
             c.line, c.product = line, product
             value = body(c)
-            if name == "sum":
-                if value is None:
-                    return None
-                total += value
-            elif value:
-                if name == "any":
-                    return True
-                hits += 1
-            elif name == "all":
-                return False
-        return {"any": False, "all": True, "count": hits, "sum": total}[name]
-    return run
+            if value is None:
+                return None
+            total += value
+        return total
+    return {"any": any_, "all": all_, "count": count, "sum": sum_}[name]

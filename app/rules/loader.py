@@ -1,6 +1,6 @@
 """Rule files (TOML) → `RuleSet`. A file is accepted whole or refused with the line and the reason.
 
-    version = 3                       # required, integer ≥ 1
+    version = 3                       # integer ≥ 1; required unless the server's envelope gives it
     [[rule]]
     id = "address_phone"              # [a-z][a-z0-9_.-]*; also the prefix of the case's dedupe key
     tag = "address_risk"              # what the case queue groups by; several rules may share a tag
@@ -95,8 +95,13 @@ class RuleSet:
         return next((r for r in self.rules if r.id == rule_id), None)
 
 
-def parse_rules(text: str, source: str = "defaults", base: RuleSet | None = None) -> RuleSet:
-    """Parse a rule file (onto `base` when it is an override); raises RuleFileError and nothing else."""
+def parse_rules(text: str, source: str = "defaults", base: RuleSet | None = None,
+                version: int | None = None) -> RuleSet:
+    """Parse a rule file (onto `base` when it is an override); raises RuleFileError and nothing else.
+
+    `version`: the version the file came with (the server's `GET /api/v1/rules` numbers what it serves);
+    it wins over the file's own `version` key, which is then optional.
+    """
     if not isinstance(text, str):
         raise RuleFileError(0, f"a rule file is text, not {type(text).__name__}")
     try:
@@ -111,11 +116,16 @@ def parse_rules(text: str, source: str = "defaults", base: RuleSet | None = None
     for name in data:
         if name not in ("version", "rule"):
             raise RuleFileError(top.get(name, _NOWHERE).line, f"unknown top-level key {name!r} (known: version, rule)")
-    version = data.get("version")
+    own = data.get("version")
     version_line = top.get("version", _NOWHERE).line
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise RuleFileError(version_line, "`version = N` (an integer ≥ 1) is required" if version is None
-                            else f"version must be an integer ≥ 1, not {version!r}")
+    if own is None and version is None:
+        raise RuleFileError(version_line, "`version = N` (an integer ≥ 1) is required")
+    if own is not None and not _is_version(own):
+        raise RuleFileError(version_line, f"version must be an integer ≥ 1, not {own!r}")
+    if version is not None and not _is_version(version):
+        raise RuleFileError(0, f"the rules' version must be an integer ≥ 1, not {version!r}")
+    number = own if version is None else version
+    assert isinstance(number, int)  # checked just above
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list) or not all(isinstance(r, dict) for r in raw_rules):
         raise RuleFileError(top.get("rule", _NOWHERE).line, "rules are [[rule]] tables")
@@ -131,7 +141,11 @@ def parse_rules(text: str, source: str = "defaults", base: RuleSet | None = None
         seen[rule.id] = id_line
         rules[rule.id] = rule
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return RuleSet(version, tuple(rules.values()), source, digest, version_line)
+    return RuleSet(number, tuple(rules.values()), source, digest, version_line)
+
+
+def _is_version(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _rule(table: dict[str, Any], where: dict[str, KeyPos], known: dict[str, Rule], source: str) -> Rule:

@@ -240,3 +240,18 @@ class _Checker:
 def _suggest(word: str, known: list[str], prefix: str = "") -> str:
     close = difflib.get_close_matches(word, known, n=1)
     return f" (did you mean {prefix}{close[0]}?)" if close else f" (known: {', '.join(prefix + k for k in known)})"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def reference() -> str:
+    """The fields and functions a condition may use, as Markdown (assets/rules/LANGUAGE.md holds it)."""
+    rows = ["| name | type | meaning |", "|---|---|---|"]
+    rows += [f"| `{name}` | {kind} | {meaning} |" for name, (kind, meaning) in GLOBALS.items()]
+    rows += [f"| `{scope}.{name}` | {kind} | {_cell(meaning)} |"
+             for scope, names in SCHEMA.items() for name, (kind, meaning) in names.items()]
+    rows += ["", "| function | meaning |", "|---|---|"]
+    rows += [f"| `{signature}` | {meaning} |" for signature, meaning in FUNCTIONS.items()]
+    return "\n".join(rows) + "\n"
