@@ -25,11 +25,13 @@ from app.labels import Label, Party, build_label
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.store import Store
-from app.store.models import PrintJob, Shipment
+from app.store.models import Order, PrintJob, Shipment
 
 log = logging.getLogger(__name__)
 
 OVERDUE_CHECK_SECONDS = 300.0
+RULES_TIMER_SECONDS = 300.0
+RULES_TIMER_DAYS = 30
 
 
 @runtime_checkable
@@ -260,13 +262,23 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     from app.cases import open_overdue_handover_cases
     from app.keys import load_or_create_station_key
     from app.passport import PassportIssuer
+    from app.rules import blocking_rules, load_book, run_rules
 
-    flow = PackFlow(store, clock, config.flow_config())
+    book = load_book(store)
+
+    def gate(order: Order) -> list[tuple[str, str, str]]:
+        return [(rule.id, rule.tag, rule.title) for rule in blocking_rules(store, clock, book.current, order)]
+
+    flow = PackFlow(store, clock, config.flow_config(), gate=gate)
     passports = PassportIssuer(store, load_or_create_station_key(data_dir), config.passport_base_url,
                                config.station, clock)
     overdue = timedelta(hours=config.handover_overdue_hours)
-    chores = [Chore(OVERDUE_CHECK_SECONDS,
-                    lambda: open_overdue_handover_cases(store, clock, config.station, overdue))]
+    chores = [
+        Chore(OVERDUE_CHECK_SECONDS, lambda: open_overdue_handover_cases(store, clock, config.station, overdue)),
+        # Time-based rules (no tracking update, out for delivery too long, ...) over recent orders.
+        Chore(RULES_TIMER_SECONDS, lambda: run_rules(store, clock, book.current, "timer",
+                                                     since=clock.now() - timedelta(days=RULES_TIMER_DAYS))),
+    ]
     runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
                              tz=config.timezone, retry_seconds=retry_seconds, passports=passports, chores=chores)
     if camera is not None:

@@ -298,3 +298,37 @@ def test_rescanning_the_open_order_says_where_it_stands(flow: PackFlow) -> None:
     assert out.event == "order_resumed" and out.detail["remaining"] == 2
     assert isinstance(out.detail["scan_event_id"], int)
     assert ScanEvent.get_by_id(out.detail["scan_event_id"]).outcome == "order_resumed"
+
+
+def test_an_order_held_by_a_blocking_rule_needs_a_supervisor(demo_store: Store, clock: FakeClock) -> None:
+    holds = {ORDER: [("address_phone", "address_risk", "mobile number is not 11 digits")]}
+    flow = PackFlow(demo_store, clock, FlowConfig(station="T-1"), gate=lambda o: holds.get(o.order_id, []))
+    scan(flow, PACKER)
+    out = scan(flow, ORDER)
+    assert out.event == "order_blocked" and out.level.value == "error" and flow.state is State.BLOCKED
+    assert out.detail["rules"] == ["address_phone"] and "11 digits" in out.text("en")
+    assert PackSession.select().count() == 0
+    assert scan(flow, OTHER_PACKER).event == "not_a_supervisor"
+    assert scan(flow, cmd(Command.ABORT)).event == "aborted" and flow.state is State.IDLE
+    scan(flow, ORDER)
+    opened = scan(flow, SUPERVISOR)
+    assert opened.event == "order_opened" and opened.detail["approved_by"] == "李强"
+    assert flow.operator is not None and flow.operator.name == "王芳"  # the packer stays logged in
+    override = AuditEntry.select().where(AuditEntry.kind == "override").get()
+    assert ORDER in override.payload and "held by exception rules" in override.payload
+    assert scan(flow, "TB2026112500002").event == "order_in_progress"
+
+
+def test_default_rules_hold_an_order_with_a_bad_mobile_number(demo_store: Store, clock: FakeClock) -> None:
+    from app.station import build_runtime
+    from drivers.printers.simulated import SimulatedPrinter
+
+    Order.update(receiver_phone="1381234567").where(Order.order_id == ORDER).execute()  # 10 digits
+    from app.config import StationConfig
+
+    runtime = build_runtime(demo_store, demo_store.path.parent, StationConfig(station="T-1"), clock,
+                            SimulatedPrinter(), None, None)
+    scan(runtime.flow, PACKER)
+    out = scan(runtime.flow, ORDER)
+    assert out.event == "order_blocked", out
+    assert scan(runtime.flow, "TB2026112500002").event == "command_not_now"

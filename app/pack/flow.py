@@ -9,7 +9,7 @@ fails, the in-memory state is rebuilt from the store, which is always the truth.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -51,6 +51,11 @@ class Pending(Enum):
     SHORT_SHIP = "short-ship"
     ACCEPT_WEIGHT = "accept the weight"
     VOID_LABEL = "void the label"
+    PACK_HELD_ORDER = "pack an order held by exception rules"
+
+
+# What stops an order from being packed without a supervisor: (rule id, tag, title) per blocking rule.
+Gate = Callable[[Order], Sequence[tuple[str, str, str]]]
 
 
 @dataclass
@@ -89,12 +94,14 @@ class _Open:
 class PackFlow:
     def __init__(
         self, store: Store, clock: Clock, config: FlowConfig | None = None,
-        interpret: Callable[..., ParsedScan] = barcodes.interpret,
+        interpret: Callable[..., ParsedScan] = barcodes.interpret, gate: Gate | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.config = config or FlowConfig()
         self._interpret = interpret
+        self._gate = gate
+        self._held: Order | None = None  # an order a blocking rule holds, waiting for a supervisor
         self.state = State.IDLE
         self.operator: Operator | None = None
         self.open: _Open | None = None
@@ -248,14 +255,25 @@ class PackFlow:
         if refusal:
             self.state = State.IDLE
             return self._out(refusal, code, order_id=order.order_id, **extra)
-        expected, names = lookup.order_lines(order)
-        if not expected:
+        if not lookup.order_lines(order)[0]:
             return self._out("order_empty", code, order_id=order.order_id, **extra)
+        holds = self._gate(order) if self._gate is not None else ()
+        if holds:
+            self._held = order
+            self.pending = Pending.PACK_HELD_ORDER
+            self.state = State.BLOCKED
+            return self._out("order_blocked", code, order_id=order.order_id, rules=[h[0] for h in holds],
+                             tags=[h[1] for h in holds], reasons="; ".join(h[2] for h in holds), **extra)
+        return self._start(order, code, extra)
+
+    def _start(self, order: Order, code: str | None, extra: dict[str, Any]) -> Outcome:
+        expected, names = lookup.order_lines(order)
         session = PackSession.create(
             order=order, operator=self.operator, station=self.config.station, started_at=iso(self.clock.now()),
         )
         self.open = _Open(order, session, expected, names, {}, order.carrier or self.config.carrier)
         self.last_shipment = None
+        self._held = None
         self.state = State.ORDER_OPEN
         return self._out("order_opened", code, remaining=self.open.remaining, **extra)
 
@@ -371,7 +389,8 @@ class PackFlow:
         at = self.clock.now()
         record_fact("override", supervisor.name, at, {
             "station": self.config.station, "action": pending.value if pending else "",
-            "order_id": self.open.order.order_id if self.open else None, "packer": self.operator.name
+            "order_id": self.open.order.order_id if self.open else (self._held.order_id if self._held else None),
+            "packer": self.operator.name
             if self.operator else None,
         })
         if pending is Pending.SHORT_SHIP:
@@ -380,6 +399,9 @@ class PackFlow:
             self.state = State.ITEMS_COMPLETE
             return self._out("short_shipped", supervisor.badge, supervisor=supervisor.name,
                              expected_weight_g=self.expected_weight_g(), **extra)
+        if pending is Pending.PACK_HELD_ORDER:
+            assert self._held is not None
+            return self._start(self._held, supervisor.badge, {**extra, "approved_by": supervisor.name})
         if pending is Pending.ACCEPT_WEIGHT:
             assert self.last_verdict is not None
             return self._ship(self.last_verdict, at, approved_by=supervisor.name)
@@ -396,8 +418,11 @@ class PackFlow:
 
     def _abort(self, code: str, extra: dict[str, Any]) -> Outcome:
         if self.open is None:
+            held, self._held = self._held, None
             self.pending = None
             self.state = State.IDLE
+            if held is not None:
+                return self._out("aborted", code, order_id=held.order_id, **extra)
             return self._out("nothing_to_abort", code, **extra)
         order_id = self.open.order.order_id
         PackSession.update(state="aborted", ended_at=iso(self.clock.now())).where(
@@ -493,6 +518,7 @@ class PackFlow:
         """Rebuild the in-memory state from the store (at start, and after a failed commit)."""
         self.open = None
         self.pending = None
+        self._held = None
         self.state = State.IDLE
         operator_id = self.store.meta(f"station.{self.config.station}.operator") or ""
         self.operator = Operator.get_or_none(Operator.id == int(operator_id)) if operator_id else None

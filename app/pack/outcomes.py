@@ -39,6 +39,10 @@ MESSAGES: dict[str, tuple[Level, str, str]] = {
         Level.WARN, "Order {order_id} already shipped ({tracking_no}) — scan REPRINT for its label",
         "订单 {order_id} 已发货（{tracking_no}）— 扫描「补打」重印面单",
     ),
+    "order_blocked": (
+        Level.ERROR, "Order {order_id} HELD: {reasons} — supervisor badge to pack it anyway",
+        "订单 {order_id} 被拦下：{reasons}——需主管扫描工牌才能打包",
+    ),
     "order_in_progress": (Level.ERROR, "Order {order_id} is still open: finish or abort it", "订单 {order_id} 未完成"),
     "order_empty": (Level.ERROR, "Order {order_id} has no lines", "订单 {order_id} 没有商品"),
     "item_ok": (Level.OK, "{name} ({scanned}/{expected})", "{name}（{scanned}/{expected}）"),
