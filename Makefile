@@ -21,9 +21,18 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every benchmark in quick mode (~1 min; the first run also builds the cached stores of 10^4 and 10^5
+# orders). Quick figures are a smoke test and write no bench/out/*.json; full runs: bench/README.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.lookup --quick --no-json
+	$(BIN)/python -m bench.scan_latency --quick --no-json
+	$(BIN)/python -m bench.cold_start --quick --no-json
+	$(BIN)/python -m bench.import_shopify --quick --no-json
+	$(BIN)/python -m bench.labels --quick --no-json
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app drivers sync
+	$(BIN)/mypy app drivers sync server
 
 clean:
 	rm -rf $(VENV) build *.egg-info

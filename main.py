@@ -98,10 +98,14 @@ def _label_renderer() -> Callable[[Label], bytes]:
 
 def main(argv: list[str] | None = None) -> int:
     from app.evidence.cli import register as register_evidence
+    from server.cli import register as register_server
+    from sync.cli import register as register_sync
 
     parser, sub = cli.build_parser()
     _add_pack_command(sub)
     register_evidence(sub, renderer=_label_renderer)
+    register_sync(sub, cli.add_data_dir)
+    register_server(sub, cli.add_data_dir)
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         args.handler = run_gui

@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
           f"budget: under 4 KB ({'PASS' if zpl < 4096 else 'FAIL'}), under 1 s ({'PASS' if seconds < 1 else 'FAIL'})")
     raster = report["labels"]["zpl 203 dpi, raster CJK"]["bytes"]
     print(f"ZPL with rasterised Chinese text: {raster:,} bytes = {raster * 10 / BAUD:.2f} s at {BAUD} baud")
-    fx.write_json("labels", report)
+    if not args.no_json:
+        print(f"wrote {fx.write_json('labels', report)}")
     return 0
 
 

@@ -7,7 +7,8 @@ every scan), then `app.pack.lookup.find_order` for order numbers and waybills (a
 `unknown` is a well-formed order number that does not exist, scanned at an idle bench: find_order
 misses three ways, then find_product (the `order_not_found` path). Kinds are interleaved at random
 over random existing rows, after a warm-up, with the store file in the OS page cache; `raw SQL` is
-the same indexed query through sqlite3 alone, to show how much of a look-up is the ORM. The `cold`
+the same indexed query through sqlite3 alone, to show how much of a look-up is Python around SQLite
+(the scan path's queries run prepared SQL, app/store/prepared.py, rows made into models). The `cold`
 rows are the first look-ups after the store file was evicted from the OS page cache
 (POSIX_FADV_DONTNEED), as right after a reboot.
 
@@ -111,8 +112,7 @@ def _raw_sql(con: Any, codes: list[tuple[str, str, str]]) -> dict[str, list[int]
     return out
 
 
-def bench_size(n: int, per_kind: int, cold_count: int, rnd: random.Random, rebuild: bool,
-               what_if: bool = False) -> dict[str, Any]:
+def bench_size(n: int, per_kind: int, cold_count: int, rnd: random.Random, rebuild: bool) -> dict[str, Any]:
     data_dir = fx.cached_store(n, rebuild)
     result: dict[str, Any] = {"orders": n, "store_bytes": fx.store_info(data_dir)["bytes"]}
 
@@ -137,15 +137,6 @@ def bench_size(n: int, per_kind: int, cold_count: int, rnd: random.Random, rebui
         result["warm"] = {k: {part: fx.summarize_ns(v) for part, v in warm[k].items()} for k in KINDS}
         raw = _raw_sql(store.db.connection(), codes)
         result["raw_sql"] = {k: fx.summarize_ns(v) for k, v in raw.items()}
-        if what_if:
-            from bench import _whatif
-
-            _whatif.install_cached_sql()
-            try:
-                fixed = _run(codes)
-            finally:
-                _whatif.uninstall()
-            result["warm_cached_sql"] = {k: {part: fx.summarize_ns(v) for part, v in fixed[k].items()} for k in KINDS}
     finally:
         store.close()
     return result
@@ -156,8 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=lambda s: [int(float(x)) for x in s.split(",")],
                         help="comma-separated order counts (default 1e4,1e5,1e6; --quick: 1e4,1e5)")
     parser.add_argument("--per-kind", type=int, help="timed look-ups per kind and size (default 20000)")
-    parser.add_argument("--what-if", action="store_true",
-                        help="also time the same look-ups with bench/_whatif.py's cached-SQL fix applied")
     args = parser.parse_args(argv)
     sizes = args.sizes or ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
     per_kind = args.per_kind or (2_000 if args.quick else 20_000)
@@ -168,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         print(f"orders={n:,}: {per_kind:,} look-ups per kind …", flush=True)
         with fx.Contention() as contention:
-            report["sizes"][str(n)] = bench_size(n, per_kind, cold_count, rnd, args.rebuild, args.what_if)
+            report["sizes"][str(n)] = bench_size(n, per_kind, cold_count, rnd, args.rebuild)
         report["sizes"][str(n)]["contention"] = contention.result
         print(f"  {contention.line()}", flush=True)
     report["seconds"] = round(time.perf_counter() - t0, 1)
@@ -185,13 +174,6 @@ def main(argv: list[str] | None = None) -> int:
                          fx.fmt_ms(res["cold"][kind]["p99"])])
     fx.print_table(["orders", "kind", "interp p50", "lookup p50", "total p50", "total p99", "max", "raw SQL p50",
                     "cold p50", "cold p99"], rows)
-    if args.what_if:
-        print("\nWith the cached-SQL fix (bench/_whatif.py), same look-ups:")
-        fx.print_table(["orders", "kind", "interp p50", "lookup p50", "total p50", "total p99", "max", "p99 as is"],
-                       [[f"{int(n_text):,}", kind, fx.fmt_ms(w["interpret"]["p50"]), fx.fmt_ms(w["lookup"]["p50"]),
-                         fx.fmt_ms(w["total"]["p50"]), fx.fmt_ms(w["total"]["p99"]), fx.fmt_ms(w["total"]["max"]),
-                         fx.fmt_ms(res["warm"][kind]["total"]["p99"])]
-                        for n_text, res in report["sizes"].items() for kind, w in res["warm_cached_sql"].items()])
     largest = str(max(sizes))
     warm = report["sizes"][largest]["warm"]
     worst = max(warm[k]["total"]["p99"] for k in EXISTING)

@@ -1,38 +1,47 @@
-"""Scan-to-outcome latency through the headless flow at 10^6 orders.
+"""Scan-to-outcome and scan-to-label latency through the headless flow at 10^6 orders.
 
 Budget (design §10): scan to label bytes at the printer p99 < 50 ms with 10^6 orders in the store.
-The label printer part comes later; here the printer is drivers.printers.simulated.SimulatedPrinter
-and "label bytes" is the moment `print_label` returned (the runtime's `printed` listener).
+Judged on variant 4 (`tcp`), where the printer is a real TCP ZPL printer on 127.0.0.1; in 1–3 the
+printer is drivers.printers.simulated.SimulatedPrinter and "label bytes" is the moment `print_label`
+returned (the runtime's `printed` listener).
 
 On a private copy of the cached 10^6-order store, opened with the app's own `open_store` (WAL,
 synchronous=FULL: every outcome is a committed, fsynced transaction), the station is composed as
 `packbench pack` composes it — `app.station.build_runtime` (PackFlow, passports, chores) with a
-SimulatedScale (polled: weighed as soon as the items are complete) and a SimulatedPrinter — and
+SimulatedScale (polled: weighed as soon as the items are complete) and, in 1–3, a SimulatedPrinter — and
 whole random paid orders are packed: opened by order number or by their bound waybill, every item
-scanned by its GTIN, weighed, labelled. Three ways, each on orders not packed before:
+scanned by its GTIN, weighed, labelled. Four ways, each on orders not packed before:
 
 1. `inline`: `runtime.submit_scan` then `runtime.run_pending()` on this thread (no thread hop):
    the flow's and the print path's own cost;
 2. `runtime`: the runtime's own thread; timed from `submit_scan` to the outcome listener firing;
 3. `pty`: as 2, but the scan is bytes (code + CR) written to the master of a real pseudo-terminal
    whose slave a SerialScanner reads (tests/ptypair.py), timed from the write. The scanner's
-   double-read filter is set to 0 ms: scans follow each other far faster than a packer's.
+   double-read filter is set to 0 ms: scans follow each other far faster than a packer's;
+4. `tcp`: as 3, but the printer is `drivers.printers.factory.open_printer(spec)` of a
+   tests/fake_printer.py `FakePrinter("zpl")` listening on 127.0.0.1 (a thread of this process; it
+   answers the driver's ~HS status queries before and after each job and captures the job). Its
+   `last scan → printer has job` runs from writing the last item's bytes to the pty master until the
+   fake printer has received the whole ZPL format (the bytes up to its ^XZ; `JobClock` below notes
+   the moment), which is what the budget names. Each job is a TCP connect, ~HS, the label, ~HS and
+   close, each a hand-over between the runtime thread and the fake printer's: on a busy machine the
+   waits for a CPU add up (a real printer answers from its own CPU, after its own firmware's delay).
 
 Reported: `scan` (every scan to its outcome; split into `open`, `item`, `last item`), `weigh`
 (items_complete → label_queued), `print` (label_queued → label_printed: passport, mark_sent, the
-printer, print_result), `last scan → label bytes` and `last scan → label printed`. Every figure also
-says how much of it was COMMIT (the fsync that synchronous=FULL asks for; timed by wrapping the
-store's `db.commit`), the rest being Python and SQLite work. Scans are sent one at a time, each
-after the previous outcome (no think time); the runtime's timers (label retry every 5 s) run in 2
-and 3 as they do at a bench.
+printer, print_result), `last scan → label bytes` (print_label returned: with the TCP printer that
+is after its second ~HS answer), `last scan → printer has job` (tcp only) and `last scan → label
+printed` (the print_result committed). Every figure also says how much of it was COMMIT (the fsync
+that synchronous=FULL asks for; timed by wrapping the store's `db.commit`), the rest being Python
+and SQLite work. Scans are sent one at a time, each after the previous outcome (no think time); the
+runtime's timers (label retry every 5 s) run in 2–4 as they do at a bench.
 
-Also: what the label-retry timer and start-up cost (their print_job queries scan the whole table)
-with and without an index on print_job.state; and with `--what-if`, a 4th variant `inline+cached
-SQL` with bench/_whatif.py's fix applied (the recommended change, in this process only).
+Also: what the label-retry timer (every 5 s, on the thread that takes scans) and the start-up resume
+cost over the store's ~200,000 print jobs, and the query plan of their print_job look-up (migration
+5's print_job_state index).
 
-    .venv/bin/python -m bench.scan_latency             # 10^6 orders; 2,000 / 1,000 / 1,000 orders packed
-    .venv/bin/python -m bench.scan_latency --what-if   # … and 1,000 more with the cached-SQL fix
-    .venv/bin/python -m bench.scan_latency --quick     # 10^5 orders; 100 / 50 / 50
+    .venv/bin/python -m bench.scan_latency           # 10^6 orders; 2,000 / 1,000 / 1,000 / 1,000 orders packed
+    .venv/bin/python -m bench.scan_latency --quick   # 10^5 orders; 100 / 50 / 50 / 50
 """
 
 from __future__ import annotations
@@ -57,11 +66,15 @@ from bench import _fixtures as fx
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
 from drivers.scanners import SerialScanner
+from tests.fake_printer import FakePrinter
 
 BUDGET_P99_MS = 50.0
 SENDER = Party("PackBench Bench Warehouse", "0571****6666", "浙江省杭州市余杭区仓前街道 1 号仓")
 KEYS = ("scan", "open", "item", "last_item", "weigh", "print", "last_scan_to_label_bytes",
-        "last_scan_to_label_printed")
+        "last_scan_to_printer_has_job", "last_scan_to_label_printed")
+LABELS = {"last_scan_to_label_bytes": "last scan → print_label returned",
+          "last_scan_to_printer_has_job": "last scan → printer has job (^XZ)",
+          "last_scan_to_label_printed": "last scan → label_printed"}
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,33 @@ class CommitTimer:
                 self.total_ns += time.perf_counter_ns() - t0
 
         db.commit = commit
+
+
+class JobClock(FakePrinter):
+    """tests/fake_printer.FakePrinter that also notes when each job has fully arrived: the moment the
+    bytes it has received on a connection (status queries taken out, as the printer does) end with
+    ZPL's end of format `^XZ`, which is when a Zebra starts printing. `received` gets
+    (perf_counter_ns, commit ns so far) then, read on the fake printer's own thread."""
+
+    def __init__(self, commits: CommitTimer) -> None:
+        self.commits = commits
+        self.received: queue.Queue[tuple[int, int]] = queue.Queue()
+        self._got = bytearray()
+        self._done = False
+        super().__init__("zpl")  # starts the server thread: everything above must exist by then
+
+    def _session(self, conn: Any) -> None:
+        self._got, self._done = bytearray(), False
+        super()._session(conn)
+
+    def _answer_queries(self, conn: Any, data: bytes) -> tuple[bytes, bytes]:
+        job, pending = super()._answer_queries(conn, data)
+        if job and not self._done:
+            self._got += job
+            if self._got.rstrip().endswith(b"^XZ"):
+                self._done = True
+                self.received.put((time.perf_counter_ns(), self.commits.total_ns))
+        return job, pending
 
 
 class Samples:
@@ -171,9 +211,10 @@ class Recorder:
         return t, c
 
 
-def pack(recorder: Recorder, todo: list[Plan], send: Any, settle: Any) -> Samples:
+def pack(recorder: Recorder, todo: list[Plan], send: Any, settle: Any, job_clock: JobClock | None = None) -> Samples:
     """Pack each order: `send(code)` delivers one scan and returns (time, commits) at its start;
-    `settle()` waits until the runtime has nothing left to do."""
+    `settle()` waits until the runtime has nothing left to do; `job_clock` (a TCP printer) tells when
+    the printer had the label."""
     s = Samples()
     for plan in todo:
         t0 = send(plan.open_code)
@@ -193,16 +234,20 @@ def pack(recorder: Recorder, todo: list[Plan], send: Any, settle: Any) -> Sample
         s.add("print", queued, done)
         s.add("last_scan_to_label_bytes", t0, printed)
         s.add("last_scan_to_label_printed", t0, done)
+        if job_clock is not None:
+            s.add("last_scan_to_printer_has_job", t0, job_clock.received.get(timeout=10))
         settle()
     return s
 
 
-def make_runtime(store: Store, data_dir: Path, clock: SystemClock, scanner: Any = None) -> StationRuntime:
-    """The runtime as `packbench pack` builds it (app.station.build_runtime), with simulated scale
-    and printer; a plain StationRuntime where build_runtime does not exist."""
+def make_runtime(store: Store, data_dir: Path, clock: SystemClock, scanner: Any = None,
+                 printer: Any = None) -> StationRuntime:
+    """The runtime as `packbench pack` builds it (app.station.build_runtime), with a simulated scale
+    and, unless one is given, a simulated printer; a plain StationRuntime where build_runtime does not
+    exist."""
     from app import station
 
-    scale, printer = SimulatedScale(clock), SimulatedPrinter()
+    scale, printer = SimulatedScale(clock), printer or SimulatedPrinter()
     if hasattr(station, "build_runtime"):
         from app.config import load_config
 
@@ -233,7 +278,7 @@ def run_inline(store: Store, data_dir: Path, clock: SystemClock, todo: list[Plan
 
 
 def run_threaded(store: Store, data_dir: Path, clock: SystemClock, todo: list[Plan], commits: CommitTimer,
-                 use_pty: bool) -> Samples:
+                 use_pty: bool, tcp_printer: bool = False) -> Samples:
     master = -1
     scanner = None
     if use_pty:
@@ -241,7 +286,13 @@ def run_threaded(store: Store, data_dir: Path, clock: SystemClock, todo: list[Pl
 
         master, slave = open_pty_pair()
         scanner = SerialScanner(slave, clock=clock, dedupe_ms=0)
-    runtime = make_runtime(store, data_dir, clock, scanner)
+    job_clock = JobClock(commits) if tcp_printer else None
+    printer = None
+    if job_clock is not None:
+        from drivers.printers.factory import open_printer
+
+        printer = open_printer(job_clock.spec)
+    runtime = make_runtime(store, data_dir, clock, scanner, printer)
     recorder = Recorder(runtime, commits)
     connected = threading.Event()
     runtime.listeners.status.append(
@@ -264,47 +315,63 @@ def run_threaded(store: Store, data_dir: Path, clock: SystemClock, todo: list[Pl
             os.write(master, code.encode() + b"\r")
             return start
 
-        return pack(recorder, todo, write if use_pty else submit, lambda: runtime.wait_idle(5))
+        packed = 0
+
+        def settle() -> None:
+            nonlocal packed
+            runtime.wait_idle(5)
+            packed += 1
+            if job_clock is not None:  # the job's connection closed and the job captured before the next order
+                job_clock.wait_jobs(packed)
+
+        samples = pack(recorder, todo, write if use_pty else submit, settle, job_clock)
+        if job_clock is not None:
+            check_jobs(job_clock, todo)
+        return samples
     finally:
         runtime.stop()
         if use_pty:
             os.close(master)
+        if job_clock is not None:
+            job_clock.close()
 
 
-def retry_timer_cost(store: Store, data_dir: Path, clock: SystemClock, repeat: int = 5) -> dict[str, Any]:
+def check_jobs(printer: FakePrinter, todo: list[Plan]) -> None:
+    """One complete ZPL label per order, each its order's, and a status query before and after each."""
+    if len(printer.jobs) != len(todo):
+        raise AssertionError(f"{len(todo)} orders packed, the printer got {len(printer.jobs)} jobs")
+    for plan, job in zip(todo, printer.jobs, strict=True):
+        if not job.startswith(b"^XA") or not job.rstrip().endswith(b"^XZ") or plan.order_id.encode() not in job:
+            raise AssertionError(f"job for {plan.order_id} is not its complete label: {job[:60]!r}…{job[-20:]!r}")
+    if printer.status_queries != 2 * len(todo):
+        raise AssertionError(f"{printer.status_queries} status queries for {len(todo)} jobs (expected 2 each)")
+
+
+def retry_timer_cost(store: Store, data_dir: Path, clock: SystemClock, repeat: int = 20) -> dict[str, Any]:
     """What the runtime thread does on its label-retry timer (every `retry_seconds`, also while scans
-    come in) and at start: a scan arriving meanwhile waits for it. Then the same with an index on
-    print_job.state, created on this throw-away copy of the store."""
+    come in) and at start: a scan arriving meanwhile waits for it. Nothing is waiting in the store, so
+    this is the cost of looking (the query plan shows whether print_job is searched or scanned)."""
+    from app.store.models import PrintJob
+
     runtime = make_runtime(store, data_dir, clock)
     db = store.db
-
-    def measure() -> dict[str, float]:
-        out: dict[str, float] = {}
-        for name in ("_retry_waiting_jobs", "_retry_failed_jobs", "_resume_print_jobs"):
-            step = getattr(runtime, name, None)
-            if step is None:  # the runtime's names change as it grows: time whichever exist
-                continue
-            times = []
-            for _ in range(repeat):
-                t0 = time.perf_counter_ns()
-                step()
-                times.append(time.perf_counter_ns() - t0)
-            out[name] = fx.summarize_ns(times)["p50"]
-        return out
-
-    sql = 'SELECT "id" FROM "print_job" WHERE "state" = ? ORDER BY "id"'
-
-    def plan() -> str:
-        return " / ".join(r[-1] for r in db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", ("queued",)).fetchall())
-
-    result: dict[str, Any] = {"retry_seconds": runtime.retry_seconds,
-                              "print_job_rows": db.execute_sql('SELECT COUNT(*) FROM "print_job"').fetchone()[0],
-                              "plan": plan(), "ms": measure()}
-    db.execute_sql('CREATE INDEX IF NOT EXISTS "bench_print_job_state" ON "print_job" ("state")')
-    result["plan_with_index"] = plan()
-    result["ms_with_index"] = measure()
-    db.execute_sql('DROP INDEX "bench_print_job_state"')
-    return result
+    ms: dict[str, dict[str, float]] = {}
+    for name in ("_retry_waiting_jobs", "_retry_failed_jobs", "_resume_print_jobs"):
+        step = getattr(runtime, name, None)
+        if step is None:  # the runtime's names change as it grows: time whichever exist
+            continue
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter_ns()
+            step()
+            times.append(time.perf_counter_ns() - t0)
+        stats = fx.summarize_ns(times)
+        ms[name] = {"p50": stats["p50"], "max": stats["max"]}
+    # The runtime's own query, as peewee renders it.
+    sql, params = PrintJob.select(PrintJob.id).where(PrintJob.state == "queued").order_by(PrintJob.id).sql()
+    plan = " / ".join(r[-1] for r in db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
+    return {"retry_seconds": runtime.retry_seconds, "repeat": repeat, "plan": plan, "ms": ms,
+            "print_job_rows": db.execute_sql('SELECT COUNT(*) FROM "print_job"').fetchone()[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,16 +380,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inline", type=int, help="orders packed inline, run_pending (default 2000)")
     parser.add_argument("--runtime", type=int, help="orders packed through the runtime thread (default 1000)")
     parser.add_argument("--pty", type=int, help="orders packed through a SerialScanner on a pty (default 1000)")
-    parser.add_argument("--what-if", action="store_true",
-                        help="also pack orders inline with bench/_whatif.py's cached-SQL fix applied")
+    parser.add_argument("--tcp", type=int,
+                        help="orders packed through the pty scanner to a TCP ZPL printer on 127.0.0.1 (default 1000)")
     parser.add_argument("--keep", action="store_true", help="keep the store copy under bench/out/run/")
     args = parser.parse_args(argv)
     n = args.orders or (100_000 if args.quick else 1_000_000)
-    counts = {"inline": args.inline if args.inline is not None else (100 if args.quick else 2000),
-              "runtime": args.runtime if args.runtime is not None else (50 if args.quick else 1000),
-              "pty": args.pty if args.pty is not None else (50 if args.quick else 1000)}
-    if args.what_if:
-        counts["inline+cached SQL"] = counts["runtime"]
+
+    def count(given: int | None, quick: int, full: int) -> int:
+        return given if given is not None else (quick if args.quick else full)
+
+    counts = {"inline": count(args.inline, 100, 2000), "runtime": count(args.runtime, 50, 1000),
+              "pty": count(args.pty, 50, 1000), "tcp": count(args.tcp, 50, 1000)}
+    counts = {name: k for name, k in counts.items() if k > 0}
     rnd = random.Random(fx.SEED + 1)
 
     data_dir = fx.copy_store(n, fx.OUT / "run" / "scan_latency", args.rebuild)
@@ -344,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         "inline": lambda: run_inline(store, data_dir, clock, batches["inline"], commits),
         "runtime": lambda: run_threaded(store, data_dir, clock, batches["runtime"], commits, use_pty=False),
         "pty": lambda: run_threaded(store, data_dir, clock, batches["pty"], commits, use_pty=True),
-        "inline+cached SQL": lambda: run_inline(store, data_dir, clock, batches["inline+cached SQL"], commits),
+        "tcp": lambda: run_threaded(store, data_dir, clock, batches["tcp"], commits, use_pty=True, tcp_printer=True),
     }
     try:
         print(f"store {n:,} orders, pragmas {report['pragmas']}", flush=True)
@@ -352,15 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{k}/{len(counts)} {name}: {counts[name]} orders …", flush=True)
             t0 = time.perf_counter()
             fx.quiet_gc()
-            if name.endswith("cached SQL"):
-                from bench import _whatif
-
-                _whatif.install_cached_sql()
-            try:
-                samples = runs[name]()
-            finally:
-                if name.endswith("cached SQL"):
-                    _whatif.uninstall()
+            samples = runs[name]()
             report["variants"][name] = {"orders": counts[name], **samples.summary(),
                                         "seconds": round(time.perf_counter() - t0, 1)}
         report["retry_timer"] = retry_timer_cost(store, data_dir, clock)
@@ -376,24 +437,32 @@ def main(argv: list[str] | None = None) -> int:
         for key in KEYS:
             st = v.get(key)
             if st:
-                rows.append([name, key.replace("_", " "), st["n"], fx.fmt_ms(st["p50"]), fx.fmt_ms(st["p90"]),
-                             fx.fmt_ms(st["p99"]), fx.fmt_ms(st["max"]), fx.fmt_ms(st["commit_p50"]),
-                             fx.fmt_ms(st["non_commit_p50"]), fx.fmt_ms(st["non_commit_p99"])])
+                rows.append([name, LABELS.get(key, key.replace("_", " ")), st["n"], fx.fmt_ms(st["p50"]),
+                             fx.fmt_ms(st["p90"]), fx.fmt_ms(st["p99"]), fx.fmt_ms(st["max"]),
+                             fx.fmt_ms(st["commit_p50"]), fx.fmt_ms(st["non_commit_p50"]),
+                             fx.fmt_ms(st["non_commit_p99"])])
     print(f"\nscan → outcome at {n:,} orders (synchronous=FULL, every outcome committed):")
     fx.print_table(["variant", "what", "n", "p50", "p90", "p99", "max", "COMMIT p50", "rest p50", "rest p99"], rows)
     tick = report["retry_timer"]
     print(f"\nlabel-retry timer (every {tick['retry_seconds']:g} s, also while scanning) and start-up, over "
-          f"print_job of {tick['print_job_rows']:,} rows:")
-    print(f"  as is ({tick['plan']}): " + ", ".join(f"{k} {fx.fmt_ms(v)}" for k, v in tick["ms"].items()))
-    print(f"  with an index on print_job.state ({tick['plan_with_index']}): "
-          + ", ".join(f"{k} {fx.fmt_ms(v)}" for k, v in tick["ms_with_index"].items()))
+          f"print_job of {tick['print_job_rows']:,} rows ({tick['plan']}): "
+          + ", ".join(f"{k} p50 {fx.fmt_ms(v['p50'])} (max {fx.fmt_ms(v['max'])})" for k, v in tick["ms"].items()))
     print(fx.Contention.describe(report["contention"]))
-    pty = report["variants"]["pty"]["last_scan_to_label_bytes"]
-    verdict = "PASS" if pty["p99"] < BUDGET_P99_MS else "FAIL"
-    report["budget"] = {"what": "pty last scan → label bytes (simulated printer)", "p99_ms": pty["p99"],
-                        "budget_p99_ms": BUDGET_P99_MS, "verdict": verdict}
-    print(f"budget: scan → label bytes p99 < {BUDGET_P99_MS:.0f} ms (pty, simulated printer): "
-          f"{fx.fmt_ms(pty['p99'])} — {verdict}  ({report['seconds']} s)")
+    judged = next(((name, key, what) for name, key, what in (
+        ("tcp", "last_scan_to_printer_has_job", "pty scanner, last scan → TCP ZPL printer has the job"),
+        ("pty", "last_scan_to_label_bytes", "pty scanner, last scan → simulated printer returned"))
+        if report["variants"].get(name, {}).get(key)), None)
+    if judged is None:
+        print(f"budget: not judged (no pty or tcp variant run)  ({report['seconds']} s)")
+    else:
+        name, key, what = judged
+        st = report["variants"][name][key]
+        verdict = "PASS" if st["p99"] < BUDGET_P99_MS else "FAIL"
+        report["budget"] = {"what": what, "variant": name, "p50_ms": st["p50"], "p99_ms": st["p99"],
+                            "max_ms": st["max"], "budget_p99_ms": BUDGET_P99_MS, "verdict": verdict}
+        print(f"budget: scan → label bytes at the printer p99 < {BUDGET_P99_MS:.0f} ms ({what}): "
+              f"p50 {fx.fmt_ms(st['p50'])}, p99 {fx.fmt_ms(st['p99'])}, max {fx.fmt_ms(st['max'])} — {verdict}  "
+              f"({report['seconds']} s)")
     if not args.no_json:
         print(f"wrote {fx.write_json('scan_latency', report)}")
     return 0

@@ -332,3 +332,12 @@ def test_default_rules_hold_an_order_with_a_bad_mobile_number(demo_store: Store,
     out = scan(runtime.flow, ORDER)
     assert out.event == "order_blocked", out
     assert scan(runtime.flow, "TB2026112500002").event == "command_not_now"
+
+
+def test_an_order_cancelled_while_on_the_bench_gets_no_label(flow: PackFlow) -> None:
+    pack_items(flow)
+    Order.update(status="cancelled").where(Order.order_id == ORDER).execute()  # a sync pull, mid-pack
+    out = weigh(flow, 715)
+    assert out is not None and out.event == "order_cancelled" and out.detail["mid_pack"]
+    assert Shipment.select().count() == 0 and PackSession.get().state == "aborted"
+    assert Order.get(Order.order_id == ORDER).status == "cancelled"

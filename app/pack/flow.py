@@ -470,6 +470,14 @@ class PackFlow:
         assert self.open is not None
         opened = self.open
         order = opened.order
+        # The platform may have cancelled the order while it was on the bench (a sync pull): no label.
+        status = Order.select(Order.status).where(Order.id == order.id).scalar()
+        if status in ("cancelled", "refunded"):
+            PackSession.update(state="aborted", ended_at=iso(at)).where(PackSession.id == opened.session.id).execute()
+            self.open = None
+            self.pending = None
+            self.state = State.IDLE
+            return self._out(f"order_{status}", None, order_id=order.order_id, mid_pack=True)
         tracking = order.tracking_no or lookup.take_waybill(opened.carrier, order, at)
         if tracking is None:
             self.state = State.ITEMS_COMPLETE

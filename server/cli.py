@@ -1,0 +1,191 @@
+"""`packbench server …`: run the reference server and administer it from the shell.
+
+    packbench server [--host H] [--port P] [--data-dir D]     run it (uvicorn)
+    packbench server station-token --warehouse W [--ttl-hours N]
+    packbench server import-orders FILE --format F --warehouse W [--lines FILE]
+    packbench server import-products FILE
+    packbench server waybills import FILE --carrier C
+    packbench server rules set FILE
+    packbench server events [--limit N]        rejected and flagged station events, for a supervisor
+
+The database is DATABASE_URL (or `database_url` in DATA_DIR/server.toml), else SQLite in the data
+dir. Exit code 0 only on success; errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.clock import SystemClock, iso
+from app.importers import ImportFileError, ImportReport, ProfileError
+from app.waybills import WaybillImportError
+from server.config import DEFAULT_PORT, ServerConfig, ServerConfigError, load_server_config
+from server.db import ServerDb, ServerDbError, open_database
+from server.migrations import migrate
+from server.rules import RulesError
+
+Handler = Callable[[argparse.Namespace], int]
+FAILURES = (ServerConfigError, ServerDbError, ImportFileError, ProfileError, WaybillImportError, RulesError, ValueError,
+            OSError)
+
+
+def _config(args: argparse.Namespace) -> ServerConfig:
+    return load_server_config(Path(args.data_dir) if getattr(args, "data_dir", None) else None)
+
+
+@contextmanager
+def _database(config: ServerConfig) -> Iterator[ServerDb]:
+    sdb = open_database(config.database)
+    try:
+        migrate(sdb)
+        yield sdb
+    finally:
+        sdb.close()
+
+
+def _guarded(handler: Callable[[argparse.Namespace, ServerConfig], int]) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args, _config(args))
+        except FAILURES as exc:
+            print(f"packbench server: {exc}", file=sys.stderr)
+            return 1
+    return run
+
+
+def _logging(config: ServerConfig) -> None:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rotating = logging.handlers.RotatingFileHandler(config.data_dir / "server.log", maxBytes=10 << 20, backupCount=5,
+                                                    encoding="utf-8")
+    console = logging.StreamHandler()
+    for handler in (rotating, console):
+        handler.setFormatter(fmt)
+        logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+
+
+def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    _logging(config)
+    app = create_app(config)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True,
+                forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path)
+    return 0
+
+
+def cmd_station_token(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.auth import issue_enrollment_token
+
+    with _database(config) as sdb:
+        token, expires = issue_enrollment_token(sdb, args.warehouse, SystemClock(), args.ttl_hours)
+    print(token)
+    print(f"one-time enrollment token for warehouse {args.warehouse}, valid until {iso(expires)}: "
+          f"packbench station enroll --server URL --token {token}", file=sys.stderr)
+    return 0
+
+
+def _report(report: ImportReport) -> None:
+    print(f"{report.profile}: {report.rows} rows; {report.created} created, {report.updated} updated, "
+          f"{report.unchanged} unchanged")
+
+
+def cmd_import_orders(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.intake import import_orders
+
+    with _database(config) as sdb:
+        _report(import_orders(sdb, args.file, args.format, args.warehouse, SystemClock(), config.zone,
+                              lines_path=args.lines))
+    return 0
+
+
+def cmd_import_products(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.intake import import_products
+
+    with _database(config) as sdb:
+        _report(import_products(sdb, args.file, SystemClock()))
+    return 0
+
+
+def cmd_waybills_import(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.waybills import import_pool
+
+    with _database(config) as sdb:
+        result = import_pool(sdb, Path(args.file), args.carrier, SystemClock())
+    print(f"{result.carrier}: {result.imported} numbers imported; server pool now {result.free} free")
+    return 0
+
+
+def cmd_rules_set(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.rules import set_rules
+
+    with _database(config) as sdb:
+        version, new = set_rules(sdb, Path(args.file), SystemClock())
+    print(f"rule set version {version}" + ("" if new else " (unchanged: same text as the current version)"))
+    return 0
+
+
+def cmd_events(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.models import StationEvent
+
+    with _database(config) as sdb, sdb.connection():
+        rows = list(StationEvent.select().where((StationEvent.status == "rejected") | StationEvent.note.is_null(False))
+                    .order_by(StationEvent.id.desc()).limit(args.limit))
+    for row in rows:
+        what = f"REJECTED {row.reason}" if row.status == "rejected" else f"flagged {row.note}"
+        print(f"{row.received_at}\t{row.station_id}\tseq {row.seq}\t{row.kind}\t{row.event_id}\t{what}")
+    return 0
+
+
+def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add `server` and its subcommands to the `packbench` parser's subcommands."""
+    p = sub.add_parser("server", help="run the central server, or administer it",
+                       description="Run the PackBench central server (FastAPI), or administer it.")
+    add_data_dir(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                   help="proxies trusted for X-Forwarded-* headers (default 127.0.0.1)")
+    p.add_argument("--root-path", default="",
+                   help="the path prefix a reverse proxy strips (e.g. /packbench); stations sign it")
+    p.set_defaults(handler=_guarded(run_server))
+    actions = p.add_subparsers(dest="server_action", metavar="ACTION")
+
+    def action(name: str, handler: Callable[[argparse.Namespace, ServerConfig], int], text: str,
+               parent: Any = actions) -> argparse.ArgumentParser:
+        a: argparse.ArgumentParser = parent.add_parser(name, help=text, description=text)
+        add_data_dir(a)
+        a.set_defaults(handler=_guarded(handler))
+        return a
+
+    a = action("station-token", cmd_station_token, "issue a one-time station enrollment token for a warehouse")
+    a.add_argument("--warehouse", required=True)
+    a.add_argument("--ttl-hours", type=float, default=72.0, help="hours the token stays valid (default 72)")
+    a = action("import-orders", cmd_import_orders, "import an order export into the server (all rows or none)")
+    a.add_argument("file")
+    a.add_argument("--format", default="canonical", help="canonical, shopify, taobao, pdd, or a profile .toml")
+    a.add_argument("--warehouse", required=True, help="the warehouse these orders are routed to")
+    a.add_argument("--lines", help="Taobao: the separate line-items (宝贝) export")
+    a = action("import-products", cmd_import_products, "import products with barcodes, weights and stock")
+    a.add_argument("file")
+    w = actions.add_parser("waybills", help="the server's waybill number pools")
+    pools = w.add_subparsers(dest="waybills_action", metavar="ACTION", required=True)
+    a = action("import", cmd_waybills_import, "import a carrier's waybill numbers (all or none)", pools)
+    a.add_argument("file")
+    a.add_argument("--carrier", required=True)
+    r = actions.add_parser("rules", help="exception rule sets served to stations")
+    rule_actions = r.add_subparsers(dest="rules_action", metavar="ACTION", required=True)
+    a = action("set", cmd_rules_set, "upload a rule set (TOML) as the next version", rule_actions)
+    a.add_argument("file")
+    a = action("events", cmd_events, "list rejected and flagged station events, newest first")
+    a.add_argument("--limit", type=int, default=100)

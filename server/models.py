@@ -1,0 +1,181 @@
+"""Peewee models of the server database; the schema itself is `server.migrations` (frozen DDL).
+
+Their own `DatabaseProxy`, never the station's: a process may hold a station store and a server
+database at once (tests do). Times are UTC ISO 8601 text as on the station (`app.clock.iso`), so
+they sort as text on both SQLite and PostgreSQL; money is integer fen.
+"""
+
+from __future__ import annotations
+
+import peewee as pw
+
+database_proxy = pw.DatabaseProxy()
+
+
+class BaseModel(pw.Model):  # type: ignore[misc]  # peewee is untyped here
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = pw.IntegerField(primary_key=True)
+    name = pw.TextField()
+    applied_at = pw.TextField()
+
+
+class EnrollmentToken(BaseModel):
+    token_hash = pw.TextField(unique=True)  # SHA-256 of the token: the token itself is shown once
+    warehouse = pw.TextField()
+    created_at = pw.TextField()
+    expires_at = pw.TextField()
+    used_at = pw.TextField(null=True)
+    station_id = pw.TextField(null=True)
+
+
+class Station(BaseModel):
+    station_id = pw.TextField(unique=True)  # "ST-1A2B3C4D"
+    name = pw.TextField()
+    warehouse = pw.TextField()
+    secret = pw.TextField()  # the HMAC key: the server must hold it to check signatures
+    key_id = pw.TextField(index=True)  # hex of app.keys.key_id of its passport key
+    public_key = pw.TextField()  # PEM
+    enrolled_at = pw.TextField()
+    revoked_at = pw.TextField(null=True)
+    next_seq = pw.BigIntegerField(default=1)  # the outbox seq the server expects next
+
+
+class StationEvent(BaseModel):
+    event_id = pw.TextField(unique=True)
+    station_id = pw.TextField()
+    seq = pw.BigIntegerField()
+    kind = pw.TextField()
+    at = pw.TextField()
+    payload = pw.TextField()
+    body_hash = pw.TextField()
+    status = pw.TextField()  # accepted | rejected
+    reason = pw.TextField(null=True)  # why rejected
+    note = pw.TextField(null=True)  # accepted but flagged: a seq gap or regression
+    received_at = pw.TextField()
+
+
+class Product(BaseModel):
+    sku = pw.TextField(unique=True)
+    name = pw.TextField()
+    weight_g = pw.IntegerField(default=0)
+    stock = pw.IntegerField(default=0)
+    updated_at = pw.TextField()
+    pos = pw.BigIntegerField()
+
+
+class ProductBarcode(BaseModel):
+    product = pw.ForeignKeyField(Product, backref="barcodes", on_delete="CASCADE")
+    key = pw.TextField(unique=True)
+    raw = pw.TextField()
+
+
+class Order(BaseModel):
+    order_id = pw.TextField(unique=True)
+    warehouse = pw.TextField()
+    day = pw.TextField()  # business day (server timezone) of payment, else creation, else import
+    platform = pw.TextField(default="canonical")
+    shop = pw.TextField(default="")
+    status = pw.TextField(default="paid")
+    buyer = pw.TextField(default="")
+    receiver_name = pw.TextField(default="")
+    receiver_phone = pw.TextField(default="")
+    receiver_address = pw.TextField(default="")
+    total_cents = pw.BigIntegerField(default=0)
+    paid_cents = pw.BigIntegerField(default=0)
+    created_at = pw.TextField(null=True)
+    paid_at = pw.TextField(null=True)
+    ship_by = pw.TextField(null=True)
+    carrier = pw.TextField(default="")
+    tracking_no = pw.TextField(null=True)
+    note = pw.TextField(default="")
+    updated_at = pw.TextField()
+    pos = pw.BigIntegerField()
+
+
+class OrderLine(BaseModel):
+    order = pw.ForeignKeyField(Order, backref="lines", on_delete="CASCADE")
+    line_no = pw.IntegerField()
+    sku = pw.TextField()
+    name = pw.TextField(default="")
+    qty = pw.IntegerField()
+    unit_price_cents = pw.BigIntegerField(default=0)
+
+
+class Parcel(BaseModel):
+    tracking_no = pw.TextField(unique=True)
+    carrier = pw.TextField()
+    order_id = pw.TextField(index=True)  # the platform order id (text), not a foreign key
+    warehouse = pw.TextField()
+    station_id = pw.TextField()
+    passport_id = pw.TextField(null=True)
+    packed_at = pw.TextField()
+    voided_at = pw.TextField(null=True)
+    handed_over_at = pw.TextField(null=True)
+    handover_batch = pw.TextField(null=True)
+    updated_at = pw.TextField()
+
+
+class CarrierPush(BaseModel):
+    source = pw.TextField()
+    received_at = pw.TextField()
+    body = pw.TextField()
+    events = pw.IntegerField()
+    new_events = pw.IntegerField()
+
+
+class TrackingEvent(BaseModel):
+    carrier = pw.TextField()
+    tracking_no = pw.TextField()
+    status = pw.TextField()
+    carrier_status = pw.TextField()
+    time = pw.TextField()  # UTC ISO, for ordering
+    time_raw = pw.TextField()  # as the carrier sent it
+    site = pw.TextField()
+    courier = pw.TextField()
+    context = pw.TextField()
+    context_hash = pw.TextField()
+    source = pw.TextField()
+    push_id = pw.BigIntegerField()
+    raw = pw.TextField()
+    received_at = pw.TextField()
+
+
+class Waybill(BaseModel):
+    carrier = pw.TextField()
+    number = pw.TextField(unique=True)
+    state = pw.TextField(default="free")  # free | allocated
+    station_id = pw.TextField(null=True)
+    imported_at = pw.TextField()
+    allocated_at = pw.TextField(null=True)
+
+
+class RuleSet(BaseModel):
+    version = pw.IntegerField(primary_key=True)
+    content = pw.TextField()
+    sha256 = pw.TextField()
+    created_at = pw.TextField()
+    source = pw.TextField()
+
+
+class MetricHour(BaseModel):
+    station_id = pw.TextField()
+    hour = pw.TextField()
+    warehouse = pw.TextField()
+    scans = pw.IntegerField(default=0)
+    errors = pw.IntegerField(default=0)
+    shipments = pw.IntegerField(default=0)
+    reprints = pw.IntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("station_id", "hour")
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    SchemaVersion, EnrollmentToken, Station, StationEvent, Product, ProductBarcode, Order, OrderLine, Parcel,
+    CarrierPush, TrackingEvent, Waybill, RuleSet, MetricHour,
+]

@@ -1,0 +1,212 @@
+"""What each station event changes on the server (design §8): parcels, order status, metrics.
+
+A station event is a fact recorded by `app.audit.record_fact`; its `kind` names it and its
+payload is the audit payload. Kinds the server knows but does not project (overrides, exception
+actions, imports, most handover scans) are stored and acknowledged. An unknown kind, or a payload
+missing what the projection needs, is rejected with the reason; so is an event that would touch
+another warehouse's order or parcel, or claim a tracking number already on another order's live
+parcel. A projection reads and checks everything before it writes, and runs in a savepoint.
+
+Effects that need a change-stream position (orders to re-send, tracking events now visible to a
+warehouse) and metric increments are collected in `Effects` and written once per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.clock import iso
+from app.pack.outcomes import MESSAGES, Level
+from server.auth import StationIdentity
+from server.models import Order, Parcel
+from sync.protocol import Event
+
+log = logging.getLogger("server.events")
+
+PROJECTED = ("scan", "shipment.created", "shipment.voided", "print.queued", "handover.closed", "passport.minted")
+STORED_ONLY = (
+    "print.sent", "print.done", "print.failed", "handover.opened", "handover.accepted", "handover.refused",
+    "handover.removed", "handover.intercepted", "exception.opened", "exception.acknowledged",
+    "exception.resolved", "override", "operator.added", "import.orders", "import.products", "waybills.imported",
+    "photo.captured", "rules.updated", "rules.reset",
+)
+KNOWN_KINDS = frozenset(PROJECTED + STORED_ONLY)
+ERROR_OUTCOMES = frozenset(name for name, (level, _, _) in MESSAGES.items() if level is Level.ERROR)
+PACKABLE = ("new", "paid")
+
+
+class Rejected(Exception):
+    """The event cannot be applied; the message is the reason the station is told."""
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ScanPayload(_Payload):
+    outcome: str = Field(min_length=1)
+
+
+class ShipmentCreated(_Payload):
+    order_id: str = Field(min_length=1, max_length=64)
+    tracking_no: str = Field(min_length=4, max_length=64)
+    carrier: str = Field(min_length=1, max_length=32)
+
+
+class ShipmentVoided(_Payload):
+    tracking_no: str = Field(min_length=4, max_length=64)
+
+
+class PrintQueued(_Payload):
+    reprint_no: int = 0
+
+
+class HandoverClosed(_Payload):
+    batch_id: str = Field(min_length=1, max_length=128)
+    tracking_nos: list[str] = Field(max_length=10_000)
+
+
+class PassportMinted(_Payload):
+    passport_id: str = Field(min_length=1, max_length=64)
+    tracking_no: str = Field(min_length=4, max_length=64)
+
+
+@dataclass
+class Effects:
+    """What a batch changed that is written once at its end."""
+
+    orders: set[int] = field(default_factory=set)  # order pks whose stream position must move
+    parcels: list[tuple[str, str]] = field(default_factory=list)  # (tracking no, warehouse) now known
+    metrics: dict[tuple[str, str, str], list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0]))  # (station, hour, warehouse) → counts
+
+    def count(self, station: StationIdentity, at: datetime, column: int) -> None:
+        hour = iso(at.replace(minute=0, second=0, microsecond=0))
+        self.metrics[(station.station_id, hour, station.warehouse)][column] += 1
+
+
+SCANS, ERRORS, SHIPMENTS, REPRINTS = range(4)
+
+
+def payload(model: type[_Payload], event: Event) -> Any:
+    try:
+        return model.model_validate(event.payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise Rejected(f"bad payload for {event.kind}: {where}: {first['msg']}") from None
+
+
+def _foreign(station: StationIdentity, what: str, warehouse: str) -> Rejected:
+    reason = f"{what} belongs to warehouse {warehouse}, not {station.warehouse}"
+    log.warning("station %s tried to write another warehouse's data: %s", station.station_id, reason)
+    return Rejected(reason)
+
+
+def _order(station: StationIdentity, order_id: str) -> Any:
+    order = Order.get_or_none(Order.order_id == order_id)
+    if order is not None and order.warehouse != station.warehouse:
+        raise _foreign(station, f"order {order_id}", order.warehouse)
+    return order
+
+
+def _set_order_status(fx: Effects, order: Any, status: str, at: datetime) -> None:
+    Order.update(status=status, updated_at=iso(at)).where(Order.id == order.id).execute()
+    fx.orders.add(order.id)
+
+
+def on_scan(station: StationIdentity, event: Event, fx: Effects) -> None:
+    p = payload(ScanPayload, event)
+    fx.count(station, event.at, SCANS)
+    if p.outcome in ERROR_OUTCOMES:
+        fx.count(station, event.at, ERRORS)
+
+
+def on_shipment_created(station: StationIdentity, event: Event, fx: Effects) -> None:
+    p = payload(ShipmentCreated, event)
+    order = _order(station, p.order_id)
+    parcel = Parcel.get_or_none(Parcel.tracking_no == p.tracking_no)
+    at = iso(event.at)
+    if parcel is not None:
+        if parcel.warehouse != station.warehouse:
+            raise _foreign(station, f"parcel {p.tracking_no}", parcel.warehouse)
+        if parcel.voided_at is None and parcel.order_id != p.order_id:
+            raise Rejected(f"tracking number {p.tracking_no} is already on a live parcel of order {parcel.order_id}")
+        Parcel.update(carrier=p.carrier, order_id=p.order_id, station_id=station.station_id, packed_at=at,
+                      voided_at=None, updated_at=at).where(Parcel.id == parcel.id).execute()
+    else:
+        Parcel.create(tracking_no=p.tracking_no, carrier=p.carrier, order_id=p.order_id,
+                      warehouse=station.warehouse, station_id=station.station_id, packed_at=at, updated_at=at)
+        fx.parcels.append((p.tracking_no, station.warehouse))
+    if order is not None and order.status in PACKABLE:
+        _set_order_status(fx, order, "packed", event.at)
+    fx.count(station, event.at, SHIPMENTS)
+
+
+def on_shipment_voided(station: StationIdentity, event: Event, fx: Effects) -> None:
+    p = payload(ShipmentVoided, event)
+    parcel = Parcel.get_or_none(Parcel.tracking_no == p.tracking_no)
+    if parcel is None or parcel.voided_at is not None:
+        return  # nothing live to void: the fact is stored all the same
+    if parcel.warehouse != station.warehouse:
+        raise _foreign(station, f"parcel {p.tracking_no}", parcel.warehouse)
+    at = iso(event.at)
+    Parcel.update(voided_at=at, updated_at=at).where(Parcel.id == parcel.id).execute()
+    order = Order.get_or_none(Order.order_id == parcel.order_id)
+    live = Parcel.select().where((Parcel.order_id == parcel.order_id) & Parcel.voided_at.is_null()).exists()
+    if order is not None and order.status == "packed" and not live:
+        _set_order_status(fx, order, "paid", event.at)
+
+
+def on_print_queued(station: StationIdentity, event: Event, fx: Effects) -> None:
+    if payload(PrintQueued, event).reprint_no > 0:
+        fx.count(station, event.at, REPRINTS)
+
+
+def on_handover_closed(station: StationIdentity, event: Event, fx: Effects) -> None:
+    p = payload(HandoverClosed, event)
+    at = iso(event.at)
+    parcels = list(Parcel.select().where(Parcel.tracking_no.in_(p.tracking_nos))) if p.tracking_nos else []
+    for parcel in parcels:
+        if parcel.warehouse != station.warehouse:
+            raise _foreign(station, f"parcel {parcel.tracking_no}", parcel.warehouse)
+    for parcel in parcels:
+        if parcel.handed_over_at is None:
+            Parcel.update(handed_over_at=at, handover_batch=p.batch_id, updated_at=at).where(
+                Parcel.id == parcel.id).execute()
+        order = Order.get_or_none(Order.order_id == parcel.order_id)
+        if order is not None and order.status == "packed":
+            _set_order_status(fx, order, "shipped", event.at)
+
+
+def on_passport_minted(station: StationIdentity, event: Event, fx: Effects) -> None:
+    p = payload(PassportMinted, event)
+    Parcel.update(passport_id=p.passport_id).where(
+        (Parcel.tracking_no == p.tracking_no) & (Parcel.warehouse == station.warehouse)).execute()
+
+
+PROJECTIONS: dict[str, Callable[[StationIdentity, Event, Effects], None]] = {
+    "scan": on_scan,
+    "shipment.created": on_shipment_created,
+    "shipment.voided": on_shipment_voided,
+    "print.queued": on_print_queued,
+    "handover.closed": on_handover_closed,
+    "passport.minted": on_passport_minted,
+}
+WRITES = frozenset({"shipment.created", "shipment.voided", "handover.closed", "passport.minted"})
+
+
+def project(station: StationIdentity, event: Event, fx: Effects) -> None:
+    """Apply one event's effects, or raise Rejected."""
+    if event.kind not in KNOWN_KINDS:
+        raise Rejected(f"unknown kind {event.kind!r}")
+    handler = PROJECTIONS.get(event.kind)
+    if handler is not None:
+        handler(station, event, fx)

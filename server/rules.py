@@ -1,0 +1,51 @@
+"""Exception rule sets distributed by the server (design §9): versioned TOML text in `rule_set`.
+
+`packbench server rules set FILE` stores a new version (its TOML syntax is checked; what the rules
+say is checked by a later issue); uploading the text of the current version again changes nothing.
+`GET /api/v1/rules` serves the newest version, or version 0 with empty text when none was uploaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+
+from app.clock import Clock, iso
+from server.db import ServerDb
+from server.models import RuleSet
+from server.schemas import RuleSetOut
+
+EMPTY = RuleSetOut(version=0, sha256=hashlib.sha256(b"").hexdigest(), created_at=None, content="")
+
+
+class RulesError(ValueError):
+    pass
+
+
+def current_rules(sdb: ServerDb) -> RuleSetOut:
+    with sdb.connection():
+        row = RuleSet.select().order_by(RuleSet.version.desc()).first()
+    if row is None:
+        return EMPTY
+    return RuleSetOut(version=row.version, sha256=row.sha256, created_at=row.created_at, content=row.content)
+
+
+def set_rules(sdb: ServerDb, path: Path, clock: Clock) -> tuple[int, bool]:
+    """Store the file as the next version: (version, whether it is new)."""
+    try:
+        content = Path(path).read_bytes().decode("utf-8-sig")
+        tomllib.loads(content)
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{path}: not valid TOML ({exc})") from exc
+    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    with sdb.connection(), sdb.write():
+        head = RuleSet.select().order_by(RuleSet.version.desc()).first()
+        if head is not None and head.sha256 == digest:
+            return head.version, False
+        version = (head.version if head else 0) + 1
+        RuleSet.create(version=version, content=content, sha256=digest, created_at=iso(clock.now()),
+                       source=Path(path).name)
+    return version, True

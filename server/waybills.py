@@ -1,0 +1,94 @@
+"""The server's per-carrier waybill pools: import (`packbench server waybills import FILE --carrier C`)
+and allocation to stations (`POST /api/v1/waybills/allocate`).
+
+Numbers are checked with the station's own rules (`app.waybills.check_number`: the carrier's
+pattern, read back as a parcel code); an import is all or nothing and refuses a number already in
+the pool. A number is handed out once, ever: on PostgreSQL the free rows are taken with
+`SELECT … FOR UPDATE SKIP LOCKED`, so concurrent allocations take disjoint numbers without
+waiting on each other; on SQLite the transaction is `BEGIN IMMEDIATE`, so allocations run one at
+a time. An allocation returns up to `count` numbers (fewer when the pool runs low) and fails
+(`PoolEmpty`) only when there are none.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.clock import Clock, iso
+from app.waybills import WaybillImportError, check_number, normalise_carrier, read_numbers
+from server.db import ServerDb, chunks, placeholders, retrying
+
+log = logging.getLogger("server.waybills")
+MAX_PROBLEMS_SHOWN = 5
+
+
+class PoolEmpty(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class PoolImport:
+    carrier: str
+    imported: int
+    free: int
+
+
+def free_count(sdb: ServerDb, carrier: str) -> int:
+    return int(sdb.execute('SELECT COUNT(*) FROM "waybill" WHERE "carrier" = ? AND "state" = \'free\'',
+                           (carrier,)).fetchone()[0])
+
+
+def import_pool(sdb: ServerDb, path: Path, carrier: str, clock: Clock) -> PoolImport:
+    code = normalise_carrier(carrier)
+    lines = read_numbers(Path(path))
+    if not lines:
+        raise WaybillImportError(f"{path}: no numbers in the file; nothing imported")
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for line_no, text in lines:
+        problem = check_number(text, code)
+        number = text.upper()
+        if problem is None and number in seen:
+            problem = f"{text!r} repeats line {seen[number]}"
+        if problem is not None:
+            problems.append(f"line {line_no}: {problem}")
+        seen.setdefault(number, line_no)
+    now = iso(clock.now())
+    with sdb.connection(), sdb.write():
+        numbers = list(seen)
+        for chunk in chunks(numbers):
+            for (number,) in sdb.execute(f'SELECT "number" FROM "waybill" WHERE "number" IN '
+                                         f'({placeholders(len(chunk))})', chunk):
+                problems.append(f"line {seen[number]}: {number} is already in the server's pool")
+        if problems:
+            more = f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+            raise WaybillImportError(f"{Path(path).name}: {len(problems)} bad line(s), nothing imported: "
+                                     f"{'; '.join(problems[:MAX_PROBLEMS_SHOWN])}{more}", problems)
+        sdb.executemany('INSERT INTO "waybill" ("carrier", "number", "state", "imported_at") '
+                        "VALUES (?, ?, 'free', ?)", [(code, number, now) for number in numbers])
+        free = free_count(sdb, code)
+    log.info("waybill pool %s: %d numbers imported from %s", code, len(numbers), path)
+    return PoolImport(code, len(numbers), free)
+
+
+def allocate(sdb: ServerDb, carrier: str, count: int, station_id: str, clock: Clock) -> list[str]:
+    code = normalise_carrier(carrier)
+
+    def take() -> list[str]:
+        with sdb.write():
+            rows = sdb.execute(
+                'SELECT "id", "number" FROM "waybill" WHERE "carrier" = ? AND "state" = \'free\' ORDER BY "id" LIMIT ?'
+                + (" FOR UPDATE SKIP LOCKED" if sdb.postgres else ""), (code, count)).fetchall()
+            if not rows:
+                raise PoolEmpty(f"the server's {code} waybill pool is empty")
+            ids = [row[0] for row in rows]
+            sdb.execute(f'UPDATE "waybill" SET "state" = \'allocated\', "station_id" = ?, "allocated_at" = ? '
+                        f'WHERE "state" = \'free\' AND "id" IN ({placeholders(len(ids))})',
+                        (station_id, iso(clock.now()), *ids))
+            return [row[1] for row in rows]
+
+    numbers = retrying(sdb, take)
+    log.info("station %s was allocated %d %s numbers", station_id, len(numbers), code)
+    return numbers

@@ -1,0 +1,171 @@
+"""`packbench station enroll` and `packbench sync` (design §8, §11).
+
+    packbench station enroll --server URL --token T [--name NAME] [--force]
+    packbench sync --once [--json]      one round now: push the outbox, pull products/orders/tracking
+    packbench sync [--json]             enrollment and outbox state, no network
+    packbench sync --rejected [--json]  events the server refused, for a supervisor
+
+`register(sub, add_data_dir)` adds them to `packbench`'s subparsers (main.py calls it). Exit codes:
+0 success; 1 an error, one line on stderr — for `sync --once` that includes an unreachable server,
+after printing what moved before it went away (nothing is lost: unsent events stay queued).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from app.cli import CliError, data_dir
+from app.clock import SystemClock
+from app.store import open_store
+from sync.client import SyncClient, SyncError, enroll
+from sync.credentials import CredentialsError, credentials_path, load_credentials, save_credentials
+from sync.outbox import PushReport, oldest_unsent_at, outbox_depth, rejected_count, rejected_events
+from sync.worker import RoundReport, run_round
+
+AddDataDir = Callable[[argparse.ArgumentParser], None]
+
+
+def register(sub: Any, add_data_dir: AddDataDir) -> None:
+    """Add `station enroll` and `sync` to `packbench`'s subparsers."""
+    st = sub.add_parser("station", help="this station's enrollment with the central server",
+                        description="this station's enrollment with the central server")
+    add_data_dir(st)
+    st_sub = st.add_subparsers(dest="station_action", required=True)
+    en = st_sub.add_parser("enroll", help="enroll this station with a token from the server (once)",
+                           description="Enroll this station with the central server; stores its id and "
+                                       "secret in DATA_DIR/sync.toml (mode 0600) and registers its passport key.")
+    add_data_dir(en)
+    en.add_argument("--server", required=True, help="the central server, e.g. https://packbench.example.com")
+    en.add_argument("--token", required=True, help="the one-time enrollment token an admin got from the server")
+    en.add_argument("--name", help="station name shown on the server (default: station in station.toml)")
+    en.add_argument("--force", action="store_true", help="enroll again, replacing the stored credentials")
+    en.set_defaults(handler=cmd_enroll)
+
+    sy = sub.add_parser("sync", help="sync with the central server: one round now, or show the outbox",
+                        description="Push this station's events and pull products, orders and tracking.")
+    add_data_dir(sy)
+    what = sy.add_mutually_exclusive_group()
+    what.add_argument("--once", action="store_true", help="run one round now and print what moved")
+    what.add_argument("--rejected", action="store_true", help="list the events the server refused")
+    sy.add_argument("--json", action="store_true", help="machine-readable output")
+    sy.set_defaults(handler=cmd_sync)
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from app.config import load_config
+    from app.keys import KeyFileError, load_or_create_station_key, public_pem
+
+    folder = data_dir(args)
+    try:
+        existing = load_credentials(folder)
+    except CredentialsError:
+        existing = None  # unreadable: enrolling again is exactly the repair
+    if existing is not None and not args.force:
+        raise CliError(f"this station is already enrolled as {existing.station_id} with {existing.server}; "
+                       "add --force to enroll again (the stored credentials are replaced)")
+    name = args.name or load_config(folder).station
+    try:
+        pem = public_pem(load_or_create_station_key(folder).public_key()).decode("ascii")
+    except KeyFileError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        creds = enroll(args.server, args.token, name, pem)
+    except (SyncError, ValueError) as exc:
+        raise CliError(f"enrollment failed: {exc}") from exc
+    path = save_credentials(folder, creds)
+    print(f"enrolled as station {creds.station_id} ({name}) in warehouse {creds.warehouse or '-'} "
+          f"with {creds.server}; credentials in {path}")
+    return 0
+
+
+def _progress(report: PushReport) -> None:
+    if sys.stderr.isatty():
+        print(f"\rpushing: {report.sent} events sent", end="", file=sys.stderr, flush=True)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    folder = data_dir(args)
+    try:
+        creds = load_credentials(folder)
+    except CredentialsError as exc:
+        raise CliError(str(exc)) from exc
+    store = open_store(folder)
+    try:
+        if args.rejected:
+            return _show_rejected(args.json)
+        if not args.once:
+            return _show_state(args.json, creds.server if creds else None, creds.station_id if creds else None)
+        if creds is None:
+            raise CliError("this station is not enrolled: run `packbench station enroll --server URL --token T`")
+        clock = SystemClock()
+        try:
+            client = SyncClient.from_credentials(creds, clock=clock)
+        except ValueError as exc:
+            raise CliError(f"{credentials_path(folder)}: {exc}; enroll the station again") from exc
+        with client:
+            report = run_round(store, client, clock, on_push=_progress)
+        if sys.stderr.isatty() and report.push.sent:
+            print(file=sys.stderr)
+        return _print_round(report, args.json)
+    finally:
+        store.close()
+
+
+def _print_round(report: RoundReport, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        print(report.summary())
+        for feed in report.pull.feeds.values():
+            if feed.intercepts:
+                print(f"{feed.intercepts} INTERCEPT case(s) opened: orders cancelled or refunded after packing")
+        if report.rejected_count:
+            print(f"{report.rejected_count} event(s) refused by the server: see `packbench sync --rejected`")
+    if report.error is not None:
+        for error in report.errors:
+            print(f"packbench: sync: {error.reason}", file=sys.stderr)
+        print(f"packbench: nothing lost: {report.outbox_depth} event(s) stay queued for the next round",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _age(at: datetime | None) -> str:
+    if at is None:
+        return "-"
+    seconds = max((SystemClock().now() - at).total_seconds(), 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _show_state(as_json: bool, server: str | None, station_id: str | None) -> int:
+    depth, oldest, rejected = outbox_depth(), oldest_unsent_at(), rejected_count()
+    if as_json:
+        print(json.dumps({"enrolled": server is not None, "server": server, "station_id": station_id,
+                          "outbox_depth": depth, "oldest_unsent_at": oldest.isoformat() if oldest else None,
+                          "rejected": rejected}))
+        return 0
+    print(f"server: {server or 'not enrolled'}" + (f" (station {station_id})" if station_id else ""))
+    print(f"outbox: {depth} event(s) unsent, oldest {_age(oldest)}; {rejected} refused by the server")
+    return 0
+
+
+def _show_rejected(as_json: bool) -> int:
+    events = rejected_events()
+    if as_json:
+        print(json.dumps([{"seq": e.seq, "event_id": e.event_id, "kind": e.kind, "created_at": e.created_at,
+                           "reason": e.reason, "payload": e.payload} for e in events], ensure_ascii=False))
+        return 0
+    if not events:
+        print("no refused events")
+    for e in events:
+        print(f"#{e.seq}  {e.created_at}  {e.kind}  {e.event_id}\n    refused: {e.reason}")
+    return 0

@@ -1,0 +1,357 @@
+"""Cursor pulls (design §8): products, orders and tracking events changed since the stored cursor.
+
+Each page is applied and its `next_cursor` stored in the SAME `store.atomic()` transaction, so a
+crash, a power cut or an exception between the two leaves neither: the next pull asks for the same
+page again. Applying a page twice changes nothing (orders and products are upserts, tracking events
+are keyed by the server's id), which is what makes that safe.
+
+Orders and products go through the import path (`app.importers.apply_orders` / `apply_products`):
+the same re-import rules as a file, one audit entry per page (actor `sync`, file `sync:orders`, the
+page's SHA-256). The server is the authority on products, so a barcode it now lists for another sku
+is released from its old owner within the page's transaction (that owner's own update follows in a
+later page). An order the server reports cancelled or refunded after this station packed it opens an
+intercept case for a supervisor, in the same transaction as the page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+from app.cases import open_case
+from app.clock import Clock, iso
+from app.importers import LineRecord, OrderRecord, ProductRecord, Source, apply_orders, apply_products
+from app.importers.products import barcode_key
+from app.store import Store
+from app.store.handover_models import HandoverItem
+from app.store.models import (
+    ExceptionCase,
+    Order,
+    PackSession,
+    Product,
+    ProductBarcode,
+    Shipment,
+    SyncCursor,
+    TrackingEvent,
+)
+from sync.client import Fetched
+from sync.protocol import MAX_PAGE, OrderOut, ProductOut, TrackingEventOut
+
+log = logging.getLogger(__name__)
+
+Feed = Literal["products", "orders", "tracking"]
+FEEDS: tuple[Feed, ...] = ("products", "orders", "tracking")  # products first: orders name their skus
+# 500 orders take the station ~50 ms to apply and commit: that is the longest a scan at the bench waits
+# for the write lock while a big pull runs (1,000, the protocol's maximum, doubles it).
+PAGE = 500
+ACTOR = "sync"
+CANCELLED = frozenset({"cancelled", "refunded"})
+PACKED_STATUSES = frozenset({"packed", "shipped"})
+PACKED_SESSIONS = ("completed", "short_shipped")
+IN_CHUNK = 500
+INTERCEPT_SOP = (
+    "Stop the parcel: take it out of the handover area and do not give it to the courier. If it was "
+    "already handed over, ask the carrier to intercept it and return it to the warehouse. Then void the "
+    "label (supervisor) and return the items to stock.\n"
+    "拦截包裹：从交接区取出，不要交给快递员。如已交接，立即联系快递公司拦截并退回仓库。"
+    "然后由主管作废面单，商品退回库存。"
+)
+
+T = TypeVar("T")
+
+
+class PageSource(Protocol):
+    """Where pages come from: `SyncClient` in production, a fake in unit tests."""
+
+    def orders(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[OrderOut]: ...
+
+    def products(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[ProductOut]: ...
+
+    def tracking(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[TrackingEventOut]: ...
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    feed: Feed
+    items: int = 0
+    pages: int = 0
+    intercepts: int = 0
+    notes: tuple[str, ...] = ()  # what was left out of applied pages (e.g. a barcode with a bad check digit)
+
+
+@dataclass(frozen=True)
+class PullReport:
+    feeds: dict[str, FeedReport] = field(default_factory=dict)
+
+    def items(self, feed: Feed) -> int:
+        report = self.feeds.get(feed)
+        return report.items if report else 0
+
+    @property
+    def intercepts(self) -> int:
+        return sum(r.intercepts for r in self.feeds.values())
+
+
+# ----- cursors -----
+def get_cursor(name: str) -> str | None:
+    row = SyncCursor.get_or_none(SyncCursor.name == name)
+    return str(row.cursor) if row else None
+
+
+def save_cursor(name: str, cursor: str, clock: Clock) -> None:
+    """Call inside the transaction that stored the page the cursor came with."""
+    SyncCursor.insert(name=name, cursor=cursor, updated_at=iso(clock.now())).on_conflict_replace().execute()
+
+
+# ----- orders -----
+def _order_record(order: OrderOut, row: int) -> OrderRecord:
+    values: dict[str, object] = {
+        "platform": order.platform, "shop": order.shop, "buyer": order.buyer, "receiver_name": order.receiver_name,
+        "receiver_phone": order.receiver_phone, "receiver_address": order.receiver_address,
+        "total_cents": order.total_cents, "paid_cents": order.paid_cents,
+        "created_at": iso(order.created_at) if order.created_at else None,
+        "paid_at": iso(order.paid_at) if order.paid_at else None,
+        "ship_by": iso(order.ship_by) if order.ship_by else None,
+        "carrier": order.carrier, "note": order.note,
+    }
+    if order.tracking_no is not None:  # no waybill known to the server: keep one bound at the station
+        values["tracking_no"] = order.tracking_no
+    lines = tuple(LineRecord(x.line_no, x.sku, x.name, x.qty, x.unit_price_cents, row)
+                  for x in sorted(order.lines, key=lambda x: x.line_no))
+    return OrderRecord(order.order_id, order.status, values, lines, row)
+
+
+def _last_per_key(items: Sequence[T], key: Callable[[T], str]) -> list[T]:
+    """A page naming the same order twice: the later entry is the newer state."""
+    latest: dict[str, T] = {}
+    for item in items:
+        latest.pop(key(item), None)
+        latest[key(item)] = item
+    return list(latest.values())
+
+
+@dataclass(frozen=True)
+class _Packed:
+    order: Order
+    shipment: Shipment | None
+    handed_over: bool
+    in_progress: bool = False  # a pack session is open on it right now
+
+
+def _packed_here(order_ids: Sequence[str]) -> dict[str, _Packed]:
+    """Orders this station packed (status packed/shipped, a live shipment or a completed session), or
+    is packing right now (an open session: the parcel may be labelled seconds after this page)."""
+    found: dict[str, _Packed] = {}
+    for start in range(0, len(order_ids), IN_CHUNK):
+        orders = {o.id: o for o in Order.select().where(Order.order_id.in_(order_ids[start:start + IN_CHUNK]))}
+        if not orders:
+            continue
+        live = {s.order_id: s for s in Shipment.select().where(
+            Shipment.order.in_(list(orders)) & (Shipment.voided == False))}  # noqa: E712 (SQL)
+        sessions: dict[int, set[str]] = {}
+        for pk, state in PackSession.select(PackSession.order, PackSession.state).where(
+                PackSession.order.in_(list(orders)) & PackSession.state.in_((*PACKED_SESSIONS, "open"))).tuples():
+            sessions.setdefault(pk, set()).add(state)
+        handed = {pk for (pk,) in HandoverItem.select(HandoverItem.shipment).where(
+            HandoverItem.shipment.in_([s.id for s in live.values()]) & HandoverItem.handed_over_at.is_null(False)
+        ).tuples()} if live else set()
+        for pk, order in orders.items():
+            shipment = live.get(pk)
+            states = sessions.get(pk, set())
+            if order.status in PACKED_STATUSES or shipment is not None or states:
+                found[order.order_id] = _Packed(order, shipment, shipment is not None and shipment.id in handed,
+                                                in_progress="open" in states and shipment is None)
+    return found
+
+
+def _needs_intercept(incoming: OrderOut, packed: _Packed) -> bool:
+    key = f"intercept:{incoming.order_id}"
+    if packed.order.status not in CANCELLED:
+        return True
+    # Already cancelled here (a file import, an earlier pull): open one only if none was ever opened.
+    return not ExceptionCase.select().where(ExceptionCase.dedupe_key == key).exists()
+
+
+def _open_intercept(store: Store, clock: Clock, incoming: OrderOut, packed: _Packed) -> bool:
+    shipment = packed.shipment
+    tracking = shipment.tracking_no if shipment is not None else (packed.order.tracking_no or "")
+    where = ("ALREADY HANDED OVER to the carrier" if packed.handed_over else
+             "being packed right now" if packed.in_progress else "packed, not yet handed over")
+    case = open_case(
+        store, clock, dedupe_key=f"intercept:{incoming.order_id}", tag="intercept", rule_id="builtin.intercept",
+        severity="critical", route="supervisor",
+        title=f"Intercept {tracking or incoming.order_id}: order {incoming.order_id} {incoming.status.upper()} "
+              f"({where})",
+        sop=INTERCEPT_SOP, order=packed.order, shipment=shipment, actor=ACTOR,
+        detail={"status": incoming.status, "local_status": packed.order.status, "tracking_no": tracking or None,
+                "carrier": shipment.carrier if shipment is not None else packed.order.carrier,
+                "handed_over": packed.handed_over, "being_packed": packed.in_progress,
+                "server_updated_at": iso(incoming.updated_at)},
+    )
+    return case is not None
+
+
+def apply_orders_page(store: Store, clock: Clock, items: Sequence[OrderOut], sha256: str) -> int:
+    """Apply one page of orders (call inside the page's transaction); returns intercepts opened."""
+    orders = _last_per_key(items, lambda o: o.order_id)
+    if not orders:
+        return 0
+    cancelled = [o for o in orders if o.status in CANCELLED]
+    packed = _packed_here([o.order_id for o in cancelled]) if cancelled else {}
+    intercept = [(o, packed[o.order_id]) for o in cancelled
+                 if o.order_id in packed and _needs_intercept(o, packed[o.order_id])]
+    records = [_order_record(o, row) for row, o in enumerate(orders, start=1)]
+    apply_orders(store, records, clock, source=Source(Path("sync:orders"), sha256, len(records), "sync"), actor=ACTOR)
+    return sum(_open_intercept(store, clock, o, p) for o, p in intercept)
+
+
+# ----- products -----
+def _product_records(items: Sequence[ProductOut]) -> tuple[list[ProductRecord], list[str]]:
+    notes: list[str] = []
+    products = _last_per_key(items, lambda p: p.sku)
+    claimed: dict[str, str] = {}  # barcode key → sku, within this page: the most recently updated wins
+    for product in sorted(products, key=lambda p: p.updated_at):
+        for raw in product.barcodes:
+            with contextlib.suppress(ValueError):  # a bad code is reported below, where it is left out
+                claimed[barcode_key(raw.strip())] = product.sku
+    records: list[ProductRecord] = []
+    for row, product in enumerate(products, start=1):
+        codes: list[tuple[str, str]] = []
+        for raw in (b.strip() for b in product.barcodes):
+            if not raw:
+                continue
+            try:
+                key = barcode_key(raw)
+            except ValueError as exc:
+                notes.append(f"sku {product.sku}: {exc}; barcode left out")
+                continue
+            if claimed.get(key) != product.sku:
+                notes.append(f"sku {product.sku}: barcode {raw!r} is also listed for sku {claimed.get(key)!r}; "
+                             "left with that one")
+                continue
+            if all(key != k for k, _ in codes):
+                codes.append((key, raw))
+        values = {"name": product.name, "weight_g": product.weight_g, "stock": product.stock}
+        records.append(ProductRecord(product.sku, values, tuple(codes), row, "barcodes"))
+    return records, notes
+
+
+def _release_moved_barcodes(records: Sequence[ProductRecord]) -> None:
+    """Codes this page lists for a sku, still bound here to a sku the page does not list: released."""
+    skus = {r.sku for r in records}
+    keys = [k for r in records for k, _ in r.barcodes or ()]
+    for start in range(0, len(keys), IN_CHUNK):
+        stale = [pk for pk, sku in ProductBarcode.select(ProductBarcode.id, Product.sku).join(Product).where(
+            ProductBarcode.key.in_(keys[start:start + IN_CHUNK])).tuples() if sku not in skus]
+        if stale:
+            ProductBarcode.delete().where(ProductBarcode.id.in_(stale)).execute()
+
+
+def apply_products_page(store: Store, clock: Clock, items: Sequence[ProductOut], sha256: str) -> list[str]:
+    """Apply one page of products (inside the page's transaction); returns notes on what was left out."""
+    records, notes = _product_records(items)
+    if records:
+        _release_moved_barcodes(records)
+        apply_products(store, records, clock, source=Source(Path("sync:products"), sha256, len(records), "sync"),
+                       actor=ACTOR)
+    for note in notes:
+        log.warning("products pull: %s", note)
+    return notes
+
+
+# ----- tracking -----
+def apply_tracking_page(clock: Clock, items: Sequence[TrackingEventOut]) -> int:
+    """Append the page's events (inside the page's transaction); one already stored is skipped."""
+    if not items:
+        return 0
+    stamp = iso(clock.now())
+    rows = [{"server_id": e.id, "carrier": e.carrier, "tracking_no": e.tracking_no, "status": e.status,
+             "carrier_status": e.carrier_status, "time": iso(e.time), "site": e.site, "courier": e.courier,
+             "context": e.context, "source": e.source, "received_at": stamp} for e in items]
+    for start in range(0, len(rows), 50):  # 12 columns: well under SQLite's host-parameter limit
+        TrackingEvent.insert_many(rows[start:start + 50]).on_conflict_ignore().execute()
+    return len(rows)
+
+
+# ----- the loop -----
+def _fetch(source: PageSource, feed: Feed, cursor: str | None, limit: int) -> Fetched[Any]:
+    if feed == "orders":
+        return source.orders(cursor, limit)
+    if feed == "products":
+        return source.products(cursor, limit)
+    return source.tracking(cursor, limit)
+
+
+def _store_page(store: Store, clock: Clock, feed: Feed, fetched: Fetched[Any]) -> tuple[int, list[str]]:
+    """Apply one page and store its cursor, in one transaction: (intercepts opened, notes)."""
+    page = fetched.page
+    intercepts = 0
+    notes: list[str] = []
+    with store.atomic():
+        if feed == "orders":
+            intercepts = apply_orders_page(store, clock, page.items, fetched.sha256)
+        elif feed == "products":
+            notes = apply_products_page(store, clock, page.items, fetched.sha256)
+        else:
+            apply_tracking_page(clock, page.items)
+        save_cursor(feed, page.next_cursor, clock)
+    return intercepts, notes
+
+
+def pull_feed(store: Store, source: PageSource, clock: Clock, feed: Feed, *, limit: int = PAGE,
+              max_pages: int | None = None, on_page: Callable[[FeedReport], None] | None = None) -> FeedReport:
+    """Pull one feed page by page until the server says there is no more (or `max_pages`).
+
+    While a page is applied, the next one is already being fetched (its cursor came with this page),
+    so the server's work and the station's overlap; it is applied only after this page committed.
+    Raises the source's error on the first failure: pages already stored stay stored with their cursor.
+    `on_page` gets the running total after each stored page (it may raise to stop).
+    """
+    cursor = get_cursor(feed)
+    report = FeedReport(feed)
+    if max_pages is not None and max_pages < 1:
+        return report
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{feed}") as http:
+        fetched = _fetch(source, feed, cursor, limit)
+        while True:
+            page = fetched.page
+            # `stuck`: a server saying "more" without moving on would loop forever.
+            stuck = page.next_cursor == cursor and not page.items
+            more = page.has_more and not stuck and (max_pages is None or report.pages + 1 < max_pages)
+            upcoming = http.submit(_fetch, source, feed, page.next_cursor, limit) if more else None
+            intercepts, notes = _store_page(store, clock, feed, fetched)
+            report = FeedReport(feed, report.items + len(page.items), report.pages + 1,
+                                report.intercepts + intercepts, notes=report.notes + tuple(notes))
+            if on_page is not None:
+                on_page(report)
+            if upcoming is None:
+                return report
+            cursor = page.next_cursor
+            fetched = upcoming.result()
+
+
+def pull_all(store: Store, source: PageSource, clock: Clock, *, limit: int = PAGE,
+             feeds: Sequence[Feed] = FEEDS, on_page: Callable[[FeedReport], None] | None = None) -> PullReport:
+    """Every feed in turn (products, orders, tracking); the first failure is raised, after the pages
+    already stored. Use `pull_feed` for a partial report on failure."""
+    reports: dict[str, FeedReport] = {}
+    for feed in feeds:
+        reports[feed] = pull_feed(store, source, clock, feed, limit=limit, on_page=on_page)
+    return PullReport(reports)
+
+
+def tracking_trail(tracking_no: str) -> list[TrackingEvent]:
+    """A parcel's pulled tracking events, oldest first."""
+    query = TrackingEvent.select().where(TrackingEvent.tracking_no == tracking_no)
+    return list(query.order_by(TrackingEvent.time, TrackingEvent.server_id))
+
+
+__all__ = [
+    "FEEDS", "Feed", "FeedReport", "PageSource", "PullReport", "apply_orders_page", "apply_products_page",
+    "apply_tracking_page", "get_cursor", "pull_all", "pull_feed", "save_cursor", "tracking_trail",
+]

@@ -1,0 +1,71 @@
+"""Reconciliation per shop and day, with the orders found on one side only; plus the migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from server_harness import Running, Station, fresh_database
+from server_hook_calls import generic_push
+
+from app.clock import SystemClock
+from server.db import open_database
+from server.intake import import_orders
+from server.migrations import LATEST_VERSION, SchemaTooNewError, migrate
+from sync.protocol import API
+
+ORDERS = """order_id,shop,status,paid_at,line_no,sku,qty
+A-1,Flagship,paid,2026-11-24T10:00:00+08:00,1,SKU1,1
+A-2,Flagship,paid,2026-11-24T11:00:00+08:00,1,SKU1,1
+A-3,Outlet,paid,2026-11-25T09:00:00+08:00,1,SKU1,1
+A-4,Outlet,cancelled,2026-11-25T09:30:00+08:00,1,SKU1,1
+"""
+
+
+def _ship(station: Station, order_id: str, tracking_no: str) -> dict[str, object]:
+    return station.event("shipment.created", {"order_id": order_id, "tracking_no": tracking_no, "carrier": "SF"},
+                         at="2026-11-25T02:00:00Z")
+
+
+def test_reconciliation_per_shop_and_day(server: Running, station: Station, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS, encoding="utf-8")
+    svc = server.services
+    import_orders(svc.sdb, path, "canonical", "WH1", SystemClock(), svc.config.zone)
+    reply = station.push(_ship(station, "A-1", "SF1000000000001"), _ship(station, "A-3", "SF1000000000003"),
+                         _ship(station, "A-3", "SF1000000000033"), _ship(station, "A-4", "SF1000000000004"),
+                         _ship(station, "GHOST-1", "SF1000000000009"),
+                         station.event("handover.closed", {"batch_id": "HO-1",
+                                                           "tracking_nos": ["SF1000000000001", "SF1000000000003"]}))
+    assert {r["status"] for r in reply.json()["results"]} == {"accepted"}
+    generic_push(server, [("SF1000000000001", "2026-11-25T18:00:00+08:00", "已揽收", "picked_up")])
+    body = station.get(f"{API}/reconciliation", day_from="2026-11-24", day_to="2026-11-25").json()
+    rows = [(r["shop"], r["day"], r["orders"], r["cancelled"], r["packed"], r["handed_over"], r["carrier_accepted"],
+             r["deviation_pct"]) for r in body["rows"]]
+    assert rows == [("Flagship", "2026-11-24", 2, 0, 1, 1, 1, 50.0), ("Outlet", "2026-11-25", 2, 1, 2, 1, 0, 0.0)]
+    lists = {name: body[name]["order_ids"] for name in ("not_packed", "packed_not_on_platform", "packed_but_cancelled",
+                                                         "packed_not_handed_over", "handed_over_not_accepted",
+                                                         "duplicates")}
+    assert lists == {"not_packed": ["A-2"], "packed_not_on_platform": ["GHOST-1"], "packed_but_cancelled": ["A-4"],
+                     "packed_not_handed_over": ["A-3", "A-4"], "handed_over_not_accepted": ["A-3"],
+                     "duplicates": ["A-3"]}
+    assert station.get(f"{API}/reconciliation", day_from="2026-11-25", day_to="2026-11-24").status_code == 400
+
+
+def test_migrations_are_idempotent_and_refuse_a_newer_schema(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        _migrate_twice_then_refuse(url)
+
+
+def _migrate_twice_then_refuse(url: str) -> None:
+    sdb = open_database(url)
+    try:
+        assert migrate(sdb) == LATEST_VERSION
+        assert migrate(sdb) == LATEST_VERSION
+        with sdb.connection(), sdb.write():
+            sdb.execute('INSERT INTO "schema_version" ("version", "name", "applied_at") VALUES (?, ?, ?)',
+                        (LATEST_VERSION + 1, "from the future", "2030-01-01T00:00:00.000Z"))
+        with pytest.raises(SchemaTooNewError, match="newer than this PackBench understands"):
+            migrate(sdb)
+    finally:
+        sdb.close()

@@ -1,0 +1,145 @@
+"""In-memory stand-ins for the central server, for unit tests of push, pull and the worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from app.audit import record_fact
+from app.clock import FakeClock
+from app.store import Store
+from sync.client import Fetched, SyncError
+from sync.protocol import (
+    MAX_PAGE,
+    Event,
+    EventBatchResult,
+    EventResult,
+    LineOut,
+    OrderOut,
+    Page,
+    ProductOut,
+    TrackingEventOut,
+)
+
+T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+
+
+class FakeApi:
+    """Applies each event id once, answers known/rejected like the protocol says, serves feeds by index.
+
+    `failures` are raised by the next pushes, `pull_failures` by the next page requests (one each),
+    before anything is applied.
+    """
+
+    station_id = "ST-TEST"
+
+    def __init__(self) -> None:
+        self.events: dict[UUID, Event] = {}
+        self.batches: list[list[Event]] = []
+        self.reject: Callable[[Event], str | None] = lambda e: None
+        self.failures: list[Exception] = []
+        self.pull_failures: list[Exception] = []
+        self.feeds: dict[str, list[Any]] = {"orders": [], "products": [], "tracking": []}
+        self.requests: list[tuple[str, str | None, int]] = []
+
+    @staticmethod
+    def _fail(failures: list[Exception]) -> None:
+        if failures:
+            raise failures.pop(0)
+
+    def push(self, events: Sequence[Event]) -> EventBatchResult:
+        self.batches.append(list(events))
+        self._fail(self.failures)
+        results = []
+        for e in events:
+            reason = self.reject(e)
+            if reason:
+                results.append(EventResult(id=e.id, status="rejected", reason=reason))
+            elif e.id in self.events:
+                same = self.events[e.id] == e
+                results.append(EventResult(id=e.id, status="known") if same else
+                               EventResult(id=e.id, status="rejected", reason="same id, different body"))
+            else:
+                self.events[e.id] = e
+                results.append(EventResult(id=e.id, status="accepted"))
+        return EventBatchResult(results=results)
+
+    def _page(self, feed: str, cursor: str | None, limit: int) -> Fetched[Any]:
+        self.requests.append((feed, cursor, limit))
+        self._fail(self.pull_failures)
+        start = int(cursor or 0)
+        items = self.feeds[feed][start:start + limit]
+        end = start + len(items)
+        return Fetched(Page[Any](items=items, next_cursor=str(end), has_more=end < len(self.feeds[feed])),
+                       sha256=f"{feed}-{start}")
+
+    def orders(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[OrderOut]:
+        return self._page("orders", cursor, limit)
+
+    def products(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[ProductOut]:
+        return self._page("products", cursor, limit)
+
+    def tracking(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[TrackingEventOut]:
+        return self._page("tracking", cursor, limit)
+
+
+@pytest.fixture
+def api() -> FakeApi:
+    return FakeApi()
+
+
+def unreachable(what: str = "POST /events") -> SyncError:
+    return SyncError(f"{what}: server unreachable (Connection refused)", retryable=True, kind="unreachable")
+
+
+def order_out(order_id: str, status: str = "paid", *, skus: Sequence[str] = ("SKU-1",), tracking_no: str | None = None,
+              minute: int = 0, **fields: Any) -> OrderOut:
+    lines = [LineOut(line_no=i, sku=sku, name=f"item {sku}", qty=1, unit_price_cents=990)
+             for i, sku in enumerate(skus, start=1)]
+    base: dict[str, Any] = {
+        "order_id": order_id, "warehouse": "HZ-1", "platform": "taobao", "shop": "main", "status": status,
+        "receiver_name": "张伟", "receiver_phone": "13800138000", "receiver_address": "浙江省杭州市余杭区 1 号",
+        "total_cents": 990 * len(skus), "paid_cents": 990 * len(skus), "created_at": T0, "carrier": "SF",
+        "tracking_no": tracking_no, "lines": lines, "updated_at": T0 + timedelta(minutes=minute),
+    }
+    base.update(fields)
+    return OrderOut(**base)
+
+
+def product_out(sku: str, barcodes: Sequence[str] = (), *, stock: int = 10, weight_g: int = 120,
+                minute: int = 0, name: str | None = None) -> ProductOut:
+    return ProductOut(sku=sku, name=name or f"product {sku}", weight_g=weight_g, stock=stock,
+                      barcodes=list(barcodes), updated_at=T0 + timedelta(minutes=minute))
+
+
+def tracking_out(server_id: int, tracking_no: str = "SF1400000000001", status: str = "in_transit") -> TrackingEventOut:
+    return TrackingEventOut(id=server_id, carrier="SF", tracking_no=tracking_no, status=status,  # type: ignore[arg-type]
+                            carrier_status="0", time=T0 + timedelta(hours=server_id), site="杭州转运中心",
+                            courier="", context=f"快件到达 杭州转运中心 #{server_id}", source="kuaidi100")
+
+
+def queue_events(store: Store, clock: FakeClock, n: int, kind: str = "scan") -> list[str]:
+    """`n` facts recorded the way the app records them (audit entry + outbox row), in one transaction;
+    returns their event ids."""
+    from app.store.models import Outbox
+
+    before = Outbox.select(Outbox.seq).order_by(Outbox.seq.desc()).first()
+    with store.atomic():
+        for i in range(n):
+            record_fact(kind, "packer-1", clock.now(), {"i": i, "code": f"690{i:010d}", "outcome": "item_ok"})
+    query = Outbox.select(Outbox.event_id).where(Outbox.seq > (before.seq if before else 0))
+    return [row.event_id for row in query.order_by(Outbox.seq)]
+
+
+def packbench(argv: list[str]) -> int:
+    """`packbench ARGV` as main.py runs it once `sync.cli.register` is wired in."""
+    from app import cli
+    from sync.cli import register
+
+    parser, sub = cli.build_parser()
+    register(sub, cli.add_data_dir)
+    return cli.run(parser.parse_args([str(a) for a in argv]))
