@@ -45,7 +45,6 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 def run_pack(args: argparse.Namespace) -> int:
     from app.station import build_runtime
     from app.store.models import Operator
-    from drivers.camera import open_camera
     from drivers.printers.factory import open_printer
     from drivers.scales import WeightsFileScale, open_scale
     from drivers.scanners import FileScanner, open_scanner
@@ -62,7 +61,11 @@ def run_pack(args: argparse.Namespace) -> int:
     scanner = FileScanner(args.scans, clock=clock) if args.scans else open_scanner(args.scanner, clock)
     scale = WeightsFileScale(args.weights, clock=clock) if args.weights else open_scale(args.scale, clock)
     printer = open_printer(args.printer)
-    camera = open_camera(config.camera, clock=clock) if config.camera else None
+    camera = None
+    if config.camera:  # imported only when configured: it brings requests, ~0.1 s of start-up
+        from drivers.camera import open_camera
+
+        camera = open_camera(config.camera, clock=clock)
     runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale, camera=camera)
     from app.headless import run_line
 

@@ -74,12 +74,22 @@ def transition(store: Store, clock: Clock, case_id: int, state: str, actor: str,
     return case  # type: ignore[no-any-return]
 
 
-def open_overdue_handover_cases(store: Store, clock: Clock, station: str, max_age: timedelta) -> int:
-    """Every parcel packed longer than `max_age` ago and never handed over becomes a case (once)."""
+OVERDUE_LOOKBACK = timedelta(days=14)  # older parcels were raised by earlier rounds (or long since found)
+
+
+def open_overdue_handover_cases(store: Store, clock: Clock, station: str, max_age: timedelta,
+                                lookback: timedelta = OVERDUE_LOOKBACK) -> int:
+    """Every parcel packed longer than `max_age` ago (within `lookback`) and never handed over becomes
+    a case, once: parcels whose case is still live are skipped before any write."""
     from app.handover import HandoverService
 
+    prefix = f"{NOT_HANDED_OVER}:"
+    live = {key for (key,) in ExceptionCase.select(ExceptionCase.dedupe_key).where(
+        ExceptionCase.dedupe_key.startswith(prefix) & (ExceptionCase.state != "resolved")).tuples()}
     opened = 0
-    for parcel in HandoverService(store, clock, station, "system").overdue_parcels(max_age):
+    for parcel in HandoverService(store, clock, station, "system").overdue_parcels(max_age, lookback=lookback):
+        if prefix + parcel.tracking_no in live:
+            continue
         shipment = Shipment.get(Shipment.tracking_no == parcel.tracking_no)
         case = open_case(
             store, clock, dedupe_key=f"{NOT_HANDED_OVER}:{parcel.tracking_no}", tag=NOT_HANDED_OVER,

@@ -379,7 +379,8 @@ class HandoverService:
                         row.closed_by, row.courier, lines, intercepted)
 
     # ----- parcels that never left -----
-    def overdue_parcels(self, max_age: timedelta, carrier: str | None = None) -> list[OverdueParcel]:
+    def overdue_parcels(self, max_age: timedelta, carrier: str | None = None,
+                        lookback: timedelta | None = None) -> list[OverdueParcel]:
         """Live parcels packed more than `max_age` ago and not in any closed batch, oldest first.
 
         Parcels whose order was cancelled after packing are included (they need intercepting and
@@ -396,6 +397,8 @@ class HandoverService:
                  .order_by(Shipment.created_at, Shipment.id))
         if carrier:
             query = query.where(Shipment.carrier == carrier.strip().upper())
+        if lookback is not None:  # bounded by the live-shipment index on created_at
+            query = query.where(Shipment.created_at >= iso(now - lookback))
         return [
             OverdueParcel(tracking, order_id, code, packed_at, (now - parse_iso(packed_at)).total_seconds() / 3600,
                           status, batch_id)

@@ -64,7 +64,7 @@ class StationRuntime:
         scanner: Scanner | None = None, scale: Scale | None = None,
         tz: str = "Asia/Shanghai", retry_seconds: float = 5.0,
         passports: Callable[[Shipment], str] | None = None,
-        chores: list[Chore] | None = None,
+        chores: list[Chore] | None = None, background: list[Chore] | None = None,
     ) -> None:
         self.flow = flow
         self.clock = clock
@@ -78,6 +78,11 @@ class StationRuntime:
         # Periodic work on this thread, on timers a busy inbox (a scale reporting ten times a second)
         # cannot starve: waiting labels are retried, time-based checks run.
         self.chores = [Chore(retry_seconds, self._retry_waiting_jobs), *(chores or [])]
+        # Long periodic checks (time-based rules, overdue parcels) run on a thread of their own: at
+        # 10^6 orders one round takes seconds, which must never stall a scan. They only read and open
+        # cases, in short transactions of their own.
+        self.background = list(background or [])
+        self._housekeeper: threading.Thread | None = None
         self.listeners = Listeners()
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -95,6 +100,9 @@ class StationRuntime:
             self.scale.start(self.submit_weight, self._on_status)
         self._thread = threading.Thread(target=self._loop, name="station-runtime", daemon=True)
         self._thread.start()
+        if self.background:
+            self._housekeeper = threading.Thread(target=self._housekeeping, name="station-housekeeping", daemon=True)
+            self._housekeeper.start()
         self.call(self._resume_print_jobs)
 
     def stop(self) -> None:
@@ -105,8 +113,9 @@ class StationRuntime:
             hook()
         self._stop.set()
         self._inbox.put(("stop", None))  # wake the loop now rather than at its next retry tick
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._housekeeper):
+            if thread is not None:
+                thread.join(timeout=5)
 
     def submit_scan(self, scan: Scan) -> None:
         self._put("scan", scan)
@@ -159,6 +168,16 @@ class StationRuntime:
                     chore.due = time.monotonic() + chore.every_seconds
             if self._inbox.empty():
                 self._idle.set()
+
+    def _housekeeping(self) -> None:
+        for chore in self.background:
+            chore.due = time.monotonic() + chore.every_seconds
+        while not self._stop.wait(max(min(c.due for c in self.background) - time.monotonic(), 0.01)):
+            now = time.monotonic()
+            for chore in self.background:
+                if now >= chore.due:
+                    self._guard(chore.run)
+                    chore.due = time.monotonic() + chore.every_seconds
 
     def run_pending(self) -> None:
         """Handle everything queued, on the caller's thread (tests without the thread)."""
@@ -273,14 +292,15 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     passports = PassportIssuer(store, load_or_create_station_key(data_dir), config.passport_base_url,
                                config.station, clock)
     overdue = timedelta(hours=config.handover_overdue_hours)
-    chores = [
+    background = [
         Chore(OVERDUE_CHECK_SECONDS, lambda: open_overdue_handover_cases(store, clock, config.station, overdue)),
         # Time-based rules (no tracking update, out for delivery too long, ...) over recent orders.
         Chore(RULES_TIMER_SECONDS, lambda: run_rules(store, clock, book.current, "timer",
                                                      since=clock.now() - timedelta(days=RULES_TIMER_DAYS))),
     ]
     runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
-                             tz=config.timezone, retry_seconds=retry_seconds, passports=passports, chores=chores)
+                             tz=config.timezone, retry_seconds=retry_seconds, passports=passports,
+                             background=background)
     if camera is not None:
         from app.evidence.photo import PackingPhotographer, photo_listener
 

@@ -373,3 +373,15 @@ def test_parcels_never_handed_over_become_one_case_each(bench: PackFlow, clock: 
     transition(store, clock, case.id, "resolved", "李强", note="found on shelf B3, handed over")
     # Still not handed over after the case was resolved: the check may raise it again.
     assert open_overdue_handover_cases(store, clock, "T-1", timedelta(hours=12)) == 1
+
+
+def test_overdue_check_looks_back_a_bounded_window(bench: PackFlow, clock: FakeClock) -> None:
+    from datetime import timedelta
+
+    from app.cases import open_overdue_handover_cases
+
+    pack(bench, ORDERS[0])
+    clock.advance(days=20)  # older than the 14-day window: an earlier round raised it, or nobody will
+    assert open_overdue_handover_cases(bench.store, clock, "T-1", timedelta(hours=12)) == 0
+    assert open_overdue_handover_cases(bench.store, clock, "T-1", timedelta(hours=12),
+                                       lookback=timedelta(days=30)) == 1

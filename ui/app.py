@@ -18,7 +18,6 @@ from app.demo import seed_demo
 from app.devices import DeviceState, DeviceStatus, LabelPrinter, Scale, Scan, Scanner
 from app.station import StationRuntime, build_runtime
 from app.store import Store, StoreError, open_store
-from drivers.camera import open_camera
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
@@ -88,7 +87,11 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
         if config.demo:
             seed_demo(store, clock)  # only into a store without orders
         scanner, scale, printer = open_devices(config, clock)
-        camera = open_camera(config.camera, clock=clock) if config.camera else None
+        camera = None
+        if config.camera:  # imported only when configured: it brings requests
+            from drivers.camera import open_camera
+
+            camera = open_camera(config.camera, clock=clock)
         runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale, retry_seconds, camera)
     except Exception:
         store.close()
