@@ -68,8 +68,15 @@ def run_pack(args: argparse.Namespace) -> int:
         camera = open_camera(config.camera, clock=clock)
     runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale, camera=camera)
     from app.headless import run_line
+    from sync.worker import start_worker_if_enrolled
 
-    return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)
+    # An enrolled line syncs in the background like a bench does; an unenrolled one just queues.
+    worker = start_worker_if_enrolled(store, data_dir, clock)
+    try:
+        return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 def run_print_test(args: argparse.Namespace) -> int:

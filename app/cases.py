@@ -2,21 +2,37 @@
 
 Opening is idempotent per `dedupe_key`: while a case about the same thing is open or acknowledged,
 running the same check again changes nothing. Every change is audited and goes to the outbox.
+
+`case_listeners` hear of each new case once the transaction that created it has committed (an
+outer transaction's commit when open_case ran inside one): a case that was rolled back is never
+announced. Listeners run on the committing thread and must be quick (the notifier only queues);
+one that raises is logged and the others still run.
+
+Queries for the queue and the UI: `list_cases` and `weekly_heatmap`.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.audit import record_fact
-from app.clock import Clock, iso
+from app.clock import Clock, iso, parse_iso
 from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
 
 NOT_HANDED_OVER = "not_handed_over"
 SEVERITIES = ("info", "warning", "critical")
+LIVE_STATES = ("open", "acknowledged")
+
+log = logging.getLogger(__name__)
+
+# Called with each new case after its transaction commits (see the module docstring).
+case_listeners: list[Callable[[ExceptionCase], None]] = []
 
 
 class CaseError(ValueError):
@@ -45,7 +61,23 @@ def open_case(store: Store, clock: Clock, *, dedupe_key: str, tag: str, rule_id:
             "route": route, "order_id": order.order_id if order else None,
             "tracking_no": shipment.tracking_no if shipment else None,
         })
+    if case_listeners:
+        # Runs now when this was the outermost transaction, else when the outer one commits; a
+        # rollback of the outer transaction drops it. A savepoint rolled back inside a transaction
+        # that still commits does not drop it: `_announce` checks that the case row is really there.
+        store.db.after_commit(lambda: _announce(case))
     return case  # type: ignore[no-any-return]
+
+
+def _announce(case: ExceptionCase) -> None:
+    stored = ExceptionCase.get_or_none(ExceptionCase.id == case.id)
+    if stored is None or stored.dedupe_key != case.dedupe_key or stored.opened_at != case.opened_at:
+        return  # rolled back with a savepoint
+    for listener in list(case_listeners):
+        try:
+            listener(case)
+        except Exception:  # a listener must never undo or break the commit that already happened
+            log.exception("case listener %r failed on case %s", listener, case.id)
 
 
 def transition(store: Store, clock: Clock, case_id: int, state: str, actor: str, note: str = "") -> ExceptionCase:
@@ -103,3 +135,50 @@ def open_overdue_handover_cases(store: Store, clock: Clock, station: str, max_ag
         )
         opened += case is not None
     return opened
+
+
+# ----- queries -----
+def list_cases(open_only: bool = False, tag: str | None = None, severity: str | None = None,
+               route: str | None = None) -> list[ExceptionCase]:
+    """The case queue, oldest first; `open_only`: only live cases (open or acknowledged)."""
+    query = ExceptionCase.select()
+    if open_only:
+        query = query.where(ExceptionCase.state.in_(LIVE_STATES))
+    if tag:
+        query = query.where(ExceptionCase.tag == tag)
+    if severity:
+        query = query.where(ExceptionCase.severity == severity)
+    if route:
+        query = query.where(ExceptionCase.route == route)
+    return list(query.order_by(ExceptionCase.opened_at, ExceptionCase.id))
+
+
+def _zone(tz: str | tzinfo) -> tzinfo:
+    return ZoneInfo(tz) if isinstance(tz, str) else tz
+
+
+def weekly_heatmap(clock: Clock, tz: str | tzinfo, days: int = 7, top: int = 5,
+                   ) -> tuple[list[date], list[str], dict[tuple[str, date], int]]:
+    """Cases opened per tag and local day over the last `days` days (today included, in zone `tz`).
+
+    Returns (days oldest first, the `top` tags by count over the window — most first, ties by name —,
+    counts[(tag, day)] for every such tag and day, zeros included).
+    """
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    zone = _zone(tz)
+    today = clock.now().astimezone(zone).date()
+    day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    start = datetime.combine(day_list[0], time(0), zone)
+    end = datetime.combine(today + timedelta(days=1), time(0), zone)
+    per_day: dict[tuple[str, date], int] = {}
+    totals: dict[str, int] = {}
+    rows = ExceptionCase.select(ExceptionCase.tag, ExceptionCase.opened_at).where(
+        (ExceptionCase.opened_at >= iso(start)) & (ExceptionCase.opened_at < iso(end))).tuples()
+    for tag, opened_at in rows:
+        day = parse_iso(opened_at).astimezone(zone).date()
+        per_day[(tag, day)] = per_day.get((tag, day), 0) + 1
+        totals[tag] = totals.get(tag, 0) + 1
+    tags = sorted(totals, key=lambda t: (-totals[t], t))[:max(top, 0)]
+    counts = {(tag, day): per_day.get((tag, day), 0) for tag in tags for day in day_list}
+    return day_list, tags, counts

@@ -196,6 +196,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     from app.cli_logistics import register as register_logistics  # it imports this module
 
     register_logistics(sub, command)
+    from app.cli_exceptions import register as register_exceptions  # it imports this module
+
+    register_exceptions(sub, command)
     return parser, sub
 
 

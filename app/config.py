@@ -58,6 +58,8 @@ class StationConfig:
     camera: str = ""  # packing photo: "" (none), sim, http://camera/snapshot.jpg, file:DIR
     sla_handover_hours: float = 48.0  # promise paid → handed over, when the order has no ship-by time
     sla_delivery_hours: float = 72.0  # promise handed over → delivered
+    notify_url: str = ""  # WeCom/DingTalk robot webhook for new cases; "" = no notifications
+    notify_severities: list[str] = field(default_factory=lambda: ["critical", "warning"])
     sender: Sender = field(default_factory=Sender)
 
     def sender_party(self) -> Party:

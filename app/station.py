@@ -311,4 +311,18 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
         photographer = PackingPhotographer(camera, store, clock, data_dir, post=runtime.call, on_error=report)
         runtime.listeners.outcome.append(photo_listener(photographer, flow))
         runtime.on_stop.append(photographer.close)
+    notify_url = config.notify_url
+    if notify_url:  # new cases of the configured severities go to the supervisors' chat robot
+        from app.cases import case_listeners
+        from app.notify import CaseNotifier
+
+        notifier = CaseNotifier(notify_url, config.notify_severities, clock)
+        case_listeners.append(notifier.notify)
+
+        def stop_notifier() -> None:
+            if notifier.notify in case_listeners:
+                case_listeners.remove(notifier.notify)
+            notifier.close()
+
+        runtime.on_stop.append(stop_notifier)
     return runtime

@@ -11,6 +11,10 @@ page's SHA-256). The server is the authority on products, so a barcode it now li
 is released from its old owner within the page's transaction (that owner's own update follows in a
 later page). An order the server reports cancelled or refunded after this station packed it opens an
 intercept case for a supervisor, in the same transaction as the page.
+
+After an orders page commits, the exception rules run with trigger "order_change" over its orders;
+after a tracking page, with trigger "tracking" over the orders of its parcels. A rule failure is
+logged and never fails the pull (the page and its cursor are already stored).
 """
 
 from __future__ import annotations
@@ -303,6 +307,33 @@ def _store_page(store: Store, clock: Clock, feed: Feed, fetched: Fetched[Any]) -
     return intercepts, notes
 
 
+class _PageRules:
+    """Runs the exception rules over what a stored page changed; the rule book is loaded once per pull."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+        self._ruleset: Any = None
+
+    def after_page(self, feed: Feed, items: Sequence[Any]) -> None:
+        if feed == "products" or not items:
+            return
+        try:
+            from app.rules import load_book, order_ids_for_waybills, run_rules
+
+            if feed == "orders":
+                trigger, order_ids = "order_change", list(dict.fromkeys(o.order_id for o in items))
+            else:
+                trigger = "tracking"
+                order_ids = order_ids_for_waybills(self.store, [e.tracking_no for e in items])
+            if not order_ids:
+                return
+            if self._ruleset is None:
+                self._ruleset = load_book(self.store).current
+            run_rules(self.store, self.clock, self._ruleset, trigger, order_ids)
+        except Exception:
+            log.exception("%s pull: exception rules failed on a stored page; the pull goes on", feed)
+
+
 def pull_feed(store: Store, source: PageSource, clock: Clock, feed: Feed, *, limit: int = PAGE,
               max_pages: int | None = None, on_page: Callable[[FeedReport], None] | None = None) -> FeedReport:
     """Pull one feed page by page until the server says there is no more (or `max_pages`).
@@ -316,6 +347,7 @@ def pull_feed(store: Store, source: PageSource, clock: Clock, feed: Feed, *, lim
     report = FeedReport(feed)
     if max_pages is not None and max_pages < 1:
         return report
+    rules = _PageRules(store, clock)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{feed}") as http:
         fetched = _fetch(source, feed, cursor, limit)
         while True:
@@ -325,6 +357,7 @@ def pull_feed(store: Store, source: PageSource, clock: Clock, feed: Feed, *, lim
             more = page.has_more and not stuck and (max_pages is None or report.pages + 1 < max_pages)
             upcoming = http.submit(_fetch, source, feed, page.next_cursor, limit) if more else None
             intercepts, notes = _store_page(store, clock, feed, fetched)
+            rules.after_page(feed, page.items)
             report = FeedReport(feed, report.items + len(page.items), report.pages + 1,
                                 report.intercepts + intercepts, notes=report.notes + tuple(notes))
             if on_page is not None:

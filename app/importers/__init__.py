@@ -9,11 +9,16 @@ one `store.atomic()` transaction together with its `import.orders` / `import.pro
 Errors are `ImportFileError`, whose message is one line naming the file, the row (the physical line,
 header = 1) and the column. Re-import semantics: see `app.importers.apply`. Platform formats are
 TOML profiles (`app.importers.profile`); `fmt` is a built-in name or a path to a profile file.
+
+After an order import commits, `import_orders` runs the exception rules with trigger "import" over
+the imported orders; a rule failure is logged and never fails the import (it is already committed).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +35,8 @@ __all__ = [
     "ProfileError", "Source", "apply_orders", "apply_products", "builtin_names", "import_orders",
     "import_products", "load_profile", "parse_orders", "parse_products",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,20 @@ def import_orders(store: Store, path: Path | str, fmt: str | Path, clock: Clock,
                     Path(lines_path) if lines_path else None, _sha256(Path(lines_path)) if lines_path else None)
     counts = apply_orders(store, records, clock, source=source, actor=actor)
     rows.committed()
+    _run_import_rules(store, clock, [r.order_id for r in records])
     return ImportReport(profile.name, rows.total, counts.created, counts.updated, counts.unchanged)
+
+
+def _run_import_rules(store: Store, clock: Clock, order_ids: Sequence[str]) -> None:
+    """The "import" rules over the imported orders (after the commit); failures are only logged."""
+    if not order_ids:
+        return
+    try:
+        from app.rules import load_book, run_rules
+
+        run_rules(store, clock, load_book(store).current, "import", list(dict.fromkeys(order_ids)))
+    except Exception:
+        log.exception("exception rules failed after importing %d order(s); the import stands", len(order_ids))
 
 
 def import_products(store: Store, path: Path | str, clock: Clock, progress: Progress | None = None, *,

@@ -30,7 +30,10 @@ def central(seen: Seen) -> Reply:
                                         **({"reason": "unknown kind"} if n == 0 else {})}
                                        for n, i in enumerate(ids)]})
     if seen.path.startswith("/api/v1/orders") and "cursor" not in seen.path:
+        # A complete order (11-digit mobile, address), so no exception rule adds audit events to the push.
         order = {"order_id": "TB-CLI-1", "warehouse": "HZ-1", "platform": "taobao", "status": "paid",
+                 "receiver_name": "张伟", "receiver_phone": "13812345678",
+                 "receiver_address": "浙江省杭州市西湖区文三路 90 号",
                  "lines": [{"line_no": 1, "sku": "A", "qty": 1}], "updated_at": "2026-11-25T02:00:00Z"}
         return Reply(200, {"items": [order], "next_cursor": "1", "has_more": False})
     return Reply(200, {"items": [], "next_cursor": "x", "has_more": False})

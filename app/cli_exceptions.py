@@ -1,0 +1,112 @@
+"""`packbench exceptions`: the exception case queue (design §9, issue 5).
+
+    packbench exceptions list [--open] [--json] [--tag T] [--severity S] [--route R]
+    packbench exceptions ack ID [--by NAME]
+    packbench exceptions resolve ID --note TEXT [--by NAME]
+
+`list` prints one case a line (or, with --json, a list of objects): id, order id, tag, rule id,
+severity, route, state, opened at (in the station's time zone), title. `--open` keeps the live cases
+(open or acknowledged). `ack` and `resolve` go through `app.cases.transition` (audited); a refused
+change is one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.cli import CliError, Handler, add_data_dir, data_dir, store_for
+from app.clock import SystemClock, parse_iso
+
+CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
+DEFAULT_ACTOR = "cli"
+
+
+def register(sub: Any, command: CommandFactory) -> None:
+    """Add `exceptions` to `packbench`'s subparsers (`command` is `app.cli.build_parser`'s factory)."""
+    from app.cases import SEVERITIES
+
+    def child(parent_sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent_sub.add_parser(name, help=help_text, description=help_text)
+        add_data_dir(p)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("exceptions", cmd_exceptions_list, "the exception case queue: list, acknowledge, resolve")
+    es = p.add_subparsers(dest="exceptions_action", required=True)
+    ls = child(es, "list", cmd_exceptions_list, "list exception cases, oldest first")
+    ls.add_argument("--open", action="store_true", help="only live cases (open or acknowledged)")
+    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--tag", help="only this tag, e.g. address_risk")
+    ls.add_argument("--severity", choices=SEVERITIES)
+    ls.add_argument("--route", help="only cases routed to this role: packer, supervisor, admin")
+    ack = child(es, "ack", cmd_exceptions_ack, "acknowledge a case: someone is on it")
+    ack.add_argument("case_id", type=int, metavar="ID")
+    ack.add_argument("--by", default=DEFAULT_ACTOR, help="who acknowledges (recorded in the audit log)")
+    res = child(es, "resolve", cmd_exceptions_resolve, "resolve a case with a note for the next person")
+    res.add_argument("case_id", type=int, metavar="ID")
+    res.add_argument("--note", required=True, help="what was done")
+    res.add_argument("--by", default=DEFAULT_ACTOR, help="who resolves (recorded in the audit log)")
+
+
+def _zone(args: argparse.Namespace) -> ZoneInfo:
+    from app.config import load_config
+
+    return ZoneInfo(load_config(data_dir(args)).timezone)
+
+
+def case_row(case: Any, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "order_id": case.order.order_id if case.order_id is not None else None,
+        "tag": case.tag,
+        "rule_id": case.rule_id,
+        "severity": case.severity,
+        "route": case.route,
+        "state": case.state,
+        "opened_at": parse_iso(case.opened_at).astimezone(zone).isoformat(timespec="seconds"),
+        "title": case.title,
+    }
+
+
+def cmd_exceptions_list(args: argparse.Namespace) -> int:
+    from app.cases import list_cases
+
+    store_for(args)
+    zone = _zone(args)
+    rows = [case_row(c, zone) for c in list_cases(bool(getattr(args, "open", False)), getattr(args, "tag", None),
+                                                  getattr(args, "severity", None), getattr(args, "route", None))]
+    if getattr(args, "json", False):
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for r in rows:
+        opened = r["opened_at"][:16].replace("T", " ")
+        print(f"{r['id']:>5}  {r['severity']:<8} {r['state']:<12} {opened}  {r['order_id'] or '-':<20} "
+              f"{r['tag']:<18} {r['rule_id']:<22} {r['route']:<10} {r['title']}")
+    if not rows:
+        print("no cases")
+    return 0
+
+
+def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
+    from app.cases import CaseError, transition
+
+    store = store_for(args)
+    by = str(args.by).strip() or DEFAULT_ACTOR
+    try:
+        case = transition(store, SystemClock(), args.case_id, state, by, note)
+    except CaseError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"case {case.id} {case.state} by {by}: {case.title}")
+    return 0
+
+
+def cmd_exceptions_ack(args: argparse.Namespace) -> int:
+    return _transition(args, "acknowledged")
+
+
+def cmd_exceptions_resolve(args: argparse.Namespace) -> int:
+    return _transition(args, "resolved", args.note)

@@ -1,0 +1,199 @@
+"""Case notifications to a chat robot (WeCom / DingTalk style webhook), design §9.
+
+`CaseNotifier.notify(case)` is what callers call (it is registered in `app.cases.case_listeners` by
+`build_runtime` when `notify_url` is set): a new case of a configured severity becomes one text
+message, queued for a sender thread of its own. The caller never waits on the network: the queue
+is bounded, and a message that does not fit is logged and counted (`dropped`), never lost silently.
+The sender tries each message up to `attempts` times with exponential backoff between tries
+(base·2^(n-1), capped); a message that still fails is logged with its text and counted (`failed`).
+
+Body: {"msgtype": "text", "text": {"content": "..."}}, which both WeCom and DingTalk robots accept.
+A robot answering HTTP 200 with a non-zero `errcode` (rate limit, bad key) counts as a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.clock import Clock
+from app.store.models import ExceptionCase
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str, dict[str, Any]], None]  # (url, body); raises on failure
+SEVERITY_ZH = {"critical": "严重", "warning": "警告", "info": "提示"}
+DEFAULT_SEVERITIES = ("critical", "warning")
+
+
+class NotifyError(Exception):
+    pass
+
+
+def requests_send(url: str, body: dict[str, Any], timeout: float = 10.0) -> None:
+    """POST the body as JSON; raises NotifyError on a transport error, an HTTP error or an errcode."""
+    import requests
+
+    try:
+        response = requests.post(url, json=body, timeout=timeout)
+    except requests.RequestException as exc:
+        raise NotifyError(f"{type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 300:
+        raise NotifyError(f"HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        answer = response.json()
+    except ValueError:
+        return  # a robot that answers 2xx without JSON took it
+    if isinstance(answer, dict) and answer.get("errcode") not in (None, 0):
+        raise NotifyError(f"errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
+
+
+def case_message(case: ExceptionCase) -> dict[str, Any]:
+    """One paragraph, Chinese then English: severity, tag, order, title, first line of the SOP."""
+    severity = str(case.severity)
+    order = case.order.order_id if case.order_id is not None else "-"
+    sop = next((line.strip() for line in str(case.sop).splitlines() if line.strip()), "")
+    parts = [f"【{SEVERITY_ZH.get(severity, severity)} {severity.upper()}】异常 Exception #{case.id}",
+             f"标签 Tag: {case.tag}", f"订单 Order: {order}", f"{case.title}"]
+    if sop:
+        parts.append(f"处理 SOP: {sop}")
+    return {"msgtype": "text", "text": {"content": "；".join(parts)}}
+
+
+@dataclass(frozen=True)
+class _Message:
+    case_id: int
+    body: dict[str, Any]
+
+
+class CaseNotifier:
+    def __init__(self, url: str, severities: Iterable[str] = DEFAULT_SEVERITIES, clock: Clock | None = None,
+                 send: Send | None = None, *, attempts: int = 5, backoff_base: float = 2.0,
+                 backoff_cap: float = 300.0, sleep: Callable[[float], None] | None = None,
+                 max_queue: int = 1000) -> None:
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self.url = url
+        self.severities = frozenset(severities)
+        self.clock = clock
+        self.attempts = attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._send: Send = send or requests_send
+        self._stop = threading.Event()
+        # The default sleep wakes at close(): a retry waiting minutes never holds the station's exit.
+        self._sleep: Callable[[float], object] = sleep or self._stop.wait
+        self._queue: queue.Queue[_Message | None] = queue.Queue(maxsize=max_queue)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+        self.failed = 0  # gave up after `attempts` tries
+        self.dropped = 0  # the queue was full, or the notifier closed
+        self.last_error: str | None = None
+        self.last_error_at: datetime | None = None
+
+    # ----- the caller's side -----
+    def notify(self, case: ExceptionCase) -> None:
+        """Queue the message for a new case of a configured severity; returns at once."""
+        if str(case.severity) not in self.severities:
+            return
+        message = _Message(int(case.id), case_message(case))
+        if self._stop.is_set():
+            self._drop(message, "the notifier is closed")
+            return
+        self._ensure_thread()
+        try:
+            self._queue.put_nowait(message)
+        except queue.Full:
+            self._drop(message, f"the queue is full ({self._queue.maxsize} waiting)")
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued message was sent or given up (tests, shutdown); True if done."""
+        done = threading.Event()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, name="notify-flush", daemon=True).start()
+        return done.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the sender; messages still waiting are logged and counted as dropped."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            with contextlib.suppress(queue.Full):  # the sender sees _stop after its current message
+                self._queue.put_nowait(None)
+            thread.join(timeout)
+
+    # ----- the sender thread -----
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="case-notifier", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            message = self._queue.get()
+            try:
+                if message is None:
+                    break
+                if self._stop.is_set():
+                    self._drop(message, "the notifier closed before it was sent")
+                else:
+                    self._deliver(message)
+            finally:
+                self._queue.task_done()
+        self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                message = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if message is not None:
+                self._drop(message, "the notifier closed before it was sent")
+            self._queue.task_done()
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after the `attempt`-th failed try (1-based)."""
+        return float(min(self.backoff_cap, self.backoff_base * 2.0 ** min(attempt - 1, 32)))
+
+    def _deliver(self, message: _Message) -> None:
+        error = ""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self._send(self.url, message.body)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("case %s notification, try %d/%d failed: %s", message.case_id, attempt,
+                            self.attempts, error)
+                if attempt < self.attempts and not self._stop.is_set():
+                    self._sleep(self.delay(attempt))
+                    if self._stop.is_set():
+                        break
+                continue
+            self.sent += 1
+            return
+        self.failed += 1
+        self._record_error(error)
+        log.error("case %s notification given up after %d tries (%s): %s", message.case_id, self.attempts,
+                  error, message.body["text"]["content"])
+
+    def _drop(self, message: _Message, why: str) -> None:
+        self.dropped += 1
+        self._record_error(why)
+        log.error("case %s notification dropped, %s: %s", message.case_id, why, message.body["text"]["content"])
+
+    def _record_error(self, error: str) -> None:
+        self.last_error = error
+        self.last_error_at = self.clock.now() if self.clock is not None else None

@@ -1,0 +1,173 @@
+"""`packbench exceptions list/ack/resolve`, the queue filters and the weekly heatmap (issue 5)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from app.cases import list_cases, open_case, weekly_heatmap
+from app.clock import FakeClock
+from app.demo import seed_demo
+from app.store import Store, open_store
+from app.store.models import AuditEntry, ExceptionCase, Order
+from main import main
+
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+def _open(store: Store, clock: FakeClock, key: str, *, tag: str = "address_risk", severity: str = "warning",
+          route: str = "supervisor", order_id: str | None = "TB2026112500001") -> ExceptionCase:
+    order = Order.get(Order.order_id == order_id) if order_id else None
+    case = open_case(store, clock, dedupe_key=key, tag=tag, rule_id=f"rule.{tag}", severity=severity, route=route,
+                     title=f"{tag} on {order_id}", sop="Call the buyer.\n致电买家。", order=order)
+    assert case is not None
+    return case
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "station"
+    clock = FakeClock(T0)
+    store = open_store(d, clock)
+    seed_demo(store, clock, waybills=5)
+    _open(store, clock, "a:1")
+    _open(store, clock, "b:1", tag="stock_gap", severity="critical", route="admin", order_id="TB2026112500002")
+    _open(store, clock, "c:1", tag="compliance", severity="info", order_id=None)
+    store.close()
+    return d
+
+
+def run(d: Path, *argv: str) -> int:
+    return main(["--data-dir", str(d), "exceptions", *argv])
+
+
+def listed(d: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, object]]:
+    assert run(d, "list", "--json", *argv) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert isinstance(rows, list)
+    return rows
+
+
+def test_list_json_has_the_queue_fields_in_the_station_zone(data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    rows = listed(data_dir, capsys)
+    assert [r["tag"] for r in rows] == ["address_risk", "stock_gap", "compliance"]
+    first = rows[0]
+    assert set(first) == {"id", "order_id", "tag", "rule_id", "severity", "route", "state", "opened_at", "title"}
+    assert first["order_id"] == "TB2026112500001" and first["rule_id"] == "rule.address_risk"
+    assert first["severity"] == "warning" and first["route"] == "supervisor" and first["state"] == "open"
+    assert first["opened_at"] == "2026-11-25T10:00:00+08:00"  # station zone Asia/Shanghai
+    assert first["title"] == "address_risk on TB2026112500001"
+    assert rows[2]["order_id"] is None
+
+
+def test_list_text_one_line_per_case(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(data_dir, "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert "TB2026112500002" in lines[1] and "critical" in lines[1] and "2026-11-25 10:00" in lines[1]
+
+
+def test_filters(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert [r["tag"] for r in listed(data_dir, capsys, "--tag", "stock_gap")] == ["stock_gap"]
+    assert [r["tag"] for r in listed(data_dir, capsys, "--severity", "info")] == ["compliance"]
+    assert [r["tag"] for r in listed(data_dir, capsys, "--route", "supervisor")] == ["address_risk", "compliance"]
+    assert listed(data_dir, capsys, "--route", "supervisor", "--severity", "critical") == []
+    case_id = listed(data_dir, capsys, "--tag", "compliance")[0]["id"]
+    assert run(data_dir, "resolve", str(case_id), "--note", "not a problem") == 0
+    capsys.readouterr()
+    assert [r["tag"] for r in listed(data_dir, capsys, "--open")] == ["address_risk", "stock_gap"]
+    assert len(listed(data_dir, capsys)) == 3
+
+
+def test_ack_then_resolve_is_audited(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case_id = str(listed(data_dir, capsys, "--tag", "address_risk")[0]["id"])
+    assert run(data_dir, "ack", case_id, "--by", "sup-wang") == 0
+    assert f"case {case_id} acknowledged by sup-wang" in capsys.readouterr().out
+    assert listed(data_dir, capsys, "--tag", "address_risk")[0]["state"] == "acknowledged"
+    assert [r["tag"] for r in listed(data_dir, capsys, "--open")] == ["address_risk", "stock_gap", "compliance"]
+    assert run(data_dir, "resolve", case_id, "--note", "buyer confirmed the number", "--by", "sup-wang") == 0
+    capsys.readouterr()
+    assert listed(data_dir, capsys, "--tag", "address_risk")[0]["state"] == "resolved"
+    store = open_store(data_dir)
+    try:
+        case = ExceptionCase.get_by_id(int(case_id))
+        assert (case.acked_by, case.resolved_by, case.note) == ("sup-wang", "sup-wang", "buyer confirmed the number")
+        kinds = [e.kind for e in AuditEntry.select().order_by(AuditEntry.seq)][-2:]
+        assert kinds == ["exception.acknowledged", "exception.resolved"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["ack", "999"], "no case 999"),
+    (["resolve", "999", "--note", "x"], "no case 999"),
+    (["resolve", "1", "--note", "   "], "resolving a case needs a note"),
+])
+def test_refused_transitions_are_one_line_exit_1(data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                  argv: list[str], message: str) -> None:
+    assert run(data_dir, *argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and err.startswith("packbench: ")
+
+
+def test_acking_twice_is_refused(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(data_dir, "ack", "1") == 0
+    assert run(data_dir, "ack", "1") == 1
+    assert "case 1 is acknowledged; cannot make it acknowledged" in capsys.readouterr().err
+
+
+def test_list_cases_helper(store: Store, clock: FakeClock) -> None:
+    seed_demo(store, clock, waybills=5)
+    a = _open(store, clock, "a:1")
+    clock.advance(60)
+    b = _open(store, clock, "b:1", tag="stock_gap", severity="critical")
+    assert [c.id for c in list_cases()] == [a.id, b.id]
+    assert [c.id for c in list_cases(severity="critical")] == [b.id]
+    assert [c.id for c in list_cases(tag="address_risk", route="supervisor")] == [a.id]
+    assert list_cases(route="packer") == []
+
+
+def test_weekly_heatmap_counts_per_local_day_top_tags(store: Store) -> None:
+    clock = FakeClock(datetime(2026, 11, 18, 15, 0, tzinfo=UTC))  # 23:00 Nov 18 in Shanghai: outside the window
+    seed_demo(store, clock, waybills=5)
+    n = 0
+
+    def opened(tag: str, times: int) -> None:
+        nonlocal n
+        for _ in range(times):
+            n += 1
+            _open(store, clock, f"{tag}:{n}", tag=tag)
+
+    opened("address_risk", 4)  # Nov 18 local: before the 7-day window
+    clock.advance(hours=1)  # 16:00 UTC = 00:00 Nov 19 local: the window's first day
+    opened("address_risk", 2)
+    opened("stock_gap", 1)
+    clock.advance(days=3, hours=15)  # 07:00 UTC Nov 22 = 15:00 local
+    opened("payment_anomaly", 3)
+    opened("compliance", 1)
+    opened("pack_mismatch", 1)
+    opened("weight_mismatch", 1)
+    clock.advance(days=3, hours=8, minutes=59)  # 15:59 UTC Nov 25 = 23:59 local, "today"
+    opened("address_risk", 1)
+    opened("logistics_anomaly", 2)
+
+    days, tags, counts = weekly_heatmap(clock, "Asia/Shanghai")
+    assert days == [date(2026, 11, d) for d in range(19, 26)]
+    assert tags == ["address_risk", "payment_anomaly", "logistics_anomaly", "compliance", "pack_mismatch"]
+    assert counts[("address_risk", date(2026, 11, 19))] == 2
+    assert counts[("address_risk", date(2026, 11, 25))] == 1
+    assert counts[("payment_anomaly", date(2026, 11, 22))] == 3
+    assert counts[("logistics_anomaly", date(2026, 11, 25))] == 2
+    assert counts[("compliance", date(2026, 11, 20))] == 0
+    assert set(counts) == {(t, d) for t in tags for d in days}
+    assert sum(counts.values()) == 3 + 3 + 2 + 1 + 1
+
+    # In UTC the same cases fall on other days: 23:59 local Nov 25 is 15:59 UTC, still Nov 25.
+    days_utc, tags_utc, counts_utc = weekly_heatmap(clock, "UTC", days=1, top=2)
+    assert days_utc == [date(2026, 11, 25)]
+    assert tags_utc == ["logistics_anomaly", "address_risk"]
+    assert counts_utc == {("logistics_anomaly", date(2026, 11, 25)): 2, ("address_risk", date(2026, 11, 25)): 1}
