@@ -7,6 +7,7 @@ default `selftest.png` in the data dir) and quits: a smoke test for installers.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
 from drivers.spec import SpecError
+from sync.worker import SyncWorker, start_worker_if_enrolled
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
 from ui.devices import WEDGE, open_devices
@@ -31,9 +33,14 @@ from ui.i18n import tr
 from ui.main_window import MainWindow
 from ui.qt import QApplication, QMessageBox, QTimer
 from ui.resources import install_fonts
+from ui.sync_status import SyncBar, SyncBridge
+from ui.triage_controller import TriageController
+from ui.triage_screen import TriageScreen
 from ui.wedge import WedgeFilter
 
 MANIFESTS = "manifests"  # DATA_DIR/manifests/<batch>.pdf
+EVIDENCE = "evidence"  # DATA_DIR/evidence/<order>.pdf
+log = logging.getLogger(__name__)
 
 
 def application() -> QApplication:
@@ -58,6 +65,9 @@ class Station:
     scanner: Scanner | None
     scale: Scale
     printer: LabelPrinter
+    triage: TriageController | None = None
+    sync: SyncBridge | None = None
+    sync_worker: SyncWorker | None = None
 
     def start(self) -> None:
         self.wedge.install(application())
@@ -65,10 +75,18 @@ class Station:
             self.window.pack_screen.show_status(DeviceStatus("scanner", DeviceState.CONNECTED, WEDGE))
         self.runtime.start()
         self.bridge.refresh()
+        if self.triage is not None:
+            self.triage.start()  # the queue and the mode button's badge, every few seconds
         self.window.show()
 
     def close(self) -> None:
         self.wedge.uninstall(application())
+        if self.triage is not None:
+            self.triage.stop()
+        if self.sync is not None:
+            self.sync.detach()
+        if self.sync_worker is not None:
+            self.sync_worker.stop()  # before the store closes: it ends after the batch in flight
         self.runtime.stop()
         self.bridge.detach()
         self.window.close()
@@ -108,8 +126,21 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     handover = HandoverScreen(
         HandoverController(runtime, store, clock, config, Path(data_dir) / MANIFESTS),
         config.carriers, lang, config.timezone)
-    window = MainWindow(bridge, lang, config.timezone, title, panel, handover)
-    return Station(config, store, runtime, bridge, wedge, window, scanner, scale, printer)
+    triage_controller = TriageController(runtime, store, clock, config, Path(data_dir) / EVIDENCE)
+    triage = TriageScreen(triage_controller, lang, config.timezone)
+    sync = SyncBridge()
+    try:
+        worker = start_worker_if_enrolled(store, Path(data_dir), clock, sync.listen)
+    except Exception:  # a broken sync.toml must not keep the bench from packing
+        log.exception("sync worker not started")
+        worker = None
+    sync.attach(worker)
+    sync_bar = SyncBar(lang, enrolled=worker is not None)
+    sync.status.connect(sync_bar.show_status)
+    sync_bar.sync_now.clicked.connect(sync.kick)
+    window = MainWindow(bridge, lang, config.timezone, title, panel, handover, triage, sync_bar)
+    return Station(config, store, runtime, bridge, wedge, window, scanner, scale, printer,
+                   triage_controller, sync, worker)
 
 
 def run_station(data_dir: Path, demo: bool = False) -> int:

@@ -1,5 +1,5 @@
-"""The station window: the pack screen (and, switched to by the mode bar, the handover screen), their
-alarms (sound, red flash) and, in demo mode, the panel.
+"""The station window: the pack screen (and, switched to by the mode bar, the handover and the
+exception triage screens), their alarms (sound, red flash), the sync status and, in demo mode, the panel.
 
 The pack screen is the default. While the handover screen shows, it has the station's scans
 (`StationRuntime.divert_scans`); switching back to the pack screen gives them back to the pack flow.
@@ -15,6 +15,7 @@ from ui.pack_screen import PackScreen
 from ui.qt import (
     QButtonGroup,
     QHBoxLayout,
+    QLabel,
     QMainWindow,
     QPushButton,
     QResizeEvent,
@@ -25,17 +26,21 @@ from ui.qt import (
 )
 from ui.resources import ui_font
 from ui.sounds import Sounds
+from ui.sync_status import SyncBar
+from ui.triage_screen import TriageScreen
 from ui.view_model import BenchView
 from ui.widgets import Flash
 
 WINDOW_SIZE = (1280, 800)
-PACK, HANDOVER = "pack", "handover"
-MODE_CAPTIONS = {PACK: "打包 Pack", HANDOVER: "交接 Handover"}  # both languages: a supervisor walks up to any bench
+PACK, HANDOVER, EXCEPTIONS = "pack", "handover", "exceptions"
+MODE_CAPTIONS = {PACK: "打包 Pack", HANDOVER: "交接 Handover",  # both languages: a supervisor walks up to any bench
+                 EXCEPTIONS: "异常 Exceptions"}
 
 
 class MainWindow(QMainWindow):
     def __init__(self, bridge: StationBridge, lang: str, tz: str, title: str,
                  demo_panel: DemoPanel | None = None, handover_screen: HandoverScreen | None = None,
+                 triage_screen: TriageScreen | None = None, sync_bar: SyncBar | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -43,20 +48,31 @@ class MainWindow(QMainWindow):
         self.lang = lang
         self.pack_screen = PackScreen(lang, tz)
         self.handover_screen = handover_screen
+        self.triage_screen = triage_screen
+        self.sync_bar = sync_bar
         self.mode = PACK
         self.mode_buttons: dict[str, QPushButton] = {}
-        if handover_screen is None:
+        self.screens: dict[str, QWidget] = {PACK: self.pack_screen}
+        if handover_screen is not None:
+            self.screens[HANDOVER] = handover_screen
+            handover_screen.alarm.connect(self._alarm)
+        if triage_screen is not None:
+            self.screens[EXCEPTIONS] = triage_screen
+            triage_screen.alarm.connect(self._alarm)
+        self.badge = QLabel()
+        if len(self.screens) == 1 and sync_bar is None:
             self.setCentralWidget(self.pack_screen)
         else:
             self.stack = QStackedWidget()
-            self.stack.addWidget(self.pack_screen)
-            self.stack.addWidget(handover_screen)
+            for screen in self.screens.values():
+                self.stack.addWidget(screen)
             central = QWidget()
             column = QVBoxLayout(central)
             column.addLayout(self._mode_bar())
             column.addWidget(self.stack, 1)
             self.setCentralWidget(central)
-            handover_screen.alarm.connect(self._alarm)
+        if triage_screen is not None:
+            triage_screen.badge.connect(self.show_badge)
         self.demo_panel = demo_panel
         if demo_panel is not None:
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, demo_panel)
@@ -74,7 +90,8 @@ class MainWindow(QMainWindow):
     def _mode_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         group = QButtonGroup(self)
-        for mode, caption in MODE_CAPTIONS.items():
+        for mode in self.screens:
+            caption = MODE_CAPTIONS[mode]
             button = QPushButton(caption)
             button.setCheckable(True)
             button.setChecked(mode == PACK)
@@ -86,23 +103,36 @@ class MainWindow(QMainWindow):
             group.addButton(button)
             self.mode_buttons[mode] = button
             bar.addWidget(button)
+            if mode == EXCEPTIONS:  # the open cases of the logged-in role, as a red pill beside the button
+                self.badge.setFont(ui_font(14, bold=True))
+                self.badge.setStyleSheet("background: #c62828; color: white; border-radius: 11px; padding: 1px 8px;")
+                self.badge.hide()
+                bar.addWidget(self.badge)
         bar.addStretch(1)
+        if self.sync_bar is not None:
+            bar.addWidget(self.sync_bar)
         return bar
 
+    def show_badge(self, count: int) -> None:
+        self.badge.setText(str(count))
+        self.badge.setVisible(count > 0)
+        self.badge.setToolTip(f"{count} open cases for your role 待处理异常 {count} 个")
+
     def set_mode(self, mode: str) -> None:
-        """Show the pack or the handover screen; the handover screen takes the scans while it shows."""
-        if mode == self.mode or self.handover_screen is None:
+        """Show the pack, handover or triage screen; the handover screen takes the scans while it shows."""
+        if mode == self.mode or mode not in self.screens:
             return
+        if self.mode == HANDOVER and self.handover_screen is not None:
+            self.handover_screen.deactivate()
         self.mode = mode
         self.mode_buttons[mode].setChecked(True)
-        if mode == HANDOVER:
-            self.stack.setCurrentWidget(self.handover_screen)
+        screen = self.screens[mode]
+        self.stack.setCurrentWidget(screen)
+        if mode == HANDOVER and self.handover_screen is not None:
             self.handover_screen.activate()
-            self.handover_screen.setFocus()
-        else:
-            self.handover_screen.deactivate()
-            self.stack.setCurrentWidget(self.pack_screen)
-            self.pack_screen.setFocus()
+        elif mode == EXCEPTIONS and self.triage_screen is not None:
+            self.triage_screen.controller.refresh()
+        screen.setFocus()
 
     def _on_outcome(self, outcome: Outcome, view: BenchView) -> None:
         self.pack_screen.show_outcome(outcome, view)
@@ -113,6 +143,8 @@ class MainWindow(QMainWindow):
         self.pack_screen.show_error(message)
         if self.mode == HANDOVER and self.handover_screen is not None:
             self.handover_screen.show_error(message)  # emits its own alarm
+        elif self.mode == EXCEPTIONS and self.triage_screen is not None:
+            self.triage_screen.show_error(message)  # emits its own alarm
         else:
             self._alarm(Level.ERROR)
 

@@ -1,9 +1,10 @@
-"""Screenshots in demo mode: `python -m ui.screenshot OUT.png [--error | --handover]`.
+"""Screenshots in demo mode: `python -m ui.screenshot OUT.png [--error | --handover | --triage]`.
 
 Runs the demo station offscreen in a throw-away data dir, clicks through the demo panel (one order
 shipped, the next one half scanned; with --error, then a wrong item) and saves the window as a PNG.
 With --handover: three orders packed (one of them 13 hours ago, one cancelled since), then the
 handover screen mid-batch for SF, showing the cancelled order's parcel intercepted.
+With --triage: a week of exception cases, the supervisor logged in, the triage screen with a case selected.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app.cases import open_case
 from app.clock import FakeClock, SystemClock
 from app.demo import ORDERS, product_barcode
 from app.store.models import Order, Shipment
 from drivers.scanners import SimulatedScanner
 from ui.app import Station, application, build_station
-from ui.main_window import HANDOVER
+from ui.main_window import EXCEPTIONS, HANDOVER
 from ui.qt import QEventLoop, QTimer
 
 TIMEOUT_S = 10.0
@@ -123,11 +125,71 @@ def shoot_handover(out: Path) -> None:
             station.close()
 
 
+# (tag, severity, route, title, SOP, order index, hours before now)
+DEMO_CASES = [
+    ("address_risk", "warning", "supervisor", "Hold word in the address: 驿站代收",
+     "Call the buyer and confirm the address; if it stays a parcel locker, note it on the order. "
+     "联系买家确认地址；如仍为驿站代收，在订单备注。", 5, 2),
+    ("stock_gap", "critical", "supervisor", "SILK-SCF-R: stock 4, 7-day sales 31",
+     "Tell purchasing today; pause the listing if stock reaches 0. 今天通知采购；库存为 0 时下架。", 2, 5),
+    ("weight_mismatch", "warning", "packer", "Parcel 180 g over the expected weight",
+     "Re-open the parcel and count the items against the order. 重新开箱，按订单核对商品数量。", 0, 26),
+    ("payment_anomaly", "critical", "supervisor", "Paid amount differs from the order total",
+     "Hold the parcel; check the payment in the shop back office. 暂扣包裹；在店铺后台核对付款。", 3, 50),
+    ("address_risk", "warning", "supervisor", "Mobile number is not 11 digits",
+     "Call the buyer and fix the number before shipping. 发货前联系买家更正手机号。", 4, 75),
+    ("logistics_anomaly", "warning", "supervisor", "No tracking update 24 h after pickup",
+     "Open a ticket with the carrier. 向快递公司提交工单。", 1, 100),
+    ("address_risk", "info", "packer", "Address contains 暂存", "Check with the buyer. 与买家确认。", 1, 130),
+]
+
+
+def seed_cases(station: Station, clock: FakeClock) -> None:
+    """Open DEMO_CASES on the runtime thread, each `hours` before the clock's now, and wait for them."""
+    def open_all() -> None:
+        for n, (tag, severity, route, title, sop, order, hours) in enumerate(DEMO_CASES):
+            clock.advance(hours=-hours)  # opened in the demo's past; the clock goes back to now after
+            try:
+                open_case(station.store, clock, dedupe_key=f"demo:{n}", tag=tag, rule_id=f"demo.{tag}",
+                          severity=severity, route=route, title=title, sop=sop,
+                          order=Order.get(Order.order_id == ORDERS[order][0]))
+            finally:
+                clock.advance(hours=hours)
+
+    station.runtime.call(open_all)
+    station.runtime.wait_idle(TIMEOUT_S)
+
+
+def shoot_triage(out: Path) -> None:
+    application()
+    clock = FakeClock(SystemClock().now())
+    with tempfile.TemporaryDirectory() as tmp:
+        station = build_station(Path(tmp), demo=True, clock=clock, retry_seconds=0.2)
+        station.start()
+        try:
+            click(station, "S-2001", "login")  # the supervisor
+            seed_cases(station, clock)
+            station.window.set_mode(EXCEPTIONS)
+            screen = station.window.triage_screen
+            assert screen is not None
+            wait_until(lambda: screen.snapshot is not None and screen.snapshot.total == len(DEMO_CASES)
+                       and screen.snapshot.role == "supervisor", "the case queue")
+            screen.select_ids([screen.shown[-2].id])
+            application().processEvents()
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if not station.window.grab().save(str(out)):
+                raise OSError(f"cannot write {out}")
+        finally:
+            station.close()
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     if not args or args[0].startswith("-"):
-        sys.exit("usage: python -m ui.screenshot OUT.png [--error | --handover]")
-    if "--handover" in args:
+        sys.exit("usage: python -m ui.screenshot OUT.png [--error | --handover | --triage]")
+    if "--triage" in args:
+        shoot_triage(Path(args[0]))
+    elif "--handover" in args:
         shoot_handover(Path(args[0]))
     else:
         shoot(Path(args[0]), error="--error" in args)

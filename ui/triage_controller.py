@@ -1,0 +1,199 @@
+"""The triage screen's work (design §9, issue 5), done on the station runtime's thread.
+
+Like `HandoverController`: the screen calls `refresh`, `acknowledge`, `resolve` and `evidence` on
+the UI thread; each posts its work with `runtime.call` (the one thread that writes the store), and the
+result comes back as a signal, delivered queued on the UI thread. Acknowledge and resolve go through
+`app.cases.transition`, which audits them and queues them for sync.
+
+While the station runs, a timer re-reads the queue every few seconds, so a case routed to the role
+of the operator logged in at the bench shows (and counts on the mode button) at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from peewee import JOIN
+
+from app import cases
+from app.cases import CaseError, transition
+from app.clock import Clock, iso, parse_iso
+from app.config import StationConfig
+from app.evidence.collect import EvidenceError
+from app.evidence.service import EvidenceSettings, gather_evidence, safe_name, write_evidence
+from app.station import StationRuntime
+from app.store import Store
+from app.store.models import ExceptionCase, Order
+from drivers.printers.preview import render_png
+from ui.qt import QObject, QTimer, Signal
+
+REFRESH_MS = 5_000  # the queue, the badge and the heat map
+QUEUE_SHOWN = 1_000  # live cases sent to the screen, oldest first
+HEAT_DAYS, HEAT_TAGS = 7, 5
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    opened_at: datetime
+    order_id: str
+    tag: str
+    severity: str
+    route: str
+    state: str
+    title: str
+    sop: str
+    detail: str
+    note: str = ""
+    acked_by: str = ""
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    """Cases opened per day (station time zone) for the week's top tags: `counts[tag][i]` is the count
+    on `days[i]`, oldest day first."""
+
+    days: tuple[date, ...]
+    counts: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self.counts)
+
+
+@dataclass(frozen=True)
+class TriageSnapshot:
+    rows: tuple[CaseRow, ...]
+    total: int  # live (open or acknowledged) cases in all; `rows` may be fewer
+    role: str | None  # of the operator logged in at the bench
+    badge: int  # open cases routed to that role (to every role when nobody is logged in)
+    heat: HeatMap
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    state: str  # acknowledged | resolved
+    done: tuple[int, ...]
+    errors: tuple[str, ...]
+
+
+def weekly_heatmap(now: datetime, tz: str, days: int = HEAT_DAYS, top: int = HEAT_TAGS) -> HeatMap:
+    """Count cases opened over the last `days` local days by tag and day; keep the `top` tags."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    seen: Counter[tuple[str, date]] = Counter()
+    query = ExceptionCase.select(ExceptionCase.tag, ExceptionCase.opened_at).where(
+        ExceptionCase.opened_at >= iso(start)).tuples()
+    for tag, opened in query:
+        seen[(tag, parse_iso(opened).astimezone(zone).date())] += 1
+    totals: Counter[str] = Counter()
+    for (tag, _), n in seen.items():
+        totals[tag] += n
+    span = tuple(first + timedelta(days=i) for i in range(days))
+    ranked = sorted(totals, key=lambda t: (-totals[t], t))[:top]
+    return HeatMap(span, {tag: tuple(seen[(tag, d)] for d in span) for tag in ranked})
+
+
+class TriageController(QObject):
+    snapshot = Signal(object)  # TriageSnapshot
+    acted = Signal(object)  # ActionResult
+    evidence_written = Signal(str, str, bool, str)  # order id, PDF path, chain ok, chain detail
+    failed = Signal(str)  # one line for the banner
+
+    def __init__(self, runtime: StationRuntime, store: Store, clock: Clock, config: StationConfig,
+                 evidence_dir: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runtime = runtime
+        self._store = store
+        self._clock = clock
+        self._config = config
+        self.evidence_dir = Path(evidence_dir)
+        self.timer = QTimer(self, interval=REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+
+    # ----- UI thread -----
+    def start(self) -> None:
+        self.refresh()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def refresh(self) -> None:
+        self._runtime.call(self._refresh)
+
+    def acknowledge(self, case_ids: Sequence[int]) -> None:
+        self._runtime.call(partial(self._transition, tuple(case_ids), "acknowledged", ""))
+
+    def resolve(self, case_ids: Sequence[int], note: str) -> None:
+        if not note.strip():  # transition() refuses it too; no trip to the runtime thread for nothing
+            self.failed.emit("resolving needs a note")
+            return
+        self._runtime.call(partial(self._transition, tuple(case_ids), "resolved", note))
+
+    def evidence(self, order_id: str) -> None:
+        self._runtime.call(partial(self._evidence, order_id))
+
+    # ----- runtime thread -----
+    def _actor(self) -> str:
+        operator = self._runtime.flow.operator
+        return operator.name if operator is not None else self._config.station
+
+    def _refresh(self) -> None:
+        now = self._clock.now()
+        operator = self._runtime.flow.operator
+        role = operator.role if operator is not None else None
+        live = ExceptionCase.state != "resolved"
+        query = (ExceptionCase.select(ExceptionCase, Order.order_id).join(Order, JOIN.LEFT_OUTER)
+                 .where(live).order_by(ExceptionCase.opened_at, ExceptionCase.id).limit(QUEUE_SHOWN))
+        rows = tuple(CaseRow(
+            c.id, parse_iso(c.opened_at), getattr(c.order, "order_id", None) or "", c.tag, c.severity,
+            c.route, c.state, c.title, c.sop, c.detail, c.note or "", c.acked_by or "",
+        ) for c in query)
+        total = ExceptionCase.select().where(live).count()
+        badge_query = ExceptionCase.select().where(ExceptionCase.state == "open")
+        if role is not None:
+            badge_query = badge_query.where(ExceptionCase.route == role)
+        self.snapshot.emit(TriageSnapshot(rows, total, role, badge_query.count(), self._heatmap(now), now))
+
+    def _heatmap(self, now: datetime) -> HeatMap:
+        shared = getattr(cases, "weekly_heatmap", None)  # app.cases' own once it has one; else ours
+        if shared is None:
+            return weekly_heatmap(now, self._config.timezone)
+        days, tags, counts = shared(self._clock, self._config.timezone, days=HEAT_DAYS, top=HEAT_TAGS)
+        return HeatMap(tuple(days), {tag: tuple(counts.get((tag, day), 0) for day in days) for tag in tags})
+
+    def _transition(self, case_ids: tuple[int, ...], state: str, note: str) -> None:
+        actor = self._actor()
+        done: list[int] = []
+        errors: list[str] = []
+        for case_id in case_ids:
+            try:
+                transition(self._store, self._clock, case_id, state, actor, note)
+            except CaseError as exc:
+                errors.append(str(exc))
+            else:
+                done.append(case_id)
+        self.acted.emit(ActionResult(state, tuple(done), tuple(errors)))
+        self._refresh()
+
+    def _evidence(self, order_id: str) -> None:
+        path = self.evidence_dir / f"{safe_name(order_id)}.pdf"
+        try:
+            batch = gather_evidence(self._store, [order_id], render_label_png=render_png, clock=self._clock,
+                                    settings=EvidenceSettings.from_config(self._config))
+            write_evidence(batch, path)
+        except (EvidenceError, OSError) as exc:
+            self.failed.emit(f"evidence {order_id}: {exc}")
+            return
+        chain = batch.chain
+        self.evidence_written.emit(order_id, str(path), chain.ok, chain.problem)

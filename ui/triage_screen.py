@@ -1,0 +1,322 @@
+"""The triage screen (design §9, issue 5 item 3): the exception-case queue and what to do about each.
+
+A queue of live cases (open or acknowledged), filtered by tag, severity, route and age; the case
+selected shows its SOP (with a copy button) and, for its order, an evidence-pack button. Acknowledge
+and resolve (a note is required) act on every selected case at once. Below: this week's top tags per
+day as a heat map. The mode button counts the open cases routed to the logged-in operator's role.
+
+The screen decides nothing: `TriageController` reads and writes on the runtime thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from app.pack.outcomes import Level
+from ui.i18n import tr
+from ui.qt import (
+    QAbstractItemView,
+    QApplication,
+    QBrush,
+    QColor,
+    QDesktopServices,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QUrl,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from ui.resources import ui_font
+from ui.triage_controller import ActionResult, CaseRow, TriageController, TriageSnapshot
+from ui.triage_widgets import FilterBar, HeatMapGrid
+from ui.widgets import LEVEL_COLOURS, titled
+
+COLUMNS = ("tr_col_id", "tr_col_opened", "tr_col_order", "tr_col_tag", "tr_col_severity", "tr_col_route",
+           "tr_col_state", "tr_col_title")
+SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#b26a00", "info": "#455a64"}
+
+
+class TriageScreen(QWidget):
+    alarm = Signal(object)  # Level: the window sounds it (and flashes on errors)
+    badge = Signal(int)  # open cases routed to the logged-in operator's role
+
+    def __init__(self, controller: TriageController, lang: str, tz: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.lang = lang
+        self.zone = ZoneInfo(tz)
+        self.snapshot: TriageSnapshot | None = None
+        self.shown: list[CaseRow] = []
+        self.last_event = ""
+        self.seen = 0
+        self.note_dialog: QInputDialog | None = None
+        self.evidence_offer: QMessageBox | None = None
+        self.evidence_path: str | None = None
+
+        self.banner = QLabel()
+        self.banner.setFont(ui_font(20, bold=True))
+        self.banner.setWordWrap(True)
+        self.banner.setMinimumHeight(48)
+        self.filters = FilterBar(lang)
+        self.filters.changed.connect(self._show_rows)
+        self.queue = self._build_queue()
+        self.queue_title = QLabel()
+        self.queue_title.setFont(ui_font(16, bold=True))
+        left = QVBoxLayout()
+        left.addWidget(self.filters)
+        left.addWidget(self.queue_title)
+        left.addWidget(self.queue, 1)
+
+        self.case_title = QLabel(tr("tr_none", lang))
+        self.case_title.setFont(ui_font(16, bold=True))
+        self.case_title.setWordWrap(True)
+        self.case_meta = QLabel()
+        self.case_meta.setFont(ui_font(13))
+        self.case_meta.setWordWrap(True)
+        self.sop = QPlainTextEdit()
+        self.sop.setReadOnly(True)
+        self.sop.setFont(ui_font(14))
+        self.copy_button = self._button("tr_copy", self._copy)
+        self.ack_button = self._button("tr_ack", self._acknowledge)
+        self.resolve_button = self._button("tr_resolve", self._ask_note)
+        self.evidence_button = self._button("tr_evidence", self._evidence)
+        buttons = QGridLayout()
+        buttons.addWidget(self.ack_button, 0, 0)
+        buttons.addWidget(self.resolve_button, 0, 1)
+        buttons.addWidget(self.copy_button, 1, 0)
+        buttons.addWidget(self.evidence_button, 1, 1)
+        details = QWidget()
+        column = QVBoxLayout(details)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.case_title)
+        column.addWidget(self.case_meta)
+        sop_caption = QLabel(tr("tr_sop", lang))
+        sop_caption.setFont(ui_font(13, bold=True))
+        column.addWidget(sop_caption)
+        column.addWidget(self.sop, 1)
+        column.addLayout(buttons)
+        self.heat = HeatMapGrid(lang)
+        right = QVBoxLayout()
+        right.addWidget(titled(tr("tr_details", lang), details), 3)
+        right.addWidget(titled(tr("tr_heat", lang), self.heat), 0)
+
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addLayout(right, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addLayout(body, 1)
+        self._banner("", None)
+        self._show_details()
+
+        controller.snapshot.connect(self.show_snapshot)
+        controller.acted.connect(self.show_result)
+        controller.evidence_written.connect(self.show_evidence)
+        controller.failed.connect(self.show_error)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def _build_queue(self) -> QTableWidget:
+        table = QTableWidget(0, len(COLUMNS))
+        table.setHorizontalHeaderLabels([tr(key, self.lang) for key in COLUMNS])
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        table.verticalHeader().setVisible(False)
+        table.setFont(ui_font(12))
+        table.setWordWrap(False)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)  # the title: what is left
+        header.setMinimumSectionSize(40)
+        table.itemSelectionChanged.connect(self._show_details)
+        return table
+
+    def _button(self, key: str, on_click: Callable[[], None]) -> QPushButton:
+        button = QPushButton(tr(key, self.lang))
+        button.setFont(ui_font(15, bold=True))
+        button.setMinimumHeight(40)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(on_click)
+        return button
+
+    # ----- from the controller -----
+    def show_snapshot(self, snapshot: TriageSnapshot) -> None:
+        self.snapshot = snapshot
+        self.filters.offer(snapshot.rows, snapshot.role)
+        self._show_rows()
+        self.heat.show_heat(snapshot.heat)
+        self.badge.emit(snapshot.badge)
+
+    def show_result(self, result: ActionResult) -> None:
+        key = "tr_acked" if result.state == "acknowledged" else "tr_resolved"
+        if result.errors:
+            self._show("partly", tr("tr_partly", self.lang, done=len(result.done), errors="; ".join(result.errors)),
+                       Level.ERROR)
+        else:
+            self._show(result.state, tr(key, self.lang, count=len(result.done)), Level.OK)
+
+    def show_evidence(self, order_id: str, path: str, chain_ok: bool, problem: str) -> None:
+        self.evidence_path = path
+        if chain_ok:
+            self._show("evidence", tr("tr_evidence_ok", self.lang, order_id=order_id, path=path), Level.OK)
+        else:
+            self._show("evidence_chain_broken", tr("tr_chain_broken", self.lang, order_id=order_id, path=path,
+                                                   problem=problem or "?"), Level.ERROR)
+        box = QMessageBox(QMessageBox.Icon.Warning if not chain_ok else QMessageBox.Icon.Question,
+                          tr("tr_evidence", self.lang), tr("tr_open_offer", self.lang, path=path),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setFont(ui_font(16))
+        box.accepted.connect(self.open_evidence)
+        box.finished.connect(box.deleteLater)
+        self.evidence_offer = box
+        box.open()
+
+    def show_error(self, message: str) -> None:
+        if message == "resolving needs a note":
+            message = tr("tr_note_needed", self.lang)
+        self._show("error", tr("tr_error", self.lang, message=message), Level.ERROR)
+
+    def open_evidence(self) -> None:
+        if self.evidence_path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.evidence_path))
+
+    # ----- the queue -----
+    def _show_rows(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        chosen = set(self.selected_ids())
+        self.shown = [r for r in snapshot.rows if self.filters.accepts(r, snapshot.as_of - r.opened_at)]
+        table = self.queue
+        table.blockSignals(True)
+        table.clearSelection()
+        table.setRowCount(len(self.shown))
+        for i, row in enumerate(self.shown):
+            opened = row.opened_at.astimezone(self.zone).strftime("%m-%d %H:%M")
+            values = (str(row.id), opened, row.order_id, row.tag, row.severity, row.route, row.state, row.title)
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, row.id)
+                item.setToolTip(row.title)
+                if col == 4:
+                    item.setForeground(QBrush(QColor(SEVERITY_COLOURS.get(row.severity, "#263238"))))
+                if row.state == "open":
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                table.setItem(i, col, item)
+        for i, row in enumerate(self.shown):
+            if row.id in chosen:
+                self._add_row_to_selection(i)
+        table.blockSignals(False)
+        self.queue_title.setText(tr("tr_queue", self.lang, shown=len(self.shown), total=snapshot.total))
+        self._show_details()
+
+    def _add_row_to_selection(self, i: int) -> None:
+        model = self.queue.selectionModel()
+        index = self.queue.model().index(i, 0)
+        model.select(index, model.SelectionFlag.Select | model.SelectionFlag.Rows)
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted({index.row() for index in self.queue.selectionModel().selectedRows()})
+        return [self.shown[r].id for r in rows if r < len(self.shown)]
+
+    def select_ids(self, ids: list[int]) -> None:
+        self.queue.clearSelection()
+        for i, row in enumerate(self.shown):
+            if row.id in ids:
+                self._add_row_to_selection(i)
+
+    def selected_rows(self) -> list[CaseRow]:
+        ids = set(self.selected_ids())
+        return [r for r in self.shown if r.id in ids]
+
+    def _show_details(self) -> None:
+        rows = self.selected_rows()
+        one = rows[0] if len(rows) == 1 else None
+        if one is not None:
+            self.case_title.setText(f"#{one.id} {one.title}")
+            meta = [one.tag, one.severity, one.route, one.state]
+            if one.order_id:
+                meta.insert(0, one.order_id)
+            if one.acked_by:
+                meta.append(f"✓ {one.acked_by}")
+            self.case_meta.setText(" · ".join(meta) + (f"\n{one.detail}" if one.detail not in ("", "{}") else ""))
+            self.sop.setPlainText(one.sop)
+        else:
+            self.case_title.setText(tr("tr_many", self.lang, count=len(rows)) if rows else tr("tr_none", self.lang))
+            self.case_meta.setText("")
+            self.sop.setPlainText("")
+        self.copy_button.setEnabled(one is not None and bool(one.sop))
+        self.evidence_button.setEnabled(one is not None and bool(one.order_id))
+        self.ack_button.setEnabled(any(r.state == "open" for r in rows))
+        self.resolve_button.setEnabled(bool(rows))
+
+    # ----- actions -----
+    def _copy(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) == 1:
+            QApplication.clipboard().setText(rows[0].sop)
+            self._show("copied", tr("tr_copied", self.lang), Level.OK)
+
+    def _acknowledge(self) -> None:
+        ids = [r.id for r in self.selected_rows() if r.state == "open"]
+        if not ids:
+            self._show("select_first", tr("tr_select_first", self.lang), Level.WARN)
+            return
+        self.controller.acknowledge(ids)
+
+    def _ask_note(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            self._show("select_first", tr("tr_select_first", self.lang), Level.WARN)
+            return
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(tr("tr_resolve", self.lang).rstrip("…"))
+        dialog.setLabelText(tr("tr_note_prompt", self.lang))
+        dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
+        dialog.setFont(ui_font(16))
+        dialog.textValueSelected.connect(lambda note: self.resolve(ids, note))
+        dialog.finished.connect(dialog.deleteLater)
+        self.note_dialog = dialog
+        dialog.open()  # window-modal, not a nested event loop: the bench keeps running
+
+    def resolve(self, ids: list[int], note: str) -> None:
+        if not note.strip():
+            self._show("note_needed", tr("tr_note_needed", self.lang), Level.ERROR)
+            return
+        self.controller.resolve(ids, note)
+
+    def _evidence(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) != 1 or not rows[0].order_id:
+            self._show("no_order", tr("tr_no_order", self.lang), Level.WARN)
+            return
+        self._banner(tr("tr_evidence_busy", self.lang, order_id=rows[0].order_id), None)
+        self.controller.evidence(rows[0].order_id)
+
+    # ----- drawing -----
+    def _show(self, event: str, text: str, level: Level) -> None:
+        self.last_event = event
+        self.seen += 1
+        self._banner(text, level)
+        if level is not Level.OK:
+            self.alarm.emit(level)
+
+    def _banner(self, text: str, level: Level | None) -> None:
+        self.banner_level = level
+        background, colour = LEVEL_COLOURS[level]
+        self.banner.setStyleSheet(f"background: {background}; color: {colour}; border-radius: 8px; padding: 8px;")
+        self.banner.setText(text or tr("tr_idle", self.lang))
