@@ -17,15 +17,17 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli import CliError, data_dir
 from app.clock import SystemClock
 from app.store import open_store
-from sync.client import SyncClient, SyncError, enroll
 from sync.credentials import CredentialsError, credentials_path, load_credentials, save_credentials
-from sync.outbox import PushReport, oldest_unsent_at, outbox_depth, rejected_count, rejected_events
-from sync.worker import RoundReport, run_round
+from sync.outbox import oldest_unsent_at, outbox_depth, rejected_count, rejected_events
+
+if TYPE_CHECKING:  # the client stack (requests, pydantic) loads only when a command talks to a server
+    from sync.outbox import PushReport
+    from sync.worker import RoundReport
 
 AddDataDir = Callable[[argparse.ArgumentParser], None]
 
@@ -59,6 +61,7 @@ def register(sub: Any, add_data_dir: AddDataDir) -> None:
 def cmd_enroll(args: argparse.Namespace) -> int:
     from app.config import load_config
     from app.keys import KeyFileError, load_or_create_station_key, public_pem
+    from sync.client import SyncError, enroll
 
     folder = data_dir(args)
     try:
@@ -89,6 +92,9 @@ def _progress(report: PushReport) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from sync.client import SyncClient
+    from sync.worker import run_round
+
     folder = data_dir(args)
     try:
         creds = load_credentials(folder)
