@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 OVERDUE_CHECK_SECONDS = 300.0
 RULES_TIMER_SECONDS = 300.0
 RULES_TIMER_DAYS = 30
+RULES_AFTER = frozenset({"label_queued", "override_accepted", "short_shipped", "order_cancelled", "order_refunded",
+                         "weight_mismatch", "weight_unusual"})
 
 
 @runtime_checkable
@@ -83,6 +85,7 @@ class StationRuntime:
         # cases, in short transactions of their own.
         self.background = list(background or [])
         self._housekeeper: threading.Thread | None = None
+        self._chores_inbox: queue.Queue[Callable[[], Any]] = queue.Queue()
         self.listeners = Listeners()
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
@@ -112,7 +115,8 @@ class StationRuntime:
         for hook in self.on_stop:
             hook()
         self._stop.set()
-        self._inbox.put(("stop", None))  # wake the loop now rather than at its next retry tick
+        self._inbox.put(("stop", None))
+        self._chores_inbox.put(lambda: None)  # wake the loop now rather than at its next retry tick
         for thread in (self._thread, self._housekeeper):
             if thread is not None:
                 thread.join(timeout=5)
@@ -169,10 +173,20 @@ class StationRuntime:
             if self._inbox.empty():
                 self._idle.set()
 
+    def background_call(self, fn: Callable[[], Any]) -> None:
+        """Run `fn` on the housekeeping thread (work that follows a scan but must not delay the next)."""
+        self._chores_inbox.put(fn)
+
     def _housekeeping(self) -> None:
         for chore in self.background:
             chore.due = time.monotonic() + chore.every_seconds
-        while not self._stop.wait(max(min(c.due for c in self.background) - time.monotonic(), 0.01)):
+        while not self._stop.is_set():
+            try:
+                job = self._chores_inbox.get(timeout=max(min(c.due for c in self.background) - time.monotonic(), 0.01))
+            except queue.Empty:
+                pass
+            else:
+                self._guard(job)
             now = time.monotonic()
             for chore in self.background:
                 if now >= chore.due:
@@ -301,6 +315,15 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
                              tz=config.timezone, retry_seconds=retry_seconds, passports=passports,
                              background=background)
+
+    def rules_after(outcome: Outcome) -> None:
+        # A bench change (label, override, void, cancel seen mid-pack) re-runs the order's rules,
+        # on the housekeeping thread so the next scan does not wait for them.
+        order_id = outcome.order_id
+        if outcome.event in RULES_AFTER and order_id:
+            runtime.background_call(lambda: run_rules(store, clock, book.current, "order_change", [order_id]))
+
+    runtime.listeners.outcome.append(rules_after)
     if camera is not None:
         from app.evidence.photo import PackingPhotographer, photo_listener
 
