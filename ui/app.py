@@ -83,6 +83,7 @@ class Station:
         self.wedge.uninstall(application())
         if self.triage is not None:
             self.triage.stop()
+            self.triage.detach()
         if self.sync is not None:
             self.sync.detach()
         if self.sync_worker is not None:

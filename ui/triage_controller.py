@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN
 
 from app import cases
-from app.cases import CaseError, transition
+from app.cases import CaseError, case_listeners, transition
 from app.clock import Clock, iso, parse_iso
 from app.config import StationConfig
 from app.evidence.collect import EvidenceError
@@ -108,6 +108,7 @@ class TriageController(QObject):
     acted = Signal(object)  # ActionResult
     evidence_written = Signal(str, str, bool, str)  # order id, PDF path, chain ok, chain detail
     failed = Signal(str)  # one line for the banner
+    case_opened = Signal()  # a new case committed somewhere in the station: re-read the queue now
 
     def __init__(self, runtime: StationRuntime, store: Store, clock: Clock, config: StationConfig,
                  evidence_dir: Path, parent: QObject | None = None) -> None:
@@ -119,6 +120,10 @@ class TriageController(QObject):
         self.evidence_dir = Path(evidence_dir)
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
+        # New cases show at once: app.cases calls its listeners after the case's commit, on whichever
+        # thread opened it; the queued signal brings the refresh to the UI thread.
+        self.case_opened.connect(self.refresh)
+        case_listeners.append(self._on_case)
 
     # ----- UI thread -----
     def start(self) -> None:
@@ -127,6 +132,13 @@ class TriageController(QObject):
 
     def stop(self) -> None:
         self.timer.stop()
+
+    def detach(self) -> None:
+        if self._on_case in case_listeners:
+            case_listeners.remove(self._on_case)
+
+    def _on_case(self, case: object) -> None:
+        self.case_opened.emit()
 
     def refresh(self) -> None:
         self._runtime.call(self._refresh)
