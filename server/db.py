@@ -85,6 +85,20 @@ class ServerDb:
         else:
             cursor.executemany(text, rows)
 
+    def insert_rows(self, head: str, width: int, rows: Sequence[Sequence[Any]]) -> None:
+        """`head` is `INSERT INTO "t" ("a", "b", …) VALUES`; the rows go in as few statements as the driver
+        allows: one multi-row INSERT per `IN_CHUNK` rows on PostgreSQL (one round trip, parsed once,
+        where `executemany` would send one statement per row), `executemany` on SQLite (in-process)."""
+        if not rows:
+            return
+        cursor = self.db.cursor()
+        if self.postgres:
+            from psycopg2.extras import execute_values
+
+            execute_values(cursor, head + " %s", rows, page_size=IN_CHUNK)
+        else:
+            cursor.executemany(f"{head} ({placeholders(width)})", rows)
+
     def for_update(self) -> str:
         return " FOR UPDATE" if self.postgres else ""
 

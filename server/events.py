@@ -24,7 +24,9 @@ is locked for the transaction).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +60,8 @@ class _Item:
     invalid: str | None  # why the event does not validate
     body_hash: str
     raw: dict[str, Any]
+    at: str = ""  # iso(event.at), of a valid event
+    payload: str = ""  # canonical_json(event.payload), of a valid event
 
     @property
     def seq(self) -> int | None:
@@ -74,16 +78,50 @@ def _describe(exc: ValidationError) -> str:
     return f"invalid event: {where}: {first['msg']}"
 
 
-def _in_range(at: datetime) -> bool:
+def _at(at: datetime) -> str | None:
+    """iso(at), or None for a naive time or one out of range."""
+    if at.tzinfo is None:
+        return None
     try:
-        iso(at)
+        return iso(at)
     except OverflowError:
-        return False
-    return True
+        return None
 
 
 def _hash(body: Any) -> str:
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+_quoted: Callable[[str], str] = json.encoder.encode_basestring  # what dumps(str) does
+
+
+def _canonical_dumper() -> Callable[[Any], str]:
+    """`canonical_json` without building an encoder per call (the C encoder `json.dumps` builds each time,
+    with the same settings). Payloads come from `json.loads`: no cycles, so no cycle check."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return canonical_json
+    encode = make(None, str, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+
+    def dump(value: Any) -> str:
+        return "".join(encode(value, 0)) if isinstance(value, dict) else canonical_json(value)
+
+    return dump
+
+
+_canonical = _canonical_dumper()
+
+
+def _canonical_body(event_id: str, event: Event, at: str, payload: str) -> str:
+    """`canonical_json` of the hashed body {id, kind, at, station, seq, payload}, given the canonical
+    JSON of the payload (computed once: it is stored too). Keys in sorted order, as `sort_keys` puts
+    them; a nested value is encoded exactly as on its own. Anything but plain str/int falls back."""
+    kind, station, seq = event.kind, event.station, event.seq
+    if type(kind) is not str or type(station) is not str or type(seq) is not int:
+        return canonical_json({"id": event_id, "kind": kind, "at": at, "station": station, "seq": seq,
+                               "payload": event.payload})
+    return (f'{{"at":{_quoted(at)},"id":{_quoted(event_id)},"kind":{_quoted(kind)},"payload":{payload},'
+            f'"seq":{seq},"station":{_quoted(station)}}}')
 
 
 def parse_batch(body: Any, identity: StationIdentity) -> list[_Item]:
@@ -109,17 +147,32 @@ def parse_batch(body: Any, identity: StationIdentity) -> list[_Item]:
         except ValidationError as exc:
             items.append(_Item(index, event_id, None, _describe(exc), _hash(raw), raw))
             continue
+        at = _at(event.at)
         problem = ("invalid event: at: needs a UTC offset" if event.at.tzinfo is None else
-                   "invalid event: at: out of range" if not _in_range(event.at) else
-                   f"invalid event: seq: at most {MAX_SEQ}" if event.seq > MAX_SEQ else
-                   "invalid event: contains a NUL character" if has_nul(raw) else None)
-        if problem:
-            items.append(_Item(index, event_id, None, problem, _hash(raw), raw))
-            continue
-        body_hash = _hash({"id": event_id, "kind": event.kind, "at": iso(event.at), "station": event.station,
-                           "seq": event.seq, "payload": event.payload})
-        items.append(_Item(index, event_id, event, None, body_hash, raw))
+                   "invalid event: at: out of range" if at is None else
+                   f"invalid event: seq: at most {MAX_SEQ}" if event.seq > MAX_SEQ else None)
+        if problem is None:
+            assert at is not None
+            payload = _canonical(event.payload)
+            text = _canonical_body(event_id, event, at, payload)
+            # JSON writes NUL as \u0000: without that in the text, no string of the event holds one (id,
+            # at and seq validated hold none; extra fields are refused). With it, look exactly.
+            if "\\u0000" in text and has_nul(raw):
+                problem = "invalid event: contains a NUL character"
+            else:
+                body_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                items.append(_Item(index, event_id, event, None, body_hash, raw, at, payload))
+                continue
+        items.append(_Item(index, event_id, None, problem, _hash(raw), raw))
     return items
+
+
+def _result(item: _Item, status: str, reason: str | None) -> EventResult:
+    """An answer, built without validating it again: its id is a parsed UUID and status one of the three
+    (FastAPI checks the response against `EventBatchResult` all the same)."""
+    assert status in ("accepted", "known", "rejected")
+    return EventResult.model_construct(id=item.event.id if item.event is not None else UUID(item.event_id),
+                                       status=status, reason=reason)
 
 
 def _seq_note(expected: int, seq: int) -> str | None:
@@ -147,6 +200,10 @@ class EventApplier:
 
     def _known(self, ids: list[str]) -> dict[str, tuple[str, str, str | None]]:
         known: dict[str, tuple[str, str, str | None]] = {}
+        if self.sdb.postgres and ids:  # one array parameter: parsed once, not 500 literals (ids are canonical UUIDs)
+            rows = self.sdb.execute('SELECT "event_id", "body_hash", "status", "reason" FROM "station_event" '
+                                    'WHERE "event_id" = ANY(?::text[])', ("{" + ",".join(ids) + "}",))
+            return {event_id: (body_hash, status, reason) for event_id, body_hash, status, reason in rows}
         for chunk in chunks(ids):
             rows = self.sdb.execute(
                 f'SELECT "event_id", "body_hash", "status", "reason" FROM "station_event" '
@@ -183,22 +240,19 @@ class EventApplier:
                 event = item.event
                 rows.append((item.event_id, identity.station_id, item.seq or 0,
                              event.kind if event else repr(item.raw.get("kind", ""))[:64],
-                             iso(event.at) if event else "",
-                             canonical_json(event.payload if event else item.raw), item.body_hash, status, reason,
+                             item.at if event else "",
+                             item.payload if event else canonical_json(item.raw), item.body_hash, status, reason,
                              note, now))
                 known[item.event_id] = (item.body_hash, status, reason)
                 answer = reason if status == "rejected" else note
-                results[item.index] = EventResult(id=UUID(item.event_id), status=status,  # type: ignore[arg-type]
-                                                  reason=answer)
+                results[item.index] = _result(item, status, answer)
             for item in items:  # replays, and an id repeated within this batch
                 if item.index not in results:
                     _, status, reason = known[item.event_id]
-                    results[item.index] = EventResult(id=UUID(item.event_id),
-                                                      status="known" if status == "accepted" else "rejected",
-                                                      reason=reason)
-            self.sdb.executemany(
+                    results[item.index] = _result(item, "known" if status == "accepted" else "rejected", reason)
+            self.sdb.insert_rows(
                 'INSERT INTO "station_event" ("event_id", "station_id", "seq", "kind", "at", "payload", "body_hash", '
-                '"status", "reason", "note", "received_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows)
+                '"status", "reason", "note", "received_at") VALUES', 11, rows)
             self.sdb.execute('UPDATE "station" SET "next_seq" = ? WHERE "station_id" = ?',
                              (expected, identity.station_id))
             self._finish(fx)
@@ -212,9 +266,9 @@ class EventApplier:
         try:
             if item.event.kind in WRITES:
                 with self.sdb.db.atomic():  # a savepoint: a refused projection leaves nothing behind
-                    project(identity, item.event, fx)
+                    project(identity, item.event, fx, item.at)
             else:
-                project(identity, item.event, fx)
+                project(identity, item.event, fx, item.at)
         except Rejected as exc:
             self._reject(identity, item, str(exc))
             return "rejected", str(exc), None
@@ -222,7 +276,7 @@ class EventApplier:
 
     def _reject(self, identity: StationIdentity, item: _Item, reason: str) -> EventResult:
         log.warning("station %s event %s rejected: %s", identity.station_id, item.event_id, reason)
-        return EventResult(id=UUID(item.event_id), status="rejected", reason=reason)
+        return _result(item, "rejected", reason)
 
     def _finish(self, fx: Effects) -> None:
         """Stream positions (orders first, then tracking: a fixed lock order) and metric counts."""
