@@ -25,7 +25,7 @@ from app.audit import record_fact
 from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
 from app.clock import Clock, iso, parse_iso
 from app.labels import mask_phone
-from app.pack.outcomes import Level
+from app.pack.outcomes import Level, render_message
 from app.store import Store
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import Order, Shipment
@@ -101,13 +101,9 @@ class HandoverOutcome:
         return self.event in REFUSALS
 
     def text(self, lang: str = "en") -> str:
-        _, english, chinese = MESSAGES[self.event]
-        values = {"code": self.code, "batch_id": self.batch_id, "tracking_no": self.tracking_no or self.code,
-                  "order_id": self.order_id, **self.detail}
-        try:
-            return (chinese if lang.startswith("zh") else english).format(**values)
-        except (KeyError, IndexError, ValueError):
-            return english
+        return render_message(MESSAGES, self.event, lang, {
+            "code": self.code, "batch_id": self.batch_id, "tracking_no": self.tracking_no or self.code,
+            "order_id": self.order_id, **self.detail})
 
     def as_json(self) -> dict[str, Any]:
         return {"event": self.event, "level": self.level.value, "code": self.code, "tracking_no": self.tracking_no,

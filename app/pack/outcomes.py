@@ -89,6 +89,17 @@ MESSAGES: dict[str, tuple[Level, str, str]] = {
 }
 
 
+def render_message(catalog: dict[str, tuple[Level, str, str]], event: str, lang: str, values: dict[str, Any]) -> str:
+    """The event's words in `lang` (zh* or English), filled from `values`; a missing value leaves the
+    template as written rather than failing at the bench."""
+    _, english, chinese = catalog[event]
+    template = chinese if lang.startswith("zh") else english
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
 @dataclass(frozen=True)
 class Outcome:
     event: str
@@ -102,13 +113,7 @@ class Outcome:
         return MESSAGES[self.event][0]
 
     def text(self, lang: str = "en") -> str:
-        _, english, chinese = MESSAGES[self.event]
-        template = chinese if lang.startswith("zh") else english
-        values = {"code": self.code, "order_id": self.order_id, **self.detail}
-        try:
-            return template.format(**values)
-        except (KeyError, IndexError, ValueError):
-            return template
+        return render_message(MESSAGES, self.event, lang, {"code": self.code, "order_id": self.order_id, **self.detail})
 
     def as_json(self) -> dict[str, Any]:
         return {
