@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from server_harness import SALT, TABLES, WEBHOOK_SECRET, Running, ServerThread, Station, fresh_database
+from server_harness import SALT, TABLES, WEBHOOK_SECRET, Running, Station, fresh_database
 
 from server.app import create_app
 from server.config import ServerConfig
+from tests.live_server import UvicornThread
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -31,7 +32,7 @@ def shared_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     config = ServerConfig(tmp_path_factory.mktemp("server"), database_url=database_url, kuaidi100_salt=SALT,
                           webhook_secret=WEBHOOK_SECRET)
     app = create_app(config)
-    with ServerThread(app) as thread, httpx.Client(base_url=thread.url, timeout=30) as http:
+    with UvicornThread().start(app) as thread, httpx.Client(base_url=thread.url, timeout=30) as http:
         yield Running(thread.url, app, http)
 
 

@@ -5,22 +5,14 @@ the server on a real socket in a thread, and enrolled stations that sign their r
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from uuid import uuid4
 
 import httpx
-import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
@@ -30,62 +22,14 @@ from server.auth import issue_enrollment_token
 from server.models import database_proxy
 from server.services import Services
 from sync.protocol import API, sign
+from tests.live_server import PG_URL, fresh_database  # noqa: F401 (conftest imports them from here)
 
-PG_URL = os.environ.get("DATABASE_URL", "")
 SALT = "kuaidi100-test-salt"
 WEBHOOK_SECRET = "generic-hook-secret"
 
 
 TABLES = ("nonce", "enrollment_token", "station", "station_event", "product_barcode", "product", "order_line",
           "order", "parcel", "carrier_push", "tracking_event", "tracking_feed", "waybill", "rule_set", "metric_hour")
-
-
-@contextmanager
-def fresh_database(kind: str, directory: Path) -> Iterator[str]:
-    """An empty database: a new SQLite file, or a new PostgreSQL schema (dropped afterwards)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{directory / f'server-{uuid4().hex[:8]}.sqlite3'}"
-        return
-    if not PG_URL.startswith("postgresql://"):
-        pytest.skip("DATABASE_URL is not a postgresql:// URL")
-    import psycopg2
-
-    schema = f"pbtest_{uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield PG_URL + ("&" if "?" in PG_URL else "?") + "options=" + quote(f"-c search_path={schema}")
-    finally:
-        admin.cursor().execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
-
-
-class ServerThread:
-    """uvicorn serving `app` on 127.0.0.1 in a thread, on a socket bound before it starts."""
-
-    def __init__(self, app: FastAPI) -> None:
-        # IPPROTO_TCP, or asyncio leaves Nagle on for accepted connections (40 ms per response)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
 
 
 @dataclass

@@ -95,13 +95,13 @@ def test_the_generic_hook_rejects_bad_events_one_by_one(server: Running) -> None
 
 def test_hooks_without_a_configured_secret_refuse_everything(tmp_path: object, database_url: str) -> None:
     import httpx
-    from server_harness import ServerThread
 
     from server.app import create_app
     from server.config import ServerConfig
+    from tests.live_server import UvicornThread
 
     app = create_app(ServerConfig(tmp_path / "bare", database_url=database_url))  # type: ignore[operator]
-    with ServerThread(app) as thread:
+    with UvicornThread().start(app) as thread:
         reply = httpx.post(f"{thread.url}/hooks/carriers/kuaidi100", data={"param": "{}", "sign": "x"})
         assert reply.status_code == 503 and reply.json()["result"] is False
         assert httpx.post(f"{thread.url}/hooks/carriers/generic", content=b"{}").status_code == 503

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.live_server import free_port  # noqa: F401 (the sync tests import it from here)
+
 
 @dataclass
 class Seen:
@@ -88,12 +90,6 @@ class StubServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join(5)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ----- a fault-injecting proxy -----
@@ -262,45 +258,3 @@ def times(n: int, action: str, match: bytes = b"") -> Fault:
 
 
 # ----- uvicorn in a thread -----
-class UvicornThread:
-    """Serve an ASGI app on 127.0.0.1:`port` from a thread, on a socket bound before it starts;
-    `stop()` then `start()` again (with a new app, as after a restart) keeps the port."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
-
-    def start(self, app: Any) -> UvicornThread:
-        import uvicorn
-
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self._sock = sock
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None, access_log=False,
-                                timeout_keep_alive=30)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start on port {self.port}")
-            time.sleep(0.01)
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-            self._server = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None

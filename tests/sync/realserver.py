@@ -15,7 +15,6 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from uuid import uuid4
 
 import pytest
@@ -25,7 +24,7 @@ from app.keys import load_or_create_station_key, public_pem
 from app.store import Store
 from sync.client import SyncClient, enroll
 from sync.credentials import SyncCredentials
-from tests.sync.netstub import UvicornThread
+from tests.live_server import UvicornThread, fresh_database
 
 PG_URL = os.environ.get("DATABASE_URL", "")
 
@@ -130,22 +129,8 @@ def order_row(order_id: str, sku: str = "TEA-LJ-250", qty: int = 1, status: str 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'server' / 'server.sqlite3'}"
-        return
-    if not PG_URL.startswith("postgresql://"):
-        pytest.skip("DATABASE_URL is not a postgresql:// URL")
-    import psycopg2
-
-    schema = f"pbsync_{uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield PG_URL + ("&" if "?" in PG_URL else "?") + "options=" + quote(f"-c search_path={schema}")
-    finally:
-        admin.cursor().execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
