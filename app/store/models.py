@@ -7,8 +7,6 @@ Times are UTC ISO 8601 text (see `app.clock.iso`), money is integer fen, weights
 
 from __future__ import annotations
 
-from typing import Any
-
 import peewee as pw
 
 database_proxy = pw.DatabaseProxy()
@@ -224,6 +222,3 @@ ALL_MODELS: list[type[BaseModel]] = [
     TrackingEvent,
 ]
 
-
-def row_dict(model: pw.Model) -> dict[str, Any]:
-    return dict(model.__data__)
