@@ -41,11 +41,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.clock import SystemClock
 from app.keys import public_pem
+from protocol import API, sign
 from server.auth import issue_enrollment_token
 from server.db import ServerDb, open_database
 from server.migrations import migrate
 from server.tracking import TrackingRecord, ingest
-from sync.protocol import API, sign
 
 BUDGET = 5_000
 ROOT = Path(__file__).resolve().parents[1]

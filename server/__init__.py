@@ -16,5 +16,5 @@
     passport_page.py  the public passport page
     db.py, migrations.py, models.py, config.py, schemas.py, cli.py
 
-`server` imports only `app` and `sync.protocol`; never Qt, drivers or the station's sync client.
+`server` imports only `app` and `protocol`; never Qt, drivers or the station's sync client.
 """

@@ -11,12 +11,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.waybills import WaybillImportError
-from server import pulls, reports, rules, waybills
-from server.auth import AuthError, enroll
-from server.events import BatchError, parse_batch
-from server.schemas import Metrics, Reconciliation, RuleSetOut
-from server.services import Station, own_warehouse, refuse, services
-from sync.protocol import (
+from protocol import (
     API,
     MAX_PAGE,
     EnrollRequest,
@@ -30,6 +25,11 @@ from sync.protocol import (
     WaybillAllocateRequest,
     WaybillAllocation,
 )
+from server import pulls, reports, rules, waybills
+from server.auth import AuthError, enroll
+from server.events import BatchError, parse_batch
+from server.schemas import Metrics, Reconciliation, RuleSetOut
+from server.services import Station, own_warehouse, refuse, services
 
 log = logging.getLogger("server.api")
 router = APIRouter(prefix=API)

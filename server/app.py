@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.clock import Clock, SystemClock
+from protocol import PROTOCOL_VERSION, EventBatch
 from server import api, hooks
 from server.auth import Verifier
 from server.config import ServerConfig
@@ -30,7 +31,6 @@ from server.migrations import migrate, schema_version
 from server.passport_page import HEADERS, render
 from server.schemas import GenericTrackingPush, Health
 from server.services import Services, refuse, services
-from sync.protocol import PROTOCOL_VERSION, EventBatch
 
 log = logging.getLogger("server")
 RAW_BODIES: tuple[type[BaseModel], ...] = (EventBatch, GenericTrackingPush)

@@ -5,7 +5,7 @@ only its SHA-256 is stored. `POST /api/v1/enroll` claims it (an atomic UPDATE: t
 for one token cannot both win), registers the station's passport public key, and answers the new
 station id and its HMAC secret, once.
 
-Every other `/api/v1` request is signed (`sync.protocol.sign`). The checks, in this order, each
+Every other `/api/v1` request is signed (`protocol.sign`). The checks, in this order, each
 answered 401 with its reason: the four headers are present; the station is known and not revoked;
 the timestamp is within `MAX_SKEW_SECONDS` either way; the signature matches the request target
 as sent on the wire (raw path and query); the nonce was not used before by this station. Nonces
@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.clock import Clock, iso
 from app.keys import key_id
+from protocol import MAX_SKEW_SECONDS, EnrollRequest, EnrollResponse, sign, signature_matches
 from server.db import ServerDb, has_nul
 from server.models import EnrollmentToken, Station
-from sync.protocol import MAX_SKEW_SECONDS, EnrollRequest, EnrollResponse, sign, signature_matches
 
 log = logging.getLogger("server.auth")
 

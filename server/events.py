@@ -37,10 +37,10 @@ from pydantic import ValidationError
 
 from app.audit import canonical_json
 from app.clock import Clock, iso
+from protocol import MAX_BATCH, Event, EventResult
 from server.auth import AuthError, StationIdentity
 from server.db import ServerDb, chunks, has_nul, placeholders, retrying, take_positions
 from server.projections import WRITES, Effects, Rejected, project
-from sync.protocol import MAX_BATCH, Event, EventResult
 
 log = logging.getLogger("server.events")
 

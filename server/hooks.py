@@ -23,10 +23,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from protocol import WEBHOOK_SIGNATURE_HEADER, ErrorBody
 from server.schemas import GenericHookResult, Kuaidi100Reply
 from server.services import refuse, services
 from server.tracking import PushError, ingest, parse_generic, parse_kuaidi100
-from sync.protocol import WEBHOOK_SIGNATURE_HEADER, ErrorBody
 
 log = logging.getLogger("server.hooks")
 router = APIRouter(prefix="/hooks/carriers")

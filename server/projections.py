@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.clock import iso
 from app.pack.outcomes import MESSAGES, Level
+from protocol import Event
 from server.auth import StationIdentity
 from server.models import Order, Parcel
-from sync.protocol import Event
 
 log = logging.getLogger("server.events")
 

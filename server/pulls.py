@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from protocol import LineOut, OrderOut, Page, ProductOut, TrackingEventOut
 from server.db import ServerDb, placeholders
-from sync.protocol import LineOut, OrderOut, Page, ProductOut, TrackingEventOut
 
 STREAMS = {"orders": "o", "products": "p", "tracking": "t"}
 _CURSOR_RE = re.compile(r"([a-z])\.(\d{1,18})")

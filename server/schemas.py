@@ -1,6 +1,6 @@
-"""Wire models the server needs beyond `sync.protocol` (which the station shares and this package
+"""Wire models the server needs beyond `protocol` (which the station shares and this package
 must not edit): rules, reconciliation, metrics, the generic carrier hook, health, event pages.
-A station-side client can import them from here until they move to `sync.protocol`.
+A station-side client can import them from here until they move to `protocol`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sync.protocol import TrackingStatus
+from protocol import TrackingStatus
 
 
 class Model(BaseModel):

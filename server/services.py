@@ -54,7 +54,7 @@ async def signed_station(
     x_station: Annotated[str | None, Header(description="the station id from enrollment")] = None,
     x_timestamp: Annotated[str | None, Header(description="Unix seconds")] = None,
     x_nonce: Annotated[str | None, Header(description="unique per request, 8–128 printable ASCII")] = None,
-    x_signature: Annotated[str | None, Header(description="hex HMAC-SHA256, see sync.protocol.sign")] = None,
+    x_signature: Annotated[str | None, Header(description="hex HMAC-SHA256, see protocol.sign")] = None,
 ) -> StationIdentity:
     svc = services(request)
     body = await request.body()

@@ -30,9 +30,9 @@ from pydantic import ValidationError
 
 from app.audit import canonical_json
 from app.clock import Clock, iso
+from protocol import TrackingStatus
 from server.db import ServerDb, chunks, has_nul, lock_stream, placeholders, take_positions
 from server.schemas import GenericTrackingEvent, HookRejection
-from sync.protocol import TrackingStatus
 
 log = logging.getLogger("server.tracking")
 

@@ -29,8 +29,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 
 from app.clock import Clock, SystemClock, iso
-from sync.credentials import SyncCredentials
-from sync.protocol import (
+from protocol import (
     API,
     HEADER_NONCE,
     HEADER_SIGNATURE,
@@ -51,6 +50,7 @@ from sync.protocol import (
     WaybillAllocation,
     sign,
 )
+from sync.credentials import SyncCredentials
 
 ErrorKind = Literal["unreachable", "server", "garbage", "auth", "refused"]
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds: a batch of 500 may take the server a while

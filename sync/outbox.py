@@ -32,7 +32,7 @@ import peewee as pw
 from app.clock import Clock, iso, parse_iso
 from app.store import Store
 from app.store.models import Outbox
-from sync.protocol import MAX_BATCH, Event, EventBatchResult
+from protocol import MAX_BATCH, Event, EventBatchResult
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,8 @@ from app.store.models import (
     SyncCursor,
     TrackingEvent,
 )
+from protocol import MAX_PAGE, OrderOut, ProductOut, TrackingEventOut
 from sync.client import Fetched
-from sync.protocol import MAX_PAGE, OrderOut, ProductOut, TrackingEventOut
 
 log = logging.getLogger(__name__)
 

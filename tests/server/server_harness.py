@@ -1,6 +1,6 @@
 """What the server tests are built from: empty databases (SQLite, or a PostgreSQL schema of their own),
 the server on a real socket in a thread, and enrolled stations that sign their requests with
-`sync.protocol.sign`. The fixtures themselves are in conftest.py."""
+`protocol.sign`. The fixtures themselves are in conftest.py."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from fastapi import FastAPI
 
 from app.clock import SystemClock
 from app.keys import public_pem
+from protocol import API, sign
 from server.auth import issue_enrollment_token
 from server.models import database_proxy
 from server.services import Services
-from sync.protocol import API, sign
 from tests.live_server import PG_URL, fresh_database  # noqa: F401 (conftest imports them from here)
 
 SALT = "kuaidi100-test-salt"

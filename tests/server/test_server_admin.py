@@ -16,8 +16,8 @@ import pytest
 from server_harness import Running
 
 from app.cli import add_data_dir
+from protocol import API
 from server.cli import register
-from sync.protocol import API
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "imports"
 ROOT = Path(__file__).parents[2]

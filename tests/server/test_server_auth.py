@@ -12,8 +12,8 @@ from server_harness import Running, Station
 
 from app.clock import FakeClock
 from app.keys import public_pem
+from protocol import API
 from server.auth import issue_enrollment_token
-from sync.protocol import API
 
 
 def _enroll_body(token: str) -> dict[str, str]:
@@ -81,7 +81,7 @@ def test_a_reused_nonce_is_refused(station: Station) -> None:
 
 def test_the_signature_covers_body_path_and_query(station: Station) -> None:
     ts, nonce = str(int(time.time())), "nonce-body-01"
-    from sync.protocol import sign
+    from protocol import sign
 
     headers = {"X-Station": station.station_id, "X-Timestamp": ts, "X-Nonce": nonce,
                "X-Signature": sign(station.secret, "GET", f"{API}/orders?limit=5", ts, nonce, b"")}

@@ -1,4 +1,4 @@
-"""The server's import rules (design §2): it imports only `app` and `sync.protocol` — never Qt, the
+"""The server's import rules (design §2): it imports only `app` and `protocol` — never Qt, the
 drivers, the UI or the station's sync client — and its modules stay small."""
 
 from __future__ import annotations

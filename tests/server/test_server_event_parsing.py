@@ -12,10 +12,10 @@ import pytest
 
 from app.audit import canonical_json
 from app.clock import iso
+from protocol import Event
 from server.auth import StationIdentity
 from server.events import _canonical, parse_batch
 from server.projections import Effects, project
-from sync.protocol import Event
 
 ME = StationIdentity("ST-1", "bench", "WH1")
 PAYLOADS: list[dict[str, Any]] = [

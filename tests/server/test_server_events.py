@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from server_harness import Running, Station
 
+from protocol import API
 from server.models import MetricHour, Order, Parcel, StationEvent
-from sync.protocol import API
 
 
 def _count(server: Running, model: type, *where: object) -> int:

@@ -21,7 +21,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from server_harness import Running, Station
 
-from sync.protocol import sign
+from protocol import sign
 
 FUZZ = settings(max_examples=12, database=None, deadline=None, derandomize=True,
                 suppress_health_check=list(HealthCheck))

@@ -8,8 +8,8 @@ from server_harness import Running, Station
 from server_hook_calls import generic_push
 
 from app.clock import SystemClock
+from protocol import API
 from server.intake import import_orders, import_products
-from sync.protocol import API
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "imports"
 CANONICAL = FIXTURES / "canonical_orders.csv"

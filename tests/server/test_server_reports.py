@@ -9,10 +9,10 @@ from server_harness import Running, Station, fresh_database
 from server_hook_calls import generic_push
 
 from app.clock import SystemClock
+from protocol import API
 from server.db import open_database
 from server.intake import import_orders
 from server.migrations import LATEST_VERSION, SchemaTooNewError, migrate
-from sync.protocol import API
 
 ORDERS = """order_id,shop,status,paid_at,line_no,sku,qty
 A-1,Flagship,paid,2026-11-24T10:00:00+08:00,1,SKU1,1

@@ -12,8 +12,7 @@ import pytest
 from app.audit import record_fact
 from app.clock import FakeClock
 from app.store import Store
-from sync.client import Fetched, SyncError
-from sync.protocol import (
+from protocol import (
     MAX_PAGE,
     Event,
     EventBatchResult,
@@ -24,6 +23,7 @@ from sync.protocol import (
     ProductOut,
     TrackingEventOut,
 )
+from sync.client import Fetched, SyncError
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 

@@ -11,8 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.clock import FakeClock
-from sync.client import SyncClient, SyncError, enroll
-from sync.protocol import (
+from protocol import (
     HEADER_NONCE,
     HEADER_SIGNATURE,
     HEADER_STATION,
@@ -23,6 +22,7 @@ from sync.protocol import (
     sign,
     signature_matches,
 )
+from sync.client import SyncClient, SyncError, enroll
 from tests.sync.netstub import Reply, Seen, StubServer, free_port
 
 SECRET = "s3cret-for-tests"
@@ -30,7 +30,7 @@ STATION = "ST-0001"
 
 
 def verify(seen: Seen, secret: str, now: int) -> str | None:
-    """What the server does with a request (design §8), using sync.protocol's own signing: None if good."""
+    """What the server does with a request (design §8), using protocol's own signing: None if good."""
     ts = seen.headers.get(HEADER_TIMESTAMP, "")
     if abs(now - int(ts)) > MAX_SKEW_SECONDS:
         return "skew"

@@ -161,8 +161,8 @@ def test_batch_size_and_max_batches(store: Store, clock: FakeClock, api: FakeApi
 
 
 def test_an_event_built_without_validation_is_exactly_what_validation_builds(store: Store, clock: FakeClock) -> None:
+    from protocol import Event
     from sync.outbox import pending_rows, to_event
-    from sync.protocol import Event
 
     queue_events(store, clock, 3)
     for row in pending_rows():

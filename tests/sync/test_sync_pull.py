@@ -233,8 +233,8 @@ def test_tracking_events_are_appended_once(store: Store, clock: FakeClock, api: 
 
 
 def test_a_server_saying_more_without_moving_on_does_not_loop(store: Store, clock: FakeClock) -> None:
+    from protocol import Page
     from sync.client import Fetched
-    from sync.protocol import Page
 
     class Stuck(FakeApi):
         def orders(self, cursor: str | None, limit: int = 1000) -> Any:

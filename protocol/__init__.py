@@ -1,5 +1,8 @@
 """The station ↔ central-server protocol (design §8): models and request signing, shared by both sides.
 
+A package of its own so that the server and the station's sync client both import it without either
+importing the other.
+
 Every station request carries `X-Station`, `X-Timestamp` (Unix seconds), `X-Nonce` and
 `X-Signature` = hex HMAC-SHA256(secret, canonical request), where the canonical request is
 
