@@ -88,6 +88,19 @@ class CameraError(Exception):
         self.reason = reason
 
 
+# A still from `Camera.capture` is a JPEG or a PNG file; these bytes start one.
+JPEG_MAGIC, PNG_MAGIC = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
+
+
+def still_suffix(data: bytes) -> str | None:
+    """The file suffix of a still (".jpg" or ".png"), or None when the bytes are neither."""
+    if data.startswith(JPEG_MAGIC):
+        return ".jpg"
+    if data.startswith(PNG_MAGIC):
+        return ".png"
+    return None
+
+
 class Camera(Protocol):
     name: str
 

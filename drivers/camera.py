@@ -19,9 +19,8 @@ import requests
 from PIL import Image, ImageDraw, ImageFont
 
 from app.clock import Clock, SystemClock
-from app.devices import Camera, CameraError
+from app.devices import Camera, CameraError, still_suffix
 from app.documents.fonts import CJK_FONT_PATH
-from app.evidence.photo import JPEG_MAGIC, PNG_MAGIC
 from drivers.spec import SpecError, parse_spec
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -29,7 +28,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 def _is_image(data: bytes) -> bool:
-    return data.startswith(JPEG_MAGIC) or data.startswith(PNG_MAGIC)
+    return still_suffix(data) is not None
 
 
 class SimulatedCamera:

@@ -27,7 +27,7 @@ from typing import Any
 
 from app.audit import record_fact
 from app.clock import Clock, iso
-from app.devices import Camera, CameraError
+from app.devices import Camera, CameraError, still_suffix
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.store import Store
@@ -39,7 +39,6 @@ PHOTO_DIR = "photos"
 PHOTO_KIND = "photo.captured"
 # Pack-flow outcomes after which the parcel's content is final: take the still then.
 PHOTO_EVENTS = frozenset({"items_complete", "short_shipped"})
-JPEG_MAGIC, PNG_MAGIC = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
 
 
 
@@ -55,10 +54,9 @@ class StoredPhoto:
 
 
 def image_suffix(data: bytes) -> str:
-    if data.startswith(JPEG_MAGIC):
-        return ".jpg"
-    if data.startswith(PNG_MAGIC):
-        return ".png"
+    suffix = still_suffix(data)
+    if suffix is not None:
+        return suffix
     raise CameraError("the camera sent something that is not a JPEG or PNG image")
 
 

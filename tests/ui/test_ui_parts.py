@@ -1,10 +1,8 @@
-"""The pack screen's parts on their own: banner colours, fonts, the kept order, sounds, the Qt boundary."""
+"""The pack screen's parts on their own: banner colours, fonts, the kept order, sounds."""
 
 from __future__ import annotations
 
-import ast
 import wave
-from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -17,7 +15,6 @@ from ui.sounds import SOUND_FILES, Sounds
 from ui.view_model import BenchView, Line, shown
 from ui.widgets import BANNER_PX, LEVEL_COLOURS
 
-ROOT = Path(__file__).resolve().parents[2]
 OPEN = BenchView("order_open", "王芳", "TB1", "taobao", "张伟", "SF", (Line("TEA", "西湖龙井", 2, 2),), 620)
 
 
@@ -75,26 +72,3 @@ def test_sounds_are_short_distinct_wavs_and_silence_is_a_fallback(qapp: QApplica
     # No audio stack on this machine (QtMultimedia cannot load libpulse): playing must still work.
     for level in Level:
         sounds.play(level)
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def test_only_ui_qt_imports_the_qt_binding() -> None:
-    qt = {"PySide6", "shiboken6", "PyQt5", "PyQt6"}
-    offenders = [
-        str(path.relative_to(ROOT)) for folder in ("app", "drivers", "ui", "sync", "server") if (ROOT / folder).exists()
-        for path in (ROOT / folder).rglob("*.py")
-        if path != ROOT / "ui" / "qt.py" and _imports(path) & qt
-    ]
-    assert offenders == []
-    core = [str(p.relative_to(ROOT)) for folder in ("app", "drivers") for p in (ROOT / folder).rglob("*.py")
-            if "ui" in _imports(p)]
-    assert core == []
