@@ -19,6 +19,9 @@ from app.config import ConfigError, load_config
 if TYPE_CHECKING:
     from app.labels import Label
 
+UNENROLLED_QR = ("未注册到服务器：标签上的物流护照二维码无法打开 — this station is not enrolled: the passport QR "
+                 "codes on its labels point nowhere a customer can open; run `packbench station enroll`")
+
 
 def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("pack", help="run the pack flow headless (automated lines)",
@@ -83,14 +86,22 @@ def run_print_test(args: argparse.Namespace) -> int:
     from app.devices import PrinterError
     from app.labels import print_test_label
     from drivers.printers.factory import open_printer
+    from sync.credentials import CredentialsError, load_credentials
 
-    config = load_config(cli.data_dir(args))
+    data_dir = cli.data_dir(args)
+    config = load_config(data_dir)
     printer = open_printer(args.printer)
     try:
         printer.print_label(print_test_label(config.sender_party(), config.station))
     except PrinterError as exc:
         raise cli.CliError(f"test label not printed: {exc.reason}") from exc
     print(f"test label sent to {printer.name}")
+    try:
+        enrolled = load_credentials(data_dir) is not None
+    except CredentialsError:
+        enrolled = False
+    if not enrolled:
+        print(f"WARNING {UNENROLLED_QR} ({config.passport_base_url})", file=sys.stderr)
     return 0
 
 

@@ -5,6 +5,7 @@ A fresh data dir has no config file: the station then runs in demo mode with sim
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -51,7 +52,8 @@ class StationConfig:
     wedge_gap_ms: int = 30
     wedge_min_length: int = 4
     double_read_ms: int = 200
-    # Passport QR codes point here: the central server's public address (issue 4 serves /p/{token}).
+    # Passport QR codes point here: the central server's public address, which serves /p/{token};
+    # `packbench station enroll` sets it to what the server answers (its public_url).
     passport_base_url: str = "http://localhost:8700"
     waybill_low_water: int = 50  # warn when a carrier's pool has fewer free numbers
     handover_overdue_hours: float = 12.0  # packed but not handed over for longer: an exception
@@ -97,6 +99,8 @@ def load_config(data_dir: Path) -> StationConfig:
         data = tomllib.loads(path.read_text("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    except RecursionError:  # tomllib recurses per nesting level
+        raise ConfigError(f"{path}: nested too deeply") from None
     data.setdefault("demo", False)
     try:
         return _from_dict(data, path)
@@ -113,6 +117,27 @@ def _toml_value(value: Any) -> str:
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+def set_setting(data_dir: Path, name: str, value: str | int | float | bool) -> Path:
+    """Set one top-level setting of `station.toml`, keeping every other line (comments too) as it is.
+    A data dir without the file gets one that keeps the default demo mode."""
+    if name not in {f.name for f in fields(StationConfig)} or name == "sender":
+        raise ConfigError(f"unknown setting {name!r}")
+    path = Path(data_dir) / CONFIG_FILENAME
+    lines = path.read_text("utf-8").splitlines() if path.exists() else [f"demo = {_toml_value(True)}"]
+    line = f"{name} = {_toml_value(value)}"
+    top = next((i for i, text in enumerate(lines) if text.lstrip().startswith("[")), len(lines))
+    at = next((i for i in range(top) if re.match(rf"\s*{re.escape(name)}\s*=", lines[i])), None)
+    if at is None:
+        lines.insert(top, line)
+    else:
+        lines[at] = line
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", "utf-8")
+    tmp.replace(path)
+    return path
 
 
 def save_config(data_dir: Path, config: StationConfig) -> Path:

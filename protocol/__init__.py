@@ -67,6 +67,8 @@ class EnrollResponse(Model):
     secret: str
     warehouse: str
     server_time: datetime
+    public_url: str | None = Field(default=None, description="the server's public address: the base of the "
+                                   "station's passport QR codes (none configured: the URL the station enrolled with)")
 
 
 # ----- outbox push -----

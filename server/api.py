@@ -50,7 +50,7 @@ def enroll_station(request: Request, body: EnrollRequest) -> EnrollResponse:
     """Claim a one-time enrollment token: the answer holds the station's id and secret, once."""
     svc = services(request)
     try:
-        return enroll(svc.sdb, body, svc.clock)
+        return enroll(svc.sdb, body, svc.clock, svc.config.public_url)
     except AuthError as exc:
         raise refuse(request, exc.status, exc.reason, None) from None
 

@@ -106,8 +106,9 @@ def _public_key(pem: str) -> Ed25519PublicKey:
     return key
 
 
-def enroll(sdb: ServerDb, request: EnrollRequest, clock: Clock) -> EnrollResponse:
-    """Claim a one-time token and register the station; AuthError (401) says which check failed."""
+def enroll(sdb: ServerDb, request: EnrollRequest, clock: Clock, public_url: str = "") -> EnrollResponse:
+    """Claim a one-time token and register the station; AuthError (401) says which check failed.
+    The answer carries the server's `public_url`, the base of the station's passport QR codes."""
     if has_nul(request.station_name):
         raise AuthError(400, "station_name contains a NUL character")
     public = _public_key(request.passport_public_key)
@@ -135,7 +136,8 @@ def enroll(sdb: ServerDb, request: EnrollRequest, clock: Clock) -> EnrollRespons
                        next_seq=1)
         EnrollmentToken.update(station_id=station_id).where(EnrollmentToken.id == row.id).execute()
     log.info("station %s (%s) enrolled in warehouse %s", station_id, request.station_name, row.warehouse)
-    return EnrollResponse(station_id=station_id, secret=secret, warehouse=row.warehouse, server_time=now)
+    return EnrollResponse(station_id=station_id, secret=secret, warehouse=row.warehouse, server_time=now,
+                          public_url=public_url or None)
 
 
 class Verifier:

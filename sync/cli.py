@@ -59,7 +59,7 @@ def register(sub: Any, add_data_dir: AddDataDir) -> None:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from app.config import load_config
+    from app.config import load_config, set_setting
     from app.keys import KeyFileError, load_or_create_station_key, public_pem
     from sync.client import SyncError, enroll
 
@@ -81,8 +81,9 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     except (SyncError, ValueError) as exc:
         raise CliError(f"enrollment failed: {exc}") from exc
     path = save_credentials(folder, creds)
+    set_setting(folder, "passport_base_url", creds.public_url)
     print(f"enrolled as station {creds.station_id} ({name}) in warehouse {creds.warehouse or '-'} "
-          f"with {creds.server}; credentials in {path}")
+          f"with {creds.server}; credentials in {path}; passport QR codes now open {creds.public_url}/p/…")
     return 0
 
 

@@ -268,7 +268,8 @@ class SyncClient:
 def enroll(server: str, token: str, station_name: str, public_key_pem: str, *,
            session: requests.Session | None = None,
            timeout: float | tuple[float, float] = DEFAULT_TIMEOUT) -> SyncCredentials:
-    """Enroll this station once with a token an admin got from the server; returns what to keep."""
+    """Enroll this station once with a token an admin got from the server; returns what to keep, with the
+    server's public URL (else `server`) as the base of the station's passport QR codes."""
     base = server.rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -285,7 +286,12 @@ def enroll(server: str, token: str, station_name: str, public_key_pem: str, *,
     finally:
         if owned:
             http.close()
+    public = (answer.public_url or base).strip().rstrip("/")
+    shape = urlsplit(public)
+    if shape.scheme not in ("http", "https") or not shape.netloc or shape.query or shape.fragment:
+        raise SyncError(f"enroll: the server's public_url {public[:SNIPPET]!r} is not an http(s) URL",
+                        retryable=False, kind="garbage", status=response.status_code)
     return SyncCredentials(server=base, station_id=answer.station_id, secret=answer.secret,
                            warehouse=answer.warehouse, station_name=station_name,
                            enrolled_at=iso(answer.server_time) if answer.server_time.tzinfo else
-                           answer.server_time.isoformat())
+                           answer.server_time.isoformat(), public_url=public)

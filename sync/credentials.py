@@ -10,6 +10,7 @@ central server, and must never travel with the settings.
     warehouse = "HZ-1"
     station_name = "BENCH-1"
     enrolled_at = "2026-11-25T02:00:00.000Z"
+    public_url = "https://packbench.example.com"   # the base of passport QR codes, from the server
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class SyncCredentials:
     warehouse: str = ""
     station_name: str = ""
     enrolled_at: str = ""
+    public_url: str = ""  # the server's public address (else the URL enrolled with): passport QR codes open it
 
     def __repr__(self) -> str:  # never print the secret into a log or a traceback
         return (f"SyncCredentials(server={self.server!r}, station_id={self.station_id!r}, secret=***, "

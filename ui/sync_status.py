@@ -53,7 +53,10 @@ def age_text(seconds: float, lang: str) -> str:
 def chip_of(status: SyncStatus | None, enrolled: bool = True) -> tuple[str, str, str]:
     """(words, colour, tooltip) of the chip."""
     if not enrolled:
-        return "未联网同步 not enrolled", GREY, "packbench station enroll --server URL --token T"
+        return ("未注册·二维码无效 not enrolled", AMBER,
+                "标签上的物流护照二维码无法打开 — not enrolled: the passport QR codes on labels point nowhere "
+                "a customer can open. "
+                "packbench station enroll --server URL --token T")
     if status is None:
         return "同步启动中 starting", GREY, ""
     if status.needs_admin:
