@@ -295,9 +295,12 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     from app.cases import open_overdue_handover_cases
     from app.keys import load_or_create_station_key
     from app.passport import PassportIssuer
-    from app.rules import blocking_rules, load_book, run_rules
+    from app.rules import blocking_rules, load_book, ruleset_listeners, run_rules
 
     book = load_book(store)
+    # The sync worker installs the server's rule sets on its own thread: swap them in here at once
+    # (one attribute assignment, so a scan sees either the old set or the new one, never a mix).
+    ruleset_listeners.append(book.follow)
 
     def gate(order: Order) -> list[tuple[str, str, str]]:
         return [(rule.id, rule.tag, rule.title) for rule in blocking_rules(store, clock, book.current, order)]
@@ -324,6 +327,7 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
             runtime.background_call(lambda: run_rules(store, clock, book.current, "order_change", [order_id]))
 
     runtime.listeners.outcome.append(rules_after)
+    runtime.on_stop.append(lambda: ruleset_listeners.remove(book.follow))
     if camera is not None:
         from app.evidence.photo import PackingPhotographer, photo_listener
 

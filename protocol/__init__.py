@@ -159,6 +159,16 @@ class TrackingEventOut(Model):
     source: str
 
 
+# ----- rules -----
+class RuleSetOut(Model):
+    """`GET /api/v1/rules`: the exception rule set the server serves (the station validates it again)."""
+
+    version: int = Field(description="0 when no rule set was uploaded: the station's shipped defaults apply")
+    sha256: str
+    created_at: datetime | None
+    content: str = Field(description="the rule set, TOML text")
+
+
 # ----- waybills -----
 class WaybillAllocateRequest(Model):
     carrier: str = Field(min_length=2, max_length=16)

@@ -21,6 +21,7 @@ from protocol import (
     OrderOut,
     Page,
     ProductOut,
+    RuleSetOut,
     TrackingEventOut,
     WaybillAllocateRequest,
     WaybillAllocation,
@@ -28,7 +29,7 @@ from protocol import (
 from server import pulls, reports, rules, waybills
 from server.auth import AuthError, enroll
 from server.events import BatchError, parse_batch
-from server.schemas import Metrics, Reconciliation, RuleSetOut
+from server.schemas import Metrics, Reconciliation
 from server.services import Station, own_warehouse, refuse, services
 
 log = logging.getLogger("server.api")

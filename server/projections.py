@@ -35,7 +35,7 @@ STORED_ONLY = (
     "print.sent", "print.done", "print.failed", "handover.opened", "handover.accepted", "handover.refused",
     "handover.removed", "handover.intercepted", "exception.opened", "exception.acknowledged",
     "exception.resolved", "override", "operator.added", "import.orders", "import.products", "waybills.imported",
-    "photo.captured", "rules.updated", "rules.reset",
+    "photo.captured", "rules.updated", "rules.reset", "rules.refused",
 )
 KNOWN_KINDS = frozenset(PROJECTED + STORED_ONLY)
 ERROR_OUTCOMES = frozenset(name for name, (level, _, _) in MESSAGES.items() if level is Level.ERROR)

@@ -1,20 +1,22 @@
 """Exception rule sets distributed by the server (design §9): versioned TOML text in `rule_set`.
 
-`packbench server rules set FILE` stores a new version (its TOML syntax is checked; what the rules
-say is checked by a later issue); uploading the text of the current version again changes nothing.
+`packbench server rules set FILE` stores a new version after the stations' own parser accepted it
+(syntax, fields, types, RE2 patterns), so a bad file is refused here with its line and column
+instead of at every station; stations still check what they pull (an older station may know fewer
+fields) and keep their rules when they refuse. Uploading the current version's text again changes nothing.
 `GET /api/v1/rules` serves the newest version, or version 0 with empty text when none was uploaded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from pathlib import Path
 
 from app.clock import Clock, iso
+from app.rules import RuleBook, RuleFileError
+from protocol import RuleSetOut
 from server.db import ServerDb
 from server.models import RuleSet
-from server.schemas import RuleSetOut
 
 EMPTY = RuleSetOut(version=0, sha256=hashlib.sha256(b"").hexdigest(), created_at=None, content="")
 
@@ -35,11 +37,13 @@ def set_rules(sdb: ServerDb, path: Path, clock: Clock) -> tuple[int, bool]:
     """Store the file as the next version: (version, whether it is new)."""
     try:
         content = Path(path).read_bytes().decode("utf-8-sig")
-        tomllib.loads(content)
+        RuleBook().prepare(content, source=Path(path).name, version=1)  # the server numbers versions itself
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:
         raise RulesError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"{path}: not valid TOML ({exc})") from exc
+    except RuleFileError as exc:
+        raise RulesError(f"{path}: {exc}") from exc
     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
     with sdb.connection(), sdb.write():
         head = RuleSet.select().order_by(RuleSet.version.desc()).first()

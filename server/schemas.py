@@ -1,6 +1,5 @@
 """Wire models the server needs beyond `protocol` (which the station shares and this package
-must not edit): rules, reconciliation, metrics, the generic carrier hook, health, event pages.
-A station-side client can import them from here until they move to `protocol`.
+must not edit): reconciliation, metrics, the generic carrier hook, health, event pages.
 """
 
 from __future__ import annotations
@@ -15,13 +14,6 @@ from protocol import TrackingStatus
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RuleSetOut(Model):
-    version: int = Field(description="0 when no rule set was uploaded: the station's shipped defaults apply")
-    sha256: str
-    created_at: datetime | None
-    content: str = Field(description="the rule set, TOML text")
 
 
 class ReconciliationRow(Model):

@@ -45,6 +45,7 @@ from protocol import (
     OrderOut,
     Page,
     ProductOut,
+    RuleSetOut,
     TrackingEventOut,
     WaybillAllocateRequest,
     WaybillAllocation,
@@ -255,14 +256,9 @@ class SyncClient:
         return _parse(WaybillAllocation, self.request("POST", "/waybills/allocate", body=body),
                       "POST /waybills/allocate")
 
-    def rules(self) -> Any:
-        """The server's rule overrides, as JSON (their shape belongs to the rules engine)."""
-        response = self.request("GET", "/rules")
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            raise SyncError(f"GET /rules: the answer is not JSON: {_snippet(response.content)!r}", retryable=True,
-                            kind="garbage", status=response.status_code) from None
+    def rules(self) -> RuleSetOut:
+        """The rule set the server serves (version 0: none uploaded, the shipped defaults apply)."""
+        return _parse(RuleSetOut, self.request("GET", "/rules"), "GET /rules")
 
 
 def enroll(server: str, token: str, station_name: str, public_key_pem: str, *,

@@ -22,25 +22,34 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app.clock import Clock
 from app.store import Store
+from protocol import RuleSetOut
 from sync.client import SyncClient, SyncError
 from sync.outbox import EventSink, PushReport, oldest_unsent_at, outbox_depth, push_outbox, rejected_count
 from sync.pull import FEEDS, FeedReport, PageSource, PullReport, pull_feed
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from app.rules.book import RulesUpdate
+
 DEFAULT_INTERVAL_S = 15.0  # between successful rounds
 STATUS_EVERY_S = 5.0  # while waiting: refresh depth and age so the window shows new events queueing
 PROGRESS_EVERY_S = 0.5  # while draining: how often the window hears the depth go down
 STOPS_ROUND = ("unreachable", "auth")  # after these, the rest of the round cannot succeed either
+RULES_RERUN_WINDOW = timedelta(days=30)  # orders a new rule set is run over (as the runtime's timer pass)
 
 
-class SyncApi(EventSink, PageSource, Protocol):
+class RulesSource(Protocol):
+    def rules(self) -> RuleSetOut: ...
+
+
+class SyncApi(EventSink, PageSource, RulesSource, Protocol):
     """What a round needs from the server: `SyncClient`, or a fake in tests."""
 
 
@@ -93,6 +102,7 @@ class RoundReport:
     outbox_depth: int = 0
     rejected_count: int = 0
     errors: tuple[SyncError, ...] = ()
+    rules: RulesUpdate | None = None  # None: not asked this round (an earlier step failed)
 
     @property
     def ok(self) -> bool:
@@ -106,7 +116,8 @@ class RoundReport:
         p = self.push
         return (f"pushed {p.sent} (accepted {p.accepted}, known {p.known}, rejected {p.rejected}), "
                 f"pulled orders {self.pull.items('orders')}, products {self.pull.items('products')}, "
-                f"tracking {self.pull.items('tracking')}; outbox depth {self.outbox_depth}")
+                f"tracking {self.pull.items('tracking')}; outbox depth {self.outbox_depth}"
+                + (f"; {self.rules.summary()}" if self.rules and self.rules.outcome != "unchanged" else ""))
 
     def as_dict(self) -> dict[str, object]:
         p = self.push
@@ -120,6 +131,8 @@ class RoundReport:
             "outbox_depth": self.outbox_depth,
             "rejected_total": self.rejected_count,
             "errors": [{"kind": e.kind, "retryable": e.retryable, "reason": e.reason} for e in self.errors],
+            "rules": None if self.rules is None else {"version": self.rules.version, "outcome": self.rules.outcome,
+                                                      **({"reason": self.rules.reason} if self.rules.reason else {})},
         }
 
 
@@ -173,9 +186,31 @@ def run_round(store: Store, api: SyncApi, clock: Clock, *,
         except SyncError as exc:
             feeds[feed] = progress
             errors.append(exc)
-    if not stopped() and any(report.items for report in feeds.values()):
+    rules = None
+    if not stopped():
+        try:
+            rules = pull_rules(store, api, clock)
+        except SyncError as exc:
+            errors.append(exc)
+    if not stopped() and (any(report.items for report in feeds.values())
+                          or (rules is not None and rules.outcome != "unchanged")):
         push()
-    return RoundReport(done, PullReport(feeds), outbox_depth(), rejected_count(), tuple(errors))
+    return RoundReport(done, PullReport(feeds), outbox_depth(), rejected_count(), tuple(errors), rules)
+
+
+def pull_rules(store: Store, api: RulesSource, clock: Clock) -> RulesUpdate:
+    """Ask for the server's rule set and put it in force when new (`app.rules.accept_served`); after an
+    install, every enabled rule runs over the recent orders, since rules that only fire on import
+    would otherwise never see the orders already here."""
+    from app.rules import ALL, accept_served, run_rules
+
+    served = api.rules()
+    update = accept_served(store, clock, served.version, served.sha256, served.content)
+    if update.outcome in ("installed", "reset"):
+        from app.rules import load_book
+
+        run_rules(store, clock, load_book(store).current, ALL, since=clock.now() - RULES_RERUN_WINDOW)
+    return update
 
 
 class SyncWorker:

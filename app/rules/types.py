@@ -11,11 +11,11 @@ position of the offending node.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 
 from app.rules.errors import RuleTypeError
 from app.rules.nodes import Arith, Call, Compare, Field, ListLit, Lit, Neg, Node, Not
+from app.rules.patterns import Pattern, PatternError, compile_pattern
 
 NUMBER, STRING, BOOL, DURATION, TIME, LINES = "number", "string", "bool", "duration", "time", "lines"
 MAX_WINDOW_S = 366 * 86400
@@ -74,7 +74,7 @@ class Analysis:
 
     fields: set[str] = field(default_factory=set)  # "order.status", "line.qty", …
     windows: set[tuple[str, float]] = field(default_factory=set)  # ("sales", 604800.0)
-    regexes: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    regexes: dict[str, Pattern] = field(default_factory=dict)
 
 
 def check(node: Node) -> Analysis:
@@ -232,8 +232,8 @@ class _Checker:
             raise _fail(node, "the pattern after `matches` must be a string literal")
         pattern = str(node.value)
         try:
-            self.analysis.regexes[pattern] = re.compile(pattern)
-        except (re.error, OverflowError, RecursionError, ValueError) as exc:
+            self.analysis.regexes[pattern] = compile_pattern(pattern)
+        except PatternError as exc:
             raise _fail(node, f"bad pattern {pattern!r}: {exc}") from None
 
 

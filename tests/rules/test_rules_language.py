@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -134,6 +135,32 @@ def test_limits_are_syntax_errors_not_crashes() -> None:
                  " + ".join(["1"] * 300) + " > 0", "1" * 40 + " > 0", "x" * 9000]:
         with pytest.raises(RuleSyntaxError):
             compile_condition(text)
+
+
+def test_a_catastrophic_pattern_runs_in_linear_time_over_buyer_text() -> None:
+    # `^(a+)+$` over 64 a's and a '!' backtracks for longer than the universe with Python's `re`; on
+    # RE2 it takes microseconds. Evaluated on a thread, so a regression fails here instead of hanging.
+    condition = compile_condition('order.note matches "^(a+)+$"')
+    answer: list[bool] = []
+    worker = threading.Thread(target=lambda: answer.append(condition.test(ctx({"note": "a" * 64 + "!"}))),
+                              daemon=True)
+    worker.start()
+    worker.join(60)
+    assert answer == [False]
+    assert run('order.note matches "^(a+)+$"', ctx({"note": "a" * 64}))
+
+
+@pytest.mark.parametrize(("pattern", "reason"), [
+    ("(驿站)\\\\1", "invalid escape sequence"),  # a back-reference
+    ("^(?=1)[0-9]+$", "invalid perl operator"),  # look-ahead
+    ("a{1001}", "invalid repetition size"),
+    ("[", "missing ]"),
+])
+def test_patterns_that_need_backtracking_are_refused_at_load_with_their_position(pattern: str, reason: str) -> None:
+    with pytest.raises(RuleTypeError) as err:
+        compile_condition(f'order.note matches "{pattern}"')
+    assert reason in err.value.reason and "RE2" in err.value.reason
+    assert err.value.column == 20
 
 
 def test_the_rule_authors_reference_lists_every_field_and_function() -> None:

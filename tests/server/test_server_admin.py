@@ -23,6 +23,19 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "imports"
 ROOT = Path(__file__).parents[2]
 
 
+HOLD_WORDS = """\
+[[rule]]
+id = "hold-words"
+tag = "address_risk"
+title = "驿站代收"
+condition = 'order.receiver_address matches "驿站|代收"'
+severity = "warning"
+route = "supervisor"
+sop = "联系买家 / call the buyer"
+when = ["import"]
+"""
+
+
 def packbench_server(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="packbench")
     add_data_dir(parser, top=True)
@@ -51,7 +64,7 @@ def test_admin_commands_then_a_station_uses_what_they_made(server: Running, cli_
     numbers.write_text("\n".join(f"SF1{n:012d}" for n in range(1, 11)) + "\n", encoding="utf-8")
     assert packbench_server("waybills", "import", str(numbers), "--carrier", "SF", "--data-dir", d) == 0
     rules = tmp_path / "rules.toml"
-    rules.write_text('[[rule]]\nid = "hold-words"\n', encoding="utf-8")
+    rules.write_text(HOLD_WORDS, encoding="utf-8")
     assert packbench_server("rules", "set", str(rules), "--data-dir", d) == 0
     assert packbench_server("rules", "set", str(rules), "--data-dir", d) == 0
     out = capsys.readouterr().out
@@ -73,7 +86,7 @@ def test_admin_commands_then_a_station_uses_what_they_made(server: Running, cli_
     assert len(orders) == 6 and {o["platform"] for o in orders} == {"pdd", "taobao"}
     assert len(station.get(f"{API}/products").json()["items"]) == 4
     got = station.get(f"{API}/rules").json()
-    assert (got["version"], got["content"]) == (1, '[[rule]]\nid = "hold-words"\n')
+    assert (got["version"], got["content"]) == (1, HOLD_WORDS)
     allocation = station.request("POST", f"{API}/waybills/allocate", {"carrier": "sf", "count": 4}).json()
     assert allocation == {"carrier": "SF", "numbers": [f"SF1{n:012d}" for n in range(1, 5)]}
     station.push(station.event("teleport", {"to": "moon"}))  # rejected: kept for a supervisor
@@ -99,7 +112,12 @@ def test_admin_errors_are_one_line_and_exit_1(server: Running, cli_env: Path, tm
     broken = tmp_path / "broken.toml"
     broken.write_text("[[rule]\n", encoding="utf-8")
     assert packbench_server("rules", "set", str(broken), "--data-dir", d) == 1
-    assert "not valid TOML" in capsys.readouterr().err
+    assert "TOML" in capsys.readouterr().err
+    # What a station would refuse is refused here, with the line: a pattern RE2 cannot run linearly.
+    broken.write_text(HOLD_WORDS.replace('"驿站|代收"', '"(驿站)\\\\1"'), encoding="utf-8")
+    assert packbench_server("rules", "set", str(broken), "--data-dir", d) == 1
+    err = capsys.readouterr().err
+    assert "line 5" in err and "bad pattern" in err and err.count("\n") == 1
     assert packbench_server("station-token", "--warehouse", "no spaces", "--data-dir", d) == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from protocol import (
     OrderOut,
     Page,
     ProductOut,
+    RuleSetOut,
     TrackingEventOut,
 )
 from sync.client import Fetched, SyncError
@@ -45,6 +47,11 @@ class FakeApi:
         self.pull_failures: list[Exception] = []
         self.feeds: dict[str, list[Any]] = {"orders": [], "products": [], "tracking": []}
         self.requests: list[tuple[str, str | None, int]] = []
+        self.ruleset = RuleSetOut(version=0, sha256=hashlib.sha256(b"").hexdigest(), created_at=None, content="")
+
+    def serve_rules(self, content: str, version: int) -> None:
+        self.ruleset = RuleSetOut(version=version, sha256=hashlib.sha256(content.encode()).hexdigest(),
+                                  created_at=T0, content=content)
 
     @staticmethod
     def _fail(failures: list[Exception]) -> None:
@@ -85,6 +92,10 @@ class FakeApi:
 
     def tracking(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[TrackingEventOut]:
         return self._page("tracking", cursor, limit)
+
+    def rules(self) -> RuleSetOut:
+        self._fail(self.pull_failures)
+        return self.ruleset
 
 
 @pytest.fixture

@@ -182,12 +182,13 @@ def test_waybill_allocation_and_rules_are_signed_and_parsed(clock: FakeClock) ->
         if seen.path == "/api/v1/waybills/allocate":
             body = json.loads(seen.body)
             return Reply(200, {"carrier": body["carrier"], "numbers": [f"SF{n:013d}" for n in range(body["count"])]})
-        return Reply(200, {"version": 3, "toml": "[[rule]]\nid = 'x'\n"})
+        return Reply(200, {"version": 3, "sha256": "ab" * 32, "created_at": "2026-11-25T02:00:00Z",
+                           "content": "[[rule]]\nid = 'x'\n"})
 
     with StubServer(server) as stub, SyncClient(stub.url, STATION, SECRET, clock=clock) as client:
         allocation = client.allocate_waybills("SF", 3)
         rules = client.rules()
     assert allocation.numbers == ["SF0000000000000", "SF0000000000001", "SF0000000000002"]
-    assert rules["version"] == 3
+    assert (rules.version, rules.content) == (3, "[[rule]]\nid = 'x'\n")
     now = int(clock.now().timestamp())
     assert [verify(s, SECRET, now) for s in stub.seen] == [None, None]
