@@ -5,6 +5,7 @@ A fresh data dir has no config file: the station then runs in demo mode with sim
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -16,6 +17,7 @@ import platformdirs
 from app.labels import Party
 from app.pack.flow import FlowConfig
 from app.pack.weights import Tolerance
+from app.private_files import open_private, private_dir
 
 CONFIG_FILENAME = "station.toml"
 
@@ -145,8 +147,10 @@ def save_config(data_dir: Path, config: StationConfig) -> Path:
     lines = [f"{f.name} = {_toml_value(getattr(config, f.name))}" for f in fields(config) if f.name != "sender"]
     lines += ["", "[sender]"] + [f"{f.name} = {_toml_value(getattr(config.sender, f.name))}"
                                  for f in fields(config.sender)]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", "utf-8")
+    tmp.unlink(missing_ok=True)  # left by a crash mid-save
+    with os.fdopen(open_private(tmp), "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
     tmp.replace(path)
     return path

@@ -24,6 +24,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from app.private_files import private_dir
+
 log = logging.getLogger(__name__)
 
 PRIVATE_KEY_FILENAME = "station_ed25519.pem"
@@ -101,7 +103,7 @@ def _create(path: Path) -> None:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = _write_temp(path, pem, mode=0o600)
     try:
         os.link(tmp, path)  # fails if another process created the key meanwhile: keep theirs

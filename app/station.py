@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 OVERDUE_CHECK_SECONDS = 300.0
 RULES_TIMER_SECONDS = 300.0
 RULES_TIMER_DAYS = 30
+WAIT_RECHECK_SECONDS = 1.0  # how soon a parcel waiting for a waybill notices numbers that arrived
 RULES_AFTER = frozenset({"label_queued", "override_accepted", "short_shipped", "order_cancelled", "order_refunded",
                          "weight_mismatch", "weight_unusual"})
 
@@ -79,7 +80,8 @@ class StationRuntime:
         self.passports = passports
         # Periodic work on this thread, on timers a busy inbox (a scale reporting ten times a second)
         # cannot starve: waiting labels are retried, time-based checks run.
-        self.chores = [Chore(retry_seconds, self._retry_waiting_jobs), *(chores or [])]
+        self.chores = [Chore(retry_seconds, self._retry_waiting_jobs),
+                       Chore(WAIT_RECHECK_SECONDS, self._recheck_waiting), *(chores or [])]
         # Long periodic checks (time-based rules, overdue parcels) run on a thread of their own: at
         # 10^6 orders one round takes seconds, which must never stall a scan. They only read and open
         # cases, in short transactions of their own.
@@ -218,15 +220,39 @@ class StationRuntime:
             else:
                 self._after(self.flow.scan(item))
         elif kind == "weight":
-            for listener in list(self.listeners.weight):
-                listener(item)
-            outcome = self.flow.weight(item)
-            if outcome is not None:
-                self._after(outcome)
+            if not self._weigh(item):
+                return  # nothing judged: a pushing scale's own next reading is the next input
         else:
             result = item()
             if isinstance(result, Outcome):
                 self._after(result)
+        self._weigh_polled()
+
+    def _weigh(self, reading: WeightReading) -> bool:
+        """Show and judge one reading; True when the flow answered it with an outcome."""
+        for listener in list(self.listeners.weight):
+            listener(reading)
+        outcome = self.flow.weight(reading)
+        if outcome is not None:
+            self._after(outcome)
+        return outcome is not None
+
+    def _weigh_polled(self) -> None:
+        """A polled scale is read whenever an input leaves a parcel ready to weigh, at once and ahead
+        of scans already queued: the parcel is on the scale before the packer (or the next line of a
+        scans file) moves on. After a refusal it is read again (a weights file's next line is the
+        corrected parcel) until a reading changes nothing. A loop, not a recursion, and it ends:
+        the flow never judges the same parcel twice, and after a refusal that waits for a change (no
+        waybill left) it is not ready to weigh at all, so an outcome cannot feed itself."""
+        while self.flow.ready_to_weigh and isinstance(self.scale, PolledScale):
+            reading = self.scale.poll(self.flow.expected_weight_g())
+            if reading is None or not self._weigh(reading):
+                return
+
+    def _recheck_waiting(self) -> None:
+        """A parcel waiting for a waybill is weighed again once numbers arrive (an import, a pull)."""
+        if self.flow.waybills_arrived():
+            self._weigh_polled()
 
     def _after(self, outcome: Outcome) -> None:
         for listener in list(self.listeners.outcome):
@@ -234,12 +260,6 @@ class StationRuntime:
         job_id = outcome.detail.get("job_id")
         if outcome.event in ("label_queued", "reprint_queued") and isinstance(job_id, int):
             self._print(job_id)
-        if self.flow.awaiting_weight and isinstance(self.scale, PolledScale):
-            # Weighed at once, ahead of scans already queued: the parcel is on the scale before the
-            # packer (or the next line of a scans file) moves on.
-            reading = self.scale.poll(self.flow.expected_weight_g())
-            if reading is not None:
-                self._handle("weight", reading)
 
     # ----- printing -----
     def _print(self, job_id: int) -> bool:

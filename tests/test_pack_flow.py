@@ -243,6 +243,42 @@ def test_empty_waybill_pool_is_reported(flow: PackFlow) -> None:
     assert Shipment.select().count() == 0
 
 
+def test_no_waybill_waits_for_a_change_not_for_the_next_reading(flow: PackFlow) -> None:
+    WaybillPool.delete().execute()
+    pack_items(flow)
+    assert weigh(flow, 715).event == "no_waybill"  # type: ignore[union-attr]
+    assert "import waybills" in ScanEvent.select().order_by(ScanEvent.id.desc()).get().message
+    assert not flow.ready_to_weigh
+    for _ in range(50):  # a scale that keeps reporting the same stable weight
+        assert weigh(flow, 715) is None
+    assert scan(flow, MUG).event == "wrong_item"
+    assert weigh(flow, 715) is None
+    # Lifted off and put back: judged again (and refused again, the pool is still empty).
+    assert weigh(flow, 3) is None
+    assert weigh(flow, 715).event == "no_waybill"  # type: ignore[union-attr]
+    assert weigh(flow, 716) is None
+    assert ScanEvent.select().where(ScanEvent.outcome == "no_waybill").count() == 2
+    # A pre-printed waybill scanned is a change too: the parcel ships on it.
+    assert scan(flow, "SF1234567890123").event == "waybill_bound" and flow.ready_to_weigh
+    shipped = weigh(flow, 715)
+    assert shipped is not None and shipped.event == "label_queued"
+    assert shipped.detail["tracking_no"] == "SF1234567890123"
+
+
+def test_waybills_arriving_resume_a_waiting_parcel(flow: PackFlow, clock: FakeClock) -> None:
+    from app.waybills import add_numbers
+
+    WaybillPool.update(state="used").execute()
+    pack_items(flow)
+    assert weigh(flow, 715).event == "no_waybill"  # type: ignore[union-attr]
+    assert not flow.waybills_arrived()
+    add_numbers(flow.store, ["73100000099999"], "ZTO", clock, "admin")
+    assert not flow.waybills_arrived()  # another carrier's numbers do not help this parcel
+    add_numbers(flow.store, ["SF1400000099999"], "SF", clock, "admin")
+    assert flow.waybills_arrived() and flow.ready_to_weigh
+    assert weigh(flow, 715).detail["tracking_no"] == "SF1400000099999"  # type: ignore[union-attr]
+
+
 def test_another_order_while_one_is_open(flow: PackFlow) -> None:
     scan(flow, PACKER)
     scan(flow, ORDER)

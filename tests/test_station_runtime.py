@@ -57,3 +57,81 @@ def test_a_weight_accepted_by_a_supervisor_becomes_a_case_off_the_scan_thread(de
         assert case.shipment is not None and case.shipment.weight_g == 900
     finally:
         runtime.stop()
+
+
+PACKER, ORDER = "B-1001", "TB2026112500001"  # TEA-LJ-250 ×2, CHOP-BMB-5 ×1: 715 g with the box
+
+
+def _simulated_bench(store: Store, clock: FakeClock) -> tuple[StationRuntime, list[str], list[str]]:
+    from app.config import StationConfig
+    from app.station import build_runtime
+    from drivers.scales import SimulatedScale
+
+    runtime = build_runtime(store, store.path.parent, StationConfig(station="T-1"), clock, SimulatedPrinter(),
+                            None, SimulatedScale(clock))
+    events: list[str] = []
+    errors: list[str] = []
+    runtime.listeners.outcome.append(lambda outcome: events.append(outcome.event))
+    runtime.listeners.error.append(errors.append)
+    return runtime, events, errors
+
+
+def _scan(runtime: StationRuntime, clock: FakeClock, *codes: str) -> None:
+    from app.devices import Scan
+
+    for code in codes:
+        clock.advance(1)
+        runtime.submit_scan(Scan(code.encode(), "test", clock.now()))
+
+
+def _no_waybill_rows() -> int:
+    from app.store.models import ScanEvent
+
+    return int(ScanEvent.select().where(ScanEvent.outcome == "no_waybill").count())
+
+
+def test_an_empty_pool_is_refused_once_with_the_simulated_scale(store: Store, clock: FakeClock) -> None:
+    """Regression: the polled scale's reading of a refused parcel re-entered the flow until RecursionError."""
+    from app.demo import product_barcode, seed_demo
+    from app.devices import WeightReading
+    from app.waybills import add_numbers
+
+    seed_demo(store, clock, waybills=0)
+    runtime, events, errors = _simulated_bench(store, clock)
+    tea, chop = product_barcode("TEA-LJ-250"), product_barcode("CHOP-BMB-5")
+    _scan(runtime, clock, PACKER, ORDER, tea, chop, tea)
+    runtime.run_pending()
+    assert events[-2:] == ["items_complete", "no_waybill"] and errors == []
+    assert _no_waybill_rows() == 1
+    _scan(runtime, clock, product_barcode("MUG-CER-01"))  # any other input: no second judgement
+    runtime.submit_weight(WeightReading(715, True, clock.now()))  # the scale repeating itself
+    runtime.run_pending()
+    assert _no_waybill_rows() == 1 and events.count("no_waybill") == 1
+    # Numbers arrive (an import on this bench or a server allocation): the runtime notices on its
+    # timer and the parcel still on the scale ships without another scan.
+    add_numbers(store, ["SF1400000099999"], "SF", clock, "admin")
+    runtime.start()
+    try:
+        wait_until(lambda: "label_printed" in events, 5)
+    finally:
+        runtime.stop()
+    assert _no_waybill_rows() == 1 and errors == []
+
+
+def test_a_pool_emptied_mid_order_is_refused_once(demo_store: Store, clock: FakeClock) -> None:
+    from app.demo import product_barcode
+    from app.store.models import WaybillPool
+
+    runtime, events, errors = _simulated_bench(demo_store, clock)
+    tea, chop = product_barcode("TEA-LJ-250"), product_barcode("CHOP-BMB-5")
+    _scan(runtime, clock, PACKER, ORDER, tea, chop)
+    runtime.run_pending()
+    assert events[-1] == "item_ok"
+    WaybillPool.update(state="used").where(WaybillPool.state == "free").execute()  # another bench took the rest
+    _scan(runtime, clock, tea)
+    runtime.run_pending()
+    assert events[-1] == "no_waybill" and _no_waybill_rows() == 1 and errors == []
+    # A pre-printed waybill scanned is the change the parcel waited for: it ships on it at once.
+    _scan(runtime, clock, "SF1234567890123")
+    runtime.run_pending()
+    assert events[-3:] == ["waybill_bound", "label_queued", "label_printed"] and _no_waybill_rows() == 1

@@ -30,6 +30,7 @@ from app.clock import Clock, iso
 from app.devices import Camera, CameraError, still_suffix
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
+from app.private_files import open_private, private_dir
 from app.store import Store
 from app.store.models import PackSession
 
@@ -62,9 +63,10 @@ def image_suffix(data: bytes) -> str:
 
 def _write_new(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
     """Write `data` to a file that did not exist: temp file, fsync, then a link that fails if taken."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     tmp = folder / f".{stem}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "wb") as fh:
+    tmp.unlink(missing_ok=True)  # left by a crash of this thread's earlier self
+    with os.fdopen(open_private(tmp), "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -54,6 +54,10 @@ class Pending(Enum):
     PACK_HELD_ORDER = "pack an order held by exception rules"
 
 
+# A scale at or below this is empty: the parcel was lifted off (real scales drift a few grams at zero).
+EMPTY_SCALE_G = 10
+
+
 # What stops an order from being packed without a supervisor: (rule id, tag, title) per blocking rule.
 Gate = Callable[[Order], Sequence[tuple[str, str, str]]]
 
@@ -108,6 +112,11 @@ class PackFlow:
         self.pending: Pending | None = None
         self.last_shipment: Shipment | None = None
         self.last_verdict: WeightVerdict | None = None
+        # A refusal that only a change can cure (no waybill left): the parcel is not weighed again
+        # until one comes, so a scale that keeps reporting the same stable weight (or the runtime
+        # polling one) cannot turn one refusal into hundreds.
+        self.waiting_for: str | None = None
+        self._lifted = False
         self._restore()
 
     # ----- queries the screen and the simulated scale use -----
@@ -116,6 +125,21 @@ class PackFlow:
         return self.state is State.ITEMS_COMPLETE or (
             self.state is State.BLOCKED and self.pending is Pending.ACCEPT_WEIGHT
         )
+
+    @property
+    def ready_to_weigh(self) -> bool:
+        """A parcel awaits weighing and no refusal is waiting for a change."""
+        return self.awaiting_weight and self.waiting_for is None
+
+    def waybills_arrived(self) -> bool:
+        """While waiting for a waybill: True (and weighing resumes) once the open order's carrier has a
+        free number again (an import, a server allocation), checked by the runtime on a timer."""
+        if self.waiting_for != "no_waybill" or self.open is None:
+            return False
+        if not lookup.waybill_available(self.open.carrier):
+            return False
+        self._resume_weighing()
+        return True
 
     def expected_weight_g(self) -> int | None:
         if self.open is None:
@@ -153,13 +177,31 @@ class PackFlow:
     def weight(self, reading: WeightReading) -> Outcome | None:
         """A stable reading is judged when the parcel awaits weighing; everything else is ignored
         without a row, since scales report several times a second."""
-        if not reading.stable or not self.awaiting_weight:
+        if not self.awaiting_weight:
+            return None
+        if self.waiting_for is not None and not self._put_back(reading):
+            return None
+        if not reading.stable:
             return None
         verdict = self.last_verdict
         if self.state is State.BLOCKED and verdict is not None and abs(reading.grams - verdict.actual_g) <= 2:
             return None  # the same parcel still on the scale: already judged
         raw = f"{reading.grams}g".encode()
         return self._commit(lambda at: self._on_weight(reading.grams, at), source="scale", raw=raw)
+
+    def _put_back(self, reading: WeightReading) -> bool:
+        """The parcel lifted off (≈0 g) and put back (stable again): the change a waiting refusal needs."""
+        if reading.grams <= EMPTY_SCALE_G:
+            self._lifted = True
+            return False
+        if reading.stable and self._lifted:
+            self._resume_weighing()
+            return True
+        return False
+
+    def _resume_weighing(self) -> None:
+        self.waiting_for = None
+        self._lifted = False
 
     def print_result(self, job_id: int, ok: bool, reason: str = "", delivered: bool = False) -> Outcome | None:
         """Record how a job went. An undelivered job waits (`queued`, with the reason) and is retried by
@@ -274,6 +316,7 @@ class PackFlow:
         self.open = _Open(order, session, expected, names, {}, order.carrier or self.config.carrier)
         self.last_shipment = None
         self._held = None
+        self._resume_weighing()
         self.state = State.ORDER_OPEN
         return self._out("order_opened", code, remaining=self.open.remaining, **extra)
 
@@ -317,6 +360,7 @@ class PackFlow:
         order.updated_at = iso(self.clock.now())
         order.save()
         self.open.carrier = order.carrier or self.open.carrier
+        self._resume_weighing()
         return self._out("waybill_bound", parsed.text, tracking_no=parsed.text, carrier=self.open.carrier, **extra)
 
     def _save_counts(self) -> None:
@@ -376,6 +420,7 @@ class PackFlow:
             if self.open.order.tracking_no:
                 return self._out("command_not_now", code, command=command.name, **extra)
             self.open.carrier = nxt
+            self._resume_weighing()
             return self._out("order_opened", code, remaining=self.open.remaining, carrier=nxt, **extra)
         return self._out("command_not_now", code, command=command.name, **extra)
 
@@ -417,6 +462,7 @@ class PackFlow:
                          action=Pending.VOID_LABEL.value, order_id=shipment.order.order_id, **extra)
 
     def _abort(self, code: str, extra: dict[str, Any]) -> Outcome:
+        self._resume_weighing()
         if self.open is None:
             held, self._held = self._held, None
             self.pending = None
@@ -481,6 +527,8 @@ class PackFlow:
         tracking = order.tracking_no or lookup.take_waybill(opened.carrier, order, at)
         if tracking is None:
             self.state = State.ITEMS_COMPLETE
+            self.waiting_for = "no_waybill"
+            self._lifted = False
             return self._out("no_waybill", None, carrier=opened.carrier)
         now = iso(at)
         shipment = Shipment.create(
@@ -527,6 +575,7 @@ class PackFlow:
         self.open = None
         self.pending = None
         self._held = None
+        self._resume_weighing()
         self.state = State.IDLE
         operator_id = self.store.meta(f"station.{self.config.station}.operator") or ""
         self.operator = Operator.get_or_none(Operator.id == int(operator_id)) if operator_id else None

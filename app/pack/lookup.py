@@ -110,6 +110,11 @@ def take_waybill(carrier: str, order: Order, at: datetime) -> str | None:
     return str(row.number)
 
 
+def waybill_available(carrier: str) -> bool:
+    return bool(WaybillPool.select(WaybillPool.id).where(
+        (WaybillPool.carrier == carrier) & (WaybillPool.state == "free")).exists())
+
+
 def max_reprint_no(shipment: Shipment) -> int:
     value = PrintJob.select(pw.fn.MAX(PrintJob.reprint_no)).where(PrintJob.shipment == shipment).scalar()
     return int(value or 0)

@@ -65,7 +65,11 @@ MESSAGES: dict[str, tuple[Level, str, str]] = {
         Level.ERROR, "WEIGHT {actual_g} g is unusual for these items (usually {history_mean_g} g)",
         "重量 {actual_g} 克异常（同类包裹约 {history_mean_g} 克）",
     ),
-    "no_waybill": (Level.ERROR, "No waybill number left for {carrier}", "{carrier} 运单号已用完"),
+    "no_waybill": (
+        Level.ERROR, "No waybill number left for {carrier} — import waybills or scan a pre-printed waybill; "
+        "lift the parcel and put it back to weigh again",
+        "{carrier} 运单号已用完——请导入运单号或扫描预印运单；取下包裹再放回即重新称重",
+    ),
     "label_queued": (Level.OK, "Printing label {tracking_no}", "正在打印面单 {tracking_no}"),
     "label_printed": (Level.OK, "Done — label {tracking_no} printed", "完成，面单 {tracking_no} 已打印"),
     "print_failed": (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Any
 import peewee as pw
 
 from app.clock import Clock, SystemClock, iso
+from app.private_files import open_private, private_dir, tighten
 from app.store.migrations import LATEST_VERSION, MIGRATIONS
 from app.store.models import Meta, SchemaVersion, database_proxy
 
@@ -96,7 +98,8 @@ class Store:
         dest = Path(dest)
         if dest.exists():
             raise StoreError(f"{dest} already exists; choose a new file for the backup")
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(dest.parent)
+        os.close(open_private(dest))  # the copy holds the same personal data as the store
         target = sqlite3.connect(dest)
         try:
             self.db.connection().backup(target)
@@ -115,7 +118,9 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
     """
     clock = clock or SystemClock()
     file = Path(path) if path else store_path(Path(data_dir))
-    file.parent.mkdir(parents=True, exist_ok=True)
+    tighten(file.parent)
+    if not file.exists():  # private before SQLite creates it, so its -wal and -shm are private too
+        os.close(open_private(file))
     _refuse_newer(file, _version_on_disk(file))
     db = pw.SqliteDatabase(str(file), pragmas=PRAGMAS, check_same_thread=False, autoconnect=True)
     try:

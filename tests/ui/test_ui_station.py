@@ -111,6 +111,42 @@ def test_error_turns_banner_red_and_flashes_the_window(qtbot: QtBot, station: St
     qtbot.waitUntil(lambda: not station.window.flash.isVisible())
 
 
+def test_an_empty_waybill_pool_is_said_once_and_waits_for_a_change(qtbot: QtBot, station: Station,
+                                                                   clock: FakeClock) -> None:
+    """Regression: with the simulated scale an empty pool looped no_waybill until RecursionError."""
+    from app.store.models import WaybillPool
+    from app.waybills import add_numbers
+    from drivers.scales import SimulatedScale
+
+    WaybillPool.delete().where(WaybillPool.carrier == "SF").execute()
+    screen = station.window.pack_screen
+    errors: list[str] = []
+    station.runtime.listeners.error.append(errors.append)
+    scanner = Scanner(qtbot, station)
+    scanner.scan(PACKER, "login")
+    scanner.scan(ORDER, "order_opened")
+    scanner.scan(TEA, "item_ok")
+    scanner.scan(CHOP, "item_ok")
+    scanner.scan(TEA, "no_waybill")
+    assert screen.banner.level is Level.ERROR and "运单号已用完" in screen.banner.text()
+    qtbot.wait(300)  # the simulated scale keeps the parcel's weight: nothing more may come of it
+    refusals = ScanEvent.select().where(ScanEvent.outcome == "no_waybill")
+    assert refusals.count() == 1 and screen.last_event == "no_waybill" and errors == []
+    # The parcel lifted off and put back is judged again, once.
+    scale = station.scale
+    assert isinstance(scale, SimulatedScale)
+    seen = screen.recent.count()
+    scale.clear()
+    scale.place(715)
+    qtbot.waitUntil(lambda: screen.recent.count() > seen)
+    qtbot.wait(200)
+    assert refusals.count() == 2
+    # Numbers imported: the waiting parcel ships without another scan.
+    add_numbers(station.store, ["SF1400000099999"], "SF", clock, "admin")
+    qtbot.waitUntil(lambda: screen.last_event == "label_printed", timeout=5000)
+    assert "SF1400000099999" in screen.banner.text() and refusals.count() == 2 and errors == []
+
+
 def test_scanner_chip_follows_unplug_and_replug(qtbot: QtBot, station: Station) -> None:
     chip = station.window.pack_screen.chips["scanner"]
     assert chip.state is DeviceState.CONNECTED
