@@ -19,6 +19,7 @@ from app.config import default_data_dir
 from app.importers import ImportReport
 from app.operators import ROLES, add_operator
 from app.store import Store, open_store
+from app.tracking_states import status_words
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -95,6 +96,16 @@ def _order_text(snap: dict[str, Any]) -> str:
     lines += [f"  session {s['id']} {s['state']} by {s['operator']} at {s['started_at']}" for s in snap["sessions"]]
     lines += [f"  shipment {s['carrier']} {s['tracking_no']} {s['weight_g']} g"
               + (" VOIDED" if s["voided"] else "") for s in snap["shipments"]]
+    if snap["tracking"]:
+        lines.append("  tracking, newest first 物流轨迹:")
+        several = len({t["tracking_no"] for t in snap["tracking"]}) > 1
+        for t in snap["tracking"]:
+            zh, en = status_words(t["state"])
+            code = f" [{t['code']}]" if t["code"] else ""
+            head = f"    {t['time']}  {zh} {en}{code}" + (f"  {t['tracking_no']}" if several else "")
+            lines += [head, f"      {t['site'] + ': ' if t['site'] else ''}{t['text']}"]
+    else:
+        lines.append("  tracking: no carrier events yet 暂无物流轨迹")
     return "\n".join(lines)
 
 

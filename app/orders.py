@@ -5,7 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from app.labels import mask_phone
-from app.store.models import Order, OrderLine, PackSession, PrintJob, Shipment
+from app.store.models import Order, OrderLine, PackSession, PrintJob, Shipment, TrackingEvent
+
+
+def tracking_trail(order: Order) -> list[dict[str, Any]]:
+    """The carrier events pulled for the order's parcels (every shipment, and a waybill bound to the
+    order), newest first: the state PackBench gave each, the carrier's own code and text unchanged."""
+    numbers = {sh.tracking_no for sh in Shipment.select(Shipment.tracking_no).where(Shipment.order == order)}
+    if order.tracking_no:
+        numbers.add(order.tracking_no)
+    if not numbers:
+        return []
+    query = (TrackingEvent.select().where(TrackingEvent.tracking_no.in_(sorted(numbers)))
+             .order_by(TrackingEvent.time.desc(), TrackingEvent.server_id.desc()))
+    return [{"time": ev.time, "state": ev.status, "code": ev.carrier_status, "text": ev.context, "site": ev.site,
+             "tracking_no": ev.tracking_no} for ev in query]
 
 
 def order_snapshot(order_id: str, reveal_phone: bool = False) -> dict[str, Any] | None:
@@ -37,4 +51,5 @@ def order_snapshot(order_id: str, reveal_phone: bool = False) -> dict[str, Any] 
                              "error": j.error} for j in PrintJob.select().where(PrintJob.shipment == sh)]}
             for sh in Shipment.select().where(Shipment.order == order).order_by(Shipment.id)
         ],
+        "tracking": tracking_trail(order),
     }

@@ -32,8 +32,9 @@ HEADER_STATION, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE = (
     "X-Station", "X-Timestamp", "X-Nonce", "X-Signature")
 WEBHOOK_SIGNATURE_HEADER = "X-PackBench-Signature"  # generic carrier hook: hex HMAC-SHA256(secret, body)
 
-# Normalised parcel states every carrier's own codes map to.
-TrackingStatus = Literal["picked_up", "in_transit", "out_for_delivery", "delivered", "exception", "returned"]
+# Normalised parcel states every carrier's own codes map to (meanings: app.tracking_states).
+TrackingStatus = Literal["ordered", "awaiting_pickup", "picked_up", "in_transit", "customs", "forwarded",
+                         "out_for_delivery", "delivered", "exception", "refused", "returning", "returned", "cancelled"]
 OrderStatus = Literal["new", "paid", "on_hold", "cancelled", "refunded", "packed", "shipped"]
 
 

@@ -70,12 +70,12 @@ async def kuaidi100_push(request: Request) -> JSONResponse:
         refuse(request, 401, "kuaidi100 push with a bad sign", "kuaidi100")
         return _reply(401, False, "签名错误 bad sign")
     try:
-        records = parse_kuaidi100(param, svc.config.zone)
+        push = parse_kuaidi100(param, svc.config.zone)
     except PushError as exc:
         refuse(request, 400, f"kuaidi100 push unreadable: {exc}", "kuaidi100")
         return _reply(400, False, f"参数错误 {exc}")
     try:
-        result = await run_in_threadpool(_ingest, request, "kuaidi100", param, records)
+        result = await run_in_threadpool(_ingest, request, "kuaidi100", param, push.records)
     except Exception:
         log.exception("kuaidi100 push not stored")
         return _reply(500, False, "服务器错误 server error")

@@ -20,18 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from app.handover import mask_name
 from app.labels import mask_phone
 from app.passport import BAD_SIGNATURE, UNKNOWN_KEY, PassportError, PassportFields, decode_token, verify_token
+from app.tracking_states import status_words
 from app.waybills import CARRIER_NAMES
 from server.db import ServerDb
 from server.models import Order, Parcel, Station, TrackingEvent
 
-STATUS_WORDS = {
-    "picked_up": ("已揽收", "Picked up"),
-    "in_transit": ("运输中", "In transit"),
-    "out_for_delivery": ("派送中", "Out for delivery"),
-    "delivered": ("已签收", "Delivered"),
-    "exception": ("异常", "Exception"),
-    "returned": ("退回", "Returned"),
-}
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
     "Referrer-Policy": "no-referrer",
@@ -121,7 +114,7 @@ def render(sdb: ServerDb, token: str, zone: ZoneInfo) -> PageResult:
     if order is not None and (order.receiver_name or order.receiver_phone):
         rows.append(("收件人 Receiver", f"{mask_name(order.receiver_name)} {mask_phone(order.receiver_phone)}".strip()))
     if events:
-        zh_word, en_word = STATUS_WORDS[events[0].status]
+        zh_word, en_word = status_words(events[0].status)
         rows.append(("状态 Status", f"{zh_word} {en_word}"))
     body = ["<p class=\"badge ok\">✓ 真实 — genuine PackBench passport</p>"]
     if parcel is not None and parcel.voided_at:
@@ -133,7 +126,7 @@ def render(sdb: ServerDb, token: str, zone: ZoneInfo) -> PageResult:
     else:
         items = []
         for ev in events:
-            zh_word, en_word = STATUS_WORDS[ev.status]
+            zh_word, en_word = status_words(ev.status)
             where = " · ".join(_e(x) for x in (ev.site, ev.courier) if x)
             items.append(f"<li><div class=\"t\">{_e(ev.time_raw)}{' · ' + where if where else ''}</div>"
                          f"<div>{_e(ev.context)}</div><div class=\"t s\">{zh_word} {en_word}</div></li>")

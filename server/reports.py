@@ -2,8 +2,9 @@
 
 Reconciliation compares, per shop and business day (of payment, else creation, in the server's
 timezone), the platform orders with what the stations reported: packed (a live parcel from
-`shipment.created`), handed over (`handover.closed`), and accepted by the carrier (at least one
-tracking event for the parcel). It lists the orders found on one side only. Metrics are counts per
+`shipment.created`), handed over (`handover.closed`), and accepted by the carrier (a tracking event
+for the parcel saying picked up or later, `app.tracking_states.CARRIER_ACCEPTED`: "ordered" and
+"awaiting pickup" are not). It lists the orders found on one side only. Metrics are counts per
 station and hour, kept by the event applier in `metric_hour`.
 """
 
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.clock import iso
+from app.tracking_states import CARRIER_ACCEPTED
 from server.db import ServerDb
 from server.schemas import MetricRow, Metrics, OneSided, Reconciliation, ReconciliationRow
 
@@ -22,7 +24,11 @@ SHIPPABLE = "('paid', 'packed', 'shipped')"
 STOPPED = "('cancelled', 'refunded')"
 IN_RANGE = '"order"."warehouse" = ? AND "order"."day" >= ? AND "order"."day" <= ?'
 LIVE = '"parcel"."voided_at" IS NULL'
-ACCEPTED = 'EXISTS (SELECT 1 FROM "tracking_event" e WHERE e."tracking_no" = "parcel"."tracking_no")'
+# Accepted = an event that proves the carrier has the parcel (picked up or later): "ordered" and
+# "awaiting pickup" come from the carrier's order system before any courier touched it.
+ACCEPTED_STATES = "(" + ", ".join(f"'{s}'" for s in sorted(CARRIER_ACCEPTED)) + ")"
+ACCEPTED = ('EXISTS (SELECT 1 FROM "tracking_event" e WHERE e."tracking_no" = "parcel"."tracking_no" '
+            f'AND e."status" IN {ACCEPTED_STATES})')
 
 _ROWS = f"""
 WITH pk AS (

@@ -3,8 +3,9 @@
 Every request body is stored as it came (`carrier_push`), and every event with its own raw JSON.
 An event is one row per (carrier, tracking no, time, SHA-256 of the text): Kuaidi100 re-sends a
 parcel's whole trail on every push, so most of a push is duplicates, skipped by the unique index
-(`ON CONFLICT DO NOTHING`). Carrier states map to the six normalised ones; the carrier's own code
-or word is kept unchanged in `carrier_status`, its text in `context`, its time in `time_raw`.
+(`ON CONFLICT DO NOTHING`). Carrier states map to the normalised ones (`app.tracking_states`;
+Kuaidi100's codes in `server.kuaidi100.codes`); the carrier's own code or word is kept unchanged in
+`carrier_status`, its text in `context`, its time in `time_raw`.
 
 A new event is published to the tracking stream of the warehouse whose station packed the parcel
 (`tracking_feed`, positions from the `tracking` counter). Ingest takes that stream's lock after it
@@ -32,28 +33,11 @@ from app.audit import canonical_json
 from app.clock import Clock, iso
 from protocol import TrackingStatus
 from server.db import ServerDb, chunks, has_nul, lock_stream, placeholders, take_positions
+from server.kuaidi100.codes import carrier_of, status_of
 from server.schemas import GenericTrackingEvent, HookRejection
 
 log = logging.getLogger("server.tracking")
 
-KUAIDI100_CARRIERS = {"shunfeng": "SF", "zhongtong": "ZTO", "yuantong": "YTO", "shentong": "STO", "yunda": "YUNDA",
-                      "jd": "JD", "ems": "EMS", "jtexpress": "JT"}
-KUAIDI100_STATES: dict[str, TrackingStatus] = {
-    "0": "in_transit",  # 在途
-    "1": "picked_up",  # 揽收
-    "2": "exception",  # 疑难
-    "3": "delivered",  # 签收
-    "4": "returned",  # 退签
-    "5": "out_for_delivery",  # 派件
-    "6": "returned",  # 退回
-    "7": "in_transit",  # 转投
-    "8": "in_transit",  # 清关
-    "10": "in_transit", "11": "in_transit", "12": "in_transit", "13": "in_transit",  # 待清关…清关异常
-    "14": "returned",  # 拒签
-}
-KUAIDI100_WORDS = {"在途": "0", "揽收": "1", "疑难": "2", "签收": "3", "退签": "4", "派件": "5", "退回": "6",
-                   "转投": "7", "清关": "8", "待清关": "10", "清关中": "11", "已清关": "12", "清关异常": "13",
-                   "拒签": "14"}
 MAX_GENERIC_EVENTS = 10_000
 EVENT_COLUMNS = ('"carrier", "tracking_no", "status", "carrier_status", "time", "time_raw", "site", "courier", '
                  '"context", "context_hash", "source", "push_id", "raw", "received_at"')
@@ -107,19 +91,19 @@ def parse_time(text: str, zone: ZoneInfo) -> str:
         raise ValueError(f"time {text!r} is out of range") from None
 
 
-def kuaidi100_status(code: str, word: str, fallback: str = "") -> TrackingStatus:
-    """Kuaidi100's state code (`0`–`14`, or a resultv2 sub-code such as `301`, `1002`), else its word."""
-    for candidate in (code.strip(), KUAIDI100_WORDS.get(word.strip(), ""), fallback.strip()):
-        if candidate in KUAIDI100_STATES:
-            return KUAIDI100_STATES[candidate]
-        if candidate.isdigit() and len(candidate) == 3 and candidate[0] in KUAIDI100_STATES:
-            return KUAIDI100_STATES[candidate[0]]  # 101 已揽收 → 1, 301 本人签收 → 3, 501 投柜 → 5
-        if candidate.isdigit() and len(candidate) == 4 and candidate.startswith("10"):
-            return "in_transit"  # 1001 到达派件城市, 1002 干线, 1003 转递
-    return "in_transit"
+@dataclass(frozen=True)
+class Kuaidi100Push:
+    """One subscription push: the subscription's `status` (polling, shutdown, abort, updateall), its
+    `message`, and the parcel's trail items as records."""
+
+    status: str
+    message: str
+    carrier: str
+    tracking_no: str
+    records: list[TrackingRecord]
 
 
-def parse_kuaidi100(param: str, zone: ZoneInfo) -> list[TrackingRecord]:
+def parse_kuaidi100(param: str, zone: ZoneInfo) -> Kuaidi100Push:
     try:
         data = json.loads(param)
     except json.JSONDecodeError as exc:
@@ -133,7 +117,7 @@ def parse_kuaidi100(param: str, zone: ZoneInfo) -> list[TrackingRecord]:
     com = str((data.get("comNew") if data.get("autoCheck") == "1" else None) or last.get("com") or "").strip()
     if has_nul(com) or len(com) > 32:
         raise PushError("lastResult.com is not a carrier code")
-    carrier = KUAIDI100_CARRIERS.get(com.lower(), com.upper() or "UNKNOWN")
+    carrier = carrier_of(com)
     state = str(last.get("state") or "")
     items = last.get("data") or []
     if not isinstance(items, list):
@@ -150,12 +134,13 @@ def parse_kuaidi100(param: str, zone: ZoneInfo) -> list[TrackingRecord]:
         except ValueError:
             log.warning("kuaidi100 push for %s: item %d time %r unreadable; skipped", tracking_no, i, time_raw)
             continue
-        code, word = str(item.get("statusCode") or ""), str(item.get("status") or "")
+        code, word = str(item.get("statusCode") or "").strip(), str(item.get("status") or "").strip()
         fallback = state if i == 0 else ""
         records.append(TrackingRecord(
-            carrier, tracking_no, kuaidi100_status(code, word, fallback), code or word or fallback, when, time_raw,
+            carrier, tracking_no, status_of(code, word, fallback, context), code or word or fallback, when, time_raw,
             str(item.get("areaName") or item.get("location") or ""), "", context, canonical_json(item)))
-    return records
+    status, message = str(data.get("status") or "").strip(), str(data.get("message") or "").strip()
+    return Kuaidi100Push(status, message[:500], carrier, tracking_no, records)
 
 
 def parse_generic(body: Any, zone: ZoneInfo) -> tuple[list[TrackingRecord], list[HookRejection]]:

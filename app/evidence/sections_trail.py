@@ -8,9 +8,8 @@ from typing import Any
 from app.evidence.layout import GREEN, GREY, RED, LocalTime, grid, key_values, para, qr_flowable, styles, text_table
 from app.evidence.model import DocumentContext, EvidenceItem
 from app.evidence.sections import MM, chain_line, heading, sla_colour
-
-STATUS_ZH = {"picked_up": "揽收", "in_transit": "运输中", "out_for_delivery": "派送中", "delivered": "签收",
-             "exception": "异常", "returned": "退回"}
+from app.evidence.sla import PICKUP_STATUSES
+from app.tracking_states import status_words
 
 
 def tracking_section(item: EvidenceItem, when: LocalTime) -> list[Any]:
@@ -30,7 +29,7 @@ def tracking_section(item: EvidenceItem, when: LocalTime) -> list[Any]:
     rows: list[list[str]] = []
     colours: list[tuple[int, int, str]] = []
     for n, t in enumerate(ev.tracking, start=1):
-        status = f"{STATUS_ZH.get(t.status, t.status)} {t.status}\n{t.carrier_status}"
+        status = f"{status_words(t.status)[0]} {t.status}\n{t.carrier_status}"
         if several:
             status += f"\n{t.tracking_no}"
         rows.append([when(t.time), t.site or "—", t.courier or "—", status, t.context])
@@ -45,7 +44,7 @@ def sla_section(item: EvidenceItem, when: LocalTime) -> list[Any]:
     order, parcel = item.evidence.order, item.evidence.live_parcel
     handover = item.evidence.handover_of(parcel.tracking_no) if parcel else None
     trail = [t for t in item.evidence.tracking if parcel and t.tracking_no == parcel.tracking_no]
-    pickup = next((t.time for t in trail if t.status in ("picked_up", "in_transit")), None)
+    pickup = next((t.time for t in trail if t.status in PICKUP_STATUSES), None)
     delivered = next((t.time for t in trail if t.status == "delivered"), None)
     promise_from = "平台最晚发货时间 platform ship-by" if order.ship_by else "付款 + 承诺时长 paid + promise"
     carrier_from = {"handover": "交接 + 承诺时长 handed over + promise",

@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-PICKUP_STATUSES = frozenset({"picked_up", "in_transit"})
-AFTER_DELIVERY_TROUBLE = frozenset({"returned", "exception"})
+# The carrier has the parcel and it is on its way ("ordered"/"awaiting_pickup" are not a pickup).
+PICKUP_STATUSES = frozenset({"picked_up", "in_transit", "customs", "forwarded"})
+AFTER_DELIVERY_TROUBLE = frozenset({"returned", "returning", "refused", "exception"})
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,8 @@ def _dispute(facts: SlaFacts, start: datetime | None) -> tuple[str, str] | None:
     later = [(t, s) for s, t in facts.tracking if t > delivered and s in AFTER_DELIVERY_TROUBLE]
     if later:
         t, s = min(later)
-        words = {"returned": ("returned", "退回"), "exception": ("an exception", "异常")}[s]
+        words = {"returned": ("returned", "退回"), "returning": ("returning", "退回"), "refused": ("refused", "拒签"),
+                 "exception": ("an exception", "异常")}[s]
         return (f"a later event says {words[0]} ({hours(t - delivered):.1f} h after the delivery)",
                 f"签收后 {hours(t - delivered):.1f} 小时又出现{words[1]}记录")
     return None

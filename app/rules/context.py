@@ -18,8 +18,9 @@ from typing import Any
 
 from app.clock import iso
 from app.rules.evaluate import DERIVED, Context
-from app.rules.types import SCHEMA, TRACKING_STATUSES
+from app.rules.types import SCHEMA
 from app.store import Store
+from app.tracking_states import TRACKING_STATUSES
 
 IN_CHUNK = 500  # ids per `IN (...)`, as app.importers.apply
 BATCH = 2000  # orders per batch on a full run (by id range, no IN list)

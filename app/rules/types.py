@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from app.rules.errors import RuleTypeError
 from app.rules.nodes import Arith, Call, Compare, Field, ListLit, Lit, Neg, Node, Not
 from app.rules.patterns import Pattern, PatternError, compile_pattern
+from app.tracking_states import TRACKING_STATUSES
 
 NUMBER, STRING, BOOL, DURATION, TIME, LINES = "number", "string", "bool", "duration", "time", "lines"
 MAX_WINDOW_S = 366 * 86400
-TRACKING_STATUSES = ("picked_up", "in_transit", "out_for_delivery", "delivered", "exception", "returned")
 
 # scope → field → (type, meaning). The engine fills exactly these (app.rules.context).
 SCHEMA: dict[str, dict[str, tuple[str, str]]] = {

@@ -6,8 +6,8 @@ import pytest
 from server_harness import Running
 from server_hook_calls import generic_push, kuaidi100_param, kuaidi100_push
 
+from server.kuaidi100.codes import status_of
 from server.models import CarrierPush, TrackingEvent
-from server.tracking import kuaidi100_status
 
 OK = {"result": True, "returnCode": "200", "message": "成功"}
 TRAIL = [  # newest first, as Kuaidi100 sends it
@@ -65,13 +65,22 @@ def test_an_unreadable_push_is_refused_in_their_format(server: Running) -> None:
 
 
 @pytest.mark.parametrize(("code", "word", "status"), [
-    ("0", "", "in_transit"), ("1", "", "picked_up"), ("2", "", "exception"), ("3", "", "delivered"),
-    ("4", "", "returned"), ("5", "", "out_for_delivery"), ("6", "", "returned"), ("7", "", "in_transit"),
-    ("10", "", "in_transit"), ("13", "", "in_transit"), ("14", "", "returned"), ("", "拒签", "returned"),
-    ("", "疑难", "exception"), ("301", "签收", "delivered"), ("1002", "", "in_transit"), ("204", "", "exception"),
+    ("101", "揽收", "ordered"), ("102", "揽收", "awaiting_pickup"), ("103", "揽收", "picked_up"),
+    ("1", "", "picked_up"), ("0", "", "in_transit"), ("1001", "在途", "in_transit"), ("1002", "", "in_transit"),
+    ("1003", "", "in_transit"), ("5", "", "out_for_delivery"), ("501", "派件", "out_for_delivery"),
+    ("3", "", "delivered"), ("301", "签收", "delivered"), ("304", "", "delivered"), ("4", "", "cancelled"),
+    ("401", "退签", "cancelled"), ("14", "", "refused"), ("", "拒签", "refused"), ("6", "", "returning"),
+    ("7", "", "forwarded"), ("10", "", "customs"), ("13", "", "customs"), ("2", "", "exception"),
+    ("", "疑难", "exception"), ("204", "", "exception"),
 ])
 def test_kuaidi100_states_map_to_normalised_ones(code: str, word: str, status: str) -> None:
-    assert kuaidi100_status(code, word) == status
+    assert status_of(code, word) == status
+
+
+def test_an_item_without_a_code_falls_back_to_the_push_state_then_its_own_text() -> None:
+    assert status_of("", "", fallback="3") == "delivered"  # the newest item: the push's overall state
+    assert status_of("", "", text="【深圳市】顺丰速运 已收取快件") == "picked_up"
+    assert status_of("", "", text="快件已在【广州】完成分拣，准备发往【上海】") == "in_transit"
 
 
 def test_the_generic_hook_needs_its_hmac(server: Running) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from server_harness import Running, Station, fresh_database
-from server_hook_calls import generic_push
+from server_hook_calls import generic_push, kuaidi100_param, kuaidi100_push
 
 from app.clock import SystemClock
 from protocol import API
@@ -69,3 +69,27 @@ def _migrate_twice_then_refuse(url: str) -> None:
             migrate(sdb)
     finally:
         sdb.close()
+
+
+def test_ordered_or_awaiting_pickup_is_not_carrier_acceptance(server: Running, station: Station,
+                                                              tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS, encoding="utf-8")
+    svc = server.services
+    import_orders(svc.sdb, path, "canonical", "WH1", SystemClock(), svc.config.zone)
+    station.push(_ship(station, "A-3", "SF1000000000003"),
+                 station.event("handover.closed", {"batch_id": "HO-1", "tracking_nos": ["SF1000000000003"]}))
+    waiting = [{"time": "2026-11-25 12:00:00", "context": "您的快件已由顺丰下单，等待快递员揽收", "status": "揽收",
+                "statusCode": "102"},
+               {"time": "2026-11-25 10:00:00", "context": "已下单", "status": "揽收", "statusCode": "101"}]
+    assert kuaidi100_push(server, kuaidi100_param("SF1000000000003", waiting, state="1")).status_code == 200
+
+    def accepted() -> tuple[int, list[str]]:
+        body = station.get(f"{API}/reconciliation", day_from="2026-11-25", day_to="2026-11-25").json()
+        return body["rows"][0]["carrier_accepted"], body["handed_over_not_accepted"]["order_ids"]
+
+    assert accepted() == (0, ["A-3"])  # never collected: still "handed over, not accepted"
+    picked = [{"time": "2026-11-25 18:00:00", "context": "顺丰速运 已收取快件", "status": "揽收",
+               "statusCode": "103"}, *waiting]
+    assert kuaidi100_push(server, kuaidi100_param("SF1000000000003", picked, state="1")).status_code == 200
+    assert accepted() == (1, [])
