@@ -19,7 +19,7 @@ its own text says; only what none of these can place is "in transit".
 from __future__ import annotations
 
 from app.waybills import normalise_carrier
-from sync.protocol import TrackingStatus
+from protocol import TrackingStatus
 
 # PackBench carrier code → Kuaidi100 `com` / `kuaidicom` (参数字典)
 COMPANIES = {"SF": "shunfeng", "ZTO": "zhongtong", "YTO": "yuantong", "STO": "shentong", "YUNDA": "yunda",

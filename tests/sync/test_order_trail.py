@@ -11,7 +11,7 @@ import pytest
 from app.clock import FakeClock
 from app.pack.flow import PackFlow
 from main import main
-from sync.protocol import TrackingEventOut
+from protocol import TrackingEventOut
 from tests.sync.fakes import T0
 from tests.sync.test_sync_pull import ORDER, _pack_demo_order
 
