@@ -32,7 +32,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app drivers protocol sync server
+	$(BIN)/mypy app drivers protocol sync server wiring.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -46,14 +46,16 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run_pack(args: argparse.Namespace) -> int:
-    from app.station import build_runtime
+    from dataclasses import replace
+
+    from app.headless import run_line
     from app.store.models import Operator
-    from drivers.printers.factory import open_printer
-    from drivers.scales import WeightsFileScale, open_scale
-    from drivers.scanners import FileScanner, open_scanner
+    from drivers.scales import WeightsFileScale
+    from drivers.scanners import FileScanner
+    from wiring import open_devices, open_station
 
     data_dir = cli.data_dir(args)
-    config = load_config(data_dir)
+    config = replace(load_config(data_dir), scanner=args.scanner, scale=args.scale, printer=args.printer)
     if args.station:
         config.station = args.station
     clock = SystemClock()
@@ -61,25 +63,15 @@ def run_pack(args: argparse.Namespace) -> int:
     if args.operator and Operator.get_or_none(Operator.name == args.operator) is None:
         raise cli.CliError(f"no operator {args.operator!r}: add one with "
                            f"`packbench operator add {args.operator!r} --role line --badge CODE`")
-    scanner = FileScanner(args.scans, clock=clock) if args.scans else open_scanner(args.scanner, clock)
-    scale = WeightsFileScale(args.weights, clock=clock) if args.weights else open_scale(args.scale, clock)
-    printer = open_printer(args.printer)
-    camera = None
-    if config.camera:  # imported only when configured: it brings requests, ~0.1 s of start-up
-        from drivers.camera import open_camera
-
-        camera = open_camera(config.camera, clock=clock)
-    runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale, camera=camera)
-    from app.headless import run_line
-    from sync.worker import start_worker_if_enrolled
-
-    # An enrolled line syncs in the background like a bench does; an unenrolled one just queues.
-    worker = start_worker_if_enrolled(store, data_dir, clock)
+    devices = open_devices(config, clock, FileScanner(args.scans, clock=clock) if args.scans else None,
+                           WeightsFileScale(args.weights, clock=clock) if args.weights else None)
+    if devices.scanner is None:
+        raise cli.CliError("a keyboard-wedge scanner needs the station window: give --scanner SPEC or --scans FILE")
+    station = open_station(store, data_dir, config, clock, devices)
     try:
-        return run_line(runtime, sys.stdout, getattr(scanner, "done", None), operator=args.operator)
+        return run_line(station.runtime, sys.stdout, getattr(devices.scanner, "done", None), operator=args.operator)
     finally:
-        if worker is not None:
-            worker.stop()
+        station.close()
 
 
 def run_print_test(args: argparse.Namespace) -> int:

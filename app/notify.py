@@ -1,7 +1,7 @@
 """Case notifications to a chat robot (WeCom / DingTalk style webhook), design §9.
 
 `CaseNotifier.notify(case)` is what callers call (it is registered in `app.cases.case_listeners` by
-`build_runtime` when `notify_url` is set): a new case of a configured severity becomes one text
+`wiring.build_runtime` when `notify_url` is set): a new case of a configured severity becomes one text
 message, queued for a sender thread of its own. The caller never waits on the network: the queue
 is bounded, and a message that does not fit is logged and counted (`dropped`), never lost silently.
 The sender tries each message up to `attempts` times with exponential backoff between tries

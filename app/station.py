@@ -3,7 +3,8 @@
 Devices deliver scans and weights from their own reader threads into a queue; this runtime takes
 them one at a time, so the flow never sees two inputs at once and the UI thread never waits on the
 store or a printer. Outcomes and device states go out to plain-Python listeners; `ui/` bridges them
-to Qt signals. The headless line mode uses the same runtime with no UI.
+to Qt signals. The headless line mode uses the same runtime with no UI. What listens to it beyond
+the screen (rules, packing photo, chat robot) is wired by the composition root, wiring.py.
 """
 
 from __future__ import annotations
@@ -14,18 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from app.clock import Clock
-from app.config import StationConfig
-from app.devices import Camera, DeviceStatus, LabelPrinter, PrinterError, Scale, Scan, Scanner, WeightReading
+from app.devices import DeviceStatus, LabelPrinter, PrinterError, Scale, Scan, Scanner, WeightReading
 from app.labels import Label, Party, build_label
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
-from app.store import Store
-from app.store.models import Order, PrintJob, Shipment
+from app.store.models import PrintJob, Shipment
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +108,9 @@ class StationRuntime:
         self.call(self._resume_print_jobs)
 
     def stop(self) -> None:
+        """Idempotent: the line that ran the runtime and the station that opened it may both stop it."""
+        if self._stop.is_set():
+            return
         for device in (self.scanner, self.scale):
             if device is not None:
                 device.stop()
@@ -305,71 +305,3 @@ class StationRuntime:
         for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "queued").order_by(PrintJob.id):
             if not self._print(job.id):
                 return
-
-
-def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Clock, printer: LabelPrinter,
-                  scanner: Scanner | None, scale: Scale | None, retry_seconds: float = 5.0,
-                  camera: Camera | None = None) -> StationRuntime:
-    """The station as the window and the headless line both run it: flow, passports, periodic checks,
-    and the packing photo when the bench has a camera."""
-    from app.cases import open_overdue_handover_cases
-    from app.keys import load_or_create_station_key
-    from app.passport import PassportIssuer
-    from app.rules import blocking_rules, load_book, ruleset_listeners, run_rules
-
-    book = load_book(store)
-    # The sync worker installs the server's rule sets on its own thread: swap them in here at once
-    # (one attribute assignment, so a scan sees either the old set or the new one, never a mix).
-    ruleset_listeners.append(book.follow)
-
-    def gate(order: Order) -> list[tuple[str, str, str]]:
-        return [(rule.id, rule.tag, rule.title) for rule in blocking_rules(store, clock, book.current, order)]
-
-    flow = PackFlow(store, clock, config.flow_config(), gate=gate)
-    passports = PassportIssuer(store, load_or_create_station_key(data_dir), config.passport_base_url,
-                               config.station, clock)
-    overdue = timedelta(hours=config.handover_overdue_hours)
-    background = [
-        Chore(OVERDUE_CHECK_SECONDS, lambda: open_overdue_handover_cases(store, clock, config.station, overdue)),
-        # Time-based rules (no tracking update, out for delivery too long, ...) over recent orders.
-        Chore(RULES_TIMER_SECONDS, lambda: run_rules(store, clock, book.current, "timer",
-                                                     since=clock.now() - timedelta(days=RULES_TIMER_DAYS))),
-    ]
-    runtime = StationRuntime(flow, clock, printer, config.sender_party(), scanner=scanner, scale=scale,
-                             tz=config.timezone, retry_seconds=retry_seconds, passports=passports,
-                             background=background)
-
-    def rules_after(outcome: Outcome) -> None:
-        # A bench change (label, override, void, cancel seen mid-pack) re-runs the order's rules,
-        # on the housekeeping thread so the next scan does not wait for them.
-        order_id = outcome.order_id
-        if outcome.event in RULES_AFTER and order_id:
-            runtime.background_call(lambda: run_rules(store, clock, book.current, "order_change", [order_id]))
-
-    runtime.listeners.outcome.append(rules_after)
-    runtime.on_stop.append(lambda: ruleset_listeners.remove(book.follow))
-    if camera is not None:
-        from app.evidence.photo import PackingPhotographer, photo_listener
-
-        def report(message: str) -> None:
-            for listener in list(runtime.listeners.error):
-                listener(message)
-
-        photographer = PackingPhotographer(camera, store, clock, data_dir, post=runtime.call, on_error=report)
-        runtime.listeners.outcome.append(photo_listener(photographer, flow))
-        runtime.on_stop.append(photographer.close)
-    notify_url = config.notify_url
-    if notify_url:  # new cases of the configured severities go to the supervisors' chat robot
-        from app.cases import case_listeners
-        from app.notify import CaseNotifier
-
-        notifier = CaseNotifier(notify_url, config.notify_severities, clock)
-        case_listeners.append(notifier.notify)
-
-        def stop_notifier() -> None:
-            if notifier.notify in case_listeners:
-                case_listeners.remove(notifier.notify)
-            notifier.close()
-
-        runtime.on_stop.append(stop_notifier)
-    return runtime

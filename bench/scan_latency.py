@@ -7,7 +7,7 @@ returned (the runtime's `printed` listener).
 
 On a private copy of the cached 10^6-order store, opened with the app's own `open_store` (WAL,
 synchronous=FULL: every outcome is a committed, fsynced transaction), the station is composed as
-`packbench pack` composes it — `app.station.build_runtime` (PackFlow, passports, chores) with a
+`packbench pack` composes it — `wiring.build_runtime` (PackFlow, passports, chores) with a
 SimulatedScale (polled: weighed as soon as the items are complete) and, in 1–3, a SimulatedPrinter — and
 whole random paid orders are packed: opened by order number or by their bound waybill, every item
 scanned by its GTIN, weighed, labelled. Four ways, each on orders not packed before:
@@ -242,16 +242,20 @@ def pack(recorder: Recorder, todo: list[Plan], send: Any, settle: Any, job_clock
 
 def make_runtime(store: Store, data_dir: Path, clock: SystemClock, scanner: Any = None,
                  printer: Any = None) -> StationRuntime:
-    """The runtime as `packbench pack` builds it (app.station.build_runtime), with a simulated scale
-    and, unless one is given, a simulated printer; a plain StationRuntime where build_runtime does not
-    exist."""
+    """The runtime as `packbench pack` builds it (wiring.build_runtime; app.station.build_runtime in
+    older commits), with a simulated scale and, unless one is given, a simulated printer; a plain
+    StationRuntime where neither exists."""
     from app import station
 
+    try:
+        from wiring import build_runtime
+    except ImportError:
+        build_runtime = getattr(station, "build_runtime", None)
     scale, printer = SimulatedScale(clock), printer or SimulatedPrinter()
-    if hasattr(station, "build_runtime"):
+    if build_runtime is not None:
         from app.config import load_config
 
-        return station.build_runtime(store, data_dir, load_config(data_dir), clock, printer, scanner, scale)
+        return build_runtime(store, data_dir, load_config(data_dir), clock, printer, scanner, scale)
     from app.pack.flow import FlowConfig, PackFlow
 
     return StationRuntime(PackFlow(store, clock, FlowConfig()), clock, printer, SENDER, scanner=scanner, scale=scale)

@@ -356,8 +356,8 @@ def test_an_order_held_by_a_blocking_rule_needs_a_supervisor(demo_store: Store, 
 
 
 def test_default_rules_hold_an_order_with_a_bad_mobile_number(demo_store: Store, clock: FakeClock) -> None:
-    from app.station import build_runtime
     from drivers.printers.simulated import SimulatedPrinter
+    from wiring import build_runtime
 
     Order.update(receiver_phone="1381234567").where(Order.order_id == ORDER).execute()  # 10 digits
     from app.config import StationConfig

@@ -40,8 +40,8 @@ def test_a_weight_accepted_by_a_supervisor_becomes_a_case_off_the_scan_thread(de
     from app.config import StationConfig
     from app.demo import product_barcode
     from app.devices import Scan, WeightReading
-    from app.station import build_runtime
     from app.store.models import ExceptionCase
+    from wiring import build_runtime
 
     runtime = build_runtime(demo_store, demo_store.path.parent, StationConfig(station="T-1"), clock,
                             SimulatedPrinter(), None, None)

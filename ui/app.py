@@ -16,17 +16,15 @@ from pathlib import Path
 from app.clock import Clock, SystemClock
 from app.config import ConfigError, StationConfig, load_config
 from app.demo import seed_demo
-from app.devices import DeviceState, DeviceStatus, LabelPrinter, Scale, Scan, Scanner
-from app.station import StationRuntime, build_runtime
+from app.devices import DeviceState, DeviceStatus, Scan
+from app.station import StationRuntime
 from app.store import Store, StoreError, open_store
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
 from drivers.spec import SpecError
-from sync.worker import SyncWorker, start_worker_if_enrolled
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
-from ui.devices import WEDGE, open_devices
 from ui.handover_controller import HandoverController
 from ui.handover_screen import HandoverScreen
 from ui.i18n import tr
@@ -37,6 +35,7 @@ from ui.sync_status import SyncBar, SyncBridge
 from ui.triage_controller import TriageController
 from ui.triage_screen import TriageScreen
 from ui.wedge import WedgeFilter
+from wiring import WEDGE, OpenStation, open_devices, open_station
 
 MANIFESTS = "manifests"  # DATA_DIR/manifests/<batch>.pdf
 EVIDENCE = "evidence"  # DATA_DIR/evidence/<order>.pdf
@@ -56,22 +55,28 @@ def application() -> QApplication:
 class Station:
     """Everything one running station window is made of, started and closed together."""
 
-    config: StationConfig
-    store: Store
-    runtime: StationRuntime
+    opened: OpenStation
     bridge: StationBridge
     wedge: WedgeFilter
     window: MainWindow
-    scanner: Scanner | None
-    scale: Scale
-    printer: LabelPrinter
     triage: TriageController | None = None
     sync: SyncBridge | None = None
-    sync_worker: SyncWorker | None = None
+
+    @property
+    def config(self) -> StationConfig:
+        return self.opened.config
+
+    @property
+    def store(self) -> Store:
+        return self.opened.store
+
+    @property
+    def runtime(self) -> StationRuntime:
+        return self.opened.runtime
 
     def start(self) -> None:
         self.wedge.install(application())
-        if self.scanner is None:  # a wedge cannot be seen unplugged: it is there as long as we listen
+        if self.opened.devices.scanner is None:  # a wedge cannot be seen unplugged: it is there while we listen
             self.window.pack_screen.show_status(DeviceStatus("scanner", DeviceState.CONNECTED, WEDGE))
         self.runtime.start()
         self.bridge.refresh()
@@ -86,9 +91,7 @@ class Station:
             self.triage.detach()
         if self.sync is not None:
             self.sync.detach()
-        if self.sync_worker is not None:
-            self.sync_worker.stop()  # before the store closes: it ends after the batch in flight
-        self.runtime.stop()
+        self.opened.close()
         self.bridge.detach()
         self.window.close()
         self.store.close()
@@ -102,19 +105,17 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     if demo or config.demo:
         config = replace(config, demo=True, scanner="sim", scale="sim", printer="sim")
     store = open_store(data_dir, clock)
+    sync = SyncBridge()
     try:
         if config.demo:
             seed_demo(store, clock)  # only into a store without orders
-        scanner, scale, printer = open_devices(config, clock)
-        camera = None
-        if config.camera:  # imported only when configured: it brings requests
-            from drivers.camera import open_camera
-
-            camera = open_camera(config.camera, clock=clock)
-        runtime = build_runtime(store, data_dir, config, clock, printer, scanner, scale, retry_seconds, camera)
+        opened = open_station(store, data_dir, config, clock, open_devices(config, clock), retry_seconds,
+                              on_sync=sync.listen)
     except Exception:
         store.close()
         raise
+    runtime, devices, worker = opened.runtime, opened.devices, opened.sync_worker
+    scanner, scale, printer = devices.scanner, devices.scale, devices.printer
     bridge = StationBridge(runtime)
     wedge = WedgeFilter(config.wedge_gap_ms, config.wedge_min_length, config.double_read_ms)
     wedge.scanned.connect(lambda code: runtime.submit_scan(Scan(code.encode(), "wedge", clock.now())))
@@ -129,19 +130,12 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
         config.carriers, lang, config.timezone)
     triage_controller = TriageController(runtime, store, clock, config, Path(data_dir) / EVIDENCE)
     triage = TriageScreen(triage_controller, lang, config.timezone)
-    sync = SyncBridge()
-    try:
-        worker = start_worker_if_enrolled(store, Path(data_dir), clock, sync.listen)
-    except Exception:  # a broken sync.toml must not keep the bench from packing
-        log.exception("sync worker not started")
-        worker = None
     sync.attach(worker)
     sync_bar = SyncBar(lang, enrolled=worker is not None)
     sync.status.connect(sync_bar.show_status)
     sync_bar.sync_now.clicked.connect(sync.kick)
     window = MainWindow(bridge, lang, config.timezone, title, panel, handover, triage, sync_bar)
-    return Station(config, store, runtime, bridge, wedge, window, scanner, scale, printer,
-                   triage_controller, sync, worker)
+    return Station(opened, bridge, wedge, window, triage_controller, sync)
 
 
 def run_station(data_dir: Path, demo: bool = False) -> int:

@@ -104,8 +104,8 @@ def shoot_handover(out: Path) -> None:
             station.runtime.call(lambda: Order.update(status="cancelled").where(Order.order_id == cancelled).execute())
             station.window.set_mode(HANDOVER)
             screen = station.window.handover_screen
-            assert screen is not None and isinstance(station.scanner, SimulatedScanner)
-            scanner = station.scanner
+            assert screen is not None and isinstance(station.opened.devices.scanner, SimulatedScanner)
+            scanner = station.opened.devices.scanner
 
             def scan(act: Callable[[], object], until: str) -> None:
                 seen = screen.seen

@@ -101,8 +101,8 @@ def test_a_failing_rule_run_never_fails_the_pull(store: Store, clock: FakeClock,
 
 
 def test_build_runtime_registers_the_notifier_only_with_a_url(demo_store: Store, clock: FakeClock) -> None:
-    from app.station import build_runtime
     from drivers.printers.simulated import SimulatedPrinter
+    from wiring import build_runtime
 
     before = list(cases.case_listeners)
     runtime = build_runtime(demo_store, demo_store.path.parent, StationConfig(station="T-1"), clock,

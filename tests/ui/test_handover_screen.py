@@ -45,7 +45,7 @@ class Bench:
     def pack_scan(self, code: str, until: str) -> None:
         screen = self.station.window.pack_screen
         seen = screen.recent.count()
-        self.station.scanner.feed(code)
+        self.station.opened.devices.scanner.feed(code)
         self.qtbot.waitUntil(lambda: screen.last_event == until and screen.recent.count() > seen)
 
     def pack(self, order_id: str) -> str:
@@ -66,7 +66,7 @@ class Bench:
         if wedge:
             self.wedge(code)
         else:
-            self.station.scanner.feed(code)
+            self.station.opened.devices.scanner.feed(code)
         self.qtbot.waitUntil(lambda: self.handover.seen > seen)
         assert self.handover.last_event == until, self.handover.banner.text()
 

@@ -42,7 +42,7 @@ def open_cases(station: Station, clock: FakeClock, specs: list[tuple[str, str, s
 
 
 def login_supervisor(qtbot: QtBot, station: Station) -> None:
-    station.scanner.feed(SUPERVISOR)
+    station.opened.devices.scanner.feed(SUPERVISOR)
     qtbot.waitUntil(lambda: station.window.pack_screen.last_event == "login")
 
 
@@ -173,7 +173,7 @@ def test_evidence_button_writes_the_order_pack(qtbot: QtBot, station: Station, c
 
 def test_sync_chip_says_not_enrolled(station: Station) -> None:
     bar = station.window.sync_bar
-    assert bar is not None and station.sync_worker is None
+    assert bar is not None and station.opened.sync_worker is None
     assert "not enrolled" in bar.chip.text() and not bar.sync_now.isEnabled()
 
 

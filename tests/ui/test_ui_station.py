@@ -193,7 +193,7 @@ def test_configured_wedge_only_station(qtbot: QtBot, tmp_path: Path, clock: Fake
     station.start()
     try:
         screen = station.window.pack_screen
-        assert station.window.demo_panel is None and station.scanner is None
+        assert station.window.demo_panel is None and station.opened.devices.scanner is None
         assert screen.chips["scanner"].state is DeviceState.CONNECTED
         station.window.activateWindow()
         qtbot.waitUntil(lambda: QApplication.focusWidget() is screen)
