@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from app.clock import parse_iso
 from app.store.models import PrintJob
+
+# C0/C1 controls, zero-width and bidi-override characters. In label bytes a CR/LF ends a TSPL command
+# (the rest of a buyer's name would run as the next one) and ESC/GS start ESC/POS commands; bidi
+# overrides would print an address backwards. Buyers and shops write these fields.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")
+
+
+def printable(text: str) -> str:
+    """Imported text as a label may carry it: each run of control characters becomes one space."""
+    return _UNPRINTABLE.sub(" ", text).strip()
 
 
 def mask_phone(phone: str) -> str:
@@ -56,8 +67,9 @@ def build_label(job_id: int, sender: Party, station: str, tz: str = "Asia/Shangh
     return Label(
         carrier=shipment.carrier, service=shipment.service, tracking_no=shipment.tracking_no,
         sender=sender,
-        receiver=Party(order.receiver_name, mask_phone(order.receiver_phone), order.receiver_address),
-        order_id=order.order_id, weight_g=shipment.weight_g, item_count=items,
+        receiver=Party(printable(order.receiver_name), mask_phone(order.receiver_phone),
+                       printable(order.receiver_address)),
+        order_id=printable(order.order_id), weight_g=shipment.weight_g, item_count=items,
         packed_at_local=packed.strftime("%Y-%m-%d %H:%M"), station=station, passport_url=passport_url,
         reprint_no=job.reprint_no, shipment_ref=f"S{shipment.id:06d}",
     )

@@ -13,6 +13,7 @@ from drivers.scanners import SimulatedScanner
 from ui.i18n import tr
 from ui.qt import QDockWidget, QGridLayout, QGroupBox, QPushButton, QScrollArea, Qt, QVBoxLayout, QWidget
 from ui.resources import ui_font
+from ui.widgets import plain_tip
 
 COMMANDS = (Command.ABORT, Command.REPRINT, Command.SHORT_SHIP, Command.CALL_SUPERVISOR, Command.LOGOUT)
 
@@ -50,7 +51,7 @@ class DemoPanel(QDockWidget):
         grid = QGridLayout(box)
         for i, (caption, code) in enumerate(entries):
             button = self._button(caption, lambda _=False, c=code: self.scanner.feed(c))
-            button.setToolTip(code)
+            button.setToolTip(plain_tip(code))
             self.buttons[code] = button
             grid.addWidget(button, i // columns, i % columns)
         return box

@@ -31,7 +31,6 @@ from ui.qt import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -45,7 +44,7 @@ from ui.qt import (
     Signal,
 )
 from ui.resources import ui_font
-from ui.widgets import LEVEL_COLOURS, titled
+from ui.widgets import LEVEL_COLOURS, PlainLabel, PlainMessageBox, titled
 
 INTERCEPTS = frozenset(INTERCEPT_STATUSES.values())
 _JUST_ADDED = QColor("#dff3e3")
@@ -67,10 +66,10 @@ class HandoverScreen(QWidget):
         self.courier_dialog: QInputDialog | None = None
         self.print_offer: QMessageBox | None = None
 
-        self.title = QLabel()
+        self.title = PlainLabel()
         self.title.setFont(ui_font(24, bold=True))
         self.title.setMinimumWidth(1)
-        self.count = QLabel()
+        self.count = PlainLabel()
         self.count.setFont(ui_font(40, bold=True))
         self.carriers = CarrierBar(carriers, lang)
         self.banner = HandoverBanner()
@@ -243,7 +242,7 @@ class HandoverScreen(QWidget):
         dialog.open()  # window-modal, not a nested event loop: scans keep flowing while it asks
 
     def _offer_print(self, batch_id: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, tr("ho_print", self.lang),
+        box = PlainMessageBox(QMessageBox.Icon.Question, tr("ho_print", self.lang),
                           tr("ho_print_offer", self.lang, batch_id=batch_id, path=self.manifest_path),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setFont(ui_font(18))

@@ -18,7 +18,6 @@ from ui.qt import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     Qt,
     QTableWidget,
@@ -28,7 +27,7 @@ from ui.qt import (
     Signal,
 )
 from ui.resources import ui_font
-from ui.widgets import LEVEL_COLOURS, Banner
+from ui.widgets import LEVEL_COLOURS, Banner, PlainLabel, plain_tip
 
 INTERCEPT_HEAD = "拦截 INTERCEPT"  # both languages, always: nobody at the dock may miss it
 HANDOVER_BANNER_PX = 40
@@ -125,7 +124,7 @@ class PoolPanel(QWidget):
         lines += [(w.text(self.lang), Level.ERROR if w.exhausted else Level.WARN) for w in warnings]
         self.lines = lines or [(tr("ho_pools_none", self.lang), Level.OK)]
         for text, level in self.lines:
-            label = QLabel(text)
+            label = PlainLabel(text)
             label.setWordWrap(True)
             label.setFont(ui_font(15, bold=level is not Level.OK))
             if level is not Level.OK:
@@ -142,7 +141,7 @@ class OverduePanel(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.lang = lang
         self.tz = ZoneInfo(tz)
-        self.heading = QLabel()
+        self.heading = PlainLabel()
         self.heading.setFont(ui_font(16, bold=True))
         self.heading.setWordWrap(True)
         self.table = QTableWidget(0, 4)
@@ -179,7 +178,7 @@ class OverduePanel(QFrame):
             stopped = parcel.order_status in _STOPPED_ORDER
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{parcel.order_id} · {self._local(parcel.packed_at)}")
+                item.setToolTip(plain_tip(f"{parcel.order_id} · {self._local(parcel.packed_at)}"))
                 if stopped:
                     item.setForeground(QBrush(QColor(LEVEL_COLOURS[Level.ERROR][0])))
                 self.table.setItem(row, column, item)

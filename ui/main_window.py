@@ -15,7 +15,6 @@ from ui.pack_screen import PackScreen
 from ui.qt import (
     QButtonGroup,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QPushButton,
     QResizeEvent,
@@ -29,7 +28,7 @@ from ui.sounds import Sounds
 from ui.sync_status import SyncBar
 from ui.triage_screen import TriageScreen
 from ui.view_model import BenchView
-from ui.widgets import Flash
+from ui.widgets import Flash, PlainLabel, plain_tip
 
 WINDOW_SIZE = (1280, 800)
 PACK, HANDOVER, EXCEPTIONS = "pack", "handover", "exceptions"
@@ -59,7 +58,7 @@ class MainWindow(QMainWindow):
         if triage_screen is not None:
             self.screens[EXCEPTIONS] = triage_screen
             triage_screen.alarm.connect(self._alarm)
-        self.badge = QLabel()
+        self.badge = PlainLabel()
         if len(self.screens) == 1 and sync_bar is None:
             self.setCentralWidget(self.pack_screen)
         else:
@@ -116,7 +115,7 @@ class MainWindow(QMainWindow):
     def show_badge(self, count: int) -> None:
         self.badge.setText(str(count))
         self.badge.setVisible(count > 0)
-        self.badge.setToolTip(f"{count} open cases for your role 待处理异常 {count} 个")
+        self.badge.setToolTip(plain_tip(f"{count} open cases for your role 待处理异常 {count} 个"))
 
     def set_mode(self, mode: str) -> None:
         """Show the pack, handover or triage screen; the handover screen takes the scans while it shows."""

@@ -20,7 +20,6 @@ from ui.qt import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPixmap,
@@ -33,7 +32,7 @@ from ui.qt import (
 )
 from ui.resources import ui_font
 from ui.view_model import BenchView, shown
-from ui.widgets import LEVEL_COLOURS, Banner, DeviceChip, titled
+from ui.widgets import LEVEL_COLOURS, Banner, DeviceChip, PlainLabel, titled
 
 RECENT_LIMIT = 50
 _DONE_ROW = QColor("#dff3e3")
@@ -47,19 +46,19 @@ class PackScreen(QWidget):
         self.view: BenchView | None = None
         self.last_event: str | None = None
 
-        self.operator = QLabel()
+        self.operator = PlainLabel()
         self.operator.setFont(ui_font(24, bold=True))
-        self.order = QLabel()
+        self.order = PlainLabel()
         self.order.setFont(ui_font(22, bold=True))
         self.order.setMinimumWidth(1)  # a long order header is cut, never widens the window
         self.chips = {name: DeviceChip(name, lang) for name in ("scanner", "scale", "printer")}
         self.banner = Banner()
         self.lines = self._build_lines()
-        self.weight = QLabel(tr("weight_none", lang))
+        self.weight = PlainLabel(tr("weight_none", lang))
         self.weight.setFont(ui_font(44, bold=True))
-        self.expected = QLabel()
+        self.expected = PlainLabel()
         self.expected.setFont(ui_font(18))
-        self.label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.label = PlainLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.label.setMinimumSize(1, 1)  # the preview scales down into the space; it never widens the window
         self.label_png = b""
         self.recent = QListWidget()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from sync.worker import SyncStatus, SyncWorker
 from ui.i18n import tr
-from ui.qt import QHBoxLayout, QLabel, QObject, QPushButton, Qt, QWidget, Signal
+from ui.qt import QHBoxLayout, QObject, QPushButton, Qt, QWidget, Signal
 from ui.resources import ui_font
+from ui.widgets import PlainLabel, plain_tip
 
 GREEN, RED, AMBER, GREY = "#1e7b34", "#c62828", "#e08a00", "#78909c"
 
@@ -73,9 +74,9 @@ class SyncBar(QWidget):
         self.status: SyncStatus | None = None
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.chip = QLabel()
+        self.chip = PlainLabel()
         self.chip.setFont(ui_font(14, bold=True))
-        self.queue = QLabel()
+        self.queue = PlainLabel()
         self.queue.setFont(ui_font(14))
         self.sync_now = QPushButton(tr("sync_now", lang))
         self.sync_now.setFont(ui_font(14))
@@ -90,7 +91,7 @@ class SyncBar(QWidget):
         self.status = status
         words, colour, tip = chip_of(status, self.enrolled)
         self.chip.setText(f"● {words}")
-        self.chip.setToolTip(tip)
+        self.chip.setToolTip(plain_tip(tip))
         self.chip.setStyleSheet(f"background: {colour}; color: white; border-radius: 12px; padding: 3px 10px;")
         if status is None or status.outbox_depth == 0:
             self.queue.setText(tr("sync_empty", self.lang) if status is not None else "")

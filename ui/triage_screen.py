@@ -25,7 +25,6 @@ from ui.qt import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLabel,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -40,7 +39,7 @@ from ui.qt import (
 from ui.resources import ui_font
 from ui.triage_controller import ActionResult, CaseRow, TriageController, TriageSnapshot
 from ui.triage_widgets import FilterBar, HeatMapGrid
-from ui.widgets import LEVEL_COLOURS, titled
+from ui.widgets import LEVEL_COLOURS, PlainLabel, PlainMessageBox, plain_tip, titled
 
 COLUMNS = ("tr_col_id", "tr_col_opened", "tr_col_order", "tr_col_tag", "tr_col_severity", "tr_col_route",
            "tr_col_state", "tr_col_title")
@@ -64,24 +63,24 @@ class TriageScreen(QWidget):
         self.evidence_offer: QMessageBox | None = None
         self.evidence_path: str | None = None
 
-        self.banner = QLabel()
+        self.banner = PlainLabel()
         self.banner.setFont(ui_font(20, bold=True))
         self.banner.setWordWrap(True)
         self.banner.setMinimumHeight(48)
         self.filters = FilterBar(lang)
         self.filters.changed.connect(self._show_rows)
         self.queue = self._build_queue()
-        self.queue_title = QLabel()
+        self.queue_title = PlainLabel()
         self.queue_title.setFont(ui_font(16, bold=True))
         left = QVBoxLayout()
         left.addWidget(self.filters)
         left.addWidget(self.queue_title)
         left.addWidget(self.queue, 1)
 
-        self.case_title = QLabel(tr("tr_none", lang))
+        self.case_title = PlainLabel(tr("tr_none", lang))
         self.case_title.setFont(ui_font(16, bold=True))
         self.case_title.setWordWrap(True)
-        self.case_meta = QLabel()
+        self.case_meta = PlainLabel()
         self.case_meta.setFont(ui_font(13))
         self.case_meta.setWordWrap(True)
         self.sop = QPlainTextEdit()
@@ -101,7 +100,7 @@ class TriageScreen(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.case_title)
         column.addWidget(self.case_meta)
-        sop_caption = QLabel(tr("tr_sop", lang))
+        sop_caption = PlainLabel(tr("tr_sop", lang))
         sop_caption.setFont(ui_font(13, bold=True))
         column.addWidget(sop_caption)
         column.addWidget(self.sop, 1)
@@ -174,7 +173,7 @@ class TriageScreen(QWidget):
         else:
             self._show("evidence_chain_broken", tr("tr_chain_broken", self.lang, order_id=order_id, path=path,
                                                    problem=problem or "?"), Level.ERROR)
-        box = QMessageBox(QMessageBox.Icon.Warning if not chain_ok else QMessageBox.Icon.Question,
+        box = PlainMessageBox(QMessageBox.Icon.Warning if not chain_ok else QMessageBox.Icon.Question,
                           tr("tr_evidence", self.lang), tr("tr_open_offer", self.lang, path=path),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setFont(ui_font(16))
@@ -209,7 +208,7 @@ class TriageScreen(QWidget):
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, row.id)
-                item.setToolTip(row.title)
+                item.setToolTip(plain_tip(row.title))
                 if col == 4:
                     item.setForeground(QBrush(QColor(SEVERITY_COLOURS.get(row.severity, "#263238"))))
                 if row.state == "open":

@@ -9,6 +9,7 @@ from ui.i18n import tr
 from ui.qt import QComboBox, QGridLayout, QLabel, Qt, QWidget, Signal
 from ui.resources import ui_font
 from ui.triage_controller import CaseRow, HeatMap
+from ui.widgets import PlainLabel, plain_tip
 
 MINE = "\x00mine"  # the route combo's "the logged-in operator's role"
 AGES: tuple[tuple[str, timedelta | None], ...] = (
@@ -54,7 +55,7 @@ class HeatMapGrid(QWidget):
         most = max((n for row in heat.counts.values() for n in row), default=0)
         for r, (tag, row) in enumerate(heat.counts.items(), start=1):
             name = self._label(tag)
-            name.setToolTip(tag)
+            name.setToolTip(plain_tip(tag))
             self.grid.addWidget(name, r, 0)
             for col, n in enumerate(row):
                 cell = self._label(str(n) if n else "", centre=True)
@@ -62,13 +63,13 @@ class HeatMapGrid(QWidget):
                 cell.setStyleSheet(f"background: {heat_colour(n, most)}; color: {'white' if dark else '#263238'};"
                                    " border-radius: 3px;")
                 cell.setMinimumSize(34, 24)
-                cell.setToolTip(f"{tag} · {heat.days[col]:%Y-%m-%d} · {n}")
+                cell.setToolTip(plain_tip(f"{tag} · {heat.days[col]:%Y-%m-%d} · {n}"))
                 self.cells[(tag, col)] = cell
                 self.grid.addWidget(cell, r, col + 1)
 
     @staticmethod
     def _label(text: str, centre: bool = False) -> QLabel:
-        label = QLabel(text)
+        label = PlainLabel(text)
         label.setFont(ui_font(12))
         if centre:
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -88,7 +89,7 @@ class FilterBar(QWidget):
         self.tag, self.severity, self.route, self.age = (QComboBox() for _ in range(4))
         for i, (key, combo) in enumerate((("tr_tag", self.tag), ("tr_severity", self.severity),
                                           ("tr_route", self.route), ("tr_age", self.age))):
-            caption = QLabel(tr(key, lang))
+            caption = PlainLabel(tr(key, lang))
             caption.setFont(ui_font(14))
             combo.setFont(ui_font(14))
             combo.setMinimumWidth(120)

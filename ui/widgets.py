@@ -1,11 +1,19 @@
-"""The screens' building blocks: titled panels, the status banner, device chips and the full-window flash."""
+"""The screens' building blocks: titled panels, the status banner, device chips and the full-window flash.
+
+Text here comes from buyers, shops, scanners and the server. Qt reads any label, message box or tooltip
+text that looks like markup as rich text, so a product named `<table bgcolor=green>…` could paint a
+green "OK" box inside a red banner: every label is a `PlainLabel`, every tooltip goes through
+`plain_tip`, every message box is `PlainMessageBox` (tests/ui/test_plain_text.py walks the window).
+"""
 
 from __future__ import annotations
+
+import html
 
 from app.devices import DeviceState
 from app.pack.outcomes import Level
 from ui.i18n import tr
-from ui.qt import QColor, QFrame, QLabel, QPainter, QPaintEvent, Qt, QTimer, QVBoxLayout, QWidget
+from ui.qt import QColor, QFrame, QLabel, QMessageBox, QPainter, QPaintEvent, Qt, QTimer, QVBoxLayout, QWidget
 from ui.resources import ui_font
 
 # (background, text). Strong fills with high-contrast text: the banner is read from 2 m away.
@@ -24,21 +32,44 @@ STATE_COLOURS: dict[DeviceState | None, str] = {
 BANNER_PX = 48  # ≥ 40 px: readable at 2 m
 
 
+class PlainLabel(QLabel):
+    """A QLabel that never interprets its text as markup."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, **kwargs: object) -> None:
+        super().__init__(parent, **kwargs)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setText(text)
+
+
+class PlainMessageBox(QMessageBox):
+    """A QMessageBox whose text and details are shown as written."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[call-overload]  # QMessageBox's overloads, passed through
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+
+def plain_tip(text: str) -> str:
+    """A tooltip that shows `text` as written (Qt renders tooltips that look like markup as rich text):
+    escaped inside a paragraph of our own, so it is read as markup that holds only text."""
+    return "<p>" + html.escape(text).replace("\n", "<br>") + "</p>" if text else ""
+
+
 def titled(title: str, body: QWidget) -> QFrame:
     """A framed panel with a heading above `body`."""
     frame = QFrame()
     frame.setFrameShape(QFrame.Shape.StyledPanel)
     layout = QVBoxLayout(frame)
-    heading = QLabel(title)
+    heading = PlainLabel(title)
     heading.setFont(ui_font(16, bold=True))
     layout.addWidget(heading)
     layout.addWidget(body, 1)
     return frame
 
 
-class Banner(QLabel):
+class Banner(PlainLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent=parent)
         self.setFont(ui_font(BANNER_PX, bold=True))
         self.setWordWrap(True)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -53,11 +84,11 @@ class Banner(QLabel):
         self.setText(text)
 
 
-class DeviceChip(QLabel):
+class DeviceChip(PlainLabel):
     """One device's connection state as a coloured pill: "● Scanner · connected"."""
 
     def __init__(self, device: str, lang: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent=parent)
         self.device = device
         self.lang = lang
         self.state: DeviceState | None = None
@@ -68,7 +99,7 @@ class DeviceChip(QLabel):
         self.state = state
         words = tr(state.value if state else "unknown", self.lang)
         self.setText(f"● {tr(self.device, self.lang)} · {words}")
-        self.setToolTip(detail)
+        self.setToolTip(plain_tip(detail))
         self.setStyleSheet(f"background: {STATE_COLOURS[state]}; color: white; border-radius: 14px; padding: 4px 12px;")
 
 

@@ -21,6 +21,7 @@ from ui.qt import QApplication, QMessageBox, QPixmap
 from ui.screenshot import shoot_triage
 from ui.sync_status import SyncBar
 from ui.triage_screen import TriageScreen
+from ui.widgets import plain_tip
 
 SUPERVISOR = "S-2001"
 
@@ -184,7 +185,7 @@ def test_sync_bar_shows_online_offline_depth_and_age(qtbot: QtBot) -> None:
     bar.show_status(SyncStatus(True, None, 3, 12 * 60 + 5, at, 0, as_of=at))
     assert "online" in bar.chip.text() and bar.queue.text() == "3 条待上传 · 最早 12 分钟"
     bar.show_status(SyncStatus(False, "server unreachable", 3, 7200, None, 0))
-    assert "offline" in bar.chip.text() and bar.chip.toolTip() == "server unreachable"
+    assert "offline" in bar.chip.text() and bar.chip.toolTip() == plain_tip("server unreachable")
     assert "#c62828" in bar.chip.styleSheet() and bar.queue.text().endswith("2 小时")
     bar.show_status(SyncStatus(False, "enrollment refused", 0, None, None, 0, needs_admin=True))
     assert "needs admin" in bar.chip.text() and bar.queue.text() == "已全部上传"
