@@ -29,12 +29,12 @@ from protocol import (
 from server import pulls, reports, rules, waybills
 from server.auth import AuthError, enroll
 from server.events import BatchError, parse_batch
+from server.limits import NestingError, loads_bounded
 from server.schemas import Metrics, Reconciliation
 from server.services import Station, own_warehouse, refuse, services
 
 log = logging.getLogger("server.api")
 router = APIRouter(prefix=API)
-MAX_BODY = 8 << 20
 REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody}, 401: {"model": ErrorBody, "description": "not signed, or badly"},
     403: {"model": ErrorBody, "description": "another station's or warehouse's data"},
@@ -60,11 +60,11 @@ def enroll_station(request: Request, body: EnrollRequest) -> EnrollResponse:
              responses={**REFUSALS, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}})
 async def push_events(request: Request, station: Station) -> EventBatchResult:
     """Up to 500 outbox events; per event: accepted, known (already applied) or rejected with a reason."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise refuse(request, 413, f"body over {MAX_BODY >> 20} MB; send smaller batches", station.station_id)
+    raw = await request.body()  # at most 4 MB: server.limits ended a larger one with 413
     try:
-        items = parse_batch(json.loads(raw), station)
+        items = parse_batch(loads_bounded(raw), station)
+    except NestingError as exc:
+        raise refuse(request, 400, str(exc), station.station_id) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise refuse(request, 400, "body is not UTF-8 JSON", station.station_id) from None
     except BatchError as exc:

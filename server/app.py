@@ -27,6 +27,7 @@ from server.auth import Verifier
 from server.config import ServerConfig
 from server.db import open_database
 from server.events import EventApplier
+from server.limits import BodyLimit
 from server.migrations import migrate, schema_version
 from server.passport_page import HEADERS, render
 from server.schemas import GenericTrackingPush, Health
@@ -51,6 +52,7 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
     app = ServerAPI(title="PackBench server", version=f"protocol {PROTOCOL_VERSION}", lifespan=lifespan,
                     docs_url=None, redoc_url=None)
     app.state.services = svc
+    app.add_middleware(BodyLimit, body_timeout=config.body_timeout_seconds)
     app.include_router(api.router)
     app.include_router(hooks.router)
 

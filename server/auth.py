@@ -40,6 +40,7 @@ WAREHOUSE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 NONCE_RE = re.compile(r"[!-~]{8,128}")  # printable ASCII, no spaces
 NONCE_KEEP_SECONDS = MAX_SKEW_SECONDS + 60
 NONCE_SWEEP_SECONDS = 60.0
+NOT_SIGNED = "not signed by an enrolled station"  # unknown station and bad signature alike: ids stay secret
 DEFAULT_TOKEN_TTL_HOURS = 72.0
 
 
@@ -140,41 +141,61 @@ def enroll(sdb: ServerDb, request: EnrollRequest, clock: Clock, public_url: str 
                           public_url=public_url or None)
 
 
+@dataclass(frozen=True)
+class Signer:
+    """A station that may sign, as looked up before its request's body is read."""
+
+    station_id: str
+    name: str
+    warehouse: str
+    secret: str
+    revoked_at: str | None
+
+
 class Verifier:
-    """Checks signed requests against the station table and the nonce table."""
+    """Checks signed requests against the station table and the nonce table, in two steps: `signer`
+    before the body is read (headers, clock, station), `verify` after (signature, revocation, nonce),
+    so an unknown station costs the server no body at all."""
 
     def __init__(self, sdb: ServerDb, clock: Clock) -> None:
         self.sdb = sdb
         self.clock = clock
         self._last_sweep = 0.0
 
-    def verify(self, req: SignedRequest) -> StationIdentity:
+    def signer(self, req: SignedRequest) -> Signer:
         for header, value in (("X-Station", req.station), ("X-Timestamp", req.timestamp),
                               ("X-Nonce", req.nonce), ("X-Signature", req.signature)):
             if not value:
                 raise AuthError(401, f"missing header {header}")
-        assert req.station and req.timestamp and req.nonce and req.signature
+        assert req.station and req.timestamp and req.nonce
+        if not re.fullmatch(r"\d{1,12}", req.timestamp):
+            raise AuthError(401, "X-Timestamp must be Unix seconds")
+        skew = int(req.timestamp) - int(self.clock.now().timestamp())
+        if abs(skew) > MAX_SKEW_SECONDS:
+            ahead = "ahead of" if skew > 0 else "behind"
+            raise AuthError(401, f"clock skew: request time is {abs(skew)} s {ahead} the server "
+                                 f"(at most {MAX_SKEW_SECONDS} s allowed)")
+        if not NONCE_RE.fullmatch(req.nonce):
+            raise AuthError(401, "X-Nonce must be 8 to 128 printable ASCII characters")
         with self.sdb.connection():
             station = Station.get_or_none(Station.station_id == req.station)
-            if station is None:
-                raise AuthError(401, f"unknown station {req.station[:64]}")
-            if station.revoked_at:
-                raise AuthError(401, f"station {station.station_id} was revoked at {station.revoked_at}")
-            if not re.fullmatch(r"\d{1,12}", req.timestamp):
-                raise AuthError(401, "X-Timestamp must be Unix seconds")
-            now = self.clock.now()
-            skew = int(req.timestamp) - int(now.timestamp())
-            if abs(skew) > MAX_SKEW_SECONDS:
-                ahead = "ahead of" if skew > 0 else "behind"
-                raise AuthError(401, f"clock skew: request time is {abs(skew)} s {ahead} the server "
-                                     f"(at most {MAX_SKEW_SECONDS} s allowed)")
-            if not NONCE_RE.fullmatch(req.nonce):
-                raise AuthError(401, "X-Nonce must be 8 to 128 printable ASCII characters")
-            expected = sign(station.secret, req.method, req.target, req.timestamp, req.nonce, req.body)
-            if not signature_matches(expected, req.signature.strip().lower()):
-                raise AuthError(401, "bad signature")
-            self._use_nonce(station.station_id, req.nonce, int(req.timestamp), now)
-        return StationIdentity(station.station_id, station.name, station.warehouse)
+        if station is None:
+            raise AuthError(401, NOT_SIGNED)
+        return Signer(station.station_id, station.name, station.warehouse, station.secret, station.revoked_at)
+
+    def verify(self, signer: Signer, req: SignedRequest) -> StationIdentity:
+        """The signature over the whole request; a revoked station is told so only once it proved
+        who it is (anyone else gets the same 401 as for an unknown station)."""
+        assert req.timestamp and req.nonce and req.signature
+        expected = sign(signer.secret, req.method, req.target, req.timestamp, req.nonce, req.body)
+        if not signature_matches(expected, req.signature.strip().lower()):
+            raise AuthError(401, NOT_SIGNED)
+        if signer.revoked_at:
+            raise AuthError(403, f"station {signer.station_id} was revoked at {signer.revoked_at}; "
+                                 "an admin must enroll it again")
+        with self.sdb.connection():
+            self._use_nonce(signer.station_id, req.nonce, int(req.timestamp), self.clock.now())
+        return StationIdentity(signer.station_id, signer.name, signer.warehouse)
 
     def _use_nonce(self, station_id: str, nonce: str, timestamp: int, now: datetime) -> None:
         expires = datetime.fromtimestamp(timestamp + NONCE_KEEP_SECONDS, now.tzinfo)

@@ -76,11 +76,13 @@ def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.limits import serving_options
 
     _logging(config)
     app = create_app(config)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True,
-                forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path)
+                forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path,
+                **serving_options(config.header_timeout_seconds))
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
@@ -57,11 +57,12 @@ async def signed_station(
     x_signature: Annotated[str | None, Header(description="hex HMAC-SHA256, see protocol.sign")] = None,
 ) -> StationIdentity:
     svc = services(request)
-    body = await request.body()
     signed = SignedRequest(request.method, request_target(request), x_station, x_timestamp, x_nonce, x_signature,
-                           body)
+                           b"")
     try:
-        return await run_in_threadpool(svc.verifier.verify, signed)
+        signer = await run_in_threadpool(svc.verifier.signer, signed)
+        body = await request.body()  # only now, and at most the route's limit (server.limits)
+        return await run_in_threadpool(svc.verifier.verify, signer, replace(signed, body=body))
     except AuthError as exc:
         raise refuse(request, exc.status, exc.reason, x_station) from None
 

@@ -34,6 +34,7 @@ from app.clock import Clock, iso
 from protocol import TrackingStatus
 from server.db import ServerDb, chunks, has_nul, lock_stream, placeholders, take_positions
 from server.kuaidi100.codes import carrier_of, status_of
+from server.limits import NestingError, loads_bounded
 from server.schemas import GenericTrackingEvent, HookRejection
 
 log = logging.getLogger("server.tracking")
@@ -105,7 +106,9 @@ class Kuaidi100Push:
 
 def parse_kuaidi100(param: str, zone: ZoneInfo) -> Kuaidi100Push:
     try:
-        data = json.loads(param)
+        data = loads_bounded(param)
+    except NestingError as exc:
+        raise PushError(f"param is {exc}") from None
     except json.JSONDecodeError as exc:
         raise PushError(f"param is not JSON ({exc.msg})") from None
     last = data.get("lastResult") if isinstance(data, dict) else None

@@ -51,8 +51,9 @@ class UvicornThread:
     `stop()` then `start()` again (with a new app, as after a restart) keeps the port. Also a context
     manager: `with UvicornThread().serving(app) as http: ...`."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, header_timeout: float = 10.0) -> None:
         self.port = port or free_port()
+        self.header_timeout = header_timeout
         self.url = f"http://127.0.0.1:{self.port}"
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -66,8 +67,11 @@ class UvicornThread:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         self._sock = sock
+        from server.limits import serving_options
+
+        options = {**serving_options(self.header_timeout), "timeout_keep_alive": 30}
         config = uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None, access_log=False,
-                                timeout_keep_alive=30)
+                                **options)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()

@@ -52,10 +52,10 @@ def test_a_signed_request_passes(station: Station) -> None:
 
 
 @pytest.mark.parametrize(("change", "reason"), [
-    ({"secret": "0" * 64}, "bad signature"),
+    ({"secret": "0" * 64}, "not signed by an enrolled station"),
     ({"timestamp": -310}, "behind the server"),
     ({"timestamp": +310}, "ahead of the server"),
-    ({"station": "ST-NOSUCH"}, "unknown station ST-NOSUCH"),
+    ({"station": "ST-NOSUCH"}, "not signed by an enrolled station"),
 ])
 def test_refusals_are_401_with_a_reason(station: Station, change: dict[str, object], reason: str,
                                         caplog: pytest.LogCaptureFixture) -> None:
@@ -86,7 +86,7 @@ def test_the_signature_covers_body_path_and_query(station: Station) -> None:
     headers = {"X-Station": station.station_id, "X-Timestamp": ts, "X-Nonce": nonce,
                "X-Signature": sign(station.secret, "GET", f"{API}/orders?limit=5", ts, nonce, b"")}
     other_query = station.server.http.get(f"{API}/orders?limit=6", headers=headers)
-    assert other_query.status_code == 401 and other_query.json()["detail"] == "bad signature"
+    assert other_query.status_code == 401 and other_query.json()["detail"] == "not signed by an enrolled station"
     altered = station.request("POST", f"{API}/events", raw=b'{"events": []}')
     assert altered.status_code == 200
     tampered = {"X-Station": station.station_id, "X-Timestamp": ts, "X-Nonce": "nonce-body-02",
@@ -132,3 +132,11 @@ def test_the_signed_target_is_the_path_as_sent_plus_a_stripped_prefix() -> None:
     assert target(b"/api/v1/orders", b"", "/packbench") == "/packbench/api/v1/orders"
     assert target(b"/packbench/api/v1/orders", b"", "/packbench") == "/packbench/api/v1/orders"
     assert target(b"/api/v1/p%C3%A4th", b"a=%20") == "/api/v1/p%C3%A4th?a=%20"
+
+
+def test_an_unknown_station_and_a_bad_signature_get_the_same_answer(station: Station) -> None:
+    """A refusal never tells whether a station id exists (nor whether it was revoked)."""
+    unknown = station.request("GET", f"{API}/orders", station="ST-00000000")
+    forged = station.request("GET", f"{API}/orders", secret="f" * 64)
+    assert unknown.status_code == forged.status_code == 401
+    assert unknown.json() == forged.json() == {"detail": "not signed by an enrolled station"}
