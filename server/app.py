@@ -1,7 +1,8 @@
 """The reference central server (design §8): `create_app(config)` builds the FastAPI application.
 
-Routes: the station API (`server.api`, signed), the carrier webhooks (`server.hooks`), the public
-passport page `/p/{token}`, `/healthz` and the OpenAPI document at `/openapi.json`. The database
+Routes: the station API (`server.api`, signed), the carrier webhooks (`server.hooks`), the supervisors'
+console under `/console/` (`server.console`, sessions), the public passport page `/p/{token}`,
+`/healthz` and the OpenAPI document at `/openapi.json`. The database
 is opened and migrated here, before the first request; one server app per process (the models'
 database proxy is global, like the station's).
 """
@@ -22,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.clock import Clock, SystemClock
 from protocol import PROTOCOL_VERSION, EventBatch
-from server import api, hooks
+from server import api, console, hooks
 from server.auth import Verifier
 from server.config import ServerConfig
 from server.db import open_database
@@ -55,6 +56,7 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, body_timeout=config.body_timeout_seconds)
     app.include_router(api.router)
     app.include_router(hooks.router)
+    console.install(app)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -4,7 +4,8 @@
     kuaidi100_salt = "..."     # env PACKBENCH_KUAIDI100_SALT: the push callback's `sign` salt
     webhook_secret = "..."     # env PACKBENCH_WEBHOOK_SECRET: HMAC key of the generic carrier hook
     timezone       = "Asia/Shanghai"   # business days (reconciliation) and carrier times without a zone
-    public_url     = "https://pb.example.com"   # env PACKBENCH_PUBLIC_URL: what passport QR codes open
+    public_url     = "https://pb.example.com"   # env PACKBENCH_PUBLIC_URL: what passport QR codes open,
+                                                # console links in alerts; https → Secure cookies
     body_timeout_seconds   = 30     # a request body not complete by then: 408, connection closed
     header_timeout_seconds = 10     # request line and headers not complete by then: connection closed
     waybills_per_call      = 200    # most numbers one allocation hands out (more: 429)

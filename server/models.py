@@ -175,7 +175,39 @@ class MetricHour(BaseModel):
         primary_key = pw.CompositeKey("station_id", "hour")
 
 
+class ConsoleUser(BaseModel):
+    name = pw.TextField(unique=True)
+    role = pw.TextField()  # viewer | supervisor | admin
+    warehouses = pw.TextField()  # space-separated warehouse codes
+    password_hash = pw.TextField()  # argon2id, PHC string
+    lang = pw.TextField(default="")  # "" = from the browser's Accept-Language
+    failed_logins = pw.IntegerField(default=0)
+    locked_until = pw.TextField(null=True)
+    disabled_at = pw.TextField(null=True)
+    created_at = pw.TextField()
+    updated_at = pw.TextField()
+
+
+class ConsoleSession(BaseModel):
+    token_hash = pw.TextField(primary_key=True)
+    user = pw.ForeignKeyField(ConsoleUser, on_delete="CASCADE")
+    csrf = pw.TextField()
+    created_at = pw.TextField()
+    seen_at = pw.TextField()
+    expires_at = pw.TextField()
+
+
+class ServerAudit(BaseModel):
+    at = pw.TextField()
+    actor = pw.TextField()
+    action = pw.TextField()
+    warehouse = pw.TextField(default="")
+    target = pw.TextField(default="")
+    detail = pw.TextField(default="")
+    address = pw.TextField(default="")
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion, EnrollmentToken, Station, StationEvent, Product, ProductBarcode, Order, OrderLine, Parcel,
-    CarrierPush, TrackingEvent, Waybill, RuleSet, MetricHour,
+    CarrierPush, TrackingEvent, Waybill, RuleSet, MetricHour, ConsoleUser, ConsoleSession, ServerAudit,
 ]

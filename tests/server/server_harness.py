@@ -28,7 +28,8 @@ SALT = "kuaidi100-test-salt"
 WEBHOOK_SECRET = "generic-hook-secret"
 
 
-TABLES = ("nonce", "enrollment_token", "station", "station_event", "product_barcode", "product", "order_line",
+TABLES = ("console_session", "console_user", "server_audit",
+          "nonce", "enrollment_token", "station", "station_event", "product_barcode", "product", "order_line",
           "order", "parcel", "carrier_push", "tracking_event", "tracking_feed", "waybill", "rule_set", "metric_hour")
 
 

@@ -1,0 +1,98 @@
+"""Message catalogs for everything a person reads: `translator(lang).gettext(text)` (Qt-free).
+
+The catalogs are gettext `.po` files in the repository, `assets/locale/<lang>/LC_MESSAGES/packbench.po`,
+extracted from the sources with Babel (`pybabel extract -F babel.cfg`, see docs/i18n.md) and read
+at run time with Babel's `pofile` reader, which compiles them in memory: no `.mo` build step can be
+forgotten. Message ids are the English text; an English catalog entry without a translation, and
+any id a catalog lacks, falls back to the id itself. Fuzzy entries are not used.
+
+`pick_language` chooses from a user's setting, else an HTTP `Accept-Language` header, else Chinese
+(the packers' language and the default of a fresh install).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+DOMAIN = "packbench"
+LANGUAGES = ("zh_CN", "en")
+DEFAULT_LANGUAGE = "zh_CN"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "assets" / "locale"
+
+_lock = threading.Lock()
+_cache: dict[str, Translator] = {}
+
+
+@dataclass(frozen=True)
+class Translator:
+    lang: str
+    messages: dict[str, str] = field(default_factory=dict)
+    plurals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def gettext(self, message: str) -> str:
+        return self.messages.get(message) or message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        forms = self.plurals.get(singular)
+        if forms and all(forms):
+            return forms[0] if len(forms) == 1 else forms[0 if n == 1 else 1]
+        return singular if n == 1 else plural
+
+
+def N_(message: str) -> str:  # gettext's name for "mark for extraction only"
+    """Mark a message id for extraction where it is translated later (a table of labels)."""
+    return message
+
+
+def load(lang: str, directory: Path = LOCALE_DIR) -> Translator:
+    """Read one catalog; a missing catalog translates nothing (English ids)."""
+    path = directory / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.exists():
+        return Translator(lang)
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    messages: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, tuple):
+            plurals[str(message.id[0])] = tuple(str(s) for s in message.string or ())
+        elif message.string:
+            messages[str(message.id)] = str(message.string)
+    return Translator(lang, messages, plurals)
+
+
+def translator(lang: str) -> Translator:
+    """The translator of a language (cached; an unknown language gets the default one)."""
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    with _lock:
+        found = _cache.get(lang)
+        if found is None:
+            found = _cache[lang] = load(lang)
+    return found
+
+
+def pick_language(setting: str | None, accept_language: str | None) -> str:
+    if setting in LANGUAGES:
+        return str(setting)
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "")[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        ranked.append((-quality, index, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        if tag.startswith("zh"):
+            return "zh_CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LANGUAGE

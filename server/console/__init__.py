@@ -1,0 +1,35 @@
+"""The supervisors' web console at `/console/` (issue 13): accounts, sessions and the pages.
+
+`install(app)` adds its routes and the answers for "log in first", "not found" and "forbidden".
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
+
+from app.i18n import N_
+from server.console import login, pages
+from server.console.web import STATIC_DIR, Forbidden, Login, NotFound, error_page, to_login
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(login.router)
+    app.include_router(pages.router)
+
+    @app.get("/console/static/console.css", include_in_schema=False)
+    def stylesheet() -> Response:
+        return FileResponse(STATIC_DIR / "console.css", media_type="text/css",
+                            headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+    @app.exception_handler(Login)
+    async def login_first(request: Request, _: Login) -> Response:
+        return to_login(request)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, _: NotFound) -> Response:
+        return error_page(request, 404, N_("There is nothing here, or it is not yours to see."))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return error_page(request, 403, exc.reason)
