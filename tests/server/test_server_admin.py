@@ -18,6 +18,7 @@ from server_harness import Running
 from app.cli import add_data_dir
 from protocol import API
 from server.cli import register
+from server.migrations import LATEST_VERSION
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "imports"
 ROOT = Path(__file__).parents[2]
@@ -197,7 +198,7 @@ def test_packbench_server_starts_uvicorn(tmp_path: Path) -> None:
             except httpx.TransportError:
                 assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
-        assert reply.json()["database"] == "sqlite" and reply.json()["schema_version"] == 1
+        assert reply.json()["database"] == "sqlite" and reply.json()["schema_version"] == LATEST_VERSION
         assert (tmp_path / "srv" / "packbench-server.sqlite3").exists() and (tmp_path / "srv" / "server.log").exists()
     finally:
         proc.terminate()
