@@ -4,6 +4,10 @@ Each entry's hash covers its own fields and the previous entry's hash, so alteri
 inserting an entry anywhere before the head breaks the chain at that point. Cutting entries off the
 end leaves a shorter valid chain: the head hash is what a second party (the server, an evidence pack)
 must hold to detect that.
+
+From store migration 6 on, each entry also commits to the covered domain rows its transaction wrote
+(`covers`, captured by `app.store.row_capture`), so editing those rows is detected too
+(`app.audit_rows`). Entries written before it have no `covers` and hash exactly as they always did.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.clock import iso
-from app.store.models import AuditEntry, Outbox
+from app.store import row_capture
+from app.store.migration_0006 import COVERS_FROM_SEQ_KEY
+from app.store.models import AuditEntry, Meta
 from app.store.prepared import execute
 
 GENESIS = "0" * 64
@@ -27,34 +33,63 @@ def canonical_json(payload: Any) -> str:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def entry_hash(prev_hash: str, seq: int, at: str, actor: str, kind: str, payload: str) -> str:
-    material = "\x1f".join((prev_hash, str(seq), at, actor, kind, payload))
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+def entry_hash(prev_hash: str, seq: int, at: str, actor: str, kind: str, payload: str,
+               covers: str | None = None) -> str:
+    fields = (prev_hash, str(seq), at, actor, kind, payload) if covers is None else \
+        (prev_hash, str(seq), at, actor, kind, payload, covers)
+    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
 
 
 def record_fact(kind: str, actor: str, at: datetime, payload: dict[str, Any], *, sync: bool = True) -> int:
     """Append an audit entry (and, with `sync`, the outbox event that carries the fact to the server).
 
-    Call inside `Store.atomic()` together with the domain change it records.
-    Returns the audit sequence number.
+    Call inside `Store.atomic()` together with the domain change it records, after the change: the
+    entry covers every covered row the transaction wrote so far. Returns the audit sequence number.
     """
+    conn = AuditEntry._meta.database.connection()
+    covers = row_capture.drain(conn)
+    return _append(conn, kind, actor, iso(at), canonical_json(payload), covers, payload if sync else None)
+
+
+def seal_written_rows(at: datetime) -> None:
+    """Cover rows a transaction wrote after (or without) its fact — a print job marked `sent`, a
+    cursor page — with a `rows.written` entry, so that no committed row is left unsealed.
+    `Store.atomic` calls it before committing; it costs nothing when the last fact sealed everything."""
+    conn = AuditEntry._meta.database.connection()
+    if not row_capture.written_since_drain(conn):
+        return
+    covers = row_capture.drain(conn)
+    if not covers:
+        row_capture.mark_sealed(conn)
+        return
+    tables: dict[str, int] = {}
+    for line in covers.split("\n"):
+        table = line.split(" ", 1)[0]
+        tables[table] = tables.get(table, 0) + 1
+    _append(conn, ROWS_WRITTEN, "-", iso(at), canonical_json({"rows": tables}), covers, None)
+
+
+ROWS_WRITTEN = "rows.written"
+
+
+def _append(conn: Any, kind: str, actor: str, when: str, body: str, covers: str,
+            outbox: dict[str, Any] | None) -> int:
     # Plain SQL: this runs for every scan, and peewee's query building would cost more than SQLite.
-    head = execute(AuditEntry, _HEAD_SQL).fetchone()
+    head = conn.execute(_HEAD_SQL).fetchone()
     seq = head[0] + 1 if head else 1
     prev = head[1] if head else GENESIS
-    when = iso(at)
-    body = canonical_json(payload)
-    digest = entry_hash(prev, seq, when, actor, kind, body)
-    execute(AuditEntry, _AUDIT_SQL, (seq, when, actor, kind, body, prev, digest))
-    if sync:
-        outbox_body = canonical_json({"audit_seq": seq, "actor": actor, **payload})
-        execute(Outbox, _OUTBOX_SQL, (str(uuid.uuid4()), kind, outbox_body, when))
+    digest = entry_hash(prev, seq, when, actor, kind, body, covers)
+    conn.execute(_AUDIT_SQL, (seq, when, actor, kind, body, prev, digest, covers))
+    if outbox is not None:
+        outbox_body = canonical_json({"audit_seq": seq, "actor": actor, **outbox})
+        conn.execute(_OUTBOX_SQL, (str(uuid.uuid4()), kind, outbox_body, when))
+    row_capture.mark_sealed(conn)
     return int(seq)
 
 
 _HEAD_SQL = 'SELECT "seq", "hash" FROM "audit_entry" ORDER BY "seq" DESC LIMIT 1'
-_AUDIT_SQL = ('INSERT INTO "audit_entry" ("seq", "at", "actor", "kind", "payload", "prev_hash", "hash") '
-              "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_AUDIT_SQL = ('INSERT INTO "audit_entry" ("seq", "at", "actor", "kind", "payload", "prev_hash", "hash", "covers") '
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _OUTBOX_SQL = 'INSERT INTO "outbox" ("event_id", "kind", "payload", "created_at", "attempts") VALUES (?, ?, ?, ?, 0)'
 
 
@@ -64,11 +99,16 @@ class ChainReport:
     entries: int
     head_hash: str
     problem: str = ""  # the first break, in words: "entry 17: hash does not match its content"
+    legacy: int = 0  # good entries written before migration 6, which do not cover their rows
+    head_seq: int = 0
 
 
-def _entries(batch: int = 5000) -> Iterator[tuple[int, str, str, str, str, str, str]]:
-    """(seq, at, actor, kind, payload, prev_hash, hash) in order, as plain rows: model instances cost
-    three times the hashing on a chain of 10^5 entries."""
+CoverSink = Callable[[int, str], None]
+
+
+def _entries(batch: int = 5000) -> Iterator[tuple[int, str, str, str, str, str, str, str | None]]:
+    """(seq, at, actor, kind, payload, prev_hash, hash, covers) in order, as plain rows: model
+    instances cost three times the hashing on a chain of 10^5 entries."""
     last = 0
     while True:
         rows = execute(AuditEntry, _PAGE_SQL, (last, batch)).fetchall()
@@ -78,23 +118,41 @@ def _entries(batch: int = 5000) -> Iterator[tuple[int, str, str, str, str, str, 
         last = rows[-1][0]
 
 
-_PAGE_SQL = ('SELECT "seq", "at", "actor", "kind", "payload", "prev_hash", "hash" FROM "audit_entry" '
+_PAGE_SQL = ('SELECT "seq", "at", "actor", "kind", "payload", "prev_hash", "hash", "covers" FROM "audit_entry" '
              'WHERE "seq" > ? ORDER BY "seq" LIMIT ?')
 
 
-def verify_chain() -> ChainReport:
+def covers_from_seq() -> int:
+    """The first entry that must cover its rows (migration 6 wrote it)."""
+    row = Meta.get_or_none(Meta.key == COVERS_FROM_SEQ_KEY)
+    return int(row.value) if row else 1
+
+
+def verify_chain(on_covers: CoverSink | None = None) -> ChainReport:
+    """Walk the chain from genesis; `on_covers(seq, covers)` sees the row list of every good entry."""
     prev = GENESIS
     expected_seq = 1
-    count = 0
-    for seq, at, actor, kind, payload, prev_hash, digest in _entries():
+    count = legacy = 0
+    first_covering = covers_from_seq()
+
+    def broken(problem: str) -> ChainReport:
+        return ChainReport(False, count, prev, problem, legacy, expected_seq - 1)
+
+    for seq, at, actor, kind, payload, prev_hash, digest, covers in _entries():
         if seq != expected_seq:
             what = "removed" if seq > expected_seq else "out of order"
-            return ChainReport(False, count, prev, f"entry {expected_seq}: missing ({what}); next is {seq}")
+            return broken(f"entry {expected_seq}: missing ({what}); next is {seq}")
         if prev_hash != prev:
-            return ChainReport(False, count, prev, f"entry {seq}: does not link to entry {seq - 1}")
-        if entry_hash(prev_hash, seq, at, actor, kind, payload) != digest:
-            return ChainReport(False, count, prev, f"entry {seq}: hash does not match its content")
+            return broken(f"entry {seq}: does not link to entry {seq - 1}")
+        if covers is None and seq >= first_covering:
+            return broken(f"entry {seq}: its list of covered rows was removed")
+        if entry_hash(prev_hash, seq, at, actor, kind, payload, covers) != digest:
+            return broken(f"entry {seq}: hash does not match its content")
+        if covers is None:
+            legacy += 1
+        elif on_covers is not None and covers:
+            on_covers(seq, covers)
         prev = digest
         expected_seq += 1
         count += 1
-    return ChainReport(True, count, prev)
+    return ChainReport(True, count, prev, "", legacy, count)

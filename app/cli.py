@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.audit import verify_chain
 from app.clock import SystemClock
 from app.config import default_data_dir
 from app.importers import ImportReport
@@ -126,13 +125,24 @@ def cmd_operator_list(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Exit 3 when the chain is broken or a covered row was edited, deleted or slipped in."""
+    from app.audit_rows import BEFORE_MIGRATION, verify_store
+
     store_for(args)
-    report = verify_chain()
-    if report.ok:
-        print(f"audit chain ok: {report.entries} entries, head {report.head_hash}")
-        return 0
-    print(f"audit chain BROKEN after {report.entries} good entries: {report.problem}", file=sys.stderr)
-    return 3
+    chain, rows = verify_store()
+    if chain.ok:
+        print(f"audit chain ok: {chain.entries} entries, head {chain.head_hash}")
+    else:
+        print(f"audit chain BROKEN after {chain.entries} good entries: {chain.problem}", file=sys.stderr)
+    for problem in rows.problems:
+        print(problem.line())
+    summary = f"rows: {rows.checked} covered rows checked, {len(rows.problems)} problems"
+    if chain.legacy or rows.before_migration:
+        summary += (f"; {chain.legacy} entries and {rows.before_migration} rows {BEFORE_MIGRATION}")
+    if rows.uncovered_skipped:
+        summary += "; rows past the break in the chain not judged"
+    print(summary)
+    return 0 if chain.ok and rows.ok else 3
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -113,7 +113,7 @@ def test_audit_chain_detects_tampering(store: Store, clock: FakeClock, tamper: s
         db.execute_sql("UPDATE audit_entry SET seq = seq + 100 WHERE seq >= 7")  # make room, then forge one
         db.execute_sql("UPDATE audit_entry SET seq = seq - 99 WHERE seq >= 107")
         forged = AuditEntry.get(AuditEntry.seq == 6)
-        db.execute_sql("INSERT INTO audit_entry VALUES (7, ?, 'x', 'test', '{}', ?, ?)",
+        db.execute_sql("INSERT INTO audit_entry VALUES (7, ?, 'x', 'test', '{}', ?, ?, '')",
                        (forged.at, forged.hash, "f" * 64))
     else:  # recompute one entry's own hash correctly: the next entry no longer links to it
         from app.audit import entry_hash
@@ -121,7 +121,7 @@ def test_audit_chain_detects_tampering(store: Store, clock: FakeClock, tamper: s
         e = AuditEntry.get(AuditEntry.seq == 3)
         body = e.payload.replace("张伟", "王五")
         db.execute_sql("UPDATE audit_entry SET payload = ?, hash = ? WHERE seq = 3",
-                       (body, entry_hash(e.prev_hash, 3, e.at, e.actor, e.kind, body)))
+                       (body, entry_hash(e.prev_hash, 3, e.at, e.actor, e.kind, body, e.covers)))
     report = verify_chain()
     assert not report.ok
     assert report.problem.startswith("entry ")

@@ -13,6 +13,7 @@ import peewee as pw
 
 from app.clock import Clock, SystemClock, iso
 from app.private_files import open_private, private_dir, tighten
+from app.store import row_capture
 from app.store.migrations import LATEST_VERSION, MIGRATIONS
 from app.store.models import Meta, SchemaVersion, database_proxy
 
@@ -66,18 +67,34 @@ def _version_on_disk(path: Path) -> int:
         con.close()
 
 
+class StoreDatabase(pw.SqliteDatabase):  # type: ignore[misc]  # peewee is untyped here
+    """Every connection (peewee opens one per thread) captures the covered rows it writes."""
+
+    def _add_conn_hooks(self, conn: sqlite3.Connection) -> None:
+        super()._add_conn_hooks(conn)
+        row_capture.install(conn)
+
+
 class Store:
     """One open station store. Only one is bound to the models per process at a time."""
 
-    def __init__(self, path: Path, db: pw.SqliteDatabase) -> None:
+    def __init__(self, path: Path, db: pw.SqliteDatabase, clock: Clock | None = None) -> None:
         self.path = path
         self.db = db
+        self.clock = clock or SystemClock()
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """One fact, one transaction: the domain change, its audit entry and its outbox event."""
+        """One fact, one transaction: the domain change, its audit entry and its outbox event.
+
+        Rows written after the transaction's last fact (or in a transaction without one) are sealed
+        by a `rows.written` entry before the commit, so every committed covered row is in the chain."""
         with self.db.atomic("IMMEDIATE"):
             yield
+            if self.db.transaction_depth() == 1:
+                from app.audit import seal_written_rows  # app.audit maps the store: imported late
+
+                seal_written_rows(self.clock.now())
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = Meta.get_or_none(Meta.key == key)
@@ -122,7 +139,7 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
     if not file.exists():  # private before SQLite creates it, so its -wal and -shm are private too
         os.close(open_private(file))
     _refuse_newer(file, _version_on_disk(file))
-    db = pw.SqliteDatabase(str(file), pragmas=PRAGMAS, check_same_thread=False, autoconnect=True)
+    db = StoreDatabase(str(file), pragmas=PRAGMAS, check_same_thread=False, autoconnect=True)
     try:
         db.connect(reuse_if_open=True)
         on_disk = _version_connected(db)
@@ -135,8 +152,9 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
         db.close()
         raise
     database_proxy.initialize(db)
-    store = Store(file, db)
+    store = Store(file, db, clock)
     _migrate(store, on_disk, clock)
+    row_capture.install(db.connection())  # the connection predates the migration that made it possible
     return store
 
 

@@ -14,6 +14,7 @@ from app.store.migration_0002 import MIGRATION_2, MIGRATION_2_NAME
 from app.store.migration_0003 import MIGRATION_3, MIGRATION_3_NAME
 from app.store.migration_0004 import MIGRATION_4, MIGRATION_4_NAME
 from app.store.migration_0005 import MIGRATION_5, MIGRATION_5_NAME
+from app.store.migration_0006 import MIGRATION_6, MIGRATION_6_NAME, MIGRATION_6_VERSION
 
 
 class Migration(NamedTuple):
@@ -211,6 +212,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, MIGRATION_3_NAME, MIGRATION_3),
     Migration(4, MIGRATION_4_NAME, MIGRATION_4),
     Migration(5, MIGRATION_5_NAME, MIGRATION_5),
+    Migration(MIGRATION_6_VERSION, MIGRATION_6_NAME, MIGRATION_6),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

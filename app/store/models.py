@@ -160,6 +160,7 @@ class AuditEntry(BaseModel):
     payload = pw.TextField()
     prev_hash = pw.TextField()
     hash = pw.TextField()
+    covers = pw.TextField(null=True)  # "table id digest" lines (migration 6); NULL on older entries
 
 
 class Outbox(BaseModel):
