@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from app import cli
 from app.clock import SystemClock
 from app.config import ConfigError, load_config
+from app.store import StoreError
+from app.store.lock import release_data_dirs
 
 if TYPE_CHECKING:
     from app.labels import Label
@@ -82,6 +84,7 @@ def run_print_test(args: argparse.Namespace) -> int:
 
     data_dir = cli.data_dir(args)
     config = load_config(data_dir)
+    cli.hold_data_dir(args)  # a bench printing its labels must not see test labels slip in between
     printer = open_printer(args.printer)
     try:
         printer.print_label(print_test_label(config.sender_party(), config.station))
@@ -125,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.handler in (run_pack, run_gui, run_print_test):
         try:
             return int(args.handler(args))
-        except (cli.CliError, ConfigError, ValueError, LookupError, OSError) as exc:
+        except (cli.CliError, StoreError, ConfigError, ValueError, LookupError, OSError) as exc:
             print(f"packbench: {exc}", file=sys.stderr)
             return 1
+        finally:
+            release_data_dirs()
     return cli.run(args)
 
 

@@ -18,6 +18,8 @@ from app.config import default_data_dir
 from app.importers import ImportReport
 from app.operators import ROLES, add_operator
 from app.store import Store, open_store
+from app.store.lock import hold_data_dir as hold_data_dir_lock
+from app.store.lock import release_data_dirs
 from app.tracking_states import status_words
 
 Handler = Callable[[argparse.Namespace], int]
@@ -37,7 +39,20 @@ def data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
 
 
+def hold_data_dir(args: argparse.Namespace) -> None:
+    """This process becomes the data dir's one writer, or is refused (`DataDirBusyError`) before it
+    writes anything. Held until the command ends (`run`) or the process exits."""
+    hold_data_dir_lock(data_dir(args), f"packbench {getattr(args, 'command', None) or 'gui'}")
+
+
 def store_for(args: argparse.Namespace) -> Store:
+    """The store for a command that writes: one writing process per data dir."""
+    hold_data_dir(args)
+    return open_store(data_dir(args))
+
+
+def read_store(args: argparse.Namespace) -> Store:
+    """The store for a command that only reads: it works beside a running station."""
     return open_store(data_dir(args))
 
 
@@ -77,7 +92,7 @@ def cmd_import_products(args: argparse.Namespace) -> int:
 def cmd_order_show(args: argparse.Namespace) -> int:
     from app.orders import order_snapshot
 
-    store_for(args)
+    read_store(args)
     snapshot = order_snapshot(args.order_id, reveal_phone=args.reveal_phone)
     if snapshot is None:
         raise CliError(f"no order {args.order_id!r} in this store")
@@ -118,7 +133,7 @@ def cmd_operator_add(args: argparse.Namespace) -> int:
 def cmd_operator_list(args: argparse.Namespace) -> int:
     from app.store.models import Operator
 
-    store_for(args)
+    read_store(args)
     for op in Operator.select().order_by(Operator.name):
         print(f"{op.name}\t{op.role}\t{op.badge}\t{'active' if op.active else 'inactive'}")
     return 0
@@ -128,7 +143,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Exit 3 when the chain is broken or a covered row was edited, deleted or slipped in."""
     from app.audit_rows import BEFORE_MIGRATION, verify_store
 
-    store_for(args)
+    read_store(args)
     chain, rows = verify_store()
     if chain.ok:
         print(f"audit chain ok: {chain.entries} entries, head {chain.head_hash}")
@@ -146,7 +161,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    store = store_for(args)
+    store = read_store(args)
     store.backup(Path(args.to))
     print(f"backup written to {args.to}")
     return 0
@@ -234,3 +249,5 @@ def run(args: argparse.Namespace) -> int:
     except (CliError, StoreError, ImportFileError, OperatorError, ConfigError, OSError) as exc:
         print(f"packbench: {exc}", file=sys.stderr)
         return 1
+    finally:
+        release_data_dirs()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.cli import CliError, Handler, add_data_dir, data_dir, store_for
+from app.cli import CliError, Handler, add_data_dir, data_dir, read_store, store_for
 from app.clock import SystemClock, parse_iso
 
 CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -75,7 +75,7 @@ def case_row(case: Any, zone: ZoneInfo) -> dict[str, Any]:
 def cmd_exceptions_list(args: argparse.Namespace) -> int:
     from app.cases import list_cases
 
-    store_for(args)
+    read_store(args)
     zone = _zone(args)
     rows = [case_row(c, zone) for c in list_cases(bool(getattr(args, "open", False)), getattr(args, "tag", None),
                                                   getattr(args, "severity", None), getattr(args, "route", None))]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from app.cli import CliError, Handler, add_data_dir, data_dir, store_for
+from app.cli import CliError, Handler, add_data_dir, data_dir, read_store, store_for
 from app.clock import SystemClock, parse_iso
 
 EXIT_PASSPORT_REJECTED = 4
@@ -128,7 +128,7 @@ def cmd_waybills_import(args: argparse.Namespace) -> int:
 def cmd_waybills_status(args: argparse.Namespace) -> int:
     from app.waybills import LowWater, pool_summary, pool_warnings
 
-    store_for(args)
+    read_store(args)
     limits = LowWater.from_config(_config(args))
     summary = pool_summary()
     warnings = pool_warnings(limits)

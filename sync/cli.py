@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from app.cli import CliError, data_dir
+from app.cli import CliError, data_dir, hold_data_dir
 from app.clock import SystemClock
 from app.store import open_store
 from sync.credentials import CredentialsError, credentials_path, load_credentials, save_credentials
@@ -64,6 +64,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     from sync.client import SyncError, enroll
 
     folder = data_dir(args)
+    hold_data_dir(args)  # a running station's sync worker must not see its credentials replaced mid-round
     try:
         existing = load_credentials(folder)
     except CredentialsError:
@@ -101,6 +102,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         creds = load_credentials(folder)
     except CredentialsError as exc:
         raise CliError(str(exc)) from exc
+    if args.once:  # a round writes (cursors, acks, pulled orders): never beside the station's own worker
+        hold_data_dir(args)
     store = open_store(folder)
     try:
         if args.rejected:

@@ -19,6 +19,7 @@ from app.demo import seed_demo
 from app.devices import DeviceState, DeviceStatus, Scan
 from app.station import StationRuntime
 from app.store import Store, StoreError, open_store
+from app.store.lock import DataDirLock, hold_data_dir
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
@@ -61,6 +62,7 @@ class Station:
     window: MainWindow
     triage: TriageController | None = None
     sync: SyncBridge | None = None
+    lock: DataDirLock | None = None
 
     @property
     def config(self) -> StationConfig:
@@ -95,6 +97,8 @@ class Station:
         self.bridge.detach()
         self.window.close()
         self.store.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None,
@@ -104,7 +108,12 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     config = load_config(data_dir)  # before the store: a bad config must not create a store
     if demo or config.demo:
         config = replace(config, demo=True, scanner="sim", scale="sim", printer="sim")
-    store = open_store(data_dir, clock)
+    lock = hold_data_dir(data_dir, "packbench gui")  # one station window (or line) per store
+    try:
+        store = open_store(data_dir, clock)
+    except Exception:
+        lock.release()
+        raise
     sync = SyncBridge()
     try:
         if config.demo:
@@ -113,6 +122,7 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
                               on_sync=sync.listen)
     except Exception:
         store.close()
+        lock.release()
         raise
     runtime, devices, worker = opened.runtime, opened.devices, opened.sync_worker
     scanner, scale, printer = devices.scanner, devices.scale, devices.printer
@@ -135,7 +145,7 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     sync.status.connect(sync_bar.show_status)
     sync_bar.sync_now.clicked.connect(sync.kick)
     window = MainWindow(bridge, lang, config.timezone, title, panel, handover, triage, sync_bar)
-    return Station(opened, bridge, wedge, window, triage_controller, sync)
+    return Station(opened, bridge, wedge, window, triage_controller, sync, lock)
 
 
 def run_station(data_dir: Path, demo: bool = False) -> int:

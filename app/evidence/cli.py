@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.cli import CliError, Handler, add_data_dir, data_dir, store_for
+from app.cli import CliError, Handler, add_data_dir, data_dir, read_store
 
 EXIT_CHAIN_BROKEN = 3
 
@@ -75,7 +75,7 @@ def cmd_evidence(args: argparse.Namespace, renderer: Callable[[], LabelRenderer]
     if bool(args.output) == bool(args.per_order):
         raise CliError("evidence needs either -o FILE.pdf (one file) or --per-order DIR (one file per order)")
     ids = _order_ids(args)
-    store = store_for(args)
+    store = read_store(args)
     config = load_config(data_dir(args))
     settings = EvidenceSettings.from_config(config, reveal_phone=args.reveal_phone)
     target = Path(args.per_order or args.output)
