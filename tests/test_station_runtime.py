@@ -64,8 +64,8 @@ PACKER, ORDER = "B-1001", "TB2026112500001"  # TEA-LJ-250 ×2, CHOP-BMB-5 ×1: 7
 
 def _simulated_bench(store: Store, clock: FakeClock) -> tuple[StationRuntime, list[str], list[str]]:
     from app.config import StationConfig
-    from app.station import build_runtime
     from drivers.scales import SimulatedScale
+    from wiring import build_runtime
 
     runtime = build_runtime(store, store.path.parent, StationConfig(station="T-1"), clock, SimulatedPrinter(),
                             None, SimulatedScale(clock))

@@ -133,7 +133,7 @@ def test_an_empty_waybill_pool_is_said_once_and_waits_for_a_change(qtbot: QtBot,
     refusals = ScanEvent.select().where(ScanEvent.outcome == "no_waybill")
     assert refusals.count() == 1 and screen.last_event == "no_waybill" and errors == []
     # The parcel lifted off and put back is judged again, once.
-    scale = station.scale
+    scale = station.opened.devices.scale
     assert isinstance(scale, SimulatedScale)
     seen = screen.recent.count()
     scale.clear()
