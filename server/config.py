@@ -10,6 +10,7 @@
     header_timeout_seconds = 10     # request line and headers not complete by then: connection closed
     waybills_per_call      = 200    # most numbers one allocation hands out (more: 429)
     waybills_per_station_day = 2000 # most numbers one station is handed per UTC day (more: 429)
+    reconciliation_alert_pct = 3.0  # a reconciliation deviation over this many percent alerts
 
 An environment variable wins over the file (a container sets secrets in its environment). A hook
 whose secret is not configured refuses every call: a webhook is never open. `public_url` is given to
@@ -53,6 +54,7 @@ class ServerConfig:
     header_timeout_seconds: float = 10.0
     waybills_per_call: int = 200
     waybills_per_station_day: int = 2000
+    reconciliation_alert_pct: float = 3.0  # a reconciliation deviation over this (%) alerts
 
     @property
     def database(self) -> str:
@@ -107,7 +109,8 @@ def _setting(path: Path, key: str, value: object) -> object:
         return value
     if isinstance(value, bool) or not isinstance(value, int if kind == "int" else int | float) \
             or not math.isfinite(value) or value <= 0:
-        what = "a positive whole number" if kind == "int" else "a positive number of seconds"
+        what = "a positive whole number" if kind == "int" else (
+            "a positive number of seconds" if key.endswith("_seconds") else "a positive number")
         raise ServerConfigError(f"{path}: {key} must be {what}, not {value!r}")
     return value
 

@@ -80,8 +80,8 @@ class Page:
             raise Forbidden(N_("The form is out of date: reload the page and try again."))
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(render(self.request, template, self.lang, session=self.session, **context),
-                            status_code=status, headers=HEADERS)
+        return HTMLResponse(render(self.request, template, self.lang, session=self.session, status=status,
+                                   **context), status_code=status, headers=HEADERS)
 
 
 def root(request: Request) -> str:

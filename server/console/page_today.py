@@ -1,4 +1,4 @@
-"""The console's pages: Today (and the routes of the other pages, one module each)."""
+"""The console's Today page: the warehouse's day by hour, by station and by packer."""
 
 from __future__ import annotations
 
