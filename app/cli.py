@@ -56,26 +56,42 @@ def read_store(args: argparse.Namespace) -> Store:
     return open_store(data_dir(args))
 
 
-def _progress(label: str) -> Callable[[int, int], None]:
+def _progress(label: str, unit: str) -> Callable[[int, int], None]:
+    """Progress on stderr: one rewritten line on a terminal; when piped, a line per tenth and the end
+    (a long step must not look finished, as "100%" did while rules ran for minutes)."""
+    shown = [-1]
+
     def report(done: int, total: int) -> None:
-        if sys.stderr.isatty() or done == total:
-            pct = 100 * done // total if total else 100
-            print(f"\r{label}: {done}/{total} rows ({pct}%)", end="\n" if done == total else "",
-                  file=sys.stderr, flush=True)
+        pct = 100 * done // total if total else 100
+        tty = sys.stderr.isatty()
+        if not tty and done != total and pct // 10 == shown[0] // 10:
+            return
+        shown[0] = pct
+        end = "\n" if done == total or not tty else ""
+        print(f"\r{label} {done:,}/{total:,} {unit} ({pct}%)", end=end, file=sys.stderr, flush=True)
     return report
 
 
 def _print_report(report: ImportReport) -> None:
     print(f"{report.profile}: {report.rows} rows; {report.created} created, {report.updated} updated, "
           f"{report.unchanged} unchanged")
+    notes = [(report.skipped_lines, f"{report.skipped_lines} lines need no shipping (skipped)"),
+             (report.empty_orders, f"{report.empty_orders} order(s) with nothing to ship (not imported)"),
+             (report.merged_lines, f"{report.merged_lines} repeated SKU line(s) merged"),
+             (report.held, f"{report.held} order(s) held: a line has no SKU (see the cases)"),
+             (report.cases, f"{report.cases} case(s) opened by the rules")]
+    for count, text in notes:
+        if count:
+            print(f"  {text}")
 
 
 def cmd_import_orders(args: argparse.Namespace) -> int:
     from app.importers import import_orders
 
     store = store_for(args)
-    report = import_orders(store, Path(args.file), args.format, SystemClock(), progress=_progress("import"),
-                           lines_path=Path(args.lines) if args.lines else None)
+    report = import_orders(store, Path(args.file), args.format, SystemClock(), progress=_progress("import", "rows"),
+                           lines_path=Path(args.lines) if args.lines else None,
+                           rules_progress=_progress("rules", "orders"))
     _print_report(report)
     return 0
 
@@ -84,7 +100,7 @@ def cmd_import_products(args: argparse.Namespace) -> int:
     from app.importers import import_products
 
     store = store_for(args)
-    report = import_products(store, Path(args.file), SystemClock(), progress=_progress("import"))
+    report = import_products(store, Path(args.file), SystemClock(), progress=_progress("import", "rows"))
     _print_report(report)
     return 0
 

@@ -100,15 +100,16 @@ def test_taobao_gb18030_with_item_report_as_lines_file(store: Store, clock: Fake
     assert order("3745812345678909999").status == "cancelled"  # 交易关闭
 
 
-def test_taobao_header_aliases_and_one_line_per_order_without_lines_file(store: Store, clock: FakeClock) -> None:
-    import_orders(store, fixture("taobao_orders_2023.csv"), "taobao", clock)
+def test_taobao_header_aliases_of_the_2023_reports(store: Store, clock: FakeClock) -> None:
+    import_orders(store, fixture("taobao_orders_2023.csv"), "taobao", clock,
+                  lines_path=fixture("taobao_lines_2023.csv"))
 
     shipped = order("3745899990000000001")
     assert (shipped.paid_cents, shipped.paid_at) == (9800, "2026-03-01T04:03:00.000Z")  # 买家实付金额, 买家付款时间
     assert (shipped.tracking_no, shipped.carrier, shipped.status) == ("SF1234567890123", "顺丰速运", "shipped")
     assert shipped.receiver_phone == "13512345678"
-    assert lines("3745899990000000001") == [(1, "TS-WHT-L", "纯棉T恤 白色 L", 2, 0)]  # sku = 商家编码
-    assert lines("3745899990000000002") == [(1, "陶瓷马克杯 350ml", "陶瓷马克杯 350ml", 1, 0)]  # no 商家编码: title
+    assert lines("3745899990000000001") == [(1, "TS-WHT-L", "纯棉T恤 白色 L", 2, 4900)]  # 主订单编号, 商品标题
+    assert lines("3745899990000000002") == [(1, "MUG-01", "陶瓷马克杯 350ml", 1, 4500)]  # 外部系统编号
 
 
 def test_pinduoduo_utf8_bom_with_full_width_parentheses(store: Store, clock: FakeClock) -> None:
@@ -322,8 +323,8 @@ def test_unknown_format_and_broken_profile_are_profile_errors(store: Store, cloc
     with pytest.raises(ProfileError, match=r"unknown format 'ebay'.*canonical, pdd, shopify, taobao"):
         import_orders(store, fixture("canonical_orders.csv"), "ebay", clock)
     bad = tmp_path / "bad.toml"
-    bad.write_text('[order]\norder_id = "id"\nshipping = "x"\n[line]\nsku = "s"\nqty = "q"\nline_no = "n"\n')
-    with pytest.raises(ProfileError, match=r"bad.toml: \[order\] shipping: not a field"):
+    bad.write_text('[order]\norder_id = "id"\nweight = "x"\n[line]\nsku = "s"\nqty = "q"\nline_no = "n"\n')
+    with pytest.raises(ProfileError, match=r"bad.toml: \[order\] weight: not a field"):
         load_profile(bad)
     bad.write_text('line_key = "sku"\n[order]\norder_id = "id"\n[line]\nsku = "s"\nqty = "q"\n'
                    '[status]\ndefault = "lost"\n')
@@ -345,7 +346,6 @@ BROKEN_CANONICAL = [
                  "must be at least 1, not '-2'", id="negative-qty"),
     pytest.param([ROW, "B1,,,paid,,Ben,,Road,,,,1,,,,,1,SKU-1,One,1.5,5"], 3, "qty",
                  "not a whole number: '1.5'", id="fractional-qty"),
-    pytest.param([ROW, "B1,,,paid,,Ben,,Road,,,,1,,,,,1,,One,1,5"], 3, "sku", "sku is empty", id="empty-sku"),
     pytest.param([ROW, "A1,,,,,,,,,,,,,,,,1,SKU-2,Two,1,5"], 3, "line_no",
                  "duplicate line: order 'A1' already has line_no '1' on row 2", id="duplicate-line"),
     pytest.param([ROW, "A1,,,,,Anna,,,,,,,,,,,2,SKU-2,Two,1,5"], 3, "receiver_name",
@@ -397,9 +397,10 @@ def test_missing_column_is_named_on_row_1(store: Store, clock: FakeClock, seeded
     path.write_text("order_id,line_no,sku,name\nA1,1,SKU-1,One\n", encoding="utf-8")
     assert_fails(store, clock, seeded, path, "canonical", 1, "qty", "missing column")
     taobao = tmp_path / "taobao.csv"
-    taobao.write_text("订单编号,订单状态,宝贝标题\n1,交易成功,T恤\n", encoding="utf-8")
-    err = assert_fails(store, clock, seeded, taobao, "taobao", 1, "宝贝总数量", "missing column")
-    assert "needed for qty" in str(err)
+    taobao.write_text("订单编号,订单状态,收货地址\n1,交易成功,北京\n", encoding="utf-8")
+    err = assert_fails(store, clock, seeded, taobao, "taobao", 1, "联系手机", "missing column",
+                       lines_path=fixture("taobao_lines.csv"))
+    assert "(or '联系电话'), needed for receiver_phone" in str(err)
 
 
 def test_bad_encoding_names_row_and_encodings_tried(store: Store, clock: FakeClock,
@@ -422,14 +423,15 @@ def test_empty_files(store: Store, clock: FakeClock, seeded: tuple[int, int, int
     assert_fails(store, clock, seeded, path, "canonical", row, None, message)
 
 
-def test_shopify_same_sku_twice_in_an_order(store: Store, clock: FakeClock, seeded: tuple[int, int, int, int],
-                                            tmp_path: Path) -> None:
+def test_shopify_same_sku_twice_in_an_order_is_one_line(store: Store, clock: FakeClock, tmp_path: Path) -> None:
     records = fixture("shopify_orders.csv").read_bytes().split(b"\r\n")  # the Notes cell holds a bare \n
     records.insert(3, records[2])  # the second line row of #1001 (physical line 4) twice
     path = tmp_path / "shopify.csv"
     path.write_bytes(b"\r\n".join(records))
-    assert_fails(store, clock, seeded, path, "shopify", 5, "Lineitem sku",
-                 "duplicate line: order '#1001' already has sku 'BAG-CNV' on row 4")
+    report = import_orders(store, path, "shopify", clock)
+    assert report.merged_lines == 1
+    assert lines("#1001") == [(1, "TS-WHT-L", "Cotton T-Shirt - White / L", 2, 8900),
+                              (2, "BAG-CNV", "Canvas Tote Bag", 2, 7900)]
 
 
 def test_shopify_row_numbers_count_physical_lines(store: Store, clock: FakeClock,

@@ -1,7 +1,9 @@
 """Writing parsed records into the station store: one transaction and one audit entry per import.
 
-Every record has been validated before this runs; here we only compare with the store and write, in
-batches (prefetch by id in chunks, `insert_many`), never one SELECT per row.
+Records are validated by the parser before they reach here; here we only compare with the store and
+write, in chunks (prefetch by id, one prepared `executemany`), never one SELECT per row. A streamed
+import is written chunk by chunk inside its one transaction: a file refused at its last row leaves
+nothing behind.
 
 Re-import semantics for orders:
 - Upsert by `order_id`: importing the same file again never duplicates an order or a line.
@@ -19,7 +21,7 @@ Products: upsert by sku; a file with a barcodes column replaces each listed prod
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +36,7 @@ from app.store.models import Order, OrderLine, PackSession, Product, ProductBarc
 
 T = TypeVar("T")
 IN_CHUNK = 500  # ids per `IN (...)`: well under SQLite's oldest host-parameter limit (999)
+RECORD_CHUNK = 2000  # orders compared and written per step of a (streamed) import
 PACKED_STATUSES = frozenset({"packed", "shipped"})
 PACKED_SESSIONS = ("completed", "short_shipped")
 PLATFORM_WINS = frozenset({"cancelled", "refunded"})  # applied even to packed orders
@@ -134,63 +137,119 @@ def _line_key(line: LineRecord) -> tuple[int, str, str, int, int]:
     return (line.line_no, line.sku, line.name, line.qty, line.unit_price_cents)
 
 
-def apply_orders(store: Store, records: Sequence[OrderRecord], clock: Clock, *, source: Source,
-                 actor: str = "import") -> Counts:
-    ids = [r.order_id for r in records]
-    if len(set(ids)) != len(ids):
-        raise ValueError("apply_orders: records repeat an order_id; parse_orders groups them")
+def apply_orders(store: Store, records: Iterable[OrderRecord], clock: Clock, *,
+                 source: Source | Callable[[], Source], actor: str = "import") -> Counts:
+    """Write the records, RECORD_CHUNK at a time, all inside one transaction with the audit entry.
+
+    `records` may be a stream (the parser's): it is consumed chunk by chunk, so memory holds one
+    chunk, and a parse error midway rolls everything back. `source` may be a callable for a stream,
+    whose row count is known only at its end. An order that needs attention (a line without SKU) is
+    held by its status and gets a case here, in the same transaction.
+    """
     now = clock.now()
     stamp = iso(now)
     template = _defaults(Order)
+    total = Counts()
     with store.atomic():
-        existing = _existing(Order, Order.order_id, ids)
-        packed = {o["id"] for o in existing.values() if o["status"] in PACKED_STATUSES}
-        stored_lines: dict[int, list[tuple[int, str, str, int, int]]] = {}
-        for chunk in _chunks([o["id"] for o in existing.values()], IN_CHUNK):
-            sessions = PackSession.select(PackSession.order).where(
-                PackSession.order.in_(chunk), PackSession.state.in_(PACKED_SESSIONS))
-            packed.update(pk for (pk,) in _fetch(sessions.tuples()))
-            lines = OrderLine.select(OrderLine.order, OrderLine.line_no, OrderLine.sku, OrderLine.name,
-                                     OrderLine.qty, OrderLine.unit_price_cents).where(OrderLine.order.in_(chunk))
-            for pk, *line in _fetch(lines.order_by(OrderLine.order, OrderLine.line_no).tuples()):
-                stored_lines.setdefault(pk, []).append(tuple(line))
+        seen: set[str] = set()
+        for chunk in _batched(records, RECORD_CHUNK):
+            ids = [r.order_id for r in chunk]
+            if seen.intersection(ids) or len(set(ids)) != len(ids):
+                raise ValueError("apply_orders: records repeat an order_id; the parser groups them")
+            seen.update(ids)
+            counts = _apply_order_chunk(store, chunk, template, stamp)
+            total = Counts(total.created + counts.created, total.updated + counts.updated,
+                           total.unchanged + counts.unchanged)
+            _open_attention_cases(store, clock, [r for r in chunk if r.attention], actor)
+        record_fact("import.orders", actor, now, (source() if callable(source) else source).payload(total))
+    return total
 
-        rows: list[dict[str, Any]] = []
-        relined: list[OrderRecord] = []
-        created = updated = unchanged = 0
-        for rec in records:
-            cur = existing.get(rec.order_id)
-            if cur is None:
-                created += 1
-                rows.append({**template, **rec.values, "order_id": rec.order_id, "status": rec.status,
-                             "updated_at": stamp})
-                relined.append(rec)
-                continue
-            is_packed = cur["id"] in packed
-            new = {**rec.values, "status": rec.status if not is_packed or rec.status in PLATFORM_WINS
-                   else cur["status"]}
-            lines_differ = not is_packed and [_line_key(x) for x in rec.lines] != stored_lines.get(cur["id"], [])
-            if not lines_differ and not _differs(cur, new):
-                unchanged += 1
-                continue
-            updated += 1
-            rows.append({**cur, **new, "updated_at": stamp})
-            if lines_differ:
-                relined.append(rec)
 
-        for row in rows:
-            row.pop("id", None)
-        _upsert(store, Order, Order.order_id, rows)
-        pk_of = _ids(Order, Order.order_id, [r.order_id for r in relined])
-        line_rows = [
-            {"order": pk_of[rec.order_id], "line_no": x.line_no, "sku": x.sku, "name": x.name, "qty": x.qty,
-             "unit_price_cents": x.unit_price_cents}
-            for rec in relined for x in rec.lines
-        ]
-        _replace_children(store, OrderLine, OrderLine.order, list(pk_of.values()), line_rows)
-        counts = Counts(created, updated, unchanged)
-        record_fact("import.orders", actor, now, source.payload(counts))
-    return counts
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _apply_order_chunk(store: Store, records: Sequence[OrderRecord], template: dict[str, Any], stamp: str) -> Counts:
+    existing = _existing(Order, Order.order_id, [r.order_id for r in records])
+    packed = {o["id"] for o in existing.values() if o["status"] in PACKED_STATUSES}
+    stored_lines: dict[int, list[tuple[int, str, str, int, int]]] = {}
+    for chunk in _chunks([o["id"] for o in existing.values()], IN_CHUNK):
+        sessions = PackSession.select(PackSession.order).where(
+            PackSession.order.in_(chunk), PackSession.state.in_(PACKED_SESSIONS))
+        packed.update(pk for (pk,) in _fetch(sessions.tuples()))
+        lines = OrderLine.select(OrderLine.order, OrderLine.line_no, OrderLine.sku, OrderLine.name,
+                                 OrderLine.qty, OrderLine.unit_price_cents).where(OrderLine.order.in_(chunk))
+        for pk, *line in _fetch(lines.order_by(OrderLine.order, OrderLine.line_no).tuples()):
+            stored_lines.setdefault(pk, []).append(tuple(line))
+
+    rows: list[dict[str, Any]] = []
+    relined: list[OrderRecord] = []
+    created = updated = unchanged = 0
+    for rec in records:
+        cur = existing.get(rec.order_id)
+        if cur is None:
+            created += 1
+            rows.append({**template, **rec.values, "order_id": rec.order_id, "status": rec.status,
+                         "updated_at": stamp})
+            relined.append(rec)
+            continue
+        is_packed = cur["id"] in packed
+        new = {**rec.values, "status": rec.status if not is_packed or rec.status in PLATFORM_WINS
+               else cur["status"]}
+        lines_differ = not is_packed and [_line_key(x) for x in rec.lines] != stored_lines.get(cur["id"], [])
+        if not lines_differ and not _differs(cur, new):
+            unchanged += 1
+            continue
+        updated += 1
+        rows.append({**cur, **new, "updated_at": stamp})
+        if lines_differ:
+            relined.append(rec)
+
+    for row in rows:
+        row.pop("id", None)
+    _upsert(store, Order, Order.order_id, rows)
+    pk_of = _ids(Order, Order.order_id, [r.order_id for r in relined])
+    line_rows = [
+        {"order": pk_of[rec.order_id], "line_no": x.line_no, "sku": x.sku, "name": x.name, "qty": x.qty,
+         "unit_price_cents": x.unit_price_cents}
+        for rec in relined for x in rec.lines
+    ]
+    _replace_children(store, OrderLine, OrderLine.order, list(pk_of.values()), line_rows)
+    return Counts(created, updated, unchanged)
+
+
+ATTENTION_TAG = "import_attention"
+ATTENTION_SOP = (
+    "1. 在平台后台查看该订单缺少 SKU 的商品行（详情中的行号），确认实际商品（定制、赠品、无 SKU 店铺）。\n"
+    "2. 在平台补上商家编码后重新导入；无需发货的行（小费、服务）在平台标记为不需发货。\n"
+    "3. 重新导入后订单恢复可打包，在处理备注写明处理方式再关闭。\n"
+    "1. Open the order on the platform and find the line(s) without a SKU (rows in the detail): custom "
+    "item, free gift, or a shop without SKUs.\n"
+    "2. Give the item its merchant SKU on the platform and re-import; a line that ships nothing (a tip, a "
+    "service) should be marked as not requiring shipping there.\n"
+    "3. Once re-imported the order can be packed; close with what was done."
+)
+
+
+def _open_attention_cases(store: Store, clock: Clock, records: Sequence[OrderRecord], actor: str) -> None:
+    if not records:
+        return
+    from app.cases import open_case  # cases → audit → store; imported only when a file needs it
+
+    orders = {o.order_id: o for o in Order.select().where(Order.order_id.in_([r.order_id for r in records]))}
+    for rec in records:
+        open_case(store, clock, dedupe_key=f"{ATTENTION_TAG}:{rec.order_id}", tag=ATTENTION_TAG,
+                  rule_id="builtin.import_attention", severity="warning", route="supervisor",
+                  title=f"{rec.order_id}: 订单行缺少 SKU，订单已暂停 / an order line has no SKU: order held",
+                  sop=ATTENTION_SOP, order=orders.get(rec.order_id), actor=actor,
+                  detail={"lines": list(rec.attention)})
 
 
 def apply_products(store: Store, records: Sequence[ProductRecord], clock: Clock, *, source: Source,

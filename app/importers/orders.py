@@ -15,25 +15,46 @@ paid, on_hold, cancelled, refunded, shipped. `qty` and `line_no` are whole numbe
 
 Rows are numbered as physical lines of the file (header = row 1), so an error message points at the
 line a spreadsheet or editor shows.
+
+Real exports, taken as they come:
+- a line that needs no shipping (Shopify gift cards, tips: `requires_shipping` false) is skipped and
+  counted; an order left with nothing to ship is not imported (counted too);
+- a line without a SKU (custom items, shops without SKUs) is kept with an empty SKU and its order
+  is held (`on_hold`; `OrderRecord.attention` says why and the import opens a case) instead of
+  refusing the file;
+- the same SKU twice in one order (line_key = "sku") is one line with the quantities summed;
+- the profile's `nonblank` fields (receiver phone, address) must be filled on every order that is
+  not cancelled or refunded: a blank one means a header this profile does not know, so the file is
+  refused naming the column it expected.
+
+Streaming: `OrderStream` reads the file row by row and yields an order as soon as its rows end (an
+order's rows are contiguous in every platform's export; rows of one order far apart are refused),
+so memory does not grow with the file. A lines file (Taobao's item report) is joined on the order
+id, which holds the order report's orders in memory: fine for 10^5 orders, not meant for 10^7.
 """
+
+
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.importers.profile import FieldSpec, Profile, StatusRule
 from app.importers.source import (
+    Header,
     ImportFileError,
-    Table,
+    Sniffed,
     clean_cell,
     normalize_header,
     normalize_value,
-    read_table,
+    sniff,
+    stream_table,
     to_code,
     to_count,
     to_fen,
+    to_flag,
     to_phone,
     to_utc,
 )
@@ -41,12 +62,13 @@ from app.importers.source import (
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 1000
 _BLANK_BY_KIND: dict[str, object] = {"time": None, "money": 0, "id": None}
+NOT_TO_CHECK = frozenset({"cancelled", "refunded"})  # closed orders may carry no receiver at all
 
 
 @dataclass(frozen=True)
 class LineRecord:
     line_no: int
-    sku: str
+    sku: str  # "" for a line the export gave no SKU: its order needs attention
     name: str
     qty: int
     unit_price_cents: int
@@ -56,24 +78,41 @@ class LineRecord:
 @dataclass(frozen=True)
 class OrderRecord:
     order_id: str
-    status: str  # platform status, mapped by the profile
+    status: str  # platform status, mapped by the profile (on_hold when the order needs attention)
     # The other `Order` columns the file carries, by store column name. A column the file lacks is
     # absent here, so a re-import never blanks what the file did not say (e.g. a bound waybill).
     values: Mapping[str, object]
     lines: tuple[LineRecord, ...]
     row: int  # first row of the order
+    attention: tuple[str, ...] = ()  # why a person must look before it is packed (a line without SKU)
+
+
+@dataclass
+class ParseStats:
+    """What the parse set aside or folded, for the import report."""
+
+    rows: int = 0  # data rows read (both files with a lines file)
+    skipped_lines: int = 0  # lines that need no shipping
+    empty_orders: int = 0  # orders with nothing to ship: not imported
+    merged_lines: int = 0  # repeated SKUs folded into the line before them
+    attention: int = 0  # orders held because a line has no SKU
 
 
 class Ticker:
-    """Calls `progress(done, total)` every PROGRESS_EVERY rows and once at the end."""
+    """Calls `progress(done, total)` every PROGRESS_EVERY rows; `total` is an estimate (the file's
+    line count) until `finish`, which reports the true count once."""
 
     def __init__(self, progress: Progress | None, total: int) -> None:
         self.progress, self.total, self.done = progress, total, 0
 
     def tick(self) -> None:
         self.done += 1
-        if self.progress and (self.done % PROGRESS_EVERY == 0 or self.done == self.total):
+        if self.progress and self.done % PROGRESS_EVERY == 0 and self.done < self.total:
             self.progress(self.done, self.total)
+
+    def finish(self) -> None:
+        if self.progress:
+            self.progress(self.done, self.done)
 
 
 @dataclass(frozen=True)
@@ -83,9 +122,9 @@ class _Bound:
 
 
 class _Reader:
-    """Canonical values out of one table's rows; every failure names the row and the column."""
+    """Canonical values out of one file's rows; every failure names the row and the column."""
 
-    def __init__(self, table: Table, profile: Profile, specs: Mapping[str, FieldSpec]) -> None:
+    def __init__(self, table: Header, profile: Profile, specs: Mapping[str, FieldSpec]) -> None:
         self.table, self.profile = table, profile
         # Per field, the last text converted and its value: an order's rows repeat the same times.
         self.last: dict[str, tuple[str, object]] = {}
@@ -99,11 +138,17 @@ class _Reader:
             )
             if any(parts):
                 self.bound[name] = _Bound(spec, parts)
-            elif name in profile.required:
-                also = [a for aliases in spec.parts for a in aliases][1:]
-                hint = f" (or {', '.join(repr(a) for a in also)})" if also else ""
-                raise ImportFileError(table.path, table.header_row, spec.parts[0][0],
-                                      f"missing column{hint}, needed for {name}")
+            elif name in profile.required or name in profile.nonblank:
+                raise self.missing(spec.parts[0], name)
+        for name in profile.nonblank:
+            # A joined address must have its last part (the street): 省 市 区 alone is no address.
+            if name in specs and not self.bound[name].parts[-1]:
+                raise self.missing(specs[name].parts[-1], name)
+
+    def missing(self, aliases: tuple[str, ...], name: str) -> ImportFileError:
+        also = f" (or {', '.join(repr(a) for a in aliases[1:])})" if len(aliases) > 1 else ""
+        return ImportFileError(self.table.path, self.table.header_row, aliases[0],
+                               f"missing column{also}, needed for {name}")
 
     def cell(self, cells: tuple[str, ...], index: int) -> str:
         text = cells[index] if index < len(cells) else ""
@@ -112,24 +157,25 @@ class _Reader:
         text = clean_cell(text)
         return "" if text in self.profile.blank else text
 
+    def first(self, cells: tuple[str, ...], part: tuple[tuple[int, str], ...], kind: str) -> tuple[str, str] | None:
+        """(text, column) of the part's first non-blank alias."""
+        for index, header in part:
+            if text := self.cell(cells, index):
+                # Excel's apostrophe on a zip code is not part of the address.
+                return (text.lstrip("'") if kind == "address" else text), header
+        return None
+
     def text(self, cells: tuple[str, ...], name: str) -> tuple[str, str]:
         """(text, column it came from): per part the first non-blank alias; parts joined."""
         bound = self.bound[name]
-        if len(bound.parts) == 1:
-            for index, header in bound.parts[0]:
-                if text := self.cell(cells, index):
-                    return (text.lstrip("'") if bound.spec.kind == "address" else text), header
-            return "", bound.parts[0][0][1]
-        found: list[tuple[str, str]] = []
-        for part in bound.parts:
-            for index, header in part:
-                if text := self.cell(cells, index):
-                    # Excel's apostrophe on a zip code is not part of the address.
-                    found.append((text.lstrip("'") if bound.spec.kind == "address" else text, header))
-                    break
+        found = [hit for part in bound.parts if (hit := self.first(cells, part, bound.spec.kind))]
         if not found:
             return "", next(header for part in bound.parts for _, header in part)
         return bound.spec.sep.join(t for t, _ in found), found[0][1]
+
+    def last_part_filled(self, cells: tuple[str, ...], name: str) -> bool:
+        bound = self.bound[name]
+        return self.first(cells, bound.parts[-1], bound.spec.kind) is not None
 
     def error(self, row: int, column: str | None, message: str) -> ImportFileError:
         return ImportFileError(self.table.path, row, column, message)
@@ -138,6 +184,8 @@ class _Reader:
         """(value, raw text, column), or None when the cell is blank or the column absent."""
         if name not in self.bound:
             return None
+        if self.bound[name].spec.combine == "sum":
+            return self.total(row, cells, name)
         text, column = self.text(cells, name)
         if not text:
             return None
@@ -156,6 +204,8 @@ class _Reader:
                 value = to_fen(text, p.money)
             elif kind == "count":
                 value = to_count(text)
+            elif kind == "flag":
+                value = to_flag(text)
             else:
                 value = text
         except ValueError as exc:
@@ -163,16 +213,35 @@ class _Reader:
         self.last[name] = (text, value)
         return value, text, column
 
+    def total(self, row: int, cells: tuple[str, ...], name: str) -> tuple[object, str, str] | None:
+        """A money field that adds several columns up (shop + platform discounts)."""
+        amount, texts, column = 0, [], ""
+        for part in self.bound[name].parts:
+            if (hit := self.first(cells, part, "money")) is None:
+                continue
+            try:
+                amount += to_fen(hit[0], self.profile.money)
+            except ValueError as exc:
+                raise self.error(row, hit[1], str(exc)) from None
+            texts.append(hit[0])
+            column = column or hit[1]
+        return (amount, "+".join(texts), column) if texts else None
+
     def required(self, row: int, cells: tuple[str, ...], name: str) -> tuple[object, str, str]:
         found = self.value(row, cells, name)
         if found is None:
             raise self.error(row, self.text(cells, name)[1], f"{name} is empty")
         return found
 
-    def line(self, row: int, cells: tuple[str, ...], next_no: int) -> tuple[LineRecord, str, str]:
-        """The line on this row, plus the text and column of its identity (line_no or sku)."""
-        sku, sku_text, sku_col = self.required(row, cells, "sku")
+    def line(self, row: int, cells: tuple[str, ...], next_no: int) -> tuple[LineRecord, str, str] | None:
+        """The line on this row, plus the text and column of its identity (line_no or sku); None
+        for a line that needs no shipping."""
+        ships = self.value(row, cells, "requires_shipping")
+        if ships is not None and ships[0] is False:
+            return None
         qty = _int(self.required(row, cells, "qty")[0])
+        found = self.value(row, cells, "sku")
+        sku, sku_text, sku_col = found if found else ("", "", self.text(cells, "sku")[1])
         if self.profile.line_key == "line_no":
             line_no, key_text, key_col = self.required(row, cells, "line_no")
         else:
@@ -181,7 +250,7 @@ class _Reader:
         if (price := self.value(row, cells, "unit_price")) is not None:
             unit = _int(price[0])
         elif (total := self.value(row, cells, "line_total")) is not None:
-            unit = (2 * _int(total[0]) + qty) // (2 * qty)  # total / qty rounded half up, exact in integers
+            unit = _per_unit(_int(total[0]), qty)
         else:
             unit = 0
         line = LineRecord(_int(line_no), str(sku), str(name[0]) if name else "", qty, unit, row)
@@ -191,6 +260,10 @@ class _Reader:
 def _int(value: object) -> int:
     assert isinstance(value, int)
     return value
+
+
+def _per_unit(total: int, qty: int) -> int:
+    return (2 * total + qty) // (2 * qty)  # total / qty rounded half up, exact in integers
 
 
 _Entry = tuple[object, str, int, str]  # value, text as written, row, column
@@ -203,7 +276,10 @@ class _Draft:
     values: dict[str, _Entry] = field(default_factory=dict)  # by canonical field
     status_cells: dict[str, _Entry] = field(default_factory=dict)  # by header, value normalised
     lines: list[LineRecord] = field(default_factory=list)
-    line_keys: dict[object, int] = field(default_factory=dict)
+    line_keys: dict[object, int] = field(default_factory=dict)  # key → index in lines
+    filled: set[str] = field(default_factory=set)  # nonblank fields some row filled
+    attention: list[str] = field(default_factory=list)
+    skipped: int = 0
 
 
 def _merge(path: Path, draft: _Draft, found: dict[str, _Entry], key: str, entry: _Entry) -> None:
@@ -215,81 +291,178 @@ def _merge(path: Path, draft: _Draft, found: dict[str, _Entry], key: str, entry:
         )
 
 
-def _add_line(reader: _Reader, draft: _Draft, row: int, cells: tuple[str, ...]) -> None:
-    line, key_text, key_col = reader.line(row, cells, len(draft.lines) + 1)
-    key = line.line_no if reader.profile.line_key == "line_no" else line.sku
-    if key in draft.line_keys:
-        raise reader.error(
-            row, key_col,
-            f"duplicate line: order {draft.order_id!r} already has {reader.profile.line_key} "
-            f"{key_text!r} on row {draft.line_keys[key]}",
-        )
-    draft.line_keys[key] = row
-    draft.lines.append(line)
+class OrderStream:
+    """One order export (and its lines file) as a stream of validated `OrderRecord`s.
 
+    Construction reads each file's bytes once (encoding, sha256, line count) and its header; iterating
+    parses the rows. Any problem raises ImportFileError, possibly after some orders were yielded: the
+    consumer writes inside one transaction, so nothing of a refused file stays.
+    """
 
-def parse_orders(path: Path | str, profile: Profile, lines_path: Path | str | None = None,
-                 progress: Progress | None = None) -> list[OrderRecord]:
-    """Read and validate a whole export (and its lines file); any problem raises ImportFileError."""
-    table = read_table(path, profile.encodings)
-    lines_table = None
-    if lines_path is not None:
-        if profile.lines_file is None:
-            raise ImportFileError(Path(lines_path), 1, None, f"format {profile.name!r} takes no lines file")
-        lines_table = read_table(lines_path, profile.encodings)
-    ticker = Ticker(progress, len(table.rows) + (len(lines_table.rows) if lines_table else 0))
-    reader = _Reader(table, profile, profile.order)
-    line_reader = _Reader(table, profile, profile.line) if lines_table is None else None
-    index = table.column_index()
-    status_cols = {index[normalize_header(a)]: table.header[index[normalize_header(a)]]
-                   for rule in profile.status_rules for a in rule.columns if normalize_header(a) in index}
-    order_fields = [name for name in reader.bound if name != "order_id"]  # in profile order: stable errors
-    drafts: dict[str, _Draft] = {}
-    for row, cells in table.rows:
-        order_id = str(reader.required(row, cells, "order_id")[0])
-        draft = drafts.setdefault(order_id, _Draft(order_id, row))
-        for name in order_fields:
+    def __init__(self, path: Path | str, profile: Profile, lines_path: Path | str | None = None,
+                 progress: Progress | None = None) -> None:
+        self.path, self.profile = Path(path), profile
+        self.lines_path = Path(lines_path) if lines_path is not None else None
+        if self.lines_path is not None and profile.lines_file is None:
+            raise ImportFileError(self.lines_path, 1, None, f"format {profile.name!r} takes no lines file")
+        self.sniffed = sniff(self.path, profile.encodings)
+        self.lines_sniffed: Sniffed | None = None
+        self.header, self.rows = stream_table(self.path, self.sniffed.encoding)
+        try:
+            if self.lines_path is None and not profile.line:
+                assert profile.lines_file is not None
+                needs = ", ".join(repr(spec.parts[0][0]) for spec in profile.lines_file.values())
+                raise ImportFileError(
+                    self.path, 0, None,
+                    f"a {profile.name} order report has no line items: add the item report of the same orders "
+                    f"(the export with columns {needs}) with --lines FILE")
+            if self.lines_path is not None:
+                self.lines_sniffed = sniff(self.lines_path, profile.encodings)
+            estimate = self.sniffed.lines - self.header.header_row
+            if self.lines_sniffed is not None:
+                estimate += self.lines_sniffed.lines - 1
+            self.ticker = Ticker(progress, max(estimate, 1))
+            self.stats = ParseStats()
+            self.reader = _Reader(self.header, profile, profile.order)
+            index = self.header.column_index()
+            self.status_cols = {index[normalize_header(a)]: self.header.header[index[normalize_header(a)]]
+                                for rule in profile.status_rules for a in rule.columns if normalize_header(a) in index}
+            self.rules = [(rule, [self.header.header[index[normalize_header(a)]] for a in rule.columns
+                                  if normalize_header(a) in index]) for rule in profile.status_rules]
+            self.order_fields = [n for n in self.reader.bound if n != "order_id"]  # profile order: stable errors
+        except BaseException:
+            self.rows.close()
+            raise
+
+    def __iter__(self) -> Iterator[OrderRecord]:
+        with self.rows:
+            if self.lines_path is None:
+                yield from self._grouped(_Reader(self.header, self.profile, self.profile.line))
+            else:
+                yield from self._joined(self.lines_path)
+        self.stats.rows = self.ticker.done
+        self.ticker.finish()
+
+    def _grouped(self, line_reader: _Reader) -> Iterator[OrderRecord]:
+        """One file with a row per line: an order is complete when the next order's rows begin."""
+        finished: dict[str, int] = {}  # order id → its first row
+        draft: _Draft | None = None
+        for row, cells in self.rows:
+            order_id = self._order_id(row, cells)
+            if draft is not None and draft.order_id != order_id:
+                finished[draft.order_id] = draft.row
+                if (record := self._record(draft)) is not None:
+                    yield record
+                draft = None
+            if draft is None:
+                if order_id in finished:
+                    raise self.reader.error(
+                        row, self.reader.bound["order_id"].parts[0][0][1],
+                        f"order {order_id!r} continues here, apart from its rows from row {finished[order_id]}: "
+                        "sort the file by order")
+                draft = _Draft(order_id, row)
+            self._order_row(draft, row, cells)
+            self._add_line(line_reader, draft, row, cells)
+            self.ticker.tick()
+        if draft is not None and (record := self._record(draft)) is not None:
+            yield record
+
+    def _joined(self, lines_path: Path) -> Iterator[OrderRecord]:
+        """Taobao: the order report's orders in memory, the item report's lines joined on the id."""
+        drafts: dict[str, _Draft] = {}
+        for row, cells in self.rows:
+            order_id = self._order_id(row, cells)
+            self._order_row(drafts.setdefault(order_id, _Draft(order_id, row)), row, cells)
+            self.ticker.tick()
+        assert self.profile.lines_file is not None and self.lines_sniffed is not None
+        header, rows = stream_table(lines_path, self.lines_sniffed.encoding)
+        with rows:
+            lines_reader = _Reader(header, self.profile, self.profile.lines_file)
+            for row, cells in rows:
+                value, _, column = lines_reader.required(row, cells, "order_id")
+                if (owner := drafts.get(str(value))) is None:
+                    raise lines_reader.error(row, column, f"order {value!r} is not in {self.path.name}")
+                self._add_line(lines_reader, owner, row, cells)
+                self.ticker.tick()
+        for draft in drafts.values():
+            if not draft.lines and not draft.skipped:
+                raise ImportFileError(self.path, draft.row, self.reader.bound["order_id"].parts[0][0][1],
+                                      f"order {draft.order_id!r} has no lines in {lines_path.name}")
+            if (record := self._record(draft)) is not None:
+                yield record
+
+    def _order_id(self, row: int, cells: tuple[str, ...]) -> str:
+        return str(self.reader.required(row, cells, "order_id")[0])
+
+    def _order_row(self, draft: _Draft, row: int, cells: tuple[str, ...]) -> None:
+        reader = self.reader
+        for name in self.order_fields:
             if (found := reader.value(row, cells, name)) is not None:
-                _merge(table.path, draft, draft.values, name, (found[0], found[1], row, found[2]))
-        for col, header in status_cols.items():
+                _merge(self.path, draft, draft.values, name, (found[0], found[1], row, found[2]))
+        for name in self.profile.nonblank:
+            if name not in draft.filled and reader.last_part_filled(cells, name):
+                draft.filled.add(name)
+        for col, header in self.status_cols.items():
             if raw := reader.cell(cells, col):
-                _merge(table.path, draft, draft.status_cells, header, (normalize_value(raw), raw, row, header))
-        if line_reader is not None:
-            _add_line(line_reader, draft, row, cells)
-        ticker.tick()
-    if lines_table is not None:
-        assert profile.lines_file is not None
-        lines_reader = _Reader(lines_table, profile, profile.lines_file)
-        for row, cells in lines_table.rows:
-            value, _, column = lines_reader.required(row, cells, "order_id")
-            if (owner := drafts.get(str(value))) is None:
-                raise lines_reader.error(row, column, f"order {value!r} is not in {table.path.name}")
-            _add_line(lines_reader, owner, row, cells)
-            ticker.tick()
-    rules = [(rule, [table.header[index[normalize_header(a)]] for a in rule.columns if normalize_header(a) in index])
-             for rule in profile.status_rules]
-    return [_record(table, reader, profile, rules, draft, lines_table) for draft in drafts.values()]
+                _merge(self.path, draft, draft.status_cells, header, (normalize_value(raw), raw, row, header))
+
+    def _add_line(self, reader: _Reader, draft: _Draft, row: int, cells: tuple[str, ...]) -> None:
+        found = reader.line(row, cells, len(draft.lines) + 1)
+        if found is None:
+            draft.skipped += 1
+            self.stats.skipped_lines += 1
+            return
+        line, key_text, key_col = found
+        if not line.sku:
+            draft.attention.append(f"row {row}: line {line.name or line.line_no!r} has no SKU")
+            draft.lines.append(line)
+            return
+        key = line.line_no if self.profile.line_key == "line_no" else line.sku
+        if key not in draft.line_keys:
+            draft.line_keys[key] = len(draft.lines)
+            draft.lines.append(line)
+        elif self.profile.line_key == "line_no":
+            first = draft.lines[draft.line_keys[key]]
+            raise reader.error(row, key_col, f"duplicate line: order {draft.order_id!r} already has line_no "
+                                             f"{key_text!r} on row {first.row}")
+        else:  # the same SKU twice (two variants' rows, a split promotion): one line, quantities summed
+            at = draft.line_keys[key]
+            first = draft.lines[at]
+            qty = first.qty + line.qty
+            total = first.qty * first.unit_price_cents + line.qty * line.unit_price_cents
+            draft.lines[at] = LineRecord(first.line_no, first.sku, first.name, qty, _per_unit(total, qty), first.row)
+            self.stats.merged_lines += 1
+
+    def _record(self, draft: _Draft) -> OrderRecord | None:
+        if not draft.lines:  # every line was one that needs no shipping (a gift card)
+            self.stats.empty_orders += 1
+            return None
+        reader, values = self.reader, {}
+        for name, bound in reader.bound.items():
+            if name != "order_id":
+                column = f"{name}_cents" if bound.spec.kind == "money" else name
+                blank = _BLANK_BY_KIND.get(bound.spec.kind, "")
+                values[column] = draft.values[name][0] if name in draft.values else blank
+        # A canonical file may carry each order's platform; where it is blank or absent, the profile's.
+        values["platform"] = values.get("platform") or self.profile.platform
+        status = _status(self.path, self.profile, self.rules, draft)
+        if status not in NOT_TO_CHECK:
+            for name in self.profile.nonblank:
+                if name not in draft.filled:
+                    expected = reader.bound[name].parts[-1]
+                    raise reader.error(
+                        draft.row, expected[0][1],
+                        f"order {draft.order_id!r}: {name} is empty after mapping; this export's "
+                        f"{name} is not in column {expected[0][1]!r}? (the file is refused: nothing imported)")
+        if draft.attention:
+            self.stats.attention += 1
+            if status in ("new", "paid"):
+                status = "on_hold"
+        lines = tuple(sorted(draft.lines, key=lambda line: line.line_no))
+        return OrderRecord(draft.order_id, status, values, lines, draft.row, tuple(draft.attention))
 
 
-def _record(table: Table, reader: _Reader, profile: Profile, rules: list[tuple[StatusRule, list[str]]],
-            draft: _Draft, lines_table: Table | None) -> OrderRecord:
-    if not draft.lines:
-        assert lines_table is not None  # without a lines file every row is a line
-        raise ImportFileError(table.path, draft.row, reader.bound["order_id"].parts[0][0][1],
-                              f"order {draft.order_id!r} has no lines in {lines_table.path.name}")
-    values: dict[str, object] = {}
-    for name, bound in reader.bound.items():
-        if name != "order_id":
-            column = f"{name}_cents" if bound.spec.kind == "money" else name
-            blank = _BLANK_BY_KIND.get(bound.spec.kind, "")
-            values[column] = draft.values[name][0] if name in draft.values else blank
-    # A canonical file may carry each order's platform; where it is blank or absent, the profile's.
-    values["platform"] = values.get("platform") or profile.platform
-    return OrderRecord(draft.order_id, _status(table, profile, rules, draft), values,
-                       tuple(sorted(draft.lines, key=lambda line: line.line_no)), draft.row)
-
-
-def _status(table: Table, profile: Profile, rules: list[tuple[StatusRule, list[str]]], draft: _Draft) -> str:
+def _status(path: Path, profile: Profile, rules: list[tuple[StatusRule, list[str]]], draft: _Draft) -> str:
     """First rule that applies wins; each rule reads its first alias column the order has a value in."""
     for rule, headers in rules:
         cells = [draft.status_cells[h] for h in headers if h in draft.status_cells]
@@ -302,5 +475,12 @@ def _status(table: Table, profile: Profile, rules: list[tuple[StatusRule, list[s
             return rule.values[value]
         if rule.strict:
             known = ", ".join(repr(k) for k in rule.values)
-            raise ImportFileError(table.path, row, column, f"unknown status {raw!r} (known: {known})")
+            raise ImportFileError(path, row, column, f"unknown status {raw!r} (known: {known})")
     return profile.status_default
+
+
+def parse_orders(path: Path | str, profile: Profile, lines_path: Path | str | None = None,
+                 progress: Progress | None = None) -> list[OrderRecord]:
+    """Read and validate a whole export (and its lines file) into a list; raises ImportFileError."""
+    return list(OrderStream(path, profile, lines_path, progress))
+

@@ -1,9 +1,10 @@
 """Canonical product CSV → `ProductRecord`s (pure: reads the file, writes nothing).
 
 Columns: `sku,name,barcodes,weight_g,stock` (header row first, any order, UTF-8 or GB18030).
-`sku` and `name` are required; a missing `barcodes`, `weight_g` or `stock` column leaves those values
-as they are in the store. `barcodes` holds several codes separated by `|`. `weight_g` (grams) and
-`stock` are whole numbers, never negative.
+`sku` and `name` are required, and a file with an order export's columns (an order id, a receiver:
+the columns the built-in order profiles map) is refused as one, naming them. A missing `barcodes`,
+`weight_g` or `stock` column leaves those values as they are in the store. `barcodes` holds several
+codes separated by `|`. `weight_g` (grams) and `stock` are whole numbers, never negative.
 
 A barcode's store key is its normalised form: EAN-8, UPC-E, UPC-A, EAN-13 and GTIN-14 digit strings
 become the 14-digit GTIN key (`app.barcodes.gtin_key`, which checks the check digit), so a UPC-A item
@@ -13,15 +14,18 @@ code listed for two skus, is a row error: a scan must never silently match the w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.barcodes import BarcodeError, gtin_key
 from app.importers.orders import Progress, Ticker
-from app.importers.source import ImportFileError, clean_cell, read_table, to_code, to_whole
+from app.importers.profile import builtin_names, load_profile
+from app.importers.source import ImportFileError, Table, clean_cell, normalize_header, read_table, to_code, to_whole
 
 REQUIRED = ("sku", "name")
+ORDER_MARKER_FIELDS = ("order_id", "receiver_name", "receiver_phone", "receiver_address")
 OPTIONAL = ("barcodes", "weight_g", "stock")
 GTIN_LENGTHS = frozenset({8, 12, 13, 14})
 
@@ -44,12 +48,38 @@ def barcode_key(text: str) -> str:
     return text
 
 
+@functools.cache
+def _order_markers() -> frozenset[str]:
+    """Headers that only an order export has: each built-in profile's order id and receiver columns."""
+    markers: set[str] = set()
+    for name in builtin_names():
+        profile = load_profile(name)
+        for field in ORDER_MARKER_FIELDS:
+            if (spec := profile.order.get(field)) is not None:
+                markers.update(normalize_header(alias) for part in spec.parts for alias in part)
+    return frozenset(markers - set(REQUIRED + OPTIONAL))  # Shopify's order number is its "Name" column
+
+
+def _refuse_orders(table: Table) -> None:
+    """An order export has `sku` and `name` columns too (canonical) or none at all: importing one as
+    products would rename products after order lines and create weightless ones. Refuse it by name."""
+    found = [h for h in table.header if normalize_header(h) in _order_markers()]
+    if found:
+        raise ImportFileError(
+            table.path, table.header_row, None,
+            f"this looks like an order export (columns {', '.join(repr(h) for h in found[:4])}), not a product "
+            f"list: use import-orders for it; a product list has the columns {', '.join(REQUIRED + OPTIONAL)}")
+
+
 def parse_products(path: Path | str, progress: Progress | None = None) -> list[ProductRecord]:
     table = read_table(path)
+    _refuse_orders(table)
     index = table.column_index()
     for name in REQUIRED:
         if name not in index:
-            raise ImportFileError(table.path, table.header_row, name, "missing column")
+            shown = ", ".join(repr(h) for h in table.header[:8]) + (", …" if len(table.header) > 8 else "")
+            raise ImportFileError(table.path, table.header_row, name,
+                                  f"missing column: a product list needs {', '.join(REQUIRED)} (found {shown})")
     col = {name: index[name] for name in REQUIRED + OPTIONAL if name in index}
     header = {name: table.header[i] for name, i in col.items()}
     ticker = Ticker(progress, len(table.rows))
@@ -104,4 +134,5 @@ def parse_products(path: Path | str, progress: Progress | None = None) -> list[P
         records.append(ProductRecord(sku, values, tuple(barcodes) if barcodes is not None else None, row,
                                      header.get("barcodes", "barcodes")))
         ticker.tick()
+    ticker.finish()
     return records

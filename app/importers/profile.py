@@ -12,14 +12,18 @@ with comments):
     blank                   cell texts that mean "empty" (e.g. "null")
     required                fields whose column must exist, beyond order_id, sku, qty (and line_no
                             when line_key = "line_no")
+    nonblank                order fields every order must fill (receiver phone and address): a file
+                            where one is blank was mapped wrongly and is refused, naming the column
     [order]                 order-level fields; on an order's rows, non-blank values must agree
-    [line]                  line-level fields; one line per row
+    [line]                  line-level fields; one line per row (empty when only [lines_file] has lines:
+                            then the lines file must be given)
     [lines_file]            optional: the line fields (and order_id) of a second file with the lines
     [status] default, [[status.rules]] {column, when_filled | map, strict}: first matching rule wins
 
 A field maps to a column name, a list of aliases (the first non-blank one present wins, so headers that
 changed name over the years and fallback columns are both just aliases), or
-`{ join = [column or [aliases], ...], sep = " " }` to join several columns (addresses).
+`{ join = [column or [aliases], ...], sep = " " }` to join several columns (addresses), or for money
+`{ sum = [column or [aliases], ...] }` to add several columns up (discounts).
 """
 
 from __future__ import annotations
@@ -40,18 +44,23 @@ ORDER_FIELDS: dict[str, str] = {
     "receiver_name": "text", "receiver_phone": "phone", "receiver_address": "address",
     "created_at": "time", "paid_at": "time", "ship_by": "time", "total": "money", "paid": "money",
     "carrier": "text", "tracking_no": "id", "note": "text",
+    # What the platform took off the goods (shop and platform coupons) and charged for postage: the
+    # payment check compares paid with lines − discount + shipping.
+    "discount": "money", "shipping": "money",
 }
 LINE_FIELDS: dict[str, str] = {
     "line_no": "count", "sku": "id", "name": "text", "qty": "count", "unit_price": "money",
     # Pinduoduo gives the line's total, not the unit price: unit = total / qty, rounded half up.
     "line_total": "money",
+    # Shopify marks gift cards, tips and services "requires shipping = false": such lines are skipped.
+    "requires_shipping": "flag",
 }
 STATUSES = frozenset({"new", "paid", "on_hold", "cancelled", "refunded", "packed", "shipped"})
 ALWAYS_REQUIRED = ("order_id", "sku", "qty")
 BUILTIN_DIR = "profiles"
 _TOP_KEYS = {
     "name", "platform", "description", "encodings", "timezone", "date_formats", "money", "line_key",
-    "blank", "required", "order", "line", "lines_file", "status",
+    "blank", "required", "nonblank", "order", "line", "lines_file", "status",
 }
 
 
@@ -67,6 +76,7 @@ class FieldSpec:
     kind: str
     parts: tuple[tuple[str, ...], ...]  # header aliases as written in the profile
     sep: str = " "
+    combine: str = "join"  # several parts: "join" texts with sep, or "sum" money amounts
 
 
 @dataclass(frozen=True)
@@ -89,8 +99,9 @@ class Profile:
     line_key: str
     blank: frozenset[str]
     required: frozenset[str]
+    nonblank: tuple[str, ...]  # order fields no order may leave blank (a joined field: its last part)
     order: Mapping[str, FieldSpec]
-    line: Mapping[str, FieldSpec]
+    line: Mapping[str, FieldSpec]  # empty: the lines come only from a lines file, which is then needed
     lines_file: Mapping[str, FieldSpec] | None
     status_default: str
     status_rules: tuple[StatusRule, ...]
@@ -152,13 +163,15 @@ class _Builder:
             raise self.fail(f"unknown timezone {zone_name!r}") from exc
         order = self.fields(data, "order", ORDER_FIELDS)
         line = self.fields(data, "line", LINE_FIELDS)
+        if not line and "lines_file" not in data:
+            raise self.fail("[line] must map the line fields (or give [lines_file])")
         lines_file = (
             self.fields(data, "lines_file", {"order_id": "id", **LINE_FIELDS}) if "lines_file" in data else None
         )
         if "order_id" not in order:
             raise self.fail("[order] must map order_id")
         for section, fields in (("line", line), ("lines_file", lines_file)):
-            if fields is None:
+            if not fields:
                 continue
             for needed in ("sku", "qty", *(("line_no",) if line_key == "line_no" else ())):
                 if needed not in fields:
@@ -169,13 +182,16 @@ class _Builder:
         unmapped = required - set(order) - set(line) - set(lines_file or ())
         if unmapped:
             raise self.fail(f"required names fields no section maps: {sorted(unmapped)}")
+        nonblank = self.strings(data, "nonblank", ())
+        if unknown_fields := [f for f in nonblank if f not in order]:
+            raise self.fail(f"nonblank names fields [order] does not map: {unknown_fields}")
         default, rules = self.status(data.get("status", {}))
         return Profile(
             name=name, platform=self.string(data, "platform", name), source=self.source,
             encodings=tuple(self.strings(data, "encodings", ("utf-8", "gb18030"))), zone=zone,
             date_formats=tuple(self.strings(data, "date_formats", ("iso",))), money=money,
             line_key=line_key, blank=frozenset(self.strings(data, "blank", ())),
-            required=frozenset(required), order=order, line=line, lines_file=lines_file,
+            required=frozenset(required), nonblank=tuple(nonblank), order=order, line=line, lines_file=lines_file,
             status_default=default, status_rules=rules,
         )
 
@@ -209,7 +225,13 @@ class _Builder:
             where = f"[{section}] {field}"
             if field not in known:
                 raise self.fail(f"{where}: not a field of this section (one of {', '.join(known)})")
-            if isinstance(value, dict):
+            if isinstance(value, dict) and known[field] == "money":
+                # Discounts come in several columns (shop coupon, platform coupon): their sum.
+                if set(value) != {"sum"} or not isinstance(value["sum"], list):
+                    raise self.fail(f"{where}: a money field takes `sum = [...]` of columns")
+                parts = tuple(self.aliases(p, f"{where} sum") for p in value["sum"])
+                specs[field] = FieldSpec(field, known[field], parts, combine="sum")
+            elif isinstance(value, dict):
                 if set(value) - {"join", "sep"} or not isinstance(value.get("join"), list):
                     raise self.fail(f"{where}: a table takes `join = [...]` and optionally `sep`")
                 if known[field] not in ("text", "address"):

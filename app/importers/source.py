@@ -12,15 +12,18 @@ casefold), while error messages quote the header exactly as it stands in the fil
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
-import io
+import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TextIO
 
 from app.clock import iso
 
@@ -64,11 +67,10 @@ def clean_cell(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Table:
+class Header:
     path: Path
     header_row: int  # physical line of the header: 1 unless blank lines precede it
     header: tuple[str, ...]  # as written in the file (BOM removed)
-    rows: tuple[tuple[int, tuple[str, ...]], ...]  # (physical line number, cells)
 
     def column_index(self) -> dict[str, int]:
         """Normalised header → position; on a repeated header the first one wins."""
@@ -78,19 +80,74 @@ class Table:
         return index
 
 
-def _decode(path: Path, data: bytes, encodings: tuple[str, ...]) -> str:
-    furthest = 0
+Row = tuple[int, tuple[str, ...]]  # (physical line number, cells)
+
+
+@dataclass(frozen=True)
+class Table(Header):
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What one pass over the bytes tells before any row is parsed."""
+
+    encoding: str  # the Python codec that decodes the whole file
+    sha256: str
+    lines: int  # newline count: an upper bound of the data rows, for progress
+
+
+_BLOCK = 1 << 20
+
+
+def _codec(encoding: str) -> str:
+    # utf-8-sig accepts plain UTF-8 too and drops the BOM that Excel writes.
+    return "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sniff(path: Path | str, encodings: tuple[str, ...] = DEFAULT_ENCODINGS) -> Sniffed:
+    """The first encoding that decodes the whole file strictly, found block by block (memory stays
+    flat), hashing and counting lines on the way. A refused file names the line of the bad bytes."""
+    path = Path(path)
+    furthest = (0, 1, b"")  # byte offset, line, the bytes there
     for encoding in encodings:
-        # utf-8-sig accepts plain UTF-8 too and drops the BOM that Excel writes.
-        codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+        decoder = codecs.getincrementaldecoder(_codec(encoding))()
+        digest, lines, offset, blank = hashlib.sha256(), 0, 0, True
         try:
-            text = data.decode(codec)
-        except UnicodeDecodeError as exc:
-            furthest = max(furthest, exc.start)
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(_BLOCK), b""):
+                    digest.update(block)
+                    try:
+                        blank = blank and not decoder.decode(block).strip()
+                    except UnicodeDecodeError as exc:
+                        if offset + exc.start >= furthest[0]:
+                            furthest = (offset + exc.start, lines + block.count(b"\n", 0, exc.start) + 1,
+                                        block[exc.start:exc.start + 4])
+                        raise
+                    lines += block.count(b"\n")
+                    offset += len(block)
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:  # the file ends inside a character
+                    if offset >= furthest[0]:
+                        furthest = (offset, lines + 1, b"<end of file>")
+                    raise
+        except OSError as exc:
+            raise ImportFileError(path, 0, None, f"cannot read the file: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError:
             continue
-        return text.removeprefix("\ufeff")
-    line = data.count(b"\n", 0, furthest) + 1
-    bad = data[furthest:furthest + 4]
+        if blank:
+            raise ImportFileError(path, 1, None, "the file is empty")
+        return Sniffed(_codec(encoding), digest.hexdigest(), lines)
+    _, line, bad = furthest
     raise ImportFileError(
         path, line, None,
         f"cannot decode bytes {bad!r}: the file is none of the encodings tried ({', '.join(encodings)}); "
@@ -98,42 +155,69 @@ def _decode(path: Path, data: bytes, encodings: tuple[str, ...]) -> str:
     )
 
 
-def read_table(path: Path | str, encodings: tuple[str, ...] = DEFAULT_ENCODINGS) -> Table:
+class Rows:
+    """The data rows of an open file, read as iteration advances; `close()` (or `with`) releases the
+    file whether or not the rows were read to the end."""
+
+    def __init__(self, path: Path, f: TextIO, reader: Any, next_line: int, header: Header) -> None:
+        self.path, self.f, self.reader, self.next_line, self.header = path, f, reader, next_line, header
+
+    def read(self) -> tuple[int, list[str]] | None:
+        """The next row with any content, and its physical line."""
+        try:
+            for cells in self.reader:
+                # A quoted cell may span lines (Shopify notes do): a row starts where the last one ended.
+                line, self.next_line = self.next_line, self.reader.line_num + 1
+                if any(cell.strip() for cell in cells):
+                    return line, cells
+        except csv.Error as exc:
+            raise ImportFileError(self.path, self.next_line, None, f"not a readable CSV row: {exc}") from exc
+        return None
+
+    def __iter__(self) -> Iterator[Row]:
+        width, found = len(self.header.header), False
+        while (row := self.read()) is not None:
+            line, cells = row
+            if len(cells) > width and any(c.strip() for c in cells[width:]):
+                raise ImportFileError(self.path, line, None,
+                                      f"{len(cells)} cells but the header has {width}: an unquoted comma?")
+            found = True
+            yield line, tuple(cells)
+        if not found:
+            raise ImportFileError(self.path, self.header.header_row + 1, None, "the file has a header but no rows")
+
+    def close(self) -> None:
+        self.f.close()
+
+    def __enter__(self) -> Rows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def stream_table(path: Path | str, encoding: str) -> tuple[Header, Rows]:
+    """The header, and the data rows read from disk as they are iterated (a file of any size in
+    constant memory). `encoding` comes from `sniff`, so decoding cannot fail midway."""
     path = Path(path)
+    f = path.open("r", encoding=encoding, newline="")
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImportFileError(path, 0, None, f"cannot read the file: {exc.strerror or exc}") from exc
-    text = _decode(path, data, encodings)
-    if not text.strip():
-        raise ImportFileError(path, 1, None, "the file is empty")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: tuple[str, ...] | None = None
-    header_row = 1
-    rows: list[tuple[int, tuple[str, ...]]] = []
-    next_line = 1
-    try:
-        for cells in reader:
-            # A quoted cell may span lines (Shopify notes do): a row starts where the last one ended.
-            line, next_line = next_line, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header, header_row = tuple(cell.strip() for cell in cells), line
-                continue
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-                raise ImportFileError(
-                    path, line, None,
-                    f"{len(cells)} cells but the header has {len(header)}: an unquoted comma?",
-                )
-            rows.append((line, tuple(cells)))
-    except csv.Error as exc:
-        raise ImportFileError(path, next_line, None, f"not a readable CSV row: {exc}") from exc
-    if header is None:
-        raise ImportFileError(path, 1, None, "the file is empty")
-    if not rows:
-        raise ImportFileError(path, header_row + 1, None, "the file has a header but no rows")
-    return Table(path, header_row, header, tuple(rows))
+        rows = Rows(path, f, csv.reader(f), 1, Header(path, 0, ()))
+        first = rows.read()
+        if first is None:
+            raise ImportFileError(path, 1, None, "the file is empty")
+    except BaseException:
+        f.close()
+        raise
+    rows.header = Header(path, first[0], tuple(cell.strip().removeprefix("\ufeff") for cell in first[1]))
+    return rows.header, rows
+
+
+def read_table(path: Path | str, encodings: tuple[str, ...] = DEFAULT_ENCODINGS) -> Table:
+    """A whole (small) file in memory: a product list, a Taobao order report to join lines onto."""
+    header, rows = stream_table(path, sniff(path, encodings).encoding)
+    with rows:
+        return Table(header.path, header.header_row, header.header, tuple(rows))
 
 
 # ---- Cell values. Each converter takes cleaned, non-blank text and raises ValueError with the words
@@ -212,3 +296,16 @@ def to_utc(text: str, formats: tuple[str, ...], zone: tzinfo) -> str:
             continue
         return iso(when if when.tzinfo else when.replace(tzinfo=zone))
     raise ValueError(f"not a date: {text!r}")
+
+
+_TRUE = frozenset({"true", "yes", "y", "1", "是"})
+_FALSE = frozenset({"false", "no", "n", "0", "否"})
+
+
+def to_flag(text: str) -> bool:
+    folded = normalize_value(text)
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    raise ValueError(f"not true or false: {text!r}")

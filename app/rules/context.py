@@ -54,6 +54,7 @@ class OrderContext:
     shipment_pk: int | None
     tracking_no: str | None
     ctx: Context
+    sku: str | None = None  # the line a `key = "sku"` rule hit
 
 
 def needs_of(fields: Iterable[str], windows: Iterable[tuple[str, float]]) -> Needs:

@@ -2,8 +2,10 @@
 
 `run_rules(store, clock, ruleset, trigger, order_ids)` evaluates the enabled rules whose `when` holds
 the trigger ("all": every enabled rule) over the given orders (None: every order) and opens one case
-per hit through `app.cases.open_case` with the key `"{rule.id}:{order_id}"` (`key = "order"`) or
-`"{rule.id}:{tracking_no}"` (`key = "parcel"`). Re-running never duplicates a live case (open_case),
+per hit through `app.cases.open_case` with the key `"{rule.id}:{order_id}"` (`key = "order"`),
+`"{rule.id}:{tracking_no}"` (`key = "parcel"`) or `"{rule.id}:{sku}"` (`key = "sku"`: one case per
+SKU, tested line by line, whose detail lists the orders that hit it; a later order is added to the
+live case's list). Re-running never duplicates a live case (open_case),
 and a case a supervisor resolved stays resolved while the facts it was about are unchanged: the case
 detail holds the values the condition read and their fingerprint; the same rule on the same
 unchanged values does not reopen it, a change (a new tracking event, a corrected phone) does.
@@ -19,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -32,16 +35,20 @@ from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
 
 log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
 ALL = "all"  # trigger: every enabled rule (after the rules themselves change; benchmarks)
 PACK_CHECK = "pack_check"  # trigger recorded on cases opened by `blocking_rules`
 ANY_FACTS = "*"  # stands for the fingerprint of a resolved case that has none (a built-in check's)
 
 
 def evaluate(store: Store, clock: Clock, rules: Sequence[Rule], order_ids: Sequence[str] | None = None,
-             since: datetime | None = None) -> Iterator[list[tuple[Rule, OrderContext]]]:
+             since: datetime | None = None, progress: Progress | None = None,
+             ) -> Iterator[list[tuple[Rule, OrderContext]]]:
     """The hits of `rules`, one list per batch of orders; reads only, writes nothing.
 
-    `order_ids`: these orders (None: all); `since`: only orders created or changed since then.
+    `order_ids`: these orders (None: all); `since`: only orders created or changed since then;
+    `progress(done, total)` after each batch, in orders. A `key = "sku"` rule is tested once per
+    line, its `lines` being that one line: a hit is about that line's SKU (`OrderContext.sku`).
     """
     if not rules:
         return
@@ -50,29 +57,39 @@ def evaluate(store: Store, clock: Clock, rules: Sequence[Rule], order_ids: Seque
                      {w for r in rules for w in r.condition.analysis.windows})
     metrics = window_metrics(store, now, needs.windows)
     pks = order_pks(store, order_ids, iso(since) if since else None)
-    plan = [(rule, rule.condition.test, rule.key == "parcel") for rule in rules]
+    plan = [(rule, rule.condition.test, rule.key) for rule in rules]
     failures: dict[str, int] = {}
+    done = 0
     for batch in contexts(store, pks, now, needs, metrics, contiguous=order_ids is None and since is None):
         hits: list[tuple[Rule, OrderContext]] = []
         for item in batch:
             ctx, parcel = item.ctx, bool(item.tracking_no)
-            for rule, test, per_parcel in plan:
-                if per_parcel and not parcel:
+            for rule, test, key in plan:
+                if key == "parcel" and not parcel:
                     continue
                 try:
-                    if test(ctx):
-                        hits.append((rule, item))
+                    if key != "sku":
+                        if test(ctx):
+                            hits.append((rule, item))
+                        continue
+                    for one in ctx.lines:
+                        if one[0]["sku"] and test(per_line := ctx.with_lines([one])):
+                            hits.append((rule, replace(item, ctx=per_line, sku=one[0]["sku"])))
                 except Exception:  # data the schema did not foresee (SQLite is loosely typed): skip, tell once
                     if rule.id not in failures:
                         log.exception("rule %s failed on order %s", rule.id, item.order_id)
                     failures[rule.id] = failures.get(rule.id, 0) + 1
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(pks))
         yield hits
     for rule_id, count in failures.items():
         log.warning("rule %s failed on %d order(s) and was skipped for them", rule_id, count)
 
 
 def run_rules(store: Store, clock: Clock, ruleset: RuleSet, trigger: str, order_ids: Sequence[str] | None = None,
-              *, since: datetime | None = None, actor: str = "rules") -> list[ExceptionCase]:
+              *, since: datetime | None = None, actor: str = "rules", progress: Progress | None = None,
+              ) -> list[ExceptionCase]:
     """Evaluate and open cases; returns the cases opened by this run.
 
     For the timer pass give `since` (e.g. 30 days ago): a store of 10^6 orders holds months of
@@ -81,7 +98,7 @@ def run_rules(store: Store, clock: Clock, ruleset: RuleSet, trigger: str, order_
     if trigger != ALL and trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r} (known: {', '.join(TRIGGERS)}, {ALL})")
     rules = ruleset.active(None if trigger == ALL else trigger)
-    return _run(store, clock, ruleset, rules, trigger, order_ids, actor, since)
+    return _run(store, clock, ruleset, rules, trigger, order_ids, actor, since, progress)
 
 
 def blocking_rules(store: Store, clock: Clock, ruleset: RuleSet, order: Order,
@@ -118,9 +135,10 @@ def order_ids_for_waybills(store: Store, waybills: Sequence[str]) -> list[str]:
 
 
 def _run(store: Store, clock: Clock, ruleset: RuleSet, rules: Sequence[Rule], trigger: str,
-         order_ids: Sequence[str] | None, actor: str, since: datetime | None) -> list[ExceptionCase]:
+         order_ids: Sequence[str] | None, actor: str, since: datetime | None,
+         progress: Progress | None = None) -> list[ExceptionCase]:
     opened: list[ExceptionCase] = []
-    for hits in evaluate(store, clock, rules, order_ids, since):
+    for hits in evaluate(store, clock, rules, order_ids, since, progress):
         if hits:
             opened.extend(_open(store, clock, ruleset, trigger, hits, actor))
     return opened
@@ -128,13 +146,22 @@ def _run(store: Store, clock: Clock, ruleset: RuleSet, rules: Sequence[Rule], tr
 
 def _open(store: Store, clock: Clock, ruleset: RuleSet, trigger: str, hits: list[tuple[Rule, OrderContext]],
           actor: str) -> list[ExceptionCase]:
-    keyed = {rule.dedupe_key(item.order_id, item.tracking_no): (rule, item) for rule, item in hits}
+    keyed: dict[str, tuple[Rule, OrderContext]] = {}
+    orders_of: dict[str, list[str]] = {}  # per-SKU key → the orders that hit it, in order
+    for rule, item in hits:
+        key = rule.dedupe_key(item.order_id, item.tracking_no, item.sku)
+        keyed.setdefault(key, (rule, item))
+        if rule.key == "sku":
+            orders_of.setdefault(key, []).append(item.order_id)
     live = _live(list(keyed))
+    _add_orders(store, clock, {key: orders_of[key] for key in live if key in orders_of})
     keyed = {key: hit for key, hit in keyed.items() if key not in live}
     resolved = _resolved(list(keyed))
     todo: list[tuple[str, Rule, OrderContext, dict[str, Any], str]] = []
     for key, (rule, item) in keyed.items():
         facts = rule.condition.facts(item.ctx)
+        if rule.key == "sku":  # about the SKU, not one order: its orders change, the facts do not
+            facts = {path: value for path, value in facts.items() if not path.startswith(("order.", "line."))}
         fingerprint = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
         settled = resolved.get(key, set())
         if fingerprint not in settled and ANY_FACTS not in settled:
@@ -146,17 +173,37 @@ def _open(store: Store, clock: Clock, ruleset: RuleSet, trigger: str, hits: list
     opened: list[ExceptionCase] = []
     with store.atomic():
         for key, rule, item, facts, fingerprint in todo:
-            who = item.tracking_no if rule.key == "parcel" else item.order_id
+            who = {"parcel": item.tracking_no, "sku": item.sku}.get(rule.key, item.order_id)
+            detail = {"trigger": trigger, "rules_version": ruleset.version, "rules_source": rule.source,
+                      "fingerprint": fingerprint, "facts": _masked(facts)}
+            if rule.key == "sku":
+                detail["orders"] = orders_of[key]
             case = open_case(
                 store, clock, dedupe_key=key, tag=rule.tag, rule_id=rule.id, severity=rule.severity,
-                route=rule.route, title=f"{who}: {rule.title}", sop=rule.sop.strip(), order=orders.get(item.pk),
-                shipment=parcels.get(item.shipment_pk) if item.shipment_pk else None, actor=actor,
-                detail={"trigger": trigger, "rules_version": ruleset.version, "rules_source": rule.source,
-                        "fingerprint": fingerprint, "facts": _masked(facts)},
+                route=rule.route, title=f"{who}: {rule.title}", sop=rule.sop.strip(),
+                order=orders.get(item.pk) if rule.key != "sku" else None,
+                shipment=parcels.get(item.shipment_pk) if item.shipment_pk else None, actor=actor, detail=detail,
             )
             if case is not None:
                 opened.append(case)
     return opened
+
+
+def _add_orders(store: Store, clock: Clock, orders_of: dict[str, list[str]]) -> None:
+    """A live per-SKU case lists every order that hit it: later orders are added to its detail."""
+    if not orders_of:
+        return
+    with store.atomic():
+        for case in ExceptionCase.select().where(
+                (ExceptionCase.state != "resolved") & ExceptionCase.dedupe_key.in_(list(orders_of))):
+            detail = json.loads(case.detail or "{}")
+            known = detail.setdefault("orders", [])
+            new = [o for o in orders_of[case.dedupe_key] if o not in known]
+            if new:
+                known.extend(new)
+                case.detail = json.dumps(detail, ensure_ascii=False)
+                case.updated_at = iso(clock.now())
+                case.save()
 
 
 def _live(keys: list[str]) -> set[str]:

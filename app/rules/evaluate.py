@@ -53,6 +53,10 @@ class Context:
         self.line: dict[str, Any] | None = None
         self.product: dict[str, Any] | None = None
 
+    def with_lines(self, lines: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> Context:
+        """The same order seeing only `lines` (a per-SKU rule looks at one line at a time)."""
+        return Context(self.order, lines, self.shipment, self.tracking, self.now, self.metrics)
+
 
 @dataclass(frozen=True)
 class Condition:

@@ -12,7 +12,9 @@
     blocking = true                   # true: the order cannot be packed without a supervisor
     when = ["import", "order_change"] # import | order_change | tracking | timer
     key = "order"                     # order: one live case per order ("id:order_id");
-                                      # parcel: per live parcel ("id:tracking_no"), skipped without one
+                                      # parcel: per live parcel ("id:tracking_no"), skipped without one;
+                                      # sku: per SKU ("id:sku"), the condition tested line by line,
+                                      # the case listing every order that hit it
     enabled = true
 
 An override file (from the server) uses the same format: a rule whose id is already known replaces
@@ -35,7 +37,7 @@ from app.rules.evaluate import Condition, compile_condition
 
 ROUTES = ("packer", "supervisor", "admin")
 TRIGGERS = ("import", "order_change", "tracking", "timer")
-KEYS = ("order", "parcel")
+KEYS = ("order", "parcel", "sku")
 REQUIRED = ("id", "tag", "condition", "severity", "route", "sop", "when")
 _ID = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _TAG = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -71,8 +73,9 @@ class Rule:
     enabled: bool = True
     source: str = ""  # "defaults" or "server"
 
-    def dedupe_key(self, order_id: str, tracking_no: str | None) -> str:
-        return f"{self.id}:{tracking_no if self.key == 'parcel' else order_id}"
+    def dedupe_key(self, order_id: str, tracking_no: str | None, sku: str | None = None) -> str:
+        subject = {"parcel": tracking_no, "sku": sku}.get(self.key, order_id)
+        return f"{self.id}:{subject}"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "buyer": (STRING, "buyer account"), "receiver_name": (STRING, ""), "receiver_phone": (STRING, "as imported"),
         "receiver_address": (STRING, ""), "total_cents": (NUMBER, "order total (fen)"),
         "paid_cents": (NUMBER, "paid amount (fen); 0 when the export has no paid column"),
+        "discount_cents": (NUMBER, "shop + platform discounts (fen); 0 when the export has none"),
+        "shipping_cents": (NUMBER, "postage charged to the buyer (fen)"),
         "created_at": (TIME, ""), "paid_at": (TIME, ""), "ship_by": (TIME, "promised ship time"),
         "updated_at": (TIME, "last change at this station"), "carrier": (STRING, ""),
         "tracking_no": (STRING, "waybill bound before packing"), "note": (STRING, "buyer/seller note"),

@@ -58,6 +58,8 @@ class Order(BaseModel):
     receiver_address = pw.TextField(default="")
     total_cents = pw.IntegerField(default=0)
     paid_cents = pw.IntegerField(default=0)
+    discount_cents = pw.IntegerField(default=0)  # shop + platform discounts the export states
+    shipping_cents = pw.IntegerField(default=0)  # postage charged to the buyer
     created_at = pw.TextField(null=True)
     paid_at = pw.TextField(null=True)
     ship_by = pw.TextField(null=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from app.clock import FakeClock
 from app.rules import RuleBook, evaluate, run_rules
 from app.store import Store
-from app.store.models import ExceptionCase
+from app.store.models import ExceptionCase, Order, OrderLine
 from tests.rules.builders import hand_over, hours_ago, order, pack, product, set_status, track
 
 Scenario = Callable[[FakeClock], str]  # builds rows, returns the order id to evaluate
@@ -114,8 +115,14 @@ def test_default_rule(store: Store, clock: FakeClock, rule_id: str, sign: str, n
     if cases:
         case = cases[0]
         assert case.tag == rule.tag and case.severity == rule.severity and case.route == rule.route
-        assert case.order.order_id == order_id
-        expected_key = case.shipment.tracking_no if rule.key == "parcel" else order_id
+        if rule.key == "sku":  # one case per SKU, listing its orders, tied to none of them
+            assert case.order is None and json.loads(case.detail)["orders"] == [order_id]
+            expected_key = case.dedupe_key.split(":", 1)[1]
+            skus = {line.sku for line in OrderLine.select().join(Order).where(Order.order_id == order_id)}
+            assert expected_key in skus
+        else:
+            assert case.order.order_id == order_id
+            expected_key = case.shipment.tracking_no if rule.key == "parcel" else order_id
         assert case.dedupe_key == f"{rule_id}:{expected_key}"
         assert case.sop and case.title.endswith(rule.title)
 
