@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from app.audit_rows import verify_store
 from app.clock import FakeClock
 from app.importers import ImportFileError, import_orders, import_products
 from app.rules import load_book, run_rules
 from app.store import Store
-from app.store.models import ExceptionCase, Order, OrderLine, Product
+from app.store.models import AuditEntry, ExceptionCase, Order, OrderLine, Product
 from main import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"
@@ -197,6 +198,18 @@ def test_a_bad_row_after_many_chunks_rolls_everything_back(store: Store, clock: 
     with pytest.raises(ImportFileError, match="row 4502, column 'qty'"):
         import_orders(store, path, "canonical", clock)
     assert counts() == (0, 0, 0)
+
+
+def test_a_many_chunk_import_is_sealed_chunk_by_chunk_and_verifies(store: Store, clock: FakeClock,
+                                                                  tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,line_no,sku,qty\n" + "".join(f"N{i},1,SKU-1,1\n" for i in range(4500)),
+                    encoding="utf-8")
+    import_orders(store, path, "canonical", clock)
+    kinds = [e.kind for e in AuditEntry.select().where(AuditEntry.kind != "exception.opened").order_by(AuditEntry.seq)]
+    assert kinds == ["rows.written", "rows.written", "import.orders"]  # 2000 + 2000 + 500 orders
+    chain, rows = verify_store()
+    assert chain.ok and rows.ok, rows.problems
 
 
 def test_rules_report_progress_in_batches(store: Store, clock: FakeClock, tmp_path: Path) -> None:

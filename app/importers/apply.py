@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.audit import record_fact
+from app.audit import record_fact, seal_written_rows
 from app.clock import Clock, iso
 from app.importers.orders import LineRecord, OrderRecord
 from app.importers.products import ProductRecord
@@ -152,7 +152,11 @@ def apply_orders(store: Store, records: Iterable[OrderRecord], clock: Clock, *,
     total = Counts()
     with store.atomic():
         seen: set[str] = set()
-        for chunk in _batched(records, RECORD_CHUNK):
+        for n, chunk in enumerate(_batched(records, RECORD_CHUNK)):
+            if n:
+                # The audit capture holds every row written since the last entry: seal the previous
+                # chunk's rows now, so a file of 10^6 lines never holds them all (in memory or in one entry).
+                seal_written_rows(now)
             ids = [r.order_id for r in chunk]
             if seen.intersection(ids) or len(set(ids)) != len(ids):
                 raise ValueError("apply_orders: records repeat an order_id; the parser groups them")
