@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench dist clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PackBench needs Python 3.11 or newer")'
@@ -32,7 +32,13 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app drivers protocol sync server wiring.py
+	$(BIN)/mypy app drivers protocol sync server wiring.py doctor.py
+
+# The station as a folder that runs without Python: dist/packbench/packbench (see installer/).
+# Prove it with `dist/packbench/packbench --self-test` (QT_QPA_PLATFORM=offscreen on a headless box).
+dist: $(STAMP)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+		installer/packbench.spec
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -17,6 +17,7 @@ from app.clock import SystemClock
 from app.config import ConfigError, load_config
 from app.store import StoreError
 from app.store.lock import release_data_dirs
+from app.version import version_text
 
 if TYPE_CHECKING:
     from app.labels import Label
@@ -45,6 +46,10 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     cli.add_data_dir(g)
     g.add_argument("--demo", action="store_true", help="simulated devices and seeded demo orders")
     g.set_defaults(handler=run_gui)
+    d = sub.add_parser("doctor", help="check this bench: config, store, disk, devices, server, clock, backups",
+                       description="One line per check (ok / warn / FAIL); exit 1 if any check failed.")
+    cli.add_data_dir(d)
+    d.set_defaults(handler=run_doctor)
 
 
 def run_pack(args: argparse.Namespace) -> int:
@@ -100,6 +105,12 @@ def run_print_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_doctor(args: argparse.Namespace) -> int:
+    from doctor import run_doctor as doctor
+
+    return doctor(args)
+
+
 def run_gui(args: argparse.Namespace) -> int:
     from ui.app import run_station
 
@@ -122,10 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     register_evidence(sub, renderer=_label_renderer)
     register_sync(sub, cli.add_data_dir)
     register_server(sub, cli.add_data_dir)
+    parser.add_argument("--version", action="version", version=version_text(),
+                        help="print the version and build, then exit")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check headless that this build can run a bench (Qt, store, labels, barcodes, drivers)")
     args = parser.parse_args(argv)
+    if args.self_test:
+        from selftest import run_self_test
+
+        return run_self_test()
     if getattr(args, "handler", None) is None:
         args.handler = run_gui
-    if args.handler in (run_pack, run_gui, run_print_test):
+    if args.handler in (run_pack, run_gui, run_print_test, run_doctor):
         try:
             return int(args.handler(args))
         except (cli.CliError, StoreError, ConfigError, ValueError, LookupError, OSError) as exc:

@@ -20,7 +20,15 @@ from app.config import StationConfig
 from app.devices import Camera, LabelPrinter, Scale, Scanner
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
-from app.station import OVERDUE_CHECK_SECONDS, RULES_AFTER, RULES_TIMER_DAYS, RULES_TIMER_SECONDS, Chore, StationRuntime
+from app.station import (
+    BACKUP_CHECK_SECONDS,
+    OVERDUE_CHECK_SECONDS,
+    RULES_AFTER,
+    RULES_TIMER_DAYS,
+    RULES_TIMER_SECONDS,
+    Chore,
+    StationRuntime,
+)
 from app.store import Store
 from app.store.models import Order
 from sync.worker import SyncStatus, SyncWorker
@@ -79,6 +87,7 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     overdue = timedelta(hours=config.handover_overdue_hours)
     background = [
         Chore(OVERDUE_CHECK_SECONDS, lambda: open_overdue_handover_cases(store, clock, config.station, overdue)),
+        Chore(BACKUP_CHECK_SECONDS, lambda: back_up_if_due(store, config, data_dir, clock)),
         # Time-based rules (no tracking update, out for delivery too long, ...) over recent orders.
         Chore(RULES_TIMER_SECONDS, lambda: run_rules(store, clock, book.current, "timer",
                                                      since=clock.now() - timedelta(days=RULES_TIMER_DAYS))),
@@ -93,6 +102,8 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
         order_id = outcome.order_id
         if outcome.event in RULES_AFTER and order_id:
             runtime.background_call(lambda: run_rules(store, clock, book.current, "order_change", [order_id]))
+        elif outcome.event == "logout":  # a packer's shift ends: a backup, off the scan thread
+            runtime.background_call(lambda: back_up_if_due(store, config, data_dir, clock, now=True))
 
     runtime.listeners.outcome.append(rules_after)
     runtime.on_stop.append(lambda: ruleset_listeners.remove(book.follow))
@@ -122,6 +133,18 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     return runtime
 
 
+def back_up_if_due(store: Store, config: StationConfig, data_dir: Path, clock: Clock, now: bool = False) -> None:
+    """An automatic backup (app.backups) when one is due, or `now` (shift end); a failure is logged."""
+    from app.backups import BackupError, back_up, backup_due
+
+    folder = config.backup_folder(data_dir)
+    if now or backup_due(folder, clock, config.backup_every_hours):
+        try:
+            back_up(store, folder, clock, config.backup_keep)
+        except BackupError as exc:  # the bench packs on; the next check tries again, doctor shows the age
+            log.error("%s", exc)
+
+
 def start_sync(store: Store, data_dir: Path, clock: Clock,
                listener: Callable[[SyncStatus], None] | None = None) -> SyncWorker | None:
     """The sync worker when the station is enrolled, else None. A broken sync.toml is logged and the
@@ -144,17 +167,29 @@ class OpenStation:
     devices: Devices
     runtime: StationRuntime
     sync_worker: SyncWorker | None
+    data_dir: Path | None = None
+    log_file: logging.Handler | None = None
 
-    def close(self) -> None:
+    def close(self, shift_end: bool = False) -> None:
+        """Stop the runtime and the sync worker; at `shift_end` (the window closing) back up the store."""
+        from app.logfile import remove_log_file
+
         if self.sync_worker is not None:
             self.sync_worker.stop()  # before the store closes: it ends after the batch in flight
         self.runtime.stop()
+        if shift_end and self.data_dir is not None:
+            back_up_if_due(self.store, self.config, self.data_dir, self.runtime.clock, now=True)
+        remove_log_file(self.log_file)
 
 
 def open_station(store: Store, data_dir: Path, config: StationConfig, clock: Clock, devices: Devices,
                  retry_seconds: float = 5.0, on_sync: Callable[[SyncStatus], None] | None = None) -> OpenStation:
     """Runtime and sync worker over `devices`; the runtime is started by its owner (window or line)."""
+    from app.logfile import install_log_file
+
+    log_file = install_log_file(data_dir)
     runtime = build_runtime(store, data_dir, config, clock, devices.printer, devices.scanner, devices.scale,
                             retry_seconds, devices.camera)
     # An enrolled station syncs in the background, the window and the headless line alike.
-    return OpenStation(config, store, devices, runtime, start_sync(store, data_dir, clock, on_sync))
+    return OpenStation(config, store, devices, runtime, start_sync(store, data_dir, clock, on_sync), data_dir,
+                       log_file)

@@ -64,7 +64,13 @@ class StationConfig:
     sla_delivery_hours: float = 72.0  # promise handed over → delivered
     notify_url: str = ""  # WeCom/DingTalk robot webhook for new cases; "" = no notifications
     notify_severities: list[str] = field(default_factory=lambda: ["critical", "warning"])
+    backup_dir: str = ""  # automatic backups (app.backups); "" = the data dir's backups/ folder
+    backup_every_hours: float = 4.0  # also at every LOGOUT and when the window closes (shift end)
+    backup_keep: int = 14  # the newest this many backups are kept
     sender: Sender = field(default_factory=Sender)
+
+    def backup_folder(self, data_dir: Path) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else Path(data_dir) / "backups"
 
     def sender_party(self) -> Party:
         return Party(self.sender.name, self.sender.phone, self.sender.address)

@@ -27,6 +27,7 @@ from app.store.models import PrintJob, Shipment
 log = logging.getLogger(__name__)
 
 OVERDUE_CHECK_SECONDS = 300.0
+BACKUP_CHECK_SECONDS = 600.0  # how often the housekeeping thread asks whether a backup is due
 RULES_TIMER_SECONDS = 300.0
 RULES_TIMER_DAYS = 30
 WAIT_RECHECK_SECONDS = 1.0  # how soon a parcel waiting for a waybill notices numbers that arrived

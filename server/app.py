@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.clock import Clock, SystemClock
+from app.version import VERSION
 from protocol import PROTOCOL_VERSION, EventBatch
 from server import api, console, hooks
 from server.auth import Verifier
@@ -76,7 +77,7 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
             log.error("health check: database does not answer: %s", exc)
             return JSONResponse({"status": "error", "detail": "database does not answer"}, status_code=503)
         return Health(status="ok", database="postgresql" if s.sdb.postgres else "sqlite", schema_version=current,
-                      server_time=s.clock.now())
+                      server_time=s.clock.now(), version=VERSION, station_version=s.config.station_version or VERSION)
 
     @app.get("/p/{token}", response_class=HTMLResponse, responses={400: {"content": {"text/html": {}}},
                                                                     404: {"content": {"text/html": {}}}})

@@ -11,6 +11,8 @@
     waybills_per_call      = 200    # most numbers one allocation hands out (more: 429)
     waybills_per_station_day = 2000 # most numbers one station is handed per UTC day (more: 429)
     reconciliation_alert_pct = 3.0  # a reconciliation deviation over this many percent alerts
+    station_version = "0.2.0"       # the station version this server recommends (default: its own);
+                                    # `packbench doctor` and the station window say when one is newer
 
 An environment variable wins over the file (a container sets secrets in its environment). A hook
 whose secret is not configured refuses every call: a webhook is never open. `public_url` is given to
@@ -55,6 +57,7 @@ class ServerConfig:
     waybills_per_call: int = 200
     waybills_per_station_day: int = 2000
     reconciliation_alert_pct: float = 3.0  # a reconciliation deviation over this (%) alerts
+    station_version: str = ""
 
     @property
     def database(self) -> str:

@@ -106,3 +106,5 @@ class Health(Model):
     database: Literal["sqlite", "postgresql"]
     schema_version: int
     server_time: datetime
+    version: str = Field(description="this server's PackBench version")
+    station_version: str = Field(description="the station version this server recommends (updating stays manual)")

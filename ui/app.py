@@ -93,7 +93,7 @@ class Station:
             self.triage.detach()
         if self.sync is not None:
             self.sync.detach()
-        self.opened.close()
+        self.opened.close(shift_end=True)
         self.bridge.detach()
         self.window.close()
         self.store.close()

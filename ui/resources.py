@@ -33,6 +33,11 @@ def install_fonts(app: QApplication) -> None:
         QFont.insertSubstitutions(family, _cjk_families)
 
 
+def cjk_families() -> list[str]:
+    """The families of the bundled CJK font, once `install_fonts` loaded it (empty before)."""
+    return list(_cjk_families)
+
+
 def ui_font(pixels: int, bold: bool = False, mono: bool = False) -> QFont:
     """A font of `pixels` height (pixels, not points: readable-at-2-m sizes are set in pixels)."""
     if mono:
