@@ -1,28 +1,48 @@
-"""The station runtime: one thread owns the pack flow, the store writes and the printer.
+"""The station runtime: one thread owns the pack flow and answers scans; printing has its own.
 
-Devices deliver scans and weights from their own reader threads into a queue; this runtime takes
-them one at a time, so the flow never sees two inputs at once and the UI thread never waits on the
-store or a printer. Outcomes and device states go out to plain-Python listeners; `ui/` bridges them
-to Qt signals. The headless line mode uses the same runtime with no UI. What listens to it beyond
-the screen (rules, packing photo, chat robot) is wired by the composition root, wiring.py.
+Devices deliver scans and weights from their own reader threads into the runtime's inbox; its
+worker thread (`app.worker.Worker`) takes them one at a time, so the flow never sees two inputs at
+once and the UI thread never waits on the store or a printer. Outcomes and device states go out to
+plain-Python listeners; `ui/` bridges them to Qt signals. The headless line mode uses the same
+runtime with no UI. What listens to it beyond the screen (rules, packing photo, chat robot) is
+wired by the composition root, wiring.py.
+
+Threads and who writes the store. The store is one SQLite file in WAL mode; SQLite lets one
+connection write at a time, and every thread has its own connection (peewee keeps one per thread):
+- the runtime thread (`station-runtime`) is the only writer of pack facts: scans, pack sessions,
+  shipments, print jobs and their results, order status from the bench, the handover and triage
+  screens' work (posted with `call`) and the packing photos' audit entries;
+- each printer's print worker (`app.printing`) writes one column of one row per attempt: a print
+  job's state queued → sent, just before its bytes leave;
+- housekeeping (`station-housekeeping`) opens and closes exception cases (time-based rules, overdue
+  handovers, rules re-run after a bench change);
+- the sync worker (`sync.worker`) marks outbox events sent and applies what it pulls (orders,
+  cancellations, tracking, rule sets);
+- a CLI command beside the window (import, waybills, exceptions) writes from its own process.
+Why that is safe: every write is one short transaction opened with BEGIN IMMEDIATE
+(`Store.atomic`), which takes the write lock at its start — a transaction never reads under a
+shared lock and then fails to upgrade — and `busy_timeout` (5 s) makes a second writer wait for the
+first instead of failing. The audit chain's head is read and extended inside that transaction, so
+entries from different threads still form one chain. Readers never block in WAL mode. No thread
+holds a transaction across a device call or a network request.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from app.clock import Clock
-from app.devices import DeviceStatus, LabelPrinter, PrinterError, Scale, Scan, Scanner, WeightReading
+from app.devices import DeviceStatus, LabelPrinter, Scale, Scan, Scanner, WeightReading
 from app.labels import Label, Party, build_label
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
+from app.printing import PrintResult, PrintWorker
 from app.store.models import PrintJob, Shipment
+from app.worker import Chore, Worker
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +61,6 @@ class PolledScale(Protocol):
     it each time a parcel awaits weighing, which keeps file-driven runs deterministic."""
 
     def poll(self, expected_g: int | None) -> WeightReading | None: ...
-
-
-@dataclass
-class Chore:
-    every_seconds: float
-    run: Callable[[], Any]
-    due: float = 0.0
 
 
 @dataclass
@@ -76,59 +89,52 @@ class StationRuntime:
         self.tz = tz
         self.retry_seconds = retry_seconds
         self.passports = passports
-        # Periodic work on this thread, on timers a busy inbox (a scale reporting ten times a second)
-        # cannot starve: waiting labels are retried, time-based checks run.
-        self.chores = [Chore(retry_seconds, self._retry_waiting_jobs),
-                       Chore(WAIT_RECHECK_SECONDS, self._recheck_waiting), *(chores or [])]
-        # Long periodic checks (time-based rules, overdue parcels) run on a thread of their own: at
-        # 10^6 orders one round takes seconds, which must never stall a scan. They only read and open
-        # cases, in short transactions of their own.
-        self.background = list(background or [])
-        self._housekeeper: threading.Thread | None = None
-        self._chores_inbox: queue.Queue[Callable[[], Any]] = queue.Queue()
         self.listeners = Listeners()
-        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._idle = threading.Event()
-        self._idle.set()
+        # Scans, weights and calls, one at a time; chores run here between them on timers a busy
+        # inbox (a scale reporting ten times a second) cannot starve.
+        self.worker = Worker("station-runtime", chores=[Chore(WAIT_RECHECK_SECONDS, self._recheck_waiting),
+                                                        *(chores or [])], on_error=self._report_error)
+        # Long periodic checks (time-based rules, overdue parcels) run on a thread of their own: at
+        # 10^6 orders one round takes seconds, which must never stall a scan. They open cases in
+        # short transactions of their own.
+        self.housekeeper = Worker("station-housekeeping", chores=background or [], on_error=self._report_error,
+                                  on_exit=flow.store.db.close)
+        # The printer's own thread: a printer that does not answer never holds up a scan.
+        self.print_worker = PrintWorker(printer, flow.store, clock, self._deliver_print_result, retry_seconds,
+                                        on_error=self._report_error)
+        self._printing: set[int] = set()  # jobs handed to the print worker, result not yet recorded
         self._scan_handler: Callable[[Scan], Any] | None = None
         self.on_stop: list[Callable[[], Any]] = []
 
     # ----- wiring -----
     def start(self) -> None:
+        self.call(self._resume_print_jobs)  # before any scan: the jobs of an earlier run come first
+        self.worker.start()
+        self.print_worker.start()
+        self.housekeeper.start()
         if self.scanner is not None:
             self.scanner.start(self.submit_scan, self._on_status)
         if self.scale is not None:
             self.scale.start(self.submit_weight, self._on_status)
-        self._thread = threading.Thread(target=self._loop, name="station-runtime", daemon=True)
-        self._thread.start()
-        if self.background:
-            self._housekeeper = threading.Thread(target=self._housekeeping, name="station-housekeeping", daemon=True)
-            self._housekeeper.start()
-        self.call(self._resume_print_jobs)
 
     def stop(self) -> None:
         """Idempotent: the line that ran the runtime and the station that opened it may both stop it."""
-        if self._stop.is_set():
+        if self.worker.stopping:
             return
         for device in (self.scanner, self.scale):
             if device is not None:
                 device.stop()
         for hook in self.on_stop:
             hook()
-        self._stop.set()
-        self._inbox.put(("stop", None))
-        self._chores_inbox.put(lambda: None)  # wake the loop now rather than at its next retry tick
-        for thread in (self._thread, self._housekeeper):
-            if thread is not None:
-                thread.join(timeout=5)
+        self.worker.stop()
+        self.print_worker.stop()
+        self.housekeeper.stop()
 
     def submit_scan(self, scan: Scan) -> None:
-        self._put("scan", scan)
+        self.worker.post(lambda: self._handle("scan", scan))
 
     def submit_weight(self, reading: WeightReading) -> None:
-        self._put("weight", reading)
+        self.worker.post(lambda: self._handle("weight", reading))
 
     def divert_scans(self, handler: Callable[[Scan], Any] | None) -> None:
         """Hand scans to `handler` instead of the pack flow (a screen such as the carrier handover
@@ -141,80 +147,44 @@ class StationRuntime:
         return self._scan_handler is not None
 
     def call(self, fn: Callable[[], Any]) -> None:
-        """Run `fn` on the runtime thread (e.g. a login by name from the UI)."""
-        self._put("call", fn)
+        """Run `fn` on the runtime thread (e.g. a login by name from the UI); an Outcome it returns
+        is shown and followed up like any other."""
+        self.worker.post(lambda: self._handle("call", fn))
+
+    def background_call(self, fn: Callable[[], Any]) -> None:
+        """Run `fn` on the housekeeping thread (work that follows a scan but must not delay the next)."""
+        self.housekeeper.post(fn)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """True once every submitted input has been handled (used by the headless mode and tests)."""
-        return self._idle.wait(timeout)
+        """True once every submitted input has been handled and every label handed to the printer
+        has its result recorded (a printer that is down leaves its jobs waiting, not in flight)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
 
-    def _put(self, kind: str, item: Any) -> None:
-        self._idle.clear()
-        self._inbox.put((kind, item))
+        def left() -> float | None:
+            return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+        while True:
+            if not self.worker.wait_idle(left()) or not self.print_worker.worker.wait_idle(left()):
+                return False
+            if self.worker.pending == 0:  # a result the print worker posted is queued before it is idle
+                return True
+
+    def run_pending(self) -> None:
+        """Handle everything queued, printing included, on the caller's thread (tests without threads)."""
+        while self.worker.run_pending() + self.print_worker.worker.run_pending():
+            pass
 
     def _on_status(self, status: DeviceStatus) -> None:
         for listener in list(self.listeners.status):
             listener(status)
 
+    def _report_error(self, message: str) -> None:
+        # The bench must never go down: a failed step is logged (by its worker) and shown here.
+        for listener in list(self.listeners.error):
+            listener(message)
+
     # ----- the owning thread -----
-    def _loop(self) -> None:
-        for chore in self.chores:
-            chore.due = time.monotonic() + chore.every_seconds
-        while not self._stop.is_set():
-            next_due = min(chore.due for chore in self.chores)
-            try:
-                kind, item = self._inbox.get(timeout=max(next_due - time.monotonic(), 0.01))
-            except queue.Empty:
-                pass
-            else:
-                self._guard(lambda: self._handle(kind, item))  # noqa: B023 (called at once)
-            now = time.monotonic()
-            for chore in self.chores:
-                if now >= chore.due:
-                    self._guard(chore.run)
-                    chore.due = time.monotonic() + chore.every_seconds
-            if self._inbox.empty():
-                self._idle.set()
-
-    def background_call(self, fn: Callable[[], Any]) -> None:
-        """Run `fn` on the housekeeping thread (work that follows a scan but must not delay the next)."""
-        self._chores_inbox.put(fn)
-
-    def _housekeeping(self) -> None:
-        for chore in self.background:
-            chore.due = time.monotonic() + chore.every_seconds
-        while not self._stop.is_set():
-            try:
-                job = self._chores_inbox.get(timeout=max(min(c.due for c in self.background) - time.monotonic(), 0.01))
-            except queue.Empty:
-                pass
-            else:
-                self._guard(job)
-            now = time.monotonic()
-            for chore in self.background:
-                if now >= chore.due:
-                    self._guard(chore.run)
-                    chore.due = time.monotonic() + chore.every_seconds
-
-    def run_pending(self) -> None:
-        """Handle everything queued, on the caller's thread (tests without the thread)."""
-        while not self._inbox.empty():
-            kind, item = self._inbox.get_nowait()
-            self._guard(lambda: self._handle(kind, item))  # noqa: B023 (called at once)
-        self._idle.set()
-
-    def _guard(self, step: Callable[[], Any]) -> None:
-        # The bench must never go down: a failure is logged and shown, and the next input is taken.
-        try:
-            step()
-        except Exception as exc:
-            log.exception("station runtime step failed")
-            for listener in list(self.listeners.error):
-                listener(f"{type(exc).__name__}: {exc}")
-
     def _handle(self, kind: str, item: Any) -> None:
-        if kind == "stop":
-            return
         if kind == "scan":
             if self._scan_handler is not None:
                 self._scan_handler(item)
@@ -262,19 +232,22 @@ class StationRuntime:
         if outcome.event in ("label_queued", "reprint_queued") and isinstance(job_id, int):
             self._print(job_id)
 
-    # ----- printing -----
-    def _print(self, job_id: int) -> bool:
+    # ----- printing: labels built here, sent by the print worker, results recorded here -----
+    def _print(self, job_id: int) -> None:
         label = build_label(job_id, self.sender, self.flow.config.station, self.tz, self._passport_url(job_id))
-        self.flow.mark_sent(job_id)
-        try:
-            self.printer.print_label(label)
-        except PrinterError as exc:
-            self._report(self.flow.print_result(job_id, False, exc.reason, exc.delivered))
-            return False
-        for listener in list(self.listeners.printed):
-            listener(label)
-        self._report(self.flow.print_result(job_id, True))
-        return True
+        self._printing.add(job_id)
+        self.print_worker.submit(job_id, label)
+
+    def _deliver_print_result(self, result: PrintResult) -> None:
+        """The print worker's side: the result is recorded on this runtime's thread, in order with scans."""
+        self.call(lambda: self._record_print_result(result))
+
+    def _record_print_result(self, result: PrintResult) -> None:
+        self._printing.discard(result.job_id)
+        if result.ok:
+            for listener in list(self.listeners.printed):
+                listener(result.label)
+        self._report(self.flow.print_result(result.job_id, result.ok, result.reason, result.delivered))
 
     def _passport_url(self, job_id: int) -> str:
         """Minted once per shipment (a reprint carries the same passport). A label that cannot carry
@@ -285,8 +258,7 @@ class StationRuntime:
             return self.passports(PrintJob.get_by_id(job_id).shipment)
         except Exception as exc:
             log.exception("no passport for print job %s", job_id)
-            for listener in list(self.listeners.error):
-                listener(f"label printed without passport: {exc}")
+            self._report_error(f"label printed without passport: {exc}")
             return ""
 
     def _report(self, outcome: Outcome | None) -> None:
@@ -294,15 +266,12 @@ class StationRuntime:
             self._after(outcome)
 
     def _resume_print_jobs(self) -> None:
-        """At start: jobs that never reached the printer go out now; a job caught mid-send by a crash
-        may have printed, so it is reported for a person to decide, never resent."""
+        """At start: a job caught mid-send by a crash may have printed, so it is reported for a person
+        to decide, never resent; jobs that never reached the printer go to the print worker now."""
         for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "sent").order_by(PrintJob.id):
+            if job.id in self._printing:  # this run's own job, in the printer's hands right now
+                continue
             self._report(self.flow.print_result(job.id, False, "station stopped while printing", delivered=True))
-        self._retry_waiting_jobs()
-
-    def _retry_waiting_jobs(self) -> None:
-        """Oldest first; the first failure ends the round, so a printer that is still down costs one
-        status timeout per round, not one per waiting label."""
         for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "queued").order_by(PrintJob.id):
-            if not self._print(job.id):
-                return
+            if job.id not in self._printing:
+                self._print(job.id)

@@ -7,6 +7,7 @@ that drops in the middle of a job.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -28,12 +29,15 @@ class FakePrinter:
     fault: Fault = field(default_factory=Fault)
     jobs: list[bytes] = field(default_factory=list)
     status_queries: int = 0
+    bind_port: int = 0  # 0: any free port; else this one (a printer coming back where it was)
+    idle_timeout: float = 2.0  # the printer ends a connection that sent nothing for this long
 
     def __post_init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server = socket.create_server(("127.0.0.1", self.bind_port))
         self.port = self._server.getsockname()[1]
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._conn: socket.socket | None = None
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -45,6 +49,13 @@ class FakePrinter:
         self._stop.set()
         self._server.close()
         self._thread.join(timeout=2)
+
+    def drop_connection(self) -> None:
+        """Close the connection in progress, as a printer being power-cycled does."""
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(OSError):  # wakes the recv blocked on it and tells the peer
+                conn.shutdown(socket.SHUT_RDWR)
 
     def wait_jobs(self, count: int, timeout: float = 3.0) -> list[bytes]:
         from tests.ptypair import wait_until
@@ -64,8 +75,9 @@ class FakePrinter:
 
     def _session(self, conn: socket.socket) -> None:
         job = bytearray()
-        conn.settimeout(2.0)
+        conn.settimeout(self.idle_timeout)
         pending = b""
+        self._conn = conn
         try:
             while True:
                 try:
@@ -82,6 +94,7 @@ class FakePrinter:
                     conn.close()
                     break
         finally:
+            self._conn = None
             job += pending
             conn.close()
             if job:

@@ -13,6 +13,7 @@ from app.devices import PrinterError
 from app.labels import Label, Party
 from app.pack.flow import FlowConfig, PackFlow
 from app.pack.outcomes import Outcome
+from app.printing import claim_job
 from app.station import StationRuntime
 from app.store import Store
 from app.store.models import PrintJob
@@ -124,16 +125,16 @@ def test_paper_out_job_waits_and_prints_once_when_fixed(demo_store: Store, clock
         assert seen[-1].event == "print_failed" and "paper out" in seen[-1].detail["reason"]
         job = PrintJob.get()
         assert (job.state, job.error) == ("queued", "paper out")
-        runtime.call(runtime._retry_waiting_jobs)  # still out of paper: no new outcome, no new row
+        runtime.print_worker.retry_now()  # still out of paper: no new outcome, no new row
         runtime.run_pending()
         assert seen[-1].event == "print_failed" and len(seen) == 2
         assert PrintJob.get().attempts == 2
         fake.fault.paper_out = False
-        runtime.call(runtime._retry_waiting_jobs)
+        runtime.print_worker.retry_now()
         runtime.run_pending()
         assert seen[-1].event == "label_printed"
         assert fake.wait_jobs(1) == [FORMAT] and PrintJob.get().state == "done"
-        runtime.call(runtime._retry_waiting_jobs)  # nothing waits any more: nothing is sent twice
+        runtime.print_worker.retry_now()  # nothing waits any more: nothing is sent twice
         runtime.run_pending()
         assert len(fake.jobs) == 1
     finally:
@@ -155,7 +156,7 @@ def test_fault_after_delivery_is_never_resent_by_itself(demo_store: Store, clock
         _pack(runtime)
         assert seen[-1].event == "print_uncertain"
         assert PrintJob.get().state == "failed"
-        runtime.call(runtime._retry_waiting_jobs)
+        runtime.print_worker.retry_now()
         runtime.run_pending()
         assert len(fake.wait_jobs(1)) == 1  # only a person's REPRINT sends it again
         from app.barcodes import Command, command_barcode
@@ -177,7 +178,7 @@ def test_a_job_caught_mid_send_by_a_crash_is_reported_not_resent(demo_store: Sto
             scan(runtime.flow, code)
         out = weigh(runtime.flow, 715)
         assert out is not None
-        runtime.flow.mark_sent(out.detail["job_id"])  # ... and the station died here
+        assert claim_job(demo_store, clock, out.detail["job_id"]) == "queued"  # ... and the station died here
         restarted, seen = _runtime(demo_store, clock, fake)
         restarted.call(restarted._resume_print_jobs)
         restarted.run_pending()

@@ -1,7 +1,9 @@
 """The pack flow (design §5): a state machine driven by scans, weights and print results.
 
 Not thread-safe by design: one owner (`app.station.StationRuntime`) feeds it from a single thread,
-so store writes are serialised. Every input and its outcome are committed — scan_event row, audit
+the only thread that writes pack facts. Other threads write other rows, each in a BEGIN IMMEDIATE
+transaction of its own (the rule is in `app.station`); the print worker only claims a job before
+sending it (`app.printing`). Every input and its outcome are committed — scan_event row, audit
 entry and outbox event in one transaction — before the outcome is returned to be shown. If a commit
 fails, the in-memory state is rebuilt from the store, which is always the truth.
 """
@@ -215,13 +217,6 @@ class PackFlow:
                         PrintJob.id == job_id).execute()
                 return None
         return self._commit(lambda at: self._on_print(job_id, ok, reason, delivered, at), source="printer", raw=None)
-
-    def mark_sent(self, job_id: int) -> None:
-        """Committed before any byte goes to the printer: a job in `sent` is never resent by itself."""
-        with self.store.atomic():
-            PrintJob.update(state="sent", attempts=PrintJob.attempts + 1, updated_at=iso(self.clock.now())).where(
-                PrintJob.id == job_id
-            ).execute()
 
     # ----- the transaction around every input -----
     def _commit(self, step: Callable[[datetime], Outcome], source: str, raw: bytes | None) -> Outcome:
