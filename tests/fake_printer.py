@@ -21,6 +21,7 @@ class Fault:
     head_open: bool = False  # Zebra: no ~HS answer at all; ESC/POS: cover open bit; TSPL: bit 0
     silent: bool = False  # switched off / hung: accepts the connection, answers nothing
     drop_after: int | None = None  # close the connection after this many job bytes
+    hang_up_after_job: bool = False  # close the connection instead of answering the status query after a job
 
 
 @dataclass
@@ -78,6 +79,7 @@ class FakePrinter:
         conn.settimeout(self.idle_timeout)
         pending = b""
         self._conn = conn
+        self._queries_here = 0
         try:
             while True:
                 try:
@@ -115,6 +117,10 @@ class FakePrinter:
                 break
             out += data[:at]
             self.status_queries += 1
+            self._queries_here += 1
+            if self.fault.hang_up_after_job and self._queries_here > 1:
+                self.drop_connection()  # the job is in; the printer goes away before it answers
+                return bytes(out), b""
             reply = reply_for(data[at:end])
             if reply and not self.fault.silent:
                 conn.sendall(reply)

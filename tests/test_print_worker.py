@@ -105,7 +105,7 @@ def fakes() -> Iterator[list[FakePrinter]]:
 
 def _printed_once_in_order(fake: FakePrinter, bench: Bench, count: int) -> None:
     bench.settle()
-    assert fake.jobs == [FORMAT] * count  # every label exactly once, nothing resent
+    assert fake.wait_jobs(count) == [FORMAT] * count  # every label exactly once, nothing resent
     assert [job.state for job in PrintJob.select().order_by(PrintJob.id)] == ["done"] * count
     printed = [o.order_id for o in bench.seen if o.event == "label_printed"]
     assert printed == [ORDER_1[0], ORDER_2[0]][:count]
@@ -177,7 +177,7 @@ def test_a_connection_dropped_before_the_last_byte_is_sent_again_once(demo_store
         fake.fault.drop_after = None
         bench.print_results(2)
         bench.settle()
-        assert [len(job) for job in fake.jobs] == [20, len(big)]  # the cut-off one printed nothing
+        assert [len(job) for job in fake.wait_jobs(2)] == [20, len(big)]  # the cut-off one printed nothing
         assert PrintJob.get().state == "done"
     finally:
         bench.stop()
@@ -185,7 +185,7 @@ def test_a_connection_dropped_before_the_last_byte_is_sent_again_once(demo_store
 
 def test_a_connection_dropped_after_the_job_is_uncertain_and_only_reprint_sends_it(
         demo_store: Store, clock: FakeClock, fakes: list[FakePrinter]) -> None:
-    fake = FakePrinter("zpl", Fault(drop_after=len(FORMAT)))  # gone before answering the ~HS after it
+    fake = FakePrinter("zpl", Fault(hang_up_after_job=True))  # gone before answering the ~HS after the job
     fakes.append(fake)
     bench = Bench(demo_store, clock, fake.port, status_timeout=1.0)
     try:
@@ -193,15 +193,15 @@ def test_a_connection_dropped_after_the_job_is_uncertain_and_only_reprint_sends_
         bench.expect("login")
         bench.pack(ORDER_1)
         uncertain = bench.print_results(1)[0]
-        assert uncertain.event == "print_uncertain"
-        fake.fault.drop_after = None
+        assert uncertain.event == "print_uncertain" and "closed the connection" in uncertain.detail["reason"]
+        fake.fault.hang_up_after_job = False
         bench.settle()  # retry rounds come and go: an uncertain label is never resent by itself
-        assert fake.jobs == [FORMAT] and PrintJob.get().state == "failed"
+        assert fake.wait_jobs(1) == [FORMAT] and PrintJob.get().state == "failed"
         bench.scan(command_barcode(Command.REPRINT))
         assert bench.expect("reprint_queued")[0].detail["reprint_no"] == 2
         assert bench.print_results(2)[-1].event == "label_printed"
         bench.settle()
-        assert fake.jobs == [FORMAT, FORMAT]
+        assert fake.wait_jobs(2) == [FORMAT, FORMAT]
         assert [(j.reprint_no, j.state) for j in PrintJob.select().order_by(PrintJob.id)] == [(0, "failed"),
                                                                                              (2, "done")]
     finally:
