@@ -43,10 +43,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
+from app.errors import InputError
+
 MAX_SCAN_LENGTH: Final = 4096  # bytes (or characters for str input); a real barcode is far shorter
 
 
-class BarcodeError(ValueError):
+class BarcodeError(InputError, ValueError):
     """The scan cannot be used; the message is meant for the packer."""
 
 

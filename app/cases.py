@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from app.audit import record_fact
 from app.clock import Clock, iso, parse_iso
+from app.errors import InputError
 from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 case_listeners: list[Callable[[ExceptionCase], None]] = []
 
 
-class CaseError(ValueError):
+class CaseError(InputError, ValueError):
     pass
 
 

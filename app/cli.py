@@ -15,6 +15,7 @@ from typing import Any
 
 from app.clock import SystemClock
 from app.config import default_data_dir
+from app.errors import PackBenchError
 from app.importers import ImportReport
 from app.operators import ROLES, add_operator
 from app.store import Store, open_store
@@ -25,7 +26,7 @@ from app.tracking_states import status_words
 Handler = Callable[[argparse.Namespace], int]
 
 
-class CliError(Exception):
+class CliError(PackBenchError):
     """A user-facing failure: printed as one line on stderr, exit code 1."""
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import platformdirs
 
+from app.errors import InputError
 from app.labels import Party
 from app.pack.flow import FlowConfig
 from app.pack.weights import Tolerance
@@ -22,7 +23,7 @@ from app.private_files import open_private, private_dir
 CONFIG_FILENAME = "station.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(InputError):
     pass
 
 

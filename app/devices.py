@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from app.errors import DeviceError
 from app.labels import Label
 
 
@@ -66,7 +67,7 @@ class Scale(Protocol):
     def stop(self) -> None: ...
 
 
-class PrinterError(Exception):
+class PrinterError(DeviceError):
     """A printer could not take or finish a job; `reason` is shown to the packer.
 
     `delivered` says whether the whole job reached the printer before the fault. Undelivered jobs
@@ -80,7 +81,7 @@ class PrinterError(Exception):
         self.delivered = delivered
 
 
-class CameraError(Exception):
+class CameraError(DeviceError):
     """A still could not be taken; `reason` is one line for the person at the bench."""
 
     def __init__(self, reason: str) -> None:

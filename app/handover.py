@@ -24,6 +24,7 @@ import peewee as pw
 from app.audit import record_fact
 from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
 from app.clock import Clock, iso, parse_iso
+from app.errors import PackBenchError
 from app.labels import mask_phone
 from app.pack.outcomes import Level, render_message
 from app.store import Store
@@ -75,7 +76,7 @@ MESSAGES: dict[str, tuple[Level, str, str]] = {
 REFUSALS = frozenset(event for event, (level, _, _) in MESSAGES.items() if level is Level.ERROR)
 
 
-class HandoverError(Exception):
+class HandoverError(PackBenchError):
     """The batch cannot do that (closed, empty, unknown carrier); one line for the person at the bench."""
 
     def __init__(self, message: str, intercepted: tuple[HandoverOutcome, ...] = ()) -> None:

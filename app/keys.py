@@ -24,6 +24,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from app.errors import PackBenchError
 from app.private_files import private_dir
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ TRUSTED_KEYS_DIR = "trusted_keys"
 KEY_ID_BYTES = 4
 
 
-class KeyFileError(Exception):
+class KeyFileError(PackBenchError):
     """A key file exists but cannot be used; the message names the file and what is wrong."""
 
 

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from app.clock import Clock
+from app.errors import PackBenchError
 from app.store.models import ExceptionCase
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ SEVERITY_ZH = {"critical": "严重", "warning": "警告", "info": "提示"}
 DEFAULT_SEVERITIES = ("critical", "warning")
 
 
-class NotifyError(Exception):
+class NotifyError(PackBenchError):
     pass
 
 

@@ -7,13 +7,14 @@ import peewee as pw
 from app.audit import record_fact
 from app.barcodes import BarcodeError, Kind, interpret
 from app.clock import Clock, iso
+from app.errors import InputError
 from app.store import Store
 from app.store.models import Operator
 
 ROLES = ("packer", "supervisor", "admin", "line")
 
 
-class OperatorError(ValueError):
+class OperatorError(InputError, ValueError):
     pass
 
 

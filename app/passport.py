@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from app.audit import record_fact
 from app.clock import Clock, SystemClock, iso, parse_iso
+from app.errors import ForgedError
 from app.keys import KEY_ID_BYTES, key_id
 from app.store import Store
 from app.store.models import Shipment
@@ -63,7 +64,7 @@ UNSUPPORTED_VERSION = "unsupported passport version"
 CANNOT_MINT = "cannot mint a passport"
 
 
-class PassportError(Exception):
+class PassportError(ForgedError):
     """Any failure to mint or verify a passport; `reason` is one of the constants above."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

@@ -26,6 +26,7 @@ from app.audit import record_fact
 from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
 from app.clock import Clock
 from app.config import StationConfig
+from app.errors import InputError
 from app.store import Store
 from app.store.models import Order, Shipment, WaybillPool
 
@@ -47,7 +48,7 @@ CARRIER_NAMES: dict[str, tuple[str, str]] = {  # code: (English, Chinese)
 _PATTERNS = {code: re.compile(pattern, re.ASCII) for code, pattern in CARRIER_PATTERNS.items()}
 
 
-class WaybillImportError(ValueError):
+class WaybillImportError(InputError, ValueError):
     """The file was refused as a whole; `problems` lists every line that is wrong."""
 
     def __init__(self, message: str, problems: Sequence[str] = ()) -> None:

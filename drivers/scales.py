@@ -25,6 +25,7 @@ from typing import IO
 
 from app.clock import Clock, SystemClock
 from app.devices import DeviceState, DeviceStatus, Scale, StatusCallback, WeightReading
+from app.errors import DeviceError
 from drivers.serialport import SerialLineReader, resolve_port
 from drivers.spec import DeviceSpec, SpecError, parse_spec
 
@@ -34,7 +35,7 @@ DEVICE = "scale"
 WeightCallback = Callable[[WeightReading], None]
 
 
-class ScaleFrameError(ValueError):
+class ScaleFrameError(DeviceError, ValueError):
     """A frame that no parser can read (line noise, a partial frame, the wrong protocol)."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import serial
 
 from app.devices import DeviceState
+from app.errors import DeviceError
 from drivers.spec import DeviceSpec, SpecError, parse_spec
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ _claimed: set[str] = set()
 _claimed_lock = threading.Lock()
 
 
-class PortBusyError(RuntimeError):
+class PortBusyError(DeviceError, RuntimeError):
     """Another reader in this process already owns the port."""
 
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
+from app.errors import InputError
+
 #: Schemes the drivers understand today or soon (printers: tcp, usb, file, pdf, system).
 KNOWN_SCHEMES = frozenset({"serial", "tcp", "file", "sim", "pdf", "usb", "system", "wedge"})
 
@@ -27,7 +29,7 @@ _TARGET_OPTIONAL = frozenset({"sim", "system", "wedge"})
 _MIN_BAUD, _MAX_BAUD = 50, 4_000_000
 
 
-class SpecError(ValueError):
+class SpecError(InputError, ValueError):
     """A device spec that cannot be used; the message is one line a person understands."""
 
 

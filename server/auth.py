@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.clock import Clock, iso
+from app.errors import PackBenchError
 from app.keys import key_id
 from protocol import MAX_SKEW_SECONDS, EnrollRequest, EnrollResponse, sign, signature_matches
 from server.db import ServerDb, has_nul
@@ -44,7 +45,7 @@ NOT_SIGNED = "not signed by an enrolled station"  # unknown station and bad sign
 DEFAULT_TOKEN_TTL_HOURS = 72.0
 
 
-class AuthError(Exception):
+class AuthError(PackBenchError):
     """A refused request: HTTP `status` (401 or 403) and the reason the client is told."""
 
     def __init__(self, status: int, reason: str) -> None:

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.config import default_data_dir
+from app.errors import InputError
 
 CONFIG_FILENAME = "server.toml"
 DB_FILENAME = "packbench-server.sqlite3"
@@ -40,7 +41,7 @@ ENV = {"database_url": "DATABASE_URL", "kuaidi100_salt": "PACKBENCH_KUAIDI100_SA
        "webhook_secret": "PACKBENCH_WEBHOOK_SECRET", "public_url": "PACKBENCH_PUBLIC_URL"}
 
 
-class ServerConfigError(Exception):
+class ServerConfigError(InputError):
     """The configuration cannot be used; the message names the file or variable."""
 
 

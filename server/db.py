@@ -26,6 +26,7 @@ import peewee as pw
 from playhouse.db_url import parse as parse_db_url
 from playhouse.pool import PooledPostgresqlDatabase
 
+from app.errors import PackBenchError
 from server.models import database_proxy
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlo
 IN_CHUNK = 500
 
 
-class ServerDbError(Exception):
+class ServerDbError(PackBenchError):
     """The database cannot be opened or used; the message says why."""
 
 

@@ -37,6 +37,7 @@ from pydantic import ValidationError
 
 from app.audit import canonical_json
 from app.clock import Clock, iso
+from app.errors import InputError
 from protocol import MAX_BATCH, Event, EventResult
 from server.auth import AuthError, StationIdentity
 from server.db import ServerDb, chunks, has_nul, placeholders, retrying, take_positions
@@ -48,7 +49,7 @@ REUSED = "id reused with a different body"
 MAX_SEQ = 2**62  # stored as a 64-bit integer, with room for the next one
 
 
-class BatchError(ValueError):
+class BatchError(InputError, ValueError):
     """The batch as a whole is malformed (HTTP 422): no event of it was looked at."""
 
 

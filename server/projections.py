@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.clock import iso
+from app.errors import PackBenchError
 from app.pack.outcomes import MESSAGES, Level
 from protocol import Event
 from server.auth import StationIdentity
@@ -42,7 +43,7 @@ ERROR_OUTCOMES = frozenset(name for name, (level, _, _) in MESSAGES.items() if l
 PACKABLE = ("new", "paid")
 
 
-class Rejected(Exception):
+class Rejected(PackBenchError):
     """The event cannot be applied; the message is the reason the station is told."""
 
 

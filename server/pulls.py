@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.errors import InputError
 from protocol import LineOut, OrderOut, Page, ProductOut, TrackingEventOut
 from server.db import ServerDb, placeholders
 
@@ -22,7 +23,7 @@ ORDER_COLUMNS = ("order_id", "warehouse", "platform", "shop", "status", "buyer",
                  "tracking_no", "note", "updated_at")
 
 
-class CursorError(ValueError):
+class CursorError(InputError, ValueError):
     pass
 
 

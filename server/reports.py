@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.clock import iso
+from app.errors import InputError
 from app.tracking_states import CARRIER_ACCEPTED
 from server.db import ServerDb
 from server.schemas import MetricRow, Metrics, OneSided, Reconciliation, ReconciliationRow
@@ -65,7 +66,7 @@ _UNKNOWN_ORDERS = f"""SELECT DISTINCT "parcel"."order_id" FROM "parcel" WHERE {L
     AND NOT EXISTS (SELECT 1 FROM "order" WHERE "order"."order_id" = "parcel"."order_id")"""
 
 
-class ReportError(ValueError):
+class ReportError(InputError, ValueError):
     pass
 
 

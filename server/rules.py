@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 
 from app.clock import Clock, iso
+from app.errors import InputError
 from app.rules import RuleBook, RuleFileError
 from protocol import RuleSetOut
 from server.db import ServerDb
@@ -21,7 +22,7 @@ from server.models import RuleSet
 EMPTY = RuleSetOut(version=0, sha256=hashlib.sha256(b"").hexdigest(), created_at=None, content="")
 
 
-class RulesError(ValueError):
+class RulesError(InputError, ValueError):
     pass
 
 

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from app.audit import canonical_json
 from app.clock import Clock, iso
+from app.errors import InputError
 from protocol import TrackingStatus
 from server.db import ServerDb, chunks, has_nul, lock_stream, placeholders, take_positions
 from server.kuaidi100.codes import carrier_of, status_of
@@ -45,7 +46,7 @@ EVENT_COLUMNS = ('"carrier", "tracking_no", "status", "carrier_status", "time", 
 DEDUPE = '("carrier", "tracking_no", "time", "context_hash")'
 
 
-class PushError(ValueError):
+class PushError(InputError, ValueError):
     """The push as a whole cannot be read; the message says why."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.clock import Clock, iso
+from app.errors import PackBenchError
 from app.waybills import WaybillImportError, check_number, normalise_carrier, read_numbers
 from server.db import ServerDb, chunks, placeholders, retrying
 
@@ -24,7 +25,7 @@ log = logging.getLogger("server.waybills")
 MAX_PROBLEMS_SHOWN = 5
 
 
-class PoolEmpty(Exception):
+class PoolEmpty(PackBenchError):
     pass
 
 

@@ -29,6 +29,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 
 from app.clock import Clock, SystemClock, iso
+from app.errors import PackBenchError
 from protocol import (
     API,
     HEADER_NONCE,
@@ -62,7 +63,7 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
-class SyncError(Exception):
+class SyncError(PackBenchError):
     """A request that did not succeed; `str()` is one line a person understands."""
 
     def __init__(self, reason: str, *, retryable: bool, kind: ErrorKind, status: int | None = None) -> None:

@@ -23,12 +23,14 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from app.errors import InputError
+
 log = logging.getLogger(__name__)
 
 CREDENTIALS_FILENAME = "sync.toml"
 
 
-class CredentialsError(Exception):
+class CredentialsError(InputError):
     """`sync.toml` exists but cannot be used; the message names the file and what is wrong."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import peewee as pw
 
 from app.clock import parse_iso
+from app.errors import InputError
 from app.evidence import audit_trail
 from app.evidence.model import (
     AuditInfo,
@@ -49,7 +50,7 @@ from app.store.models import (
 _VISIBLE = {0x1D: "<GS>", 0x1E: "<RS>", 0x04: "<EOT>", 0x09: "<TAB>", 0x0D: "<CR>", 0x0A: "<LF>"}
 
 
-class EvidenceError(Exception):
+class EvidenceError(InputError):
     """An evidence pack cannot be made (unknown order, unwritable output); one line for a person."""
 
 

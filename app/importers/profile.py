@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.errors import InputError
 from app.importers.source import normalize_value
 
 # Canonical fields and their value types. The store column of a money field is `<name>_cents`.
@@ -64,7 +65,7 @@ _TOP_KEYS = {
 }
 
 
-class ProfileError(ValueError):
+class ProfileError(InputError, ValueError):
     """A profile file is unusable; the message names the file and the key."""
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.clock import iso
+from app.errors import InputError
 
 DEFAULT_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030")
 
@@ -34,7 +35,7 @@ _SPACES = re.compile(r"\s+")
 _EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
 
 
-class ImportFileError(Exception):
+class ImportFileError(InputError):
     """A file cannot be imported; `str()` is one line naming the file, the row and the column."""
 
     def __init__(self, path: Path | str, row: int, column: str | None, message: str) -> None:

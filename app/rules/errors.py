@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from app.errors import InputError
 
-class RuleSyntaxError(ValueError):
+
+class RuleSyntaxError(InputError, ValueError):
     """A condition cannot be used: bad syntax, unknown field, or a type mismatch.
 
     `line` and `column` are 1-based positions inside the condition text itself; the loader adds the
@@ -21,7 +23,7 @@ class RuleTypeError(RuleSyntaxError):
     """The condition parses but does not type-check (unknown field, string compared with a number…)."""
 
 
-class RuleFileError(ValueError):
+class RuleFileError(InputError, ValueError):
     """A rule file is refused; `line` is 1-based in the file (0 when no line applies)."""
 
     def __init__(self, line: int, reason: str, column: int | None = None) -> None:

@@ -13,6 +13,8 @@ from typing import Protocol
 
 import re2
 
+from app.errors import InputError
+
 # A pattern's compiled program is kept under this many bytes: a rule file cannot make a station
 # allocate without bound (RE2's own default is 8 MiB per pattern).
 MAX_PROGRAM_BYTES = 1 << 20
@@ -22,7 +24,7 @@ class Pattern(Protocol):
     def search(self, text: str) -> object | None: ...
 
 
-class PatternError(ValueError):
+class PatternError(InputError, ValueError):
     """The pattern is not valid RE2 syntax or needs more than a linear-time engine can do."""
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import peewee as pw
 
 from app.clock import Clock, SystemClock, iso
+from app.errors import PackBenchError
 from app.private_files import open_private, private_dir, tighten
 from app.store import row_capture
 from app.store.migrations import LATEST_VERSION, MIGRATIONS
@@ -30,7 +31,7 @@ PRAGMAS: dict[str, Any] = {
 }
 
 
-class StoreError(Exception):
+class StoreError(PackBenchError):
     """The store cannot be used; the message says why in words an admin understands."""
 
 

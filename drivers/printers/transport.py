@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from app.errors import DeviceError
 
-class TransportError(Exception):
+
+class TransportError(DeviceError):
     """The link failed; `sent` counts the bytes that went out before it did."""
 
     def __init__(self, reason: str, sent: int = 0) -> None:
