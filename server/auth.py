@@ -41,8 +41,10 @@ WAREHOUSE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 NONCE_RE = re.compile(r"[!-~]{8,128}")  # printable ASCII, no spaces
 NONCE_KEEP_SECONDS = MAX_SKEW_SECONDS + 60
 NONCE_SWEEP_SECONDS = 60.0
+SEEN_EVERY_SECONDS = 60  # a station's last_seen_at is written at most this often
 NOT_SIGNED = "not signed by an enrolled station"  # unknown station and bad signature alike: ids stay secret
 DEFAULT_TOKEN_TTL_HOURS = 72.0
+MAX_TOKEN_TTL_HOURS = 24.0 * 366
 
 
 class AuthError(PackBenchError):
@@ -86,8 +88,9 @@ def issue_enrollment_token(sdb: ServerDb, warehouse: str, clock: Clock,
                            ttl_hours: float = DEFAULT_TOKEN_TTL_HOURS) -> tuple[str, datetime]:
     """A new one-time token for `warehouse`: (token, expires at). The token is not stored."""
     check_warehouse(warehouse)
-    if ttl_hours <= 0:
-        raise ValueError("the token's lifetime must be positive")
+    if not 0 < ttl_hours <= MAX_TOKEN_TTL_HOURS:  # also refuses nan and inf
+        raise ValueError(f"--ttl-hours must be more than 0 and at most {MAX_TOKEN_TTL_HOURS:.0f} (a year), "
+                         f"not {ttl_hours}")
     token = secrets.token_urlsafe(24)
     now = clock.now()
     expires = now + timedelta(hours=ttl_hours)
@@ -209,6 +212,9 @@ class Verifier:
             with self.sdb.write():
                 self.sdb.execute('INSERT INTO "nonce" ("station_id", "nonce", "expires_at") VALUES (?, ?, ?)',
                                  (station_id, nonce, iso(expires)))
+                self.sdb.execute('UPDATE "station" SET "last_seen_at" = ? WHERE "station_id" = ? AND '
+                                 '("last_seen_at" IS NULL OR "last_seen_at" < ?)',
+                                 (iso(now), station_id, iso(now - timedelta(seconds=SEEN_EVERY_SECONDS))))
         except pw.IntegrityError:
             raise AuthError(401, "nonce already used (replayed request)") from None
         if time.monotonic() - self._last_sweep > NONCE_SWEEP_SECONDS:

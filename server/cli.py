@@ -2,6 +2,8 @@
 
     packbench server [--host H] [--port P] [--data-dir D]     run it (uvicorn)
     packbench server station-token --warehouse W [--ttl-hours N]
+    packbench server stations [--json]        id, name, warehouse, enrolled, last seen, outbox lag, key, revoked
+    packbench server station revoke ID [--reason TEXT]
     packbench server import-orders FILE --format F --warehouse W [--lines FILE]
     packbench server import-products FILE
     packbench server waybills import FILE --carrier C
@@ -17,11 +19,13 @@ dir. Exit code 0 only on success; errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import logging.handlers
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +85,8 @@ def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.app import create_app
     from server.limits import serving_options
 
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be 1 to 65535, not {args.port}")
     _logging(config)
     app = create_app(config)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True,
@@ -97,6 +103,34 @@ def cmd_station_token(args: argparse.Namespace, config: ServerConfig) -> int:
     print(token)
     print(f"one-time enrollment token for warehouse {args.warehouse}, valid until {iso(expires)}: "
           f"packbench station enroll --server URL --token {token}", file=sys.stderr)
+    return 0
+
+
+def cmd_stations(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.stations import list_stations
+
+    with _database(config) as sdb:
+        rows = list_stations(sdb)
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no stations enrolled; `packbench server station-token --warehouse W` makes a token")
+    for r in rows:
+        lag = "-" if r.outbox_lag_s is None else f"{r.outbox_lag_s:.0f}s"
+        revoked = f"REVOKED {r.revoked_at} ({r.revoked_reason or 'no reason given'})" if r.revoked_at else "active"
+        print(f"{r.station_id}\t{r.name}\t{r.warehouse}\tenrolled {r.enrolled_at}\tlast seen {r.last_seen_at or '-'}"
+              f"\toutbox lag {lag}\tkey {r.key_id}\t{revoked}")
+    return 0
+
+
+def cmd_station_revoke(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.stations import revoke
+
+    with _database(config) as sdb:
+        at = revoke(sdb, args.station_id, args.reason, SystemClock())
+    print(f"station {args.station_id} revoked at {iso(at)}: its next request is refused (403) and its passport "
+          "key vouches for nothing issued from now on; enroll it again with a new token to bring it back")
     return 0
 
 
@@ -233,6 +267,13 @@ def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) 
     a = action("station-token", cmd_station_token, "issue a one-time station enrollment token for a warehouse")
     a.add_argument("--warehouse", required=True)
     a.add_argument("--ttl-hours", type=float, default=72.0, help="hours the token stays valid (default 72)")
+    a = action("stations", cmd_stations, "list enrolled stations: last seen, outbox lag, key, revoked")
+    a.add_argument("--json", action="store_true")
+    st = actions.add_parser("station", help="one station's lifecycle")
+    station_actions = st.add_subparsers(dest="station_action", metavar="ACTION", required=True)
+    a = action("revoke", cmd_station_revoke, "revoke a station now (audited): its next request is 403", station_actions)
+    a.add_argument("station_id", metavar="ID")
+    a.add_argument("--reason", default="", help="why, recorded with who revoked it")
     a = action("import-orders", cmd_import_orders, "import an order export into the server (all rows or none)")
     a.add_argument("file")
     a.add_argument("--format", default="canonical", help="canonical, shopify, taobao, pdd, or a profile .toml")

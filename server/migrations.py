@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from app.clock import Clock, SystemClock, iso
 from server.db import ServerDb, ServerDbError, describe
+from server.schema_hardening import HARDENING
 
 TYPES = {
     "sqlite": {"pk": "INTEGER NOT NULL PRIMARY KEY", "bigint": "INTEGER"},
@@ -274,6 +275,7 @@ _CONSOLE_USERS = (
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial server schema", _INITIAL),
     Migration(2, "console users, sessions and the server audit log", _CONSOLE_USERS),
+    Migration(3, "hardening: station lifecycle, pushes once, tracking claims", HARDENING),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

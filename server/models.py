@@ -42,6 +42,8 @@ class Station(BaseModel):
     public_key = pw.TextField()  # PEM
     enrolled_at = pw.TextField()
     revoked_at = pw.TextField(null=True)
+    revoked_reason = pw.TextField(null=True)
+    last_seen_at = pw.TextField(null=True)  # its last signed request, to the minute
     next_seq = pw.BigIntegerField(default=1)  # the outbox seq the server expects next
 
 
@@ -118,12 +120,14 @@ class Parcel(BaseModel):
     handed_over_at = pw.TextField(null=True)
     handover_batch = pw.TextField(null=True)
     updated_at = pw.TextField()
+    claim = pw.TextField(default="legacy")  # pool | order | ewaybill | preprinted | legacy
 
 
 class CarrierPush(BaseModel):
     source = pw.TextField()
     received_at = pw.TextField()
     body = pw.TextField()
+    body_sha256 = pw.TextField(null=True)
     events = pw.IntegerField()
     new_events = pw.IntegerField()
 
@@ -207,7 +211,19 @@ class ServerAudit(BaseModel):
     address = pw.TextField(default="")
 
 
+class TrackingCase(BaseModel):
+    opened_at = pw.TextField()
+    warehouse = pw.TextField()
+    tracking_no = pw.TextField()
+    kind = pw.TextField()  # conflict | unverified
+    station_id = pw.TextField()  # the station whose claim opened it
+    other_warehouse = pw.TextField(null=True)
+    detail = pw.TextField()
+    closed_at = pw.TextField(null=True)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion, EnrollmentToken, Station, StationEvent, Product, ProductBarcode, Order, OrderLine, Parcel,
     CarrierPush, TrackingEvent, Waybill, RuleSet, MetricHour, ConsoleUser, ConsoleSession, ServerAudit,
+    TrackingCase,
 ]

@@ -168,11 +168,19 @@ def test_a_parcel_packed_here_gets_its_tracking_and_a_cancel_after_packing_inter
 
 def test_a_station_whose_enrollment_is_revoked_is_told_to_see_an_admin(central: Central, client: SyncClient,
                                                                       store: Store, clock: FakeClock) -> None:
-    with central.sdb.connection():
-        central.sdb.execute('UPDATE "station" SET "revoked_at" = ? WHERE "station_id" = ?',
-                            ("2026-11-25T00:00:00Z", client.station_id))
+    from server.stations import revoke
+    from sync.worker import SyncWorker
+
+    queue_events(store, clock, 1)
+    assert push_outbox(store, client, clock).accepted >= 1
+    revoke(central.sdb, client.station_id, "bench sold", clock, actor="test")
     queue_events(store, clock, 1)
     with pytest.raises(SyncError) as caught:
         push_outbox(store, client, clock)
     assert caught.value.needs_admin and "revoked" in caught.value.reason and not caught.value.retryable
-    assert outbox_depth() == 1
+    assert caught.value.status == 403
+    worker = SyncWorker(store, client, clock)
+    assert worker.step() is None  # paused: no automatic retry behind the admin's back
+    assert worker.status.needs_admin and "revoked" in (worker.status.last_error or "")
+    queue_events(store, clock, 3)  # the bench keeps working offline: its facts wait in the outbox
+    assert outbox_depth() == 4
