@@ -19,23 +19,22 @@ dir. Exit code 0 only on success; errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import logging.handlers
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from app.clock import SystemClock, iso
 from app.importers import ImportFileError, ImportReport, ProfileError
 from app.waybills import WaybillImportError
+from server.cli_stations import cmd_station_revoke, cmd_stations
 from server.config import DEFAULT_PORT, ServerConfig, ServerConfigError, load_server_config
 from server.console.accounts import ROLES, AccountError
-from server.db import ServerDb, ServerDbError, open_database
-from server.migrations import migrate
+from server.db import ServerDb, ServerDbError
+from server.migrations import migrated
 from server.rules import RulesError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -47,14 +46,8 @@ def _config(args: argparse.Namespace) -> ServerConfig:
     return load_server_config(Path(args.data_dir) if getattr(args, "data_dir", None) else None)
 
 
-@contextmanager
-def _database(config: ServerConfig) -> Iterator[ServerDb]:
-    sdb = open_database(config.database)
-    try:
-        migrate(sdb)
-        yield sdb
-    finally:
-        sdb.close()
+def _database(config: ServerConfig) -> AbstractContextManager[ServerDb]:
+    return migrated(config.database)
 
 
 def _guarded(handler: Callable[[argparse.Namespace, ServerConfig], int]) -> Handler:
@@ -103,34 +96,6 @@ def cmd_station_token(args: argparse.Namespace, config: ServerConfig) -> int:
     print(token)
     print(f"one-time enrollment token for warehouse {args.warehouse}, valid until {iso(expires)}: "
           f"packbench station enroll --server URL --token {token}", file=sys.stderr)
-    return 0
-
-
-def cmd_stations(args: argparse.Namespace, config: ServerConfig) -> int:
-    from server.stations import list_stations
-
-    with _database(config) as sdb:
-        rows = list_stations(sdb)
-    if args.json:
-        print(json.dumps([asdict(row) for row in rows], ensure_ascii=False))
-        return 0
-    if not rows:
-        print("no stations enrolled; `packbench server station-token --warehouse W` makes a token")
-    for r in rows:
-        lag = "-" if r.outbox_lag_s is None else f"{r.outbox_lag_s:.0f}s"
-        revoked = f"REVOKED {r.revoked_at} ({r.revoked_reason or 'no reason given'})" if r.revoked_at else "active"
-        print(f"{r.station_id}\t{r.name}\t{r.warehouse}\tenrolled {r.enrolled_at}\tlast seen {r.last_seen_at or '-'}"
-              f"\toutbox lag {lag}\tkey {r.key_id}\t{revoked}")
-    return 0
-
-
-def cmd_station_revoke(args: argparse.Namespace, config: ServerConfig) -> int:
-    from server.stations import revoke
-
-    with _database(config) as sdb:
-        at = revoke(sdb, args.station_id, args.reason, SystemClock())
-    print(f"station {args.station_id} revoked at {iso(at)}: its next request is refused (403) and its passport "
-          "key vouches for nothing issued from now on; enroll it again with a new token to bring it back")
     return 0
 
 

@@ -8,11 +8,14 @@ A database written by a newer server is refused before anything is changed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from string import Template
 from typing import NamedTuple
 
 from app.clock import Clock, SystemClock, iso
-from server.db import ServerDb, ServerDbError, describe
+from server.db import ServerDb, ServerDbError, describe, open_database
+from server.schema_console import CONSOLE_USERS
 from server.schema_hardening import HARDENING
 
 TYPES = {
@@ -228,53 +231,9 @@ _INITIAL = (
     """CREATE INDEX "metric_hour_warehouse_hour" ON "metric_hour" ("warehouse", "hour")""",
 )
 
-_CONSOLE_USERS = (
-    # Supervisors' console accounts: argon2 hashes; failures counted per user for the lockout.
-    """CREATE TABLE "console_user" (
-        "id" $pk,
-        "name" TEXT NOT NULL,
-        "role" TEXT NOT NULL,
-        "warehouses" TEXT NOT NULL,
-        "password_hash" TEXT NOT NULL,
-        "lang" TEXT NOT NULL DEFAULT '',
-        "failed_logins" INTEGER NOT NULL DEFAULT 0,
-        "locked_until" TEXT,
-        "disabled_at" TEXT,
-        "created_at" TEXT NOT NULL,
-        "updated_at" TEXT NOT NULL
-    )""",
-    """CREATE UNIQUE INDEX "console_user_name" ON "console_user" ("name")""",
-    # Server-side sessions: only the SHA-256 of the cookie value is stored; any worker can check it.
-    """CREATE TABLE "console_session" (
-        "token_hash" TEXT NOT NULL PRIMARY KEY,
-        "user_id" $bigint NOT NULL REFERENCES "console_user" ("id") ON DELETE CASCADE,
-        "csrf" TEXT NOT NULL,
-        "created_at" TEXT NOT NULL,
-        "seen_at" TEXT NOT NULL,
-        "expires_at" TEXT NOT NULL
-    )""",
-    """CREATE INDEX "console_session_user" ON "console_session" ("user_id")""",
-    """CREATE TABLE "server_audit" (
-        "id" $pk,
-        "at" TEXT NOT NULL,
-        "actor" TEXT NOT NULL,
-        "action" TEXT NOT NULL,
-        "warehouse" TEXT NOT NULL DEFAULT '',
-        "target" TEXT NOT NULL DEFAULT '',
-        "detail" TEXT NOT NULL DEFAULT '',
-        "address" TEXT NOT NULL DEFAULT ''
-    )""",
-    """CREATE INDEX "server_audit_at" ON "server_audit" ("at")""",
-    # The console's Today page reads a day of one station's scans and shipments (per packer).
-    """CREATE INDEX "station_event_station_kind_at" ON "station_event" ("station_id", "kind", "at")""",
-    # … the parcels handed over today, and the carrier events of today.
-    """CREATE INDEX "parcel_warehouse_handed_over_at" ON "parcel" ("warehouse", "handed_over_at")""",
-    """CREATE INDEX "tracking_event_time" ON "tracking_event" ("time")""",
-)
-
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial server schema", _INITIAL),
-    Migration(2, "console users, sessions and the server audit log", _CONSOLE_USERS),
+    Migration(2, "console users, sessions and the server audit log", CONSOLE_USERS),
     Migration(3, "hardening: station lifecycle, pushes once, tracking claims", HARDENING),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -316,3 +275,14 @@ def migrate(sdb: ServerDb, clock: Clock | None = None) -> int:
                         (migration.version, migration.name, iso(clock.now())))
             current = migration.version
     return current
+
+
+@contextmanager
+def migrated(url: str) -> Iterator[ServerDb]:
+    """The database at `url`, opened and brought up to date, closed afterwards (the admin commands)."""
+    sdb = open_database(url)
+    try:
+        migrate(sdb)
+        yield sdb
+    finally:
+        sdb.close()

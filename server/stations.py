@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.clock import Clock, iso, parse_iso
-from server.db import ServerDb
 from server.console.audit import record
+from server.db import ServerDb
 from server.models import Station
 
 log = logging.getLogger("server.stations")

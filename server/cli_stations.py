@@ -1,0 +1,39 @@
+"""`packbench server stations` and `packbench server station revoke ID` (see `server.stations`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+from app.clock import SystemClock, iso
+from server.config import ServerConfig
+from server.migrations import migrated
+
+
+def cmd_stations(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.stations import list_stations
+
+    with migrated(config.database) as sdb:
+        rows = list_stations(sdb)
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no stations enrolled; `packbench server station-token --warehouse W` makes a token")
+    for r in rows:
+        lag = "-" if r.outbox_lag_s is None else f"{r.outbox_lag_s:.0f}s"
+        revoked = f"REVOKED {r.revoked_at} ({r.revoked_reason or 'no reason given'})" if r.revoked_at else "active"
+        print(f"{r.station_id}\t{r.name}\t{r.warehouse}\tenrolled {r.enrolled_at}\tlast seen {r.last_seen_at or '-'}"
+              f"\toutbox lag {lag}\tkey {r.key_id}\t{revoked}")
+    return 0
+
+
+def cmd_station_revoke(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.stations import revoke
+
+    with migrated(config.database) as sdb:
+        at = revoke(sdb, args.station_id, args.reason, SystemClock())
+    print(f"station {args.station_id} revoked at {iso(at)}: its next request is refused (403) and its passport "
+          "key vouches for nothing issued from now on; enroll it again with a new token to bring it back")
+    return 0
