@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             start, new = time.perf_counter(), 0
             for records in batches:
                 with sdb.connection():
-                    new += ingest(sdb, "bench", "{}", records, SystemClock()).new
+                    new += ingest(sdb, "bench", json.dumps([r.raw for r in records]), records, SystemClock()).new
             figures.append(("ingest() alone, 5,000 events/transaction", new, time.perf_counter() - start, "events"))
         sdb.close()
 

@@ -31,6 +31,10 @@ MAX_SKEW_SECONDS = 300
 HEADER_STATION, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE = (
     "X-Station", "X-Timestamp", "X-Nonce", "X-Signature")
 WEBHOOK_SIGNATURE_HEADER = "X-PackBench-Signature"  # generic carrier hook: hex HMAC-SHA256(secret, body)
+# Optional on the generic hook: Unix seconds; then the signature is HMAC-SHA256(secret, "TIMESTAMP." + body)
+# and the server refuses a push more than WEBHOOK_WINDOW_SECONDS away from its clock.
+WEBHOOK_TIMESTAMP_HEADER = "X-PackBench-Timestamp"
+WEBHOOK_WINDOW_SECONDS = 300
 
 # Normalised parcel states every carrier's own codes map to (meanings: app.tracking_states).
 TrackingStatus = Literal["ordered", "awaiting_pickup", "picked_up", "in_transit", "customs", "forwarded",

@@ -3,10 +3,14 @@ refuses every call (503).
 
 - `POST /hooks/carriers/kuaidi100`: Kuaidi100's push callback, form fields `param` (JSON) and
   `sign` = upper-case hex MD5(param + salt). Answered in its reply format
-  `{"result": …, "returnCode": …, "message": …}`: 200 stored; 400 unreadable; 401 bad sign;
+  `{"result": …, "returnCode": …, "message": …}`: 200 stored (or a replay: "duplicate", nothing
+  stored again — a body is kept once per hook and SHA-256); 400 unreadable; 401 bad sign;
   500 our failure (Kuaidi100 retries a push that did not get `result: true`).
 - `POST /hooks/carriers/generic`: JSON `{"events": [...]}` (`GenericTrackingPush`) with header
   `X-PackBench-Signature` = hex HMAC-SHA256(secret, raw body) (a `sha256=` prefix is accepted).
+  With the optional `X-PackBench-Timestamp` (Unix seconds) the signature is over `TIMESTAMP.` + body
+  and a push more than 5 minutes off the server's clock is refused (401): a captured push cannot be
+  replayed later.
   Each event is validated on its own; the answer counts new and duplicate events and lists the
   rejected ones by index.
 """
@@ -23,7 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from protocol import WEBHOOK_SIGNATURE_HEADER, ErrorBody
+from protocol import WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_WINDOW_SECONDS, ErrorBody
 from server.limits import NestingError, loads_bounded
 from server.schemas import GenericHookResult, Kuaidi100Reply
 from server.services import refuse, services
@@ -79,6 +83,8 @@ async def kuaidi100_push(request: Request) -> JSONResponse:
     except Exception:
         log.exception("kuaidi100 push not stored")
         return _reply(500, False, "服务器错误 server error")
+    if result.replayed:
+        return _reply(200, True, "重复推送 duplicate")
     log.info("kuaidi100 push: %d events, %d new", result.received, result.new)
     return _reply(200, True, "成功")
 
@@ -102,8 +108,17 @@ async def generic_push(request: Request) -> Any:
     given = (request.headers.get(WEBHOOK_SIGNATURE_HEADER) or "").strip().lower().removeprefix("sha256=")
     if not given:  # refused before the body is read
         raise refuse(request, 401, f"missing {WEBHOOK_SIGNATURE_HEADER}", "generic-hook")
+    stamp = request.headers.get(WEBHOOK_TIMESTAMP_HEADER)
+    if stamp is not None:
+        if not stamp.strip().isdigit() or len(stamp.strip()) > 12:
+            raise refuse(request, 401, f"{WEBHOOK_TIMESTAMP_HEADER} must be Unix seconds", "generic-hook")
+        skew = int(stamp) - int(svc.clock.now().timestamp())
+        if abs(skew) > WEBHOOK_WINDOW_SECONDS:
+            raise refuse(request, 401, f"{WEBHOOK_TIMESTAMP_HEADER} is {abs(skew)} s away from the server's clock "
+                                       f"(at most {WEBHOOK_WINDOW_SECONDS} s)", "generic-hook")
     raw = await request.body()  # at most 1 MB: server.limits ended a larger one with 413
-    expected = hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
+    signed = raw if stamp is None else stamp.strip().encode("ascii") + b"." + raw
+    expected = hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), given.encode("utf-8")):
         raise refuse(request, 401, "bad signature", "generic-hook")
     try:
@@ -119,4 +134,4 @@ async def generic_push(request: Request) -> Any:
     for item in rejected:
         log.warning("generic carrier push: event %d rejected: %s", item.index, item.reason)
     return GenericHookResult(received=result.received, new=result.new, duplicates=result.duplicates,
-                             rejected=rejected)
+                             rejected=rejected, status="duplicate" if result.replayed else "stored")

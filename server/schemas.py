@@ -91,6 +91,8 @@ class GenericHookResult(Model):
     new: int
     duplicates: int
     rejected: list[HookRejection]
+    status: Literal["stored", "duplicate"] = Field(
+        default="stored", description="duplicate: this exact body was pushed before; nothing was stored again")
 
 
 class Kuaidi100Reply(BaseModel):

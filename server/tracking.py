@@ -1,6 +1,7 @@
 """Carrier tracking ingestion (issue item 6): parse pushes, store events append-only, publish them.
 
-Every request body is stored as it came (`carrier_push`), and every event with its own raw JSON.
+Every request body is stored as it came (`carrier_push`), once per source and SHA-256 of the body (a
+replayed push stores nothing), and every event with its own raw JSON.
 An event is one row per (carrier, tracking no, time, SHA-256 of the text): Kuaidi100 re-sends a
 parcel's whole trail on every push, so most of a push is duplicates, skipped by the unique index
 (`ON CONFLICT DO NOTHING`). Carrier states map to the normalised ones (`app.tracking_states`;
@@ -72,6 +73,7 @@ class TrackingRecord:
 class IngestResult:
     received: int
     new: int
+    replayed: bool = False  # the same body from the same source was stored before: nothing stored now
 
     @property
     def duplicates(self) -> int:
@@ -217,14 +219,20 @@ def _warehouses(sdb: ServerDb, tracking_nos: Sequence[str]) -> dict[str, str]:
 
 
 def ingest(sdb: ServerDb, source: str, body: str, records: Sequence[TrackingRecord], clock: Clock) -> IngestResult:
-    """Store one push and its events (duplicates skipped) in one transaction; publish the new ones."""
+    """Store one push and its events (duplicates skipped) in one transaction; publish the new ones. A body
+    this source pushed before is not stored again (`replayed`)."""
     now = iso(clock.now())
     unique = list({record.key: record for record in records}.values())
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     with sdb.write():
-        cursor = sdb.execute('INSERT INTO "carrier_push" ("source", "received_at", "body", "events", "new_events") '
-                             'VALUES (?, ?, ?, ?, 0)' + (' RETURNING "id"' if sdb.postgres else ''),
-                             (source, now, body, len(records)))
-        push_id = int(cursor.fetchone()[0]) if sdb.postgres else int(cursor.lastrowid)
+        cursor = sdb.execute('INSERT INTO "carrier_push" ("source", "received_at", "body", "body_sha256", "events", '
+                             '"new_events") VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT ("source", "body_sha256") DO NOTHING'
+                             + (' RETURNING "id"' if sdb.postgres else ''), (source, now, body, digest, len(records)))
+        inserted = cursor.fetchone() if sdb.postgres else (cursor.lastrowid if cursor.rowcount == 1 else None)
+        if inserted is None:  # a replay: its events are all known, and the body is not stored twice
+            log.info("%s push replayed (body sha256 %s…): nothing stored", source, digest[:12])
+            return IngestResult(len(records), 0, replayed=True)
+        push_id = int(inserted[0]) if sdb.postgres else int(inserted)
         rows = [(r.carrier, r.tracking_no, r.status, r.carrier_status, r.time, r.time_raw, r.site, r.courier,
                  r.context, r.key[3], source, push_id, r.raw, now) for r in unique]
         new = _insert_events(sdb, rows) if rows else []

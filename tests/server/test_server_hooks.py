@@ -90,7 +90,7 @@ def test_the_generic_hook_needs_its_hmac(server: Running) -> None:
     assert unsigned.status_code == 401 and "X-PackBench-Signature" in unsigned.json()["detail"]
     reply = generic_push(server, event * 2, carrier="YTO")
     assert reply.status_code == 200
-    assert reply.json() == {"received": 2, "new": 1, "duplicates": 1, "rejected": []}
+    assert reply.json() == {"received": 2, "new": 1, "duplicates": 1, "rejected": [], "status": "stored"}
     assert generic_push(server, event, carrier="YTO").json()["duplicates"] == 1
 
 
