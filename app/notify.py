@@ -2,7 +2,7 @@
 
 `CaseNotifier.notify(case)` is what callers call (it is registered in `app.cases.case_listeners` by
 `wiring.build_runtime` when `notify_url` is set): a new case of a configured severity becomes one text
-message, queued for a sender thread of its own. The caller never waits on the network: the queue
+message, queued for a sender thread of its own (`app.worker.Worker`). The caller never waits on the network: the queue
 is bounded, and a message that does not fit is logged and counted (`dropped`), never lost silently.
 The sender tries each message up to `attempts` times with exponential backoff between tries
 (base·2^(n-1), capped); a message that still fails is logged with its text and counted (`failed`).
@@ -13,9 +13,7 @@ A robot answering HTTP 200 with a non-zero `errcode` (rate limit, bad key) count
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from typing import Any
 from app.clock import Clock
 from app.errors import PackBenchError
 from app.store.models import ExceptionCase
+from app.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +89,9 @@ class CaseNotifier:
         self._stop = threading.Event()
         # The default sleep wakes at close(): a retry waiting minutes never holds the station's exit.
         self._sleep: Callable[[float], object] = sleep or self._stop.wait
-        self._queue: queue.Queue[_Message | None] = queue.Queue(maxsize=max_queue)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        # The sender: one thread, started with the first message, `max_queue` messages waiting at most.
+        self._worker = Worker("case-notifier", max_inbox=max_queue)
+        self.max_queue = max_queue
         self.sent = 0
         self.failed = 0  # gave up after `attempts` tries
         self.dropped = 0  # the queue was full, or the notifier closed
@@ -108,62 +107,25 @@ class CaseNotifier:
         if self._stop.is_set():
             self._drop(message, "the notifier is closed")
             return
-        self._ensure_thread()
-        try:
-            self._queue.put_nowait(message)
-        except queue.Full:
-            self._drop(message, f"the queue is full ({self._queue.maxsize} waiting)")
+        self._worker.start()
+        if not self._worker.post(lambda: self._send_one(message)):
+            self._drop(message, f"the queue is full ({self.max_queue} waiting)")
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued message was sent or given up (tests, shutdown); True if done."""
-        done = threading.Event()
-
-        def wait() -> None:
-            self._queue.join()
-            done.set()
-
-        threading.Thread(target=wait, name="notify-flush", daemon=True).start()
-        return done.wait(timeout)
+        return self._worker.wait_idle(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the sender; messages still waiting are logged and counted as dropped."""
         self._stop.set()
-        thread = self._thread
-        if thread is not None:
-            with contextlib.suppress(queue.Full):  # the sender sees _stop after its current message
-                self._queue.put_nowait(None)
-            thread.join(timeout)
+        self._worker.stop(timeout, drain=True)  # each waiting message sees the stop and is dropped
 
     # ----- the sender thread -----
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="case-notifier", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            message = self._queue.get()
-            try:
-                if message is None:
-                    break
-                if self._stop.is_set():
-                    self._drop(message, "the notifier closed before it was sent")
-                else:
-                    self._deliver(message)
-            finally:
-                self._queue.task_done()
-        self._drain()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                message = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if message is not None:
-                self._drop(message, "the notifier closed before it was sent")
-            self._queue.task_done()
+    def _send_one(self, message: _Message) -> None:
+        if self._stop.is_set():
+            self._drop(message, "the notifier closed before it was sent")
+        else:
+            self._deliver(message)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after the `attempt`-th failed try (1-based)."""

@@ -7,9 +7,10 @@ also carries the hash to the server. The bytes are stored exactly as the camera 
 audited hash is the hash of the file an evidence pack shows.
 
 Capturing is never on the scan path: `PackingPhotographer.request` returns at once; one worker thread
-takes the still (a network camera may take seconds or time out) and writes and fsyncs the file; only
-the audit entry, one short transaction, goes through `post` — the station runtime's `call`, so store
-writes stay on the runtime's thread. A camera error is reported through `on_error`; the pack goes on.
+(`app.worker.Worker`) takes the still (a network camera may take seconds or time out) and writes and
+fsyncs the file; only the audit entry, one short transaction, goes through `post` — the station
+runtime's `call`, so store writes stay on the runtime's thread. A camera error is reported through
+`on_error`; the pack goes on.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from app.pack.outcomes import Outcome
 from app.private_files import open_private, private_dir
 from app.store import Store
 from app.store.models import PackSession
+from app.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -155,17 +156,16 @@ class PackingPhotographer:
         self.post = post
         self.on_error = on_error
         self.on_stored = on_stored
-        self._queue: queue.Queue[_Request | None] = queue.Queue(self.QUEUE_SIZE)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        # One thread for the camera, the file and its fsync; its own SQLite connection (peewee keeps
+        # one per thread, used by `save_photo_file`'s read) is closed as it ends.
+        self._worker = Worker("packing-photo", max_inbox=self.QUEUE_SIZE, on_exit=self._close_connection)
 
     def request(self, session_id: int, order_id: str, actor: str) -> None:
         """Ask for a still of this session. Returns at once; never raises."""
         try:
-            self._ensure_thread()
-            self._queue.put_nowait(_Request(session_id, order_id, actor))
-        except queue.Full:
-            self._error(f"camera busy: no packing photo of order {order_id}")
+            self._worker.start()
+            if not self._worker.post(lambda: self._take(_Request(session_id, order_id, actor))):
+                self._error(f"camera busy: no packing photo of order {order_id}")
         except Exception as exc:  # the bench must never stop for a photo
             self._error(f"no packing photo of order {order_id}: {exc}")
 
@@ -179,36 +179,23 @@ class PackingPhotographer:
             return None
 
     def close(self, timeout: float = 5.0) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout)
+        """Take the stills already asked for, then stop."""
+        self._worker.stop(timeout, drain=True)
 
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="packing-photo", daemon=True)
-                self._thread.start()
+    def _take(self, req: _Request) -> None:
+        try:  # the slow part, here: the camera, the file and its fsync
+            photo = self._save(req.session_id, self.camera.capture(req.order_id))
+        except Exception as exc:
+            self._error(_reason(exc, req.order_id))
+            return
+        if self.post is None:
+            self._record(photo, req)
+        else:  # the audit entry: one short transaction on the runtime's thread
+            self.post(lambda: self._record(photo, req))
 
-    def _work(self) -> None:
-        try:
-            while True:
-                req = self._queue.get()
-                if req is None:
-                    return
-                try:  # the slow part, here: the camera, the file and its fsync
-                    photo = self._save(req.session_id, self.camera.capture(req.order_id))
-                except Exception as exc:
-                    self._error(_reason(exc, req.order_id))
-                    continue
-                if self.post is None:
-                    self._record(photo, req)
-                else:  # the audit entry: one short transaction on the runtime's thread
-                    self.post(lambda p=photo, r=req: self._record(p, r))  # type: ignore[misc]
-        finally:
-            if not self.store.db.is_closed():
-                self.store.db.close()  # this thread's own connection (peewee keeps one per thread)
+    def _close_connection(self) -> None:
+        if not self.store.db.is_closed():
+            self.store.db.close()  # this thread's own connection
 
     def _save(self, session_id: int, data: bytes) -> PhotoFile:
         return save_photo_file(self.data_dir, session_id, self.clock.now(), data)
