@@ -17,6 +17,7 @@ them to Qt signals): online or not, why not, the outbox depth and the age of the
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from app.clock import Clock
 from app.store import Store
+from app.worker import Chore, Worker
 from protocol import RuleSetOut
 from sync.client import SyncClient, SyncError
 from sync.outbox import EventSink, PushReport, oldest_unsent_at, outbox_depth, push_outbox, rejected_count
@@ -51,16 +53,6 @@ class RulesSource(Protocol):
 
 class SyncApi(EventSink, PageSource, RulesSource, Protocol):
     """What a round needs from the server: `SyncClient`, or a fake in tests."""
-
-
-class Waiter(Protocol):
-    """How the worker sleeps between rounds (`threading.Event`; tests inject one that never sleeps)."""
-
-    def wait(self, timeout: float | None = None) -> bool: ...
-
-    def set(self) -> None: ...
-
-    def clear(self) -> None: ...
 
 
 @dataclass
@@ -217,7 +209,7 @@ class SyncWorker:
     """Runs rounds on a daemon thread until `stop()`; everything it learns goes to the listeners."""
 
     def __init__(self, store: Store, client: SyncApi, clock: Clock, *, interval: float = DEFAULT_INTERVAL_S,
-                 backoff: Backoff | None = None, waiter: Waiter | None = None,
+                 backoff: Backoff | None = None,
                  status_every: float | None = STATUS_EVERY_S, name: str = "sync-worker",
                  owns_client: bool = False) -> None:
         self.store = store
@@ -228,13 +220,12 @@ class SyncWorker:
         self.name = name
         self._client = client
         self._owns_client = owns_client
-        self._waiter: Waiter = waiter or threading.Event()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._manual = False
         self._paused = False
         self._failures = 0
-        self._thread: threading.Thread | None = None
+        self._next_round_at = 0.0  # time.monotonic(); math.inf while paused
+        self._worker = self._new_worker()
         self._listeners: list[Callable[[SyncStatus], None]] = []
         self._online = False
         self._last_error: str | None = None
@@ -283,27 +274,31 @@ class SyncWorker:
         return status
 
     # ----- control -----
+    def _new_worker(self) -> Worker:
+        # Rounds are a chore that sets its own next run (the interval, a backoff, or math.inf: until
+        # kicked); while waiting, the status is refreshed so the window sees new events queue up.
+        self._rounds = Chore(0.0, self._round_chore)
+        chores = [self._rounds]
+        if self.status_every is not None:
+            chores.append(Chore(self.status_every, self._refresh_status))
+        return Worker(self.name, chores=chores, on_exit=self._on_exit)
+
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-        self._thread.start()
+        """Start rounds (the first at once); after a stop, a new thread starts them again."""
+        if self._worker.stopping:
+            self._worker = self._new_worker()
+        self._worker.start()
+        self._worker.schedule(self._rounds, 0)
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop after the batch or page in flight; True when the thread has ended."""
-        self._stop.set()
-        self._waiter.set()
-        if self._thread is None or self._thread is threading.current_thread():  # asked by a listener
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._worker.stop(timeout)
 
     def kick(self) -> None:
         """Run a round now (the "sync now" button); also resumes after a refused enrollment."""
         with self._lock:
             self._manual = True
-        self._waiter.set()
+        self._worker.schedule(self._rounds, 0)
 
     def set_client(self, client: SyncApi, owns_client: bool = False) -> None:
         """New credentials (re-enrollment): resume automatic rounds with them at once. The worker closes
@@ -312,7 +307,7 @@ class SyncWorker:
             old, owned = self._client, self._owns_client
             self._client, self._owns_client = client, owns_client
             self._paused, self._failures, self._manual = False, 0, True
-        self._waiter.set()
+        self._worker.schedule(self._rounds, 0)
         close = getattr(old, "close", None)
         if owned and callable(close) and old is not client:
             self._retired.append(close)
@@ -367,7 +362,7 @@ class SyncWorker:
     def _on_push(self, report: PushReport) -> None:
         """After each batch: progress for the window, at most every PROGRESS_EVERY_S (counted, not
         queried: a COUNT per batch would cost the drain more than it tells anyone)."""
-        if self._stop.is_set():
+        if self._worker.stopping:
             raise _Stopped
         self._online = True
         if time.monotonic() - self._progress_at < PROGRESS_EVERY_S:
@@ -379,45 +374,30 @@ class SyncWorker:
                      rejected=start.rejected_count + report.rejected)
 
     def _on_page(self, report: FeedReport) -> None:
-        if self._stop.is_set():
+        if self._worker.stopping:
             raise _Stopped
 
     # ----- the thread -----
-    def _loop(self) -> None:
+    def _round_chore(self) -> float:
         try:
-            while not self._stop.is_set():
-                self._waiter.clear()
-                try:
-                    delay = self.step()
-                except Exception:  # e.g. the store stayed locked past busy_timeout while publishing
-                    log.exception("sync worker step failed")
-                    self._failures += 1
-                    delay = self.backoff.delay(self._failures)
-                if self._stop.is_set():
-                    break
-                self._sleep(delay)
-        finally:
-            self.store.db.close()  # this thread's own SQLite connection
-            close = getattr(self._client, "close", None)
-            if self._owns_client and callable(close):
-                close()
+            delay = self.step()
+        except Exception:  # e.g. the store stayed locked past busy_timeout while publishing
+            log.exception("sync worker step failed")
+            self._failures += 1
+            delay = self.backoff.delay(self._failures)
+        wait = math.inf if delay is None else delay
+        self._next_round_at = time.monotonic() + wait
+        return wait
 
-    def _sleep(self, delay: float | None) -> None:
-        """Wait `delay` seconds (None: until kicked), refreshing the status now and then meanwhile."""
-        remaining = delay
-        while not self._stop.is_set():
-            piece = remaining if self.status_every is None else (
-                self.status_every if remaining is None else min(remaining, self.status_every))
-            if self._waiter.wait(piece):
-                return
-            if remaining is not None:
-                remaining -= piece if piece is not None else 0.0
-                if remaining <= 0:
-                    return
-            try:
-                self.publish(retry_in_s=remaining)
-            except Exception:
-                log.exception("sync status refresh failed")
+    def _refresh_status(self) -> None:
+        left = self._next_round_at - time.monotonic()
+        self.publish(retry_in_s=None if left == math.inf else max(left, 0.0))
+
+    def _on_exit(self) -> None:
+        self.store.db.close()  # this thread's own SQLite connection
+        close = getattr(self._client, "close", None)
+        if self._owns_client and callable(close):
+            close()
 
 
 def start_worker_if_enrolled(store: Store, data_dir: Path, clock: Clock,

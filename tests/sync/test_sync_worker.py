@@ -15,6 +15,7 @@ from app.store import Store
 from sync.client import SyncError
 from sync.outbox import outbox_depth
 from sync.worker import Backoff, SyncStatus, SyncWorker, run_round
+from tests.ptypair import wait_until
 from tests.sync import fakes
 from tests.sync.fakes import FakeApi, order_out, queue_events, unreachable
 
@@ -159,41 +160,18 @@ def test_a_store_error_is_backed_off_not_fatal(store: Store, clock: FakeClock, a
     assert worker.status.last_error == "RuntimeError: database is locked"
 
 
-class NoSleep:
-    """A waiter that never sleeps: it records each requested delay and stops the worker after `limit`."""
-
-    def __init__(self, limit: int, on_limit: Any) -> None:
-        self.delays: list[float | None] = []
-        self.limit, self.on_limit = limit, on_limit
-        self._event = threading.Event()
-        self.done = threading.Event()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self.delays.append(timeout)
-        if len(self.delays) >= self.limit:
-            self.on_limit()
-            self.done.set()
-            return True
-        return False
-
-    def set(self) -> None:
-        self._event.set()
-
-    def clear(self) -> None:
-        self._event.clear()
-
-
-def test_the_thread_follows_the_backoff_schedule_without_sleeping(store: Store, clock: FakeClock,
-                                                                  api: FakeApi) -> None:
+def test_the_thread_follows_the_backoff_schedule(store: Store, clock: FakeClock, api: FakeApi) -> None:
     api.pull_failures = [unreachable("GET /products")] * 4
-    holder: dict[str, SyncWorker] = {}
-    waiter = NoSleep(5, lambda: holder["w"].stop(timeout=0))
-    worker = make_worker(store, api, clock, rand=1.0, waiter=waiter, status_every=None)
-    holder["w"] = worker
+    delays: list[float | None] = []
+    worker = SyncWorker(store, api, clock, interval=30.0, status_every=None,
+                        backoff=Backoff(base=0.001, rand=lambda: 1.0))
+    worker.add_listener(lambda s: None if s.running else delays.append(s.retry_in_s))
     worker.start()
-    assert waiter.done.wait(5)
-    assert worker.stop(timeout=5)
-    assert waiter.delays == [2.0, 4.0, 8.0, 16.0, 30.0]
+    try:
+        wait_until(lambda: len(delays) >= 5, 5)
+    finally:
+        assert worker.stop(timeout=5)
+    assert delays[:5] == [0.001, 0.002, 0.004, 0.008, 30.0]  # the backoff doubles; a success: the interval
 
 
 def test_the_thread_drains_on_a_kick_and_stops_promptly(store: Store, clock: FakeClock, api: FakeApi) -> None:
