@@ -2,7 +2,8 @@
 
 Routes: the station API (`server.api`, signed), the carrier webhooks (`server.hooks`), the supervisors'
 console under `/console/` (`server.console`, sessions), the public passport page `/p/{token}`,
-`/healthz` and the OpenAPI document at `/openapi.json`. The database
+`/healthz` (checks the database), `/metrics` (Prometheus, `server.metrics`) and the OpenAPI document at
+`/openapi.json`. The database
 is opened and migrated here, before the first request; one server app per process (the models'
 database proxy is global, like the station's).
 """
@@ -30,6 +31,7 @@ from server.config import ServerConfig
 from server.db import open_database
 from server.events import EventApplier
 from server.limits import BodyLimit
+from server.metrics import RequestMetrics, scrape
 from server.migrations import migrate, schema_version
 from server.passport_page import HEADERS, render
 from server.schemas import GenericTrackingPush, Health
@@ -58,6 +60,16 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(hooks.router)
     console.install(app)
+    app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything else too
+    allowed = {part.strip() for part in config.metrics_allow.split(",") if part.strip()}
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus(request: Request) -> Response:
+        client = request.client.host if request.client else ""
+        if client not in allowed:
+            return Response("metrics are not served to this address\n", status_code=403, media_type="text/plain")
+        body, content_type = scrape(svc.sdb, svc.clock)
+        return Response(body, media_type=content_type)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -1,6 +1,7 @@
 """`packbench server …`: run the reference server and administer it from the shell.
 
-    packbench server [--host H] [--port P] [--data-dir D]     run it (uvicorn)
+    packbench server [--host H] [--port P] [--workers N] [--data-dir D]     run it (uvicorn)
+    packbench server backup --to FILE          a verified copy of the database (SQLite backup or pg_dump)
     packbench server station-token --warehouse W [--ttl-hours N]
     packbench server stations [--json]        id, name, warehouse, enrolled, last seen, outbox lag, key, revoked
     packbench server station revoke ID [--reason TEXT]
@@ -30,6 +31,7 @@ from typing import Any
 from app.clock import SystemClock, iso
 from app.importers import ImportFileError, ImportReport, ProfileError
 from app.waybills import WaybillImportError
+from server.backup import BackupError
 from server.cli_stations import cmd_station_revoke, cmd_stations
 from server.config import DEFAULT_PORT, ServerConfig, ServerConfigError, load_server_config
 from server.console.accounts import ROLES, AccountError
@@ -38,8 +40,9 @@ from server.migrations import migrated
 from server.rules import RulesError
 
 Handler = Callable[[argparse.Namespace], int]
-FAILURES = (ServerConfigError, ServerDbError, ImportFileError, ProfileError, WaybillImportError, RulesError,
-            AccountError, ValueError, OSError)
+MAX_WORKERS = 64
+FAILURES = (BackupError, ServerConfigError, ServerDbError, ImportFileError, ProfileError, WaybillImportError,
+            RulesError, AccountError, ValueError, OSError)
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
@@ -75,16 +78,44 @@ def _logging(config: ServerConfig) -> None:
 def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
     import uvicorn
 
-    from server.app import create_app
     from server.limits import serving_options
 
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be 1 to 65535, not {args.port}")
-    _logging(config)
-    app = create_app(config)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True,
-                forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path,
-                **serving_options(config.header_timeout_seconds))
+    workers = args.workers
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"--workers must be 1 to {MAX_WORKERS}, not {workers}")
+    options = dict(host=args.host, port=args.port, log_config=None, proxy_headers=True,
+                   forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path,
+                   **serving_options(config.header_timeout_seconds))
+    if workers == 1:
+        from server.app import create_app
+
+        _logging(config)
+        uvicorn.run(create_app(config), **options)
+        return 0
+    # Several processes: migrate once here, then each worker builds its own app (server.asgi).
+    import os
+
+    from server.asgi import DATA_DIR_ENV
+    from server.metrics import prepare_multiprocess
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with _database(config):
+        pass
+    prepare_multiprocess(config.data_dir)
+    os.environ[DATA_DIR_ENV] = str(config.data_dir)
+    # Workers are new processes: they get the protocol by name; server.asgi sets its header deadline.
+    options["http"] = "server.limits:GuardedH11Protocol"
+    uvicorn.run("server.asgi:create", factory=True, workers=workers, **options)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.backup import back_up_server
+
+    done = back_up_server(config, Path(args.to))
+    print(f"{done.kind} backup written to {done.path} ({done.size:,} bytes), verified")
     return 0
 
 
@@ -219,6 +250,8 @@ def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) 
                    help="proxies trusted for X-Forwarded-* headers (default 127.0.0.1)")
     p.add_argument("--root-path", default="",
                    help="the path prefix a reverse proxy strips (e.g. /packbench); stations sign it")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1); several need PostgreSQL to be worth it")
     p.set_defaults(handler=_guarded(run_server))
     actions = p.add_subparsers(dest="server_action", metavar="ACTION")
 
@@ -229,6 +262,8 @@ def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) 
         a.set_defaults(handler=_guarded(handler))
         return a
 
+    a = action("backup", cmd_backup, "write a verified copy of the database (SQLite backup, or pg_dump)")
+    a.add_argument("--to", required=True, help="the new backup file (never overwritten)")
     a = action("station-token", cmd_station_token, "issue a one-time station enrollment token for a warehouse")
     a.add_argument("--warehouse", required=True)
     a.add_argument("--ttl-hours", type=float, default=72.0, help="hours the token stays valid (default 72)")

@@ -13,6 +13,7 @@
     reconciliation_alert_pct = 3.0  # a reconciliation deviation over this many percent alerts
     station_version = "0.2.0"       # the station version this server recommends (default: its own);
                                     # `packbench doctor` and the station window say when one is newer
+    metrics_allow = "127.0.0.1, ::1"  # client addresses /metrics answers (comma-separated); others 403
 
 An environment variable wins over the file (a container sets secrets in its environment). A hook
 whose secret is not configured refuses every call: a webhook is never open. `public_url` is given to
@@ -59,6 +60,7 @@ class ServerConfig:
     waybills_per_station_day: int = 2000
     reconciliation_alert_pct: float = 3.0  # a reconciliation deviation over this (%) alerts
     station_version: str = ""
+    metrics_allow: str = "127.0.0.1, ::1"
 
     @property
     def database(self) -> str:

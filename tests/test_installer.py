@@ -165,3 +165,42 @@ def test_the_setup_page_writes_a_station_toml_that_loads(tmp_path: Path, scanner
     config = load_config(tmp_path)
     for key, value in expect.items():
         assert getattr(config, key) == value
+
+
+SERVER = ROOT / "installer" / "server"
+
+
+def _unit(path: Path) -> dict[str, dict[str, str]]:
+    import configparser
+
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment, method-assign]  # systemd keys are case-sensitive
+    parser.read_string(path.read_text("utf-8"))
+    return {section: dict(parser[section]) for section in parser.sections()}
+
+
+@pytest.mark.parametrize("unit", ["packbench-server.service", "packbench-server-backup.service"])
+def test_the_server_units_run_real_commands(unit: str) -> None:
+    from main import main
+
+    service = _unit(SERVER / unit)["Service"]
+    assert service["User"] == "packbench" and service["UMask"] == "0077"
+    command = service["ExecStart"]
+    if command.startswith("/bin/sh -c "):
+        command = shlex.split(command.removeprefix("/bin/sh -c "))[0].removeprefix("exec ")
+        command = re.sub(r"\$\([^)]*\)", "NOW", command)
+    argv = shlex.split(command)
+    assert argv[0] == "/opt/packbench/bin/packbench"
+    with pytest.raises(SystemExit) as done:
+        main([*argv[1:], "--help"])  # every option before --help parses
+    assert done.value.code == 0
+
+
+def test_the_backup_timer_and_nginx_match_the_server() -> None:
+    from server.limits import BODY_LIMITS  # the server's own per-route body limits
+
+    assert _unit(SERVER / "packbench-server-backup.timer")["Timer"]["OnCalendar"]
+    nginx = (SERVER / "nginx-packbench.conf").read_text("utf-8")
+    size = re.search(r"client_max_body_size (\d+)m;", nginx)
+    assert size is not None and int(size.group(1)) << 20 >= max(limit for _, limit in BODY_LIMITS)
+    assert "proxy_pass http://127.0.0.1:8700;" in nginx and "X-Forwarded-Proto" in nginx
