@@ -30,6 +30,7 @@ from server.auth import Verifier
 from server.config import ServerConfig
 from server.db import open_database
 from server.events import EventApplier
+from server.kuaidi100.worker import CarrierWorker
 from server.limits import BodyLimit
 from server.metrics import RequestMetrics, scrape
 from server.migrations import migrate, schema_version
@@ -41,16 +42,22 @@ log = logging.getLogger("server")
 RAW_BODIES: tuple[type[BaseModel], ...] = (EventBatch, GenericTrackingPush)
 
 
-def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
+def create_app(config: ServerConfig, clock: Clock | None = None, carrier_worker: bool = True) -> FastAPI:
+    """`carrier_worker`: run the Kuaidi100 jobs on a background thread (when Kuaidi100 is configured);
+    tests drive `services.carriers.tick()` themselves."""
     clock = clock or SystemClock()
     sdb = open_database(config.database)
     version = migrate(sdb, clock)
     log.info("server database %s at schema version %d", "postgresql" if sdb.postgres else "sqlite", version)
-    svc = Services(config, sdb, clock, Verifier(sdb, clock), EventApplier(sdb, clock))
+    carriers = CarrierWorker(sdb, config, clock)
+    svc = Services(config, sdb, clock, Verifier(sdb, clock), EventApplier(sdb, clock), carriers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if carrier_worker and carriers.configured:
+            carriers.start()
         yield
+        carriers.stop()
         sdb.close()
 
     app = ServerAPI(title="PackBench server", version=f"protocol {PROTOCOL_VERSION}", lifespan=lifespan,

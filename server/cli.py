@@ -12,6 +12,10 @@
     packbench server events [--limit N]        rejected and flagged station events, for a supervisor
     packbench server user add NAME --role viewer|supervisor|admin --warehouse W [--warehouse W2 …] --password-stdin
     packbench server user list | disable NAME | passwd NAME --password-stdin
+    packbench server warehouse set WH --sender-name N --sender-phone P --sender-address A --carrier C
+    packbench server warehouse list
+    packbench server carrier-jobs [--all] [--retry KIND SUBJECT]   dead carrier calls (e-waybills,
+                                               cancels, subscriptions) for an admin; retry one
 
 The database is DATABASE_URL (or `database_url` in DATA_DIR/server.toml), else SQLite in the data
 dir. Exit code 0 only on success; errors are one line on stderr.
@@ -32,6 +36,7 @@ from app.clock import SystemClock, iso
 from app.importers import ImportFileError, ImportReport, ProfileError
 from app.waybills import WaybillImportError
 from server.backup import BackupError
+from server.cli_carriers import register_carriers
 from server.cli_stations import cmd_station_revoke, cmd_stations
 from server.config import DEFAULT_PORT, ServerConfig, ServerConfigError, load_server_config
 from server.console.accounts import ROLES, AccountError
@@ -305,3 +310,4 @@ def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) 
     a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     a = action("events", cmd_events, "list rejected and flagged station events, newest first")
     a.add_argument("--limit", type=int, default=100)
+    register_carriers(actions, action)

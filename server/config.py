@@ -14,11 +14,20 @@
     station_version = "0.2.0"       # the station version this server recommends (default: its own);
                                     # `packbench doctor` and the station window say when one is newer
     metrics_allow = "127.0.0.1, ::1"  # client addresses /metrics answers (comma-separated); others 403
+    kuaidi100_key          = "..."  # env PACKBENCH_KUAIDI100_KEY: the enterprise API key (授权key)
+    kuaidi100_secret       = "..."  # env PACKBENCH_KUAIDI100_SECRET: signs e-waybill calls
+    kuaidi100_partner_id   = "..."  # env PACKBENCH_KUAIDI100_PARTNER_ID: the carrier account (月结账号)
+    kuaidi100_partner_key  = "..."  # env PACKBENCH_KUAIDI100_PARTNER_KEY: its password, where the carrier has one
+    kuaidi100_api          = "https://api.kuaidi100.com"    # env PACKBENCH_KUAIDI100_API: e-waybills
+    kuaidi100_poll_api     = "https://poll.kuaidi100.com"   # env PACKBENCH_KUAIDI100_POLL_API: subscriptions
 
 An environment variable wins over the file (a container sets secrets in its environment). A hook
 whose secret is not configured refuses every call: a webhook is never open. `public_url` is given to
 each station at enrollment and becomes the base of its passport QR codes; without it a station uses
-the URL it enrolled with.
+the URL it enrolled with, and tracking subscriptions ask Kuaidi100 to push to
+`{public_url}/hooks/carriers/kuaidi100`. With `kuaidi100_key`, `kuaidi100_secret` and
+`kuaidi100_partner_id` set, warehouses given a carrier (`packbench server warehouse set`) ship
+with Kuaidi100 e-waybills, and every parcel number is subscribed (`server.kuaidi100`).
 """
 
 from __future__ import annotations
@@ -39,7 +48,11 @@ CONFIG_FILENAME = "server.toml"
 DB_FILENAME = "packbench-server.sqlite3"
 DEFAULT_PORT = 8700  # the station's default passport_base_url points here
 ENV = {"database_url": "DATABASE_URL", "kuaidi100_salt": "PACKBENCH_KUAIDI100_SALT",
-       "webhook_secret": "PACKBENCH_WEBHOOK_SECRET", "public_url": "PACKBENCH_PUBLIC_URL"}
+       "webhook_secret": "PACKBENCH_WEBHOOK_SECRET", "public_url": "PACKBENCH_PUBLIC_URL",
+       "kuaidi100_key": "PACKBENCH_KUAIDI100_KEY", "kuaidi100_secret": "PACKBENCH_KUAIDI100_SECRET",
+       "kuaidi100_partner_id": "PACKBENCH_KUAIDI100_PARTNER_ID",
+       "kuaidi100_partner_key": "PACKBENCH_KUAIDI100_PARTNER_KEY",
+       "kuaidi100_api": "PACKBENCH_KUAIDI100_API", "kuaidi100_poll_api": "PACKBENCH_KUAIDI100_POLL_API"}
 
 
 class ServerConfigError(InputError):
@@ -61,6 +74,12 @@ class ServerConfig:
     reconciliation_alert_pct: float = 3.0  # a reconciliation deviation over this (%) alerts
     station_version: str = ""
     metrics_allow: str = "127.0.0.1, ::1"
+    kuaidi100_key: str = ""
+    kuaidi100_secret: str = ""
+    kuaidi100_partner_id: str = ""
+    kuaidi100_partner_key: str = ""
+    kuaidi100_api: str = "https://api.kuaidi100.com"
+    kuaidi100_poll_api: str = "https://poll.kuaidi100.com"
 
     @property
     def database(self) -> str:
@@ -70,6 +89,16 @@ class ServerConfig:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def kuaidi100_ewaybills(self) -> bool:
+        """Whether e-waybills can be ordered: the API key, its secret and a carrier account."""
+        return bool(self.kuaidi100_key and self.kuaidi100_secret and self.kuaidi100_partner_id)
+
+    @property
+    def kuaidi100_callback(self) -> str:
+        """Where Kuaidi100 pushes tracking: empty without `public_url` (nothing can be subscribed)."""
+        return f"{self.public_url}/hooks/carriers/kuaidi100" if self.public_url else ""
 
 
 def default_server_dir() -> Path:
@@ -93,8 +122,9 @@ def load_server_config(data_dir: Path | None = None, env: Mapping[str, str] | No
     for key, var in ENV.items():
         if environ.get(var):
             values[key] = environ[var]
-    if values.get("public_url"):
-        values["public_url"] = check_public_url(str(values["public_url"]), str(path))
+    for key in ("public_url", "kuaidi100_api", "kuaidi100_poll_api"):
+        if values.get(key):
+            values[key] = check_base_url(key, str(values[key]), str(path))
     config = ServerConfig(directory, **values)  # type: ignore[arg-type]  # each checked by _setting
     try:
         config.zone  # noqa: B018  # fail at start, not at the first report
@@ -121,11 +151,11 @@ def _setting(path: Path, key: str, value: object) -> object:
     return value
 
 
-def check_public_url(url: str, where: str) -> str:
-    """`public_url` as stations will use it: http(s)://host[:port][/path], no query, no trailing slash."""
+def check_base_url(key: str, url: str, where: str) -> str:
+    """A base URL setting: http(s)://host[:port][/path], no query, no trailing slash."""
     base = url.strip().rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
             or any(ch.isspace() for ch in base):
-        raise ServerConfigError(f"{where}: public_url must be http(s)://host[:port][/path], not {url!r}")
+        raise ServerConfigError(f"{where}: {key} must be http(s)://host[:port][/path], not {url!r}")
     return base

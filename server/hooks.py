@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from protocol import WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_WINDOW_SECONDS, ErrorBody
+from server.kuaidi100.subscriptions import on_push_status
 from server.limits import NestingError, loads_bounded
 from server.schemas import GenericHookResult, Kuaidi100Reply
 from server.services import refuse, services
@@ -80,6 +81,9 @@ async def kuaidi100_push(request: Request) -> JSONResponse:
         return _reply(400, False, f"参数错误 {exc}")
     try:
         result = await run_in_threadpool(_ingest, request, "kuaidi100", param, push.records)
+        if push.status in ("abort", "shutdown"):  # the subscription stopped: renew it, or tell the station
+            await run_in_threadpool(on_push_status, svc.sdb, push.status, push.message, push.carrier,
+                                    push.tracking_no, svc.clock)
     except Exception:
         log.exception("kuaidi100 push not stored")
         return _reply(500, False, "服务器错误 server error")

@@ -14,6 +14,7 @@ from server.auth import AuthError, SignedRequest, StationIdentity, Verifier
 from server.config import ServerConfig
 from server.db import ServerDb
 from server.events import EventApplier
+from server.kuaidi100.worker import CarrierWorker
 
 log = logging.getLogger("server.auth")
 
@@ -25,6 +26,7 @@ class Services:
     clock: Clock
     verifier: Verifier
     applier: EventApplier
+    carriers: CarrierWorker
 
 
 def services(request: Request) -> Services:

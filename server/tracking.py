@@ -245,7 +245,11 @@ def ingest(sdb: ServerDb, source: str, body: str, records: Sequence[TrackingReco
 
 
 def publish_existing(sdb: ServerDb, parcels: Sequence[tuple[str, str]]) -> None:
-    """Parcels just registered: publish the events that arrived before them. In the caller's transaction."""
+    """Parcels just registered: publish the events that arrived before them, and subscribe their numbers
+    at Kuaidi100 (`server.kuaidi100.subscriptions`). In the caller's transaction."""
+    from server.kuaidi100.subscriptions import learn_parcels  # it imports this module
+
+    learn_parcels(sdb, [tracking_no for tracking_no, _ in parcels])
     lock_stream(sdb, "tracking")
     owner = dict(parcels)
     pairs: list[tuple[int, str]] = []

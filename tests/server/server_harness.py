@@ -31,7 +31,7 @@ WEBHOOK_SECRET = "generic-hook-secret"
 TABLES = ("console_session", "console_user", "server_audit",
           "nonce", "enrollment_token", "station", "station_event", "product_barcode", "product", "order_line",
           "order", "parcel", "carrier_push", "tracking_event", "tracking_feed", "waybill", "rule_set", "metric_hour",
-          "tracking_case")
+          "tracking_case", "warehouse", "ewaybill", "tracking_subscription", "carrier_job")
 
 
 @dataclass

@@ -203,3 +203,28 @@ def test_packbench_server_starts_uvicorn(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_warehouse_set_and_list(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = str(cli_env)
+    assert packbench_server("warehouse", "set", "WH1", "--sender-name", "PackBench 仓库", "--sender-phone",
+                            "0755-8888 6666", "--sender-address", "深圳市南山区科技南十二路 2 号", "--carrier", "sf",
+                            "--data-dir", d) == 0
+    assert "warehouse WH1: SF, sender PackBench 仓库" in capsys.readouterr().out
+    assert packbench_server("warehouse", "set", "WH2", "--sender-name", "B", "--sender-phone", "13800001111",
+                            "--sender-address", "杭州", "--carrier", "ZTO", "--data-dir", d) == 0
+    assert packbench_server("warehouse", "set", "WH2", "--sender-name", "B2", "--sender-phone", "13800001111",
+                            "--sender-address", "杭州 西湖", "--carrier", "YTO", "--data-dir", d) == 0
+    capsys.readouterr()
+    assert packbench_server("warehouse", "list", "--data-dir", d) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "WH1\tSF\tPackBench 仓库\t0755-8888 6666\t深圳市南山区科技南十二路 2 号",
+        "WH2\tYTO\tB2\t13800001111\t杭州 西湖"]
+    for bad, words in ((["--carrier", "DHL"], "unknown carrier"), (["--sender-phone", "call me"], "not a phone"),
+                       (["--sender-name", " "], "sender name must not be empty")):
+        argv = {"--sender-name": "A", "--sender-phone": "13800001111", "--sender-address": "X", "--carrier": "SF"}
+        argv[bad[0]] = bad[1]
+        flat = [x for kv in argv.items() for x in kv]
+        assert packbench_server("warehouse", "set", "WH3", *flat, "--data-dir", d) == 1
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1
