@@ -12,10 +12,7 @@
     packbench server events [--limit N]        rejected and flagged station events, for a supervisor
     packbench server user add NAME --role viewer|supervisor|admin --warehouse W [--warehouse W2 …] --password-stdin
     packbench server user list | disable NAME | passwd NAME --password-stdin
-    packbench server warehouse set WH --sender-name N --sender-phone P --sender-address A --carrier C
-    packbench server warehouse list
-    packbench server carrier-jobs [--all] [--retry KIND SUBJECT]   dead carrier calls (e-waybills,
-                                               cancels, subscriptions) for an admin; retry one
+    packbench server warehouse set|list …  /  carrier-jobs …      see server.cli_carriers
 
 The database is DATABASE_URL (or `database_url` in DATA_DIR/server.toml), else SQLite in the data
 dir. Exit code 0 only on success; errors are one line on stderr.

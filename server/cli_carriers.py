@@ -1,5 +1,10 @@
-"""`packbench server warehouse …` and `packbench server carrier-jobs`: the carriers' administration
-(issue 10). Registered by `server.cli`, whose handlers' conventions these follow."""
+"""The carriers' administration (issue 10), registered by `server.cli`:
+
+    packbench server warehouse set WH --sender-name N --sender-phone P --sender-address A --carrier C
+    packbench server warehouse list
+    packbench server carrier-jobs [--all] [--retry KIND SUBJECT]   dead carrier calls (e-waybills,
+                                               cancels, subscriptions) for an admin; retry one
+"""
 
 from __future__ import annotations
 
