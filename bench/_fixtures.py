@@ -194,7 +194,10 @@ def _rows(start: int, stop: int, rnd: random.Random) -> dict[str, list[tuple[Any
 
 
 _INSERT = {
-    "order": 'INSERT INTO "order" VALUES (' + ",".join("?" * 18) + ")",
+    # Named columns: later migrations add columns with defaults (discount_cents, shipping_cents).
+    "order": 'INSERT INTO "order" ("id", "order_id", "platform", "shop", "status", "buyer", "receiver_name", '
+             '"receiver_phone", "receiver_address", "total_cents", "paid_cents", "created_at", "paid_at", "ship_by", '
+             '"carrier", "tracking_no", "note", "updated_at") VALUES (' + ",".join("?" * 18) + ")",
     "order_line": 'INSERT INTO "order_line" VALUES (?,?,?,?,?,?,?)',
     "pack_session": 'INSERT INTO "pack_session" VALUES (?,?,?,?,?,?,?,?,?,?)',
     "shipment": 'INSERT INTO "shipment" VALUES (?,?,?,?,?,?,?,?,?,?,?)',

@@ -200,13 +200,17 @@ def test_a_bad_row_after_many_chunks_rolls_everything_back(store: Store, clock: 
     assert counts() == (0, 0, 0)
 
 
+# 4,500 orders no rule objects to (three write chunks of 2,000, three rule batches of 2,000).
+MANY_ORDERS = "order_id,receiver_name,receiver_phone,receiver_address,line_no,sku,qty\n" + "".join(
+    f"N{i},Ann,1380000{i:04d},浙江省 杭州市 西湖区 文三路 90号,1,SKU-1,1\n" for i in range(4500))
+
+
 def test_a_many_chunk_import_is_sealed_chunk_by_chunk_and_verifies(store: Store, clock: FakeClock,
                                                                   tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("order_id,line_no,sku,qty\n" + "".join(f"N{i},1,SKU-1,1\n" for i in range(4500)),
-                    encoding="utf-8")
+    path.write_text(MANY_ORDERS, encoding="utf-8")
     import_orders(store, path, "canonical", clock)
-    kinds = [e.kind for e in AuditEntry.select().where(AuditEntry.kind != "exception.opened").order_by(AuditEntry.seq)]
+    kinds = [e.kind for e in AuditEntry.select().order_by(AuditEntry.seq)]
     assert kinds == ["rows.written", "rows.written", "import.orders"]  # 2000 + 2000 + 500 orders
     chain, rows = verify_store()
     assert chain.ok and rows.ok, rows.problems
@@ -214,11 +218,11 @@ def test_a_many_chunk_import_is_sealed_chunk_by_chunk_and_verifies(store: Store,
 
 def test_rules_report_progress_in_batches(store: Store, clock: FakeClock, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("order_id,line_no,sku,qty\n" + "".join(f"N{i},1,SKU-1,1\n" for i in range(1200)),
-                    encoding="utf-8")
+    path.write_text(MANY_ORDERS, encoding="utf-8")
     seen: list[tuple[int, int]] = []
     import_orders(store, path, "canonical", clock, rules_progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(500, 1200), (1000, 1200), (1200, 1200)]
+    # The new orders have consecutive ids: read in id ranges of 2000, not IN lists of 500.
+    assert seen == [(2000, 4500), (4000, 4500), (4500, 4500)]
 
 
 # ---- import-products refuses an orders file -----------------------------------------------------------

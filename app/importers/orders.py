@@ -61,6 +61,7 @@ from app.importers.source import (
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 1000
+CACHE_PER_FIELD = 4096  # converted values kept per field (cleared when full)
 _BLANK_BY_KIND: dict[str, object] = {"time": None, "money": 0, "id": None}
 NOT_TO_CHECK = frozenset({"cancelled", "refunded"})  # closed orders may carry no receiver at all
 
@@ -126,8 +127,6 @@ class _Reader:
 
     def __init__(self, table: Header, profile: Profile, specs: Mapping[str, FieldSpec]) -> None:
         self.table, self.profile = table, profile
-        # Per field, the last text converted and its value: an order's rows repeat the same times.
-        self.last: dict[str, tuple[str, object]] = {}
         index = table.column_index()
         self.bound: dict[str, _Bound] = {}
         for name, spec in specs.items():
@@ -144,6 +143,18 @@ class _Reader:
             # A joined address must have its last part (the street): 省 市 区 alone is no address.
             if name in specs and not self.bound[name].parts[-1]:
                 raise self.missing(specs[name].parts[-1], name)
+        # Every cell index a field reads: a row's blank cells are skipped without looking at the field
+        # (Shopify leaves the order columns of all but an order's first row blank).
+        self.watch = tuple((index, name) for name, bound in self.bound.items()
+                           for part in bound.parts for index, _ in part)
+        self.direct = {name: bound.parts[0][0] for name, bound in self.bound.items()
+                       if len(bound.parts) == 1 and len(bound.parts[0]) == 1 and bound.spec.combine == "join"}
+        self.seen: dict[str, dict[str, tuple[object, str]]] = {name: {} for name in self.bound}
+
+    def touched(self, cells: tuple[str, ...]) -> set[str]:
+        """The fields with a non-empty cell on this row."""
+        width = len(cells)
+        return {name for index, name in self.watch if index < width and cells[index]}
 
     def missing(self, aliases: tuple[str, ...], name: str) -> ImportFileError:
         also = f" (or {', '.join(repr(a) for a in aliases[1:])})" if len(aliases) > 1 else ""
@@ -168,6 +179,9 @@ class _Reader:
     def text(self, cells: tuple[str, ...], name: str) -> tuple[str, str]:
         """(text, column it came from): per part the first non-blank alias; parts joined."""
         bound = self.bound[name]
+        if len(bound.parts) == 1:  # most fields: no list to build
+            hit = self.first(cells, bound.parts[0], bound.spec.kind)
+            return hit if hit is not None else ("", bound.parts[0][0][1])
         found = [hit for part in bound.parts if (hit := self.first(cells, part, bound.spec.kind))]
         if not found:
             return "", next(header for part in bound.parts for _, header in part)
@@ -182,6 +196,22 @@ class _Reader:
 
     def value(self, row: int, cells: tuple[str, ...], name: str) -> tuple[object, str, str] | None:
         """(value, raw text, column), or None when the cell is blank or the column absent."""
+        if (direct := self.direct.get(name)) is not None:
+            # One column, one alias (most fields): the cell as it stands keys the cache.
+            index, column = direct
+            raw = cells[index] if index < len(cells) else ""
+            if not raw:
+                return None
+            if (hit := self.seen[name].get(raw)) is not None:
+                return hit[0], hit[1], column
+            text = self.cell(cells, index)
+            if self.bound[name].spec.kind == "address":
+                text = text.lstrip("'")
+            if not text:
+                return None
+            value = self.convert(row, column, name, text)
+            self.remember(name, raw, value, text)
+            return value, text, column
         if name not in self.bound:
             return None
         if self.bound[name].spec.combine == "sum":
@@ -189,9 +219,20 @@ class _Reader:
         text, column = self.text(cells, name)
         if not text:
             return None
-        last = self.last.get(name)
-        if last is not None and last[0] == text:
-            return last[1], text, column
+        if (hit := self.seen[name].get(text)) is not None:
+            return hit[0], text, column
+        value = self.convert(row, column, name, text)
+        self.remember(name, text, value, text)
+        return value, text, column
+
+    def remember(self, name: str, key: str, value: object, text: str) -> None:
+        """Conversions are pure: an export repeats SKUs, prices, quantities and an order's times."""
+        seen = self.seen[name]
+        if len(seen) >= CACHE_PER_FIELD:
+            seen.clear()
+        seen[key] = (value, text)
+
+    def convert(self, row: int, column: str, name: str, text: str) -> object:
         kind, p = self.bound[name].spec.kind, self.profile
         try:
             if kind == "id":
@@ -210,8 +251,7 @@ class _Reader:
                 value = text
         except ValueError as exc:
             raise self.error(row, column, str(exc)) from None
-        self.last[name] = (text, value)
-        return value, text, column
+        return value
 
     def total(self, row: int, cells: tuple[str, ...], name: str) -> tuple[object, str, str] | None:
         """A money field that adds several columns up (shop + platform discounts)."""
@@ -396,11 +436,12 @@ class OrderStream:
 
     def _order_row(self, draft: _Draft, row: int, cells: tuple[str, ...]) -> None:
         reader = self.reader
+        touched = reader.touched(cells)
         for name in self.order_fields:
-            if (found := reader.value(row, cells, name)) is not None:
+            if name in touched and (found := reader.value(row, cells, name)) is not None:
                 _merge(self.path, draft, draft.values, name, (found[0], found[1], row, found[2]))
         for name in self.profile.nonblank:
-            if name not in draft.filled and reader.last_part_filled(cells, name):
+            if name not in draft.filled and name in touched and reader.last_part_filled(cells, name):
                 draft.filled.add(name)
         for col, header in self.status_cols.items():
             if raw := reader.cell(cells, col):

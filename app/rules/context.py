@@ -99,12 +99,18 @@ def order_pks(store: Store, order_ids: Sequence[str] | None, since: str | None =
 
 def contexts(store: Store, pks: list[int], now: float, needs: Needs,
              metrics: Metrics, contiguous: bool) -> Iterator[list[OrderContext]]:
-    """Batches of contexts. `contiguous`: `pks` is every order id, so a batch is an id range."""
-    size = BATCH if contiguous else IN_CHUNK
-    for start in range(0, len(pks), size):
-        batch = pks[start:start + size]
-        where, params = (("BETWEEN ? AND ?", [batch[0], batch[-1]]) if contiguous
-                         else (f'IN ({",".join("?" * len(batch))})', list(batch)))
+    """Batches of contexts. `contiguous`: `pks` is every order id, so a batch is an id range. Otherwise
+    a run of consecutive ids (the orders one import created) is read as a range too, in batches of
+    BATCH; anything else by `IN` lists of IN_CHUNK."""
+    start = 0
+    while start < len(pks):
+        batch = pks[start:start + BATCH]
+        if contiguous or batch[-1] - batch[0] == len(batch) - 1:  # pks are sorted and unique
+            where, params = "BETWEEN ? AND ?", [batch[0], batch[-1]]
+        else:
+            batch = batch[:IN_CHUNK]
+            where, params = f'IN ({",".join("?" * len(batch))})', list(batch)
+        start += len(batch)
         yield _batch(store, where, params, now, needs, metrics)
 
 
