@@ -21,10 +21,13 @@ Products: upsert by sku; a file with a barcodes column replaces each listed prod
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+import peewee as pw
 
 from app.audit import record_fact, seal_written_rows
 from app.clock import Clock, iso
@@ -37,6 +40,7 @@ from app.store.models import Order, OrderLine, PackSession, Product, ProductBarc
 T = TypeVar("T")
 IN_CHUNK = 500  # ids per `IN (...)`: well under SQLite's oldest host-parameter limit (999)
 RECORD_CHUNK = 2000  # orders compared and written per step of a (streamed) import
+_PLAIN_FIELDS = (pw.TextField, pw.IntegerField, pw.ForeignKeyField)
 PACKED_STATUSES = frozenset({"packed", "shipped"})
 PACKED_SESSIONS = ("completed", "short_shipped")
 PLATFORM_WINS = frozenset({"cancelled", "refunded"})  # applied even to packed orders
@@ -104,7 +108,13 @@ def _insert_rows(store: Store, model: Any, rows: Sequence[dict[str, Any]], confl
     if conflict_key is not None:
         updates = ", ".join(f'"{f.column_name}" = excluded."{f.column_name}"' for f in fields if f is not conflict_key)
         sql += f' ON CONFLICT ("{conflict_key.column_name}") DO UPDATE SET {updates}'
-    values = [tuple(f.db_value(row[f.name]) for f in fields) for row in rows]
+    if all(isinstance(f, _PLAIN_FIELDS) for f in fields):
+        # Text and integer columns store the parser's str / int / None as they are: no per-cell
+        # db_value call (a third of the write time of a 10^6-line file).
+        pick = operator.itemgetter(*(f.name for f in fields))
+        values: Any = map(pick, rows) if len(fields) > 1 else ((pick(row),) for row in rows)
+    else:
+        values = (tuple(f.db_value(row[f.name]) for f in fields) for row in rows)
     db: Any = store.db
     db.connection().executemany(sql, values)
 
@@ -151,16 +161,13 @@ def apply_orders(store: Store, records: Iterable[OrderRecord], clock: Clock, *,
     template = _defaults(Order)
     total = Counts()
     with store.atomic():
-        seen: set[str] = set()
         for n, chunk in enumerate(_batched(records, RECORD_CHUNK)):
             if n:
                 # The audit capture holds every row written since the last entry: seal the previous
                 # chunk's rows now, so a file of 10^6 lines never holds them all (in memory or in one entry).
                 seal_written_rows(now)
-            ids = [r.order_id for r in chunk]
-            if seen.intersection(ids) or len(set(ids)) != len(ids):
+            if len({r.order_id for r in chunk}) != len(chunk):  # across chunks, the parser sees to it
                 raise ValueError("apply_orders: records repeat an order_id; the parser groups them")
-            seen.update(ids)
             counts = _apply_order_chunk(store, chunk, template, stamp)
             total = Counts(total.created + counts.created, total.updated + counts.updated,
                            total.unchanged + counts.unchanged)
