@@ -50,6 +50,7 @@ class Label:
     passport_url: str
     reprint_no: int = 0  # 0 = first print; n >= 2 prints "REPRINT n"
     shipment_ref: str = ""  # "S000123": with the reprint mark, lets a printer's own re-print be caught at handover
+    routing_code: str = ""  # 大头笔: the carrier's sorting code of an e-waybill, printed big in the header
 
     @property
     def reprint_mark(self) -> str:
@@ -72,6 +73,8 @@ def build_label(job_id: int, sender: Party, station: str, tz: str = "Asia/Shangh
         order_id=printable(order.order_id), weight_g=shipment.weight_g, item_count=items,
         packed_at_local=packed.strftime("%Y-%m-%d %H:%M"), station=station, passport_url=passport_url,
         reprint_no=job.reprint_no, shipment_ref=f"S{shipment.id:06d}",
+        # the routing code belongs to the e-waybill's number: a parcel on a pool or pre-printed number has none
+        routing_code=order.routing_code if shipment.tracking_no == order.ewaybill_no else "",
     )
 
 
@@ -83,4 +86,5 @@ def print_test_label(sender: Party, station: str) -> Label:
         receiver=Party("测试 Test 收件人", "138****5678", "浙江省杭州市西湖区文三路 90 号 东部软件园 3 幢 ^~ 测试"),
         order_id="TEST-0001", weight_g=1234, item_count=3, packed_at_local="2026-01-01 12:00", station=station,
         passport_url="https://packbench.example/p/" + "T" * 120, reprint_no=0, shipment_ref="S000000",
+        routing_code="755W-021A 沪",
     )

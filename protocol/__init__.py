@@ -120,6 +120,15 @@ class LineOut(Model):
     unit_price_cents: int = 0
 
 
+class EwaybillOut(Model):
+    """The carrier e-waybill the server ordered for an order: print it, offline, with its routing code."""
+
+    tracking_no: str
+    carrier: str
+    routing_code: str = Field("", description="大头笔 (Kuaidi100 bulkpen): printed big on the label")
+    sorting: dict[str, str] = Field(default_factory=dict, description="the carrier's other sorting fields")
+
+
 class OrderOut(Model):
     order_id: str
     warehouse: str
@@ -140,6 +149,7 @@ class OrderOut(Model):
     note: str = ""
     lines: list[LineOut]
     updated_at: datetime
+    ewaybill: EwaybillOut | None = None
 
 
 class ProductOut(Model):

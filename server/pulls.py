@@ -9,11 +9,12 @@ An empty cursor starts from the beginning; a cursor of another stream, or not a 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from app.errors import InputError
-from protocol import LineOut, OrderOut, Page, ProductOut, TrackingEventOut
+from protocol import EwaybillOut, LineOut, OrderOut, Page, ProductOut, TrackingEventOut
 from server.db import ServerDb, placeholders
 
 STREAMS = {"orders": "o", "products": "p", "tracking": "t"}
@@ -63,9 +64,20 @@ def orders_page(sdb: ServerDb, warehouse: str, cursor: str | None, limit: int) -
                     f'WHERE "order_id" IN ({placeholders(len(ids))}) ORDER BY "order_id", "line_no"', ids):
                 lines.setdefault(pk, []).append(LineOut(line_no=line_no, sku=sku, name=name, qty=qty,
                                                         unit_price_cents=price))
-    items = [OrderOut(lines=lines.get(row[0], []), **dict(zip(ORDER_COLUMNS, row[2:], strict=True)))
-             for row in rows]
+        ewaybills = _ewaybills(sdb, [row[2] for row in rows])
+    items = [OrderOut(lines=lines.get(row[0], []), ewaybill=ewaybills.get(row[2]),
+                      **dict(zip(ORDER_COLUMNS, row[2:], strict=True))) for row in rows]
     return Page[OrderOut](items=items[:limit], **_paging("orders", [row[1] for row in rows], after, limit))
+
+
+def _ewaybills(sdb: ServerDb, order_ids: list[str]) -> dict[str, EwaybillOut]:
+    """The orders' live e-waybills (`server.kuaidi100.ewaybills`); a cancelled one is not sent."""
+    if not order_ids:
+        return {}
+    rows = sdb.execute(f'SELECT "order_id", "tracking_no", "carrier", "routing_code", "sorting" FROM "ewaybill" '
+                       f'WHERE "state" = \'active\' AND "order_id" IN ({placeholders(len(order_ids))})', order_ids)
+    return {order_id: EwaybillOut(tracking_no=number, carrier=carrier, routing_code=routing,
+                                  sorting=json.loads(sorting)) for order_id, number, carrier, routing, sorting in rows}
 
 
 def products_page(sdb: ServerDb, cursor: str | None, limit: int) -> Page[ProductOut]:

@@ -20,6 +20,7 @@ logged and never fails the pull (the page and its cursor are already stored).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -125,6 +126,11 @@ def _order_record(order: OrderOut, row: int) -> OrderRecord:
     }
     if order.tracking_no is not None:  # no waybill known to the server: keep one bound at the station
         values["tracking_no"] = order.tracking_no
+    ewaybill = order.ewaybill  # the server's word: a cancelled e-waybill is no longer sent, so it is cleared
+    values.update(ewaybill_no=ewaybill.tracking_no if ewaybill else None,
+                  ewaybill_carrier=ewaybill.carrier if ewaybill else "",
+                  routing_code=ewaybill.routing_code if ewaybill else "",
+                  sorting=json.dumps(ewaybill.sorting, ensure_ascii=False, sort_keys=True) if ewaybill else "")
     lines = tuple(LineRecord(x.line_no, x.sku, x.name, x.qty, x.unit_price_cents, row)
                   for x in sorted(order.lines, key=lambda x: x.line_no))
     return OrderRecord(order.order_id, order.status, values, lines, row)
@@ -282,6 +288,36 @@ def apply_tracking_page(clock: Clock, items: Sequence[TrackingEventOut]) -> int:
     return len(rows)
 
 
+TRACKING_ABORT_SOP = (
+    "Kuaidi100 stopped tracking this parcel (its message is in the title). Check that the courier really "
+    "collected it (handover sheet, courier's app); if it was collected, ask the carrier for its trail and "
+    "re-subscribe; if not, find the parcel and hand it over again.\n"
+    "快递100已停止跟踪该包裹（原因见标题）。请核实快递员是否已揽收（交接单、快递员APP）；已揽收则向快递公司"
+    "查询轨迹并重新订阅；未揽收则找到包裹重新交接。"
+)
+
+
+def open_tracking_aborts(store: Store, clock: Clock, items: Sequence[TrackingEventOut]) -> int:
+    """A `tracking_abort` case for each parcel whose subscription the carrier aborted (code `abort`,
+    published by the server when renewing it would not help). In the page's transaction."""
+    opened = 0
+    for event in items:
+        if event.carrier_status != "abort":
+            continue
+        shipment = Shipment.get_or_none(Shipment.tracking_no == event.tracking_no)
+        order = shipment.order if shipment is not None else Order.get_or_none(
+            Order.tracking_no == event.tracking_no)
+        case = open_case(
+            store, clock, dedupe_key=f"tracking_abort:{event.tracking_no}", tag="tracking_abort",
+            rule_id="builtin.tracking_abort", severity="warning", route="supervisor",
+            title=f"Tracking stopped for {event.tracking_no} 停止跟踪: {event.context}", sop=TRACKING_ABORT_SOP,
+            order=order, shipment=shipment, actor=ACTOR,
+            detail={"tracking_no": event.tracking_no, "carrier": event.carrier, "message": event.context,
+                    "time": iso(event.time)})
+        opened += case is not None
+    return opened
+
+
 # ----- the loop -----
 def _fetch(source: PageSource, feed: Feed, cursor: str | None, limit: int) -> Fetched[Any]:
     if feed == "orders":
@@ -303,6 +339,7 @@ def _store_page(store: Store, clock: Clock, feed: Feed, fetched: Fetched[Any]) -
             notes = apply_products_page(store, clock, page.items, fetched.sha256)
         else:
             apply_tracking_page(clock, page.items)
+            open_tracking_aborts(store, clock, page.items)
         save_cursor(feed, page.next_cursor, clock)
     return intercepts, notes
 

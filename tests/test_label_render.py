@@ -211,6 +211,22 @@ def test_escpos_native_qr_barcode_and_gb18030_text() -> None:
     assert data.endswith(b"\x1dV\x00")  # full cut
 
 
+def test_the_routing_code_is_the_biggest_text_and_in_every_language() -> None:
+    layout = layout_label(ROUTED)
+    texts = [el for el in layout.elements if isinstance(el, TextBlock)]
+    [code] = [el for el in texts if el.text == "755W-021A 沪东"]
+    assert code.bold and code.height == max(el.height for el in texts) and code.y < layout.geometry.dots(17)
+    zpl = render_zpl(ROUTED)
+    assert "755W-021A 沪东" in {f["FD"] for f in zpl_fields(zpl) if "A" in f}
+    raster = render_zpl(ROUTED, cjk="raster")
+    assert "755W-021A" in {f["FD"].strip() for f in zpl_fields(raster) if "A" in f}  # 沪东 goes as a ^GF graphic
+    tspl = [args[-1] for name, args in parse_tspl(render_tspl(ROUTED)) if name == "TEXT"]
+    assert "755W-021A 沪东" in tspl
+    assert "755W-021A 沪东".encode("gb18030") in render_escpos(ROUTED)
+    assert "755W-021A 沪东" in PdfReader(io.BytesIO(render_pdf(ROUTED))).pages[0].extract_text()
+    assert not [el for el in layout_label(DEMO).elements if isinstance(el, TextBlock) and "755W" in el.text]
+
+
 def test_escpos_receipt_follows_the_label_fields() -> None:
     texts = [getattr(item, "text", "") for item in layout_receipt(DEMO)]
     for f in label_fields(DEMO):
@@ -266,7 +282,12 @@ def test_reprint_mark_only_from_the_second_print(reprint_no: int) -> None:
 
 # --- layout ---
 
-@pytest.mark.parametrize("lbl", [DEMO, LONG, label(reprint_no=12)], ids=["demo", "long", "reprint"])
+ROUTED = label(routing_code="755W-021A 沪东")
+
+
+@pytest.mark.parametrize("lbl", [DEMO, LONG, label(reprint_no=12), ROUTED,
+                                 label(routing_code="上海浦东新区张江转运中心 021WJ-A12-88", reprint_no=3)],
+                         ids=["demo", "long", "reprint", "routed", "long-route-reprint"])
 @pytest.mark.parametrize("dpi", [203, 300])
 def test_layout_keeps_everything_on_the_label_without_overlap(lbl: Label, dpi: int) -> None:
     layout = layout_label(lbl, LabelGeometry(dpi=dpi))

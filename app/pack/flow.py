@@ -308,7 +308,7 @@ class PackFlow:
         session = PackSession.create(
             order=order, operator=self.operator, station=self.config.station, started_at=iso(self.clock.now()),
         )
-        self.open = _Open(order, session, expected, names, {}, order.carrier or self.config.carrier)
+        self.open = _Open(order, session, expected, names, {}, lookup.order_carrier(order, self.config.carrier))
         self.last_shipment = None
         self._held = None
         self._resume_weighing()
@@ -519,7 +519,7 @@ class PackFlow:
             self.pending = None
             self.state = State.IDLE
             return self._out(f"order_{status}", None, order_id=order.order_id, mid_pack=True)
-        tracking = order.tracking_no or lookup.take_waybill(opened.carrier, order, at)
+        source, tracking = lookup.choose_waybill(opened.carrier, order, at)
         if tracking is None:
             self.state = State.ITEMS_COMPLETE
             self.waiting_for = "no_waybill"
@@ -540,13 +540,15 @@ class PackFlow:
         record_fact("shipment.created", self._actor(), at, {
             "order_id": order.order_id, "tracking_no": tracking, "carrier": opened.carrier,
             "weight_g": verdict.actual_g, "expected_weight_g": verdict.expected_g, "items": opened.counts,
-            "short": opened.short, "approved_by": approved_by, "station": self.config.station,
+            "short": opened.short, "approved_by": approved_by, "station": self.config.station, "waybill": source,
         })
         self.last_shipment = shipment
         self.open = None
         self.state = State.LABELLED
+        en, zh = lookup.WAYBILL_SOURCES[source]
         return self._out("label_queued", None, order_id=order.order_id, tracking_no=tracking, job_id=job.id,
-                         actual_g=verdict.actual_g, expected_g=verdict.expected_g, approved_by=approved_by)
+                         actual_g=verdict.actual_g, expected_g=verdict.expected_g, approved_by=approved_by,
+                         waybill=source, waybill_en=en, waybill_zh=zh)
 
     def _on_print(self, job_id: int, ok: bool, reason: str, delivered: bool, at: datetime) -> Outcome:
         job = PrintJob.get_by_id(job_id)
@@ -582,5 +584,5 @@ class PackFlow:
         order = session.order
         expected, names = lookup.order_lines(order)
         counts = {k: int(v) for k, v in json.loads(session.scanned or "{}").items()}
-        self.open = _Open(order, session, expected, names, counts, order.carrier or self.config.carrier)
+        self.open = _Open(order, session, expected, names, counts, lookup.order_carrier(order, self.config.carrier))
         self.state = State.ITEMS_COMPLETE if self.open.complete else State.ORDER_OPEN

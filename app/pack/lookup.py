@@ -99,6 +99,32 @@ def tracking_in_use(tracking_no: str, order: Order) -> bool:
     return bool(other or Shipment.select(Shipment.id).where(Shipment.tracking_no == tracking_no).exists())
 
 
+WAYBILL_SOURCES = {  # where a parcel's number came from, as the bench says it
+    "preprinted": ("pre-printed waybill", "预印面单"),
+    "ewaybill": ("carrier e-waybill", "电子面单"),
+    "pool": ("local number pool", "本地单号池"),
+}
+
+
+def order_carrier(order: Order, default: str) -> str:
+    """The carrier an order ships with: its e-waybill's, else the order's own, else the station's default."""
+    return str(order.ewaybill_carrier or order.carrier or default)
+
+
+def choose_waybill(carrier: str, order: Order, at: datetime) -> tuple[str, str | None]:
+    """(source, number) for the order's parcel: a waybill bound to the order (pre-printed, scanned or
+    from the platform), else the carrier e-waybill the server ordered for it (if it is for this
+    carrier and no shipment used it yet: a voided label's number is never printed again), else the
+    next number of the local pool (None when that is empty too)."""
+    if order.tracking_no:
+        return "preprinted", str(order.tracking_no)
+    number = order.ewaybill_no
+    if number and order.ewaybill_carrier == carrier and not Shipment.select(Shipment.id).where(
+            Shipment.tracking_no == number).exists():
+        return "ewaybill", str(number)
+    return "pool", take_waybill(carrier, order, at)
+
+
 def take_waybill(carrier: str, order: Order, at: datetime) -> str | None:
     """The next free pre-allocated number for the carrier. Runs inside the shipment's transaction,
     which is IMMEDIATE, so two processes can never take the same number."""

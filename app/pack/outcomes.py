@@ -70,7 +70,8 @@ MESSAGES: dict[str, tuple[Level, str, str]] = {
         "lift the parcel and put it back to weigh again",
         "{carrier} 运单号已用完——请导入运单号或扫描预印运单；取下包裹再放回即重新称重",
     ),
-    "label_queued": (Level.OK, "Printing label {tracking_no}", "正在打印面单 {tracking_no}"),
+    "label_queued": (Level.OK, "Printing label {tracking_no} ({waybill_en})",
+                     "正在打印面单 {tracking_no}（{waybill_zh}）"),
     "label_printed": (Level.OK, "Done — label {tracking_no} printed", "完成，面单 {tracking_no} 已打印"),
     "print_failed": (
         Level.ERROR, "Printer: {reason} — label will print when fixed", "打印机：{reason}，修复后自动打印",

@@ -16,6 +16,7 @@ from app.store.migration_0004 import MIGRATION_4, MIGRATION_4_NAME
 from app.store.migration_0005 import MIGRATION_5, MIGRATION_5_NAME
 from app.store.migration_0006 import MIGRATION_6, MIGRATION_6_NAME, MIGRATION_6_VERSION
 from app.store.migration_0007 import MIGRATION_7, MIGRATION_7_NAME
+from app.store.migration_0008 import MIGRATION_8, MIGRATION_8_NAME
 
 
 class Migration(NamedTuple):
@@ -215,6 +216,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, MIGRATION_5_NAME, MIGRATION_5),
     Migration(MIGRATION_6_VERSION, MIGRATION_6_NAME, MIGRATION_6),
     Migration(7, MIGRATION_7_NAME, MIGRATION_7),
+    Migration(8, MIGRATION_8_NAME, MIGRATION_8),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

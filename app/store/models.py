@@ -65,6 +65,10 @@ class Order(BaseModel):
     ship_by = pw.TextField(null=True)
     carrier = pw.TextField(default="")
     tracking_no = pw.TextField(null=True, index=True)  # a pre-printed waybill bound to the order
+    ewaybill_no = pw.TextField(null=True)  # the carrier e-waybill the server ordered (migration 8)
+    ewaybill_carrier = pw.TextField(default="")
+    routing_code = pw.TextField(default="")  # 大头笔 (Kuaidi100 bulkpen), printed big on the label
+    sorting = pw.TextField(default="")  # the carrier's other sorting fields, JSON
     note = pw.TextField(default="")
     updated_at = pw.TextField()
 

@@ -142,6 +142,7 @@ def label_fields(label: Label) -> list[Field]:
     fields = [
         Field("reprint", "", label.reprint_mark),
         Field("carrier", "", f"{label.carrier} {label.service}"),
+        Field("routing", "大头笔", label.routing_code),
         Field("tracking", "", label.tracking_no),
         Field("receiver", "收件 TO", f"{label.receiver.name} {label.receiver.phone_masked}"),
         Field("receiver_address", "", label.receiver.address),
@@ -300,7 +301,16 @@ def layout_label(label: Label, geometry: LabelGeometry | None = None) -> LabelLa
         out.append(InverseBanner(bx, by, bw, bh, TextBlock(tx, by + (bh - mark.height) // 2, mark.height,
                                                             mark.text, True, bw - d(2))))
         room -= bw + d(2)
-    text("carrier", 6.5, 7, 4, room, bold=True)
+    if "routing" in fields:
+        # 大头笔 is what sorters read from a metre away: the header's largest text, never cut short
+        # (it shrinks instead); the carrier and service take the left third in smaller type.
+        text("carrier", 6.5, 4.5, 2.5, room // 3, bold=True)
+        space = room - room // 3 - d(2)
+        code = fit_line(fields["routing"].text, 0, d(5.5), d(9.5), d(3), space, bold=True)
+        out.append(TextBlock(left + room - measure(code.text, code.height, True), code.y, code.height, code.text,
+                             True, space))
+    else:
+        text("carrier", 6.5, 7, 4, room, bold=True)
     hrule(17)
 
     # tracking number: Code 128, about 20 mm tall, and the number in text below it
@@ -399,6 +409,9 @@ def layout_receipt(label: Label) -> list[ReceiptItem]:
         if f.key == "reprint":
             out.append(ReceiptText(f" {f.text} ", 2, True, "center", invert=True))
         elif f.key == "carrier":
+            para(f.text, 2, True, "center")
+        elif f.key == "routing":
+            out.append(ReceiptText(f"{f.caption} ROUTE", 1, False, "center"))
             para(f.text, 2, True, "center")
         elif f.key == "tracking":
             modules = code128.modules(f.text) + 2 * code128.QUIET_MODULES

@@ -266,3 +266,19 @@ def test_an_order_cancelled_before_anyone_packed_it_opens_nothing(demo_store: St
     api.feeds["orders"] = [order_out(ORDER, "cancelled", skus=("TEA-LJ-250",))]
     assert pull_feed(demo_store, api, clock, "orders").intercepts == 0
     assert Order.get(Order.order_id == ORDER).status == "cancelled" and not ExceptionCase.select().exists()
+
+
+def test_a_carrier_abort_opens_one_tracking_abort_case(flow: PackFlow, clock: FakeClock, api: FakeApi) -> None:
+    tracking_no = _pack_demo_order(flow)
+    abort = tracking_out(31, tracking_no, "exception")
+    abort = abort.model_copy(update={"carrier_status": "abort",
+                                     "context": "快递100已停止跟踪 tracking stopped: 3天查询无记录"})
+    api.feeds["tracking"] = [tracking_out(30, tracking_no), abort]
+    pull_feed(flow.store, api, clock, "tracking")
+    case = ExceptionCase.get(ExceptionCase.tag == "tracking_abort")
+    assert (case.dedupe_key, case.severity, case.route) == (f"tracking_abort:{tracking_no}", "warning", "supervisor")
+    assert case.shipment.tracking_no == tracking_no and case.order.order_id == ORDER
+    assert "3天查询无记录" in case.title and "快递100" in case.sop
+    SyncCursor.delete().where(SyncCursor.name == "tracking").execute()  # the same page again: no second case
+    pull_feed(flow.store, api, clock, "tracking")
+    assert ExceptionCase.select().where(ExceptionCase.tag == "tracking_abort").count() == 1
