@@ -157,11 +157,14 @@ def cmd_operator_list(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Exit 3 when the chain is broken or a covered row was edited, deleted or slipped in."""
+    """Exit 3 when the chain is broken, a covered row was edited, deleted or slipped in, or the chain no
+    longer holds the head the server acknowledged (truncated or re-hashed)."""
+    from app import audit_anchor
     from app.audit_rows import BEFORE_MIGRATION, verify_store
 
     read_store(args)
     chain, rows = verify_store()
+    anchor = audit_anchor.judge(chain)
     if chain.ok:
         print(f"audit chain ok: {chain.entries} entries, head {chain.head_hash}")
     else:
@@ -174,7 +177,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if rows.uncovered_skipped:
         summary += "; rows past the break in the chain not judged"
     print(summary)
-    return 0 if chain.ok and rows.ok else 3
+    print(f"anchor: {anchor.text}", file=sys.stdout if anchor.ok else sys.stderr)
+    return 0 if chain.ok and rows.ok and anchor.ok else 3
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -88,8 +88,25 @@ class Event(Model):
     payload: dict[str, Any]
 
 
+MAX_AUDIT_LINKS = 4
+
+
+class AuditHead(Model):
+    """A point of a station's hash-chained audit log: entry `seq` and its hash."""
+
+    seq: int = Field(ge=1, le=2**62)
+    hash: str = Field(pattern="^[0-9a-f]{64}$")
+
+
 class EventBatch(Model):
     events: list[Event] = Field(max_length=MAX_BATCH)
+    audit_head: AuditHead | None = Field(
+        default=None, description="the station's audit chain head when the batch was read: the server keeps "
+        "the last one per station, outside the station's file")
+    audit_links: list[AuditHead] = Field(
+        default_factory=list, max_length=MAX_AUDIT_LINKS,
+        description="the station's entries, as its chain has them now, at the seqs the server may hold as its "
+        "head (the last acknowledged, the last sent): they show the new head extends the kept one")
 
 
 class EventResult(Model):
@@ -98,8 +115,20 @@ class EventResult(Model):
     reason: str | None = None
 
 
+class AuditHeadAck(Model):
+    """The head the server keeps for the station after this batch. `refused`: the offered head went back,
+    changed the hash of a kept entry or did not link to it — the first one is kept, and flagged."""
+
+    status: Literal["accepted", "unchanged", "refused"]
+    seq: int
+    hash: str
+    acknowledged_at: datetime
+    reason: str | None = None
+
+
 class EventBatchResult(Model):
     results: list[EventResult]
+    audit_head: AuditHeadAck | None = None
 
 
 # ----- pulls -----

@@ -27,6 +27,7 @@ from protocol import (
     WaybillAllocation,
 )
 from server import pulls, reports, rules, waybills
+from server.audit_heads import parse_claim
 from server.auth import AuthError, enroll
 from server.events import BatchError, parse_batch
 from server.limits import NestingError, loads_bounded
@@ -62,18 +63,19 @@ async def push_events(request: Request, station: Station) -> EventBatchResult:
     """Up to 500 outbox events; per event: accepted, known (already applied) or rejected with a reason."""
     raw = await request.body()  # at most 4 MB: server.limits ended a larger one with 413
     try:
-        items = parse_batch(loads_bounded(raw), station)
+        body = loads_bounded(raw)
+        items = parse_batch(body, station)
+        claim = parse_claim(body)
     except NestingError as exc:
         raise refuse(request, 400, str(exc), station.station_id) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise refuse(request, 400, "body is not UTF-8 JSON", station.station_id) from None
-    except BatchError as exc:
+    except (BatchError, ValueError) as exc:  # a BatchError is a ValueError too; a bad head is one
         raise refuse(request, 422, str(exc), station.station_id) from None
     except AuthError as exc:
         raise refuse(request, exc.status, exc.reason, station.station_id) from None
     svc = services(request)
-    results = await run_in_threadpool(svc.applier.apply, station, items)
-    return EventBatchResult(results=results)
+    return await run_in_threadpool(svc.applier.apply, station, items, claim)
 
 
 @router.get("/orders", response_model=Page[OrderOut], responses=REFUSALS)

@@ -17,8 +17,7 @@ expects next; an event with another seq is still applied (the facts happened; bl
 station's outbox behind a lost event would stop all later facts) but flagged: a gap (events lost
 before reaching the server) or a regression (the station store was restored from a backup) is
 stored as the event's `note`, logged, listed with the rejected ones, and returned as the `reason`
-of its `accepted` answer. Events of one station are applied one batch at a time (the station row
-is locked for the transaction).
+of its `accepted` answer. Batches apply one at a time (the station row is locked), with the audit head.
 """
 
 from __future__ import annotations
@@ -38,7 +37,8 @@ from pydantic import ValidationError
 from app.audit import canonical_json
 from app.clock import Clock, iso
 from app.errors import InputError
-from protocol import MAX_BATCH, Event, EventResult
+from protocol import MAX_BATCH, Event, EventBatchResult, EventResult
+from server.audit_heads import ENVELOPE, Claim, anchor
 from server.auth import AuthError, StationIdentity
 from server.db import ServerDb, chunks, has_nul, placeholders, retrying, take_positions
 from server.projections import WRITES, Effects, Rejected, project
@@ -127,8 +127,8 @@ def _canonical_body(event_id: str, event: Event, at: str, payload: str) -> str:
 
 def parse_batch(body: Any, identity: StationIdentity) -> list[_Item]:
     """Check the envelope (BatchError) and that every event is the signer's own (AuthError 403)."""
-    if not isinstance(body, dict) or set(body) != {"events"} or not isinstance(body["events"], list):
-        raise BatchError('expected {"events": [...]}')
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list) or not set(body) <= ENVELOPE:
+        raise BatchError('expected {"events": [...]}, optionally with "audit_head" and "audit_links"')
     events = body["events"]
     if len(events) > MAX_BATCH:
         raise BatchError(f"{len(events)} events in one batch; at most {MAX_BATCH}")
@@ -190,10 +190,10 @@ class EventApplier:
         self.sdb = sdb
         self.clock = clock
 
-    def apply(self, identity: StationIdentity, items: list[_Item]) -> list[EventResult]:
+    def apply(self, identity: StationIdentity, items: list[_Item], claim: Claim | None = None) -> EventBatchResult:
         for attempt in range(2):
             try:
-                return retrying(self.sdb, lambda: self._apply(identity, items))
+                return retrying(self.sdb, lambda: self._apply(identity, items, claim))
             except pw.IntegrityError:
                 if attempt:  # another station pushed the same id meanwhile: look again
                     raise
@@ -213,7 +213,7 @@ class EventApplier:
                 known[event_id] = (body_hash, status, reason)
         return known
 
-    def _apply(self, identity: StationIdentity, items: list[_Item]) -> list[EventResult]:
+    def _apply(self, identity: StationIdentity, items: list[_Item], claim: Claim | None) -> EventBatchResult:
         now = iso(self.clock.now())
         results: dict[int, EventResult] = {}
         rows: list[tuple[Any, ...]] = []
@@ -257,7 +257,8 @@ class EventApplier:
             self.sdb.execute('UPDATE "station" SET "next_seq" = ? WHERE "station_id" = ?',
                              (expected, identity.station_id))
             self._finish(fx)
-        return [results[item.index] for item in items]
+            head = anchor(self.sdb, identity.station_id, claim, now) if claim is not None else None
+        return EventBatchResult.model_construct(results=[results[item.index] for item in items], audit_head=head)
 
     def _one(self, identity: StationIdentity, item: _Item, fx: Effects) -> tuple[str, str | None, str | None]:
         if item.event is None:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from app.clock import Clock, SystemClock, iso
 from server.db import ServerDb, ServerDbError, describe, open_database
+from server.schema_audit_heads import AUDIT_HEADS
 from server.schema_carriers import CARRIERS
 from server.schema_console import CONSOLE_USERS
 from server.schema_hardening import HARDENING
@@ -237,6 +238,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "console users, sessions and the server audit log", CONSOLE_USERS),
     Migration(3, "hardening: station lifecycle, pushes once, tracking claims", HARDENING),
     Migration(4, "carriers: warehouse senders, e-waybills, tracking subscriptions, carrier jobs", CARRIERS),
+    Migration(5, "station audit chain heads", AUDIT_HEADS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

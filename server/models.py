@@ -45,6 +45,9 @@ class Station(BaseModel):
     revoked_reason = pw.TextField(null=True)
     last_seen_at = pw.TextField(null=True)  # its last signed request, to the minute
     next_seq = pw.BigIntegerField(default=1)  # the outbox seq the server expects next
+    audit_seq = pw.BigIntegerField(null=True)  # the station's audit chain head the server keeps (migration 3)
+    audit_hash = pw.TextField(null=True)
+    audit_at = pw.TextField(null=True)
 
 
 class StationEvent(BaseModel):
@@ -222,8 +225,20 @@ class TrackingCase(BaseModel):
     closed_at = pw.TextField(null=True)
 
 
+class AuditHeadConflict(BaseModel):
+    """An audit chain head a station offered and the server refused, keeping the first (server.audit_heads)."""
+
+    station_id = pw.TextField()
+    at = pw.TextField()
+    kept_seq = pw.BigIntegerField()
+    kept_hash = pw.TextField()
+    offered_seq = pw.BigIntegerField()
+    offered_hash = pw.TextField()
+    reason = pw.TextField()
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion, EnrollmentToken, Station, StationEvent, Product, ProductBarcode, Order, OrderLine, Parcel,
     CarrierPush, TrackingEvent, Waybill, RuleSet, MetricHour, ConsoleUser, ConsoleSession, ServerAudit,
-    TrackingCase,
+    TrackingCase, AuditHeadConflict,
 ]

@@ -38,6 +38,7 @@ from protocol import (
     HEADER_TIMESTAMP,
     MAX_BATCH,
     MAX_PAGE,
+    AuditHead,
     EnrollRequest,
     EnrollResponse,
     Event,
@@ -221,11 +222,14 @@ class SyncClient:
         return f"{parts.scheme}://{parts.netloc}"
 
     # ----- endpoints -----
-    def push(self, events: Sequence[Event]) -> EventBatchResult:
-        """POST one batch; the answer must speak for every event sent, and for no other."""
+    def push(self, events: Sequence[Event], head: AuditHead | None = None,
+             links: Sequence[AuditHead] = ()) -> EventBatchResult:
+        """POST one batch (with the audit chain head, when given); the answer must speak for every
+        event sent, and for no other."""
         if len(events) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} events, not {len(events)}")
-        body = EventBatch(events=list(events)).model_dump_json().encode("utf-8")
+        body = EventBatch(events=list(events), audit_head=head, audit_links=list(links)).model_dump_json(
+            exclude_defaults=head is None).encode("utf-8")
         response = self.request("POST", "/events", body=body)
         result = _parse(EventBatchResult, response, "POST /events")
         sent = {e.id for e in events}

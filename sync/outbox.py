@@ -14,6 +14,11 @@ committed. A failed send only increments `attempts` of the rows in that batch.
 
 A row this station cannot even encode (a payload that is not a JSON object) is marked rejected here,
 with a reason saying so, instead of blocking every event behind it.
+
+Every batch also carries the audit chain's head (and links to the heads the server may hold), and the
+head the server answers it keeps is recorded (`app.audit_anchor`): the chain's anchor outside the
+file. When the outbox is empty but the chain grew (entries that carry no event), a batch of no events
+carries the head alone.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ from uuid import UUID
 
 import peewee as pw
 
+from app import audit_anchor
 from app.clock import Clock, iso, parse_iso
 from app.store import Store
 from app.store.models import Outbox
-from protocol import MAX_BATCH, Event, EventBatchResult
+from protocol import MAX_BATCH, AuditHead, Event, EventBatchResult
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,8 @@ class EventSink(Protocol):
 
     station_id: str
 
-    def push(self, events: Sequence[Event]) -> EventBatchResult: ...
+    def push(self, events: Sequence[Event], head: AuditHead | None = None,
+             links: Sequence[AuditHead] = ()) -> EventBatchResult: ...
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,7 @@ def _mark(store: Store, clock: Clock, rows: Sequence[OutboxRow], result: EventBa
         _set(store, "acked_at", iso(clock.now()), acked)
         for reason, seqs in rejected.items():
             _set(store, "rejected_reason", reason, seqs)
+        _record_head(store, result)
     accepted = sum(r.status == "accepted" for r in result.results)
     return accepted, len(acked) - accepted, sum(len(seqs) for seqs in rejected.values())
 
@@ -191,11 +199,30 @@ class _Prepared:
     rows: Sequence[OutboxRow]
     events: list[Event]
     broken: dict[int, str]
+    head: AuditHead | None = None
+    links: tuple[AuditHead, ...] = ()
 
 
 def _prepare(rows: Sequence[OutboxRow], station_id: str) -> _Prepared:
     events, broken = _encode(rows, station_id)
-    return _Prepared(rows, events, broken)
+    claim = audit_anchor.claim()
+    if claim is None:
+        return _Prepared(rows, events, broken)
+    head, links = claim
+    return _Prepared(rows, events, broken, AuditHead(seq=head.seq, hash=head.hash),
+                     tuple(AuditHead(seq=p.seq, hash=p.hash) for p in links))
+
+
+def _send(store: Store, sink: EventSink, batch: _Prepared) -> EventBatchResult:
+    if batch.head is not None:
+        audit_anchor.note_sent(store, batch.head.seq)
+    return sink.push(batch.events, batch.head, batch.links)
+
+
+def _record_head(store: Store, result: EventBatchResult) -> None:
+    ack = result.audit_head
+    if ack is not None:
+        audit_anchor.record_ack(store, ack.status, ack.seq, ack.hash, ack.acknowledged_at, ack.reason)
 
 
 def _settle(store: Store, clock: Clock, batch: _Prepared, sending: Future[EventBatchResult] | None) -> PushReport:
@@ -232,8 +259,10 @@ def push_outbox(store: Store, sink: EventSink, clock: Clock, *, batch_size: int 
     station = sink.station_id
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-push") as http:
         batch = _prepare(pending_rows(batch_size, 0), station)
+        if not batch.rows:
+            _push_head_alone(store, sink, batch)
         while batch.rows and (max_batches is None or total.batches < max_batches):
-            sending = http.submit(sink.push, batch.events) if batch.events else None
+            sending = http.submit(_send, store, sink, batch) if batch.events else None
             last = max_batches is not None and total.batches + 1 >= max_batches
             upcoming = _prepare([] if last else pending_rows(batch_size, batch.rows[-1].seq), station)
             total += _settle(store, clock, batch, sending)
@@ -241,3 +270,11 @@ def push_outbox(store: Store, sink: EventSink, clock: Clock, *, batch_size: int 
                 on_batch(total)
             batch = upcoming
     return total
+
+
+def _push_head_alone(store: Store, sink: EventSink, batch: _Prepared) -> None:
+    """No event to send, but a head the server has not acknowledged: send it in a batch of none."""
+    ack = audit_anchor.acknowledged()
+    if batch.head is None or (ack is not None and (ack.seq, ack.hash) == (batch.head.seq, batch.head.hash)):
+        return
+    _record_head(store, _send(store, sink, batch))

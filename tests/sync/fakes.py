@@ -15,6 +15,8 @@ from app.clock import FakeClock
 from app.store import Store
 from protocol import (
     MAX_PAGE,
+    AuditHead,
+    AuditHeadAck,
     Event,
     EventBatchResult,
     EventResult,
@@ -25,6 +27,7 @@ from protocol import (
     RuleSetOut,
     TrackingEventOut,
 )
+from server.audit_heads import Claim, judge
 from sync.client import Fetched, SyncError
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
@@ -48,6 +51,8 @@ class FakeApi:
         self.feeds: dict[str, list[Any]] = {"orders": [], "products": [], "tracking": []}
         self.requests: list[tuple[str, str | None, int]] = []
         self.ruleset = RuleSetOut(version=0, sha256=hashlib.sha256(b"").hexdigest(), created_at=None, content="")
+        self.audit_head: AuditHead | None = None  # kept as the server keeps it (server.audit_heads.judge)
+        self.audit_claims: list[Claim] = []
 
     def serve_rules(self, content: str, version: int) -> None:
         self.ruleset = RuleSetOut(version=version, sha256=hashlib.sha256(content.encode()).hexdigest(),
@@ -58,7 +63,8 @@ class FakeApi:
         if failures:
             raise failures.pop(0)
 
-    def push(self, events: Sequence[Event]) -> EventBatchResult:
+    def push(self, events: Sequence[Event], head: AuditHead | None = None,
+             links: Sequence[AuditHead] = ()) -> EventBatchResult:
         self.batches.append(list(events))
         self._fail(self.failures)
         results = []
@@ -73,7 +79,19 @@ class FakeApi:
             else:
                 self.events[e.id] = e
                 results.append(EventResult(id=e.id, status="accepted"))
-        return EventBatchResult(results=results)
+        return EventBatchResult(results=results, audit_head=self._anchor(head, links))
+
+    def _anchor(self, head: AuditHead | None, links: Sequence[AuditHead]) -> AuditHeadAck | None:
+        if head is None:
+            return None
+        claim = Claim(head, tuple(links))
+        self.audit_claims.append(claim)
+        status, reason = judge(self.audit_head, claim)
+        if status == "accepted":
+            self.audit_head = head
+        kept = self.audit_head
+        assert kept is not None
+        return AuditHeadAck(status=status, seq=kept.seq, hash=kept.hash, acknowledged_at=T0, reason=reason)
 
     def _page(self, feed: str, cursor: str | None, limit: int) -> Fetched[Any]:
         self.requests.append((feed, cursor, limit))

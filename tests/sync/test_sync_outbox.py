@@ -127,11 +127,11 @@ def test_answers_before_a_failure_stay_marked(store: Store, clock: FakeClock, ap
     real_push = api.push
     sent = {"n": 0}
 
-    def second_batch_fails(events: Any) -> Any:
+    def second_batch_fails(events: Any, *head: Any) -> Any:
         sent["n"] += 1
         if sent["n"] == 2:
             raise unreachable()
-        return real_push(events)
+        return real_push(events, *head)
 
     api.push = second_batch_fails  # type: ignore[method-assign]
     with pytest.raises(Exception, match="unreachable"):

@@ -196,9 +196,9 @@ def test_stop_ends_a_long_drain_between_batches(store: Store, clock: FakeClock, 
     queue_events(store, clock, 2000)
     real = api.push
 
-    def slow(events: Any) -> Any:
+    def slow(events: Any, *head: Any) -> Any:
         time.sleep(0.05)
-        return real(events)
+        return real(events, *head)
 
     api.push = slow  # type: ignore[method-assign]
     worker = SyncWorker(store, api, clock, interval=3600.0)
@@ -215,9 +215,9 @@ def test_the_bench_keeps_writing_while_the_worker_drains(store: Store, clock: Fa
     queue_events(store, clock, 3000)
     real = api.push
 
-    def like_a_server(events: Any) -> Any:
+    def like_a_server(events: Any, *head: Any) -> Any:
         time.sleep(0.03)  # the server's share of a batch (it is ~50–100 ms for 500 on the real one)
-        return real(events)
+        return real(events, *head)
 
     api.push = like_a_server  # type: ignore[method-assign]
     worker = SyncWorker(store, api, clock, interval=3600.0)
