@@ -11,13 +11,12 @@ of its canonical body (kind, `at` in UTC, station, seq, payload) and the answer 
 Rejected events are stored too (with their body) and never dropped: `packbench server events`
 lists them for a supervisor, as the station keeps them in its outbox with the reason.
 
-Ordering: a station sends its outbox in `seq` order. New events of a batch are applied in `seq`
-order (a batch assembled out of order is sorted first). The server keeps, per station, the seq it
-expects next; an event with another seq is still applied (the facts happened; blocking the
-station's outbox behind a lost event would stop all later facts) but flagged: a gap (events lost
-before reaching the server) or a regression (the station store was restored from a backup) is
-stored as the event's `note`, logged, listed with the rejected ones, and returned as the `reason`
-of its `accepted` answer. Batches apply one at a time (the station row is locked), with the audit head.
+Ordering: a station sends its outbox in `seq` order. New events of a batch are applied in `seq` order (a batch
+assembled out of order is sorted first). The server keeps, per station, the seq it expects next; an event with
+another seq is still applied (the facts happened; blocking the station's outbox behind a lost event would stop
+all later facts) but flagged: a gap (events lost before reaching the server) or a regression (the station store
+was restored from a backup) is stored as the event's `note`, logged, listed with the rejected ones, and returned
+as the `reason` of its `accepted` answer. Batches apply one at a time (station row locked), with the audit head.
 """
 
 from __future__ import annotations
