@@ -14,6 +14,7 @@ from app.cases import open_case
 from app.clock import FakeClock
 from app.handover import HandoverService
 from app.pack.flow import PackFlow
+from app.printing import claim_job
 from app.store import open_store, store_path
 from app.store.handover_models import HandoverItem
 from app.store.migrations import MIGRATIONS
@@ -30,7 +31,8 @@ def packed(flow: PackFlow, clock: FakeClock) -> Shipment:
     pack_items(flow)
     out = weigh(flow, 720)
     assert out is not None and out.event == "label_queued"
-    flow.mark_sent(out.detail["job_id"])  # written without a fact of its own: sealed by the transaction
+    # The print worker's claim is written without a fact of its own: Store.atomic seals it.
+    assert claim_job(flow.store, clock, out.detail["job_id"]) == "queued"
     flow.print_result(out.detail["job_id"], True)
     shipment = Shipment.get()
     service = HandoverService(flow.store, clock, "T-1", "王芳")
