@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return int(args.handler(args))
         except (cli.CliError, StoreError, ConfigError, ValueError, LookupError, OSError) as exc:
-            print(f"packbench: {exc}", file=sys.stderr)
+            print(f"packbench: {cli.explain(exc, args)}", file=sys.stderr)
             return 1
         finally:
             release_data_dirs()

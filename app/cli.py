@@ -18,7 +18,9 @@ from app.config import default_data_dir
 from app.errors import PackBenchError
 from app.importers import ImportReport
 from app.operators import ROLES, add_operator
-from app.store import Store, open_store
+from app.store import Store, open_store, store_path
+from app.store.db import StoreFaultError
+from app.store.faults import disk_fault
 from app.store.lock import hold_data_dir as hold_data_dir_lock
 from app.store.lock import release_data_dirs
 from app.tracking_states import status_words
@@ -49,7 +51,17 @@ def hold_data_dir(args: argparse.Namespace) -> None:
 def store_for(args: argparse.Namespace) -> Store:
     """The store for a command that writes: one writing process per data dir."""
     hold_data_dir(args)
-    return open_store(data_dir(args))
+    store = open_store(data_dir(args))
+    store.recover()  # after a crash or a full disk: this process is the one that may write
+    return store
+
+
+def explain(exc: BaseException, args: argparse.Namespace) -> str:
+    """The one line for a failed command: a full or failing disk named as such, wherever it hit."""
+    if isinstance(exc, StoreFaultError):
+        return str(exc)
+    kind = disk_fault(exc, data_dir(args))
+    return str(StoreFaultError(kind, store_path(data_dir(args)))) if kind is not None else str(exc)
 
 
 def read_store(args: argparse.Namespace) -> Store:
@@ -268,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except (CliError, StoreError, ImportFileError, OperatorError, ConfigError, OSError) as exc:
-        print(f"packbench: {exc}", file=sys.stderr)
+        print(f"packbench: {explain(exc, args)}", file=sys.stderr)
         return 1
     finally:
         release_data_dirs()

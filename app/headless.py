@@ -41,6 +41,7 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
     runtime.listeners.status.append(status)
     runtime.listeners.error.append(error)
     stop = threading.Event()
+    runtime.listeners.halted.append(lambda message: stop.set())  # a full disk ends the line at once
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -59,4 +60,7 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
             stop.wait(0.05)
     finally:
         runtime.stop()
+    if runtime.halted is not None:
+        print(f"packbench: {runtime.halted}", file=sys.stderr, flush=True)
+        return 1
     return 0

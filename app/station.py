@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
 from app.clock import Clock
 from app.devices import DeviceStatus, LabelPrinter, Scale, Scan, Scanner, WeightReading
@@ -41,6 +42,7 @@ from app.labels import Label, Party, build_label
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.printing import PrintResult, PrintWorker
+from app.store.faults import DISK_FULL, disk_fault, free_space
 from app.store.models import PrintJob, Shipment
 from app.worker import Chore, Worker
 
@@ -68,6 +70,7 @@ class Listeners:
     outcome: list[Callable[[Outcome], None]] = field(default_factory=list)
     status: list[Callable[[DeviceStatus], None]] = field(default_factory=list)
     error: list[Callable[[str], None]] = field(default_factory=list)
+    halted: list[Callable[[str], None]] = field(default_factory=list)  # once, when the disk stops the bench
     printed: list[Callable[[Label], None]] = field(default_factory=list)
     weight: list[Callable[[WeightReading], None]] = field(default_factory=list)  # every reading, for display
 
@@ -92,7 +95,8 @@ class StationRuntime:
         self.listeners = Listeners()
         # Scans, weights and calls, one at a time; chores run here between them on timers a busy
         # inbox (a scale reporting ten times a second) cannot starve.
-        self.worker = Worker("station-runtime", chores=[Chore(WAIT_RECHECK_SECONDS, self._recheck_waiting),
+        recheck = Chore(WAIT_RECHECK_SECONDS, lambda: self._unless_halted(self._recheck_waiting))
+        self.worker = Worker("station-runtime", chores=[recheck,
                                                         *(chores or [])], on_error=self._report_error)
         # Long periodic checks (time-based rules, overdue parcels) run on a thread of their own: at
         # 10^6 orders one round takes seconds, which must never stall a scan. They open cases in
@@ -105,6 +109,8 @@ class StationRuntime:
         self._printing: set[int] = set()  # jobs handed to the print worker, result not yet recorded
         self._scan_handler: Callable[[Scan], Any] | None = None
         self.on_stop: list[Callable[[], Any]] = []
+        self._started_at = clock.now()
+        self.halted: str | None = None  # why the runtime stopped taking work (a full or failing disk)
 
     # ----- wiring -----
     def start(self) -> None:
@@ -180,11 +186,47 @@ class StationRuntime:
 
     def _report_error(self, message: str) -> None:
         # The bench must never go down: a failed step is logged (by its worker) and shown here.
+        # Once halted, the packer has the one line that matters: the other threads' echoes of the
+        # same fault (a print job not claimed, a check not saved) would only bury it.
+        if self.halted is not None:
+            return
         for listener in list(self.listeners.error):
             listener(message)
 
     # ----- the owning thread -----
     def _handle(self, kind: str, item: Any) -> None:
+        self._unless_halted(lambda: self._take(kind, item))
+
+    def _unless_halted(self, step: Callable[[], Any]) -> None:
+        """Run a step of this thread; a full or failing disk halts the runtime instead of failing it
+        (every next input would fail the same way, one error per scan)."""
+        if self.halted is not None:
+            return  # stopped: no more work until the station is restarted
+        try:
+            step()
+        except Exception as exc:
+            kind = disk_fault(exc, self.flow.store.path.parent)
+            if kind is None:
+                raise
+            self._halt(kind, exc)
+
+    def _halt(self, kind: str, exc: Exception) -> None:
+        """Stop taking work, say why once, in one line, to the packer and the log. Nothing committed
+        is lost (SQLite rolled back only the input that hit the fault), so the line says since when
+        everything is safe; the store is recovered at the next start (`Store.recover`)."""
+        folder = self.flow.store.path.parent
+        zone = ZoneInfo(self.tz)
+        since, now = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") for t in (self._started_at, self.clock.now()))
+        cause = f"disk full: free space {free_space(folder)}" if kind == DISK_FULL else f"{kind} on {folder}"
+        cure = "free space" if kind == DISK_FULL else "check the disk"
+        self.halted = (f"{cause}; nothing scanned since {since} was lost (the input at {now} was not recorded)"
+                       f" — packing stopped: {cure}, then restart the station")
+        log.error("%s", self.halted)
+        log.debug("the fault that stopped the station", exc_info=exc)
+        for listener in [*self.listeners.error, *self.listeners.halted]:
+            listener(self.halted)
+
+    def _take(self, kind: str, item: Any) -> None:
         if kind == "scan":
             if self._scan_handler is not None:
                 self._scan_handler(item)

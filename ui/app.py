@@ -116,6 +116,7 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
         raise
     sync = SyncBridge()
     try:
+        store.recover()  # after a crash or a full disk: this window is the one that may write
         if config.demo:
             seed_demo(store, clock)  # only into a store without orders
         opened = open_station(store, data_dir, config, clock, open_devices(config, clock), retry_seconds,

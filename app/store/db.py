@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +17,11 @@ from app.clock import Clock, SystemClock, iso
 from app.errors import PackBenchError
 from app.private_files import open_private, private_dir, tighten
 from app.store import row_capture
+from app.store.faults import DISK_FULL, disk_fault, free_space
 from app.store.migrations import LATEST_VERSION, MIGRATIONS
 from app.store.models import Meta, SchemaVersion, database_proxy
+
+log = logging.getLogger(__name__)
 
 STORE_FILENAME = "packbench.sqlite3"
 
@@ -39,19 +44,38 @@ class StoreTooNewError(StoreError):
     pass
 
 
+class StoreFaultError(StoreError):
+    """The store's disk refused a write (full) or failed (I/O error). Nothing committed is lost:
+    SQLite rolled the transaction back, and the WAL keeps every commit before it."""
+
+    def __init__(self, kind: str, path: Path) -> None:
+        cause = f"disk full: free space {free_space(path.parent)}" if kind == DISK_FULL else f"{kind} on {path}"
+        cure = "free space" if kind == DISK_FULL else "check the disk"
+        super().__init__(f"{cause}; the store cannot be written — {cure} and start again; nothing committed was lost")
+        self.fault_kind = kind
+        self.path = path
+
+    @classmethod
+    def find(cls, exc: BaseException, path: Path) -> StoreFaultError | None:
+        kind = disk_fault(exc, path.parent)
+        return None if kind is None else cls(kind, path)
+
+
 def store_path(data_dir: Path) -> Path:
     return Path(data_dir) / STORE_FILENAME
 
 
 def _version_on_disk(path: Path) -> int:
-    """Read the schema version without writing a byte: `immutable` opens no -wal/-shm files.
-
-    It ignores a WAL left behind by a crash, so `open_store` checks the version again once connected.
-    """
+    """Read the schema version before anything could write to the store (read-only: no pragma, no
+    migration). `immutable=1` (which opens no -wal/-shm files, so a refused store is left exactly
+    as it was) only when there is no WAL: it ignores the WAL, where the last commits before a crash
+    or a full disk still are, and would read a half-checkpointed file as "malformed"."""
     if not path.exists() or path.stat().st_size == 0:
         return 0
+    wal = Path(f"{path}-wal")
+    immutable = "" if wal.exists() else "&immutable=1"
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        con = sqlite3.connect(f"file:{path}?mode=ro{immutable}", uri=True)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open store {path}: {exc}") from exc
     try:
@@ -89,13 +113,23 @@ class Store:
         """One fact, one transaction: the domain change, its audit entry and its outbox event.
 
         Rows written after the transaction's last fact (or in a transaction without one) are sealed
-        by a `rows.written` entry before the commit, so every committed covered row is in the chain."""
-        with self.db.atomic("IMMEDIATE"):
-            yield
-            if self.db.transaction_depth() == 1:
-                from app.audit import seal_written_rows  # app.audit maps the store: imported late
+        by a `rows.written` entry before the commit, so every committed covered row is in the chain.
+        A full or failing disk surfaces as `StoreFaultError`, whatever error it caused on the way
+        (peewee's rollback after SQLite's own one fails with "no transaction is active")."""
+        try:
+            with self.db.atomic("IMMEDIATE"):
+                yield
+                if self.db.transaction_depth() == 1:
+                    from app.audit import seal_written_rows  # app.audit maps the store: imported late
 
-                seal_written_rows(self.clock.now())
+                    seal_written_rows(self.clock.now())
+        except StoreFaultError:
+            raise
+        except Exception as exc:
+            fault = StoreFaultError.find(exc, self.path)
+            if fault is None:
+                raise
+            raise fault from exc
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = Meta.get_or_none(Meta.key == key)
@@ -110,6 +144,31 @@ class Store:
 
     def integrity_check(self) -> str:
         return str(self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])
+
+    def recover(self) -> bool:
+        """After a crash or a full disk, at the start of the process that writes: fold the WAL left
+        behind into the store and check it, so the station starts without anyone opening the file
+        by hand. A clean stop leaves no WAL (the last connection checkpoints and removes it), so a
+        normal start pays nothing. True when there was something to recover."""
+        wal = Path(f"{self.path}-wal")
+        if not wal.exists() or wal.stat().st_size == 0:
+            return False
+        size = wal.stat().st_size
+        started = time.monotonic()
+        try:
+            busy = self.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            verdict = str(self.db.execute_sql("PRAGMA quick_check").fetchone()[0])
+        except pw.DatabaseError as exc:
+            fault = StoreFaultError.find(exc, self.path)
+            if fault is not None:
+                raise fault from exc
+            raise StoreError(f"store {self.path} cannot be checked: {exc}; restore the last backup") from exc
+        if verdict != "ok":
+            raise StoreError(f"store {self.path} is damaged ({verdict}); restore the last backup")
+        log.warning("store %s was not closed cleanly: its %d KB write-ahead log was %s and the store "
+                    "verified in %.0f ms", self.path, size // 1024,
+                    "checkpointed" if not busy else "kept (a reader holds it)", 1000 * (time.monotonic() - started))
+        return True
 
     def backup(self, dest: Path) -> None:
         """SQLite's online backup: a consistent copy while the station keeps writing."""
@@ -146,7 +205,7 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
         on_disk = _version_connected(db)
     except pw.DatabaseError as exc:
         db.close()
-        raise StoreError(f"cannot open store {file}: {exc}") from exc
+        raise StoreFaultError.find(exc, file) or StoreError(f"cannot open store {file}: {exc}") from exc
     try:
         _refuse_newer(file, on_disk)
     except StoreTooNewError:

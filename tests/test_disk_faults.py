@@ -1,0 +1,219 @@
+"""A full or failing disk (issue 8 item 4): the real cause reaches the packer in one line, the bench
+stops taking work instead of failing per scan, `pack` exits non-zero, and the next start after
+space is freed opens, checkpoints and verifies the store by itself."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.audit import verify_chain
+from app.clock import FakeClock
+from app.demo import product_barcode, seed_demo
+from app.devices import Scan
+from app.labels import Party
+from app.pack.flow import FlowConfig, PackFlow
+from app.station import StationRuntime
+from app.store import Store, open_store, store_path
+from app.store.db import StoreFaultError
+from app.store.faults import DISK_FULL, IO_ERROR, disk_fault
+from app.store.models import ScanEvent
+from drivers.printers.simulated import SimulatedPrinter
+from drivers.scales import SimulatedScale
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKER, ORDER = "B-1001", "TB2026112500001"
+TEA, CHOP = product_barcode("TEA-LJ-250"), product_barcode("CHOP-BMB-5")
+
+
+class Bench:
+    def __init__(self, store: Store, clock: FakeClock) -> None:
+        self.clock = clock
+        self.runtime = StationRuntime(PackFlow(store, clock, FlowConfig(station="T-1")), clock, SimulatedPrinter(),
+                                      Party("仓", "0571", "杭州"), scale=SimulatedScale(clock))
+        self.outcomes: list[str] = []
+        self.errors: list[str] = []
+        self.halts: list[str] = []
+        self.runtime.listeners.outcome.append(lambda o: self.outcomes.append(o.event))
+        self.runtime.listeners.error.append(self.errors.append)
+        self.runtime.listeners.halted.append(self.halts.append)
+
+    def scan(self, *codes: str) -> None:
+        for code in codes:
+            self.clock.advance(1)
+            self.runtime.submit_scan(Scan(code.encode(), "test", self.clock.now()))
+        self.runtime.run_pending()
+
+
+def test_sqlite_full_halts_the_bench_once_with_the_real_cause(demo_store: Store, clock: FakeClock) -> None:
+    """Without root: SQLite's own SQLITE_FULL, from a page limit at the store's current size."""
+    bench = Bench(demo_store, clock)
+    bench.scan(PACKER, ORDER, TEA)
+    assert bench.outcomes == ["login", "order_opened", "item_ok"]
+    pages = demo_store.db.execute_sql("PRAGMA page_count").fetchone()[0]
+    demo_store.db.execute_sql(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
+    for _ in range(200):
+        bench.scan("NOT-A-CODE")
+        if bench.halts:
+            break
+    assert len(bench.halts) == 1 and bench.errors == bench.halts  # said once, in one line
+    message = bench.halts[0]
+    assert message.startswith("disk full: free space on ") and "\n" not in message
+    assert "nothing scanned since" in message and "was lost" in message and "rollback" not in message
+    assert bench.runtime.halted == message
+    reported = len(bench.outcomes)
+    bench.scan(CHOP, TEA, "NOT-A-CODE")  # no more work, and no error per scan
+    assert len(bench.outcomes) == reported and len(bench.errors) == 1
+    # Everything the packer was told is in the store; the input that hit the full disk is not.
+    assert ScanEvent.select().count() == reported
+    assert verify_chain().ok
+
+
+def test_an_io_error_on_commit_halts_and_loses_nothing_committed(demo_store: Store, clock: FakeClock,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = Bench(demo_store, clock)
+    bench.scan(PACKER, ORDER, TEA)
+    real_commit = demo_store.db.commit
+
+    def failing_commit() -> None:
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = sqlite3.SQLITE_IOERR | (3 << 8)  # type: ignore[attr-defined]  # _WRITE
+        raise error
+
+    monkeypatch.setattr(demo_store.db, "commit", failing_commit)
+    bench.scan(CHOP)
+    assert len(bench.halts) == 1 and bench.halts[0].startswith(f"disk I/O error on {demo_store.path.parent}")
+    assert "check the disk" in bench.halts[0]
+    monkeypatch.setattr(demo_store.db, "commit", real_commit)
+    assert bench.outcomes == ["login", "order_opened", "item_ok"]
+    assert ScanEvent.select().count() == 3 and bench.runtime.flow.lines()[1][2] == 0  # CHOP not counted
+
+
+@pytest.mark.parametrize(("raised", "kind"), [
+    (sqlite3.OperationalError("database or disk is full"), DISK_FULL),
+    (OSError(errno.ENOSPC, "No space left on device"), DISK_FULL),
+    (OSError(errno.EIO, "Input/output error"), IO_ERROR),
+    (sqlite3.OperationalError("no such table: x"), None),
+])
+def test_the_cause_is_found_behind_a_failed_rollback(raised: Exception, kind: str | None) -> None:
+    try:
+        try:
+            raise raised
+        except Exception:
+            raise sqlite3.OperationalError("cannot rollback - no transaction is active")  # noqa: B904
+    except Exception as masked:
+        assert disk_fault(masked) == kind
+
+
+# ----- a real full file system (tmpfs: needs root, which CI has) -----
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"mount not permitted here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler.bin"
+    with open(filler, "wb", buffering=0) as out, contextlib.suppress(OSError):
+        while True:
+            out.write(b"\0" * 4096)
+    return filler
+
+
+def _pack(data_dir: Path, printer: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, str(ROOT / "main.py"), "pack", "--data-dir", str(data_dir),
+                             "--scans", "-", "--printer", f"file:{printer}", "--operator", "王芳"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+
+
+def _seed(data_dir: Path) -> None:
+    clock = FakeClock()
+    store = open_store(data_dir, clock)
+    seed_demo(store, clock, waybills=20)
+    store.close()
+
+
+def test_disk_full_during_packing_then_freed(small_disk: Path, tmp_path: Path) -> None:
+    data_dir = small_disk / "station"
+    _seed(data_dir)
+    line = _pack(data_dir, tmp_path / "labels.txt")
+    assert line.stdin is not None
+    assert line.stdin is not None and line.stdout is not None
+    line.stdin.write(f"{ORDER}\n{TEA}\n".encode())
+    line.stdin.flush()
+    while b'"item_ok"' not in line.stdout.readline():
+        assert line.poll() is None
+    filler = _fill(small_disk)  # the disk fills up while the line is packing
+    for _ in range(400):
+        try:
+            line.stdin.write(b"NOT-A-CODE\n")
+            line.stdin.flush()
+        except BrokenPipeError:
+            break
+        if line.poll() is not None:
+            break
+    out, err = line.communicate(timeout=60)
+    stderr = err.decode()
+    assert line.returncode == 1, stderr
+    last = [text for text in stderr.splitlines() if text.startswith("packbench: ")]
+    assert len(last) == 1 and last[0].startswith(f"packbench: disk full: free space on {small_disk}"), stderr
+    assert "Traceback" not in stderr and "rollback" not in stderr + out.decode()
+    printed = [ln for ln in out.decode().splitlines() if '"event": "error"' in ln]
+    assert len(printed) == 1 and "disk full" in printed[0]
+    # Still full: the next start says so in one line and changes nothing.
+    again = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "operator", "add",
+                            "x", "--role", "packer", "--badge", "B-1009"], capture_output=True, cwd=ROOT, timeout=60)
+    assert again.returncode == 1 and "disk full" in again.stderr.decode() and "Traceback" not in again.stderr.decode()
+    # Space freed: read-only commands and the next line start without anyone repairing the file.
+    filler.unlink()
+    for argv in (["audit", "verify"], ["backup", "--to", str(tmp_path / "copy.sqlite3")]):
+        done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), *argv],
+                              capture_output=True, cwd=ROOT, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()
+    line = _pack(data_dir, tmp_path / "labels.txt")
+    out, err = line.communicate(f"{CHOP}\n{TEA}\n".encode(), timeout=60)
+    assert line.returncode == 0, err.decode()
+    assert '"label_printed"' in out.decode()
+    store = open_store(data_dir)
+    try:
+        assert store.integrity_check() == "ok" and verify_chain().ok
+    finally:
+        store.close()
+
+
+def test_disk_full_before_the_start(small_disk: Path, tmp_path: Path) -> None:
+    data_dir = small_disk / "station"
+    _seed(data_dir)
+    filler = _fill(small_disk)
+    line = _pack(data_dir, tmp_path / "labels.txt")
+    out, err = line.communicate(f"{ORDER}\n{TEA}\n{CHOP}\n{TEA}\n".encode(), timeout=60)
+    stderr = err.decode()
+    assert line.returncode == 1 and "Traceback" not in stderr, stderr
+    assert f"disk full: free space on {small_disk}" in stderr and "rollback" not in stderr
+    filler.unlink()
+    line = _pack(data_dir, tmp_path / "labels.txt")
+    out, err = line.communicate(f"{ORDER}\n{TEA}\n{CHOP}\n{TEA}\n".encode(), timeout=60)
+    assert line.returncode == 0 and '"label_printed"' in out.decode(), err.decode()
+    assert store_path(data_dir).exists()
+
+
+def test_store_fault_error_names_free_space(tmp_path: Path) -> None:
+    error = StoreFaultError(DISK_FULL, tmp_path / "packbench.sqlite3")
+    assert str(error).startswith("disk full: free space on ") and "nothing committed was lost" in str(error)
