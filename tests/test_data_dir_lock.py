@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +46,18 @@ def _store_bytes(data_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def _settled_store_bytes(data_dir: Path) -> str:
+    seen = [_store_bytes(data_dir)]
+
+    def unchanged_for_half_a_second() -> bool:
+        time.sleep(0.5)
+        seen.append(_store_bytes(data_dir))
+        return seen[-1] == seen[-2]
+
+    wait_until(unchanged_for_half_a_second, 30)
+    return seen[-1]
+
+
 @pytest.fixture
 def running_line(data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`packbench pack` reading scans from stdin: a station process that stays up, idle."""
@@ -64,8 +77,7 @@ def running_line(data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
 def test_a_second_process_is_refused_with_the_holder_named_and_writes_nothing(
         data_dir: Path, running_line: subprocess.Popen[bytes], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    wait_until(lambda: (data_dir / "packbench.sqlite3-wal").exists(), 10)
-    before = _store_bytes(data_dir)
+    before = _settled_store_bytes(data_dir)  # the line's own start-up writes are done
     second = subprocess.run([sys.executable, str(ROOT / "main.py"), "pack", "--data-dir", str(data_dir),
                              "--scans", "-", "--printer", "sim"], input=b"B-1001\n", capture_output=True,
                             cwd=ROOT, timeout=60)
