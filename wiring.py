@@ -81,9 +81,10 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     def gate(order: Order) -> list[tuple[str, str, str]]:
         return [(rule.id, rule.tag, rule.title) for rule in blocking_rules(store, clock, book.current, order)]
 
-    flow = PackFlow(store, clock, config.flow_config(), gate=gate)
     passports = PassportIssuer(store, load_or_create_station_key(data_dir), config.passport_base_url,
                                config.station, clock)
+    # New shipments get their passport in their own transaction; the runtime's for reprints.
+    flow = PackFlow(store, clock, config.flow_config(), gate=gate, passports=passports)
     overdue = timedelta(hours=config.handover_overdue_hours)
     background = [
         Chore(OVERDUE_CHECK_SECONDS, lambda: open_overdue_handover_cases(store, clock, config.station, overdue)),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from app.clock import parse_iso
-from app.store.models import PrintJob
+from app.store.models import Order, PrintJob, Shipment
 
 # C0/C1 controls, zero-width and bidi-override characters. In label bytes a CR/LF ends a TSPL command
 # (the rest of a buyer's name would run as the next one) and ESC/GS start ESC/POS commands; bidi
@@ -62,7 +62,12 @@ def build_label(job_id: int, sender: Party, station: str, tz: str = "Asia/Shangh
     """The label for one print job, from the shipment and order as committed in the store."""
     job = PrintJob.get_by_id(job_id)
     shipment = job.shipment
-    order = shipment.order
+    return label_for(shipment, shipment.order, job.reprint_no, sender, station, tz, passport_url)
+
+
+def label_for(shipment: Shipment, order: Order, reprint_no: int, sender: Party, station: str,
+              tz: str = "Asia/Shanghai", passport_url: str = "") -> Label:
+    """The label of a shipment already in hand (the one the pack flow just committed): nothing read."""
     packed = parse_iso(shipment.created_at).astimezone(ZoneInfo(tz))
     items = sum(int(part.rsplit("*", 1)[1]) for part in shipment.items_key.split("|") if "*" in part)
     return Label(
@@ -72,7 +77,7 @@ def build_label(job_id: int, sender: Party, station: str, tz: str = "Asia/Shangh
                        printable(order.receiver_address)),
         order_id=printable(order.order_id), weight_g=shipment.weight_g, item_count=items,
         packed_at_local=packed.strftime("%Y-%m-%d %H:%M"), station=station, passport_url=passport_url,
-        reprint_no=job.reprint_no, shipment_ref=f"S{shipment.id:06d}",
+        reprint_no=reprint_no, shipment_ref=f"S{shipment.id:06d}",
         # the routing code belongs to the e-waybill's number: a parcel on a pool or pre-printed number has none
         routing_code=order.routing_code if shipment.tracking_no == order.ewaybill_no else "",
     )

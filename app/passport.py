@@ -161,12 +161,18 @@ def passport_for_shipment(store: Store, key: Ed25519PrivateKey, base_url: str, s
         passport = mint(stored or None)
         if not stored:
             Shipment.update(passport_id=passport.id).where(Shipment.id == shipment.id).execute()
-            record_fact("passport.minted", actor, now, {
-                "passport_id": passport.id, "tracking_no": shipment.tracking_no,
-                "order_id": shipment.order.order_id, "station": packed_by, "key_id": passport.fields.key_id.hex(),
-            })
+            record_minted(passport, actor, now)
     shipment.passport_id = passport.id
     return passport.url
+
+
+def record_minted(passport: Passport, actor: str, at: datetime) -> None:
+    """The audit entry of a passport put on a shipment (inside the transaction that stored its id)."""
+    fields = passport.fields
+    record_fact("passport.minted", actor, at, {
+        "passport_id": passport.id, "tracking_no": fields.tracking_no, "order_id": fields.order_id,
+        "station": fields.station, "key_id": fields.key_id.hex(),
+    })
 
 
 # ----- verifying -----
@@ -325,6 +331,12 @@ class PassportIssuer:
 
     def __init__(self, store: Store, key: Ed25519PrivateKey, base_url: str, station: str, clock: Clock) -> None:
         self.store, self.key, self.base_url, self.station, self.clock = store, key, base_url, station, clock
+
+    def mint_new(self, station: str, order_id: str, carrier: str, tracking_no: str, issued_at: datetime) -> Passport:
+        """The passport of a shipment about to be created: signed, not stored. `PackFlow._ship` puts its
+        id on the shipment row it inserts and calls `record_minted` in that same transaction, so the
+        label path has no transaction (and no fsync) of its own for the passport, and reads nothing."""
+        return mint_passport(self.key, station, order_id, carrier, tracking_no, issued_at, base_url=self.base_url)
 
     def __call__(self, shipment: Shipment) -> str:
         return passport_for_shipment(self.store, self.key, self.base_url, shipment, station=self.station,

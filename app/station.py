@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from app.clock import Clock
 from app.devices import DeviceStatus, LabelPrinter, Scale, Scan, Scanner, WeightReading
-from app.labels import Label, Party, build_label
+from app.labels import Label, Party, build_label, label_for
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.printing import PrintResult, PrintWorker
@@ -272,13 +272,23 @@ class StationRuntime:
             listener(outcome)
         job_id = outcome.detail.get("job_id")
         if outcome.event in ("label_queued", "reprint_queued") and isinstance(job_id, int):
-            self._print(job_id)
+            self._print(job_id, just_shipped=outcome.event == "label_queued")
 
     # ----- printing: labels built here, sent by the print worker, results recorded here -----
-    def _print(self, job_id: int) -> None:
-        label = build_label(job_id, self.sender, self.flow.config.station, self.tz, self._passport_url(job_id))
+    def _print(self, job_id: int, just_shipped: bool = False) -> None:
         self._printing.add(job_id)
-        self.print_worker.submit(job_id, label)
+        self.print_worker.submit(job_id, self._label(job_id, just_shipped))
+
+    def _label(self, job_id: int, just_shipped: bool) -> Label:
+        """The label of the shipment the flow just committed is built from what the flow holds, its
+        passport minted in the shipment's own transaction: nothing is read again. Any other job (a
+        reprint, one left waiting by an earlier run) is read from the store."""
+        shipment, passport = self.flow.last_shipment, self.flow.last_passport
+        if just_shipped and shipment is not None and passport is not None:
+            if self.flow.last_passport_error:
+                self._report_error(f"label printed without passport: {self.flow.last_passport_error}")
+            return label_for(shipment, shipment.order, 0, self.sender, self.flow.config.station, self.tz, passport)
+        return build_label(job_id, self.sender, self.flow.config.station, self.tz, self._passport_url(job_id))
 
     def _deliver_print_result(self, result: PrintResult) -> None:
         """The print worker's side: the result is recorded on this runtime's thread, in order with scans."""

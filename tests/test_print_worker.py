@@ -207,3 +207,79 @@ def test_a_connection_dropped_after_the_job_is_uncertain_and_only_reprint_sends_
     finally:
         bench.stop()
 
+
+
+def test_a_new_shipments_label_carries_the_passport_minted_in_its_transaction(demo_store: Store,
+                                                                             clock: FakeClock) -> None:
+    from app.config import StationConfig
+    from app.keys import load_or_create_station_key
+    from app.passport import verify_token
+    from app.store.models import AuditEntry, Shipment
+    from drivers.printers.simulated import SimulatedPrinter
+    from wiring import build_runtime
+
+    printer = SimulatedPrinter()
+    runtime = build_runtime(demo_store, demo_store.path.parent, StationConfig(station="T-1"), clock, printer,
+                            None, None)
+
+    def feed(code: str) -> None:
+        runtime.submit_scan(Scan(code.encode(), "test", clock.now()))
+        runtime.run_pending()
+
+    order_id, items, grams = ORDER_1
+    for code in (PACKER, order_id, *items):
+        feed(code)
+    runtime.submit_weight(WeightReading(grams, True, clock.now()))
+    runtime.run_pending()
+    feed(command_barcode(Command.REPRINT))
+    first, reprint = printer.printed
+    shipment = Shipment.get()
+    key = load_or_create_station_key(demo_store.path.parent).public_key()
+    from app.keys import key_id
+
+    fields = verify_token(first.passport_url, {key_id(key): key})
+    assert (fields.passport_id, fields.order_id, fields.tracking_no) == (shipment.passport_id, order_id,
+                                                                          shipment.tracking_no)
+    assert reprint.passport_url == first.passport_url  # the same passport on every print of the parcel
+    kinds = [e.kind for e in AuditEntry.select().order_by(AuditEntry.seq)]
+    assert kinds.count("passport.minted") == 1
+    # Written with the shipment, in its transaction: the entry right after shipment.created.
+    assert kinds[kinds.index("shipment.created") + 1] == "passport.minted"
+
+
+def test_a_passport_that_cannot_be_minted_never_holds_the_parcel(demo_store: Store, clock: FakeClock) -> None:
+    from app.config import StationConfig
+    from app.store.models import Shipment
+    from drivers.printers.simulated import SimulatedPrinter
+    from wiring import build_runtime
+
+    printer = SimulatedPrinter()
+    config = StationConfig(station="T-1", passport_base_url="https://" + "x" * 200 + ".example")
+    runtime = build_runtime(demo_store, demo_store.path.parent, config, clock, printer, None, None)
+    errors: list[str] = []
+    runtime.listeners.error.append(errors.append)
+    order_id, items, grams = ORDER_1
+    for code in (PACKER, order_id, *items):
+        runtime.submit_scan(Scan(code.encode(), "test", clock.now()))
+    runtime.submit_weight(WeightReading(grams, True, clock.now()))
+    runtime.run_pending()
+    assert [label.passport_url for label in printer.printed] == [""]
+    assert Shipment.get().passport_id is None
+    assert errors and "label printed without passport" in errors[0] and "shorten the base URL" in errors[0]
+
+
+def test_a_voided_parcels_waiting_label_is_not_sent(demo_store: Store, clock: FakeClock) -> None:
+    from app.printing import claim_job
+    from app.store.models import Shipment
+    from tests.helpers import scan, weigh
+
+    flow = PackFlow(demo_store, clock, FlowConfig(station="T-1"))
+    order_id, items, grams = ORDER_1
+    for code in (PACKER, order_id, *items):
+        scan(flow, code)
+    out = weigh(flow, grams)
+    assert out is not None and out.event == "label_queued"
+    Shipment.update(voided=True).execute()
+    assert claim_job(demo_store, clock, out.detail["job_id"]) == "voided"
+    assert PrintJob.get().state == "queued" and PrintJob.get().attempts == 0
+    assert claim_job(demo_store, clock, 999) == "missing"

@@ -46,6 +46,33 @@ def test_a_job_is_status_checked_before_and_after(printer: FakePrinter) -> None:
     assert printer.status_queries == expected_queries
 
 
+def test_a_recent_ready_answer_spares_the_next_jobs_first_status_query() -> None:
+    fake = FakePrinter("zpl")
+    now = [100.0]
+    printer = LanguagePrinter(TcpTransport("127.0.0.1", fake.port, timeout=1.0), lambda label: FORMAT,
+                              PrinterProfile("zpl", status_timeout=0.3, status_fresh=3.0), monotonic=lambda: now[0])
+    try:
+        printer.print_label(LABEL)
+        assert fake.status_queries == 2  # before and after
+        now[0] += 2.0
+        printer.print_label(LABEL)  # the answer after the first job is 2 s old: asked only after
+        assert fake.status_queries == 3
+        now[0] += 3.5
+        printer.print_label(LABEL)  # 3.5 s since the last answer: asked before again
+        assert fake.status_queries == 5
+        fake.fault.paper_out = True  # ran out printing the last one: the next job finds out after it
+        now[0] += 1.0
+        with pytest.raises(PrinterError, match="paper out after the label was sent") as caught:
+            printer.print_label(LABEL)
+        assert caught.value.delivered  # uncertain, so only a REPRINT sends it again
+        with pytest.raises(PrinterError, match="paper out") as caught:  # a fault forgets the ready answer
+            printer.print_label(LABEL)
+        assert not caught.value.delivered
+        assert len(fake.wait_jobs(4)) == 4
+    finally:
+        fake.close()
+
+
 def test_paper_out_stops_the_job_before_any_label_byte(printer: FakePrinter) -> None:
     printer.fault.paper_out = True
     with pytest.raises(PrinterError, match="paper out") as caught:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from app import barcodes
 from app.audit import record_fact
@@ -25,6 +25,7 @@ from app.devices import Scan, WeightReading
 from app.pack import lookup
 from app.pack.outcomes import Outcome
 from app.pack.weights import Tolerance, WeightVerdict, items_key, judge_weight
+from app.passport import Passport, PassportError, record_minted
 from app.store import Store
 from app.store.models import Operator, Order, PackSession, PrintJob, ScanEvent, Shipment
 from app.store.prepared import execute
@@ -34,6 +35,13 @@ SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 _SCAN_EVENT_SQL = (
     'INSERT INTO "scan_event" ("session_id", "order_id", "operator_id", "station", "at", "source", "raw", '
     '"symbology", "parsed", "outcome", "message", "state_after") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+)
+
+
+_PRINT_RESULT_SQL = 'UPDATE "print_job" SET "state" = ?, "error" = ?, "updated_at" = ? WHERE "id" = ?'
+_PRINTED_JOB_SQL = (
+    'SELECT j."reprint_no", s."tracking_no", o."order_id" FROM "print_job" j '
+    'JOIN "shipment" s ON s."id" = j."shipment_id" JOIN "order" o ON o."id" = s."order_id" WHERE j."id" = ?'
 )
 
 
@@ -58,6 +66,13 @@ class Pending(Enum):
 
 # A scale at or below this is empty: the parcel was lifted off (real scales drift a few grams at zero).
 EMPTY_SCALE_G = 10
+
+
+class PassportMinter(Protocol):
+    """Signs a new shipment's passport (`app.passport.PassportIssuer`)."""
+
+    def mint_new(self, station: str, order_id: str, carrier: str, tracking_no: str,
+                 issued_at: datetime) -> Passport: ...
 
 
 # What stops an order from being packed without a supervisor: (rule id, tag, title) per blocking rule.
@@ -101,12 +116,18 @@ class PackFlow:
     def __init__(
         self, store: Store, clock: Clock, config: FlowConfig | None = None,
         interpret: Callable[..., ParsedScan] = barcodes.interpret, gate: Gate | None = None,
+        passports: PassportMinter | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.config = config or FlowConfig()
         self._interpret = interpret
         self._gate = gate
+        self._passports = passports
+        # The passport URL of `last_shipment`, minted with it ("" when it could not be: the label
+        # still ships, `last_passport_error` says why); None when no passport was minted here.
+        self.last_passport: str | None = None
+        self.last_passport_error = ""
         self._held: Order | None = None  # an order a blocking rule holds, waiting for a supervisor
         self.state = State.IDLE
         self.operator: Operator | None = None
@@ -526,9 +547,11 @@ class PackFlow:
             self._lifted = False
             return self._out("no_waybill", None, carrier=opened.carrier)
         now = iso(at)
+        passport = self._mint_passport(opened, tracking, at)
         shipment = Shipment.create(
             order=order, session=opened.session, carrier=opened.carrier, service=self.config.service,
             tracking_no=tracking, weight_g=verdict.actual_g, items_key=items_key(opened.counts), created_at=now,
+            passport_id=passport.id if passport else None,
         )
         job = PrintJob.create(shipment=shipment, printer=self.config.printer_name, format=self.config.label_format,
                               created_at=now, updated_at=now)
@@ -542,6 +565,9 @@ class PackFlow:
             "weight_g": verdict.actual_g, "expected_weight_g": verdict.expected_g, "items": opened.counts,
             "short": opened.short, "approved_by": approved_by, "station": self.config.station, "waybill": source,
         })
+        if passport is not None:
+            record_minted(passport, "system", at)
+        self.last_passport = passport.url if passport else ("" if self._passports else None)
         self.last_shipment = shipment
         self.open = None
         self.state = State.LABELLED
@@ -550,21 +576,32 @@ class PackFlow:
                          actual_g=verdict.actual_g, expected_g=verdict.expected_g, approved_by=approved_by,
                          waybill=source, waybill_en=en, waybill_zh=zh)
 
+    def _mint_passport(self, opened: _Open, tracking: str, at: datetime) -> Passport | None:
+        """Signed inside the shipment's own transaction: no transaction of its own on the label path.
+        A passport that cannot be minted (a base URL too long for the QR) never holds a parcel back."""
+        self.last_passport_error = ""
+        if self._passports is None:
+            return None
+        try:
+            return self._passports.mint_new(str(opened.session.station), str(opened.order.order_id),
+                                            opened.carrier, tracking, at)
+        except PassportError as exc:
+            self.last_passport_error = str(exc)
+            return None
+
     def _on_print(self, job_id: int, ok: bool, reason: str, delivered: bool, at: datetime) -> Outcome:
-        job = PrintJob.get_by_id(job_id)
-        job.state = "done" if ok else ("failed" if delivered else "queued")
-        job.error = "" if ok else reason
-        job.updated_at = iso(at)
-        job.save()
-        shipment = job.shipment
+        state = "done" if ok else ("failed" if delivered else "queued")
+        error = "" if ok else reason
+        # Prepared SQL, one write and one read: this runs for every label (app/store/prepared.py).
+        execute(PrintJob, _PRINT_RESULT_SQL, (state, error, iso(at), job_id))
+        reprint_no, tracking_no, order_id = execute(PrintJob, _PRINTED_JOB_SQL, (job_id,)).fetchone()
         event = "label_printed" if ok else ("print_uncertain" if delivered else "print_failed")
-        record_fact(f"print.{job.state}", self._actor(), at,
-                    {"job": job_id, "tracking_no": shipment.tracking_no, "reason": reason,
-                     "reprint_no": job.reprint_no})
+        record_fact(f"print.{state}", self._actor(), at,
+                    {"job": job_id, "tracking_no": tracking_no, "reason": reason, "reprint_no": reprint_no})
         if ok and self.state is State.LABELLED:
             self.state = State.DONE
-        return self._out(event, None, order_id=shipment.order.order_id, tracking_no=shipment.tracking_no,
-                         job_id=job_id, reason=reason, reprint_no=job.reprint_no)
+        return self._out(event, None, order_id=order_id, tracking_no=tracking_no, job_id=job_id, reason=reason,
+                         reprint_no=reprint_no)
 
     # ----- recovery -----
     def _restore(self) -> None:

@@ -10,7 +10,8 @@
 
 Options: lang (zpl | tspl | escpos | pdf | text), dpi (203 | 300), size (WxH in mm, default 100x150),
 cjk (resident | raster, ZPL; default resident), font (the resident CJK font, default E:SIMSUN.FNT), darkness (ZPL 0–30,
-TSPL 0–15), status (on | off), timeout (seconds). The same SPEC works in `packbench pack --printer`,
+TSPL 0–15), status (on | off), timeout (seconds), fresh (seconds a "ready" answer after a job spares
+the next job its first status query; default 3, 0 asks every time). The same SPEC works in `packbench pack --printer`,
 `packbench print-test` and the station config.
 """
 
@@ -33,7 +34,7 @@ from drivers.spec import DeviceSpec, SpecError, parse_spec
 
 LANGUAGES = ("zpl", "tspl", "escpos", "pdf", "text")
 DEFAULT_LANGUAGE = {"tcp": "zpl", "serial": "tspl", "usb": "escpos", "file": "text", "pdf": "pdf", "system": "pdf"}
-OPTIONS = ("lang", "dpi", "size", "cjk", "font", "darkness", "status", "timeout", "baud")
+OPTIONS = ("lang", "dpi", "size", "cjk", "font", "darkness", "status", "timeout", "baud", "fresh")
 
 
 def open_printer(spec: DeviceSpec | str) -> LabelPrinter:
@@ -47,7 +48,8 @@ def open_printer(spec: DeviceSpec | str) -> LabelPrinter:
     timeout = _float(parsed, "timeout", 3.0)
     transport = _transport(parsed, language, timeout)
     status_on = parsed.option("status", "on").lower() not in ("off", "0", "no", "false")
-    profile = PrinterProfile(language, status_timeout=min(timeout, 1.5), check_status=status_on)
+    profile = PrinterProfile(language, status_timeout=min(timeout, 1.5), check_status=status_on,
+                             status_fresh=_float(parsed, "fresh", 3.0))
     return LanguagePrinter(transport, renderer(parsed, language), profile)
 
 

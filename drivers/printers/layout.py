@@ -242,6 +242,9 @@ def is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
+# Fitting measures the text again and again with the font; a station prints the same sender block,
+# captions, header and marks on every label, so what it fitted once is kept (the arguments are the key).
+@lru_cache(maxsize=512)
 def fit_line(text: str, x: int, y: int, size: int, min_size: int, max_width: int, bold: bool = False) -> TextBlock:
     """One line at `size`, shrunk towards `min_size` (staying centred on the line) and then shortened
     until it fits `max_width`."""
@@ -252,8 +255,9 @@ def fit_line(text: str, x: int, y: int, size: int, min_size: int, max_width: int
     return TextBlock(x, y + (size - fitted) // 2, fitted, text, bold, max_width)
 
 
+@lru_cache(maxsize=128)
 def fit_lines(text: str, x: int, y: int, size: int, min_size: int, max_width: int, max_lines: int,
-              bold: bool = False) -> list[TextBlock]:
+              bold: bool = False) -> tuple[TextBlock, ...]:
     """`text` wrapped over at most `max_lines`, shrinking towards `min_size`, the last line shortened."""
     while True:
         width_of = partial(measure, size=size, bold=bold)
@@ -265,7 +269,7 @@ def fit_lines(text: str, x: int, y: int, size: int, min_size: int, max_width: in
         last = shorten(lines[max_lines - 1] + " " + lines[max_lines], lambda t: width_of(t) <= max_width)
         lines = [*lines[:max_lines - 1], last]
     pitch = _round(size * 1.2)
-    return [TextBlock(x, y + k * pitch, size, line, bold, max_width) for k, line in enumerate(lines)]
+    return tuple(TextBlock(x, y + k * pitch, size, line, bold, max_width) for k, line in enumerate(lines))
 
 
 # --- the 100x150 mm label ---
