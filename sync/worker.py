@@ -287,8 +287,7 @@ class SyncWorker:
         """Start rounds (the first at once); after a stop, a new thread starts them again."""
         if self._worker.stopping:
             self._worker = self._new_worker()
-        self._worker.start()
-        self._worker.schedule(self._rounds, 0)
+        self._worker.start()  # the rounds chore is due at once
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop after the batch or page in flight; True when the thread has ended."""
