@@ -54,7 +54,8 @@ def register(sub: Any, command: CommandFactory | None = None) -> None:
 
     p = command("passport", cmd_passport_verify, "logistics passports: verify a token, show the station key")
     ps = p.add_subparsers(dest="passport_action", required=True)
-    v = child(ps, "verify", cmd_passport_verify, "check a passport token or URL offline (exit 4 if not genuine)")
+    v = child(ps, "verify", cmd_passport_verify, "check a passport token or URL offline (exit 4 if not genuine); "
+              "a URL must point at this station's server (passport_base_url)")
     v.add_argument("token", help="the token, or the whole URL from the QR code")
     v.add_argument("--json", action="store_true")
     child(ps, "key", cmd_passport_key, "show this station's passport public key (created if missing)")
@@ -152,13 +153,17 @@ def cmd_waybills_status(args: argparse.Namespace) -> int:
 @_domain_errors
 def cmd_passport_verify(args: argparse.Namespace) -> int:
     from app.keys import key_id, load_station_public_key, verification_keys
-    from app.passport import PassportError, verify_token
+    from app.passport import PassportError, foreign_host, verify_token
 
     directory = data_dir(args)
     try:
         fields = verify_token(args.token, verification_keys(directory))
     except PassportError as exc:
         print(f"packbench: passport rejected: {exc}", file=sys.stderr)
+        return EXIT_PASSPORT_REJECTED
+    elsewhere = foreign_host(args.token, _config(args).passport_base_url)
+    if elsewhere:
+        print(f"packbench: passport rejected: {elsewhere}", file=sys.stderr)
         return EXIT_PASSPORT_REJECTED
     own = load_station_public_key(directory)
     signer = "this station" if own is not None and key_id(own) == fields.key_id else "trusted key"

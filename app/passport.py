@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -182,6 +183,30 @@ def extract_token(text: str) -> str:
     if "/p/" in text:
         text = text.rsplit("/p/", 1)[1].split("?", 1)[0].split("#", 1)[0].rstrip("/")
     return text
+
+
+def foreign_host(text: str, base_url: str) -> str | None:
+    """Why a passport URL does not belong to the server at `base_url` (None if it does, or if `text` is a
+    bare token): a genuine token copied behind another host name is a phishing page's trick."""
+    text = text.strip()
+    if "/p/" not in text:
+        return None
+    given, expected = _origin(text.rsplit("/p/", 1)[0]), _origin(base_url)
+    if given == expected:
+        return None
+    return f"the URL points at {given[0]}://{given[1]}{given[2]}, not this station's server {base_url.rstrip('/')}"
+
+
+def _origin(url: str) -> tuple[str, str, str]:
+    """(scheme, host:port, path) with the default port and case made canonical."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    host = (parts.hostname or "").lower() + (f":{port}" if port and port != default else "")
+    return parts.scheme.lower(), host, parts.path.rstrip("/")
 
 
 def decode_token(text: str) -> tuple[PassportFields, bytes, bytes]:

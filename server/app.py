@@ -30,6 +30,7 @@ from server.auth import Verifier
 from server.config import ServerConfig
 from server.db import open_database
 from server.events import EventApplier
+from server.headers import SecurityHeaders
 from server.kuaidi100.worker import CarrierWorker
 from server.limits import BodyLimit
 from server.metrics import RequestMetrics, scrape
@@ -64,6 +65,7 @@ def create_app(config: ServerConfig, clock: Clock | None = None, carrier_worker:
                     docs_url=None, redoc_url=None)
     app.state.services = svc
     app.add_middleware(BodyLimit, body_timeout=config.body_timeout_seconds)
+    app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(hooks.router)
     console.install(app)

@@ -19,6 +19,7 @@ from qrcode.constants import ERROR_CORRECT_M
 from app import cli
 from app.audit import verify_chain
 from app.cli_logistics import EXIT_PASSPORT_REJECTED, register
+from app.config import set_setting
 from app.keys import (
     PRIVATE_KEY_FILENAME,
     PUBLIC_KEY_FILENAME,
@@ -282,6 +283,16 @@ def test_cli_verify_genuine_forged_and_trusted(tmp_path: Path, capsys: pytest.Ca
     key = load_or_create_station_key(data)
     passport = mint_passport(key, "BENCH-1", "TB2026112500001", "SF", "SF1400000000000", ISSUED, base_url=BASE)
 
+    assert packbench(["--data-dir", str(data), "passport", "verify", passport.url]) == EXIT_PASSPORT_REJECTED
+    assert "not this station's server http://localhost:8700" in capsys.readouterr().err  # never enrolled
+    set_setting(data, "passport_base_url", BASE)
+    for elsewhere in (passport.url.replace("passport.packbench-central.cn", "packbench-central.cn.evil.example"),
+                      passport.url.replace("https://", "http://"), passport.url.replace("/v1/", "/v2/")):
+        assert packbench(["--data-dir", str(data), "passport", "verify", elsewhere]) == EXIT_PASSPORT_REJECTED
+        assert "passport rejected: the URL points at" in capsys.readouterr().err
+    same = passport.url.replace("passport.packbench-central.cn", "PASSPORT.packbench-central.cn:443")
+    assert packbench(["--data-dir", str(data), "passport", "verify", same]) == 0
+    capsys.readouterr()
     assert packbench(["--data-dir", str(data), "passport", "verify", passport.url]) == 0
     out = capsys.readouterr().out
     assert "genuine, signed by this station" in out and "TB2026112500001" in out and "10:00:07" in out

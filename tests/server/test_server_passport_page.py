@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,15 +25,26 @@ TRAIL = [
 ]
 
 
-def _token(key: Ed25519PrivateKey, order_id: str = "PB-0002") -> str:
-    return mint_passport(key, "BENCH-1", order_id, "SF", TRACKING, datetime(2026, 11, 25, 2, 0, tzinfo=UTC),
-                         base_url="https://pb.example.cn").token
+ISSUED = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def _token(key: Ed25519PrivateKey, order_id: str = "PB-0002", tracking_no: str = TRACKING,
+           issued_at: datetime = ISSUED) -> str:
+    return mint_passport(key, "BENCH-1", order_id, "SF", tracking_no, issued_at, base_url="https://pb.example.cn").token
+
+
+def _pack(station: Station, order_id: str = "PB-0002", tracking_no: str = TRACKING) -> None:
+    """The station reports the parcel packed, as its outbox does."""
+    reply = station.push(station.event("shipment.created", {"order_id": order_id, "tracking_no": tracking_no,
+                                                            "carrier": "SF"}))
+    assert reply.json()["results"][0]["status"] == "accepted", reply.text
 
 
 def _seed(server: Running, station: Station) -> None:
     svc = server.services
     import_orders(svc.sdb, CANONICAL, "canonical", "WH1", SystemClock(), svc.config.zone)
     kuaidi100_push(server, kuaidi100_param(TRACKING, TRAIL))
+    _pack(station)
 
 
 def test_a_genuine_passport_shows_the_raw_trail_newest_first(server: Running, station: Station) -> None:
@@ -52,9 +63,11 @@ def test_a_genuine_passport_shows_the_raw_trail_newest_first(server: Running, st
     for private in ("张伟", "13812345678", "文三路", "tb_zhangwei88", "发票"):
         assert private not in page
     assert reply.headers["content-security-policy"].startswith("default-src 'none'")
+    assert reply.headers["x-content-type-options"] == "nosniff" and reply.headers["referrer-policy"] == "no-referrer"
 
 
 def test_a_passport_before_any_carrier_event(server: Running, station: Station) -> None:
+    _pack(station, order_id="UNKNOWN-1")
     reply = server.http.get(f"/p/{_token(station.key, order_id='UNKNOWN-1')}")
     assert reply.status_code == 200
     assert "no carrier events yet" in reply.text and "收件人" not in reply.text
@@ -77,3 +90,47 @@ def test_a_token_signed_by_an_unenrolled_key_is_not_genuine(server: Running, sta
     assert reply.status_code == 404 and "非真实" in reply.text and "unknown key" in reply.text
     garbage = server.http.get("/p/not-a-token!")
     assert garbage.status_code == 400 and "not genuine" in garbage.text
+
+
+def test_a_genuine_label_the_server_has_not_heard_of_shows_no_order_data(server: Running, station: Station) -> None:
+    svc = server.services
+    import_orders(svc.sdb, CANONICAL, "canonical", "WH1", SystemClock(), svc.config.zone)
+    kuaidi100_push(server, kuaidi100_param(TRACKING, TRAIL))  # the carrier knows it; no station reported it yet
+    reply = server.http.get(f"/p/{_token(station.key)}")
+    assert reply.status_code == 200 and "genuine label, not yet registered" in reply.text
+    assert TRACKING in reply.text
+    for private in ("收件人 Receiver", "张*", "138****5678", "【杭州余杭】", "物流轨迹 Tracking"):
+        assert private not in reply.text
+
+
+def test_a_token_from_another_warehouse_never_shows_this_warehouses_parcel(server: Running, station: Station) -> None:
+    _seed(server, station)
+    thief = server.enroll("WH2", "BENCH-9")
+    reply = server.http.get(f"/p/{_token(thief.key)}")  # WH2's key, WH1's order and tracking number
+    assert reply.status_code == 404 and "not genuine" in reply.text
+    for private in ("张*", "138****5678", "【杭州余杭】"):
+        assert private not in reply.text
+    other_order = server.http.get(f"/p/{_token(station.key, order_id='PB-0001')}")  # right key, wrong order
+    assert other_order.status_code == 404 and "does not match the parcel" in other_order.text
+
+
+def test_a_revoked_stations_key_vouches_only_for_labels_issued_before_its_revocation(server: Running,
+                                                                                     station: Station) -> None:
+    from server.stations import revoke
+
+    _seed(server, station)
+    at = revoke(server.services.sdb, station.station_id, "stolen", SystemClock(), actor="test")
+    before = server.http.get(f"/p/{_token(station.key)}")
+    assert before.status_code == 200 and "genuine PackBench passport" in before.text
+    after = server.http.get(f"/p/{_token(station.key, issued_at=at + timedelta(seconds=1))}")
+    assert after.status_code == 404 and "revoked" in after.text and "张*" not in after.text
+
+
+def test_every_html_answer_carries_the_security_headers(server: Running) -> None:
+    for path in ("/p/not-a-token!", "/p/" + "A" * 500):
+        reply = server.http.get(path)
+        assert reply.headers["content-type"].startswith("text/html")
+        assert reply.headers["x-content-type-options"] == "nosniff"
+        assert reply.headers["referrer-policy"] == "no-referrer"
+        assert "default-src 'none'" in reply.headers["content-security-policy"]
+    assert server.http.get("/healthz").headers["x-content-type-options"] == "nosniff"
