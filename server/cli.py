@@ -21,8 +21,6 @@ dir. Exit code 0 only on success; errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
-import logging
-import logging.handlers
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -40,9 +38,9 @@ from server.console.accounts import ROLES, AccountError
 from server.db import ServerDb, ServerDbError
 from server.migrations import migrated
 from server.rules import RulesError
+from server.serve import run_server
 
 Handler = Callable[[argparse.Namespace], int]
-MAX_WORKERS = 64
 FAILURES = (BackupError, ServerConfigError, ServerDbError, ImportFileError, ProfileError, WaybillImportError,
             RulesError, AccountError, ValueError, OSError)
 
@@ -63,54 +61,6 @@ def _guarded(handler: Callable[[argparse.Namespace, ServerConfig], int]) -> Hand
             print(f"packbench server: {exc}", file=sys.stderr)
             return 1
     return run
-
-
-def _logging(config: ServerConfig) -> None:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    rotating = logging.handlers.RotatingFileHandler(config.data_dir / "server.log", maxBytes=10 << 20, backupCount=5,
-                                                    encoding="utf-8")
-    console = logging.StreamHandler()
-    for handler in (rotating, console):
-        handler.setFormatter(fmt)
-        logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(logging.INFO)
-
-
-def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
-    import uvicorn
-
-    from server.limits import serving_options
-
-    if not 0 < args.port < 65536:
-        raise ValueError(f"--port must be 1 to 65535, not {args.port}")
-    workers = args.workers
-    if not 1 <= workers <= MAX_WORKERS:
-        raise ValueError(f"--workers must be 1 to {MAX_WORKERS}, not {workers}")
-    options = dict(host=args.host, port=args.port, log_config=None, proxy_headers=True,
-                   forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path,
-                   **serving_options(config.header_timeout_seconds))
-    if workers == 1:
-        from server.app import create_app
-
-        _logging(config)
-        uvicorn.run(create_app(config), **options)
-        return 0
-    # Several processes: migrate once here, then each worker builds its own app (server.asgi).
-    import os
-
-    from server.asgi import DATA_DIR_ENV
-    from server.metrics import prepare_multiprocess
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    with _database(config):
-        pass
-    prepare_multiprocess(config.data_dir)
-    os.environ[DATA_DIR_ENV] = str(config.data_dir)
-    # Workers are new processes: they get the protocol by name; server.asgi sets its header deadline.
-    options["http"] = "server.limits:GuardedH11Protocol"
-    uvicorn.run("server.asgi:create", factory=True, workers=workers, **options)
-    return 0
 
 
 def cmd_backup(args: argparse.Namespace, config: ServerConfig) -> int:
