@@ -170,6 +170,8 @@ class OrderOut(Model):
     receiver_address: str = ""
     total_cents: int = 0
     paid_cents: int = 0
+    discount_cents: int = 0  # shop + platform discounts the export stated
+    shipping_cents: int = 0  # postage charged to the buyer
     created_at: datetime | None = None
     paid_at: datetime | None = None
     ship_by: datetime | None = None

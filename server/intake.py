@@ -17,7 +17,7 @@ deliberate act, not a side effect of an import.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ PACKED = frozenset({"packed", "shipped"})
 PLATFORM_WINS = frozenset({"cancelled", "refunded"})
 ORDER_DEFAULTS: dict[str, Any] = {
     "platform": "canonical", "shop": "", "buyer": "", "receiver_name": "", "receiver_phone": "", "receiver_address": "",
-    "total_cents": 0, "paid_cents": 0, "created_at": None, "paid_at": None, "ship_by": None, "carrier": "",
+    "total_cents": 0, "paid_cents": 0, "discount_cents": 0, "shipping_cents": 0,
+    "created_at": None, "paid_at": None, "ship_by": None, "carrier": "",
     "tracking_no": None, "note": "",
 }
 INSERT_CHUNK = 200
@@ -85,11 +86,6 @@ def _lines(order_pks: Sequence[int]) -> dict[int, list[tuple[int, str, str, int,
     return lines
 
 
-def _known(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The station's order columns the server keeps (it does not carry discount and shipping yet)."""
-    return {k: v for k, v in values.items() if k in Order._meta.fields}
-
-
 def _apply_orders(sdb: ServerDb, path: Path, records: Sequence[OrderRecord], warehouse: str, now: datetime,
                   zone: ZoneInfo) -> tuple[int, int, int]:
     existing = _existing(Order, Order.order_id, [r.order_id for r in records])
@@ -106,16 +102,15 @@ def _apply_orders(sdb: ServerDb, path: Path, records: Sequence[OrderRecord], war
     unchanged = 0
     for rec in records:
         cur = existing.get(rec.order_id)
-        values = _known(rec.values)
         lines = [(x.line_no, x.sku, x.name, x.qty, x.unit_price_cents) for x in rec.lines]
         if cur is None:
-            values = {**ORDER_DEFAULTS, **values, "status": rec.status}
+            values = {**ORDER_DEFAULTS, **rec.values, "status": rec.status}
             inserts.append({**values, "order_id": rec.order_id, "warehouse": warehouse,
                             "day": business_day(values, zone, now), "updated_at": stamp})
             relined.append(rec)
             continue
         packed = cur["status"] in PACKED
-        new = {**values, "status": rec.status if not packed or rec.status in PLATFORM_WINS else cur["status"]}
+        new = {**rec.values, "status": rec.status if not packed or rec.status in PLATFORM_WINS else cur["status"]}
         new["day"] = business_day({**cur, **new}, zone, now)
         lines_differ = not packed and lines != stored_lines.get(cur["id"], [])
         if not lines_differ and all(cur[k] == v for k, v in new.items()):

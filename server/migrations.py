@@ -233,12 +233,20 @@ _INITIAL = (
     """CREATE INDEX "metric_hour_warehouse_hour" ON "metric_hour" ("warehouse", "hour")""",
 )
 
+# Migration 6: an order's discounts and postage as exported (station migration 7); stations check
+# paid against lines − discount + shipping, so the server carries both to them.
+ORDER_MONEY = (
+    'ALTER TABLE "order" ADD COLUMN "discount_cents" $bigint NOT NULL DEFAULT 0',
+    'ALTER TABLE "order" ADD COLUMN "shipping_cents" $bigint NOT NULL DEFAULT 0',
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial server schema", _INITIAL),
     Migration(2, "console users, sessions and the server audit log", CONSOLE_USERS),
     Migration(3, "hardening: station lifecycle, pushes once, tracking claims", HARDENING),
     Migration(4, "carriers: warehouse senders, e-waybills, tracking subscriptions, carrier jobs", CARRIERS),
     Migration(5, "station audit chain heads", AUDIT_HEADS),
+    Migration(6, "order discount and shipping", ORDER_MONEY),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

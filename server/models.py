@@ -92,6 +92,8 @@ class Order(BaseModel):
     receiver_address = pw.TextField(default="")
     total_cents = pw.BigIntegerField(default=0)
     paid_cents = pw.BigIntegerField(default=0)
+    discount_cents = pw.BigIntegerField(default=0)
+    shipping_cents = pw.BigIntegerField(default=0)
     created_at = pw.TextField(null=True)
     paid_at = pw.TextField(null=True)
     ship_by = pw.TextField(null=True)

@@ -20,7 +20,8 @@ from server.db import ServerDb, placeholders
 STREAMS = {"orders": "o", "products": "p", "tracking": "t"}
 _CURSOR_RE = re.compile(r"([a-z])\.(\d{1,18})")
 ORDER_COLUMNS = ("order_id", "warehouse", "platform", "shop", "status", "buyer", "receiver_name", "receiver_phone",
-                 "receiver_address", "total_cents", "paid_cents", "created_at", "paid_at", "ship_by", "carrier",
+                 "receiver_address", "total_cents", "paid_cents", "discount_cents", "shipping_cents",
+                 "created_at", "paid_at", "ship_by", "carrier",
                  "tracking_no", "note", "updated_at")
 
 

@@ -119,6 +119,7 @@ def _order_record(order: OrderOut, row: int) -> OrderRecord:
         "platform": order.platform, "shop": order.shop, "buyer": order.buyer, "receiver_name": order.receiver_name,
         "receiver_phone": order.receiver_phone, "receiver_address": order.receiver_address,
         "total_cents": order.total_cents, "paid_cents": order.paid_cents,
+        "discount_cents": order.discount_cents, "shipping_cents": order.shipping_cents,
         "created_at": iso(order.created_at) if order.created_at else None,
         "paid_at": iso(order.paid_at) if order.paid_at else None,
         "ship_by": iso(order.ship_by) if order.ship_by else None,

@@ -95,3 +95,22 @@ def test_tracking_reaches_the_warehouse_that_packed_the_parcel(server: Running, 
     other = server.enroll("WH2", "BENCH-B")
     assert _pull_all(other, "tracking")[0] == []
     assert station.get(f"{API}/tracking", cursor=cursor).json()["items"] == []
+
+
+def test_discount_and_postage_travel_to_the_station(server: Running, station: Station, tmp_path: Path) -> None:
+    from app.clock import FakeClock
+    from app.store import open_store
+    from app.store.models import Order as StationOrder
+    from protocol import OrderOut
+    from sync.pull import apply_orders_page
+
+    _import(server, FIXTURES / "pdd_orders_2026_gbk.csv", fmt="pdd")
+    items, _, _ = _pull_all(station, "orders", limit=10)
+    pulled = {o["order_id"]: o for o in items}
+    assert (pulled["260301-402918374650183"]["discount_cents"], pulled["260301-582019384756102"]["shipping_cents"]) \
+        == (1500, 800)
+    store = open_store(tmp_path / "station")
+    with store.atomic():
+        apply_orders_page(store, FakeClock(), [OrderOut.model_validate(o) for o in items], "sha")
+    mug = StationOrder.get(StationOrder.order_id == "260301-582019384756102")
+    assert (mug.paid_cents, mug.discount_cents, mug.shipping_cents) == (5300, 0, 800)
