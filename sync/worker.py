@@ -33,6 +33,7 @@ from app.worker import Chore, Worker
 from protocol import RuleSetOut
 from sync.client import SyncClient, SyncError
 from sync.outbox import EventSink, PushReport, oldest_unsent_at, outbox_depth, push_outbox, rejected_count
+from sync.pools import WaybillSource, top_up_pools
 from sync.pull import FEEDS, FeedReport, PageSource, PullReport, pull_feed
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class RulesSource(Protocol):
     def rules(self) -> RuleSetOut: ...
 
 
-class SyncApi(EventSink, PageSource, RulesSource, Protocol):
+class SyncApi(EventSink, PageSource, RulesSource, WaybillSource, Protocol):
     """What a round needs from the server: `SyncClient`, or a fake in tests."""
 
 
@@ -95,6 +96,7 @@ class RoundReport:
     rejected_count: int = 0
     errors: tuple[SyncError, ...] = ()
     rules: RulesUpdate | None = None  # None: not asked this round (an earlier step failed)
+    topped_up: dict[str, int] = field(default_factory=dict)  # carrier → numbers the server's pool gave
 
     @property
     def ok(self) -> bool:
@@ -184,10 +186,16 @@ def run_round(store: Store, api: SyncApi, clock: Clock, *,
             rules = pull_rules(store, api, clock)
         except SyncError as exc:
             errors.append(exc)
-    if not stopped() and (any(report.items for report in feeds.values())
+    topped_up: dict[str, int] = {}
+    if not stopped():
+        try:
+            topped_up = top_up_pools(store, api, clock)
+        except SyncError as exc:
+            errors.append(exc)
+    if not stopped() and (any(report.items for report in feeds.values()) or topped_up
                           or (rules is not None and rules.outcome != "unchanged")):
         push()
-    return RoundReport(done, PullReport(feeds), outbox_depth(), rejected_count(), tuple(errors), rules)
+    return RoundReport(done, PullReport(feeds), outbox_depth(), rejected_count(), tuple(errors), rules, topped_up)
 
 
 def pull_rules(store: Store, api: RulesSource, clock: Clock) -> RulesUpdate:

@@ -26,6 +26,7 @@ from protocol import (
     ProductOut,
     RuleSetOut,
     TrackingEventOut,
+    WaybillAllocation,
 )
 from server.audit_heads import Claim, judge
 from sync.client import Fetched, SyncError
@@ -53,6 +54,8 @@ class FakeApi:
         self.ruleset = RuleSetOut(version=0, sha256=hashlib.sha256(b"").hexdigest(), created_at=None, content="")
         self.audit_head: AuditHead | None = None  # kept as the server keeps it (server.audit_heads.judge)
         self.audit_claims: list[Claim] = []
+        self.pool: dict[str, list[str]] = {}  # the server's waybill pool, per carrier
+        self.allocations: list[tuple[str, int]] = []
 
     def serve_rules(self, content: str, version: int) -> None:
         self.ruleset = RuleSetOut(version=version, sha256=hashlib.sha256(content.encode()).hexdigest(),
@@ -114,6 +117,15 @@ class FakeApi:
     def rules(self) -> RuleSetOut:
         self._fail(self.pull_failures)
         return self.ruleset
+
+    def allocate_waybills(self, carrier: str, count: int) -> WaybillAllocation:
+        self.allocations.append((carrier, count))
+        numbers = self.pool.get(carrier, [])
+        if not numbers:
+            raise SyncError(f"the server's {carrier} waybill pool is empty", retryable=False, kind="refused",
+                            status=409)
+        taken, self.pool[carrier] = numbers[:count], numbers[count:]
+        return WaybillAllocation(carrier=carrier, numbers=taken)
 
 
 @pytest.fixture

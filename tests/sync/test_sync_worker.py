@@ -12,6 +12,7 @@ import pytest
 from app.audit import record_fact
 from app.clock import FakeClock
 from app.store import Store
+from app.store.models import WaybillPool
 from sync.client import SyncError
 from sync.outbox import outbox_depth
 from sync.worker import Backoff, SyncStatus, SyncWorker, run_round
@@ -267,3 +268,21 @@ def test_the_thread_survives_a_store_error_outside_a_round(store: Store, clock: 
     finally:
         assert worker.stop(timeout=5)
     assert len(api.events) == 3
+
+
+def test_a_low_pool_is_topped_up_from_the_servers_pool(demo_store: Store, clock: FakeClock, api: FakeApi) -> None:
+    from app.waybills import pool_status
+
+    free, _ = pool_status("SF")  # the demo's 20 numbers: under the low-water mark of 50
+    api.pool["SF"] = [f"SF14{n:011d}" for n in range(500, 700)]
+    report = run_round(demo_store, api, clock)
+    assert report.ok and report.topped_up == {"SF": 100 - free}
+    # ZTO is low too, but the server has none: asked, answered 409, not a failure
+    assert api.allocations == [("SF", 100 - free), ("ZTO", 100 - pool_status("ZTO")[0])]
+    assert pool_status("SF")[0] == 100
+    assert run_round(demo_store, api, clock).topped_up == {}  # SF is above the mark now: not asked again
+    assert [carrier for carrier, _ in api.allocations] == ["SF", "ZTO", "ZTO"]
+    api.pool["SF"] = []
+    WaybillPool.update(state="used").where(WaybillPool.carrier == "SF").execute()
+    report = run_round(demo_store, api, clock)  # the server's pool is empty too: not a failed round
+    assert report.ok and report.topped_up == {} and pool_status("SF")[0] == 0
