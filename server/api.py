@@ -116,16 +116,20 @@ def get_rules(request: Request, station: Station) -> RuleSetOut:
 
 
 @router.post("/waybills/allocate", response_model=WaybillAllocation,
-             responses={**REFUSALS, 409: {"model": ErrorBody, "description": "the pool is empty"}})
+             responses={**REFUSALS, 409: {"model": ErrorBody, "description": "the pool is empty"},
+                        429: {"model": ErrorBody, "description": "over the per-call or per-day quota"}})
 def allocate_waybills(request: Request, station: Station, body: WaybillAllocateRequest) -> WaybillAllocation:
     """Up to `count` numbers from the server's pool for the carrier, never handed out before."""
     svc = services(request)
     try:
-        numbers = waybills.allocate(svc.sdb, body.carrier, body.count, station.station_id, svc.clock)
+        quota = waybills.Quota(svc.config.waybills_per_call, svc.config.waybills_per_station_day)
+        numbers = waybills.allocate(svc.sdb, body.carrier, body.count, station.station_id, svc.clock, quota)
     except WaybillImportError as exc:
         raise refuse(request, 400, str(exc), station.station_id) from None
     except waybills.PoolEmpty as exc:
         raise refuse(request, 409, str(exc), station.station_id) from None
+    except waybills.QuotaExceeded as exc:
+        raise refuse(request, 429, str(exc), station.station_id) from None
     return WaybillAllocation(carrier=body.carrier.strip().upper(), numbers=numbers)
 
 
