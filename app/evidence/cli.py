@@ -8,7 +8,8 @@ that imports the renderer only when the command runs:
     register_evidence(sub, renderer=lambda: importlib.import_module("drivers.printers.preview").render_png)
 
 Exit codes: 0 written; 1 an error (one line on stderr, nothing written); 3 written, but the audit chain
-is broken (the packs say so in red, and so does stderr) — the same code as `packbench audit verify`.
+is broken, a row the pack prints no longer matches the audit entry that wrote it, or a packing photo is
+altered or missing (the packs say so in red, and so does stderr) — the same code as `packbench audit verify`.
 """
 
 from __future__ import annotations
@@ -88,8 +89,18 @@ def cmd_evidence(args: argparse.Namespace, renderer: Callable[[], LabelRenderer]
     count = f"{len(batch.items)} order(s)"
     print(f"evidence pack of {count} written to {target} ({len(paths)} files)" if args.per_order
           else f"evidence pack of {count} written to {paths[0]}")
-    if not chain.ok:
+    failed = not chain.ok
+    if failed:
         print(f"packbench: WARNING the audit chain is BROKEN ({chain.problem}); the pack says so",
               file=sys.stderr)
-        return EXIT_CHAIN_BROKEN
-    return 0
+    for item in batch.items:
+        order_id = item.evidence.order.order_id
+        for problem in item.rows.problems if item.rows is not None else ():
+            print(f"packbench: WARNING order {order_id}: {problem}; the pack says so", file=sys.stderr)
+            failed = True
+        for photo in item.evidence.photos:
+            if photo.status != "ok":
+                print(f"packbench: WARNING order {order_id}: packing photo {photo.file} is {photo.status} "
+                      f"(audit entry {photo.audit_seq} holds its SHA-256); the pack says so", file=sys.stderr)
+                failed = True
+    return EXIT_CHAIN_BROKEN if failed else 0

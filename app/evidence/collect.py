@@ -73,23 +73,23 @@ def collect(order_id: str, data_dir: Path, *, reveal_phone: bool = False) -> Ord
         order.receiver_phone if reveal_phone else mask_phone(order.receiver_phone), order.receiver_address,
         order.total_cents, order.paid_cents, order.created_at, order.paid_at, order.ship_by, order.carrier,
         order.note)
-    lines = tuple(LineInfo(ln.line_no, ln.sku, ln.name, ln.qty, ln.unit_price_cents)
-                  for ln in OrderLine.select().where(OrderLine.order == order).order_by(OrderLine.line_no))
+    line_rows = list(OrderLine.select().where(OrderLine.order == order).order_by(OrderLine.line_no))
+    lines = tuple(LineInfo(ln.line_no, ln.sku, ln.name, ln.qty, ln.unit_price_cents) for ln in line_rows)
+    line_ids = [ln.id for ln in line_rows]
     sessions = tuple(
         SessionInfo(s.id, s.station, s.operator.name if s.operator_id else "—", s.started_at, s.ended_at, s.state,
                     s.expected_weight_g, s.weight_g)
         for s in PackSession.select(PackSession, Operator).join(Operator, pw.JOIN.LEFT_OUTER)
         .where(PackSession.order == order).order_by(PackSession.id))
-    scans = _scans(order, [s.id for s in sessions])
+    scans, scan_ids = _scans(order, [s.id for s in sessions])
     parcels = _parcels(order)
     tracking_nos = [p.tracking_no for p in parcels]
+    items = list(HandoverItem.select(HandoverItem, Handover).join(Handover).where(
+        HandoverItem.shipment.in_([p.id for p in parcels])).order_by(HandoverItem.id)) if parcels else []
     handovers = tuple(
         HandoverInfo(item.tracking_no, item.handover.batch_id, item.handover.carrier, item.handover.station,
                      item.handover.courier, item.handover.state, item.scanned_at, item.scanned_by,
-                     item.handed_over_at, item.handover.closed_by)
-        for item in HandoverItem.select(HandoverItem, Handover).join(Handover)
-        .where(HandoverItem.shipment.in_([p.id for p in parcels])).order_by(HandoverItem.id)
-    ) if parcels else ()
+                     item.handed_over_at, item.handover.closed_by) for item in items)
     tracking = tuple(
         TrackingInfo(t.tracking_no, t.time, t.status, t.carrier_status, t.site, t.courier, t.context, t.source)
         for t in TrackingEvent.select().where(TrackingEvent.tracking_no.in_(tracking_nos))
@@ -105,17 +105,22 @@ def collect(order_id: str, data_dir: Path, *, reveal_phone: bool = False) -> Ord
                 *(c.opened_at for c in cases), *(c.updated_at for c in cases)]
     audit = audit_trail.order_entries(order.order_id, tracking_nos, [c.id for c in cases], activity)
     photos = tuple(_photo(entry, data_dir) for entry in audit if entry.kind == PHOTO_KIND)
-    return OrderEvidence(info, lines, sessions, scans, parcels, handovers, tracking, cases, audit, photos)
+    rows = (("order", order.id), *(("order_line", pk) for pk in line_ids), *(("pack_session", x.id) for x in sessions),
+            *(("scan_event", pk) for pk in scan_ids), *(("shipment", p.id) for p in parcels),
+            *(("print_job", j.job_id) for p in parcels for j in p.prints), *(("handover_item", i.id) for i in items),
+            *(("exception_case", c.id) for c in cases))
+    return OrderEvidence(info, lines, sessions, scans, parcels, handovers, tracking, cases, audit, photos, rows)
 
 
-def _scans(order: Order, session_ids: list[int]) -> tuple[ScanInfo, ...]:
+def _scans(order: Order, session_ids: list[int]) -> tuple[tuple[ScanInfo, ...], list[int]]:
     where = ScanEvent.order == order
     if session_ids:
         where = where | ScanEvent.session.in_(session_ids)
     rows = (ScanEvent.select(ScanEvent, Operator).join(Operator, pw.JOIN.LEFT_OUTER)
             .where(where).order_by(ScanEvent.at, ScanEvent.id))
+    events = list(rows)
     return tuple(ScanInfo(e.session_id, e.at, e.operator.name if e.operator_id else "—", e.station, e.source,
-                          visible_code(e.raw), e.outcome, e.message) for e in rows)
+                          visible_code(e.raw), e.outcome, e.message) for e in events), [e.id for e in events]
 
 
 def _parcels(order: Order) -> tuple[ParcelInfo, ...]:

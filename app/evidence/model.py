@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.audit import ChainReport
+from app.evidence.integrity import RowsVerdict
 from app.evidence.sla import SlaVerdict
 from app.labels import Label
 
@@ -168,6 +169,7 @@ class OrderEvidence:
     cases: tuple[CaseInfo, ...]
     audit: tuple[AuditInfo, ...]
     photos: tuple[PhotoInfo, ...]
+    rows: tuple[tuple[str, int], ...] = ()  # (table, id) of every covered row shown, for `app.evidence.integrity`
 
     @property
     def live_parcel(self) -> ParcelInfo | None:
@@ -198,6 +200,7 @@ class EvidenceItem:
     label: Label | None  # the live parcel's first print, as built for the printer (rendered in the PDF)
     label_note: str  # why there is no label, or ""
     passport_url: str | None
+    rows: RowsVerdict | None = None  # the rows this pack prints, as the audit chain covers them
 
 
 @dataclass(frozen=True)

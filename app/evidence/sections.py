@@ -44,6 +44,15 @@ def chain_line(ctx: DocumentContext) -> tuple[str, str]:
     return f"审计链已损坏 CHAIN BROKEN at entry {chain.entries + 1}: {problem}", RED
 
 
+def rows_line(item: EvidenceItem) -> str:
+    """The audit chain's verdict on the rows this pack prints: per kind, or each row that fails."""
+    rows = item.rows
+    assert rows is not None
+    if rows.ok:
+        return f"记录核验通过 rows verified — {rows.text}"
+    return "记录被篡改 ROWS ALTERED — " + "; ".join(rows.problems)
+
+
 def sla_colour(code: str, late: bool) -> str:
     if code == "dispute" or late:
         return RED
@@ -66,6 +75,8 @@ def summary(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> list[A
         [para("运单 Tracking", s.small), para(tracking)],
         [para("时效 SLA", s.small), para(f"{item.sla.zh}  ·  {item.sla.en}", s.body, colour)],
         [para("审计 Audit", s.small), para(chain_text, s.body, chain_colour)],
+        *([[para("记录 Rows", s.small), para(rows_line(item), s.body, GREEN if item.rows.ok else RED)]]
+          if item.rows is not None else []),
     ]
     shade = colors.HexColor("#eeeeee")
     table = grid(rows, [24 * MM, 156 * MM], header=False, zebra=False, extra=[

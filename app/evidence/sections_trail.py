@@ -7,7 +7,7 @@ from typing import Any
 
 from app.evidence.layout import GREEN, GREY, RED, LocalTime, grid, key_values, para, qr_flowable, styles, text_table
 from app.evidence.model import DocumentContext, EvidenceItem
-from app.evidence.sections import MM, chain_line, heading, sla_colour
+from app.evidence.sections import MM, chain_line, heading, rows_line, sla_colour
 from app.evidence.sla import PICKUP_STATUSES
 from app.tracking_states import status_words
 
@@ -134,7 +134,10 @@ def audit_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> 
     s = styles()
     text, colour = chain_line(ctx)
     chain = ctx.chain
-    state = para(text, s.verdict, colour)
+    state = [para(text, s.verdict, colour)]
+    if item.rows is not None:
+        state.append(para(rows_line(item), s.body, GREEN if item.rows.ok else RED))
+        state += [para(problem, s.mono, RED) for problem in item.rows.problems]
     head_label = "链头哈希 Head hash" if chain.ok else "断点前哈希 Last good hash"
     counted = f"{chain.entries} verified" + ("" if chain.ok else " before the break")
     facts = key_values([
@@ -150,7 +153,7 @@ def audit_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> 
                                f"{len(entries)}", s.small)]
     if entries:
         listing.append(text_table(head, rows, [18 * MM, 30 * MM, 42 * MM, 40 * MM, 50 * MM]))
-    return [KeepTogether([heading(11, "审计链", "Audit chain digest"), state, _gap(), facts]), _gap(), *listing]
+    return [KeepTogether([heading(11, "审计链", "Audit chain digest"), *state, _gap(), facts]), _gap(), *listing]
 
 
 def _gap(height: float = 2.5) -> Any:

@@ -20,13 +20,15 @@ import re
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from app.audit import ChainReport, verify_chain
+from app.audit import ChainReport
+from app.audit_rows import verify_rows
 from app.clock import Clock, SystemClock, iso, parse_iso
 from app.config import StationConfig
 from app.evidence.collect import EvidenceError, approved_by, collect, sla_facts
+from app.evidence.integrity import row_verdict
 from app.evidence.model import DocumentContext, EvidenceItem, OrderEvidence, WeightCheck
 from app.evidence.pdf import Progress, write_evidence_pdf
 from app.evidence.sla import SlaPolicy, analyse
@@ -151,8 +153,9 @@ def gather_evidence(store: Store, order_ids: Sequence[str], *, render_label_png:
     lookup = passports or stored_passports(store, data_dir, settings.passport_base_url)
     with store.db.atomic():
         gathered = [collect(order_id, data_dir, reveal_phone=settings.reveal_phone) for order_id in ids]
-        chain = verify_chain()
-        items = tuple(prepare(evidence, settings, now, lookup) for evidence in gathered)
+        chain, checks = verify_rows(ref for evidence in gathered for ref in evidence.rows)
+        items = tuple(replace(prepare(evidence, settings, now, lookup), rows=row_verdict(evidence.rows, checks))
+                      for evidence in gathered)
     return EvidenceBatch(items, DocumentContext(settings.tz, now, chain, verify_command(data_dir), settings.station,
                                                 settings.warehouse, settings.reveal_phone, render_label_png))
 

@@ -203,3 +203,28 @@ def test_the_evidence_command(history: History, data_dir: Path, tmp_path: Path,
     assert "either -o FILE.pdf" in capsys.readouterr().err
     assert run_cli(data_dir, ["NOPE", "-o", str(tmp_path / "n.pdf")]) == 1
     assert "no order 'NOPE'" in capsys.readouterr().err
+
+
+def test_a_forged_weight_is_named_in_the_pack_and_the_command_exits_3(
+        history: History, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    from app.store import store_path
+    from app.store.models import ScanEvent, Shipment
+
+    assert run_cli(data_dir, [ORDER, "-o", str(tmp_path / "clean.pdf")]) == 0
+    text = squash(pdf_text(tmp_path / "clean.pdf"))
+    scans = ScanEvent.select().join(Shipment, on=(ScanEvent.session == Shipment.session)).count()
+    assert f"scanevents{scans}/{scans}verified" in text and "shipmentverified" in text, text
+    assert "ROWS ALTERED" not in text
+    shipment = Shipment.get()
+    con = sqlite3.connect(store_path(data_dir))  # the forger's sqlite3 shell
+    con.execute("UPDATE shipment SET weight_g = 1850 WHERE id = ?", (shipment.id,))
+    con.commit()
+    con.close()
+    capsys.readouterr()
+    assert run_cli(data_dir, [ORDER, "-o", str(tmp_path / "forged.pdf")]) == EXIT_CHAIN_BROKEN
+    text = squash(pdf_text(tmp_path / "forged.pdf"))
+    assert "审计链完整" in text  # the chain itself is intact…
+    assert f"ROWSALTERED—shipmentrow{shipment.id}:editedafterauditentry" in text  # …the row is not
+    assert f"order {ORDER}: shipment row {shipment.id}: edited" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from app.audit import verify_chain
@@ -186,3 +187,19 @@ def test_wired_to_the_station_runtime_the_still_follows_the_last_item(
 def _scan(clock: FakeClock, code: str) -> Scan:
     clock.advance(1)
     return Scan(code.encode(), "test", clock.now())
+
+
+def test_an_altered_photo_makes_the_evidence_command_exit_3(
+        demo_store: Store, clock: FakeClock, history: History, data_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.evidence.test_evidence_pack import run_cli
+
+    photo = store_packing_photo(demo_store, clock, data_dir, session_id(), SimulatedCamera(clock=clock).capture(ORDER),
+                                "王芳")
+    assert run_cli(data_dir, [ORDER, "-o", str(tmp_path / "ok.pdf")]) == 0
+    photo.path.write_bytes(photo.path.read_bytes() + b"edited")
+    capsys.readouterr()
+    assert run_cli(data_dir, [ORDER, "-o", str(tmp_path / "bad.pdf")]) == 3
+    assert f"packing photo {photo.file} is altered" in capsys.readouterr().err
+    photo.path.unlink()
+    assert run_cli(data_dir, [ORDER, "-o", str(tmp_path / "gone.pdf")]) == 3
