@@ -111,7 +111,8 @@ class RoundReport:
         return (f"pushed {p.sent} (accepted {p.accepted}, known {p.known}, rejected {p.rejected}), "
                 f"pulled orders {self.pull.items('orders')}, products {self.pull.items('products')}, "
                 f"tracking {self.pull.items('tracking')}; outbox depth {self.outbox_depth}"
-                + (f"; {self.rules.summary()}" if self.rules and self.rules.outcome != "unchanged" else ""))
+                + (f"; {self.rules.summary()}" if self.rules and self.rules.outcome != "unchanged" else "")
+                + "".join(f"; {carrier} pool +{n} from the server" for carrier, n in self.topped_up.items()))
 
     def as_dict(self) -> dict[str, object]:
         p = self.push
@@ -127,6 +128,7 @@ class RoundReport:
             "errors": [{"kind": e.kind, "retryable": e.retryable, "reason": e.reason} for e in self.errors],
             "rules": None if self.rules is None else {"version": self.rules.version, "outcome": self.rules.outcome,
                                                       **({"reason": self.rules.reason} if self.rules.reason else {})},
+            "waybills_topped_up": dict(self.topped_up),
         }
 
 
@@ -138,7 +140,8 @@ def run_round(store: Store, api: SyncApi, clock: Clock, *,
               on_push: Callable[[PushReport], None] | None = None,
               on_page: Callable[[FeedReport], None] | None = None) -> RoundReport:
     """Push everything, pull every feed, then push what the pulls recorded (each applied page is an
-    audit fact with its outbox event), so a quiet round ends with an empty outbox.
+    audit fact with its outbox event), so a quiet round ends with an empty outbox. Between the two,
+    low waybill pools are topped up from the server's (`sync.pools`).
 
     A SyncError ends the step it happened in; the round goes on to the next step unless the server is
     unreachable or refuses this station. Other exceptions (a store error, a bug) propagate: the worker

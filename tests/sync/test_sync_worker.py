@@ -277,6 +277,8 @@ def test_a_low_pool_is_topped_up_from_the_servers_pool(demo_store: Store, clock:
     api.pool["SF"] = [f"SF14{n:011d}" for n in range(500, 700)]
     report = run_round(demo_store, api, clock)
     assert report.ok and report.topped_up == {"SF": 100 - free}
+    assert report.summary().endswith(f"; SF pool +{100 - free} from the server")
+    assert report.as_dict()["waybills_topped_up"] == {"SF": 100 - free}
     # ZTO is low too, but the server has none: asked, answered 409, not a failure
     assert api.allocations == [("SF", 100 - free), ("ZTO", 100 - pool_status("ZTO")[0])]
     assert pool_status("SF")[0] == 100
