@@ -32,17 +32,19 @@ from app.importers import ImportFileError, ImportReport, ProfileError
 from app.waybills import WaybillImportError
 from server.backup import BackupError
 from server.cli_carriers import register_carriers
+from server.cli_health import register as register_health
 from server.cli_stations import cmd_station_revoke, cmd_stations
 from server.config import DEFAULT_PORT, ServerConfig, ServerConfigError, load_server_config
 from server.console.accounts import ROLES, AccountError
 from server.db import ServerDb, ServerDbError
+from server.health.state import HealthError
 from server.migrations import migrated
 from server.rules import RulesError
 from server.serve import run_server
 
 Handler = Callable[[argparse.Namespace], int]
-FAILURES = (BackupError, ServerConfigError, ServerDbError, ImportFileError, ProfileError, WaybillImportError,
-            RulesError, AccountError, ValueError, OSError)
+FAILURES = (HealthError, BackupError, ServerConfigError, ServerDbError, ImportFileError, ProfileError,
+            WaybillImportError, RulesError, AccountError, ValueError, OSError)
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
@@ -219,6 +221,7 @@ def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) 
     a = action("station-token", cmd_station_token, "issue a one-time station enrollment token for a warehouse")
     a.add_argument("--warehouse", required=True)
     a.add_argument("--ttl-hours", type=float, default=72.0, help="hours the token stays valid (default 72)")
+    register_health(actions, action)
     a = action("stations", cmd_stations, "list enrolled stations: last seen, outbox lag, key, revoked")
     a.add_argument("--json", action="store_true")
     st = actions.add_parser("station", help="one station's lifecycle")

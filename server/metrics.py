@@ -158,9 +158,8 @@ class DatabaseCollector(Collector):
 # (queue, table, SQL condition of a waiting row, its creation-time column): queues other parts of the
 # server keep in the database; a table this schema lacks is skipped.
 QUEUES: tuple[tuple[str, str, str, str], ...] = (
-    ("ewaybill", "ewaybill_job", "\"state\" IN ('pending', 'retry')", "created_at"),
-    ("subscription", "tracking_subscription", "\"state\" IN ('pending', 'retry')", "created_at"),
-    ("alert", "alert_delivery", "\"state\" IN ('pending', 'retry')", "created_at"),
+    ("carrier_calls", "carrier_job", "\"state\" IN ('pending', 'running')", "created_at"),  # e-waybills, polls
+    ("carrier_dead_letters", "carrier_job", "\"state\" = 'dead'", "created_at"),
 )
 
 

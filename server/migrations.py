@@ -19,6 +19,7 @@ from server.schema_audit_heads import AUDIT_HEADS
 from server.schema_carriers import CARRIERS
 from server.schema_console import CONSOLE_USERS
 from server.schema_hardening import HARDENING
+from server.schema_health import HEALTH
 
 TYPES = {
     "sqlite": {"pk": "INTEGER NOT NULL PRIMARY KEY", "bigint": "INTEGER"},
@@ -247,6 +248,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "carriers: warehouse senders, e-waybills, tracking subscriptions, carrier jobs", CARRIERS),
     Migration(5, "station audit chain heads", AUDIT_HEADS),
     Migration(6, "order discount and shipping", ORDER_MONEY),
+    Migration(7, "order health: silences, thresholds, alert state", HEALTH),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -1,0 +1,133 @@
+"""`packbench server health …` and `packbench server demo seed` (see `server.health`).
+
+    packbench server health --warehouse W [--json] [--notify] [--hour ISO] [--by DIMENSION] [--weeks N]
+    packbench server health silence --warehouse W --hours H --reason TEXT [--indicator NAME]
+    packbench server health threshold --warehouse W --indicator NAME (--max X | --min X)
+    packbench server demo seed --warehouse W --days N
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from app.clock import SystemClock, iso, parse_iso
+from server.config import ServerConfig
+from server.health.indicators import DIMENSIONS
+from server.health.state import HealthError
+from server.migrations import migrated
+
+CLI_ACTOR = "cli"
+
+
+def _hour(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_iso(text if "T" in text else text.replace(" ", "T")).replace(minute=0, second=0, microsecond=0)
+    except ValueError as exc:
+        raise HealthError(f"--hour must be an ISO time like 2026-12-04T06:00Z, not {text!r}") from exc
+
+
+def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.health import check
+    from server.health.state import NewAlert
+
+    if not args.warehouse:
+        raise HealthError("--warehouse is required")
+    if not 1 <= args.weeks <= 26:
+        raise HealthError(f"--weeks must be 1 to 26, not {args.weeks}")
+    clock = SystemClock()
+    notify: Callable[[NewAlert], str] | None = None
+    if args.notify:
+        notify = _record_only
+    with migrated(config.database) as sdb:
+        readings, alerts = check(sdb, clock, args.warehouse, hour=_hour(args.hour), weeks=args.weeks,
+                                 dimension=args.by, notify=notify)
+    base = config.public_url or f"http://127.0.0.1:{8700}"
+    if args.json:
+        print(json.dumps([r.as_json(base, args.warehouse) for r in readings], ensure_ascii=False))
+        return 0
+    hour = readings[0].hour if readings else _hour(args.hour)
+    print(f"order health of {args.warehouse}, hour starting {iso(hour) if hour else '?'} (UTC), "
+          f"against the same hour of the previous {args.weeks} weeks")
+    for r in readings:
+        mark = "SILENCED " if r.silenced and r.flagged else ("FLAGGED  " if r.flagged else "         ")
+        z = "" if r.z is None else f" z={r.z:+.1f}"
+        where = f" [{r.key}]" if r.key else ""
+        print(f"{mark}{r.indicator.name}{where}: {r.shown(r.value)} (n={r.volume}) baseline {r.shown(r.baseline)}"
+              f" ± {r.shown(r.sigma)}{z}{' — ' + r.why if r.why else ''}")
+    for alert in alerts:
+        print(f"alert sent: {alert.reading.indicator.name} {alert.reading.key} "
+              f"{alert.explanation.text_en if alert.explanation else ''}")
+    return 0
+
+
+def _record_only(alert: Any) -> str:
+    return "recorded (no alert channels wired to order health yet)"
+
+
+def cmd_health_silence(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.health.state import silence
+
+    with migrated(config.database) as sdb:
+        made = silence(sdb, SystemClock(), args.warehouse, args.hours, args.reason, CLI_ACTOR, args.indicator or "")
+    print(f"silenced {made.indicator or 'every indicator'} of {args.warehouse} until {made.ends_at}: "
+          f"still computed and shown, no alerts ({made.reason})")
+    return 0
+
+
+def cmd_health_threshold(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.health.state import set_threshold
+
+    if (args.max is None) == (args.min is None):
+        raise HealthError("give exactly one of --max or --min")
+    op, limit = ("max", args.max) if args.max is not None else ("min", args.min)
+    with migrated(config.database) as sdb:
+        set_threshold(sdb, SystemClock(), args.warehouse, args.indicator, op, limit, CLI_ACTOR)
+    print(f"{args.indicator} of {args.warehouse} is flagged whenever it is {'above' if op == 'max' else 'below'} "
+          f"{limit:g} (rates as fractions: 0.05 = 5%)")
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace, config: ServerConfig) -> int:
+    from server.health.seed import seed_history
+
+    if not 1 <= args.days <= 400:
+        raise HealthError(f"--days must be 1 to 400, not {args.days}")
+    with migrated(config.database) as sdb:
+        made = seed_history(sdb, args.warehouse, args.days, SystemClock().now(), seed=args.seed)
+    print(f"{args.warehouse}: {made.orders:,} orders, {made.parcels:,} parcels, {made.tracking:,} tracking events "
+          f"over {args.days} days; incidents planted at {', '.join(f'{k} {v}' for k, v in made.incidents.items())}")
+    return 0
+
+
+def register(actions: Any, action: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add `health` (with `silence`, `threshold`) and `demo seed` to `packbench server`."""
+    h = action("health", cmd_health, "order-health indicators against their baseline (2σ), with alerts")
+    h.add_argument("--warehouse", help="the warehouse to evaluate")
+    h.add_argument("--json", action="store_true", help="a JSON list of readings")
+    h.add_argument("--notify", action="store_true", help="alert newly flagged indicators (once until recovered)")
+    h.add_argument("--hour", help="the hour to evaluate (default: the last complete hour), e.g. 2026-12-04T06:00Z")
+    h.add_argument("--by", choices=DIMENSIONS, help="slice every indicator by this dimension")
+    h.add_argument("--weeks", type=int, default=4, help="baseline weeks (default 4)")
+    sub = h.add_subparsers(dest="health_action", metavar="ACTION")
+    s = action("silence", cmd_health_silence, "no alerts for a while (a campaign): still computed and shown", sub)
+    s.add_argument("--warehouse", required=True)
+    s.add_argument("--hours", type=float, required=True)
+    s.add_argument("--reason", required=True)
+    s.add_argument("--indicator", help="one indicator (default: all)")
+    t = action("threshold", cmd_health_threshold, "flag an indicator beyond a fixed limit, besides 2σ", sub)
+    t.add_argument("--warehouse", required=True)
+    t.add_argument("--indicator", required=True)
+    t.add_argument("--max", type=float)
+    t.add_argument("--min", type=float)
+    d = actions.add_parser("demo", help="demo data for the console, health page and reports")
+    seeds = d.add_subparsers(dest="demo_action", metavar="ACTION", required=True)
+    a = action("seed", cmd_demo_seed, "fill a realistic, seeded order history with a few planted incidents", seeds)
+    a.add_argument("--warehouse", required=True)
+    a.add_argument("--days", type=int, default=35)
+    a.add_argument("--seed", type=int, default=7, help="the random seed (the same seed, the same history)")

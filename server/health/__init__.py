@@ -1,0 +1,46 @@
+"""Order health: indicators per warehouse and hour, judged against their own history.
+
+    indicators  what is measured (unit, bad direction, minimum volume) and the SQL that counts it
+    evaluate    one hour against the same hour of the previous weeks (median/MAD), 2σ flags,
+                thresholds, and which slice explains an anomaly
+    state       silence windows, thresholds, and the alert state (an anomaly alerts once until it
+                recovers)
+    seed        a realistic demo history with planted incidents (`packbench server demo seed`)
+
+`check` is what `packbench server health` and the server's schedule run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from app.clock import Clock
+from server.db import ServerDb
+from server.health.evaluate import Reading, evaluate, explain
+from server.health.state import NewAlert, mark_notified, silenced_names, silences_at, thresholds, track_alerts
+
+Notify = Callable[[NewAlert], str]  # sends one alert, returns what the channels answered
+
+
+def last_complete_hour(clock: Clock) -> datetime:
+    return clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
+def check(sdb: ServerDb, clock: Clock, warehouse: str, *, hour: datetime | None = None, weeks: int = 4,
+          dimension: str | None = None, notify: Notify | None = None) -> tuple[list[Reading], list[NewAlert]]:
+    """Evaluate every indicator for `hour` (default: the last complete hour); with `notify`, open and
+    send alerts for what is newly flagged and close the ones that recovered."""
+    hour = hour or last_complete_hour(clock)
+    silenced = silenced_names(silences_at(sdb, warehouse, clock.now()))
+    readings = evaluate(sdb, warehouse, hour, weeks=weeks, dimension=dimension,
+                        thresholds=thresholds(sdb, warehouse), silenced=silenced)
+    alerts: list[NewAlert] = []
+    if notify is not None:
+        alerts = track_alerts(sdb, clock, warehouse, readings, lambda r: explain(sdb, warehouse, r, weeks))
+        for alert in alerts:
+            mark_notified(sdb, clock, warehouse, alert, notify(alert))
+    return readings, alerts
+
+
+__all__ = ["NewAlert", "Notify", "Reading", "check", "evaluate", "explain", "last_complete_hour"]

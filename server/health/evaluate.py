@@ -1,0 +1,245 @@
+"""Each indicator for one hour against its baseline: the same hour of the week over the previous weeks.
+
+Baseline and spread are robust, so one bad week in the history does not hide the next one: the
+baseline is the median of the previous `weeks` values (default 4) and σ is 1.4826 × their median
+absolute deviation (the MAD-based estimate of a normal σ). Rates and durations also take the hours
+either side of that hour in each week (12 points instead of 4: they do not follow the daily rhythm
+the way counts do). Few points, and a flat history has a MAD of 0, so σ never drops below the noise
+the hour's own volume implies: √max(p(1−p)n, 1)/n for a rate (binomial, at least one fact),
+√max(baseline, 1) for a count (Poisson), 20 % of the baseline (at least 15 min) for a p90 duration.
+A value is flagged when it lies more than 2σ from the baseline in the indicator's bad direction, its
+hour had at least `min_volume` facts, at least two baseline hours did too, and (rates and counts) it
+is at least `MIN_EXCESS` facts beyond what the baseline expects — one extra reprint in a quiet hour is
+not an anomaly; or when it breaks a threshold set for that indicator (`health_threshold`). A silence window
+(`health_silence`) keeps the reading computed and shown, marked silenced: it only stops alerts.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.clock import iso
+from server.db import ServerDb
+from server.health.indicators import BY_NAME, INDICATORS, Indicator, query
+
+MAD_TO_SIGMA = 1.4826
+SIGMAS = 2.0
+MIN_BASELINE_WEEKS = 2
+MIN_EXCESS = 3  # facts beyond the baseline's expectation before a rate or count is flagged
+
+
+@dataclass(frozen=True)
+class Measure:
+    value: float | None
+    volume: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    indicator: Indicator
+    dimension: str  # "" for the whole warehouse
+    slice: str  # the dimension's value ("BENCH-3"), "" for the whole warehouse
+    hour: datetime
+    value: float | None
+    volume: int
+    baseline: float | None
+    sigma: float | None
+    z: float | None  # signed: positive = in the bad direction
+    flagged: bool
+    silenced: bool
+    why: str  # "2σ", "threshold ≤ 5%", "too few facts", "no baseline yet", ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.dimension}={self.slice}" if self.dimension else ""
+
+    def shown(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        if self.indicator.unit == "%":
+            return f"{value * 100:.1f}%"
+        if self.indicator.unit == "h":
+            return f"{value:.1f} h"
+        return f"{value:g}"
+
+    def as_json(self, console_url: str, warehouse: str) -> dict[str, object]:
+        link = f"{console_url}/console/health?warehouse={warehouse}&indicator={self.indicator.name}" \
+               f"&hour={iso(self.hour)}" + (f"&{self.dimension}={self.slice}" if self.dimension else "")
+        return {"name": self.indicator.name, "title": self.indicator.title_en, "unit": self.indicator.unit,
+                "worse": self.indicator.worse, "hour": iso(self.hour), "slice": self.key,
+                "value": _round(self.value), "volume": self.volume, "baseline": _round(self.baseline),
+                "sigma": _round(self.sigma), "z": _round(self.z), "flagged": self.flagged,
+                "silenced": self.silenced, "why": self.why, "url": link}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def windows(hour: datetime, weeks: int, neighbours: bool = False) -> list[tuple[str, str]]:
+    """The hour itself, then the same hour 1 … `weeks` weeks before (with `neighbours`, also the
+    hours either side of it), as (from, to) ISO strings."""
+    shifts = (-1, 0, 1) if neighbours else (0,)
+    starts = [hour] + [hour - timedelta(weeks=k) + timedelta(hours=d) for k in range(1, weeks + 1) for d in shifts]
+    return [(iso(s), iso(s + timedelta(hours=1))) for s in starts]
+
+
+def measure(sdb: ServerDb, indicator: Indicator, warehouse: str, spans: Sequence[tuple[str, str]],
+            dimension: str | None) -> dict[tuple[int, str], Measure]:
+    """(window index, slice) → the indicator's value and volume there."""
+    rows = sdb.execute(query(indicator, dimension, spans, sdb.postgres), (warehouse,)).fetchall()
+    grouped: dict[tuple[int, str], list[tuple[float, float]]] = defaultdict(list)
+    for n, key, num, den in rows:
+        if num is None:
+            continue
+        grouped[(int(n), "" if key is None else str(key))].append((float(num), float(den or 0)))
+    out: dict[tuple[int, str], Measure] = {}
+    for key, facts in grouped.items():
+        if indicator.kind == "count":
+            total = sum(num for num, _ in facts)
+            out[key] = Measure(total, int(total))
+        elif indicator.kind == "rate":
+            num, den = sum(f[0] for f in facts), sum(f[1] for f in facts)
+            out[key] = Measure(num / den if den else None, int(den))
+        else:
+            samples = sorted(num for num, _ in facts)
+            out[key] = Measure(_quantile(samples, indicator.quantile), len(samples))
+    return out
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    if len(ordered) == 1:
+        return ordered[0]
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def noise_floor(indicator: Indicator, baseline: float, volume: int) -> float:
+    if indicator.kind == "rate":
+        p, n = min(max(baseline, 0.0), 1.0), max(volume, 1)
+        return math.sqrt(max(p * (1 - p) * n, 1.0)) / n
+    if indicator.kind == "count":
+        return math.sqrt(max(baseline, 1.0))
+    return max(0.2 * abs(baseline), 0.25)
+
+
+def judge(indicator: Indicator, now: Measure, history: list[Measure], *, threshold: tuple[str, float] | None = None,
+          silenced: bool = False, dimension: str = "", slice_: str = "",
+          hour: datetime | None = None) -> Reading:
+    assert hour is not None
+    if indicator.kind == "count":  # an hour with no facts counted zero of them
+        usable = [m.value if m.value is not None else 0.0 for m in history]
+    else:
+        usable = [m.value for m in history if m.value is not None and m.volume >= indicator.min_volume]
+    value = now.value
+    baseline = sigma = z = None
+    flagged, why = False, ""
+    if len(usable) >= MIN_BASELINE_WEEKS:
+        baseline = statistics.median(usable)
+        mad = statistics.median(abs(v - baseline) for v in usable)
+        sigma = max(MAD_TO_SIGMA * mad, noise_floor(indicator, baseline, now.volume))
+        if value is not None:
+            z = (value - baseline) / sigma * (1 if indicator.worse == "higher" else -1)
+    if now.volume < indicator.min_volume or value is None:
+        why = "too few facts"
+    elif threshold is not None and _breaks(value, threshold):
+        flagged, why = True, f"threshold {threshold[0]} {threshold[1]:g}"
+    elif baseline is None:
+        why = "no baseline yet"
+    elif z is not None and z > SIGMAS and _enough_excess(indicator, value, baseline or 0.0, now.volume):
+        flagged, why = True, f"{SIGMAS:g}σ"
+    return Reading(indicator, dimension, slice_, hour, value, now.volume, baseline, sigma, z, flagged,
+                   silenced, why)
+
+
+def _enough_excess(indicator: Indicator, value: float, baseline: float, volume: int) -> bool:
+    if indicator.kind == "duration":
+        return True
+    facts = abs(value - baseline) * (volume if indicator.kind == "rate" else 1)
+    return facts >= MIN_EXCESS - 1e-9
+
+
+def _breaks(value: float, threshold: tuple[str, float]) -> bool:
+    op, limit = threshold
+    return value > limit if op == "max" else value < limit
+
+
+def evaluate(sdb: ServerDb, warehouse: str, hour: datetime, *, weeks: int = 4, dimension: str | None = None,
+             names: Iterable[str] | None = None, thresholds: dict[str, tuple[str, float]] | None = None,
+             silenced: set[str] | None = None) -> list[Reading]:
+    """Every indicator (or `names`) for the hour starting at `hour`, whole or by `dimension`."""
+    chosen = [BY_NAME[n] for n in names] if names is not None else list(INDICATORS)
+    readings: list[Reading] = []
+    for indicator in chosen:
+        if dimension is not None and dimension not in indicator.slices:
+            continue
+        spans = windows(hour, weeks, neighbours=indicator.kind != "count")
+        with sdb.connection():
+            measured = measure(sdb, indicator, warehouse, spans, dimension)
+        slices = sorted({key for (n, key) in measured if n == 0}) or [""]
+        for key in slices:
+            now = measured.get((0, key), Measure(None, 0))
+            history = [measured.get((n, key), Measure(None, 0)) for n in range(1, len(spans))]
+            readings.append(judge(indicator, now, history, threshold=(thresholds or {}).get(indicator.name),
+                                  silenced=indicator.name in (silenced or set()) or "*" in (silenced or set()),
+                                  dimension=dimension or "", slice_=key, hour=hour))
+    return readings
+
+
+@dataclass(frozen=True)
+class Explanation:
+    dimension: str
+    slice: str
+    share: float  # of the hour's excess over the baseline, 0..1
+    text_en: str
+    text_zh: str
+
+
+def excess(reading: Reading) -> float:
+    """How much worse than its baseline, in facts: extra errors, extra parcels late, extra hours."""
+    if reading.value is None or reading.baseline is None:
+        return 0.0
+    gap = reading.value - reading.baseline
+    if reading.indicator.worse == "lower":
+        gap = -gap
+    return gap if reading.indicator.kind == "count" else gap * reading.volume
+
+
+def explain(sdb: ServerDb, warehouse: str, reading: Reading, weeks: int = 4) -> Explanation | None:
+    """The slice, over every dimension the indicator has, that holds the largest share of the excess."""
+    best: Explanation | None = None
+    for dimension in reading.indicator.slices:
+        parts = evaluate(sdb, warehouse, reading.hour, weeks=weeks, dimension=dimension,
+                         names=[reading.indicator.name])
+        excesses = {p.slice: _slice_excess(p) for p in parts}
+        total = sum(e for e in excesses.values() if e > 0)
+        if total <= 0:
+            continue
+        top, amount = max(excesses.items(), key=lambda item: item[1])
+        share = amount / total
+        if best is None or share > best.share:
+            hour = f"{reading.hour:%H:%M}–{reading.hour + timedelta(hours=1):%H:%M} UTC"
+            best = Explanation(
+                dimension, top, share,
+                f"{share:.0%} of the excess {reading.indicator.title_en} comes from {dimension} {top} ({hour})",
+                f"{reading.indicator.title_zh}超出部分的 {share:.0%} 来自{_DIMENSION_ZH[dimension]} {top}（{hour}）")
+    return best
+
+
+def _slice_excess(reading: Reading) -> float:
+    """A slice's excess; a slice with no usable history counts all of its facts beyond none."""
+    if reading.baseline is None and reading.value is not None:
+        base = 0.0 if reading.indicator.worse == "higher" else reading.value
+        gap = reading.value - base
+        return gap if reading.indicator.kind == "count" else gap * reading.volume
+    return excess(reading)
+
+
+_DIMENSION_ZH = {"station": "工位", "packer": "打包员", "shop": "店铺", "carrier": "快递公司", "province": "省份"}

@@ -1,0 +1,178 @@
+"""The order-health indicators: what each measures, in which unit, which way is worse, and the SQL
+that counts it for a set of one-hour windows, whole or sliced by one dimension.
+
+An indicator is one of three kinds:
+- `count`: events in the window (orders in, cases opened); its volume is the count itself;
+- `rate`: numerator / denominator (scan errors / scans); its volume is the denominator;
+- `duration`: hours between two facts (paid → packed), reported as p90 (`_p90`) or p50; its volume is
+  the number of parcels measured.
+Every query reads the facts of one warehouse with a time column inside a window, so a baseline of
+N weeks costs N + 1 narrow range scans, whatever the size of the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from app.clock import iso, parse_iso
+
+Kind = Literal["count", "rate", "duration"]
+Worse = Literal["higher", "lower"]
+DIMENSIONS = ("station", "packer", "shop", "carrier", "province")
+
+
+@dataclass(frozen=True, eq=False)
+class Indicator:
+    name: str
+    title_zh: str
+    title_en: str
+    kind: Kind
+    unit: str  # "%", "h", "orders", "cases"
+    worse: Worse
+    min_volume: int  # below this many facts in the hour (or in a baseline hour) nothing is judged
+    sql: str  # selects (window, slice, numerator, denominator) rows; see the queries below
+    slices: dict[str, str]  # dimension → the SQL expression of its value, for the dimensions that apply
+    quantile: float = 0.9  # for durations
+
+    def title(self, lang: str) -> str:
+        return self.title_zh if lang.startswith("zh") else self.title_en
+
+
+# Each query gets the windows as a VALUES list `w(n, lo, hi, old, recent)` (old/recent: 48 h and 6 h
+# before the window's end, for as-of questions) and the warehouse as its only parameter; `{slice}` is
+# replaced by the slicing expression (or '' for the whole) and each row is (window, slice, numerator,
+# denominator): count → 1 per fact, rate → numerator and denominator summed, duration → hours.
+# Province: the first two characters of a Chinese address (浙江省… → 浙江), good enough to group by.
+PROVINCE = "SUBSTR(o.\"receiver_address\", 1, 2)"
+
+ORDERS_IN = """
+SELECT w.n, {slice}, 1, 1 FROM w JOIN "order" o ON o."warehouse" = ? AND o."created_at" >= w.lo
+   AND o."created_at" < w.hi"""
+PARCELS_PACKED = """
+SELECT w.n, {slice}, {num}, 1 FROM w JOIN "parcel" p ON p."warehouse" = ? AND p."packed_at" >= w.lo
+   AND p."packed_at" < w.hi JOIN "order" o ON o."order_id" = p."order_id" AND o."warehouse" = p."warehouse\""""
+HANDED_OVER = """
+SELECT w.n, {slice}, {num}, 1 FROM w JOIN "parcel" p ON p."warehouse" = ? AND p."handed_over_at" >= w.lo
+   AND p."handed_over_at" < w.hi JOIN "order" o ON o."order_id" = p."order_id" AND o."warehouse" = p."warehouse\""""
+METRIC_HOURS = """
+SELECT w.n, {slice}, m."{num}", m."{den}" FROM w JOIN "metric_hour" m ON m."warehouse" = ? AND m."hour" >= w.lo
+   AND m."hour" < w.hi"""
+STATION_EVENTS = """
+SELECT w.n, {slice}, 1, 1 FROM w JOIN "station" s ON s."warehouse" = ? JOIN "station_event" e
+   ON e."station_id" = s."station_id" AND e."kind" = '{kind}' AND e."at" >= w.lo AND e."at" < w.hi{where}"""
+PICKED = "('picked_up', 'in_transit', 'out_for_delivery', 'delivered')"
+# A parcel's first event of a kind, in the window: an event with no earlier one of that kind for the
+# same parcel (the tracking_no+time index answers the NOT EXISTS). CROSS JOIN keeps SQLite's planner
+# on the time index (window → events → their parcel) instead of every parcel ever handed over.
+FIRST_EVENT = """
+SELECT w.n, {slice}, (julianday(t."time") - julianday(p."handed_over_at")) * 24, 1
+  FROM w CROSS JOIN "tracking_event" t CROSS JOIN "parcel" p
+  JOIN "order" o ON o."order_id" = p."order_id" AND o."warehouse" = p."warehouse"
+ WHERE t."time" >= w.lo AND t."time" < w.hi AND t."status" IN {statuses}
+   AND p."tracking_no" = t."tracking_no" AND p."warehouse" = ? AND p."handed_over_at" IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM "tracking_event" e2 WHERE e2."tracking_no" = t."tracking_no"
+                   AND e2."status" IN {statuses}
+                   AND (e2."time" < t."time" OR (e2."time" = t."time" AND e2."id" < t."id")))"""
+FIRST_PICKUP = FIRST_EVENT.replace("{statuses}", PICKED)
+DELIVERED = FIRST_EVENT.replace("{statuses}", "('delivered')")
+
+# Parcels a carrier has not collected: handed over 6–48 h before the window's end, no pickup by then.
+NOT_COLLECTED = """
+SELECT w.n, {slice}, 1, 1 FROM w CROSS JOIN "parcel" p
+  JOIN "order" o ON o."order_id" = p."order_id" AND o."warehouse" = p."warehouse"
+ WHERE p."warehouse" = ? AND p."handed_over_at" >= w.old AND p."handed_over_at" < w.recent AND p."voided_at" IS NULL
+   AND NOT EXISTS (SELECT 1 FROM "tracking_event" t WHERE t."tracking_no" = p."tracking_no"
+                   AND t."status" IN {picked} AND t."time" < w.hi)""".replace("{picked}", PICKED)
+HOURS = "(julianday(p.\"packed_at\") - julianday(o.\"paid_at\")) * 24"
+ON_TIME = "CASE WHEN o.\"ship_by\" IS NULL OR p.\"packed_at\" <= o.\"ship_by\" THEN 1 ELSE 0 END"
+BY_PARCEL = {"station": 'p."station_id"', "shop": 'o."shop"', "carrier": 'p."carrier"', "province": PROVINCE}
+BY_ORDER = {"shop": 'o."shop"', "province": PROVINCE}
+BY_STATION_HOUR = {"station": 'm."station_id"'}
+BY_SCAN = {"station": 's."station_id"', "packer": "json_extract(e.\"payload\", '$.actor')"}
+
+
+def _pick(slices: dict[str, str], *names: str) -> dict[str, str]:
+    return {name: slices[name] for name in names}
+
+
+def _outcome(outcome: str) -> str:
+    return STATION_EVENTS.replace("{kind}", "scan").replace(
+        "{where}", f" AND e.\"payload\" LIKE '%\"outcome\":\"{outcome}\"%'")
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("orders_in", "订单流入", "orders in", "count", "orders", "lower", 20, ORDERS_IN, BY_ORDER),
+    Indicator("paid_to_packed_p90", "付款→打包 p90", "paid → packed p90", "duration", "h", "higher", 10,
+              PARCELS_PACKED.replace("{num}", HOURS), _pick(BY_PARCEL, "station", "shop", "carrier")),
+    Indicator("on_time_rate", "按时发货率", "on-time rate", "rate", "%", "lower", 10,
+              PARCELS_PACKED.replace("{num}", ON_TIME), _pick(BY_PARCEL, "station", "shop", "carrier")),
+    Indicator("scan_error_rate", "扫描错误率", "scan error rate", "rate", "%", "higher", 30,
+              METRIC_HOURS.replace("{num}", "errors").replace("{den}", "scans"), BY_STATION_HOUR),
+    Indicator("reprint_rate", "重打率", "reprint rate", "rate", "%", "higher", 10,
+              METRIC_HOURS.replace("{num}", "reprints").replace("{den}", "shipments"), BY_STATION_HOUR),
+    Indicator("void_rate", "作废率", "void rate", "rate", "%", "higher", 10,
+              PARCELS_PACKED.replace("{num}", 'CASE WHEN p."voided_at" IS NULL THEN 0 ELSE 1 END'),
+              _pick(BY_PARCEL, "station", "carrier")),
+    Indicator("intercept_rate", "打包后拦截/退款率", "intercept / refund after pack", "rate", "%", "higher", 10,
+              PARCELS_PACKED.replace("{num}", "CASE WHEN o.\"status\" IN ('cancelled', 'refunded') THEN 1 ELSE 0 END"),
+              _pick(BY_PARCEL, "shop", "station", "carrier")),
+    Indicator("handover_delay_p90", "打包→交接 p90", "packed → handed over p90", "duration", "h", "higher", 10,
+              HANDED_OVER.replace("{num}", '(julianday(p."handed_over_at") - julianday(p."packed_at")) * 24'),
+              _pick(BY_PARCEL, "station", "carrier")),
+    Indicator("pickup_delay_p90", "交接→揽收 p90", "handed over → picked up p90", "duration", "h", "higher", 10,
+              FIRST_PICKUP, _pick(BY_PARCEL, "carrier", "province", "station")),
+    Indicator("not_collected", "交接后未揽收", "handed over, not collected (6–48 h)", "count", "parcels", "higher", 3,
+              NOT_COLLECTED, _pick(BY_PARCEL, "carrier", "station")),
+    Indicator("delivery_time_p90", "交接→签收 p90", "handed over → delivered p90", "duration", "h", "higher", 10,
+              DELIVERED, _pick(BY_PARCEL, "carrier", "province")),
+    Indicator("weight_mismatches", "重量不符", "weight mismatches", "count", "scans", "higher", 3,
+              _outcome("weight_mismatch"), BY_SCAN),
+    Indicator("short_shipped", "缺货发出", "short-shipped parcels", "count", "parcels", "higher", 3,
+              _outcome("short_shipped"), BY_SCAN),
+    Indicator("cases_opened", "新增异常单", "exception cases opened", "count", "cases", "higher", 5,
+              STATION_EVENTS.replace("{kind}", "exception.opened").replace("{where}", ""), _pick(BY_SCAN, "station")),
+)
+BY_NAME = {i.name: i for i in INDICATORS}
+
+
+def slice_expression(indicator: Indicator, dimension: str | None) -> str:
+    if dimension is None:
+        return "''"
+    if dimension not in indicator.slices:
+        raise ValueError(f"{indicator.name} cannot be sliced by {dimension} (it can by "
+                         f"{', '.join(indicator.slices) or 'nothing'})")
+    return indicator.slices[dimension]
+
+
+def query(indicator: Indicator, dimension: str | None, windows: Sequence[tuple[str, str]], postgres: bool) -> str:
+    """The SQL for `windows` ((lo, hi) ISO strings), with `?` for the warehouse."""
+    values = ", ".join(f"({n}, '{lo}', '{hi}', '{_shift(hi, -48)}', '{_shift(hi, -6)}')"
+                       for n, (lo, hi) in enumerate(windows))
+    sql = f"WITH w(n, lo, hi, old, recent) AS (VALUES {values}) " + indicator.sql.replace(
+        "{slice}", slice_expression(indicator, dimension))
+    if postgres:
+        sql = _postgres(sql)
+    return sql
+
+
+def _shift(stamp: str, hours: int) -> str:
+    return iso(parse_iso(stamp) + timedelta(hours=hours))
+
+
+def _postgres(sql: str) -> str:
+    """SQLite spellings of the few functions that differ (times are ISO text in both)."""
+    sql = sql.replace("julianday(", "_jd(")
+    while "_jd(" in sql:
+        start = sql.index("_jd(")
+        depth, end = 0, start + 3
+        for end in range(start + 3, len(sql)):
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            if depth == 0:
+                break
+        inner = sql[start + 4:end]
+        sql = sql[:start] + f"(EXTRACT(EPOCH FROM CAST({inner} AS TIMESTAMPTZ)) / 86400.0)" + sql[end + 1:]
+    sql = sql.replace("json_extract(e.\"payload\", '$.actor')", "(e.\"payload\"::json ->> 'actor')")
+    return sql

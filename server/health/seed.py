@@ -1,0 +1,187 @@
+"""`packbench server demo seed --warehouse W --days N`: a realistic order history to look at.
+
+Seeded (the same seed gives the same history) and shaped like a real warehouse: orders follow a
+daily rhythm (quiet at night, peaks late morning and evening) and a weekly one (Monday the busiest,
+Sunday the quietest); four stations with two packers each; three shops; SF, ZTO and YTO; receivers
+in eight provinces. Each order is paid, packed 1–5 h later at a station (scans, shipments, the
+odd reprint and misread counted per station-hour), handed over 1–4 h after packing, picked up,
+carried and delivered with carrier-realistic delays. A few incidents are planted in the last day so
+the health page and the reports have something to find — and the tests something to check:
+
+- `misreads`: BENCH-3's scan error rate jumps tenfold for one hour (a dirty scanner window);
+- `pickup`: ZTO stops collecting for most of a day (parcels handed over but not picked up);
+- `refunds`: one shop's parcels are refunded after packing five times as often for one hour.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from app.clock import iso
+from server.db import ServerDb
+
+STATIONS = ("BENCH-1", "BENCH-2", "BENCH-3", "BENCH-4")
+PACKERS = {s: (f"{s}-A", f"{s}-B") for s in STATIONS}
+SHOPS = (("taobao", "茶具旗舰店"), ("pdd", "拼多多 家居店"), ("shopify", "Tea & Co"))
+CARRIERS = ("SF", "ZTO", "YTO")
+PROVINCES = ("浙江省杭州市西湖区文三路 90 号", "江苏省南京市鼓楼区中山路 1 号", "上海市浦东新区世纪大道 100 号",
+             "广东省深圳市南山区科技园 8 号", "北京市海淀区中关村大街 27 号", "四川省成都市武侯区天府大道 66 号",
+             "湖北省武汉市洪山区珞喻路 1037 号", "山东省济南市历下区泉城路 188 号")
+HOURLY = (0.1, 0.05, 0.03, 0.03, 0.05, 0.1, 0.3, 0.6, 0.9, 1.2, 1.4, 1.3,
+          1.1, 1.0, 1.1, 1.2, 1.2, 1.1, 1.0, 1.2, 1.5, 1.6, 1.0, 0.4)  # by local (UTC+8) hour
+WEEKLY = (1.25, 1.1, 1.05, 1.0, 1.05, 0.9, 0.75)  # Monday … Sunday
+INCIDENTS = ("misreads", "pickup", "refunds")
+
+
+@dataclass
+class Seeded:
+    orders: int = 0
+    parcels: int = 0
+    tracking: int = 0
+    incidents: dict[str, str] = field(default_factory=dict)  # name → the hour (ISO) it starts
+
+
+def seed_history(sdb: ServerDb, warehouse: str, days: int, end: datetime, *, orders_per_hour: float = 40.0,
+                 seed: int = 7, incidents: tuple[str, ...] = INCIDENTS) -> Seeded:
+    """Fill `days` of history ending at `end` (an hour boundary) for `warehouse`; returns what was made."""
+    rnd = random.Random(seed)
+    end = end.replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    incident_hour = end - timedelta(hours=6)  # on the last day, a few hours back
+    out = Seeded(incidents={name: iso(incident_hour) for name in incidents})
+    rows: dict[str, list[tuple[object, ...]]] = defaultdict(list)
+    station_hours: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    pos = _next(sdb, "order")
+    hour = start
+    while hour < end:
+        local = hour + timedelta(hours=8)
+        mean = orders_per_hour * HOURLY[local.hour] * WEEKLY[local.weekday()]
+        for _ in range(_poisson(rnd, mean)):
+            paid = hour + timedelta(seconds=rnd.uniform(0, 3600))
+            out.orders += 1
+            pos += 1
+            _one_order(rnd, warehouse, paid, end, pos, out, rows, station_hours, incident_hour, incidents)
+        hour += timedelta(hours=1)
+    for (station, at), (scans, errors, shipments, reprints) in station_hours.items():
+        if "misreads" in incidents and station == "BENCH-3" and at == iso(incident_hour):
+            errors = max(errors * 10, scans // 8)
+        rows["metric_hour"].append((station, at, warehouse, scans, errors, shipments, reprints))
+    _write(sdb, warehouse, rows, pos)
+    return out
+
+
+def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime, pos: int, out: Seeded,
+               rows: dict[str, list[tuple[object, ...]]], station_hours: dict[tuple[str, str], list[int]],
+               incident_hour: datetime, incidents: tuple[str, ...]) -> None:
+    platform, shop = rnd.choices(SHOPS, weights=(5, 3, 2))[0]
+    address = rnd.choice(PROVINCES)
+    order_id = f"DEMO-{uuid.UUID(int=rnd.getrandbits(128)).hex[:12].upper()}"
+    packed = paid + timedelta(hours=rnd.lognormvariate(math.log(2.5), 0.4))
+    ship_by = paid + timedelta(hours=24)
+    status = "paid"
+    station = rnd.choice(STATIONS)
+    carrier = rnd.choices(CARRIERS, weights=(4, 3, 2))[0]
+    tracking = None
+    if packed < end:
+        status = "packed"
+        tracking = f"{carrier}{rnd.getrandbits(40):013d}"[:15]
+        packed_hour = packed.replace(minute=0, second=0, microsecond=0)
+        refund_p = 0.01
+        if "refunds" in incidents and shop == SHOPS[1][1] and packed_hour == incident_hour:
+            refund_p = 0.5
+        if rnd.random() < refund_p:
+            status = "refunded"
+        counts = station_hours[(station, iso(packed_hour))]
+        counts[0] += 5  # order, items, weight: about five scans a parcel
+        counts[1] += 1 if rnd.random() < 0.05 else 0  # a misread in ~1 % of scans
+        counts[2] += 1
+        counts[3] += 1 if rnd.random() < 0.01 else 0
+        handed = packed + timedelta(hours=rnd.uniform(1, 4))
+        rows["parcel"].append((tracking, carrier, order_id, warehouse, station, iso(packed),
+                               iso(handed) if handed < end else None, iso(packed)))
+        out.parcels += 1
+        if handed < end:
+            _trail(rnd, carrier, tracking, handed, end, rows, out,
+                   stalled="pickup" in incidents and carrier == "ZTO"
+                   and incident_hour - timedelta(hours=16) <= handed < incident_hour + timedelta(hours=6))
+        if rnd.random() < 0.004:
+            rows["station_event"].append((station, "exception.opened", iso(packed),
+                                          json.dumps({"tag": "weight_mismatch", "order_id": order_id},
+                                                     separators=(",", ":"))))
+    rows["order"].append((order_id, warehouse, iso(paid)[:10], platform, shop, status, "buyer", "张伟",
+                          "13800000000", address, 3900, 3900, iso(paid), iso(paid), iso(ship_by), carrier, tracking,
+                          "", iso(paid), pos))
+
+
+def _trail(rnd: random.Random, carrier: str, tracking: str, handed: datetime, end: datetime,
+           rows: dict[str, list[tuple[object, ...]]], out: Seeded, stalled: bool) -> None:
+    pickup = handed + timedelta(hours=rnd.uniform(1, 5) + (18 if stalled else 0))
+    steps = [("picked_up", "1", pickup, "【杭州】快件已揽收"),
+             ("in_transit", "0", pickup + timedelta(hours=rnd.uniform(3, 10)), "【杭州转运中心】已发出"),
+             ("out_for_delivery", "5", pickup + timedelta(hours=rnd.uniform(20, 40)), "快递员正在派件"),
+             ("delivered", "3", pickup + timedelta(hours=rnd.uniform(42, 60)), "已签收，签收人：本人")]
+    for status, code, at, text in steps:
+        if at >= end:
+            break
+        rows["tracking_event"].append((carrier, tracking, status, code, iso(at), text))
+        out.tracking += 1
+
+
+def _poisson(rnd: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        return max(0, round(rnd.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rnd.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def _next(sdb: ServerDb, counter: str) -> int:
+    with sdb.connection():
+        row = sdb.execute('SELECT "value" FROM "counter" WHERE "name" = ?', (counter,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _write(sdb: ServerDb, warehouse: str, rows: dict[str, list[tuple[object, ...]]], pos: int) -> None:
+    now = iso(datetime.now().astimezone())
+    with sdb.connection(), sdb.write():
+        for station in STATIONS:
+            sdb.execute('INSERT INTO "station" ("station_id", "name", "warehouse", "secret", "key_id", "public_key", '
+                        '"enrolled_at", "next_seq") SELECT ?, ?, ?, \'demo\', ?, \'demo\', ?, 1 WHERE NOT EXISTS '
+                        '(SELECT 1 FROM "station" WHERE "station_id" = ?)',
+                        (f"{warehouse}-{station}", station, warehouse, f"demo-{warehouse}-{station}", now,
+                         f"{warehouse}-{station}"))
+        sdb.executemany(
+            'INSERT INTO "order" ("order_id", "warehouse", "day", "platform", "shop", "status", "buyer", '
+            '"receiver_name", "receiver_phone", "receiver_address", "total_cents", "paid_cents", "created_at", '
+            '"paid_at", "ship_by", "carrier", "tracking_no", "note", "updated_at", "pos") '
+            'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows["order"])
+        sdb.executemany(
+            'INSERT INTO "parcel" ("tracking_no", "carrier", "order_id", "warehouse", "station_id", "packed_at", '
+            '"handed_over_at", "updated_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            [(t, c, o, w, f"{w}-{s}", p, h, u) for t, c, o, w, s, p, h, u in rows["parcel"]])
+        sdb.executemany(
+            'INSERT INTO "tracking_event" ("carrier", "tracking_no", "status", "carrier_status", "time", "time_raw", '
+            '"site", "courier", "context", "context_hash", "source", "push_id", "raw", "received_at") '
+            'VALUES (?, ?, ?, ?, ?, ?, \'\', \'\', ?, ?, \'demo\', 0, \'{}\', ?)',
+            [(c, t, s, code, at, at, text, uuid.uuid5(uuid.NAMESPACE_URL, f"{t}{at}").hex, at)
+             for c, t, s, code, at, text in rows["tracking_event"]])
+        sdb.executemany(
+            'INSERT INTO "metric_hour" ("station_id", "hour", "warehouse", "scans", "errors", "shipments", "reprints") '
+            'VALUES (?, ?, ?, ?, ?, ?, ?)', [(f"{warehouse}-{s}", *rest) for s, *rest in rows["metric_hour"]])
+        sdb.executemany(
+            'INSERT INTO "station_event" ("event_id", "station_id", "seq", "kind", "at", "payload", "body_hash", '
+            '"status", "received_at") VALUES (?, ?, ?, ?, ?, ?, \'demo\', \'accepted\', ?)',
+            [(str(uuid.uuid4()), f"{warehouse}-{s}", n + 1, kind, at, payload, at)
+             for n, (s, kind, at, payload) in enumerate(rows["station_event"])])
+        sdb.execute('UPDATE "counter" SET "value" = ? WHERE "name" = \'order\' AND "value" < ?', (pos, pos))

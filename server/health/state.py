@@ -1,0 +1,131 @@
+"""What order health remembers: silence windows, thresholds, and which anomalies already alerted.
+
+An anomaly alerts once: the first evaluation that flags (indicator, slice) opens a `health_alert` row
+and is the one that notifies; later evaluations that still flag it see the open row and stay quiet;
+the first that does not flag it closes the row (recovered), so a relapse alerts again. The open row is
+unique per (warehouse, indicator, slice), so two workers evaluating at once cannot both notify.
+Silences and thresholds are audited in the server audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.clock import Clock, iso
+from server.console.audit import record
+from server.db import ServerDb
+from server.health.evaluate import Explanation, Reading
+from server.health.indicators import BY_NAME
+
+MAX_SILENCE_HOURS = 24 * 31
+
+
+class HealthError(ValueError):
+    """A health command was given something it cannot use; the message says what."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    id: int
+    indicator: str  # "" = every indicator
+    starts_at: str
+    ends_at: str
+    reason: str
+    actor: str
+
+
+def silence(sdb: ServerDb, clock: Clock, warehouse: str, hours: float, reason: str, actor: str,
+            indicator: str = "") -> Silence:
+    if indicator and indicator not in BY_NAME:
+        raise HealthError(f"unknown indicator {indicator!r} (known: {', '.join(BY_NAME)})")
+    if not 0 < hours <= MAX_SILENCE_HOURS:
+        raise HealthError(f"--hours must be more than 0 and at most {MAX_SILENCE_HOURS}, not {hours:g}")
+    if not reason.strip():
+        raise HealthError("a silence needs a --reason (e.g. the campaign's name)")
+    now = clock.now()
+    starts, ends = iso(now), iso(now + timedelta(hours=hours))
+    with sdb.connection(), sdb.write():
+        sdb.execute('INSERT INTO "health_silence" ("warehouse", "indicator", "starts_at", "ends_at", "reason", '
+                    '"actor", "created_at") VALUES (?, ?, ?, ?, ?, ?, ?)',
+                    (warehouse, indicator, starts, ends, reason.strip()[:500], actor, starts))
+        row = sdb.execute('SELECT MAX("id") FROM "health_silence" WHERE "warehouse" = ?', (warehouse,)).fetchone()
+        record(clock, actor, "health.silence", warehouse=warehouse, target=indicator or "*",
+               detail=f"{hours:g} h until {ends}: {reason.strip()}")
+    return Silence(int(row[0]), indicator, starts, ends, reason.strip(), actor)
+
+
+def silences_at(sdb: ServerDb, warehouse: str, at: datetime) -> list[Silence]:
+    stamp = iso(at)
+    with sdb.connection():
+        rows = sdb.execute('SELECT "id", "indicator", "starts_at", "ends_at", "reason", "actor" FROM '
+                           '"health_silence" WHERE "warehouse" = ? AND "starts_at" <= ? AND "ends_at" > ? '
+                           'ORDER BY "id"', (warehouse, stamp, stamp)).fetchall()
+    return [Silence(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def silenced_names(silences: Sequence[Silence]) -> set[str]:
+    return {s.indicator or "*" for s in silences}
+
+
+def set_threshold(sdb: ServerDb, clock: Clock, warehouse: str, indicator: str, op: str, limit: float,
+                  actor: str) -> None:
+    if indicator not in BY_NAME:
+        raise HealthError(f"unknown indicator {indicator!r} (known: {', '.join(BY_NAME)})")
+    if op not in ("max", "min"):
+        raise HealthError("a threshold is --max or --min")
+    with sdb.connection(), sdb.write():
+        sdb.execute('DELETE FROM "health_threshold" WHERE "warehouse" = ? AND "indicator" = ?', (warehouse, indicator))
+        sdb.execute('INSERT INTO "health_threshold" ("warehouse", "indicator", "op", "limit_value", "actor", '
+                    '"updated_at") VALUES (?, ?, ?, ?, ?, ?)', (warehouse, indicator, op, limit, actor,
+                                                                iso(clock.now())))
+        record(clock, actor, "health.threshold", warehouse=warehouse, target=indicator, detail=f"{op} {limit:g}")
+
+
+def thresholds(sdb: ServerDb, warehouse: str) -> dict[str, tuple[str, float]]:
+    with sdb.connection():
+        rows = sdb.execute('SELECT "indicator", "op", "limit_value" FROM "health_threshold" WHERE "warehouse" = ?',
+                           (warehouse,)).fetchall()
+    return {r[0]: (r[1], float(r[2])) for r in rows}
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    reading: Reading
+    explanation: Explanation | None
+
+
+def track_alerts(sdb: ServerDb, clock: Clock, warehouse: str, readings: Sequence[Reading],
+                 explain: Callable[[Reading], Explanation | None]) -> list[NewAlert]:
+    """Open an alert for each newly flagged, unsilenced reading; close those no longer flagged."""
+    now = iso(clock.now())
+    opened: list[NewAlert] = []
+    with sdb.connection():
+        open_rows = {(r[0], r[1]) for r in sdb.execute(
+            'SELECT "indicator", "slice" FROM "health_alert" WHERE "warehouse" = ? AND "recovered_at" IS NULL',
+            (warehouse,)).fetchall()}
+    for reading in readings:
+        key = (reading.indicator.name, reading.key)
+        if reading.flagged and not reading.silenced and key not in open_rows:
+            why = explain(reading)
+            with sdb.connection(), sdb.write():
+                inserted = sdb.execute(
+                    'INSERT INTO "health_alert" ("warehouse", "indicator", "slice", "hour", "value", "baseline", '
+                    '"z", "explanation", "opened_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+                    (warehouse, key[0], key[1], iso(reading.hour), reading.value, reading.baseline, reading.z,
+                     why.text_en if why else "", now))
+                if inserted.rowcount == 1:  # another worker opened it first: that one notifies
+                    opened.append(NewAlert(reading, why))
+        elif not reading.flagged and key in open_rows and reading.why != "too few facts":
+            with sdb.connection(), sdb.write():
+                sdb.execute('UPDATE "health_alert" SET "recovered_at" = ? WHERE "warehouse" = ? AND "indicator" = ? '
+                            'AND "slice" = ? AND "recovered_at" IS NULL', (now, warehouse, key[0], key[1]))
+    return opened
+
+
+def mark_notified(sdb: ServerDb, clock: Clock, warehouse: str, alert: NewAlert, delivery: str) -> None:
+    with sdb.connection(), sdb.write():
+        sdb.execute('UPDATE "health_alert" SET "notified_at" = ?, "delivery" = ? WHERE "warehouse" = ? AND '
+                    '"indicator" = ? AND "slice" = ? AND "recovered_at" IS NULL',
+                    (iso(clock.now()), delivery[:500], warehouse, alert.reading.indicator.name, alert.reading.key))
