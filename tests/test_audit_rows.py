@@ -192,3 +192,23 @@ def test_entries_and_rows_from_before_the_migration_are_counted_not_judged(
     tamper(data_dir, """UPDATE "order" SET receiver_name = '李四'""")
     code, out = verify(data_dir, capsys)
     assert code == 3 and "order row 1: edited" in out
+
+
+def test_rows_a_later_migration_writes_are_sealed_at_once(tmp_path: Path, clock: FakeClock,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.store.migrations import LATEST_VERSION, Migration
+
+    data_dir = tmp_path / "station"
+    store = open_store(data_dir, clock)
+    with store.atomic():
+        Order.create(order_id="TB-1", updated_at="t")
+    store.close()
+    later = Migration(LATEST_VERSION + 1, "a data fix", ("""UPDATE "order" SET note = 'fixed'""",))
+    monkeypatch.setattr("app.store.db.MIGRATIONS", (*MIGRATIONS, later))
+    monkeypatch.setattr("app.store.db.LATEST_VERSION", later.version)
+    store = open_store(data_dir, clock)
+    chain, rows = verify_store()
+    assert chain.ok and rows.ok, rows.problems
+    last = AuditEntry.select().order_by(AuditEntry.seq.desc()).get()
+    assert last.kind == "rows.written" and last.covers.startswith("order 1 ")
+    store.close()

@@ -214,7 +214,6 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
     database_proxy.initialize(db)
     store = Store(file, db, clock)
     _migrate(store, on_disk, clock)
-    row_capture.install(db.connection())  # the connection predates the migration that made it possible
     return store
 
 
@@ -240,6 +239,7 @@ def _migrate(store: Store, current: int, clock: Clock) -> None:
                 'CREATE TABLE IF NOT EXISTS "schema_version" ('
                 '"version" INTEGER NOT NULL PRIMARY KEY, "name" TEXT NOT NULL, "applied_at" TEXT NOT NULL)'
             )
+    capturing = False
     for migration in MIGRATIONS:
         if migration.version <= current:
             continue
@@ -247,3 +247,8 @@ def _migrate(store: Store, current: int, clock: Clock) -> None:
             for statement in migration.statements:
                 db.execute_sql(statement)
             SchemaVersion.create(version=migration.version, name=migration.name, applied_at=iso(clock.now()))
+        # From migration 6 on, rows a later migration writes are captured like any other write …
+        capturing = row_capture.install(db.connection())
+    if capturing:
+        with store.atomic():
+            pass  # … and sealed now (`rows.written`), not left to whichever fact comes next

@@ -60,14 +60,16 @@ _INSTALL = (
 )
 
 
-def install(conn: sqlite3.Connection) -> None:
-    """Add the capture triggers to this connection; a no-op before migration 6 has run."""
+def install(conn: sqlite3.Connection) -> bool:
+    """Add the capture triggers to this connection; False (and nothing done) before migration 6."""
     covered = conn.execute(
         "SELECT 1 FROM pragma_table_info('audit_entry') WHERE name = 'covers'").fetchone()
-    if covered is None or conn.execute(f"SELECT 1 FROM temp.sqlite_master WHERE name = '{_PENDING}'").fetchone():
-        return
-    for statement in _INSTALL:
-        conn.execute(statement)
+    if covered is None:
+        return False
+    if not conn.execute(f"SELECT 1 FROM temp.sqlite_master WHERE name = '{_PENDING}'").fetchone():
+        for statement in _INSTALL:
+            conn.execute(statement)
+    return True
 
 
 _DRAIN = f'DELETE FROM "{_PENDING}" RETURNING "n", "tbl", "rid", "image"'
