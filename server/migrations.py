@@ -20,6 +20,7 @@ from server.schema_carriers import CARRIERS
 from server.schema_console import CONSOLE_USERS
 from server.schema_hardening import HARDENING
 from server.schema_health import HEALTH
+from server.schema_orders import ORDER_MONEY
 
 TYPES = {
     "sqlite": {"pk": "INTEGER NOT NULL PRIMARY KEY", "bigint": "INTEGER"},
@@ -232,13 +233,6 @@ _INITIAL = (
         PRIMARY KEY ("station_id", "hour")
     )""",
     """CREATE INDEX "metric_hour_warehouse_hour" ON "metric_hour" ("warehouse", "hour")""",
-)
-
-# Migration 6: an order's discounts and postage as exported (station migration 7); stations check
-# paid against lines − discount + shipping, so the server carries both to them.
-ORDER_MONEY = (
-    'ALTER TABLE "order" ADD COLUMN "discount_cents" $bigint NOT NULL DEFAULT 0',
-    'ALTER TABLE "order" ADD COLUMN "shipping_cents" $bigint NOT NULL DEFAULT 0',
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
