@@ -40,6 +40,11 @@ class Served:
                       if ":" in line)
         return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
+    def reset_peak(self) -> int:
+        """Reset the process's VmHWM to its current RSS (Linux: clear_refs 5); returns that RSS in kB."""
+        Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        return self.memory_kb()[0]
+
 
 def admin(data_dir: Path, env: Mapping[str, str], *argv: str) -> str:
     """`packbench server ARGV` in a child process (it opens the same database); its standard output."""
@@ -69,7 +74,11 @@ def serving(data_dir: Path, env: Mapping[str, str]) -> Iterator[Served]:
         yield Served(url, port, proc.pid)
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:  # uvicorn waits for open connections: hostile ones may linger
+            proc.kill()
+            proc.wait(10)
 
 
 def server_env(**settings: str) -> dict[str, str]:

@@ -24,8 +24,6 @@ import hmac
 import json
 import os
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.clock import SystemClock
 from app.keys import public_pem
+from bench._served import server_env, serving
 from protocol import API, sign
 from server.auth import issue_enrollment_token
 from server.db import ServerDb, open_database
@@ -48,10 +47,6 @@ from server.migrations import migrate
 from server.tracking import TrackingRecord, ingest
 
 BUDGET = 5_000
-ROOT = Path(__file__).resolve().parents[1]
-LAUNCH = ("import argparse, sys; from app.cli import add_data_dir; from server.cli import register; "
-          "p = argparse.ArgumentParser(); add_data_dir(p, top=True); register(p.add_subparsers(), add_data_dir); "
-          "a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))")  # what main.py will do with one line
 SALT, SECRET = "bench-salt", "bench-secret"
 TEXTS = ("【{city}】快件已由{city}揽收", "【{city}转运中心】已发出，下一站【上海转运中心】", "【上海转运中心】已到达",
          "【上海浦东】快递员 王师傅 13900001111 正在派件", "【上海浦东】已签收，签收人：本人")
@@ -70,33 +65,6 @@ def fresh_schema(url: str) -> Iterator[str]:
     finally:
         admin.cursor().execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
-
-
-@contextmanager
-def serving(database_url: str, data_dir: Path) -> Iterator[str]:
-    """`packbench server` in a process of its own, as in production (one uvicorn worker)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "PACKBENCH_KUAIDI100_SALT": SALT,
-           "PACKBENCH_WEBHOOK_SECRET": SECRET}
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "server", "--port", str(port), "--data-dir", str(data_dir)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start; see its server.log") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def tracking_no(i: int) -> str:
@@ -199,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     with fresh_schema(url) as schema_url, tempfile.TemporaryDirectory() as tmp:
         sdb = open_database(schema_url)
         migrate(sdb)
-        with serving(schema_url, Path(tmp)) as base:
+        env = server_env(DATABASE_URL=schema_url, PACKBENCH_KUAIDI100_SALT=SALT, PACKBENCH_WEBHOOK_SECRET=SECRET)
+        with serving(Path(tmp), env) as served:
+            base = served.url
             everything = range(generic_parcels + kuaidi_parcels + direct_batches * 500)
             register_parcels(base, sdb, everything[::2])
             figures: list[tuple[str, int, float, str]] = []

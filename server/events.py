@@ -39,6 +39,7 @@ from app.errors import InputError
 from protocol import MAX_BATCH, Event, EventBatchResult, EventResult
 from server.audit_heads import ENVELOPE, Claim, anchor
 from server.auth import AuthError, StationIdentity
+from server.claims import open_cases
 from server.db import ServerDb, chunks, has_nul, placeholders, retrying, take_positions
 from server.projections import WRITES, Effects, Rejected, project
 
@@ -280,21 +281,20 @@ class EventApplier:
         return _result(item, "rejected", reason)
 
     def _finish(self, fx: Effects) -> None:
-        """Stream positions (orders first, then tracking: a fixed lock order) and metric counts."""
+        """Stream positions (orders first, then tracking: a fixed lock order), metric counts, claim cases."""
+        open_cases(self.sdb, fx.cases, iso(self.clock.now()))
         if fx.orders:
             first = take_positions(self.sdb, "order", len(fx.orders))
             self.sdb.executemany('UPDATE "order" SET "pos" = ? WHERE "id" = ?',
                                  [(first + i, pk) for i, pk in enumerate(sorted(fx.orders))])
         if fx.parcels:
             from server.tracking import publish_existing
-
             publish_existing(self.sdb, fx.parcels)
         if fx.metrics:
             self.sdb.executemany(
                 'INSERT INTO "metric_hour" ("station_id", "hour", "warehouse", "scans", "errors", "shipments", '
                 '"reprints") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("station_id", "hour") DO UPDATE SET '
-                '"scans" = "metric_hour"."scans" + excluded."scans", '
-                '"errors" = "metric_hour"."errors" + excluded."errors", '
-                '"shipments" = "metric_hour"."shipments" + excluded."shipments", '
+                '"scans" = "metric_hour"."scans" + excluded."scans", "errors" = "metric_hour"."errors" + '
+                'excluded."errors", "shipments" = "metric_hour"."shipments" + excluded."shipments", '
                 '"reprints" = "metric_hour"."reprints" + excluded."reprints"',
                 [(*key, *counts) for key, counts in sorted(fx.metrics.items())])

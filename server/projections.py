@@ -27,6 +27,7 @@ from app.errors import PackBenchError
 from app.pack.outcomes import MESSAGES, Level
 from protocol import Event
 from server.auth import StationIdentity
+from server.claims import VOUCHED, Case, claim_of
 from server.models import Order, Parcel
 
 log = logging.getLogger("server.events")
@@ -87,6 +88,7 @@ class Effects:
     parcels: list[tuple[str, str]] = field(default_factory=list)  # (tracking no, warehouse) now known
     metrics: dict[tuple[str, str, str], list[int]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0]))  # (station, hour, warehouse) → counts
+    cases: list[Case] = field(default_factory=list)  # tracking-number claims to review (server.claims)
 
     at: str = ""  # iso(event.at) of the event being projected, set by `project`
 
@@ -143,16 +145,35 @@ def on_shipment_created(station: StationIdentity, event: Event, fx: Effects) -> 
     order = _order(station, p.order_id)
     parcel = Parcel.get_or_none(Parcel.tracking_no == p.tracking_no)
     at = iso(event.at)
-    if parcel is not None:
-        if parcel.warehouse != station.warehouse:
+    claim = claim_of(station.warehouse, p.tracking_no, order)
+    sides = (station.warehouse, *((claim.other_warehouse,) if claim.other_warehouse else ()))
+    if claim.source == "conflict":
+        fx.cases += [Case(w, p.tracking_no, "conflict", station.station_id, next((o for o in sides if o != w), None),
+                          f"station {station.station_id} claimed it: {claim.why}") for w in sides]
+        raise Rejected(f"tracking number {p.tracking_no} is {claim.why}; refused, and a case was opened")
+    if parcel is not None and parcel.warehouse != station.warehouse:
+        pair = (station.warehouse, parcel.warehouse)
+        taken = parcel.claim == "preprinted" and claim.source in VOUCHED
+        fx.cases += [Case(w, p.tracking_no, "taken_over" if taken else "conflict", station.station_id,
+                          pair[1 - i], f"{'taken over' if taken else 'claimed'} by station {station.station_id} "
+                                       f"({claim.source}) from warehouse {parcel.warehouse} ({parcel.claim})")
+                     for i, w in enumerate(pair)]
+        if not taken:
             raise _foreign(station, f"parcel {p.tracking_no}", parcel.warehouse)
+        Parcel.update(warehouse=station.warehouse, order_id=p.order_id).where(Parcel.id == parcel.id).execute()
+        fx.parcels.append((p.tracking_no, station.warehouse))
+        parcel = Parcel.get_by_id(parcel.id)
+    if claim.source == "preprinted" and (parcel is None or parcel.claim != "preprinted"):
+        fx.cases.append(Case(station.warehouse, p.tracking_no, "unverified", station.station_id, None,
+                             "no pool, order or e-waybill vouches for this number: check the roll it came from"))
+    if parcel is not None:
         if parcel.voided_at is None and parcel.order_id != p.order_id:
             raise Rejected(f"tracking number {p.tracking_no} is already on a live parcel of order {parcel.order_id}")
         Parcel.update(carrier=p.carrier, order_id=p.order_id, station_id=station.station_id, packed_at=at,
-                      voided_at=None, updated_at=at).where(Parcel.id == parcel.id).execute()
+                      voided_at=None, updated_at=at, claim=claim.source).where(Parcel.id == parcel.id).execute()
     else:
-        Parcel.create(tracking_no=p.tracking_no, carrier=p.carrier, order_id=p.order_id,
-                      warehouse=station.warehouse, station_id=station.station_id, packed_at=at, updated_at=at)
+        Parcel.create(tracking_no=p.tracking_no, carrier=p.carrier, order_id=p.order_id, warehouse=station.warehouse,
+                      station_id=station.station_id, packed_at=at, updated_at=at, claim=claim.source)
         fx.parcels.append((p.tracking_no, station.warehouse))
     if order is not None and order.status in PACKABLE:
         _set_order_status(fx, order, "packed", event.at)
