@@ -216,7 +216,7 @@ class StationRuntime:
         everything is safe; the store is recovered at the next start (`Store.recover`)."""
         folder = self.flow.store.path.parent
         zone = ZoneInfo(self.tz)
-        since, now = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") for t in (self._started_at, self.clock.now()))
+        since, now = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for t in (self._started_at, self.clock.now()))
         cause = f"disk full: free space {free_space(folder)}" if kind == DISK_FULL else f"{kind} on {folder}"
         cure = "free space" if kind == DISK_FULL else "check the disk"
         self.halted = (f"{cause}; nothing scanned since {since} was lost (the input at {now} was not recorded)"
