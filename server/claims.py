@@ -4,14 +4,16 @@ A station's `shipment.created` names a tracking number; the server accepts it on
 vouches for it, and records how (`parcel.claim`):
 
 - `pool`: a number of the server's pool allocated to a station of the same warehouse;
+- `ewaybill`: a Kuaidi100 e-waybill the server ordered for the same warehouse (not cancelled);
 - `order`: the number bound to the order by the platform import (a pre-printed waybill on the order);
 - `preprinted`: nothing on the server knows the number (a roll the warehouse bought and imported at
   the bench) — accepted, but flagged: an "unverified" case opens for the warehouse to review.
 
-A number another warehouse holds — allocated to its station, bound to its order, on its parcel — or
+A number another warehouse holds — allocated to its station, its e-waybill, bound to its order, on its
+parcel — or
 a pool number never allocated to this station is refused, and a "conflict" case opens for both
 warehouses. The one exception is a parcel that was only ever `preprinted` (unverified) in another
-warehouse, claimed now with a pool or order number: the vouched claim wins (a squatter cannot block
+warehouse, claimed now with a pool, e-waybill or order number: the vouched claim wins (a squatter cannot block
 a real shipment or steer its carrier events), and cases on both sides say so — never silently.
 """
 
@@ -21,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.db import ServerDb
-from server.models import Order, Station, Waybill
+from server.models import Order, Station, Waybill, database_proxy
 
-VOUCHED = frozenset({"pool", "order"})
+VOUCHED = frozenset({"pool", "ewaybill", "order"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ def claim_of(warehouse: str, tracking_no: str, order: Any) -> Claim:
         if owner is not None:
             return Claim("conflict", owner.warehouse, f"allocated to a station of warehouse {owner.warehouse}")
         return Claim("conflict", None, "a number of the server's pool that was never allocated to this warehouse")
+    sql = f'SELECT "warehouse" FROM "ewaybill" WHERE "tracking_no" = {database_proxy.param} AND "cancelled_at" IS NULL'
+    issued = database_proxy.execute_sql(sql, (tracking_no,)).fetchone()
+    if issued is not None:  # a Kuaidi100 e-waybill the server ordered for a warehouse
+        if issued[0] == warehouse:
+            return Claim("ewaybill")
+        return Claim("conflict", issued[0], f"an e-waybill issued to warehouse {issued[0]}")
     if order is not None and order.tracking_no == tracking_no:
         return Claim("order")
     bound = Order.get_or_none((Order.tracking_no == tracking_no) & (Order.warehouse != warehouse))

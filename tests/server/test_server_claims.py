@@ -88,3 +88,19 @@ def test_order_bound_numbers_and_pre_printed_ones(server: Running, station: Stat
     assert _parcel(server, "YT7000000000009") == ("WH2", "order")
     assert _cases(server)[-2:] == [("WH2", "YT7000000000009", "taken_over", "WH1"),
                                    ("WH1", "YT7000000000009", "taken_over", "WH2")]
+
+
+def test_an_e_waybill_belongs_to_the_warehouse_it_was_issued_to(server: Running, station: Station) -> None:
+    theirs = server.enroll("WH2", "BENCH-B")
+    sdb = server.services.sdb
+    with sdb.connection(), sdb.write():
+        for order_id, warehouse, number in (("E-1", "WH1", "SF1000000000071"), ("E-2", "WH2", "SF1000000000072")):
+            sdb.execute('INSERT INTO "ewaybill" ("order_id", "warehouse", "carrier", "tracking_no", "routing_code", '
+                        '"sorting", "task_id", "carrier_order_no", "subscribed", "state", "ordered_at") '
+                        "VALUES (?, ?, 'SF', ?, '', '', 't', 'c', 0, 'ordered', '2026-11-25T02:00:00.000Z')",
+                        (order_id, warehouse, number))
+    assert _ship(station, "E-1", "SF1000000000071")["status"] == "accepted"
+    assert _parcel(server, "SF1000000000071") == ("WH1", "ewaybill")
+    stolen = _ship(station, "E-9", "SF1000000000072")
+    assert stolen["status"] == "rejected" and "e-waybill issued to warehouse WH2" in stolen["reason"]
+    assert _ship(theirs, "E-2", "SF1000000000072")["status"] == "accepted"
