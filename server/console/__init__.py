@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 
 from app.i18n import N_
-from server.console import login, page_reconciliation, page_stations, page_today, page_track
+from server.console import login, page_health, page_reconciliation, page_stations, page_today, page_track
 from server.console.web import STATIC_DIR, Forbidden, Login, NotFound, error_page, to_login
 
 
@@ -18,6 +18,7 @@ def install(app: FastAPI) -> None:
     app.include_router(page_today.router)
     app.include_router(page_reconciliation.router)
     app.include_router(page_track.router)
+    app.include_router(page_health.router)
     app.include_router(page_stations.router)
 
     @app.get("/console/static/console.css", include_in_schema=False)

@@ -1,0 +1,102 @@
+"""The console's order-health page: every indicator for an hour against its baseline, and a drill-down.
+
+`/console/health?warehouse=W[&hour=ISO][&indicator=NAME]`: the table of indicators (value, baseline ±
+σ, z, flagged or silenced); with `indicator`, its last 24 hours as a chart (the value against the
+baseline band of ±2σ, flagged hours marked) and the hour's distribution by every dimension it can be
+sliced by, with the slice that explains most of the excess said in words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
+
+from app.clock import parse_iso
+from server.console.web import NotFound, Page, page
+from server.health import last_complete_hour
+from server.health.evaluate import Reading, evaluate, explain
+from server.health.indicators import BY_NAME
+from server.health.state import silenced_names, silences_at, thresholds
+
+router = APIRouter()
+WIDTH, HEIGHT, LEFT, TOP, BOTTOM = 720, 200, 44, 10, 20
+HOURS_SHOWN = 24
+
+
+@router.get("/console/health", response_class=HTMLResponse, include_in_schema=False)
+def health_page(p: Annotated[Page, Depends(page)],
+                warehouse: Annotated[str | None, Query(max_length=64)] = None,
+                hour: Annotated[str | None, Query(max_length=40)] = None,
+                indicator: Annotated[str | None, Query(max_length=64)] = None) -> HTMLResponse:
+    chosen = p.warehouse(warehouse)
+    sdb, clock = p.svc.sdb, p.svc.clock
+    at = _hour(hour) or last_complete_hour(clock)
+    silenced = silenced_names(silences_at(sdb, chosen, clock.now()))
+    limits = thresholds(sdb, chosen)
+    readings = evaluate(sdb, chosen, at, thresholds=limits, silenced=silenced)
+    detail = None
+    if indicator:
+        if indicator not in BY_NAME:
+            raise NotFound()
+        history = [evaluate(sdb, chosen, at - timedelta(hours=h), names=[indicator], thresholds=limits)[0]
+                   for h in reversed(range(HOURS_SHOWN))]
+        current = history[-1]
+        slices = {d: evaluate(sdb, chosen, at, dimension=d, names=[indicator]) for d in BY_NAME[indicator].slices}
+        detail = {"reading": current, "chart": series_chart(history, p.translator.gettext("Value and baseline")),
+                  "slices": slices, "why": explain(sdb, chosen, current) if current.flagged else None}
+    return p.render("health.html", warehouse=chosen, hour=at, readings=readings, detail=detail,
+                    silences=silences_at(sdb, chosen, clock.now()), zone=p.svc.config.zone,
+                    keep={"hour": hour} if hour else {})
+
+
+def _hour(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_iso(text).replace(minute=0, second=0, microsecond=0)
+    except ValueError:
+        raise NotFound() from None
+
+
+def series_chart(history: list[Reading], title: str) -> Markup:
+    """The value per hour as a line, the baseline ±2σ as a band, flagged hours as red dots (SVG)."""
+    points = [(r.value, r.baseline, r.sigma, r.flagged) for r in history]
+    highs = [v for v, _, _, _ in points if v is not None] + [b + 2 * s for _, b, s, _ in points
+                                                            if b is not None and s is not None]
+    top = max(highs, default=1.0) or 1.0
+    plot_w, plot_h = WIDTH - LEFT - 4, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(len(points) - 1, 1)
+
+    def y(value: float) -> float:
+        return TOP + plot_h - plot_h * max(value, 0.0) / top
+
+    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
+             f"<title>{escape(title)}</title>"]
+    reading = history[-1]
+    for tick in range(5):
+        level = top * tick / 4
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 4}" y1="{y(level):.1f}" y2="{y(level):.1f}" stroke="#e3e7ee"/>'
+                     f'<text x="{LEFT - 4}" y="{y(level) + 4:.1f}" text-anchor="end">'
+                     f"{escape(reading.shown(level))}</text>")
+    band = [(LEFT + i * step, b, s) for i, (_, b, s, _) in enumerate(points) if b is not None and s is not None]
+    if band:
+        upper = " ".join(f"{x:.1f},{y(b + 2 * s):.1f}" for x, b, s in band)
+        lower = " ".join(f"{x:.1f},{y(b - 2 * s):.1f}" for x, b, s in reversed(band))
+        parts.append(f'<polygon class="band" points="{upper} {lower}"/>')
+    line = " ".join(f"{LEFT + i * step:.1f},{y(v):.1f}" for i, (v, _, _, _) in enumerate(points) if v is not None)
+    parts.append(f'<polyline class="value" points="{line}"/>')
+    for i, (r, (v, _, _, flagged)) in enumerate(zip(history, points, strict=True)):
+        if v is None:
+            continue
+        cls = "flag" if flagged else "dot"
+        parts.append(f'<circle class="{cls}" cx="{LEFT + i * step:.1f}" cy="{y(v):.1f}" r="{4 if flagged else 2}">'
+                     f"<title>{r.hour:%m-%d %H:00} UTC — {escape(r.shown(v))}</title></circle>")
+        if i % 3 == 0:
+            parts.append(f'<text x="{LEFT + i * step:.1f}" y="{HEIGHT - 5}" text-anchor="middle">'
+                         f"{r.hour:%H}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
