@@ -8,7 +8,7 @@ sliced by, with the slice that explains most of the excess said in words.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -46,7 +46,8 @@ def health_page(p: Annotated[Page, Depends(page)],
                    for h in reversed(range(HOURS_SHOWN))]
         current = history[-1]
         slices = {d: evaluate(sdb, chosen, at, dimension=d, names=[indicator]) for d in BY_NAME[indicator].slices}
-        detail = {"reading": current, "chart": series_chart(history, p.translator.gettext("Value and baseline")),
+        detail = {"reading": current,
+                  "chart": series_chart(history, p.translator.gettext("Value and baseline"), p.svc.config.zone),
                   "slices": slices, "why": explain(sdb, chosen, current) if current.flagged else None}
     return p.render("health.html", warehouse=chosen, hour=at, readings=readings, detail=detail,
                     silences=silences_at(sdb, chosen, clock.now()), zone=p.svc.config.zone,
@@ -62,8 +63,9 @@ def _hour(text: str | None) -> datetime | None:
         raise NotFound() from None
 
 
-def series_chart(history: list[Reading], title: str) -> Markup:
-    """The value per hour as a line, the baseline ±2σ as a band, flagged hours as red dots (SVG)."""
+def series_chart(history: list[Reading], title: str, zone: tzinfo) -> Markup:
+    """The value per hour as a line, the baseline ±2σ as a band, flagged hours as red dots (SVG);
+    hours labelled in the warehouse's zone, like the page's heading."""
     points = [(r.value, r.baseline, r.sigma, r.flagged) for r in history]
     highs = [v for v, _, _, _ in points if v is not None] + [b + 2 * s for _, b, s, _ in points
                                                             if b is not None and s is not None]
@@ -94,9 +96,9 @@ def series_chart(history: list[Reading], title: str) -> Markup:
             continue
         cls = "flag" if flagged else "dot"
         parts.append(f'<circle class="{cls}" cx="{LEFT + i * step:.1f}" cy="{y(v):.1f}" r="{4 if flagged else 2}">'
-                     f"<title>{r.hour:%m-%d %H:00} UTC — {escape(r.shown(v))}</title></circle>")
+                     f"<title>{r.hour.astimezone(zone):%m-%d %H:00} — {escape(r.shown(v))}</title></circle>")
         if i % 3 == 0:
             parts.append(f'<text x="{LEFT + i * step:.1f}" y="{HEIGHT - 5}" text-anchor="middle">'
-                         f"{r.hour:%H}</text>")
+                         f"{r.hour.astimezone(zone):%H}</text>")
     parts.append("</svg>")
     return Markup("".join(parts))

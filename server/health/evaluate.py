@@ -65,7 +65,7 @@ class Reading:
             return f"{value * 100:.1f}%"
         if self.indicator.unit == "h":
             return f"{value:.1f} h"
-        return f"{value:g}"
+        return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
     def as_json(self, console_url: str, warehouse: str) -> dict[str, object]:
         link = f"{console_url}/console/health?warehouse={warehouse}&indicator={self.indicator.name}" \
