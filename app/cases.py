@@ -60,7 +60,7 @@ def open_case(store: Store, clock: Clock, *, dedupe_key: str, tag: str, rule_id:
         record_fact("exception.opened", actor, now, {
             "case": case.id, "key": dedupe_key, "tag": tag, "rule_id": rule_id, "severity": severity,
             "route": route, "order_id": order.order_id if order else None,
-            "tracking_no": shipment.tracking_no if shipment else None,
+            "tracking_no": shipment.tracking_no if shipment else None, "title": title,
         })
     if case_listeners:
         # Runs now when this was the outermost transaction, else when the outer one commits; a

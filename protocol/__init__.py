@@ -205,6 +205,16 @@ class TrackingEventOut(Model):
     source: str
 
 
+class CaseChangeOut(Model):
+    """A change a supervisor made in the console to one of this station's exception cases."""
+
+    case: int = Field(description="the station's own case id")
+    state: Literal["acknowledged", "resolved"]
+    actor: str = Field(description="console user, as 'console:NAME'")
+    note: str = ""
+    at: datetime
+
+
 # ----- rules -----
 class RuleSetOut(Model):
     """`GET /api/v1/rules`: the exception rule set the server serves (the station validates it again)."""

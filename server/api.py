@@ -14,6 +14,7 @@ from app.waybills import WaybillImportError
 from protocol import (
     API,
     MAX_PAGE,
+    CaseChangeOut,
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
@@ -105,6 +106,15 @@ def pull_tracking(request: Request, station: Station, cursor: Cursor = None, lim
     own_warehouse(request, station, warehouse)
     try:
         return pulls.tracking_page(services(request).sdb, station.warehouse, cursor, limit)
+    except pulls.CursorError as exc:
+        raise refuse(request, 400, str(exc), station.station_id) from None
+
+
+@router.get("/cases", response_model=Page[CaseChangeOut], responses=REFUSALS)
+def pull_cases(request: Request, station: Station, cursor: Cursor = None, limit: Limit = 500) -> Page[CaseChangeOut]:
+    """This station's exception cases that a supervisor acknowledged or resolved in the console."""
+    try:
+        return pulls.cases_page(services(request).sdb, station.station_id, cursor, limit)
     except pulls.CursorError as exc:
         raise refuse(request, 400, str(exc), station.station_id) from None
 

@@ -10,6 +10,8 @@ database proxy is global, like the station's).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +28,7 @@ from app.clock import Clock, SystemClock
 from app.version import VERSION
 from protocol import PROTOCOL_VERSION, EventBatch
 from server import api, console, hooks
+from server.alerts.schedule import Scheduler
 from server.auth import Verifier
 from server.config import ServerConfig
 from server.db import open_database
@@ -43,9 +46,10 @@ log = logging.getLogger("server")
 RAW_BODIES: tuple[type[BaseModel], ...] = (EventBatch, GenericTrackingPush)
 
 
-def create_app(config: ServerConfig, clock: Clock | None = None, carrier_worker: bool = True) -> FastAPI:
+def create_app(config: ServerConfig, clock: Clock | None = None, carrier_worker: bool = True, *,
+               jobs: bool = True) -> FastAPI:
     """`carrier_worker`: run the Kuaidi100 jobs on a background thread (when Kuaidi100 is configured);
-    tests drive `services.carriers.tick()` themselves."""
+    `jobs`: run the scheduled jobs (reconciliation alerts, server case rules). Tests drive both themselves."""
     clock = clock or SystemClock()
     sdb = open_database(config.database)
     version = migrate(sdb, clock)
@@ -57,8 +61,13 @@ def create_app(config: ServerConfig, clock: Clock | None = None, carrier_worker:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if carrier_worker and carriers.configured:
             carriers.start()
+        task = asyncio.create_task(Scheduler(sdb, config, clock).loop()) if jobs else None
         yield
         carriers.stop()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         sdb.close()
 
     app = ServerAPI(title="PackBench server", version=f"protocol {PROTOCOL_VERSION}", lifespan=lifespan,

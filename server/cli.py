@@ -13,6 +13,7 @@
     packbench server user add NAME --role viewer|supervisor|admin --warehouse W [--warehouse W2 …] --password-stdin
     packbench server user list | disable NAME | passwd NAME --password-stdin
     packbench server warehouse set|list …  /  carrier-jobs …      see server.cli_carriers
+    packbench server reconcile --warehouse W [--day D]   rows of a day; alerts sent now (exit 1: a delivery failed)
 
 The database is DATABASE_URL (or `database_url` in DATA_DIR/server.toml), else SQLite in the data
 dir. Exit code 0 only on success; errors are one line on stderr.
@@ -32,10 +33,11 @@ from app.importers import ImportFileError, ImportReport, ProfileError
 from app.waybills import WaybillImportError
 from server.backup import BackupError
 from server.cli_carriers import register_carriers
+from server.cli_console import register_console
 from server.cli_health import register as register_health
 from server.cli_stations import cmd_station_revoke, cmd_stations
 from server.config import DEFAULT_PORT, ServerConfig, ServerConfigError, load_server_config
-from server.console.accounts import ROLES, AccountError
+from server.console.accounts import AccountError
 from server.db import ServerDb, ServerDbError
 from server.health.state import HealthError
 from server.migrations import migrated
@@ -136,63 +138,6 @@ def cmd_events(args: argparse.Namespace, config: ServerConfig) -> int:
     return 0
 
 
-def _password(args: argparse.Namespace) -> str:
-    """The password from standard input (never from the command line, where `ps` shows it)."""
-    if not args.password_stdin:
-        raise AccountError("give the password on standard input with --password-stdin")
-    password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        raise AccountError("no password on standard input")
-    return password
-
-
-def cmd_user_add(args: argparse.Namespace, config: ServerConfig) -> int:
-    from server.console.accounts import add_user
-    from server.console.audit import record_now
-
-    password = _password(args)
-    with _database(config) as sdb:
-        user = add_user(sdb, args.name, args.role, args.warehouse, password, SystemClock())
-        record_now(sdb, SystemClock(), "cli", "user.add", target=user.name,
-                   detail=f"role {user.role}, warehouses {' '.join(user.warehouses)}")
-    print(f"user {user.name} added: {user.role} of {', '.join(user.warehouses)}")
-    return 0
-
-
-def cmd_user_list(args: argparse.Namespace, config: ServerConfig) -> int:
-    from server.console.accounts import list_users
-
-    with _database(config) as sdb:
-        users = list_users(sdb)
-    for u in users:
-        state = "disabled" if u.disabled_at else ("locked until " + u.locked_until if u.locked_until else "active")
-        print(f"{u.name}\t{u.role}\t{u.warehouses.replace(' ', ',')}\t{state}")
-    return 0
-
-
-def cmd_user_disable(args: argparse.Namespace, config: ServerConfig) -> int:
-    from server.console.accounts import disable_user
-    from server.console.audit import record_now
-
-    with _database(config) as sdb:
-        disable_user(sdb, args.name, SystemClock())
-        record_now(sdb, SystemClock(), "cli", "user.disable", target=args.name)
-    print(f"user {args.name} disabled; their sessions ended")
-    return 0
-
-
-def cmd_user_passwd(args: argparse.Namespace, config: ServerConfig) -> int:
-    from server.console.accounts import set_password
-    from server.console.audit import record_now
-
-    password = _password(args)
-    with _database(config) as sdb:
-        set_password(sdb, args.name, password, SystemClock())
-        record_now(sdb, SystemClock(), "cli", "user.passwd", target=args.name)
-    print(f"password of {args.name} changed; their sessions ended")
-    return 0
-
-
 def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add `server` and its subcommands to the `packbench` parser's subcommands."""
     p = sub.add_parser("server", help="run the central server, or administer it",
@@ -245,19 +190,7 @@ def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) 
     rule_actions = r.add_subparsers(dest="rules_action", metavar="ACTION", required=True)
     a = action("set", cmd_rules_set, "upload a rule set (TOML) as the next version", rule_actions)
     a.add_argument("file")
-    u = actions.add_parser("user", help="console users (supervisors' web console)")
-    user_actions = u.add_subparsers(dest="user_action", metavar="ACTION", required=True)
-    a = action("add", cmd_user_add, "add a console user", user_actions)
-    a.add_argument("name")
-    a.add_argument("--role", required=True, choices=ROLES)
-    a.add_argument("--warehouse", action="append", required=True, help="a warehouse the user sees (repeatable)")
-    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    action("list", cmd_user_list, "list console users", user_actions)
-    a = action("disable", cmd_user_disable, "disable a console user and end their sessions", user_actions)
-    a.add_argument("name")
-    a = action("passwd", cmd_user_passwd, "set a console user's password (lifts a lockout)", user_actions)
-    a.add_argument("name")
-    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    register_console(actions, action)
     a = action("events", cmd_events, "list rejected and flagged station events, newest first")
     a.add_argument("--limit", type=int, default=100)
     register_carriers(actions, action)

@@ -20,6 +20,7 @@
     kuaidi100_partner_key  = "..."  # env PACKBENCH_KUAIDI100_PARTNER_KEY: its password, where the carrier has one
     kuaidi100_api          = "https://api.kuaidi100.com"    # env PACKBENCH_KUAIDI100_API: e-waybills
     kuaidi100_poll_api     = "https://poll.kuaidi100.com"   # env PACKBENCH_KUAIDI100_POLL_API: subscriptions
+    [[alert_channels]]              # where alerts go (dingtalk | wecom | email | webhook), see server.alerts
 
 An environment variable wins over the file (a container sets secrets in its environment). A hook
 whose secret is not configured refuses every call: a webhook is never open. `public_url` is given to
@@ -43,6 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.config import default_data_dir
 from app.errors import InputError
+from server.alerts.channels import AlertChannel, ChannelError, parse_channels
 
 CONFIG_FILENAME = "server.toml"
 DB_FILENAME = "packbench-server.sqlite3"
@@ -80,6 +82,7 @@ class ServerConfig:
     kuaidi100_partner_key: str = ""
     kuaidi100_api: str = "https://api.kuaidi100.com"
     kuaidi100_poll_api: str = "https://poll.kuaidi100.com"
+    alert_channels: tuple[AlertChannel, ...] = ()  # [[alert_channels]], see server.alerts.channels
 
     @property
     def database(self) -> str:
@@ -139,6 +142,11 @@ def _setting(path: Path, key: str, value: object) -> object:
     if key not in kinds:
         raise ServerConfigError(f"{path}: unknown setting {key!r}")
     kind = kinds[key]
+    if key == "alert_channels":
+        try:
+            return parse_channels(value, str(path))
+        except ChannelError as exc:
+            raise ServerConfigError(str(exc)) from None
     if kind == "str":
         if not isinstance(value, str):
             raise ServerConfigError(f"{path}: {key} must be a string")

@@ -17,7 +17,7 @@ from app.clock import Clock, SystemClock, iso
 from server.db import ServerDb, ServerDbError, describe, open_database
 from server.schema_audit_heads import AUDIT_HEADS
 from server.schema_carriers import CARRIERS
-from server.schema_console import CONSOLE_USERS
+from server.schema_console import ALERTS, CASES, CONSOLE_USERS
 from server.schema_hardening import HARDENING
 from server.schema_health import HEALTH
 from server.schema_orders import ORDER_MONEY
@@ -243,6 +243,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "station audit chain heads", AUDIT_HEADS),
     Migration(6, "order discount and shipping", ORDER_MONEY),
     Migration(7, "order health: silences, thresholds, alert state", HEALTH),
+    Migration(8, "alerts, their deliveries, and scheduled job leases", ALERTS),
+    Migration(9, "exception cases of all stations in one queue", CASES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -239,8 +239,33 @@ class AuditHeadConflict(BaseModel):
     reason = pw.TextField()
 
 
+class ServerCase(BaseModel):
+    """An exception case of a station (or of the server's own rules, station_id ""): `server.cases`."""
+
+    warehouse = pw.TextField()
+    station_id = pw.TextField()
+    station_case = pw.BigIntegerField(null=True)
+    dedupe_key = pw.TextField()
+    tag = pw.TextField()
+    rule_id = pw.TextField()
+    severity = pw.TextField()
+    route = pw.TextField()
+    order_id = pw.TextField(null=True)
+    tracking_no = pw.TextField(null=True)
+    title = pw.TextField()
+    state = pw.TextField()
+    opened_at = pw.TextField()
+    updated_at = pw.TextField()
+    acked_by = pw.TextField(null=True)
+    acked_at = pw.TextField(null=True)
+    resolved_by = pw.TextField(null=True)
+    resolved_at = pw.TextField(null=True)
+    note = pw.TextField(default="")
+    pos = pw.BigIntegerField(null=True)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion, EnrollmentToken, Station, StationEvent, Product, ProductBarcode, Order, OrderLine, Parcel,
     CarrierPush, TrackingEvent, Waybill, RuleSet, MetricHour, ConsoleUser, ConsoleSession, ServerAudit,
-    TrackingCase, AuditHeadConflict,
+    TrackingCase, AuditHeadConflict, ServerCase,
 ]

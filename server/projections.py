@@ -1,8 +1,8 @@
-"""What each station event changes on the server (design §8): parcels, order status, metrics.
+"""What each station event changes on the server (design §8): parcels, order status, metrics, cases.
 
 A station event is a fact recorded by `app.audit.record_fact`; its `kind` names it and its
-payload is the audit payload. Kinds the server knows but does not project (overrides, exception
-actions, imports, most handover scans) are stored and acknowledged. An unknown kind, or a payload
+payload is the audit payload. Kinds the server knows but does not project (overrides, imports,
+most handover scans) are stored and acknowledged. An unknown kind, or a payload
 missing what the projection needs, is rejected with the reason; so is an event that would touch
 another warehouse's order or parcel, or claim a tracking number already on another order's live
 parcel. A projection reads and checks everything before it writes, and runs in a savepoint.
@@ -32,11 +32,12 @@ from server.models import Order, Parcel
 
 log = logging.getLogger("server.events")
 
-PROJECTED = ("scan", "shipment.created", "shipment.voided", "print.queued", "handover.closed", "passport.minted")
+PROJECTED = ("scan", "shipment.created", "shipment.voided", "print.queued", "handover.closed", "passport.minted",
+             "exception.opened", "exception.acknowledged", "exception.resolved")
 STORED_ONLY = (
     "print.sent", "print.done", "print.failed", "handover.opened", "handover.accepted", "handover.refused",
-    "handover.removed", "handover.intercepted", "exception.opened", "exception.acknowledged",
-    "exception.resolved", "override", "operator.added", "import.orders", "import.products", "waybills.imported",
+    "handover.removed", "handover.intercepted", "override", "operator.added", "import.orders", "import.products",
+    "waybills.imported",
     "photo.captured", "rules.updated", "rules.reset", "rules.refused",
 )
 KNOWN_KINDS = frozenset(PROJECTED + STORED_ONLY)
@@ -222,7 +223,20 @@ def on_passport_minted(station: StationIdentity, event: Event, fx: Effects) -> N
         (Parcel.tracking_no == p.tracking_no) & (Parcel.warehouse == station.warehouse)).execute()
 
 
+def on_case(station: StationIdentity, event: Event, fx: Effects) -> None:
+    """Exception cases go to the server's one queue (`server.cases`)."""
+    from server.cases import project_opened, project_transition
+
+    if event.kind == "exception.opened":
+        project_opened(station.station_id, station.warehouse, event.payload, fx.at)
+    else:
+        project_transition(station.station_id, event.kind.removeprefix("exception."), event.payload, fx.at)
+
+
 PROJECTIONS: dict[str, Callable[[StationIdentity, Event, Effects], None]] = {
+    "exception.opened": on_case,
+    "exception.acknowledged": on_case,
+    "exception.resolved": on_case,
     "scan": on_scan,
     "shipment.created": on_shipment_created,
     "shipment.voided": on_shipment_voided,

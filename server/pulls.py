@@ -1,9 +1,10 @@
-"""Pulls since a cursor (issue item 5): orders and tracking of the station's warehouse, all products.
+"""Pulls since a cursor (issue item 5): orders and tracking of the station's warehouse, all products,
+and the station's own exception cases changed in the console (issue 13).
 
 Every row of a stream carries a position from that stream's counter, handed out in commit order
 (`server.db.take_positions`); a change takes a new position, so a changed order comes again after
 its change, cancelled and refunded ones included. A cursor is `<stream letter>.<position>`
-(`o.120`, `p.7`, `t.5031`); clients must treat it as opaque text and pass back `next_cursor`.
+(`o.120`, `p.7`, `t.5031`, `c.3`); clients must treat it as opaque text and pass back `next_cursor`.
 An empty cursor starts from the beginning; a cursor of another stream, or not a cursor, is refused.
 """
 
@@ -14,10 +15,10 @@ import re
 from typing import Any
 
 from app.errors import InputError
-from protocol import EwaybillOut, LineOut, OrderOut, Page, ProductOut, TrackingEventOut
+from protocol import CaseChangeOut, EwaybillOut, LineOut, OrderOut, Page, ProductOut, TrackingEventOut
 from server.db import ServerDb, placeholders
 
-STREAMS = {"orders": "o", "products": "p", "tracking": "t"}
+STREAMS = {"orders": "o", "products": "p", "tracking": "t", "cases": "c"}
 _CURSOR_RE = re.compile(r"([a-z])\.(\d{1,18})")
 ORDER_COLUMNS = ("order_id", "warehouse", "platform", "shop", "status", "buyer", "receiver_name", "receiver_phone",
                  "receiver_address", "total_cents", "paid_cents", "discount_cents", "shipping_cents",
@@ -110,3 +111,18 @@ def tracking_page(sdb: ServerDb, warehouse: str, cursor: str | None, limit: int)
                               time=when, site=site, courier=courier, context=context, source=source)
              for _, eid, carrier, tno, status, cstatus, when, site, courier, context, source in rows]
     return Page[TrackingEventOut](items=items[:limit], **_paging("tracking", [row[0] for row in rows], after, limit))
+
+
+def cases_page(sdb: ServerDb, station_id: str, cursor: str | None, limit: int) -> Page[CaseChangeOut]:
+    """The console's changes to this station's cases, in the order they were made (`server.cases`)."""
+    after = decode_cursor("cases", cursor)
+    with sdb.connection():
+        rows = sdb.execute(
+            'SELECT "pos", "station_case", "state", "acked_by", "acked_at", "resolved_by", "resolved_at", "note" '
+            'FROM "server_case" WHERE "station_id" = ? AND "pos" > ? ORDER BY "pos" LIMIT ?',
+            (station_id, after, limit + 1)).fetchall()
+    items = [CaseChangeOut(case=case, state=state, note=note,
+                           actor=(acked_by if state == "acknowledged" else resolved_by) or "console",
+                           at=(acked_at if state == "acknowledged" else resolved_at))
+             for _, case, state, acked_by, acked_at, resolved_by, resolved_at, note in rows]
+    return Page[CaseChangeOut](items=items[:limit], **_paging("cases", [row[0] for row in rows], after, limit))

@@ -1,5 +1,6 @@
-"""Frozen DDL of the console migration (`server.migrations`, version 2): console users, sessions and
-the server audit log. Never edit it once shipped."""
+"""Frozen DDL of the console's migrations (`server.migrations`): version 2, console users, sessions and
+the server audit log; version 8, alerts, their deliveries and the scheduled jobs' leases; version 9,
+every station's exception cases in one table and the "case" change stream. Never edit one once shipped."""
 
 CONSOLE_USERS = (
     # Supervisors' console accounts: argon2 hashes; failures counted per user for the lockout.
@@ -43,4 +44,81 @@ CONSOLE_USERS = (
     # … the parcels handed over today, and the carrier events of today.
     """CREATE INDEX "parcel_warehouse_handed_over_at" ON "parcel" ("warehouse", "handed_over_at")""",
     """CREATE INDEX "tracking_event_time" ON "tracking_event" ("time")""",
+)
+
+ALERTS = (
+    # One row per alert raised; `key` is warehouse|shop|day|kind, the unit "alert once … until it changes".
+    """CREATE TABLE "alert" (
+        "id" $pk,
+        "key" TEXT NOT NULL,
+        "warehouse" TEXT NOT NULL,
+        "source" TEXT NOT NULL,
+        "subject" TEXT NOT NULL,
+        "body" TEXT NOT NULL,
+        "link" TEXT NOT NULL,
+        "data" TEXT NOT NULL,
+        "value" REAL NOT NULL,
+        "created_at" TEXT NOT NULL
+    )""",
+    """CREATE INDEX "alert_warehouse_id" ON "alert" ("warehouse", "id")""",
+    # The last alerted value per key, and whether it is still over its threshold.
+    """CREATE TABLE "alert_state" (
+        "key" TEXT NOT NULL PRIMARY KEY,
+        "value" REAL NOT NULL,
+        "over" INTEGER NOT NULL,
+        "updated_at" TEXT NOT NULL
+    )""",
+    # One delivery per alert and channel, retried with backoff until sent or given up.
+    """CREATE TABLE "alert_delivery" (
+        "id" $pk,
+        "alert_id" $bigint NOT NULL REFERENCES "alert" ("id") ON DELETE CASCADE,
+        "channel" TEXT NOT NULL,
+        "status" TEXT NOT NULL,
+        "attempts" INTEGER NOT NULL,
+        "next_at" TEXT NOT NULL,
+        "last_error" TEXT NOT NULL DEFAULT '',
+        "updated_at" TEXT NOT NULL
+    )""",
+    """CREATE INDEX "alert_delivery_due" ON "alert_delivery" ("status", "next_at")""",
+    """CREATE INDEX "alert_delivery_alert" ON "alert_delivery" ("alert_id")""",
+    # Scheduled jobs: when each may run next, so that one worker runs it (see server.alerts.schedule).
+    """CREATE TABLE "job_lease" (
+        "name" TEXT NOT NULL PRIMARY KEY,
+        "holder" TEXT NOT NULL,
+        "next_run_at" TEXT NOT NULL
+    )""",
+)
+
+CASES = (
+    # Exception cases of every station (projected from their exception.* events) and of the server's
+    # own rules (station_id ''). `pos` is taken from the "case" stream when the console changes a case:
+    # the station that owns it pulls those changes (server.pulls.cases_page).
+    """INSERT INTO "counter" ("name", "value") VALUES ('case', 0)""",
+    """CREATE TABLE "server_case" (
+        "id" $pk,
+        "warehouse" TEXT NOT NULL,
+        "station_id" TEXT NOT NULL,
+        "station_case" $bigint,
+        "dedupe_key" TEXT NOT NULL,
+        "tag" TEXT NOT NULL,
+        "rule_id" TEXT NOT NULL,
+        "severity" TEXT NOT NULL,
+        "route" TEXT NOT NULL,
+        "order_id" TEXT,
+        "tracking_no" TEXT,
+        "title" TEXT NOT NULL,
+        "state" TEXT NOT NULL,
+        "opened_at" TEXT NOT NULL,
+        "updated_at" TEXT NOT NULL,
+        "acked_by" TEXT,
+        "acked_at" TEXT,
+        "resolved_by" TEXT,
+        "resolved_at" TEXT,
+        "note" TEXT NOT NULL DEFAULT '',
+        "pos" $bigint
+    )""",
+    """CREATE UNIQUE INDEX "server_case_station_case" ON "server_case" ("station_id", "station_case")""",
+    """CREATE INDEX "server_case_warehouse_state" ON "server_case" ("warehouse", "state", "opened_at")""",
+    """CREATE INDEX "server_case_station_pos" ON "server_case" ("station_id", "pos")""",
+    """CREATE INDEX "server_case_dedupe" ON "server_case" ("dedupe_key")""",
 )

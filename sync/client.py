@@ -39,6 +39,7 @@ from protocol import (
     MAX_BATCH,
     MAX_PAGE,
     AuditHead,
+    CaseChangeOut,
     EnrollRequest,
     EnrollResponse,
     Event,
@@ -255,6 +256,9 @@ class SyncClient:
 
     def tracking(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[TrackingEventOut]:
         return self._page(Page[TrackingEventOut], "/tracking", cursor, limit)
+
+    def cases(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[CaseChangeOut]:
+        return self._page(Page[CaseChangeOut], "/cases", cursor, limit)
 
     def allocate_waybills(self, carrier: str, count: int) -> WaybillAllocation:
         body = WaybillAllocateRequest(carrier=carrier, count=count).model_dump_json().encode("utf-8")

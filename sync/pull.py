@@ -1,4 +1,5 @@
-"""Cursor pulls (design §8): products, orders and tracking events changed since the stored cursor.
+"""Cursor pulls (design §8): products, orders, tracking events and console case changes since the stored
+cursor.
 
 Each page is applied and its `next_cursor` stored in the SAME `store.atomic()` transaction, so a
 crash, a power cut or an exception between the two leaves neither: the next pull asks for the same
@@ -44,13 +45,13 @@ from app.store.models import (
     SyncCursor,
     TrackingEvent,
 )
-from protocol import MAX_PAGE, OrderOut, ProductOut, TrackingEventOut
+from protocol import MAX_PAGE, CaseChangeOut, OrderOut, ProductOut, TrackingEventOut
 from sync.client import Fetched
 
 log = logging.getLogger(__name__)
 
-Feed = Literal["products", "orders", "tracking"]
-FEEDS: tuple[Feed, ...] = ("products", "orders", "tracking")  # products first: orders name their skus
+Feed = Literal["products", "orders", "tracking", "cases"]
+FEEDS: tuple[Feed, ...] = ("products", "orders", "tracking", "cases")  # products first: orders name their skus
 # 500 orders take the station ~50 ms to apply and commit: that is the longest a scan at the bench waits
 # for the write lock while a big pull runs (1,000, the protocol's maximum, doubles it).
 PAGE = 500
@@ -78,6 +79,8 @@ class PageSource(Protocol):
     def products(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[ProductOut]: ...
 
     def tracking(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[TrackingEventOut]: ...
+
+    def cases(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[CaseChangeOut]: ...
 
 
 @dataclass(frozen=True)
@@ -319,12 +322,30 @@ def open_tracking_aborts(store: Store, clock: Clock, items: Sequence[TrackingEve
     return opened
 
 
+# ----- cases -----
+def apply_cases_page(store: Store, clock: Clock, items: Sequence[CaseChangeOut]) -> list[str]:
+    """A supervisor's acknowledge / resolve from the console, applied as if made here (audited, pushed
+    back to the server, which already has it). A case that has moved on here since is left as it is,
+    with a note: the station's later state stands."""
+    from app.cases import CaseError, transition
+
+    notes = []
+    for change in items:
+        try:
+            transition(store, clock, change.case, change.state, change.actor[:64], change.note)
+        except CaseError as exc:
+            notes.append(f"console change to case {change.case} not applied: {exc}")
+    return notes
+
+
 # ----- the loop -----
 def _fetch(source: PageSource, feed: Feed, cursor: str | None, limit: int) -> Fetched[Any]:
     if feed == "orders":
         return source.orders(cursor, limit)
     if feed == "products":
         return source.products(cursor, limit)
+    if feed == "cases":
+        return source.cases(cursor, limit)
     return source.tracking(cursor, limit)
 
 
@@ -338,6 +359,8 @@ def _store_page(store: Store, clock: Clock, feed: Feed, fetched: Fetched[Any]) -
             intercepts = apply_orders_page(store, clock, page.items, fetched.sha256)
         elif feed == "products":
             notes = apply_products_page(store, clock, page.items, fetched.sha256)
+        elif feed == "cases":
+            notes = apply_cases_page(store, clock, page.items)
         else:
             apply_tracking_page(clock, page.items)
             open_tracking_aborts(store, clock, page.items)
@@ -353,7 +376,7 @@ class _PageRules:
         self._ruleset: Any = None
 
     def after_page(self, feed: Feed, items: Sequence[Any]) -> None:
-        if feed == "products" or not items:
+        if feed in ("products", "cases") or not items:
             return
         try:
             from app.rules import load_book, order_ids_for_waybills, run_rules

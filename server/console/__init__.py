@@ -9,7 +9,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 
 from app.i18n import N_
-from server.console import login, page_health, page_reconciliation, page_stations, page_today, page_track
+from server.console import (
+    login,
+    page_alerts,
+    page_exceptions,
+    page_health,
+    page_reconciliation,
+    page_stations,
+    page_today,
+    page_track,
+)
 from server.console.web import STATIC_DIR, Forbidden, Login, NotFound, error_page, to_login
 
 
@@ -20,6 +29,8 @@ def install(app: FastAPI) -> None:
     app.include_router(page_track.router)
     app.include_router(page_health.router)
     app.include_router(page_stations.router)
+    app.include_router(page_alerts.router)
+    app.include_router(page_exceptions.router)
 
     @app.get("/console/static/console.css", include_in_schema=False)
     def stylesheet() -> Response:

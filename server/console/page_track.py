@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
+from app.i18n import N_
 from app.tracking_states import status_words
 from server.console.trail import find
 from server.console.web import Page, page
 
 router = APIRouter()
+ORDER_STATUS_WORDS = (N_("new"), N_("paid"), N_("on_hold"), N_("cancelled"), N_("refunded"), N_("packed"),
+                      N_("shipped"))  # translated in the template
 
 
 @router.get("/console/track", response_class=HTMLResponse, include_in_schema=False)

@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from app.clock import parse_iso
 from app.i18n import N_, Translator, pick_language, translator
 from server.console.sessions import COOKIE, Session, csrf_matches, find_session
 from server.services import Services, services
@@ -90,8 +91,14 @@ def root(request: Request) -> str:
 
 def render(request: Request, template: str, lang: str, session: Session | None = None, **context: Any) -> str:
     t = translator(lang)
+    zone = services(request).config.zone
+
+    def local(text: str | None) -> str:
+        """A stored UTC ISO time as the warehouse's local date and minute."""
+        return parse_iso(text).astimezone(zone).strftime("%Y-%m-%d %H:%M") if text else "—"
+
     return env.get_template(template).render(
-        _=t.gettext, ngettext=t.ngettext, lang=lang, root=root(request), session=session,
+        _=t.gettext, ngettext=t.ngettext, lang=lang, root=root(request), session=session, local=local,
         user=session.user if session else None, csrf=session.csrf if session else "", path=request.url.path,
         **context)
 

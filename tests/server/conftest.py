@@ -31,7 +31,7 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def shared_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     config = ServerConfig(tmp_path_factory.mktemp("server"), database_url=database_url, kuaidi100_salt=SALT,
                           webhook_secret=WEBHOOK_SECRET)
-    app = create_app(config)
+    app = create_app(config, jobs=False)  # the scheduled jobs are driven by their tests
     with UvicornThread().start(app) as thread, httpx.Client(base_url=thread.url, timeout=30) as http:
         yield Running(thread.url, app, http)
 

@@ -28,7 +28,8 @@ SALT = "kuaidi100-test-salt"
 WEBHOOK_SECRET = "generic-hook-secret"
 
 
-TABLES = ("console_session", "console_user", "server_audit",
+TABLES = ("console_session", "console_user", "server_audit", "alert_delivery", "alert", "alert_state", "job_lease",
+          "server_case",
           "nonce", "enrollment_token", "station", "station_event", "product_barcode", "product", "order_line",
           "order", "parcel", "carrier_push", "tracking_event", "tracking_feed", "waybill", "rule_set", "metric_hour",
           "tracking_case", "warehouse", "ewaybill", "tracking_subscription", "carrier_job")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,9 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture
 def packed_today(server: Running, station: Station, tmp_path: Path) -> Running:
-    now = datetime.now(UTC)
+    # Midday of the local business day: the whole story falls on "today" whatever the hour the test runs.
+    zone = server.services.config.zone
+    now = datetime.combine(datetime.now(zone).date(), time(12), zone).astimezone(UTC)
     path = tmp_path / "orders.csv"
     path.write_text("order_id,shop,status,paid_at,line_no,sku,qty\n"
                     f"T-1,Flagship,paid,{iso(now - timedelta(minutes=30))},1,SKU1,1\n"
@@ -49,6 +51,7 @@ def test_today_counts_by_hour_station_and_packer(packed_today: Running, station:
     svc = packed_today.services
     now = datetime.now(UTC)
     figures = today(svc.sdb, "WH1", now.astimezone(svc.config.zone).date(), svc.config.zone, now)
+    # The station pushed moments ago (received now), whatever the facts' own times: it is online.
     assert [figures.total(s) for s in ("orders", "packed", "handed_over", "accepted")] == [2, 1, 1, 1]
     (row,) = figures.stations
     assert (row.station_id, row.packed, row.handed_over, row.accepted, row.online) == (station.station_id, 1, 1, 1,

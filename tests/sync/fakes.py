@@ -17,6 +17,7 @@ from protocol import (
     MAX_PAGE,
     AuditHead,
     AuditHeadAck,
+    CaseChangeOut,
     Event,
     EventBatchResult,
     EventResult,
@@ -49,7 +50,7 @@ class FakeApi:
         self.reject: Callable[[Event], str | None] = lambda e: None
         self.failures: list[Exception] = []
         self.pull_failures: list[Exception] = []
-        self.feeds: dict[str, list[Any]] = {"orders": [], "products": [], "tracking": []}
+        self.feeds: dict[str, list[Any]] = {"orders": [], "products": [], "tracking": [], "cases": []}
         self.requests: list[tuple[str, str | None, int]] = []
         self.ruleset = RuleSetOut(version=0, sha256=hashlib.sha256(b"").hexdigest(), created_at=None, content="")
         self.audit_head: AuditHead | None = None  # kept as the server keeps it (server.audit_heads.judge)
@@ -113,6 +114,9 @@ class FakeApi:
 
     def tracking(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[TrackingEventOut]:
         return self._page("tracking", cursor, limit)
+
+    def cases(self, cursor: str | None, limit: int = MAX_PAGE) -> Fetched[CaseChangeOut]:
+        return self._page("cases", cursor, limit)
 
     def rules(self) -> RuleSetOut:
         self._fail(self.pull_failures)

@@ -1,0 +1,163 @@
+"""Alert channels of `server.toml` (`[[alert_channels]]`) and how one message reaches each kind.
+
+    [[alert_channels]]
+    name = "ops-and-warehouse"
+    kind = "dingtalk"        # dingtalk | wecom | email | webhook
+    url = "https://oapi.dingtalk.com/robot/send?access_token=…"
+    secret = "SEC…"          # dingtalk: the 加签 secret; webhook: HMAC key of X-PackBench-Signature;
+                             # email: the SMTP password
+    at_mobiles = ["138…"]    # dingtalk / wecom: who is @-mentioned
+    to = ["ops@example.com"] # email: recipients; `url` is smtp://user@host:587 (STARTTLS) or smtps://…:465
+    sender = "packbench@example.com"   # email: From (default: the SMTP user)
+
+- dingtalk: custom robot with 加签 — POST JSON to url&timestamp=MS&sign=S (`app.notify.dingtalk_signed_url`),
+  `{"msgtype": "markdown", "markdown": {title, text}, "at": {"atMobiles": […]}}`; the mobiles are also
+  written in the text, which DingTalk requires for the @ to show. Answer `{"errcode": 0}`.
+- wecom: group robot — `{"msgtype": "text", "text": {"content", "mentioned_mobile_list"}}`; errcode as above.
+- webhook: the alert as JSON, with `X-PackBench-Signature: hex HMAC-SHA256(secret, body)` when a secret is set.
+- email: one plain-text mail per alert through smtplib.
+
+A failure raises `NotifyError` with a one-line reason; the caller retries with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from app.notify import NotifyError, dingtalk_signed_url, requests_send
+
+KINDS = ("dingtalk", "wecom", "email", "webhook")
+TIMEOUT = 10.0
+
+
+class ChannelError(ValueError):
+    """A channel of server.toml cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class AlertChannel:
+    name: str
+    kind: str
+    url: str
+    secret: str = ""
+    at_mobiles: tuple[str, ...] = ()
+    to: tuple[str, ...] = ()
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str  # plain text; for markdown channels it is also valid markdown
+    data: dict[str, Any]  # the machine-readable alert, for webhooks
+
+
+def _strings(where: str, key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ChannelError(f"{where}: {key} must be a list of strings")
+    return tuple(v.strip() for v in value)
+
+
+def parse_channels(value: object, where: str) -> tuple[AlertChannel, ...]:
+    """`[[alert_channels]]` as read by tomllib: a list of tables."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ChannelError(f"{where}: alert_channels must be [[alert_channels]] tables")
+    channels: list[AlertChannel] = []
+    for index, item in enumerate(value, 1):
+        at = f"{where}: alert channel {item.get('name') or index}"
+        unknown = set(item) - {"name", "kind", "url", "secret", "at_mobiles", "to", "sender"}
+        if unknown:
+            raise ChannelError(f"{at}: unknown setting {sorted(unknown)[0]!r}")
+        for key in ("name", "kind", "url", "secret", "sender"):
+            if key in item and not isinstance(item[key], str):
+                raise ChannelError(f"{at}: {key} must be a string")
+        name, kind, url = item.get("name", ""), item.get("kind", ""), item.get("url", "").strip()
+        if not name:
+            raise ChannelError(f"{at}: name is missing")
+        if name in {c.name for c in channels}:
+            raise ChannelError(f"{at}: the name is used twice")
+        if kind not in KINDS:
+            raise ChannelError(f"{at}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        scheme = urlsplit(url).scheme
+        wanted = ("smtp", "smtps") if kind == "email" else ("http", "https")
+        if scheme not in wanted or not urlsplit(url).hostname:
+            raise ChannelError(f"{at}: url must be a {' or '.join(s + '://' for s in wanted)} URL")
+        if kind == "dingtalk" and not item.get("secret"):
+            raise ChannelError(f"{at}: a DingTalk robot needs its 加签 secret")
+        to = _strings(at, "to", item["to"]) if "to" in item else ()
+        if kind == "email" and not to:
+            raise ChannelError(f"{at}: an email channel needs `to` recipients")
+        mobiles = _strings(at, "at_mobiles", item["at_mobiles"]) if "at_mobiles" in item else ()
+        channels.append(AlertChannel(name, kind, url, item.get("secret", ""), mobiles, to, item.get("sender", "")))
+    return tuple(channels)
+
+
+Post = Callable[[str, dict[str, Any]], None]
+
+
+def _post_signed(url: str, body: dict[str, Any], secret: str) -> None:
+    import requests
+
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    if secret:
+        headers["X-PackBench-Signature"] = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    try:
+        response = requests.post(url, data=raw, headers=headers, timeout=TIMEOUT)
+    except requests.RequestException as exc:
+        raise NotifyError(f"{type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 300:
+        raise NotifyError(f"HTTP {response.status_code}: {response.text[:200]}")
+
+
+def _email(channel: AlertChannel, message: Message) -> None:
+    parts = urlsplit(channel.url)
+    user = unquote(parts.username or "")
+    mail = EmailMessage()
+    mail["Subject"] = message.subject
+    mail["From"] = channel.sender or user or "packbench@localhost"
+    mail["To"] = ", ".join(channel.to)
+    mail.set_content(message.text)
+    try:
+        if parts.scheme == "smtps":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname or "", parts.port or 465, timeout=TIMEOUT,
+                                                  context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(parts.hostname or "", parts.port or 25, timeout=TIMEOUT)
+        with smtp:
+            if parts.scheme == "smtp" and smtp.has_extn("starttls"):
+                smtp.starttls(context=ssl.create_default_context())
+            if user:
+                smtp.login(user, channel.secret)
+            smtp.send_message(mail)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise NotifyError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def send(channel: AlertChannel, message: Message, now_ms: Callable[[], int] | None = None) -> None:
+    """Deliver one message to one channel; raises NotifyError with the reason when it did not arrive."""
+    mentions = " ".join(f"@{m}" for m in channel.at_mobiles)
+    if channel.kind == "dingtalk":
+        stamp = now_ms() if now_ms else int(time.time() * 1000)
+        text = f"### {message.subject}\n\n{message.text}" + (f"\n\n{mentions}" if mentions else "")
+        requests_send(dingtalk_signed_url(channel.url, channel.secret, stamp),
+                      {"msgtype": "markdown", "markdown": {"title": message.subject, "text": text},
+                       "at": {"atMobiles": list(channel.at_mobiles), "isAtAll": False}}, TIMEOUT)
+    elif channel.kind == "wecom":
+        requests_send(channel.url, {"msgtype": "text", "text": {
+            "content": f"{message.subject}\n{message.text}", "mentioned_mobile_list": list(channel.at_mobiles)}},
+            TIMEOUT)
+    elif channel.kind == "webhook":
+        _post_signed(channel.url, {"subject": message.subject, "text": message.text, **message.data}, channel.secret)
+    else:
+        _email(channel, message)

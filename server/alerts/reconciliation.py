@@ -1,0 +1,91 @@
+"""Reconciliation alerts: every row deviation over `reconciliation_alert_pct` alerts its channels.
+
+The key is warehouse|shop|day|kind (kind: packed, handed_over, carrier — see
+`server.console.reconcile`), so each deviation of each shop and day alerts once until it changes
+(`server.alerts.store.raise_alert`). The message is Chinese then English and names the warehouse,
+shop, day, the counts, the deviation and a link to the console's reconciliation of that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from app.clock import Clock
+from server.alerts.channels import Message
+from server.alerts.store import Raised, raise_alert
+from server.config import ServerConfig
+from server.console.reconcile import Row, rows
+from server.db import ServerDb
+
+KIND_WORDS = {"packed": ("平台订单 → 已打包", "platform orders → packed"),
+              "handed_over": ("已打包 → 已交接", "packed → handed over"),
+              "carrier": ("已交接 → 已揽收", "handed over → carrier accepted")}
+LOCK_KEY = 0x5042_5243  # "PBRC": the reconciliation job's PostgreSQL advisory lock
+
+
+@dataclass(frozen=True)
+class Checked:
+    warehouse: str
+    rows: list[Row]
+    raised: list[Raised]
+
+
+def link(config: ServerConfig, warehouse: str, day: date) -> str:
+    query = urlencode({"warehouse": warehouse, "from": day.isoformat(), "to": day.isoformat()})
+    return f"{config.public_url.rstrip('/')}/console/reconciliation?{query}"
+
+
+def message(config: ServerConfig, warehouse: str, row: Row, kind: str, value: float) -> Message:
+    zh, en = KIND_WORDS[kind]
+    shop = row.shop or "(平台无此订单 not on the platform)"
+    url = link(config, warehouse, row.day)
+    subject = f"对账偏差 {value:.2f}% Reconciliation deviation — {warehouse} {shop} {row.day.isoformat()}"
+    text = "\n\n".join([
+        f"**仓库 Warehouse** {warehouse}  **店铺 Shop** {shop}  **日期 Day** {row.day.isoformat()}",
+        f"**偏差 Deviation** {zh} / {en}: **{value:.2f}%** (阈值 threshold {config.reconciliation_alert_pct:g}%)",
+        f"平台订单 platform orders {row.orders} · 已取消 cancelled {row.cancelled} · 已打包 packed {row.packed} · "
+        f"已交接 handed over {row.handed_over} · 已揽收 carrier accepted {row.accepted}",
+        f"未打包 not packed {row.lists.get('not_packed', 0)} · 未交接 not handed over "
+        f"{row.lists.get('packed_not_handed_over', 0)} · 未揽收 not accepted "
+        f"{row.lists.get('handed_over_not_accepted', 0)}",
+        f"[管理台查看 Open in the console]({url})" if config.public_url else "(public_url 未配置 not configured)",
+    ])
+    data = {"warehouse": warehouse, "shop": row.shop, "day": row.day.isoformat(), "kind": kind,
+            "deviation_pct": value, "threshold_pct": config.reconciliation_alert_pct, "orders": row.orders,
+            "cancelled": row.cancelled, "packed": row.packed, "handed_over": row.handed_over,
+            "carrier_accepted": row.accepted, "lists": row.lists}
+    return Message(subject, text, data)
+
+
+def check(sdb: ServerDb, config: ServerConfig, clock: Clock, warehouse: str, days: list[date]) -> Checked:
+    """Compute the rows of `days` and raise the alerts they call for (delivery is separate)."""
+    found: list[Row] = []
+    raised: list[Raised] = []
+    for day in sorted(set(days)):
+        day_rows = rows(sdb, warehouse, day, day, config.zone)
+        found.extend(day_rows)
+        with sdb.connection(), sdb.write():
+            for row in day_rows:
+                for kind, value in row.deviations().items():
+                    new = raise_alert(sdb, clock, config.alert_channels,
+                                      key=f"{warehouse}|{row.shop}|{row.day.isoformat()}|{kind}", warehouse=warehouse,
+                                      source="reconciliation", value=value, threshold=config.reconciliation_alert_pct,
+                                      message=message(config, warehouse, row, kind, value),
+                                      link=link(config, warehouse, row.day))
+                    if new is not None:
+                        raised.append(new)
+    return Checked(warehouse, found, raised)
+
+
+def warehouses(sdb: ServerDb) -> list[str]:
+    """Every warehouse with a station or with orders."""
+    with sdb.connection():
+        return sorted({str(w) for (w,) in sdb.execute(
+            'SELECT DISTINCT "warehouse" FROM "station" UNION SELECT DISTINCT "warehouse" FROM "order"')})
+
+
+def today_and_yesterday(config: ServerConfig, clock: Clock) -> list[date]:
+    today = clock.now().astimezone(config.zone).date()
+    return [today - timedelta(days=1), today]

@@ -1,0 +1,212 @@
+"""Reconciliation alerts: the CLI, once-per-key, every channel kind against local fakes, retries, the lease,
+the Alerts page, and bad channel settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from console_harness import close_browsers, log_in, make_user
+from robot_fakes import MailFake, RobotFake, robot, smtp
+from server_harness import Running, Station
+from test_console_auth import cli
+from test_console_reconciliation import ORDERS, _ship
+
+from app.clock import FakeClock, SystemClock
+from server.alerts.channels import AlertChannel, Message
+from server.alerts.reconciliation import check
+from server.alerts.schedule import Scheduler, take_lease
+from server.alerts.store import MAX_ATTEMPTS, backoff, deliver_due
+from server.config import ServerConfigError, load_server_config
+from server.intake import import_orders
+
+__all__ = ["close_browsers"]
+DING_SECRET = "SECtest0123456789"
+WEBHOOK_SECRET = "hook-secret"
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[RobotFake, RobotFake, RobotFake, MailFake]]:
+    with robot("dingtalk", DING_SECRET) as ding, robot("wecom") as wecom, robot("webhook") as hook, smtp() as mail:
+        yield ding, wecom, hook, mail
+
+
+def _toml(fakes: tuple[RobotFake, RobotFake, RobotFake, MailFake]) -> str:
+    ding, wecom, hook, mail = fakes
+    return f"""public_url = "https://pack.example.com"
+reconciliation_alert_pct = 3.0
+
+[[alert_channels]]
+name = "ops-and-warehouse"
+kind = "dingtalk"
+url = "{ding.url}"
+secret = "{DING_SECRET}"
+at_mobiles = ["13800000001", "13900000002"]
+
+[[alert_channels]]
+name = "wecom-group"
+kind = "wecom"
+url = "{wecom.url}"
+at_mobiles = ["13800000001"]
+
+[[alert_channels]]
+name = "mail"
+kind = "email"
+url = "{mail.url}"
+to = ["ops@example.com", "wh@example.com"]
+sender = "packbench@example.com"
+
+[[alert_channels]]
+name = "bi"
+kind = "webhook"
+url = "{hook.url}"
+secret = "{WEBHOOK_SECRET}"
+"""
+
+
+@pytest.fixture
+def deviating(server: Running, station: Station, tmp_path: Path) -> Running:
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS, encoding="utf-8")
+    svc = server.services
+    import_orders(svc.sdb, path, "canonical", "WH1", SystemClock(), svc.config.zone)
+    reply = station.push(_ship(station, "A-1", "SF1000000000001"))
+    assert reply.status_code == 200
+    return server
+
+
+def test_reconcile_cli_prints_rows_and_alerts_every_channel_once(
+        deviating: Running, fakes: tuple[RobotFake, RobotFake, RobotFake, MailFake], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ding, wecom, hook, mail = fakes
+    data_dir = tmp_path / "server"
+    data_dir.mkdir()
+    (data_dir / "server.toml").write_text(_toml(fakes), encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert cli(deviating, "reconcile", "--warehouse", "WH1", "--day", "2026-11-24", "--data-dir", str(data_dir)) == 0
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert lines[1].split("\t") == ["Flagship", "2026-11-24", "2", "0", "1", "0", "0", "50.00", "100.00", "0.00",
+                                    "OVER"]
+    assert "2 new alerts" in err and "8 deliveries sent, 0 given up" in err
+    assert len(ding.received) == 2 and not ding.refused
+    body = ding.received[0].json
+    assert body["msgtype"] == "markdown" and body["at"]["atMobiles"] == ["13800000001", "13900000002"]
+    text = body["markdown"]["text"]
+    for needle in ("WH1", "Flagship", "2026-11-24", "50.00%", "平台订单 platform orders 2", "@13800000001",
+                   "https://pack.example.com/console/reconciliation?warehouse=WH1&from=2026-11-24&to=2026-11-24"):
+        assert needle in text
+    assert wecom.received[0].json["text"]["mentioned_mobile_list"] == ["13800000001"]
+    signature = hmac.new(WEBHOOK_SECRET.encode(), hook.received[0].raw, hashlib.sha256).hexdigest()
+    assert hook.received[0].headers["x-packbench-signature"] == signature
+    assert {json.loads(r.raw)["kind"] for r in hook.received} == {"packed", "handed_over"}
+    assert len(mail.messages) == 2 and mail.messages[0]["To"] == "ops@example.com, wh@example.com"
+    assert "Flagship" in mail.messages[0].get_payload(decode=True).decode()
+
+    # Once per (warehouse, shop, day, kind): the same deviation again alerts no one.
+    assert cli(deviating, "reconcile", "--warehouse", "WH1", "--day", "2026-11-24", "--data-dir", str(data_dir)) == 0
+    assert "0 new alerts" in capsys.readouterr().err and len(ding.received) == 2
+
+
+def test_a_worsening_deviation_alerts_again_and_recovery_rearms(deviating: Running) -> None:
+    svc = deviating.services
+    sent: list[Message] = []
+    config = replace(svc.config, alert_channels=(AlertChannel("x", "webhook", "http://127.0.0.1:9/none"),))
+    day = date(2026, 11, 24)
+    assert len(check(svc.sdb, config, SystemClock(), "WH1", [day]).raised) == 2  # 50 % packed, 100 % handed over
+    stricter = replace(config, reconciliation_alert_pct=60.0)
+    assert check(svc.sdb, stricter, SystemClock(), "WH1", [day]).raised == []  # 50 % now under: the episode ends
+    raised = check(svc.sdb, config, SystemClock(), "WH1", [day]).raised
+    assert [r.key for r in raised] == ["WH1|Flagship|2026-11-24|packed"]  # over again: news
+    deliver_due(svc.sdb, SystemClock(), config.alert_channels, lambda _c, m: sent.append(m))
+    assert len(sent) == 3
+
+
+def test_delivery_retries_with_backoff_then_gives_up(deviating: Running) -> None:
+    svc = deviating.services
+    clock = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    config = replace(svc.config, alert_channels=(AlertChannel("flaky", "webhook", "http://127.0.0.1:9/x"),))
+    check(svc.sdb, config, clock, "WH1", [date(2026, 11, 24)])
+    calls: list[str] = []
+
+    def failing(channel: AlertChannel, message: Message) -> None:
+        from app.notify import NotifyError
+
+        calls.append(message.subject)
+        raise NotifyError("HTTP 502: bad gateway")
+
+    assert deliver_due(svc.sdb, clock, config.alert_channels, failing) == (0, 2)
+    assert deliver_due(svc.sdb, clock, config.alert_channels, failing) == (0, 0)  # not due before the backoff
+    for attempt in range(1, MAX_ATTEMPTS):
+        clock.advance(seconds=backoff(attempt))
+        deliver_due(svc.sdb, clock, config.alert_channels, failing)
+    assert len(calls) == 2 * MAX_ATTEMPTS
+    with svc.sdb.connection():
+        states = {tuple(r) for r in svc.sdb.execute('SELECT "status", "attempts", "last_error" FROM "alert_delivery"')}
+    assert states == {("failed", MAX_ATTEMPTS, "HTTP 502: bad gateway")}
+
+
+def test_a_wrong_dingtalk_secret_is_a_failed_delivery(deviating: Running) -> None:
+    with robot("dingtalk", DING_SECRET) as ding:
+        svc = deviating.services
+        config = replace(svc.config, alert_channels=(AlertChannel("d", "dingtalk", ding.url, "SECwrong"),))
+        check(svc.sdb, config, SystemClock(), "WH1", [date(2026, 11, 24)])
+        assert deliver_due(svc.sdb, SystemClock(), config.alert_channels) == (0, 2)
+        assert ding.refused == ["sign not match", "sign not match"] and not ding.received
+        ding.secret = "SECwrong"  # the robot's secret now matches, after the backoff the retry arrives
+        clock = FakeClock(datetime.now(UTC) + timedelta(seconds=backoff(1) + 1))
+        assert deliver_due(svc.sdb, clock, config.alert_channels) == (2, 0)
+        with svc.sdb.connection():
+            errors = [r[0] for r in svc.sdb.execute('SELECT "last_error" FROM "alert_delivery"')]
+        assert errors == ["", ""]
+
+
+def test_one_runner_per_interval_across_workers(deviating: Running) -> None:
+    svc = deviating.services
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    first, second = Scheduler(svc.sdb, svc.config, clock), Scheduler(svc.sdb, svc.config, clock)
+    second.holder = "other-worker"
+    assert first.run_due() is True
+    assert second.run_due() is False
+    clock.advance(seconds=14 * 60)
+    assert first.run_due() is False and second.run_due() is False
+    clock.advance(seconds=60)
+    assert second.run_due() is True
+    with svc.sdb.connection():
+        assert svc.sdb.execute('SELECT "holder" FROM "job_lease"').fetchone()[0] == "other-worker"
+        alerts = svc.sdb.execute('SELECT COUNT(*) FROM "alert"').fetchone()[0]
+    assert alerts == 2  # the scheduled run covered yesterday (2026-11-23) and today (2026-11-24) once
+    assert take_lease(svc.sdb, "another-job", "w", clock, timedelta(minutes=1)) is True
+
+
+def test_alerts_page_lists_deliveries_of_own_warehouses_only(deviating: Running) -> None:
+    svc = deviating.services
+    config = replace(svc.config, alert_channels=(AlertChannel("bi", "webhook", "http://127.0.0.1:9/x"),))
+    check(svc.sdb, config, SystemClock(), "WH1", [date(2026, 11, 24)])
+    deliver_due(svc.sdb, SystemClock(), config.alert_channels, lambda _c, _m: None)
+    make_user(deviating, "zhang", "viewer", ("WH1",))
+    make_user(deviating, "other", "viewer", ("WH2",))
+    page = log_in(deviating, "zhang").get("/console/alerts").text
+    assert page.count("Flagship") == 2 and "sent" in page
+    assert "Flagship" not in log_in(deviating, "other").get("/console/alerts").text
+
+
+@pytest.mark.parametrize(("channel", "message"), [
+    ('name = "a"\nkind = "sms"\nurl = "https://x"', "kind must be one of"),
+    ('name = "a"\nkind = "dingtalk"\nurl = "https://oapi.dingtalk.com/robot/send"', "加签 secret"),
+    ('name = "a"\nkind = "email"\nurl = "smtp://mail:25"', "needs `to`"),
+    ('name = "a"\nkind = "webhook"\nurl = "ftp://x"', "http:// or https://"),
+    ('name = "a"\nkind = "wecom"\nurl = "https://x"\nat_mobiles = "138"', "list of strings"),
+    ('name = "a"\nkind = "wecom"\nurl = "https://x"\ncolour = "red"', "unknown setting 'colour'"),
+])
+def test_bad_channel_settings_are_one_line_errors(tmp_path: Path, channel: str, message: str) -> None:
+    (tmp_path / "server.toml").write_text(f"[[alert_channels]]\n{channel}\n", encoding="utf-8")
+    with pytest.raises(ServerConfigError, match=message) as caught:
+        load_server_config(tmp_path, env={})
+    assert "\n" not in str(caught.value)

@@ -1,0 +1,95 @@
+"""The Exceptions queue: station cases projected from their events, filters, heat map, roles, scope, CSRF,
+the station's pull of console changes, and the server-only "tracking stalled" rule."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from console_harness import close_browsers, csrf_of, log_in, make_user
+from server_harness import Running, Station
+
+from app.clock import FakeClock, iso
+from protocol import API
+from server.cases import STALLED_TAG, run_server_rules
+
+__all__ = ["close_browsers"]
+
+
+def _opened(station: Station, case: int, tag: str, severity: str = "warning", title: str = "t",
+            at: datetime | None = None) -> dict[str, object]:
+    when = iso(at or datetime.now(UTC) - timedelta(hours=2))
+    return station.event("exception.opened", {"case": case, "key": f"k{case}", "tag": tag, "rule_id": "r",
+                                              "severity": severity, "route": "supervisor", "order_id": None,
+                                              "tracking_no": None, "title": title, "actor": "system"}, at=when)
+
+
+@pytest.fixture
+def queue(server: Running, station: Station) -> Running:
+    other = server.enroll("WH1", "BENCH-2")
+    reply = station.push(_opened(station, 1, "wrong_item", "critical", "<script>x()</script>"),
+                         _opened(station, 2, "overweight"),
+                         _opened(station, 3, "wrong_item", at=datetime.now(UTC) - timedelta(minutes=5)))
+    assert {r["status"] for r in reply.json()["results"]} == {"accepted"}
+    assert other.push(_opened(other, 1, "wrong_item")).status_code == 200
+    elsewhere = server.enroll("WH2", "FAR-BENCH")
+    elsewhere.push(_opened(elsewhere, 1, "secret_tag_wh2"))
+    make_user(server, "zhang", "supervisor", ("WH1",))
+    make_user(server, "viewer", "viewer", ("WH1",))
+    make_user(server, "far", "supervisor", ("WH2",))
+    return server
+
+
+def test_queue_filters_and_heat_map(queue: Running) -> None:
+    client = log_in(queue, "zhang")
+    page = client.get("/console/exceptions?warehouse=WH1").text
+    assert page.count("/acknowledge") == 4 and "secret_tag_wh2" not in page
+    assert "<script>x()</script>" not in page and "&lt;script&gt;x()&lt;/script&gt;" in page
+    assert '<svg class="chart heat"' in page and "BENCH-2" in page
+    assert client.get("/console/exceptions?warehouse=WH1&tag=wrong_item").text.count("/acknowledge") == 3
+    assert client.get("/console/exceptions?warehouse=WH1&severity=critical").text.count("/acknowledge") == 1
+    assert client.get("/console/exceptions?warehouse=WH1&age=1").text.count("/acknowledge") == 3  # not the new one
+    assert client.get("/console/exceptions?warehouse=WH1&age=-1").status_code == 422
+
+
+def test_roles_scope_and_csrf_on_case_actions(queue: Running, station: Station) -> None:
+    client = log_in(queue, "zhang")
+    page = client.get("/console/exceptions?warehouse=WH1").text
+    first = re.findall(r"/console/exceptions/(\d+)/acknowledge", page)[0]
+    assert client.post(f"/console/exceptions/{first}/acknowledge", data={"csrf": "nope"}).status_code == 403
+    viewer = log_in(queue, "viewer")
+    assert "/acknowledge" not in viewer.get("/console/exceptions").text
+    token = csrf_of(viewer.get("/console/exceptions").text)
+    assert viewer.post(f"/console/exceptions/{first}/acknowledge", data={"csrf": token}).status_code == 403
+    far = log_in(queue, "far")
+    far_page = far.get("/console/exceptions").text
+    assert far.post(f"/console/exceptions/{first}/acknowledge",
+                    data={"csrf": csrf_of(far_page)}).status_code == 404  # another warehouse's id: not found
+    assert far.get("/console/exceptions?warehouse=WH1").status_code == 404
+    resolve = client.post(f"/console/exceptions/{first}/resolve", data={"csrf": csrf_of(page), "note": ""})
+    assert resolve.status_code == 303 and "problem=" in resolve.headers["location"]
+    assert client.post(f"/console/exceptions/{first}/acknowledge", data={"csrf": csrf_of(page)}).status_code == 303
+    pulled = station.get(f"{API}/cases").json()
+    assert [(i["case"], i["state"], i["actor"]) for i in pulled["items"]] == [(1, "acknowledged", "console:zhang")]
+    again = station.get(f"{API}/cases", cursor=pulled["next_cursor"]).json()
+    assert again["items"] == [] and again["next_cursor"] == pulled["next_cursor"]
+    assert station.get(f"{API}/cases", cursor="o.1").status_code == 400
+
+
+def test_server_rule_opens_a_case_when_tracking_stalls(server: Running, station: Station) -> None:
+    handed = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    reply = station.push(
+        station.event("shipment.created", {"order_id": "Z-1", "tracking_no": "SF3000000000001", "carrier": "SF"},
+                      at=iso(handed)),
+        station.event("handover.closed", {"batch_id": "HO-1", "tracking_nos": ["SF3000000000001"]}, at=iso(handed)))
+    assert reply.status_code == 200
+    svc = server.services
+    clock = FakeClock(handed + timedelta(hours=47))
+    assert run_server_rules(svc.sdb, clock, "WH1") == 0
+    clock.advance(hours=2)
+    assert run_server_rules(svc.sdb, clock, "WH1") == 1
+    assert run_server_rules(svc.sdb, clock, "WH1") == 0  # once while it is live
+    make_user(server, "zhang", "supervisor", ("WH1",))
+    page = log_in(server, "zhang").get("/console/exceptions").text
+    assert STALLED_TAG in page and "SF3000000000001" in page

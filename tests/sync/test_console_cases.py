@@ -1,0 +1,91 @@
+"""A case opened at a station, acknowledged in the supervisors' console, reaches the station after sync;
+resolved at the station, it leaves the console's queue (issue 13)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from app.cases import open_case, transition
+from app.clock import FakeClock, SystemClock
+from app.store import Store
+from app.store.models import ExceptionCase, Outbox
+from server.console.accounts import add_user
+from sync.client import SyncClient
+from sync.outbox import push_outbox
+from sync.pull import pull_feed
+from tests.sync import realserver
+from tests.sync.realserver import WAREHOUSE, Central
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
+from console_harness import PASSWORD, csrf_of
+
+server_db_url = realserver.server_db_url  # fixture
+central = realserver.central  # fixture
+client = realserver.client  # fixture
+TITLE = "<b>扫错商品</b> wrong item"
+
+
+@contextmanager
+def _console(central: Central) -> Iterator[httpx.Client]:
+    add_user(central.sdb, "zhang", "supervisor", [WAREHOUSE], PASSWORD, SystemClock())
+    with httpx.Client(base_url=central.url, timeout=30, headers={"Accept-Language": "en"}) as browser:
+        form = browser.get("/console/login")
+        assert browser.post("/console/login", data={"name": "zhang", "password": PASSWORD,
+                                                    "csrf": csrf_of(form.text)}).status_code == 303
+        yield browser
+
+
+def test_acknowledged_in_the_console_reaches_the_station_and_back(central: Central, client: SyncClient,
+                                                                  store: Store, clock: FakeClock) -> None:
+    case = open_case(store, clock, dedupe_key="scan:wrong:1", tag="wrong_item", rule_id="builtin.wrong_item",
+                     severity="critical", route="supervisor", title=TITLE)
+    assert case is not None
+    push_outbox(store, client, clock)
+    with _console(central) as browser:
+        page = browser.get(f"/console/exceptions?warehouse={WAREHOUSE}")
+        assert "&lt;b&gt;扫错商品&lt;/b&gt;" in page.text and TITLE not in page.text
+        (server_id,) = re.findall(r"/console/exceptions/(\d+)/acknowledge", page.text)
+        reply = browser.post(f"/console/exceptions/{server_id}/acknowledge", data={"csrf": csrf_of(page.text)})
+        assert reply.status_code == 303
+
+        report = pull_feed(store, client, clock, "cases")
+        assert report.items == 1 and not report.notes
+        here = ExceptionCase.get_by_id(case.id)
+        assert (here.state, here.acked_by) == ("acknowledged", "console:zhang")
+        assert Outbox.select().where(Outbox.kind == "exception.acknowledged").count() == 1
+        assert pull_feed(store, client, clock, "cases").items == 0  # the cursor moved on
+
+        push_outbox(store, client, clock)  # the station's echo of the console's change changes nothing
+        assert central.query('SELECT "state", "acked_by" FROM "server_case"') == [("acknowledged", "console:zhang")]
+        assert central.query('SELECT COUNT(*) FROM "station_event" WHERE "status" = \'rejected\'') == [(0,)]
+
+        transition(store, clock, case.id, "resolved", "li.supervisor", "put back, rescanned")  # at the station
+        push_outbox(store, client, clock)
+        assert central.query('SELECT "state", "resolved_by", "note" FROM "server_case"') == [
+            ("resolved", "li.supervisor", "put back, rescanned")]
+        queue = browser.get(f"/console/exceptions?warehouse={WAREHOUSE}").text
+        assert "扫错商品" not in queue and "No open cases." in queue
+        assert "put back, rescanned" in browser.get(f"/console/exceptions?warehouse={WAREHOUSE}&resolved=true").text
+
+
+def test_a_console_change_to_a_case_the_station_resolved_meanwhile_is_noted(
+        central: Central, client: SyncClient, store: Store, clock: FakeClock) -> None:
+    case = open_case(store, clock, dedupe_key="k2", tag="overweight", rule_id="r", severity="warning",
+                     route="supervisor", title="overweight")
+    assert case is not None
+    push_outbox(store, client, clock)
+    with _console(central) as browser:
+        page = browser.get(f"/console/exceptions?warehouse={WAREHOUSE}").text
+        (server_id,) = re.findall(r"/console/exceptions/(\d+)/resolve", page)
+        transition(store, clock, case.id, "resolved", "li", "done here")  # not pushed yet
+        assert browser.post(f"/console/exceptions/{server_id}/resolve",
+                            data={"csrf": csrf_of(page), "note": "done there"}).status_code == 303
+        report = pull_feed(store, client, clock, "cases")
+        assert report.items == 1 and "not applied" in report.notes[0]
+        assert ExceptionCase.get_by_id(case.id).note == "done here"
