@@ -1,0 +1,168 @@
+"""Benchmark: the console's Today and Reconciliation pages on a large PostgreSQL database.
+
+    python bench/console_pages.py [--orders 1000000] [--events 10000000] [--requests 40] [--keep]
+
+Creates the database `pb_console_bench` on 127.0.0.1:5432 (dropped first unless --keep finds it
+filled), migrates it, bulk-loads with COPY: `--orders` orders over 60 business days in one
+warehouse (20 shops), one live parcel per packed order (95 % packed, 90 % handed over), and
+`--events` carrier tracking events spread over those parcels; one station, one console user. Then
+it logs in and requests each page `--requests` times through the ASGI app in process (Jinja2
+rendering and SQL included, no network) and prints p50 / p95 / max in ms, with the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg2  # noqa: E402
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DB = "pb_console_bench"
+URL = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+WAREHOUSE = "WH1"
+DAYS = 60
+PASSWORD = "bench-password-1"
+
+
+def _copy(cursor: object, table: str, columns: tuple[str, ...], rows: object) -> None:
+    buffer = io.StringIO()
+    for row in rows:  # type: ignore[attr-defined]
+        buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
+    buffer.seek(0)
+    cursor.copy_expert(f'COPY "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) FROM STDIN',
+                       buffer)  # type: ignore[attr-defined]
+
+
+def load(orders: int, events: int, now: datetime) -> None:
+    from app.clock import SystemClock
+    from server.console.accounts import add_user
+    from server.db import open_database
+    from server.migrations import migrate
+
+    admin = psycopg2.connect(ADMIN_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{DB}"')
+    admin.cursor().execute(f'CREATE DATABASE "{DB}"')
+    admin.close()
+    sdb = open_database(URL)
+    migrate(sdb)
+    add_user(sdb, "bench", "admin", [WAREHOUSE], PASSWORD, SystemClock())
+    sdb.close()
+    started = time.perf_counter()
+    conn = psycopg2.connect(URL)
+    cur = conn.cursor()
+    cur.execute("INSERT INTO \"station\" (\"station_id\", \"name\", \"warehouse\", \"secret\", \"key_id\", "
+                "\"public_key\", \"enrolled_at\", \"next_seq\") VALUES ('ST-BENCH01', 'BENCH-1', %s, 's', 'k', 'p', "
+                "%s, 1)", (WAREHOUSE, now.isoformat()))
+    today = now.date()
+
+    def order_rows():  # noqa: ANN202
+        for i in range(orders):
+            day = today - timedelta(days=i % DAYS)
+            paid = datetime(day.year, day.month, day.day, 1 + i % 12, i % 60, tzinfo=UTC)
+            status = "cancelled" if i % 50 == 0 else ("shipped" if i % 20 else "paid")
+            yield (f"O{i:09d}", WAREHOUSE, day.isoformat(), "canonical", f"shop-{i % 20}", status,
+                   paid.isoformat().replace("+00:00", ".000Z"), paid.isoformat().replace("+00:00", ".000Z"), i,
+                   "", "", "", "", 1000, 1000, "SF", "")
+
+    _copy(cur, "order", ("order_id", "warehouse", "day", "platform", "shop", "status", "paid_at", "updated_at", "pos",
+                         "buyer", "receiver_name", "receiver_phone", "receiver_address", "total_cents", "paid_cents",
+                         "carrier", "note"), order_rows())
+
+    def parcel_rows():  # noqa: ANN202
+        for i in range(orders):
+            if i % 20 == 0:
+                continue  # not packed
+            day = today - timedelta(days=i % DAYS)
+            packed = datetime(day.year, day.month, day.day, 2 + i % 12, i % 60, tzinfo=UTC)
+            stamp = packed.isoformat().replace("+00:00", ".000Z")
+            handed = None if i % 10 == 1 else (packed + timedelta(hours=1)).isoformat().replace("+00:00", ".000Z")
+            yield (f"SF{i:012d}", "SF", f"O{i:09d}", WAREHOUSE, "ST-BENCH01", stamp, handed, stamp)
+
+    _copy(cur, "parcel", ("tracking_no", "carrier", "order_id", "warehouse", "station_id", "packed_at",
+                          "handed_over_at", "updated_at"), parcel_rows())
+    per_parcel = max(1, events // max(1, orders))
+
+    def event_rows():  # noqa: ANN202
+        made = 0
+        i = 0
+        states = ("picked_up", "in_transit", "in_transit", "out_for_delivery", "delivered")
+        while made < events:
+            if i % 20 == 0 or i % 10 == 1:
+                i += 1
+                continue
+            if i >= orders:
+                i = 1
+            day = today - timedelta(days=i % DAYS)
+            base = datetime(day.year, day.month, day.day, 4 + i % 12, tzinfo=UTC)
+            for k in range(per_parcel):
+                when = (base + timedelta(hours=3 * k, seconds=made % 60)).isoformat().replace("+00:00", ".000Z")
+                yield ("SF", f"SF{i:012d}", states[min(k, 4)], "0", when, when, "杭州", "", "已揽收", f"h{made}",
+                       "bench", 0, "{}", when)
+                made += 1
+                if made >= events:
+                    break
+            i += 1
+
+    _copy(cur, "tracking_event", ("carrier", "tracking_no", "status", "carrier_status", "time", "time_raw", "site",
+                                  "courier", "context", "context_hash", "source", "push_id", "raw", "received_at"),
+          event_rows())
+    conn.commit()
+    cur.execute("ANALYZE")
+    conn.commit()
+    conn.close()
+    print(f"loaded {orders} orders, {events} tracking events in {time.perf_counter() - started:.0f} s")
+
+
+def measure(requests: int) -> None:
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.config import ServerConfig
+
+    app = create_app(ServerConfig(Path("/tmp/pb_console_bench"), database_url=URL), carrier_worker=False, jobs=False)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        form = client.get("/console/login")
+        token = form.text.split('name="csrf" value="')[1].split('"')[0]
+        assert client.post("/console/login", data={"name": "bench", "password": PASSWORD, "csrf": token},
+                           follow_redirects=False).status_code == 303
+        pages = {"today": "/console/", "reconciliation (2 days)": "/console/reconciliation?warehouse=WH1",
+                 "reconciliation (7 days)": "/console/reconciliation?warehouse=WH1&from="
+                 + (datetime.now(UTC).date() - timedelta(days=6)).isoformat()}
+        for name, path in pages.items():
+            timings = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                reply = client.get(path)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert reply.status_code == 200, reply.text[:200]
+            timings.sort()
+            p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+            print(f"{name:26s} p50 {statistics.median(timings):7.1f} ms   p95 {p95:7.1f} ms   max {timings[-1]:7.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--keep", action="store_true", help="reuse the loaded database")
+    args = parser.parse_args()
+    print(f"load before: {os.getloadavg()}")
+    if not args.keep:
+        load(args.orders, args.events, datetime.now(UTC))
+    measure(args.requests)
+    print(f"load after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
