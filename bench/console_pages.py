@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg2  # noqa: E402
+import psycopg2
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB = "pb_console_bench"
@@ -65,7 +65,7 @@ def load(orders: int, events: int, now: datetime) -> None:
                 "%s, 1)", (WAREHOUSE, now.isoformat()))
     today = now.date()
 
-    def order_rows():  # noqa: ANN202
+    def order_rows():
         for i in range(orders):
             day = today - timedelta(days=i % DAYS)
             paid = datetime(day.year, day.month, day.day, 1 + i % 12, i % 60, tzinfo=UTC)
@@ -78,7 +78,7 @@ def load(orders: int, events: int, now: datetime) -> None:
                          "buyer", "receiver_name", "receiver_phone", "receiver_address", "total_cents", "paid_cents",
                          "carrier", "note"), order_rows())
 
-    def parcel_rows():  # noqa: ANN202
+    def parcel_rows():
         for i in range(orders):
             if i % 20 == 0:
                 continue  # not packed
@@ -92,7 +92,7 @@ def load(orders: int, events: int, now: datetime) -> None:
                           "handed_over_at", "updated_at"), parcel_rows())
     per_parcel = max(1, events // max(1, orders))
 
-    def event_rows():  # noqa: ANN202
+    def event_rows():
         made = 0
         i = 0
         states = ("picked_up", "in_transit", "in_transit", "out_for_delivery", "delivered")
@@ -147,7 +147,8 @@ def measure(requests: int) -> None:
                 assert reply.status_code == 200, reply.text[:200]
             timings.sort()
             p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
-            print(f"{name:26s} p50 {statistics.median(timings):7.1f} ms   p95 {p95:7.1f} ms   max {timings[-1]:7.1f} ms")
+            median = statistics.median(timings)
+            print(f"{name:26s} p50 {median:7.1f} ms   p95 {p95:7.1f} ms   max {timings[-1]:7.1f} ms")
 
 
 def main() -> None:
