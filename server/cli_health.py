@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -41,12 +42,20 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
     if not 1 <= args.weeks <= 26:
         raise HealthError(f"--weeks must be 1 to 26, not {args.weeks}")
     clock = SystemClock()
-    notify: Callable[[NewAlert], str] | None = None
-    if args.notify:
-        notify = _record_only
     with migrated(config.database) as sdb:
+        notify: Callable[[NewAlert], str] | None = None
+        if args.notify:
+            from server.health.notify import channel_notifier
+
+            notify = channel_notifier(sdb, config, clock, args.warehouse)
         readings, alerts = check(sdb, clock, args.warehouse, hour=_hour(args.hour), weeks=args.weeks,
                                  dimension=args.by, notify=notify)
+        if alerts:
+            from server.alerts.store import deliver_due
+
+            sent, failed = deliver_due(sdb, clock, config.alert_channels)  # the rest retry on the schedule
+            print(f"{len(alerts)} new alert(s): {sent} deliveries sent, {failed} failed (retried by the server)",
+                  file=sys.stderr)
     base = config.public_url or f"http://127.0.0.1:{8700}"
     if args.json:
         print(json.dumps([r.as_json(base, args.warehouse) for r in readings], ensure_ascii=False))
@@ -64,10 +73,6 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
         print(f"alert sent: {alert.reading.indicator.name} {alert.reading.key} "
               f"{alert.explanation.text_en if alert.explanation else ''}")
     return 0
-
-
-def _record_only(alert: Any) -> str:
-    return "recorded (no alert channels wired to order health yet)"
 
 
 def cmd_health_silence(args: argparse.Namespace, config: ServerConfig) -> int:

@@ -1,5 +1,6 @@
 """The server's scheduled jobs: every `INTERVAL`, on one worker, the reconciliation of today and
-yesterday (alerts) and the server-only exception rules (`server.cases.run_server_rules`).
+yesterday (alerts), the server-only exception rules (`server.cases.run_server_rules`) and order health
+of the last complete hour (`server.health`: new anomalies alert once until they recover).
 
 Several server processes (uvicorn workers, replicas) may share one database; each runs this loop,
 and a lease decides who runs the job: the row `job_lease("reconciliation")` holds when the job may
@@ -27,6 +28,8 @@ from server.alerts.store import Sender, deliver_due
 from server.cases import run_server_rules
 from server.config import ServerConfig
 from server.db import ServerDb
+from server.health import check as health_check
+from server.health.notify import channel_notifier
 
 log = logging.getLogger("server.alerts")
 
@@ -74,6 +77,10 @@ class Scheduler:
             stalled = run_server_rules(self.sdb, self.clock, warehouse)
             if stalled:
                 log.info("server rules opened %d cases in %s", stalled, warehouse)
+            _, anomalies = health_check(self.sdb, self.clock, warehouse,
+                                        notify=channel_notifier(self.sdb, self.config, self.clock, warehouse))
+            if anomalies:
+                log.info("order health of %s: %d new anomalies", warehouse, len(anomalies))
         return True
 
     def tick(self) -> None:

@@ -137,3 +137,36 @@ def test_the_cli_prints_json_with_the_fields_and_one_line_errors(tmp_path: Path,
     assert err.count("\n") == 0 and "--hour must be an ISO time" in err
     assert main(["server", "health", "--warehouse", "WH-CLI", "--weeks", "0", "--data-dir", data_dir]) == 1
     assert "--weeks must be 1 to 26" in capsys.readouterr().err
+
+
+def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb, dict[str, str]],
+                                                          tmp_path: Path) -> None:
+    from robot_fakes import robot
+
+    from server.alerts.channels import AlertChannel
+    from server.alerts.store import deliver_due
+    from server.config import ServerConfig
+    from server.health.notify import channel_notifier
+
+    sdb, incidents = seeded
+    hour = parse_iso(incidents["refunds"])
+    wh = "HZ-1"
+    with robot("dingtalk", "SECdemo") as ding:
+        config = ServerConfig(tmp_path, public_url="https://pb.example.com",
+                              alert_channels=(AlertChannel("owners", "dingtalk", ding.url, "SECdemo",
+                                                           at_mobiles=("13800000001", "13900000002")),))
+        clock = FakeClock(hour + timedelta(hours=2))
+        notify = channel_notifier(sdb, config, clock, wh)
+        with sdb.connection(), sdb.write():  # a clean slate for this warehouse's alert episodes
+            sdb.execute('DELETE FROM "health_alert" WHERE "warehouse" = ?', (wh,))
+            sdb.execute('DELETE FROM "health_silence" WHERE "warehouse" = ?', (wh,))
+        _, alerts = check(sdb, clock, wh, hour=hour, notify=notify)
+        assert {a.reading.indicator.name for a in alerts} >= {"intercept_rate", "scan_error_rate"}
+        sent, failed = deliver_due(sdb, clock, config.alert_channels)
+        assert (sent, failed) == (len(alerts), 0)
+        texts = [json.dumps(r.json, ensure_ascii=False) for r in ding.received]
+        refund = next(t for t in texts if "打包后拦截/退款率" in t)
+        assert "拼多多 家居店" in refund and "https://pb.example.com/console/health?warehouse=HZ-1" in refund
+        assert all(r.json["at"]["atMobiles"] == ["13800000001", "13900000002"] for r in ding.received)
+        check(sdb, clock, wh, hour=hour, notify=notify)  # the same anomalies: nothing new to send
+        assert deliver_due(sdb, clock, config.alert_channels) == (0, 0) and len(ding.received) == sent
