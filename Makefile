@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Qt's own message for a missing xcb library names the wrong one; this names each missing library
+# and prints the apt-get line that installs them (qt_platform_check.py), before the window is tried.
 run: $(STAMP)
+	@$(BIN)/python qt_platform_check.py
 	$(BIN)/packbench $(ARGS)
 
 test: $(STAMP)

@@ -11,8 +11,9 @@ from app.clock import Clock, iso
 from app.store import Store
 from app.store.models import Operator, Order, OrderLine, Product, ProductBarcode, WaybillPool
 
+# line-1 is the headless line the README's `pack --operator line-1` example runs as.
 OPERATORS = [("王芳", "packer", "B-1001"), ("Alex Chen", "packer", "B-1002"), ("李强", "supervisor", "S-2001"),
-             ("admin", "admin", "A-9001")]
+             ("admin", "admin", "A-9001"), ("line-1", "line", "L-1001")]
 
 # sku, name, weight_g, stock, EAN-13 or UPC-A body without its check digit (computed below)
 PRODUCTS = [

@@ -21,7 +21,6 @@ TEA, CHOP = product_barcode("TEA-LJ-250"), product_barcode("CHOP-BMB-5")
 def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "station"
     assert main(["--data-dir", str(d), "demo", "seed"]) == 0
-    assert main(["--data-dir", str(d), "operator", "add", "line-1", "--role", "line", "--badge", "L-0001"]) == 0
     return d
 
 

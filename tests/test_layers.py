@@ -32,7 +32,6 @@ for module in pkgutil.walk_packages(app.__path__, "app."):
 from main import main
 data_dir, scans, weights, labels = sys.argv[1:5]
 assert main(["--data-dir", data_dir, "demo", "seed"]) == 0
-assert main(["--data-dir", data_dir, "operator", "add", "line-1", "--role", "line", "--badge", "L-0001"]) == 0
 code = main(["pack", "--data-dir", data_dir, "--scans", scans, "--weights", weights, "--printer", "file:" + labels,
              "--operator", "line-1"])
 qt = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6"))

@@ -1,0 +1,112 @@
+"""`make run`'s first step: are the system libraries Qt's xcb platform plugin loads present?
+
+Without this, a fresh desktop Linux shows Qt's own message — "xcb-cursor0 or libxcb-cursor0 is
+needed" — even when the library actually missing is libxcb-icccm4 or libxcb-keysyms1, and the
+station window never opens. Here the plugin's real dependencies are resolved (``ldd`` on PySide6's
+``libqxcb.so``: it follows libQt6XcbQpa's own needs too), and every missing one is named with the
+one ``apt-get install`` line that brings it. Nothing is installed: it prints and exits 1.
+
+It checks only when Qt would use xcb: Linux, a DISPLAY or WAYLAND_DISPLAY session, and
+QT_QPA_PLATFORM unset or ``xcb`` (offscreen tests and explicit other platforms are left alone).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+# soname → Debian/Ubuntu package, for everything PySide6 6.11's libqxcb.so and libQt6XcbQpa.so.6
+# list as NEEDED (readelf -d) outside Qt itself and the C/C++ runtime.
+DEBIAN_PACKAGES: dict[str, str] = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb.so.1": "libxcb1",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libGL.so.1": "libgl1",
+    "libEGL.so.1": "libegl1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+}
+
+_NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found", re.MULTILINE)
+
+MissingLookup = Callable[[Path], list[str]]
+
+
+def xcb_plugin() -> Path | None:
+    """PySide6's libqxcb.so, found without importing Qt (importing it is what fails)."""
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    plugin = Path(next(iter(spec.submodule_search_locations))) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    return plugin if plugin.exists() else None
+
+
+def missing_by_ldd(plugin: Path) -> list[str]:
+    """Sonames the dynamic loader cannot find for `plugin`, each once, in ldd's order."""
+    result = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, timeout=30, check=False)
+    return list(dict.fromkeys(_NOT_FOUND.findall(result.stdout)))
+
+
+def uses_xcb(env: Mapping[str, str], platform: str) -> bool:
+    if not platform.startswith("linux"):
+        return False
+    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        return False
+    return env.get("QT_QPA_PLATFORM", "").split(":")[0] in ("", "xcb")
+
+
+def advice(missing: list[str]) -> str:
+    """What to tell the person at the bench: the exact command, and any library we cannot map."""
+    packages = sorted({DEBIAN_PACKAGES[name] for name in missing if name in DEBIAN_PACKAGES})
+    unknown = [name for name in missing if name not in DEBIAN_PACKAGES]
+    lines = [f"The station window needs system libraries that are missing: {', '.join(missing)}."]
+    if packages:
+        lines.append(f"Install them with:  sudo apt-get install -y {' '.join(packages)}")
+    if unknown:
+        lines.append(f"Install the package that provides: {', '.join(unknown)}")
+    lines.append("Then run `make run` again (or use QT_QPA_PLATFORM=offscreen for a window-less test).")
+    return "\n".join(lines)
+
+
+def check(env: Mapping[str, str], platform: str, plugin: Path | None,
+          lookup: MissingLookup = missing_by_ldd) -> str | None:
+    """The advice to print, or None when the window can open (or xcb is not going to be used)."""
+    if plugin is None or not uses_xcb(env, platform):
+        return None
+    missing = lookup(plugin)
+    return advice(missing) if missing else None
+
+
+def main() -> int:
+    message = check(os.environ, sys.platform, xcb_plugin())
+    if message is None:
+        return 0
+    print(message, file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
