@@ -91,7 +91,9 @@ def issue_enrollment_token(sdb: ServerDb, warehouse: str, clock: Clock,
     if not 0 < ttl_hours <= MAX_TOKEN_TTL_HOURS:  # also refuses nan and inf
         raise ValueError(f"--ttl-hours must be more than 0 and at most {MAX_TOKEN_TTL_HOURS:.0f} (a year), "
                          f"not {ttl_hours}")
-    token = secrets.token_urlsafe(24)
+    # Hex, not base64url: a token starting with "-" would be read as an option by
+    # `packbench station enroll --token …` (one time in 64), and hex survives any copy-paste.
+    token = secrets.token_hex(24)
     now = clock.now()
     expires = now + timedelta(hours=ttl_hours)
     with sdb.connection(), sdb.write():
