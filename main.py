@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 
 from app import cli
 from app.clock import SystemClock
-from app.config import ConfigError, load_config
-from app.store import StoreError
-from app.store.lock import release_data_dirs
+from app.config import load_config
+from app.errors import DeviceError, NotFoundError, report
 from app.version import version_text
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def run_pack(args: argparse.Namespace) -> int:
     clock = SystemClock()
     store = cli.store_for(args)
     if args.operator and Operator.get_or_none(Operator.name == args.operator) is None:
-        raise cli.CliError(f"no operator {args.operator!r}: add one with "
+        raise NotFoundError(f"no operator {args.operator!r}: add one with "
                            f"`packbench operator add {args.operator!r} --role line --badge CODE`")
     devices = open_devices(config, clock, FileScanner(args.scans, clock=clock) if args.scans else None,
                            WeightsFileScale(args.weights, clock=clock) if args.weights else None)
@@ -94,7 +93,7 @@ def run_print_test(args: argparse.Namespace) -> int:
     try:
         printer.print_label(print_test_label(config.sender_party(), config.station))
     except PrinterError as exc:
-        raise cli.CliError(f"test label not printed: {exc.reason}") from exc
+        raise DeviceError(f"test label not printed: {exc.reason}") from exc
     print(f"test label sent to {printer.name}")
     try:
         enrolled = load_credentials(data_dir) is not None
@@ -124,6 +123,13 @@ def _label_renderer() -> Callable[[Label], bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as exc:  # before a command started; cli.run reports those during one
+        return report(exc)
+
+
+def _main(argv: list[str] | None) -> int:
     from app.evidence.cli import register as register_evidence
     from server.cli import register as register_server
     from sync.cli import register as register_sync
@@ -144,15 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_self_test()
     if getattr(args, "handler", None) is None:
         args.handler = run_gui
-    if args.handler in (run_pack, run_gui, run_print_test, run_doctor):
-        try:
-            return int(args.handler(args))
-        except (cli.CliError, StoreError, ConfigError, ValueError, LookupError, OSError) as exc:
-            print(f"packbench: {cli.explain(exc, args)}", file=sys.stderr)
-            return 1
-        finally:
-            release_data_dirs()
-    return cli.run(args)
+    return cli.run(args)  # the one reporter: every failure is one line and its family's exit code
 
 
 if __name__ == "__main__":

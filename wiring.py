@@ -26,11 +26,11 @@ from app.station import (
     RULES_AFTER,
     RULES_TIMER_DAYS,
     RULES_TIMER_SECONDS,
-    Chore,
     StationRuntime,
 )
 from app.store import Store
 from app.store.models import Order
+from app.worker import Chore
 from sync.worker import SyncStatus, SyncWorker
 
 log = logging.getLogger(__name__)

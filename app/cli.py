@@ -1,7 +1,8 @@
 """The `packbench` subcommands that need only the domain (imports, operators, audit, backup, ...).
 
 `main.py` is the composition root: it adds the commands that need devices (`pack`, the GUI) and
-dispatches here for the rest. Exit code 0 only on success; errors go to stderr in one line.
+dispatches here for the rest. Every command runs through `run`, so every failure goes through the
+one reporter (`app.errors.report`): one line on stderr and the exit code of its family.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from app.clock import SystemClock
 from app.config import default_data_dir
-from app.errors import PackBenchError
+from app.errors import InputError, NotFoundError, PackBenchError, report
 from app.importers import ImportReport
 from app.operators import ROLES, add_operator
 from app.store import Store, open_store, store_path
@@ -29,13 +30,40 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 class CliError(PackBenchError):
-    """A user-facing failure: printed as one line on stderr, exit code 1."""
+    """A command cannot go on: printed as one line on stderr, exit code 1."""
 
 
 def add_data_dir(parser: argparse.ArgumentParser, top: bool = False) -> None:
     # Subcommands accept --data-dir too, but must not overwrite one given before the subcommand.
     parser.add_argument("--data-dir", type=Path, default=None if top else argparse.SUPPRESS,
                         help="station data directory (default: the platform's user data dir)")
+
+
+def subcommand(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    """A subcommand of `sub` that takes --data-dir and runs `handler` (every packbench command is made so)."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+    add_data_dir(p)
+    p.set_defaults(handler=handler)
+    return p
+
+
+def output_file(text: str | Path) -> Path:
+    """A file the person asked us to write: its folder must already exist. A mistyped folder is an
+    error, never a tree of new folders (`-o /missing/x.pdf` must not create /missing)."""
+    path = Path(text)
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: give a file name")
+    return path
+
+
+def output_folder(text: str | Path) -> Path:
+    """A folder the person asked us to write into: created if missing, but only that one folder."""
+    path = Path(text)
+    if not path.is_dir():
+        output_file(path).mkdir()
+    return path
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -56,12 +84,12 @@ def store_for(args: argparse.Namespace) -> Store:
     return store
 
 
-def explain(exc: BaseException, args: argparse.Namespace) -> str:
-    """The one line for a failed command: a full or failing disk named as such, wherever it hit."""
+def as_disk_fault(exc: BaseException, args: argparse.Namespace) -> BaseException:
+    """A full or failing disk named as such, wherever it hit; any other failure as it is."""
     if isinstance(exc, StoreFaultError):
-        return str(exc)
+        return exc
     kind = disk_fault(exc, data_dir(args))
-    return str(StoreFaultError(kind, store_path(data_dir(args)))) if kind is not None else str(exc)
+    return StoreFaultError(kind, store_path(data_dir(args))) if kind is not None else exc
 
 
 def read_store(args: argparse.Namespace) -> Store:
@@ -124,7 +152,7 @@ def cmd_order_show(args: argparse.Namespace) -> int:
     read_store(args)
     snapshot = order_snapshot(args.order_id, reveal_phone=args.reveal_phone)
     if snapshot is None:
-        raise CliError(f"no order {args.order_id!r} in this store")
+        raise NotFoundError(f"no order {args.order_id!r} in this store")
     if args.json:
         print(json.dumps(snapshot, ensure_ascii=False, indent=2))
     else:
@@ -195,7 +223,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     store = read_store(args)
-    store.backup(Path(args.to))
+    store.backup(output_file(args.to))
     print(f"backup written to {args.to}")
     return 0
 
@@ -203,7 +231,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_command_sheet(args: argparse.Namespace) -> int:
     from app.documents.command_sheet import write_command_sheet
 
-    write_command_sheet(Path(args.output))
+    write_command_sheet(output_file(args.output))
     print(f"command sheet written to {args.output}")
     return 0
 
@@ -222,10 +250,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        add_data_dir(p)
-        p.set_defaults(handler=handler)
-        return p
+        return subcommand(sub, name, handler, help_text)
 
     p = command("import-orders", cmd_import_orders, "import an order export (all rows or none)")
     p.add_argument("file")
@@ -243,15 +268,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
 
     p = command("operator", cmd_operator_add, "add or list operators")
     op_sub = p.add_subparsers(dest="operator_action", required=True)
-    add = op_sub.add_parser("add", help="add an operator with a badge")
-    add_data_dir(add)
+    add = subcommand(op_sub, "add", cmd_operator_add, "add an operator with a badge")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--badge", required=True)
-    add.set_defaults(handler=cmd_operator_add)
-    lst = op_sub.add_parser("list", help="list operators")
-    add_data_dir(lst)
-    lst.set_defaults(handler=cmd_operator_list)
+    subcommand(op_sub, "list", cmd_operator_list, "list operators")
 
     p = command("audit", cmd_audit_verify, "verify the hash-chained audit log")
     p.add_argument("action", choices=["verify"])
@@ -272,15 +293,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.config import ConfigError
-    from app.importers import ImportFileError
-    from app.operators import OperatorError
-    from app.store import StoreError
-
+    """Run the command `args` names; any failure, Ctrl-C included, ends as one line and its exit code."""
     try:
         return int(args.handler(args))
-    except (CliError, StoreError, ImportFileError, OperatorError, ConfigError, OSError) as exc:
-        print(f"packbench: {explain(exc, args)}", file=sys.stderr)
-        return 1
+    except (Exception, KeyboardInterrupt) as exc:
+        return report(as_disk_fault(exc, args), data_dir(args))
     finally:
         release_data_dirs()

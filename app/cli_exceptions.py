@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.cli import CliError, Handler, add_data_dir, data_dir, read_store, store_for
+from app.cli import Handler, add_data_dir, data_dir, read_store, store_for
 from app.clock import SystemClock, parse_iso
 
 CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -92,14 +92,11 @@ def cmd_exceptions_list(args: argparse.Namespace) -> int:
 
 
 def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
-    from app.cases import CaseError, transition
+    from app.cases import transition
 
     store = store_for(args)
     by = str(args.by).strip() or DEFAULT_ACTOR
-    try:
-        case = transition(store, SystemClock(), args.case_id, state, by, note)
-    except CaseError as exc:
-        raise CliError(str(exc)) from exc
+    case = transition(store, SystemClock(), args.case_id, state, by, note)
     print(f"case {case.id} {case.state} by {by}: {case.title}")
     return 0
 

@@ -13,13 +13,14 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from functools import wraps
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from app.cli import CliError, Handler, add_data_dir, data_dir, read_store, store_for
+from app.cli import Handler, data_dir, output_file, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
+from app.errors import InputError, NotFoundError
 
 EXIT_PASSPORT_REJECTED = 4
 EXIT_PARCELS_REFUSED = 5
@@ -30,18 +31,8 @@ CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
 
 def register(sub: Any, command: CommandFactory | None = None) -> None:
     """Add the logistics subcommands to `packbench`'s subparsers."""
-    if command is None:
-        def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-            p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
-            add_data_dir(p)
-            p.set_defaults(handler=handler)
-            return p
-
-    def child(parent_sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = parent_sub.add_parser(name, help=help_text, description=help_text)
-        add_data_dir(p)
-        p.set_defaults(handler=handler)
-        return p
+    command = command or partial(subcommand, sub)
+    child = subcommand
 
     p = command("waybills", cmd_waybills_status, "waybill number pools per carrier: import, status")
     ws = p.add_subparsers(dest="waybills_action", required=True)
@@ -79,21 +70,6 @@ def register(sub: Any, command: CommandFactory | None = None) -> None:
     mf.add_argument("-o", "--output", dest="manifest_output", required=True)
 
 
-def _domain_errors(handler: Handler) -> Handler:
-    """Domain errors become CliError: one line on stderr, exit 1 (see `app.cli.run`)."""
-    @wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        from app.handover import HandoverError
-        from app.keys import KeyFileError
-        from app.waybills import WaybillImportError
-
-        try:
-            return handler(args)
-        except (WaybillImportError, HandoverError, KeyFileError) as exc:
-            raise CliError(str(exc)) from exc
-    return run
-
-
 def _config(args: argparse.Namespace) -> Any:
     from app.config import load_config
 
@@ -107,12 +83,11 @@ def _actor(args: argparse.Namespace) -> str:
     if not name:
         return DEFAULT_ACTOR
     if Operator.get_or_none(Operator.name == name) is None:
-        raise CliError(f"no operator {name!r}: add one with `packbench operator add`")
+        raise NotFoundError(f"no operator {name!r}: add one with `packbench operator add`")
     return str(name)
 
 
 # ----- waybills -----
-@_domain_errors
 def cmd_waybills_import(args: argparse.Namespace) -> int:
     from app.waybills import LowWater, import_waybills
 
@@ -125,7 +100,6 @@ def cmd_waybills_import(args: argparse.Namespace) -> int:
     return 0
 
 
-@_domain_errors
 def cmd_waybills_status(args: argparse.Namespace) -> int:
     from app.waybills import LowWater, pool_summary, pool_warnings
 
@@ -150,7 +124,6 @@ def cmd_waybills_status(args: argparse.Namespace) -> int:
 
 
 # ----- passports -----
-@_domain_errors
 def cmd_passport_verify(args: argparse.Namespace) -> int:
     from app.keys import key_id, load_station_public_key, verification_keys
     from app.passport import PassportError, foreign_host, verify_token
@@ -179,7 +152,6 @@ def cmd_passport_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-@_domain_errors
 def cmd_passport_key(args: argparse.Namespace) -> int:
     from app.keys import key_id, load_or_create_station_key, private_key_path, public_pem
 
@@ -213,13 +185,12 @@ def _loud(outcome: Any) -> None:
         print(f"REFUSED {outcome.text('en')} | {outcome.text('zh')}", file=sys.stderr, flush=True)
 
 
-@_domain_errors
 def cmd_handover(args: argparse.Namespace) -> int:
     from app.documents.manifest import write_manifest
     from app.handover import HandoverError, HandoverService
 
     if not args.carrier or not args.output:
-        raise CliError("handover needs --carrier CODE and -o MANIFEST.pdf (or: handover overdue | manifest)")
+        raise InputError("handover needs --carrier CODE and -o MANIFEST.pdf (or: handover overdue | manifest)")
     store = store_for(args)
     config = _config(args)
     service = HandoverService(store, SystemClock(), args.station or config.station, _actor(args), config.timezone)
@@ -241,7 +212,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
     for outcome in manifest.intercepted:
         _loud(outcome)
     refused += len(manifest.intercepted)
-    pages = write_manifest(Path(args.output), manifest, warehouse=config.sender.name, tz=config.timezone)
+    pages = write_manifest(output_file(args.output), manifest, warehouse=config.sender.name, tz=config.timezone)
     _emit({"event": "batch_closed", "level": "ok", "code": None, "tracking_no": None, "order_id": None,
            "batch_id": manifest.batch_id, "carrier": manifest.carrier, "count": manifest.count,
            "courier": manifest.courier, "refused": refused, "manifest": str(args.output), "pages": pages})
@@ -251,7 +222,6 @@ def cmd_handover(args: argparse.Namespace) -> int:
     return 0
 
 
-@_domain_errors
 def cmd_handover_overdue(args: argparse.Namespace) -> int:
     from app.handover import HandoverService
 
@@ -273,7 +243,6 @@ def cmd_handover_overdue(args: argparse.Namespace) -> int:
     return 0
 
 
-@_domain_errors
 def cmd_handover_manifest(args: argparse.Namespace) -> int:
     from app.documents.manifest import write_manifest
     from app.handover import HandoverService
@@ -282,7 +251,8 @@ def cmd_handover_manifest(args: argparse.Namespace) -> int:
     config = _config(args)
     service = HandoverService(store, SystemClock(), args.station or config.station, DEFAULT_ACTOR, config.timezone)
     manifest = service.manifest(args.batch_id)
-    pages = write_manifest(Path(args.manifest_output), manifest, warehouse=config.sender.name, tz=config.timezone)
+    pages = write_manifest(output_file(args.manifest_output), manifest, warehouse=config.sender.name,
+                           tz=config.timezone)
     print(f"manifest of {manifest.batch_id} ({manifest.count} parcels, {pages} page(s)) written to "
           f"{args.manifest_output}")
     return 0

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
+from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 from typing import ClassVar, TextIO
 
-log = logging.getLogger("packbench")
-
-LOG_FILENAME = "packbench.log"
+# Bugs go to the log file only: a handler of its own, not propagated, so no console handler (the
+# server's) prints the traceback the person must not see.
+crash_log = logging.getLogger("packbench.unexpected")
+crash_log.propagate = False
 
 
 class ExitCode(IntEnum):
@@ -59,6 +60,10 @@ class InputError(PackBenchError):
     exit_code = ExitCode.INPUT
 
 
+class BadValue(InputError, ValueError):
+    """A value given is out of range or malformed; still a ValueError for callers that catch those."""
+
+
 class NotFoundError(InputError):
     """An id or name the person gave names nothing."""
 
@@ -79,37 +84,53 @@ def one_line(text: str) -> str:
     return "; ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
-def log_file(data_dir: Path | None) -> Path:
-    """Where tracebacks go: the data dir's log when the data dir exists, else the platform's log dir
-    (never a folder the person named but that is not there)."""
+def log_folder(data_dir: Path | None) -> Path:
+    """Where tracebacks go: the data dir's packbench.log when the data dir exists, else the platform's
+    log dir (never a folder the person named but that is not there)."""
     if data_dir is not None and Path(data_dir).is_dir():
-        return Path(data_dir) / LOG_FILENAME
+        return Path(data_dir)
     import platformdirs
 
-    return platformdirs.user_log_path("PackBench", "PackBench", ensure_exists=True) / LOG_FILENAME
+    return platformdirs.user_log_path("PackBench", "PackBench", ensure_exists=True)
 
 
-def describe(exc: BaseException, data_dir: Path | None = None) -> tuple[str, int]:
-    """The one line a person is shown for `exc`, and the exit code; a bug's traceback is logged."""
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted", ExitCode.INTERRUPTED
-    if isinstance(exc, PackBenchError):
-        return exc.user_message, exc.exit_code
-    if isinstance(exc, OSError):  # a path the person gave: missing, unreadable, a folder, disk full
-        detail = exc.strerror or str(exc)
-        where = f"{exc.filename}: " if exc.filename else ""
-        return one_line(f"{where}{detail}"), ExitCode.FAILED
-    path = log_file(data_dir)
+def _log_traceback(exc: BaseException, data_dir: Path | None) -> Path:
+    from app.logfile import LOG_FILENAME, file_handler
+
+    folder = log_folder(data_dir)
+    handler = file_handler(folder)
+    crash_log.addHandler(handler)
     try:
-        with path.open("a", encoding="utf-8") as f:
-            f.write("".join(traceback.format_exception(exc)))
-    except OSError:
-        log.exception("could not write %s", path)
-    return one_line(f"unexpected error {type(exc).__name__}: {exc} (details in {path})"), ExitCode.FAILED
+        crash_log.error("unexpected error", exc_info=exc)
+    finally:
+        crash_log.removeHandler(handler)
+        handler.close()
+    return folder / LOG_FILENAME
 
 
-def report(exc: BaseException, data_dir: Path | None = None, stream: TextIO | None = None) -> int:
-    """Print `packbench: <message>` on one line and return the exit code."""
-    message, code = describe(exc, data_dir)
+def describe(exc: BaseException) -> tuple[str, int, bool]:
+    """The one line a person is shown for `exc`, its exit code, and whether it was expected (False:
+    a bug, whose traceback belongs in the log)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", ExitCode.INTERRUPTED, True
+    if isinstance(exc, PackBenchError):
+        return exc.user_message, exc.exit_code, True
+    if isinstance(exc, OSError):  # a path the person gave: missing, unreadable, a folder, disk full
+        where = f"{exc.filename}: " if exc.filename else ""
+        return one_line(f"{where}{exc.strerror or exc}"), ExitCode.FAILED, True
+    return one_line(f"unexpected error {type(exc).__name__}: {exc}"), ExitCode.FAILED, False
+
+
+def report(exc: BaseException, data_dir: Path | None = None, stream: TextIO | None = None,
+           show: Callable[[str], object] | None = None) -> int:
+    """Print `packbench: <message>` on one line (and `show` it, for a dialog); return the exit code."""
+    message, code, expected = describe(exc)
+    if not expected:
+        try:
+            message += f" (details in {_log_traceback(exc, data_dir)})"
+        except OSError as log_failure:
+            message += f" (no log written: {log_failure})"
     print(f"packbench: {message}", file=stream or sys.stderr, flush=True)
+    if show is not None:
+        show(message)
     return int(code)

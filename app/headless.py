@@ -3,6 +3,11 @@
 An automated print-and-apply line is an operator of its own (`--operator`), so everything it does
 is attributed. Each outcome is printed only after it is committed, so a consumer that saw a line can
 rely on it being in the store, even if the process is killed right after.
+
+The exit code is something an automated line can trust (docs/architecture.md §8): 0 only when every
+order the run touched was labelled and its label printed; otherwise a one-line summary on stderr and
+6 (an order left unfinished: held, cancelled, wrong weight, items missing when the input ended), 7 (a
+label that did not print: printer unreachable or faulted) or 130 (stopped by Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -15,16 +20,70 @@ from types import FrameType
 from typing import TextIO
 
 from app.devices import DeviceStatus
-from app.pack.outcomes import Outcome
+from app.errors import ExitCode
+from app.pack.outcomes import Level, Outcome
 from app.station import StationRuntime
+
+PRINT_PROBLEMS = frozenset({"print_failed", "print_uncertain"})
+
+
+class LineResult:
+    """What became of each order a run touched: finished (its label printed) or the last problem seen."""
+
+    def __init__(self) -> None:
+        self.finished: set[str] = set()
+        self.problem: dict[str, Outcome] = {}
+        self.touched: list[str] = []  # in the order first seen
+        self.errors: list[str] = []  # runtime steps that failed
+
+    def record(self, outcome: Outcome) -> None:
+        order = outcome.order_id
+        if not order:
+            return
+        if order not in self.finished and order not in self.problem and order not in self.touched:
+            self.touched.append(order)
+        if outcome.event == "label_printed":
+            self.finished.add(order)
+            self.problem.pop(order, None)
+        elif order not in self.finished and outcome.level is not Level.OK:
+            self.problem[order] = outcome
+
+    def unfinished(self) -> list[str]:
+        return [order for order in self.touched if order not in self.finished]
+
+    def exit_code(self, interrupted: bool) -> int:
+        if interrupted:
+            return ExitCode.INTERRUPTED
+        unfinished = self.unfinished()
+        if any(self.problem.get(order) is not None and self.problem[order].event in PRINT_PROBLEMS
+               for order in unfinished):
+            return ExitCode.DEVICE
+        if unfinished or self.errors:
+            return ExitCode.UNFINISHED
+        return ExitCode.OK
+
+    def summary(self, interrupted: bool) -> str:
+        """One line: how many orders did not finish and why, each with its last problem."""
+        unfinished = self.unfinished()
+        parts = []
+        for order in unfinished:
+            problem = self.problem.get(order)
+            parts.append(f"{order} {problem.event}: {problem.text('en')}" if problem else f"{order} not labelled")
+        head = "interrupted; " if interrupted else ""
+        head += f"{len(unfinished)} of {len(self.touched)} order(s) unfinished"
+        if self.errors:
+            head += f"; {len(self.errors)} step(s) failed, the last: {self.errors[-1]}"
+        return head + (": " + "; ".join(parts) if parts else "")
 
 
 def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event | None,
              operator: str | None = None) -> int:
     lock = threading.Lock()
+    result = LineResult()
 
     def emit(outcome: Outcome) -> None:
         with lock:
+            result.record(outcome)
             out.write(json.dumps(outcome.as_json(), ensure_ascii=False, default=str) + "\n")
             out.flush()
 
@@ -33,6 +92,7 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
 
     def error(message: str) -> None:
         with lock:
+            result.errors.append(message)
             out.write(json.dumps({"event": "error", "message": message, "code": None, "order_id": None,
                                   "state": runtime.flow.state.value}, ensure_ascii=False) + "\n")
             out.flush()
@@ -60,7 +120,11 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
             stop.wait(0.05)
     finally:
         runtime.stop()
-    if runtime.halted is not None:
+    if runtime.halted is not None:  # the disk is full or failing: the bench stopped at once
         print(f"packbench: {runtime.halted}", file=sys.stderr, flush=True)
-        return 1
-    return 0
+        return int(ExitCode.FAILED)
+    interrupted = stop.is_set()
+    code = result.exit_code(interrupted)
+    if code != ExitCode.OK:
+        print(f"packbench: {result.summary(interrupted)}", file=sys.stderr, flush=True)
+    return int(code)

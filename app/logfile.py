@@ -28,6 +28,14 @@ class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
         return stream
 
 
+def file_handler(folder: Path) -> logging.Handler:
+    """A handler writing `folder`/packbench.log, rotated and private."""
+    handler = _PrivateRotatingHandler((Path(folder) / LOG_FILENAME).resolve(), maxBytes=MAX_BYTES,
+                                      backupCount=BACKUP_COUNT, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(FORMAT))
+    return handler
+
+
 def install_log_file(data_dir: Path, level: int = logging.INFO) -> logging.Handler | None:
     """Log to the data dir's rotating file; the handler to pass to `remove_log_file` when the station
     closes, or None when this process already logs there."""
@@ -35,8 +43,7 @@ def install_log_file(data_dir: Path, level: int = logging.INFO) -> logging.Handl
     root = logging.getLogger()
     if any(isinstance(h, _PrivateRotatingHandler) and Path(h.baseFilename) == path for h in root.handlers):
         return None
-    handler = _PrivateRotatingHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler = file_handler(path.parent)
     handler.setLevel(level)
     root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:

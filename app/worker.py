@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from app.errors import describe
+
 log = logging.getLogger(__name__)
 
 Step = Callable[[], Any]
@@ -201,7 +203,7 @@ class Worker:
             return step()
         except Exception as exc:
             log.exception("%s: a step failed", self.name)
-            self._report(f"{type(exc).__name__}: {exc}")
+            self._report(describe(exc)[0])  # the one line the error reporter would show
             return None
 
     def _report(self, message: str) -> None:

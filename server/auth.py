@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.clock import Clock, iso
-from app.errors import PackBenchError
+from app.errors import BadValue, PackBenchError
 from app.keys import key_id
 from protocol import MAX_SKEW_SECONDS, EnrollRequest, EnrollResponse, sign, signature_matches
 from server.db import ServerDb, has_nul
@@ -80,7 +80,7 @@ def token_hash(token: str) -> str:
 
 def check_warehouse(warehouse: str) -> str:
     if not WAREHOUSE_RE.fullmatch(warehouse):
-        raise ValueError(f"warehouse {warehouse!r}: use letters, digits, '_', '.', '-' (at most 64)")
+        raise BadValue(f"warehouse {warehouse!r}: use letters, digits, '_', '.', '-' (at most 64)")
     return warehouse
 
 
@@ -89,8 +89,8 @@ def issue_enrollment_token(sdb: ServerDb, warehouse: str, clock: Clock,
     """A new one-time token for `warehouse`: (token, expires at). The token is not stored."""
     check_warehouse(warehouse)
     if not 0 < ttl_hours <= MAX_TOKEN_TTL_HOURS:  # also refuses nan and inf
-        raise ValueError(f"--ttl-hours must be more than 0 and at most {MAX_TOKEN_TTL_HOURS:.0f} (a year), "
-                         f"not {ttl_hours}")
+        raise BadValue(f"--ttl-hours must be more than 0 and at most {MAX_TOKEN_TTL_HOURS:.0f} (a year), "
+                       f"not {ttl_hours}")
     # Hex, not base64url: a token starting with "-" would be read as an option by
     # `packbench station enroll --token …` (one time in 64), and hex survives any copy-paste.
     token = secrets.token_hex(24)

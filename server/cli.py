@@ -28,25 +28,20 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from app.cli import subcommand
 from app.clock import SystemClock, iso
-from app.importers import ImportFileError, ImportReport, ProfileError
-from app.waybills import WaybillImportError
-from server.backup import BackupError
+from app.errors import report
+from app.importers import ImportReport
 from server.cli_carriers import register_carriers
 from server.cli_console import register_console
 from server.cli_health import register as register_health
 from server.cli_stations import cmd_station_revoke, cmd_stations
-from server.config import DEFAULT_PORT, ServerConfig, ServerConfigError, load_server_config
-from server.console.accounts import AccountError
-from server.db import ServerDb, ServerDbError
-from server.health.state import HealthError
+from server.config import DEFAULT_PORT, ServerConfig, load_server_config
+from server.db import ServerDb
 from server.migrations import migrated
-from server.rules import RulesError
 from server.serve import run_server
 
 Handler = Callable[[argparse.Namespace], int]
-FAILURES = (HealthError, BackupError, ServerConfigError, ServerDbError, ImportFileError, ProfileError,
-            WaybillImportError, RulesError, AccountError, ValueError, OSError)
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
@@ -58,12 +53,12 @@ def _database(config: ServerConfig) -> AbstractContextManager[ServerDb]:
 
 
 def _guarded(handler: Callable[[argparse.Namespace, ServerConfig], int]) -> Handler:
+    """The handler with the server's config, its failures through the one reporter (app.errors)."""
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args, _config(args))
-        except FAILURES as exc:
-            print(f"packbench server: {exc}", file=sys.stderr)
-            return 1
+        except (Exception, KeyboardInterrupt) as exc:
+            return report(exc, getattr(args, "data_dir", None))
     return run
 
 
@@ -156,10 +151,7 @@ def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) 
 
     def action(name: str, handler: Callable[[argparse.Namespace, ServerConfig], int], text: str,
                parent: Any = actions) -> argparse.ArgumentParser:
-        a: argparse.ArgumentParser = parent.add_parser(name, help=text, description=text)
-        add_data_dir(a)
-        a.set_defaults(handler=_guarded(handler))
-        return a
+        return subcommand(parent, name, _guarded(handler), text)
 
     a = action("backup", cmd_backup, "write a verified copy of the database (SQLite backup, or pg_dump)")
     a.add_argument("--to", required=True, help="the new backup file (never overwritten)")

@@ -16,6 +16,7 @@ import os
 import stat
 from pathlib import Path
 
+from app.errors import BadValue
 from server.config import CONFIG_FILENAME, ServerConfig
 from server.migrations import migrated
 
@@ -72,10 +73,10 @@ def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.limits import serving_options
 
     if not 0 < args.port < 65536:
-        raise ValueError(f"--port must be 1 to 65535, not {args.port}")
+        raise BadValue(f"--port must be 1 to 65535, not {args.port}")
     workers = args.workers
     if not 1 <= workers <= MAX_WORKERS:
-        raise ValueError(f"--workers must be 1 to {MAX_WORKERS}, not {workers}")
+        raise BadValue(f"--workers must be 1 to {MAX_WORKERS}, not {workers}")
     options = dict(host=args.host, port=args.port, log_config=None, proxy_headers=True,
                    forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path,
                    **serving_options(config.header_timeout_seconds))

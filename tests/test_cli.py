@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.demo import product_barcode
+from app.errors import ExitCode
 from main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def test_headless_reads_stdin(data_dir: Path) -> None:
 
 
 def test_unknown_operator_is_one_clear_line(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["pack", "--data-dir", str(data_dir), "--scans", "-", "--operator", "nobody"]) == 1
+    assert main(["pack", "--data-dir", str(data_dir), "--scans", "-", "--operator", "nobody"]) == ExitCode.INPUT
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no operator 'nobody'" in err
 
@@ -81,9 +82,9 @@ def test_operator_add_rejects_duplicates_and_unscannable_badges(data_dir: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--data-dir", str(data_dir), "operator", "add"]
     assert main([*args, "张三", "--role", "packer", "--badge", "B-3001"]) == 0
-    assert main([*args, "李四", "--role", "packer", "--badge", "B-3001"]) == 1
+    assert main([*args, "李四", "--role", "packer", "--badge", "B-3001"]) == ExitCode.INPUT
     assert "already exists" in capsys.readouterr().err
-    assert main([*args, "王五", "--role", "packer", "--badge", TEA]) == 1  # would read as a product
+    assert main([*args, "王五", "--role", "packer", "--badge", TEA]) == ExitCode.INPUT  # would read as a product
     assert "reads as a gtin" in capsys.readouterr().err
     assert main(["--data-dir", str(data_dir), "operator", "list"]) == 0
     assert "张三\tpacker\tB-3001" in capsys.readouterr().out
@@ -109,7 +110,7 @@ def test_order_show_json_and_backup(data_dir: Path, tmp_path: Path, capsys: pyte
     assert [ln["qty"] for ln in snap["lines"]] == [2, 1]
     assert snap["sessions"][0]["state"] == "completed" and snap["sessions"][0]["operator"] == "line-1"
     assert snap["shipments"][0]["print_jobs"][0]["state"] == "done"
-    assert main(["--data-dir", str(data_dir), "order", "show", "NOPE"]) == 1
+    assert main(["--data-dir", str(data_dir), "order", "show", "NOPE"]) == ExitCode.INPUT
     capsys.readouterr()
     dest = tmp_path / "b.sqlite3"
     assert main(["--data-dir", str(data_dir), "backup", "--to", str(dest)]) == 0
@@ -156,7 +157,8 @@ def test_import_commands_report_counts_and_name_the_bad_row(tmp_path: Path,
     lines = (fixtures / "canonical_orders.csv").read_text("utf-8").splitlines()
     lines[3] = lines[3].replace(",2026-11-25 08:30:00,", ",2026-13-45 08:30:00,")  # row 4: no 13th month
     broken.write_text("\n".join(lines) + "\n", "utf-8")
-    assert main(["--data-dir", str(d), "import-orders", str(broken)]) == 1
+    assert main(["--data-dir", str(d), "import-orders", str(broken)]) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert err.startswith("packbench: broken.csv row 4, column 'created_at'") and err.count("\n") == 1
-    assert main(["--data-dir", str(d), "order", "show", "PB-0001"]) == 1  # nothing of the broken file went in
+    # nothing of the broken file went in
+    assert main(["--data-dir", str(d), "order", "show", "PB-0001"]) == ExitCode.INPUT

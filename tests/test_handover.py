@@ -313,6 +313,7 @@ def test_cli_handover_scans_closes_and_writes_the_manifest(
     scans = tmp_path / "scans.txt"
     scans.write_bytes(f"\ufeff{good}\r\n{good}\r\n\r\n{stopped}\r\nnot-a-parcel\r\n".encode())
     pdf = tmp_path / "out" / "manifest.pdf"
+    pdf.parent.mkdir()  # the command writes into a folder that exists, never creates one
     code = packbench(["--data-dir", str(data), "handover", "--carrier", "SF", "--courier", "李师傅",
                       "--scans", str(scans), "-o", str(pdf), "--operator", "王芳"])
     captured = capsys.readouterr()

@@ -11,6 +11,7 @@ import pytest
 
 from app.audit_rows import verify_store
 from app.clock import FakeClock
+from app.errors import ExitCode
 from app.importers import ImportFileError, import_orders, import_products
 from app.rules import load_book, run_rules
 from app.store import Store
@@ -244,7 +245,8 @@ def test_import_products_refuses_an_orders_file_naming_its_columns(store: Store,
 
 
 def test_cli_import_products_on_orders_exits_non_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--data-dir", str(tmp_path / "s"), "import-products", str(FIXTURES / "canonical_orders.csv")]) == 1
+    orders = FIXTURES / "canonical_orders.csv"
+    assert main(["--data-dir", str(tmp_path / "s"), "import-products", str(orders)]) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert err.startswith("packbench: canonical_orders.csv row 1: this looks like an order export")
     assert err.count("\n") == 1

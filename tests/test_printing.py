@@ -10,6 +10,7 @@ import pytest
 
 from app.clock import FakeClock
 from app.devices import PrinterError
+from app.errors import ExitCode
 from app.labels import Label, Party
 from app.pack.flow import FlowConfig, PackFlow
 from app.pack.outcomes import Outcome
@@ -225,7 +226,7 @@ def test_print_test_command_reaches_the_printer_or_says_why(tmp_path: Path,
         job = fake.wait_jobs(1)[0]
         assert (b"SF1234567890123" in job and job.startswith(b"^XA")) or b"^XA" in job
         fake.fault.paper_out = True
-        assert main(["print-test", "--data-dir", str(tmp_path), "--printer", fake.spec]) == 1
+        assert main(["print-test", "--data-dir", str(tmp_path), "--printer", fake.spec]) == ExitCode.DEVICE
         assert "test label not printed: paper out" in capsys.readouterr().err
     finally:
         fake.close()

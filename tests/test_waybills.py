@@ -16,6 +16,7 @@ from app.audit import verify_chain
 from app.cli_logistics import register
 from app.clock import FakeClock, iso
 from app.demo import product_barcode
+from app.errors import ExitCode
 from app.pack import lookup
 from app.pack.flow import PackFlow
 from app.store import Store, open_store
@@ -235,7 +236,7 @@ def test_cli_import_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert packbench(["--data-dir", str(data), "waybills", "import", str(numbers), "--carrier", "SF"]) == 0
     captured = capsys.readouterr()
     assert "SF: 30 numbers imported" in captured.out and "WARNING SF waybill pool is low: 30 free" in captured.err
-    assert packbench(["--data-dir", str(data), "waybills", "import", str(numbers), "--carrier", "SF"]) == 1
+    assert packbench(["--data-dir", str(data), "waybills", "import", str(numbers), "--carrier", "SF"]) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert err.startswith("packbench: sf.txt: 30 bad line(s), nothing imported: line 1: SF1500000000000 is already")
     assert len(err.strip().splitlines()) == 1

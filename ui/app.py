@@ -11,19 +11,20 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from app.clock import Clock, SystemClock
-from app.config import ConfigError, StationConfig, load_config
+from app.config import StationConfig, load_config
 from app.demo import seed_demo
 from app.devices import DeviceState, DeviceStatus, Scan
+from app.errors import report
 from app.station import StationRuntime
-from app.store import Store, StoreError, open_store
+from app.store import Store, open_store
 from app.store.lock import DataDirLock, hold_data_dir
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
-from drivers.spec import SpecError
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
 from ui.handover_controller import HandoverController
@@ -154,11 +155,8 @@ def run_station(data_dir: Path, demo: bool = False) -> int:
     self_test = os.environ.get("PACKBENCH_SELFTEST") == "1"
     try:
         station = build_station(Path(data_dir), demo)
-    except (StoreError, ConfigError, SpecError, OSError) as exc:
-        print(f"packbench: {exc}", file=sys.stderr)
-        if not self_test:
-            QMessageBox.critical(None, "PackBench", str(exc))
-        return 1
+    except Exception as exc:  # the one reporter: a line on stderr and, but in a self-test, the dialog
+        return report(exc, Path(data_dir), show=None if self_test else partial(QMessageBox.critical, None, "PackBench"))
     station.start()
     if self_test:
         shot = Path(os.environ.get("PACKBENCH_SELFTEST_PNG") or Path(data_dir) / "selftest.png")

@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from app.cli import CliError, Handler, add_data_dir, data_dir, read_store
+from app.cli import Handler, data_dir, output_file, output_folder, read_store, subcommand
+from app.errors import InputError
 
 EXIT_CHAIN_BROKEN = 3
 
@@ -32,12 +34,7 @@ def register(sub: Any, command: CommandFactory | None = None, *,
              renderer: Callable[[], LabelRenderer]) -> argparse.ArgumentParser:
     """Add `evidence` to `packbench`'s subparsers. `renderer()` returns the label renderer
     (`drivers.printers.preview.render_png`); it is called only when the command runs."""
-    if command is None:
-        def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-            p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
-            add_data_dir(p)
-            p.set_defaults(handler=handler)
-            return p
+    command = command or partial(subcommand, sub)
 
     def handler(args: argparse.Namespace) -> int:
         return cmd_evidence(args, renderer)
@@ -58,7 +55,7 @@ def _order_ids(args: argparse.Namespace) -> list[str]:
         text = Path(args.orders_file).read_text("utf-8-sig")
         ids += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     if not ids:
-        raise CliError("evidence needs at least one ORDER id (or --orders-file FILE)")
+        raise InputError("evidence needs at least one ORDER id (or --orders-file FILE)")
     return ids
 
 
@@ -70,20 +67,16 @@ def _progress(done: int, total: int) -> None:
 
 def cmd_evidence(args: argparse.Namespace, renderer: Callable[[], LabelRenderer]) -> int:
     from app.config import load_config
-    from app.evidence.collect import EvidenceError
     from app.evidence.service import EvidenceSettings, gather_evidence, write_evidence
 
     if bool(args.output) == bool(args.per_order):
-        raise CliError("evidence needs either -o FILE.pdf (one file) or --per-order DIR (one file per order)")
+        raise InputError("evidence needs either -o FILE.pdf (one file) or --per-order DIR (one file per order)")
     ids = _order_ids(args)
     store = read_store(args)
     config = load_config(data_dir(args))
     settings = EvidenceSettings.from_config(config, reveal_phone=args.reveal_phone)
-    target = Path(args.per_order or args.output)
-    try:
-        batch = gather_evidence(store, ids, render_label_png=renderer(), settings=settings)
-    except EvidenceError as exc:
-        raise CliError(str(exc)) from exc
+    target = output_folder(args.per_order) if args.per_order else output_file(args.output)
+    batch = gather_evidence(store, ids, render_label_png=renderer(), settings=settings)
     chain = batch.chain
     paths = write_evidence(batch, target, per_order=bool(args.per_order), progress=_progress)
     count = f"{len(batch.items)} order(s)"

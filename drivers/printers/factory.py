@@ -102,7 +102,7 @@ def renderer(spec: DeviceSpec, language: str) -> Renderer:
         escpos: Renderer = render_escpos
         return escpos
     geometry = _geometry(spec)
-    darkness = spec.option("darkness", "")
+    darkness = spec.int_option("darkness", -1)  # -1: leave the printer's own setting
     if language == "zpl":
         from drivers.printers.zpl import render_zpl
 
@@ -113,12 +113,12 @@ def renderer(spec: DeviceSpec, language: str) -> Renderer:
         if cjk not in ("resident", "raster"):
             raise SpecError(f"printer spec {spec}: cjk must be resident or raster")
         mode: Literal["resident", "raster"] = "raster" if cjk == "raster" else "resident"
-        prelude = f"~SD{int(darkness):02d}".encode() if darkness else b""
+        prelude = f"~SD{_darkness(spec, darkness, 30):02d}".encode() if darkness >= 0 else b""
         return _with_prelude(prelude, lambda label: render_zpl(label, geometry, cjk=mode, resident_font=font))
     if language == "tspl":
         from drivers.printers.tspl import render_tspl
 
-        prelude = f"DENSITY {int(darkness)}\r\n".encode() if darkness else b""
+        prelude = f"DENSITY {_darkness(spec, darkness, 15)}\r\n".encode() if darkness >= 0 else b""
         return _with_prelude(prelude, lambda label: render_tspl(label, geometry))
     from drivers.printers.pdf import render_pdf
 
@@ -146,3 +146,10 @@ def render_bytes(spec: str, label: Label) -> bytes:
     parsed = parse_spec(spec)
     language = parsed.option("lang", DEFAULT_LANGUAGE.get(parsed.scheme, "zpl")).lower()
     return renderer(parsed, language)(label)
+
+
+def _darkness(spec: DeviceSpec, value: int, most: int) -> int:
+    """ZPL ~SD takes 0–30, TSPL DENSITY 0–15: anything else is refused before a label is printed."""
+    if value > most:
+        raise SpecError(f"printer spec {spec}: darkness must be 0 to {most} for this printer language, not {value}")
+    return value

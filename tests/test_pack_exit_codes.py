@@ -1,0 +1,72 @@
+"""`packbench pack` exits 0 only when every order it touched was labelled and printed (README, exit codes)."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from app.demo import product_barcode
+from app.errors import ExitCode
+from main import main
+from tests.test_cli import run_pack
+
+ORDER = "TB2026112500001"  # TEA-LJ-250 ×2, CHOP-BMB-5 ×1: 715 g with the box
+TEA, CHOP = product_barcode("TEA-LJ-250"), product_barcode("CHOP-BMB-5")
+WHOLE_ORDER = "\n".join([ORDER, TEA, CHOP, TEA]) + "\n"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "station"
+    assert main(["--data-dir", str(d), "demo", "seed"]) == 0
+    assert main(["--data-dir", str(d), "operator", "add", "line-1", "--role", "line", "--badge", "L-0001"]) == 0
+    return d
+
+
+def summary(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("packbench: ")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_every_order_printed_exits_0_with_no_summary(data_dir: Path) -> None:
+    code, out, stderr = run_pack(data_dir, WHOLE_ORDER, weights="0.712kg\n")
+    assert code == ExitCode.OK and out[-1]["event"] == "label_printed"
+    assert "packbench:" not in stderr
+
+
+def test_a_wrong_weight_left_unresolved_is_unfinished(data_dir: Path) -> None:
+    code, out, stderr = run_pack(data_dir, WHOLE_ORDER, weights="1.5kg\n")
+    assert code == ExitCode.UNFINISHED
+    assert out[-1]["event"] == "weight_mismatch"
+    line = summary(stderr)
+    assert f"1 of 1 order(s) unfinished: {ORDER} weight_mismatch" in line and "1500 g" in line
+
+
+def test_a_held_order_is_unfinished(data_dir: Path) -> None:
+    with sqlite3.connect(data_dir / "packbench.sqlite3") as db:  # ten digits: the default rules hold it
+        db.execute("update \"order\" set receiver_phone = '1381234567' where order_id = ?", (ORDER,))
+    code, out, stderr = run_pack(data_dir, WHOLE_ORDER, weights="0.712kg\n")
+    assert code == ExitCode.UNFINISHED
+    assert "order_blocked" in [o["event"] for o in out]
+    assert f"{ORDER} order_blocked" in summary(stderr)
+
+
+def test_input_ending_mid_order_is_unfinished(data_dir: Path) -> None:
+    code, _, stderr = run_pack(data_dir, f"{ORDER}\n{TEA}\n", weights="0.712kg\n")
+    assert code == ExitCode.UNFINISHED
+    assert summary(stderr).endswith(f"1 of 1 order(s) unfinished: {ORDER} not labelled")
+
+
+def test_an_unreachable_printer_is_a_device_failure(data_dir: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, stderr = run_pack(data_dir, WHOLE_ORDER, weights="0.712kg\n",
+                                 extra=["--printer", f"tcp:127.0.0.1:{port}?lang=zpl&timeout=1"])
+    assert code == ExitCode.DEVICE
+    assert "label_printed" not in [o["event"] for o in out]
+    assert f"{ORDER} print_failed" in summary(stderr)

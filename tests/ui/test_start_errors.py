@@ -1,0 +1,28 @@
+"""A station that cannot start says why in one dialog (and one stderr line), whatever the cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.errors import ExitCode
+from ui import app as ui_app
+from ui.qt import QApplication
+
+
+@pytest.mark.parametrize(("printer", "says"), [
+    ("tcp:127.0.0.1:9?lang=zpl&darkness=dark", "darkness='dark' is not a whole number"),
+    ("tcp:127.0.0.1:9?lang=zpl&darkness=31", "darkness must be 0 to 30"),
+    ("tcp:127.0.0.1:9?lang=tspl&darkness=16", "darkness must be 0 to 15"),
+])
+def test_a_bad_printer_darkness_shows_the_error_dialog(
+        qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        printer: str, says: str) -> None:
+    (tmp_path / "station.toml").write_text(f'printer = "{printer}"\n', "utf-8")
+    shown: list[tuple[object, str, str]] = []
+    monkeypatch.setattr(ui_app.QMessageBox, "critical", lambda parent, title, text: shown.append((parent, title, text)))
+    assert ui_app.run_station(tmp_path) == ExitCode.INPUT
+    assert len(shown) == 1 and says in shown[0][2]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"packbench: {shown[0][2]}"
