@@ -118,6 +118,10 @@ def describe(exc: BaseException) -> tuple[str, int, bool]:
     if isinstance(exc, OSError):  # a path the person gave: missing, unreadable, a folder, disk full
         where = f"{exc.filename}: " if exc.filename else ""
         return one_line(f"{where}{exc.strerror or exc}"), ExitCode.FAILED, True
+    if type(exc) is ValueError:
+        # Checks not yet moved onto the root raise plain ValueErrors for bad values: shown as input
+        # errors; the traceback is still logged in case it was a bug.
+        return one_line(str(exc)) or "bad value", ExitCode.INPUT, False
     return one_line(f"unexpected error {type(exc).__name__}: {exc}"), ExitCode.FAILED, False
 
 
@@ -127,9 +131,11 @@ def report(exc: BaseException, data_dir: Path | None = None, stream: TextIO | No
     message, code, expected = describe(exc)
     if not expected:
         try:
-            message += f" (details in {_log_traceback(exc, data_dir)})"
+            where = f"details in {_log_traceback(exc, data_dir)}"
         except OSError as log_failure:
-            message += f" (no log written: {log_failure})"
+            where = f"no log written: {log_failure}"
+        if code != ExitCode.INPUT:
+            message += f" ({where})"
     print(f"packbench: {message}", file=stream or sys.stderr, flush=True)
     if show is not None:
         show(message)

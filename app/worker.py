@@ -203,7 +203,8 @@ class Worker:
             return step()
         except Exception as exc:
             log.exception("%s: a step failed", self.name)
-            self._report(describe(exc)[0])  # the one line the error reporter would show
+            message, _, expected = describe(exc)  # a PackBenchError's own line; a bug named by its type
+            self._report(message if expected else f"{type(exc).__name__}: {exc}")
             return None
 
     def _report(self, message: str) -> None:

@@ -19,6 +19,7 @@ from app.cli_logistics import EXIT_PARCELS_REFUSED, register
 from app.clock import FakeClock, iso
 from app.demo import product_barcode
 from app.documents.manifest import write_manifest
+from app.errors import ExitCode
 from app.handover import Batch, HandoverError, HandoverService, Manifest, ManifestLine, mask_name
 from app.pack.flow import FlowConfig, PackFlow
 from app.store import Store
@@ -350,7 +351,7 @@ def test_cli_handover_scans_closes_and_writes_the_manifest(
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert packbench(["--data-dir", str(data), "handover", "--carrier", "SF", "-o", str(tmp_path / "3.pdf")]) == 1
     assert capsys.readouterr().err.strip().endswith("has no parcels to hand over; it stays open")
-    assert packbench(["--data-dir", str(data), "handover", "--carrier", "SF"]) == 1
+    assert packbench(["--data-dir", str(data), "handover", "--carrier", "SF"]) == ExitCode.INPUT
     assert "needs --carrier CODE and -o" in capsys.readouterr().err
 
 

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from app import cli
 from app.clock import FakeClock
+from app.errors import ExitCode
 from app.evidence.cli import EXIT_CHAIN_BROKEN, register
 from app.evidence.collect import EvidenceError
 from app.evidence.layout import LocalTime, TextFitter, styles
@@ -199,9 +200,9 @@ def test_the_evidence_command(history: History, data_dir: Path, tmp_path: Path,
     (tmp_path / "ids.txt").write_text(f"{ORDER}\n# a comment\nTB2026112500002\n", "utf-8")
     assert run_cli(data_dir, ["--orders-file", str(tmp_path / "ids.txt"), "--per-order", str(tmp_path / "d")]) == 0
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [f"{ORDER}.pdf", "TB2026112500002.pdf"]
-    assert run_cli(data_dir, [ORDER]) == 1
+    assert run_cli(data_dir, [ORDER]) == ExitCode.INPUT
     assert "either -o FILE.pdf" in capsys.readouterr().err
-    assert run_cli(data_dir, ["NOPE", "-o", str(tmp_path / "n.pdf")]) == 1
+    assert run_cli(data_dir, ["NOPE", "-o", str(tmp_path / "n.pdf")]) == ExitCode.INPUT
     assert "no order 'NOPE'" in capsys.readouterr().err
 
 

@@ -16,6 +16,7 @@ import pytest
 from server_harness import Running
 
 from app.cli import add_data_dir
+from app.errors import ExitCode
 from protocol import API
 from server.cli import register
 from server.migrations import LATEST_VERSION
@@ -97,29 +98,29 @@ def test_admin_commands_then_a_station_uses_what_they_made(server: Running, cli_
     assert station.station_id in listed and "REJECTED unknown kind 'teleport'" in listed
 
 
-def test_admin_errors_are_one_line_and_exit_1(server: Running, cli_env: Path, tmp_path: Path,
+def test_admin_errors_are_one_line_and_exit_2(server: Running, cli_env: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     d = str(cli_env)
     canonical = str(FIXTURES / "canonical_orders.csv")
     assert packbench_server("import-orders", canonical, "--warehouse", "WH1", "--data-dir", d) == 0
-    assert packbench_server("import-orders", canonical, "--warehouse", "WH2", "--data-dir", d) == 1
+    assert packbench_server("import-orders", canonical, "--warehouse", "WH2", "--data-dir", d) == ExitCode.INPUT
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "is routed to warehouse WH1, not WH2; nothing imported" in err
     bad = tmp_path / "bad.txt"
     bad.write_text("SF1000000000001\nnot-a-number\nSF1000000000001\n", encoding="utf-8")
-    assert packbench_server("waybills", "import", str(bad), "--carrier", "SF", "--data-dir", d) == 1
+    assert packbench_server("waybills", "import", str(bad), "--carrier", "SF", "--data-dir", d) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert "2 bad line(s), nothing imported" in err and "repeats line 1" in err
     broken = tmp_path / "broken.toml"
     broken.write_text("[[rule]\n", encoding="utf-8")
-    assert packbench_server("rules", "set", str(broken), "--data-dir", d) == 1
+    assert packbench_server("rules", "set", str(broken), "--data-dir", d) == ExitCode.INPUT
     assert "TOML" in capsys.readouterr().err
     # What a station would refuse is refused here, with the line: a pattern RE2 cannot run linearly.
     broken.write_text(HOLD_WORDS.replace('"驿站|代收"', '"(驿站)\\\\1"'), encoding="utf-8")
-    assert packbench_server("rules", "set", str(broken), "--data-dir", d) == 1
+    assert packbench_server("rules", "set", str(broken), "--data-dir", d) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert "line 5" in err and "bad pattern" in err and err.count("\n") == 1
-    assert packbench_server("station-token", "--warehouse", "no spaces", "--data-dir", d) == 1
+    assert packbench_server("station-token", "--warehouse", "no spaces", "--data-dir", d) == ExitCode.INPUT
 
 
 def test_waybill_allocation_never_repeats_under_concurrency(server: Running, tmp_path: Path) -> None:
@@ -225,6 +226,6 @@ def test_warehouse_set_and_list(cli_env: Path, capsys: pytest.CaptureFixture[str
         argv = {"--sender-name": "A", "--sender-phone": "13800001111", "--sender-address": "X", "--carrier": "SF"}
         argv[bad[0]] = bad[1]
         flat = [x for kv in argv.items() for x in kv]
-        assert packbench_server("warehouse", "set", "WH3", *flat, "--data-dir", d) == 1
+        assert packbench_server("warehouse", "set", "WH3", *flat, "--data-dir", d) == ExitCode.INPUT
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1
