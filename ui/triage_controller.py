@@ -11,19 +11,17 @@ of the operator logged in at the bench shows (and counts on the mode button) at 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
 from app import cases
 from app.cases import CaseError, case_listeners, transition
-from app.clock import Clock, iso, parse_iso
+from app.clock import Clock, parse_iso
 from app.config import StationConfig
 from app.evidence.collect import EvidenceError
 from app.evidence.service import EvidenceSettings, gather_evidence, safe_name, write_evidence
@@ -82,25 +80,6 @@ class ActionResult:
     state: str  # acknowledged | resolved
     done: tuple[int, ...]
     errors: tuple[str, ...]
-
-
-def weekly_heatmap(now: datetime, tz: str, days: int = HEAT_DAYS, top: int = HEAT_TAGS) -> HeatMap:
-    """Count cases opened over the last `days` local days by tag and day; keep the `top` tags."""
-    zone = ZoneInfo(tz)
-    today = now.astimezone(zone).date()
-    first = today - timedelta(days=days - 1)
-    start = datetime(first.year, first.month, first.day, tzinfo=zone)
-    seen: Counter[tuple[str, date]] = Counter()
-    query = ExceptionCase.select(ExceptionCase.tag, ExceptionCase.opened_at).where(
-        ExceptionCase.opened_at >= iso(start)).tuples()
-    for tag, opened in query:
-        seen[(tag, parse_iso(opened).astimezone(zone).date())] += 1
-    totals: Counter[str] = Counter()
-    for (tag, _), n in seen.items():
-        totals[tag] += n
-    span = tuple(first + timedelta(days=i) for i in range(days))
-    ranked = sorted(totals, key=lambda t: (-totals[t], t))[:top]
-    return HeatMap(span, {tag: tuple(seen[(tag, d)] for d in span) for tag in ranked})
 
 
 class TriageController(QObject):
@@ -175,13 +154,10 @@ class TriageController(QObject):
         badge_query = ExceptionCase.select().where(ExceptionCase.state == "open")
         if role is not None:
             badge_query = badge_query.where(ExceptionCase.route == role)
-        self.snapshot.emit(TriageSnapshot(rows, total, role, badge_query.count(), self._heatmap(now), now))
+        self.snapshot.emit(TriageSnapshot(rows, total, role, badge_query.count(), self._heatmap(), now))
 
-    def _heatmap(self, now: datetime) -> HeatMap:
-        shared = getattr(cases, "weekly_heatmap", None)  # app.cases' own once it has one; else ours
-        if shared is None:
-            return weekly_heatmap(now, self._config.timezone)
-        days, tags, counts = shared(self._clock, self._config.timezone, days=HEAT_DAYS, top=HEAT_TAGS)
+    def _heatmap(self) -> HeatMap:
+        days, tags, counts = cases.weekly_heatmap(self._clock, self._config.timezone, days=HEAT_DAYS, top=HEAT_TAGS)
         return HeatMap(tuple(days), {tag: tuple(counts.get((tag, day), 0) for day in days) for tag in tags})
 
     def _transition(self, case_ids: tuple[int, ...], state: str, note: str) -> None:
