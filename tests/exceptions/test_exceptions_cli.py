@@ -11,6 +11,7 @@ import pytest
 from app.cases import list_cases, open_case, weekly_heatmap
 from app.clock import FakeClock
 from app.demo import seed_demo
+from app.errors import ExitCode
 from app.store import Store, open_store
 from app.store.models import AuditEntry, ExceptionCase, Order
 from main import main
@@ -107,16 +108,16 @@ def test_ack_then_resolve_is_audited(data_dir: Path, capsys: pytest.CaptureFixtu
     (["resolve", "999", "--note", "x"], "no case 999"),
     (["resolve", "1", "--note", "   "], "resolving a case needs a note"),
 ])
-def test_refused_transitions_are_one_line_exit_1(data_dir: Path, capsys: pytest.CaptureFixture[str],
+def test_refused_transitions_are_one_line_exit_2(data_dir: Path, capsys: pytest.CaptureFixture[str],
                                                   argv: list[str], message: str) -> None:
-    assert run(data_dir, *argv) == 1
+    assert run(data_dir, *argv) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and err.startswith("packbench: ")
 
 
 def test_acking_twice_is_refused(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(data_dir, "ack", "1") == 0
-    assert run(data_dir, "ack", "1") == 1
+    assert run(data_dir, "ack", "1") == ExitCode.INPUT
     assert "case 1 is acknowledged; cannot make it acknowledged" in capsys.readouterr().err
 
 

@@ -10,6 +10,7 @@ import pytest
 from server_harness import Running, Station
 from test_server_admin import packbench_server
 
+from app.errors import ExitCode
 from protocol import API
 
 
@@ -71,7 +72,7 @@ def test_revoke_is_immediate_audited_and_told_only_to_the_station_itself(
 ])
 def test_bad_numbers_on_the_command_line_are_one_line_errors(server: Running, cli_env: Path, argv: tuple[str, ...],
                                                              message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert packbench_server(*argv, "--data-dir", str(cli_env)) == 1
+    assert packbench_server(*argv, "--data-dir", str(cli_env)) == ExitCode.INPUT
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err and "Traceback" not in err
 
@@ -80,6 +81,6 @@ def test_a_deeply_nested_server_toml_is_a_one_line_error(server: Running, cli_en
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     cli_env.mkdir(parents=True, exist_ok=True)
     (cli_env / "server.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
-    assert packbench_server("stations", "--data-dir", str(cli_env)) == 1
+    assert packbench_server("stations", "--data-dir", str(cli_env)) == ExitCode.INPUT
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nested too deeply" in err
