@@ -30,6 +30,7 @@ from ui.demo_panel import DemoPanel
 from ui.handover_controller import HandoverController
 from ui.handover_screen import HandoverScreen
 from ui.i18n import tr
+from ui.interrupt import EXIT_INTERRUPTED, TerminalInterrupt
 from ui.main_window import MainWindow
 from ui.qt import QApplication, QMessageBox, QTimer
 from ui.resources import install_fonts
@@ -158,11 +159,16 @@ def run_station(data_dir: Path, demo: bool = False) -> int:
     except Exception as exc:  # the one reporter: a line on stderr and, but in a self-test, the dialog
         return report(exc, Path(data_dir), show=None if self_test else partial(QMessageBox.critical, None, "PackBench"))
     station.start()
+    interrupt = TerminalInterrupt(app)
+    if not self_test:
+        print("packbench: station window open; Ctrl-C here closes it", file=sys.stderr, flush=True)
     if self_test:
         shot = Path(os.environ.get("PACKBENCH_SELFTEST_PNG") or Path(data_dir) / "selftest.png")
         shot.parent.mkdir(parents=True, exist_ok=True)
         QTimer.singleShot(1000, lambda: app.exit(0 if station.window.grab().save(str(shot)) else 1))
     try:
-        return app.exec()
+        code = app.exec()
     finally:
+        interrupt.restore()
         station.close()
+    return EXIT_INTERRUPTED if interrupt.received else code
