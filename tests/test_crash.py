@@ -22,7 +22,6 @@ import pytest
 from app.audit import verify_chain
 from app.clock import FakeClock, iso
 from app.demo import PRODUCTS, product_barcode, seed_demo
-from app.operators import add_operator
 from app.store import open_store, store_path
 from app.store.models import Order, OrderLine
 
@@ -34,8 +33,7 @@ ORDERS = 1000  # more than 50 short-lived runs can pack, so every kill lands mid
 def _seed(data_dir: Path) -> None:
     clock = FakeClock()
     store = open_store(data_dir, clock)
-    seed_demo(store, clock, waybills=ORDERS + 20)
-    add_operator(store, clock, "line-1", "line", "L-0001")
+    seed_demo(store, clock, waybills=ORDERS + 20)  # with the headless line's operator, line-1
     rng = random.Random(7)
     with store.atomic():
         for n in range(ORDERS):

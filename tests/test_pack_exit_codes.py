@@ -21,8 +21,7 @@ WHOLE_ORDER = "\n".join([ORDER, TEA, CHOP, TEA]) + "\n"
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "station"
-    assert main(["--data-dir", str(d), "demo", "seed"]) == 0
-    assert main(["--data-dir", str(d), "operator", "add", "line-1", "--role", "line", "--badge", "L-0001"]) == 0
+    assert main(["--data-dir", str(d), "demo", "seed"]) == 0  # with the headless line's operator, line-1
     return d
 
 
