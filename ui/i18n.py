@@ -15,6 +15,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "no_order": ("No order open", "无进行中的订单"),
     "order": ("Order {order_id}", "订单 {order_id}"),
     "shipped": ("shipped", "已发货"),
+    "label_printing": ("label printing…", "面单打印中…"),
     "ready": ("Ready — scan your badge", "就绪，请扫描工牌"),
     "ready_operator": ("Scan an order", "请扫描订单"),
     "ready_order": ("Order {order_id} is open: keep scanning", "订单 {order_id} 进行中，请继续扫描"),

@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from app.devices import DeviceState, DeviceStatus, WeightReading
+from app.pack.flow import State
 from app.pack.outcomes import Level, Outcome
 from ui.i18n import tr
 from ui.qt import (
@@ -117,7 +118,10 @@ class PackScreen(QWidget):
 
     # ----- slots fed by the bridge -----
     def show_bench(self, view: BenchView) -> None:
-        self.view = shown(self.view, view)
+        previous = self.view
+        self.view = shown(previous, view)
+        if self.view.order_id and (previous is None or previous.order_id != self.view.order_id):
+            self._clear_weight()  # the last parcel's weight must not read as this one's
         self._show_header()
         self._show_lines()
         if self.banner.level is None:  # nothing scanned yet: say what the bench expects first
@@ -151,12 +155,16 @@ class PackScreen(QWidget):
         if chip is not None:
             chip.set_state(status.state, status.detail)
             if status.state is not DeviceState.CONNECTED and status.device == "scale":
-                self.weight.setText(tr("weight_none", self.lang))
+                self._clear_weight()
 
     def show_weight(self, reading: WeightReading) -> None:
         # "≈" while the parcel still moves: the packer waits for the plain number.
         self.weight.setText(f"{'' if reading.stable else '≈ '}{reading.grams} g")
         self.weight.setStyleSheet("" if reading.stable else "color: #78909c;")
+
+    def _clear_weight(self) -> None:
+        self.weight.setText(tr("weight_none", self.lang))
+        self.weight.setStyleSheet("")
 
     def show_label(self, png: bytes) -> None:
         self.label_png = png
@@ -181,8 +189,8 @@ class PackScreen(QWidget):
             self.order.setText(tr("no_order", self.lang))
         else:
             parts = [tr("order", self.lang, order_id=view.order_id), view.platform, view.receiver, view.carrier]
-            if view.shipped:
-                parts.append(tr("shipped", self.lang))
+            if view.shipped:  # "shipped" only once the label is out of the printer (label_printed)
+                parts.append(tr("shipped" if view.state == State.DONE.value else "label_printing", self.lang))
             self.order.setText(" · ".join(p for p in parts if p))
         expected = view.expected_weight_g if view else None
         self.expected.setText(tr("expected", self.lang, grams=expected) if expected else "")
