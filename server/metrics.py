@@ -6,7 +6,7 @@ the status class. With several worker processes (`packbench server --workers N`)
 samples under `PROMETHEUS_MULTIPROC_DIR` (the parent sets it before the workers start and clears it at
 start) and a scrape, answered by any worker, adds them up. What lives in the database — stations and
 how long since each was last heard from, waybill pools, the jobs and alerts still waiting — is read
-at scrape time, so every worker reports the same figures.
+at scrape time, so every worker reports the same figures (alert deliveries by channel and state too).
 
 The page names stations and warehouses: it answers only the addresses in `metrics_allow` (server.toml;
 default: this machine), others get 403.
@@ -98,6 +98,7 @@ class DatabaseCollector(Collector):
             yield from self._stations()
             yield from self._pools()
             yield from self._waiting()
+            yield from self._deliveries()
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self.sdb.execute(sql).fetchall()]
@@ -127,6 +128,16 @@ class DatabaseCollector(Collector):
                 'SELECT "carrier", COUNT(*) FROM "waybill" WHERE "state" = \'free\' GROUP BY 1'):
             pools.add_metric([carrier], count)
         yield pools
+
+    def _deliveries(self) -> Iterable[Metric]:
+        """Alert deliveries (reconciliation, order health) by channel and state: pending, sent, failed."""
+        family = GaugeMetricFamily("packbench_alert_deliveries", "alert deliveries by channel and state",
+                                   labels=["channel", "status"])
+        if "alert_delivery" in self._tables():
+            for channel, status, count in self._rows(
+                    'SELECT "channel", "status", COUNT(*) FROM "alert_delivery" GROUP BY 1, 2'):
+                family.add_metric([channel, status], count)
+        yield family
 
     def _waiting(self) -> Iterable[Metric]:
         """Background queues (e-waybill orders, tracking subscriptions, alert deliveries): how many wait

@@ -52,6 +52,7 @@ def test_metrics_count_requests_by_route_and_read_stations_from_the_database(ser
     assert "not-a-token" not in text
     assert _samples(text, "packbench_http_request_duration_seconds_count", route="/healthz") >= 3
     assert _samples(text, "packbench_stations", warehouse="WH1", state="active") == 1
+    assert "# TYPE packbench_alert_deliveries gauge" in text and "# TYPE packbench_queue_depth gauge" in text
 
 
 def test_metrics_are_served_only_to_allowed_addresses(tmp_path: Path) -> None:
