@@ -1,4 +1,6 @@
-"""The Stations page (admins): the stations of their warehouses and one-time enrollment tokens."""
+"""The Stations page (admins): the stations of their warehouses, one-time enrollment tokens, and
+revocation (the same `server.stations.revoke` as `packbench server station revoke`, audited: the
+station's next request is refused and its passport key vouches for nothing issued from then on)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from app.clock import iso
 from app.i18n import N_
 from server.auth import issue_enrollment_token
 from server.console import audit
-from server.console.web import Forbidden, Page, page
+from server.console.web import Forbidden, NotFound, Page, page
 from server.models import Station
 
 router = APIRouter()
@@ -37,6 +39,26 @@ def stations_page(p: Annotated[Page, Depends(page)]) -> HTMLResponse:
     return _render(_admin(p))
 
 
+@router.post("/console/stations/revoke", response_class=HTMLResponse, include_in_schema=False)
+def revoke_station(p: Annotated[Page, Depends(page)], csrf: Annotated[str, Form(max_length=200)] = "",
+                   station_id: Annotated[str, Form(max_length=64)] = "",
+                   reason: Annotated[str, Form(max_length=500)] = "") -> HTMLResponse:
+    from server.stations import StationError, revoke
+
+    _admin(p).check_csrf(csrf)
+    with p.svc.sdb.connection():
+        row = Station.get_or_none(Station.station_id == station_id)
+    if row is None or not p.user.sees(row.warehouse):
+        raise NotFound()  # another warehouse's station is not there for this user
+    if not reason.strip():
+        return _render(p, problem=p.translator.gettext("Say why the station is revoked."))
+    try:
+        revoke(p.svc.sdb, station_id, reason.strip(), p.svc.clock, actor=p.user.name)
+    except StationError as exc:
+        return _render(p, problem=str(exc))
+    return _render(p)
+
+
 @router.post("/console/stations/token", response_class=HTMLResponse, include_in_schema=False)
 def new_token(p: Annotated[Page, Depends(page)], csrf: Annotated[str, Form(max_length=200)] = "",
               warehouse: Annotated[str, Form(max_length=64)] = "",
@@ -48,7 +70,8 @@ def new_token(p: Annotated[Page, Depends(page)], csrf: Annotated[str, Form(max_l
         if not 0 < hours <= MAX_TTL_HOURS:
             raise ValueError
     except ValueError:
-        return _render(p, problem=f"1–{MAX_TTL_HOURS}")
+        return _render(p, problem=p.translator.gettext("Token validity must be between these hours:")
+                       + f" 1–{MAX_TTL_HOURS}")
     token, expires = issue_enrollment_token(p.svc.sdb, chosen, p.svc.clock, hours)
     audit.record_now(p.svc.sdb, p.svc.clock, p.user.name, "station.token", warehouse=chosen,
                      detail=f"valid until {iso(expires)}")

@@ -107,3 +107,27 @@ def test_stations_page_is_for_admins_and_issues_working_tokens(server: Running, 
     assert enrolled.status_code == 200 and enrolled.json()["warehouse"] == "WH1"
     assert "NEW-BENCH" in admin.get("/console/stations").text
     assert csrf_of(admin.get("/console/stations").text)
+
+
+def test_an_admin_revokes_a_station_from_the_console(server: Running, station: Station) -> None:
+    make_user(server, "boss", "admin", ("WH1",))
+    make_user(server, "other-boss", "admin", ("WH2",))
+    admin = log_in(server, "boss")
+    assert admin.post("/console/stations/revoke", data={"station_id": station.station_id, "reason": "stolen",
+                                                        "csrf": "forged"}).status_code == 403
+    assert post_form(log_in(server, "other-boss"), "/console/stations", "/console/stations/revoke",
+                     {"station_id": station.station_id, "reason": "x"}).status_code == 404  # not theirs
+    assert post_form(admin, "/console/stations", "/console/stations/revoke",
+                     {"station_id": station.station_id, "reason": " "}).status_code == 400
+    reply = post_form(admin, "/console/stations", "/console/stations/revoke",
+                      {"station_id": station.station_id, "reason": "PC stolen 工位电脑被盗"})
+    assert reply.status_code == 200 and "revoked" in reply.text
+    refused = station.push(station.event("scan", {"actor": "x", "outcome": "ok"}))
+    assert refused.status_code == 403 and "revoked" in refused.text
+    with server.services.sdb.connection():
+        audit = server.services.sdb.execute('SELECT "actor", "target" FROM "server_audit" WHERE "action" = ?',
+                                            ("station.revoke",)).fetchall()
+    assert audit == [("boss", station.station_id)]
+    again = post_form(admin, "/console/stations", "/console/stations/revoke",
+                      {"station_id": station.station_id, "reason": "twice"})
+    assert again.status_code == 400 and "already revoked" in again.text
