@@ -4,6 +4,7 @@
     packbench server health silence --warehouse W --hours H --reason TEXT [--indicator NAME]
     packbench server health threshold --warehouse W --indicator NAME (--max X | --min X)
     packbench server demo seed --warehouse W --days N
+    packbench server report weekly|monthly --warehouse W [--period 2026-W49|2026-11] -o FILE.pdf
 """
 
 from __future__ import annotations
@@ -110,6 +111,21 @@ def cmd_demo_seed(args: argparse.Namespace, config: ServerConfig) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, config: ServerConfig) -> int:
+    from pathlib import Path
+
+    from server.health.report import period, write_report
+
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise HealthError(f"{out.parent} is not a folder: the report goes into an existing one")
+    span = period(args.kind, args.period, SystemClock().now().astimezone(config.zone).date())
+    with migrated(config.database) as sdb:
+        pages = write_report(sdb, args.warehouse, span, out, config.zone)
+    print(f"{args.kind} order-health report of {args.warehouse} for {span.label} written to {out} ({pages} pages)")
+    return 0
+
+
 def register(actions: Any, action: Callable[..., argparse.ArgumentParser]) -> None:
     """Add `health` (with `silence`, `threshold`) and `demo seed` to `packbench server`."""
     h = action("health", cmd_health, "order-health indicators against their baseline (2σ), with alerts")
@@ -130,6 +146,11 @@ def register(actions: Any, action: Callable[..., argparse.ArgumentParser]) -> No
     t.add_argument("--indicator", required=True)
     t.add_argument("--max", type=float)
     t.add_argument("--min", type=float)
+    r = action("report", cmd_report, "the weekly or monthly order-health report (PDF)")
+    r.add_argument("kind", choices=("weekly", "monthly"))
+    r.add_argument("--warehouse", required=True)
+    r.add_argument("--period", help="2026-W49 (weekly) or 2026-11 (monthly); default: the last complete one")
+    r.add_argument("-o", "--output", required=True, help="the PDF to write")
     d = actions.add_parser("demo", help="demo data for the console, health page and reports")
     seeds = d.add_subparsers(dest="demo_action", metavar="ACTION", required=True)
     a = action("seed", cmd_demo_seed, "fill a realistic, seeded order history with a few planted incidents", seeds)

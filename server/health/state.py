@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.clock import Clock, iso
-from server.console.audit import record
 from server.db import ServerDb
 from server.health.evaluate import Explanation, Reading
 from server.health.indicators import BY_NAME
@@ -44,6 +43,8 @@ def silence(sdb: ServerDb, clock: Clock, warehouse: str, hours: float, reason: s
         raise HealthError(f"--hours must be more than 0 and at most {MAX_SILENCE_HOURS}, not {hours:g}")
     if not reason.strip():
         raise HealthError("a silence needs a --reason (e.g. the campaign's name)")
+    from server.console.audit import record  # here: the console package imports this module's page
+
     now = clock.now()
     starts, ends = iso(now), iso(now + timedelta(hours=hours))
     with sdb.connection(), sdb.write():
@@ -75,6 +76,7 @@ def set_threshold(sdb: ServerDb, clock: Clock, warehouse: str, indicator: str, o
         raise HealthError(f"unknown indicator {indicator!r} (known: {', '.join(BY_NAME)})")
     if op not in ("max", "min"):
         raise HealthError("a threshold is --max or --min")
+    from server.console.audit import record
     with sdb.connection(), sdb.write():
         sdb.execute('DELETE FROM "health_threshold" WHERE "warehouse" = ? AND "indicator" = ?', (warehouse, indicator))
         sdb.execute('INSERT INTO "health_threshold" ("warehouse", "indicator", "op", "limit_value", "actor", '

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -170,3 +171,29 @@ def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb
         assert all(r.json["at"]["atMobiles"] == ["13800000001", "13900000002"] for r in ding.received)
         check(sdb, clock, wh, hour=hour, notify=notify)  # the same anomalies: nothing new to send
         assert deliver_due(sdb, clock, config.alert_channels) == (0, 0) and len(ding.received) == sent
+
+
+def test_the_weekly_report_is_a_pdf_with_cjk_text_vector_charts_and_the_anomalies(
+        seeded: tuple[ServerDb, dict[str, str]], tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from server.health.report import period, write_report
+
+    sdb, incidents = seeded
+    zone = ZoneInfo("Asia/Shanghai")
+    incident_day = parse_iso(incidents["refunds"]).astimezone(zone).date()
+    span = period("weekly", None, incident_day + timedelta(days=7))  # the week holding the incidents
+    assert span.first <= incident_day <= span.last and span.label.startswith("2026-W")
+    out = tmp_path / "weekly.pdf"
+    pages = write_report(sdb, WH, span, out, zone)
+    reader = PdfReader(out)
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert pages == len(reader.pages) >= 2
+    assert "订单健康周报" in text and "扫描错误率" in text and "Anomalies" in text and "承运商时效" in text
+    fonts = {str(f.get("/BaseFont", "")) for page in reader.pages
+             for f in (page["/Resources"].get("/Font") or {}).values() for f in [f.get_object()]}
+    assert any("PackBenchCJK" in f or "WenQuanYi" in f for f in fonts)  # the CJK font, embedded
+    assert not any("/XObject" in page["/Resources"] for page in reader.pages)  # vector charts, no images
+    with pytest.raises(HealthError, match="2026-W49"):
+        period("weekly", "last week", incident_day)
+    assert period("monthly", "2026-11", incident_day).last.day == 30

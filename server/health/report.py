@@ -1,0 +1,237 @@
+"""`packbench server report weekly|monthly --warehouse W [--period …] -o FILE.pdf`: order health on paper.
+
+A4, CJK font embedded, charts drawn as vector graphics (reportlab's own lines and polygons, no
+images). For each indicator: its daily value over the period against the baseline of the same
+weekday over the four weeks before (median ± MAD-based σ, as the hourly evaluation), as a chart and a
+line of figures; the days beyond 2σ in the bad direction are listed, with the hourly anomalies the
+server alerted in the period and their explanations; then the top five exception tags per week, with
+a note when one tag leads three weeks running, and delivery time by carrier.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from app.clock import iso
+from server.db import ServerDb
+from server.health.evaluate import Measure, Reading, judge, measure
+from server.health.indicators import BY_NAME, INDICATORS, Indicator
+from server.health.state import HealthError
+
+BASELINE_WEEKS = 4
+
+
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # weekly | monthly
+    first: date
+    last: date  # inclusive
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    @property
+    def label(self) -> str:
+        if self.kind == "weekly":
+            year, week, _ = self.first.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{self.first:%Y-%m}"
+
+
+def period(kind: str, text: str | None, today: date) -> Period:
+    """`weekly` 2026-W49 / `monthly` 2026-11; default the last complete week or month before `today`."""
+    try:
+        if kind == "weekly":
+            if text:
+                iso_year, iso_week = text.upper().split("-W")
+                first = date.fromisocalendar(int(iso_year), int(iso_week), 1)
+            else:
+                first = today - timedelta(days=today.weekday() + 7)
+            return Period(kind, first, first + timedelta(days=6))
+        if kind == "monthly":
+            if text:
+                year, month = (int(part) for part in text.split("-"))
+                first = date(year, month, 1)
+            else:
+                first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+            following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+            return Period(kind, first, following - timedelta(days=1))
+    except ValueError:
+        pass
+    example = "2026-W49" if kind == "weekly" else "2026-11"
+    raise HealthError(f"--period for a {kind} report looks like {example}, not {text!r}")
+
+
+def _day_window(day: date, zone: ZoneInfo) -> tuple[str, str]:
+    start = datetime.combine(day, time(0), zone).astimezone(UTC)
+    return iso(start), iso(start + timedelta(days=1))
+
+
+def daily(sdb: ServerDb, warehouse: str, indicator: Indicator, days: list[date], zone: ZoneInfo) -> list[Reading]:
+    """Each day's value against the same weekday of the previous four weeks."""
+    spans: list[tuple[str, str]] = []
+    for day in days:
+        spans += [_day_window(day - timedelta(weeks=k), zone) for k in range(BASELINE_WEEKS + 1)]
+    with sdb.connection():
+        measured = measure(sdb, indicator, warehouse, spans, None)
+    step = BASELINE_WEEKS + 1
+    out = []
+    for n, day in enumerate(days):
+        now = measured.get((n * step, ""), Measure(None, 0))
+        history = [measured.get((n * step + k, ""), Measure(None, 0)) for k in range(1, step)]
+        start = datetime.combine(day, time(0), zone).astimezone(UTC)
+        daily_indicator = indicator if indicator.kind != "count" else _scaled(indicator)
+        out.append(judge(daily_indicator, now, history, hour=start))
+    return out
+
+
+def _scaled(indicator: Indicator) -> Indicator:
+    """A count's minimum volume is per hour; a day holds about twenty working hours of it."""
+    from dataclasses import replace
+
+    return replace(indicator, min_volume=indicator.min_volume * 20)
+
+
+def top_tags(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> list[tuple[str, list[tuple[str, int]]]]:
+    """Per ISO week of the period (and the two before, to judge a tag leading three weeks running):
+    the five most-opened exception tags."""
+    first = period_.first - timedelta(days=period_.first.weekday() + 14)
+    lo, _ = _day_window(first, zone)
+    _, hi = _day_window(period_.last, zone)
+    with sdb.connection():
+        rows = sdb.execute('SELECT e."at", e."payload" FROM "station_event" e JOIN "station" s '
+                           'ON s."station_id" = e."station_id" WHERE s."warehouse" = ? AND e."kind" = ? '
+                           'AND e."at" >= ? AND e."at" < ?', (warehouse, "exception.opened", lo, hi)).fetchall()
+    weeks: dict[str, Counter[str]] = {}
+    for at, payload in rows:
+        local = datetime.fromisoformat(str(at).replace("Z", "+00:00")).astimezone(zone).date()
+        year, week, _ = local.isocalendar()
+        try:
+            tag = str(json.loads(payload).get("tag") or "?")
+        except ValueError:
+            tag = "?"
+        weeks.setdefault(f"{year}-W{week:02d}", Counter())[tag] += 1
+    return [(week, weeks[week].most_common(5)) for week in sorted(weeks)]
+
+
+def leading_streak(tags: list[tuple[str, list[tuple[str, int]]]]) -> str | None:
+    """The tag that led the last three weeks in a row, if one did."""
+    leaders = [top[0][0] for _, top in tags if top][-3:]
+    return leaders[0] if len(leaders) == 3 and len(set(leaders)) == 1 else None
+
+
+def alerted(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> list[tuple[str, str, str, str]]:
+    lo, _ = _day_window(period_.first, zone)
+    _, hi = _day_window(period_.last, zone)
+    with sdb.connection():
+        rows = sdb.execute('SELECT "hour", "indicator", "slice", "explanation" FROM "health_alert" WHERE '
+                           '"warehouse" = ? AND "hour" >= ? AND "hour" < ? ORDER BY "hour"', (warehouse, lo, hi))
+        return [(str(h), str(i), str(s), str(e)) for h, i, s, e in rows.fetchall()]
+
+
+def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone: ZoneInfo) -> int:
+    """Write the PDF; returns its page count."""
+    from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, String
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from app.documents.fonts import register_cjk_font
+
+    font = register_cjk_font()
+    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
+    head = ParagraphStyle("head", fontName=font, fontSize=16, leading=20, spaceAfter=6)
+    sub = ParagraphStyle("sub", fontName=font, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
+    title = "订单健康周报 Order health weekly report" if period_.kind == "weekly" else \
+        "订单健康月报 Order health monthly report"
+    story: list[object] = [Paragraph(f"{title} · {warehouse} · {period_.label}", head),
+                           Paragraph(f"{period_.first.isoformat()} – {period_.last.isoformat()} ({zone.key}). "
+                                     "每日数值对比前四周同一星期几的基线（中位数 ± 2σ，σ = 1.4826 × MAD）。"
+                                     "Each day against the same weekday of the four weeks before: median ± 2σ.", body)]
+    flagged_days: list[tuple[str, str, str, str]] = []
+    width, height = 170 * mm, 32 * mm
+    for indicator in INDICATORS:
+        series = daily(sdb, warehouse, indicator, period_.days, zone)
+        values = [r.value for r in series]
+        # The band where a day had facts and a baseline: (index, baseline, σ).
+        judged = [(i, r.baseline, r.sigma) for i, r in enumerate(series)
+                  if r.baseline is not None and r.sigma is not None and r.volume > 0]
+        highs = [v for v in values if v is not None] + [b + 2 * s for _, b, s in judged]
+        top = max(highs, default=1.0) or 1.0
+        drawing = Drawing(width, height)
+        step = width / max(len(series) - 1, 1)
+
+        def y(value: float, top: float = top) -> float:
+            return float(4 + (height - 8) * max(value, 0.0) / top)
+
+        band_up = [(i * step, y(b + 2 * s)) for i, b, s in judged]
+        band_down = [(i * step, y(b - 2 * s)) for i, b, s in judged]
+        if band_up:
+            points = [c for p in band_up + band_down[::-1] for c in p]
+            drawing.add(Polygon(points, fillColor=colors.Color(0.12, 0.44, 0.92, 0.15), strokeColor=None))
+        line = [c for i, v in enumerate(values) if v is not None for c in (i * step, y(v))]
+        if len(line) >= 4:
+            drawing.add(PolyLine(line, strokeColor=colors.HexColor("#1f6feb"), strokeWidth=1.2))
+        drawing.add(Line(0, 4, width, 4, strokeColor=colors.HexColor("#cccccc"), strokeWidth=0.5))
+        drawing.add(String(width - 2, height - 8, series[0].shown(top), fontName=font, fontSize=7,
+                           textAnchor="end", fillColor=colors.grey))
+        for i, r in enumerate(series):
+            if r.flagged and r.value is not None:
+                drawing.add(Polygon([i * step - 2, y(r.value) - 2, i * step + 2, y(r.value) - 2, i * step + 2,
+                                     y(r.value) + 2, i * step - 2, y(r.value) + 2], fillColor=colors.red,
+                                    strokeColor=None))
+                flagged_days.append((r.hour.astimezone(zone).date().isoformat(), indicator.title_zh,
+                                     r.shown(r.value), r.shown(r.baseline)))
+        shown = ", ".join(f"{r.hour.astimezone(zone):%m-%d} {r.shown(r.value)}" for r in series)
+        story += [Paragraph(f"{indicator.title_zh} · {indicator.title_en}", sub), drawing,
+                  Paragraph(shown, body)]
+    story.append(Paragraph("异常 · Anomalies", sub))
+    if flagged_days:
+        table = Table([["日期 day", "指标 indicator", "数值 value", "基线 baseline"], *flagged_days],
+                      colWidths=[30 * mm, 70 * mm, 30 * mm, 30 * mm])
+        table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
+                                   ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+        story.append(table)
+    else:
+        story.append(Paragraph("本期无日级异常。No day beyond 2σ in this period.", body))
+    for hour, name, where, why in alerted(sdb, warehouse, period_, zone):
+        indicator_title = BY_NAME[name].title_zh if name in BY_NAME else name
+        story.append(Paragraph(f"{hour} · {indicator_title} {where} — {why}", body))
+    story.append(Paragraph("异常单标签前五 · Top-5 exception tags per week", sub))
+    tags = top_tags(sdb, warehouse, period_, zone)
+    rows = [[week, " · ".join(f"{tag} {n}" for tag, n in top)] for week, top in tags] or [["—", "—"]]
+    table = Table([["周 week", "标签 tags"], *rows], colWidths=[30 * mm, 140 * mm])
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
+                               ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+    story.append(table)
+    streak = leading_streak(tags)
+    if streak:
+        story.append(Paragraph(f"注意：{streak} 已连续三周位居第一。Note: {streak} has led three weeks running.",
+                               body))
+    story.append(Paragraph("承运商时效 · Delivery time by carrier (handed over → delivered, p90)", sub))
+    lo, _ = _day_window(period_.first, zone)
+    _, hi = _day_window(period_.last, zone)
+    with sdb.connection():
+        by_carrier = measure(sdb, BY_NAME["delivery_time_p90"], warehouse, [(lo, hi)], "carrier")
+    sla = [[carrier or "?", f"{m.value:.1f} h" if m.value is not None else "—", str(m.volume)]
+           for (_, carrier), m in sorted(by_carrier.items())] or [["—", "—", "0"]]
+    table = Table([["快递 carrier", "p90", "件数 parcels"], *sla], colWidths=[40 * mm, 40 * mm, 40 * mm])
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
+                               ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+    story += [table, Spacer(1, 4 * mm)]
+    pages: list[int] = []
+    doc = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=15 * mm,
+                            bottomMargin=15 * mm, title=f"{title} {warehouse} {period_.label}")
+    doc.build(story, onLaterPages=lambda canvas, d: pages.append(d.page),
+              onFirstPage=lambda canvas, d: pages.append(d.page))
+    return len(pages)
