@@ -77,8 +77,12 @@ class Scheduler:
             stalled = run_server_rules(self.sdb, self.clock, warehouse)
             if stalled:
                 log.info("server rules opened %d cases in %s", stalled, warehouse)
-            _, anomalies = health_check(self.sdb, self.clock, warehouse,
-                                        notify=channel_notifier(self.sdb, self.config, self.clock, warehouse))
+            try:  # order health must not keep the other jobs of this run from happening
+                _, anomalies = health_check(self.sdb, self.clock, warehouse,
+                                            notify=channel_notifier(self.sdb, self.config, self.clock, warehouse))
+            except Exception:
+                log.exception("order health of %s failed", warehouse)
+                continue
             if anomalies:
                 log.info("order health of %s: %d new anomalies", warehouse, len(anomalies))
         return True

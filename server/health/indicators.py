@@ -175,4 +175,4 @@ def _postgres(sql: str) -> str:
         inner = sql[start + 4:end]
         sql = sql[:start] + f"(EXTRACT(EPOCH FROM CAST({inner} AS TIMESTAMPTZ)) / 86400.0)" + sql[end + 1:]
     sql = sql.replace("json_extract(e.\"payload\", '$.actor')", "(e.\"payload\"::json ->> 'actor')")
-    return sql
+    return sql.replace("%", "%%")  # psycopg2 reads % as a parameter marker (the LIKE patterns)
