@@ -35,7 +35,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app drivers protocol sync server wiring.py doctor.py
+	$(BIN)/mypy app drivers protocol sync server wiring.py doctor.py qt_platform_check.py
 
 # The station as a folder that runs without Python: dist/packbench/packbench (see installer/).
 # Prove it with `dist/packbench/packbench --self-test` (QT_QPA_PLATFORM=offscreen on a headless box).
