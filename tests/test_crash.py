@@ -91,7 +91,10 @@ def _run_line(data_dir: Path, scans: list[str], kill_after: float | None) -> lis
     )
     if kill_after is None:
         out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 0
+        # A kill between a label's bytes and its answer leaves that label uncertain: only a person's
+        # REPRINT sends it again, so the clean run that follows reports it with exit 7, not 0.
+        uncertain = b'"event": "print_uncertain"' in out or b'"event": "print_failed"' in out
+        assert proc.returncode == 0 or (proc.returncode == 7 and uncertain), proc.returncode
     else:
         # Kill at a random moment after the line has started work (its first committed outcome), so a
         # slow start on a loaded machine cannot turn the kills into kills before any work.
