@@ -54,15 +54,16 @@ def admin(data_dir: Path, env: Mapping[str, str], *argv: str) -> str:
 
 
 @contextmanager
-def serving(data_dir: Path, env: Mapping[str, str]) -> Iterator[Served]:
+def serving(data_dir: Path, env: Mapping[str, str], *options: str) -> Iterator[Served]:
+    """The server with `options` (e.g. "--workers", "4"); with workers, `pid` is their parent's."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "server", "--port", str(port), "--data-dir", str(data_dir)],
-                            cwd=ROOT, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "server", "--port", str(port), "--data-dir", str(data_dir),
+                             *options], cwd=ROOT, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 httpx.get(f"{url}/healthz", timeout=1).raise_for_status()

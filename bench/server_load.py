@@ -24,17 +24,12 @@ import hashlib
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.clock import SystemClock
 from app.keys import public_pem
+from bench._served import server_env, serving
 from bench.server_ingest import SALT, SECRET, TEXTS, fresh_schema
 from protocol import Event
 from sync.client import SyncClient, enroll
@@ -188,34 +184,6 @@ def _kuaidi100_form(parcel: str, steps: int) -> dict[str, str]:
     return {"param": param, "sign": hashlib.md5((param + SALT).encode()).hexdigest().upper()}
 
 
-@contextmanager
-def server_process(database_url: str, data_dir: Path, workers: int) -> Iterator[tuple[str, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "PACKBENCH_KUAIDI100_SALT": SALT,
-           "PACKBENCH_WEBHOOK_SECRET": SECRET}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "server", "--port", str(port), "--workers",
-                             str(workers), "--data-dir", str(data_dir)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
-        yield url, proc.pid
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
-
-
 def _tree(pid: int) -> list[int]:
     """The server's processes: the parent, its workers (and the workers' children, if any)."""
     out, todo = [], [pid]
@@ -266,7 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     tally, stop = Tally(), threading.Event()
     hook_rate = PARCELS_PER_DAY * PUSHES_PER_PARCEL / 86400 * args.speed
     with tempfile.TemporaryDirectory() as tmp, fresh_schema(url) as database_url, \
-            server_process(database_url, Path(tmp) / "srv", args.workers) as (server, pid):
+            serving(Path(tmp) / "srv", server_env(DATABASE_URL=database_url, PACKBENCH_KUAIDI100_SALT=SALT,
+                                                   PACKBENCH_WEBHOOK_SECRET=SECRET),
+                    "--workers", str(args.workers)) as served:
+        server, pid = served.url, served.pid
         from server.auth import issue_enrollment_token
         from server.db import open_database
 
