@@ -14,6 +14,18 @@ from app.store.models import Order, OrderLine, PackSession, Product, Shipment, T
 _server_ids = itertools.count(1)
 _waybills = itertools.count(1)
 ADDRESS = "浙江省杭州市西湖区文三路 90 号 东部软件园 3 幢"
+# One rule, as a server upload or a served rule set carries it: holds orders for parcel lockers.
+HOLD_WORDS = """\
+[[rule]]
+id = "hold-words"
+tag = "address_risk"
+title = "驿站代收"
+condition = 'order.receiver_address matches "驿站|代收"'
+severity = "warning"
+route = "supervisor"
+sop = "联系买家 / call the buyer"
+when = ["import"]
+"""
 
 
 def product(sku: str, *, name: str = "陶瓷杯 Ceramic mug", stock: int = 100, weight_g: int = 400) -> Product:

@@ -20,22 +20,11 @@ from app.errors import ExitCode
 from protocol import API
 from server.cli import register
 from server.migrations import LATEST_VERSION
+from tests.rules.builders import HOLD_WORDS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "imports"
 ROOT = Path(__file__).parents[2]
 
-
-HOLD_WORDS = """\
-[[rule]]
-id = "hold-words"
-tag = "address_risk"
-title = "驿站代收"
-condition = 'order.receiver_address matches "驿站|代收"'
-severity = "warning"
-route = "supervisor"
-sop = "联系买家 / call the buyer"
-when = ["import"]
-"""
 
 
 def packbench_server(*argv: str) -> int:

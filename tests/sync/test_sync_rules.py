@@ -10,24 +10,13 @@ from app.store import Store
 from app.store.models import AuditEntry, ExceptionCase, Outbox
 from sync.worker import run_round
 from tests.rules import builders
+from tests.rules.builders import HOLD_WORDS as RULE_HOLD_WORDS
 from tests.sync import fakes
 from tests.sync.fakes import FakeApi
 
 api = fakes.api  # fixture
 
-HOLD_WORDS = """\
-version = 1
-
-[[rule]]
-id = "hold-words"
-tag = "address_risk"
-title = "驿站代收"
-condition = 'order.receiver_address matches "驿站|代收"'
-severity = "warning"
-route = "supervisor"
-sop = "联系买家 / call the buyer"
-when = ["import"]
-"""
+HOLD_WORDS = "version = 1\n\n" + RULE_HOLD_WORDS
 BACKREFERENCE = HOLD_WORDS.replace('"驿站|代收"', '"(驿站)\\\\1"')
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from ui.app import Station, build_station
 from ui.qt import QApplication
 
 
-@pytest.fixture
-def station(qapp: QApplication, qtbot: QtBot, tmp_path: Path, clock: FakeClock) -> Iterator[Station]:
-    s = build_station(tmp_path, demo=True, clock=clock, retry_seconds=0.05)
+@contextmanager
+def running_station(qtbot: QtBot, data_dir: Path, clock: FakeClock) -> Iterator[Station]:
+    """The demo station of `data_dir` (seeded if it has no orders yet), started, its pack screen focused."""
+    s = build_station(data_dir, demo=True, clock=clock, retry_seconds=0.05)
     s.start()
     try:
         qtbot.waitExposed(s.window)
@@ -24,3 +26,9 @@ def station(qapp: QApplication, qtbot: QtBot, tmp_path: Path, clock: FakeClock) 
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def station(qapp: QApplication, qtbot: QtBot, tmp_path: Path, clock: FakeClock) -> Iterator[Station]:
+    with running_station(qtbot, tmp_path, clock) as s:
+        yield s

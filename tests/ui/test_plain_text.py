@@ -14,8 +14,9 @@ from app.demo import product_barcode, seed_demo
 from app.pack.outcomes import Level
 from app.store import open_store
 from app.store.models import Operator, Order, OrderLine, Product
+from tests.ui.conftest import running_station
 from tests.ui.test_ui_station import Scanner
-from ui.app import Station, build_station
+from ui.app import Station
 from ui.qt import QApplication, QColor, QImage, QLabel, QMessageBox, Qt, QWidget
 from ui.widgets import LEVEL_COLOURS, PlainMessageBox, plain_tip
 
@@ -38,15 +39,8 @@ def hostile_station(qapp: QApplication, qtbot: QtBot, tmp_path: Path, clock: Fak
         Order.update(receiver_name=BIG_RED, platform="<h1>taobao</h1>").where(Order.order_id == ORDER).execute()
         Operator.update(name=BOLD_OPERATOR).where(Operator.badge == PACKER).execute()
     store.close()
-    s = build_station(tmp_path, demo=True, clock=clock, retry_seconds=0.05)
-    s.start()
-    try:
-        qtbot.waitExposed(s.window)
-        s.window.activateWindow()
-        qtbot.waitUntil(lambda: QApplication.focusWidget() is s.window.pack_screen)
+    with running_station(qtbot, tmp_path, clock) as s:
         yield s
-    finally:
-        s.close()
 
 
 def _labels(root: QWidget) -> list[QLabel]:
