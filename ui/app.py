@@ -152,23 +152,34 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
 
 
 def run_station(data_dir: Path, demo: bool = False) -> int:
+    interrupt = TerminalInterrupt()  # first of all: a Ctrl-C during start-up is noted, not raised mid-way
+    try:
+        return _run_station(Path(data_dir), demo, interrupt)
+    finally:
+        interrupt.restore()
+
+
+def _run_station(data_dir: Path, demo: bool, interrupt: TerminalInterrupt) -> int:
     app = application()
     self_test = os.environ.get("PACKBENCH_SELFTEST") == "1"
     try:
-        station = build_station(Path(data_dir), demo)
+        station = build_station(data_dir, demo)
     except Exception as exc:  # the one reporter: a line on stderr and, but in a self-test, the dialog
-        return report(exc, Path(data_dir), show=None if self_test else partial(QMessageBox.critical, None, "PackBench"))
+        return report(exc, data_dir, show=None if self_test else partial(QMessageBox.critical, None, "PackBench"))
+    if interrupt.received:  # Ctrl-C while starting: close what was opened, never show the window
+        station.close()
+        print("packbench: interrupted while starting; station closed", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     station.start()
-    interrupt = TerminalInterrupt(app)
+    interrupt.watch(app)
     if not self_test:
         print("packbench: station window open; Ctrl-C here closes it", file=sys.stderr, flush=True)
     if self_test:
-        shot = Path(os.environ.get("PACKBENCH_SELFTEST_PNG") or Path(data_dir) / "selftest.png")
+        shot = Path(os.environ.get("PACKBENCH_SELFTEST_PNG") or data_dir / "selftest.png")
         shot.parent.mkdir(parents=True, exist_ok=True)
         QTimer.singleShot(1000, lambda: app.exit(0 if station.window.grab().save(str(shot)) else 1))
     try:
         code = app.exec()
     finally:
-        interrupt.restore()
         station.close()
     return EXIT_INTERRUPTED if interrupt.received else code
