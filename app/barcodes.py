@@ -1,4 +1,4 @@
-"""Interpret one raw scan: what did the packer just scan? (design §4)
+"""Interpret one raw scan: what did the packer just scan? (docs/architecture.md §4.3)
 
 Pure domain code: no Qt, no I/O. `interpret()` is total: for any bytes or str it returns a
 `ParsedScan` or raises `BarcodeError`, whose message is shown to the packer as is.

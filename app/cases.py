@@ -1,4 +1,4 @@
-"""Exception cases: opened by rules and built-in checks, worked by supervisors (design §9).
+"""Exception cases: opened by rules and built-in checks, worked by supervisors (docs/architecture.md §9.1).
 
 Opening is idempotent per `dedupe_key`: while a case about the same thing is open or acknowledged,
 running the same check again changes nothing. Every change is audited and goes to the outbox.

@@ -1,4 +1,4 @@
-"""`packbench exceptions`: the exception case queue (design §9, issue 5).
+"""`packbench exceptions`: the exception case queue (docs/architecture.md §9.1).
 
     packbench exceptions list [--open] [--json] [--tag T] [--severity S] [--route R]
     packbench exceptions ack ID [--by NAME]

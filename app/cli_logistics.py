@@ -1,4 +1,4 @@
-"""`packbench waybills`, `packbench passport` and `packbench handover` (issues 5, 6, 7).
+"""`packbench waybills`, `packbench passport` and `packbench handover` (docs/architecture.md §6.4, §6.5, §9.4).
 
 `register(sub, command)` adds them to the parser `app.cli.build_parser` builds: `command` is its
 `command(name, handler, help)` factory (one is made from `sub` when omitted). Exit codes: 0 success;

@@ -1,4 +1,4 @@
-"""Station configuration: `station.toml` next to the store (design §11).
+"""Station configuration: `station.toml` next to the store (docs/architecture.md §13).
 
 A fresh data dir has no config file: the station then runs in demo mode with simulated devices.
 """

@@ -1,4 +1,4 @@
-"""Carrier handover (design §9, issue 7): scan parcels out to a courier, close the batch, sign a manifest.
+"""Carrier handover (docs/architecture.md §9.4): scan parcels out to a courier, close the batch, sign a manifest.
 
 A batch is open for one carrier at one station; scanning a parcel's label adds it once. A parcel that
 must not leave is refused loudly: voided label, order cancelled or refunded after packing (intercept),

@@ -1,4 +1,4 @@
-"""The station's Ed25519 passport key pair and the public keys it trusts (design §6, §8).
+"""The station's Ed25519 passport key pair and the public keys it trusts (docs/architecture.md §6.5, §10.1).
 
 The private key lives in the data dir as an unencrypted PKCS#8 PEM readable by its owner only
 (mode 0600 on POSIX; on Windows the data dir's ACL is what protects it). It is created at first use,

@@ -1,4 +1,4 @@
-"""Label content (design §6), built once here and rendered to bytes by `drivers/printers`."""
+"""Label content (docs/architecture.md §6.1), built once here and rendered to bytes by `drivers/printers`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Case notifications to a chat robot (WeCom / DingTalk style webhook), design §9.
+"""Case notifications to a chat robot (WeCom / DingTalk style webhook) (docs/architecture.md §9.1).
 
 `CaseNotifier.notify(case)` is what callers call (it is registered in `app.cases.case_listeners` by
 `wiring.build_runtime` when `notify_url` is set): a new case of a configured severity becomes one text

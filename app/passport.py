@@ -1,4 +1,4 @@
-"""The logistics passport (design §6): a compact Ed25519-signed token in the label's QR code.
+"""The logistics passport (docs/architecture.md §6.5): a compact Ed25519-signed token in the label's QR code.
 
 The QR holds `{base}/p/{token}`; it must fit a version-10 QR at error correction M, which holds 213
 bytes in byte mode. An Ed25519 signature alone is 64 bytes (86 base64 characters), so the payload

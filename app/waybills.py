@@ -1,4 +1,4 @@
-"""Waybill (tracking) number pools per carrier (issue 5).
+"""Waybill (tracking) number pools per carrier (docs/architecture.md §6.4).
 
 Numbers come in bulk from the carrier (`packbench waybills import FILE --carrier SF`; later also from
 the server's allocate endpoint through `add_numbers`), are taken one per parcel by

@@ -1,4 +1,4 @@
-"""Cold start to ready-to-scan and resident memory at 10^6 orders. Budget (design §10): < 2 s, < 300 MB.
+"""Cold start to ready-to-scan and resident memory at 10^6 orders. Budget (docs/architecture.md §12): < 2 s, < 300 MB.
 
 Spawns `python -m bench._cold_child`, which runs the app's own `packbench pack` entry point
 (`main.main`) with simulated scanner, scale and printer on a private copy of the cached 10^6-order

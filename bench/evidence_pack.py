@@ -1,6 +1,6 @@
 """Evidence packs: one order with 200 tracking events (time, size), a batch of 100 packs (total time).
 
-Budget (design §10): an evidence pack with 200 tracking events under 0.5 s.
+Budget (docs/architecture.md §12): an evidence pack with 200 tracking events under 0.5 s.
 
 Everything goes through the app's own services on a real store: demo data, orders packed through
 `PackFlow` (a wrong item on the way), passports minted, parcels handed over through

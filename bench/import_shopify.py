@@ -8,7 +8,7 @@ lines, Shopify's full 79-column export, written row by row). Two cases:
   import-orders FILE --format shopify`), so the peak RSS is the import's alone (the child's
   ru_maxrss) and the phases come from its own progress lines on stderr, time-stamped as they arrive:
   stream + write (until "import N/N rows (100%)", i.e. committed) and rules (until "rules N/N").
-  Budget (issue 10): < 3 min and peak RSS < 500 MB on the 2-core machine.
+  Budget (docs/architecture.md §12): < 3 min and peak RSS < 500 MB on the 2-core machine.
 - `small` (`--case small` or `all`): 100,000 lines in process through `app.importers.import_orders`:
   fresh store, the same file again (nothing written), a changed export (every order updated, half
   re-lined); median of `--runs`.

@@ -1,4 +1,5 @@
-"""Order lookup by barcode at 10^4, 10^5 and 10^6 orders (p50, p99). Budget (design §10): p99 < 1 ms at 10^6.
+"""Order lookup by barcode at 10^4, 10^5 and 10^6 orders (p50, p99).
+Budget (docs/architecture.md §12): p99 < 1 ms at 10^6.
 
 Times exactly what the scan path does with a code, in the app's own functions and store:
 `app.barcodes.interpret(raw, is_badge=lookup.is_badge)` (the badge check is a store query on

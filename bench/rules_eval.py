@@ -1,4 +1,4 @@
-"""Full re-evaluation of the default exception rules over 10^5 orders (design §9; issue: "Rules over
+"""Full re-evaluation of the default exception rules over 10^5 orders (docs/architecture.md §9.1; issue: "Rules over
 10^5 orders (full re-evaluation time)").
 
 The store is a private copy (in a temp dir) of the cached benchmark store of N orders (bench/_fixtures:

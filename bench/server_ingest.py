@@ -1,5 +1,5 @@
 """Carrier tracking events ingested into PostgreSQL per second, through the hook code path.
-Budget (design §10): at least 5,000 tracking events per second.
+Budget (docs/architecture.md §12): at least 5,000 tracking events per second.
 
 A real server (`packbench server`, one uvicorn worker in its own process, access log on) on a
 fresh PostgreSQL schema; half

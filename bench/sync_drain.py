@@ -1,5 +1,5 @@
 """Draining 100,000 queued outbox events to the server: batched (500 per request) vs one request per
-event. Budget (design §10): under 30 s, and at least 50× faster than one request per event.
+event. Budget (docs/architecture.md §12): under 30 s, and at least 50× faster than one request per event.
 
 The server is the reference server (server/) in its own process on 127.0.0.1 (SQLite, or
 `--database-url postgresql://…`). The events are `scan` facts shaped like the pack flow's, queued with

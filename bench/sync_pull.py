@@ -1,4 +1,4 @@
-"""Pulling 100,000 orders from the server into an empty station (design §8; §10 sets no budget for it:
+"""Pulling 100,000 orders from the server into an empty station (docs/architecture.md §10.3; §12 sets no budget for it:
 the figures show what a new bench costs on its first sync and how long each page holds the store).
 
 The server is the reference server in its own process (SQLite, or `--database-url postgresql://…`),

@@ -1,4 +1,4 @@
-"""Cameras for packing photos (issue 6): the `app.evidence.photo.Camera` interface, three transports.
+"""Cameras for packing photos (docs/architecture.md §4.4): the `app.evidence.photo.Camera` interface, three transports.
 
     sim                              SimulatedCamera: draws a test still (a box, the order id, the time)
     http://192.168.1.64/snapshot.jpg HttpSnapshotCamera: an IP camera's snapshot URL (JPEG or PNG)

@@ -1,4 +1,4 @@
-"""The station ↔ central-server protocol (design §8): models and request signing, shared by both sides.
+"""The station ↔ central-server protocol (docs/architecture.md §10): models and request signing, shared by both sides.
 
 A package of its own so that the server and the station's sync client both import it without either
 importing the other.

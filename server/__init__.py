@@ -1,4 +1,4 @@
-"""The reference central server (design §8): FastAPI on peewee, SQLite or PostgreSQL.
+"""The reference central server (docs/architecture.md §11): FastAPI on peewee, SQLite or PostgreSQL.
 
     app.py            create_app(config) -> FastAPI: routes, /healthz, /p/{token}, /openapi.json
     api.py            the signed station API under /api/v1 (enroll is the one unsigned call)

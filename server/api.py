@@ -1,4 +1,4 @@
-"""The station API under `/api/v1` (design §8). Everything but enrollment is signed (`Station`)."""
+"""The station API under `/api/v1` (docs/architecture.md §10). Everything but enrollment is signed (`Station`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reference central server (design §8): `create_app(config)` builds the FastAPI application.
+"""The reference central server (docs/architecture.md §11.1): `create_app(config)` builds the FastAPI application.
 
 Routes: the station API (`server.api`, signed), the carrier webhooks (`server.hooks`), the supervisors'
 console under `/console/` (`server.console`, sessions), the public passport page `/p/{token}`,

@@ -1,4 +1,4 @@
-"""The head of each station's audit chain, kept outside the station (issue 8, item 5).
+"""The head of each station's audit chain, kept outside the station (docs/architecture.md §3.4).
 
 Every event batch may carry the station's chain head (seq, hash) and "links": the station's own
 entries, as its chain has them now, at the seqs the server may hold as its head. The server keeps the

@@ -1,4 +1,4 @@
-"""Station enrollment and request signatures (design §8).
+"""Station enrollment and request signatures (docs/architecture.md §10.1).
 
 Enrollment: an admin issues a one-time token for a warehouse (`packbench server station-token`);
 only its SHA-256 is stored. `POST /api/v1/enroll` claims it (an atomic UPDATE: two stations racing

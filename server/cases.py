@@ -1,4 +1,4 @@
-"""Exception cases of every station in one queue on the server, kept in step both ways (issue 13).
+"""Exception cases of every station in one queue on the server, kept in step both ways (docs/architecture.md §11.3).
 
 Station → server: a station's `exception.opened / acknowledged / resolved` events are projected into
 `server_case` (keyed by station and the station's case id) by the event applier, in the batch's

@@ -1,4 +1,4 @@
-"""The carriers' administration (issue 10), registered by `server.cli`:
+"""The carriers' administration (docs/architecture.md §11.4), registered by `server.cli`:
 
     packbench server warehouse set WH --sender-name N --sender-phone P --sender-address A --carrier C
     packbench server warehouse list

@@ -1,4 +1,4 @@
-"""Console users and the reconciliation job from the shell (issue 13), registered by `server.cli`:
+"""Console users and the reconciliation job from the shell (docs/architecture.md §11.5), registered by `server.cli`:
 
     packbench server user add NAME --role viewer|supervisor|admin --warehouse W [--warehouse W2 …] --password-stdin
     packbench server user list | disable NAME | passwd NAME --password-stdin

@@ -1,4 +1,4 @@
-"""Station events (outbox pushes), applied at most once (design §8, issue item 4).
+"""Station events (outbox pushes), applied at most once (docs/architecture.md §10.2).
 
 `POST /api/v1/events` carries up to `MAX_BATCH` events. Each event id is stored with the SHA-256
 of its canonical body (kind, `at` in UTC, station, seq, payload) and the answer it got:

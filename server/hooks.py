@@ -1,4 +1,4 @@
-"""Carrier webhooks (issue item 6). Neither is ever open: without its secret configured, a hook
+"""Carrier webhooks (docs/architecture.md §11.4). Neither is ever open: without its secret configured, a hook
 refuses every call (503).
 
 - `POST /hooks/carriers/kuaidi100`: Kuaidi100's push callback, form fields `param` (JSON) and

@@ -1,4 +1,4 @@
-"""Order and product intake on the server (issue item 7): the centre is the order and product master.
+"""Order and product intake on the server: the centre is the order and product master.
 
 Files are read by the station's own parsers and profiles (`app.importers.parse_orders`,
 `parse_products`, `load_profile`): the same formats, the same row errors. Writing follows the

@@ -1,4 +1,4 @@
-"""The public passport page `GET /p/{token}` (design §6): is this label genuine, and where is it?
+"""The public passport page `GET /p/{token}` (docs/architecture.md §11.3): is this label genuine, and where is it?
 
 The token is verified with the passport keys the stations registered at enrollment (by key id;
 several stations may share one if a station re-enrolled with its old key). A signature alone proves

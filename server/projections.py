@@ -1,4 +1,4 @@
-"""What each station event changes on the server (design §8): parcels, order status, metrics, cases.
+"""What each station event changes on the server (docs/architecture.md §11.3): parcels, order status, metrics, cases.
 
 A station event is a fact recorded by `app.audit.record_fact`; its `kind` names it and its
 payload is the audit payload. Kinds the server knows but does not project (overrides, imports,

@@ -1,5 +1,5 @@
-"""Pulls since a cursor (issue item 5): orders and tracking of the station's warehouse, all products,
-and the station's own exception cases changed in the console (issue 13).
+"""Pulls since a cursor: orders and tracking of the station's warehouse, all products,
+and the station's own exception cases changed in the console (docs/architecture.md §10.3).
 
 Every row of a stream carries a position from that stream's counter, handed out in commit order
 (`server.db.take_positions`); a change takes a new position, so a changed order comes again after

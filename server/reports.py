@@ -1,4 +1,4 @@
-"""Reconciliation and metrics for a warehouse (design §9): minimal, real, from the projections.
+"""Reconciliation and metrics for a warehouse (docs/architecture.md §9.5): minimal, real, from the projections.
 
 Reconciliation compares, per shop and business day (of payment, else creation, in the server's
 timezone), the platform orders with what the stations reported: packed (a live parcel from

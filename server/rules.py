@@ -1,4 +1,4 @@
-"""Exception rule sets distributed by the server (design §9): versioned TOML text in `rule_set`.
+"""Exception rule sets distributed by the server (docs/architecture.md §9.1): versioned TOML text in `rule_set`.
 
 `packbench server rules set FILE` stores a new version after the stations' own parser accepted it
 (syntax, fields, types, RE2 patterns), so a bad file is refused here with its line and column

@@ -1,4 +1,5 @@
-"""Server migration 5 (issue 8, item 5): the audit chain head each station's pushes carried (`server.audit_heads`).
+"""Server migration 5 (docs/architecture.md §3.4): the audit chain head each station's pushes carried
+(`server.audit_heads`).
 
 The station row keeps the last head accepted; heads refused (went back, changed a kept hash, did not
 link to it) are kept in `audit_head_conflict` for a supervisor, never dropped. `$bigint` and `$pk`

@@ -1,4 +1,4 @@
-"""Server migration 4 (issue 10, carriers): warehouse senders, Kuaidi100 e-waybills, tracking
+"""Server migration 4 (docs/architecture.md §11.4): warehouse senders, Kuaidi100 e-waybills, tracking
 subscriptions and the carrier job queue. Frozen DDL: never edit it once shipped."""
 
 CARRIERS = (

@@ -1,4 +1,4 @@
-"""Carrier tracking ingestion (issue item 6): parse pushes, store events append-only, publish them.
+"""Carrier tracking ingestion (docs/architecture.md §11.4): parse pushes, store events append-only, publish them.
 
 Every request body is stored as it came (`carrier_push`), once per source and SHA-256 of the body (a
 replayed push stores nothing), and every event with its own raw JSON.

@@ -1,4 +1,4 @@
-"""The station side of the central-server protocol (design §8): issue 4.
+"""The station side of the central-server protocol (docs/architecture.md §10).
 
     credentials.py  DATA_DIR/sync.toml (mode 0600): server URL, station id, secret
     client.py       SyncClient: signed HTTP, typed answers, SyncError(reason, retryable, kind); enroll()

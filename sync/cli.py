@@ -1,4 +1,4 @@
-"""`packbench station enroll` and `packbench sync` (design §8, §11).
+"""`packbench station enroll` and `packbench sync` (docs/architecture.md §10.1, §13).
 
     packbench station enroll --server URL --token T [--name NAME] [--force]
     packbench sync --once [--json]      one round now: push the outbox, pull products/orders/tracking

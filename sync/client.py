@@ -1,4 +1,4 @@
-"""HTTP client of the central server (design §8): signed requests, typed answers, one error type.
+"""HTTP client of the central server (docs/architecture.md §10.1): signed requests, typed answers, one error type.
 
 Every request is signed over the exact bytes sent: the body, and the path with its query string as
 it goes on the wire (the query is encoded here, never by `requests`, so what is signed is what the

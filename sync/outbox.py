@@ -1,4 +1,4 @@
-"""Outbox push (design §3, §8): the station's facts go to the server in order, each applied once.
+"""Outbox push (docs/architecture.md §3.3, §10.2): the station's facts go to the server in order, each applied once.
 
 An outbox row is written in the same transaction as the fact it carries (`app.audit.record_fact`).
 Here rows leave in `seq` order in batches of at most `MAX_BATCH`. The server answers per event:

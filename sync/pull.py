@@ -1,5 +1,5 @@
-"""Cursor pulls (design §8): products, orders, tracking events and console case changes since the stored
-cursor.
+"""Cursor pulls (docs/architecture.md §10.3): products, orders, tracking events and console case changes
+since the stored cursor.
 
 Each page is applied and its `next_cursor` stored in the SAME `store.atomic()` transaction, so a
 crash, a power cut or an exception between the two leaves neither: the next pull asks for the same

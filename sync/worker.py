@@ -1,4 +1,4 @@
-"""The station's sync worker (design §8): rounds of push-then-pull on its own thread, with backoff.
+"""The station's sync worker (docs/architecture.md §10.4): rounds of push-then-pull on its own thread, with backoff.
 
 A round pushes the whole outbox (batches of up to 500) and then pulls products, orders and tracking
 events. Every batch and every page is its own short transaction, so the bench, writing scans on

@@ -1,4 +1,4 @@
-"""One writing process per data dir (issue 8 item 2): a second one is refused before it writes,
+"""One writing process per data dir (docs/architecture.md §2.5): a second one is refused before it writes,
 read-only commands work beside the holder, and a lock left by a killed process is taken over."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A full or failing disk (issue 8 item 4): the real cause reaches the packer in one line, the bench
+"""A full or failing disk (docs/architecture.md §3.3): the real cause reaches the packer in one line, the bench
 stops taking work instead of failing per scan, `pack` exits non-zero, and the next start after
 space is freed opens, checkpoints and verifies the store by itself."""
 

@@ -1,4 +1,4 @@
-"""Exports as shops really download them (issue 10 item 6, issue 12 item 7): lines that ship nothing,
+"""Exports as shops really download them: lines that ship nothing,
 lines without SKU, repeated SKUs, header vintages, discounts, the Taobao item report, one stock-gap
 case per SKU, and a product import that refuses an orders file."""
 

@@ -1,4 +1,4 @@
-"""The pack flow state machine, headless: every outcome of design §5, each committed before returned."""
+"""The pack flow state machine, headless: every outcome of docs/architecture.md §5, each committed before returned."""
 
 from __future__ import annotations
 

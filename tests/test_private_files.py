@@ -1,4 +1,4 @@
-"""Personal data at rest: data dir 0700, store/WAL/SHM/backups/photos/keys/config 0600 (issue 8 item 8)."""
+"""Personal data at rest: data dir 0700, store/WAL/SHM/backups/photos/keys/config 0600 (docs/architecture.md §3.1)."""
 
 from __future__ import annotations
 

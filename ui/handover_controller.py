@@ -1,4 +1,4 @@
-"""The handover screen's work (design §9, issue 7), done on the station runtime's thread.
+"""The handover screen's work (docs/architecture.md §9.4), done on the station runtime's thread.
 
 The screen calls `open`, `remove`, `close_batch` and `refresh` on the UI thread; each posts the
 work to the runtime thread with `runtime.call` (the one thread that writes the store), where a

@@ -1,4 +1,4 @@
-"""The handover screen (design §9, issue 7): scan parcels out to a carrier's courier.
+"""The handover screen (docs/architecture.md §9.4): scan parcels out to a carrier's courier.
 
 Pick the carrier (a batch opens, or this station's unfinished one for that carrier resumes); from
 then on every scan goes to the handover, not the pack flow, while this screen shows. Each scan

@@ -134,7 +134,7 @@ class PoolPanel(QWidget):
 
 
 class OverduePanel(QFrame):
-    """Parcels packed long ago and never handed over, oldest first (design §9)."""
+    """Parcels packed long ago and never handed over, oldest first (docs/architecture.md §9.4)."""
 
     def __init__(self, lang: str, tz: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -1,4 +1,4 @@
-"""The pack screen (design §1): who is packing, which order, what is scanned, what happened last.
+"""The pack screen (docs/architecture.md §5.2): who is packing, which order, what is scanned, what happened last.
 
 It only shows what the bridge delivers (outcomes with a `BenchView`, device states, weights, the
 printed label); it decides nothing about the order. Hands never need it: the packer scans, and the

@@ -1,4 +1,4 @@
-"""Sync status in the mode bar (design §8, issue 4 item 8): online / offline, the outbox depth and the
+"""Sync status in the mode bar (docs/architecture.md §10.4): online / offline, the outbox depth and the
 age of the oldest unsent event, and a "sync now" button.
 
 `SyncBridge` turns the worker's plain-Python listener (called on the worker's thread) into a Qt

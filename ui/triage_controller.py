@@ -1,4 +1,4 @@
-"""The triage screen's work (design §9, issue 5), done on the station runtime's thread.
+"""The triage screen's work (docs/architecture.md §9.1), done on the station runtime's thread.
 
 Like `HandoverController`: the screen calls `refresh`, `acknowledge`, `resolve` and `evidence` on
 the UI thread; each posts its work with `runtime.call` (the one thread that writes the store), and the

@@ -1,4 +1,4 @@
-"""The triage screen (design §9, issue 5 item 3): the exception-case queue and what to do about each.
+"""The triage screen (docs/architecture.md §9.1): the exception-case queue and what to do about each.
 
 A queue of live cases (open or acknowledged), filtered by tag, severity, route and age; the case
 selected shows its SOP (with a copy button) and, for its order, an evidence-pack button. Acknowledge

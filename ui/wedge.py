@@ -1,4 +1,4 @@
-"""Keyboard-wedge capture: tell a scanner's keystroke burst from a person typing (design §4).
+"""Keyboard-wedge capture: tell a scanner's keystroke burst from a person typing (docs/architecture.md §4.2).
 
 A wedge scanner types its code 7–16 ms a key and ends it with Enter (or Tab); people type far
 slower. Installed as an application-wide event filter, `WedgeFilter` sees every key before the

@@ -1,4 +1,4 @@
-"""`packbench evidence ORDER... -o FILE.pdf | --per-order DIR [--reveal-phone]` (issue 5).
+"""`packbench evidence ORDER... -o FILE.pdf | --per-order DIR [--reveal-phone]` (docs/architecture.md §9.2).
 
 The pack shows the label as printed, which needs a label renderer from `drivers/`; `app` never
 imports `drivers`, so the composition root (`main.py`) registers this command and passes a factory

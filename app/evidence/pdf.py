@@ -1,4 +1,4 @@
-"""The evidence pack PDF (design §9): A4, every text in the embedded CJK font, one section per order.
+"""The evidence pack PDF (docs/architecture.md §9.2): A4, every text in the embedded CJK font, one section per order.
 
 Several orders make one document with a page break between them; every page's footer names its
 order and says "第 x / y 页 Page x of y" over the whole file, so a loose page still says where it
@@ -38,7 +38,7 @@ Progress = Callable[[int, int], None]
 
 
 def order_story(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> list[Any]:
-    """The flowables of one order's pack, in the order of design §9."""
+    """The flowables of one order's pack, in the order of docs/architecture.md §9.2."""
     return [
         *summary(item, ctx, when), *order_section(item, when), *scans_section(item, when), *weight_section(item),
         *label_section(item, ctx, when), *handover_section(item, when), *tracking_section(item, when),

@@ -1,4 +1,4 @@
-"""Packing photos (issue 6): a still of the open parcel when its last item is scanned.
+"""Packing photos (docs/architecture.md §4.4): a still of the open parcel when its last item is scanned.
 
 The record is the file plus its audit entry: `DATA_DIR/photos/<yyyy-mm>/<session>.jpg` (UTC month;
 `.png` when the camera sends PNG; never overwritten — a second still of the same session gets `-2`),

@@ -1,4 +1,4 @@
-"""Evidence packs (design §9, issue 5): one PDF for many orders, or one PDF per order in a folder.
+"""Evidence packs (docs/architecture.md §9.2): one PDF for many orders, or one PDF per order in a folder.
 
     paths = build_evidence(store, ["TB2026112500001"], Path("pack.pdf"),
                            render_label_png=drivers.printers.preview.render_png,

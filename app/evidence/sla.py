@@ -1,4 +1,4 @@
-"""SLA analysis of one parcel (design §9): what was promised, what happened, whose delay it was.
+"""SLA analysis of one parcel (docs/architecture.md §9.2): what was promised, what happened, whose delay it was.
 
 Pure: takes times, returns a verdict; no store, no clock (the caller passes `now`).
 

@@ -1,4 +1,4 @@
-"""Order and product import (design §3, §11): `packbench import-orders` and `import-products`.
+"""Order and product import (docs/architecture.md §3.3, §13): `packbench import-orders` and `import-products`.
 
     OrderStream(path, profile)       pure: file → validated OrderRecords, streamed (constant memory)
     parse_orders(path, profile)      the same as a list (the server reuses it)

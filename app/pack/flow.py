@@ -1,4 +1,4 @@
-"""The pack flow (design §5): a state machine driven by scans, weights and print results.
+"""The pack flow (docs/architecture.md §5): a state machine driven by scans, weights and print results.
 
 Not thread-safe by design: one owner (`app.station.StationRuntime`) feeds it from a single thread,
 the only thread that writes pack facts. Other threads write other rows, each in a BEGIN IMMEDIATE

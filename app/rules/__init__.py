@@ -1,4 +1,4 @@
-"""Exception rules (design §9): TOML rules with a small, parsed (never `eval`-ed) condition language.
+"""Exception rules (docs/architecture.md §9.1): TOML rules with a small, parsed (never `eval`-ed) condition language.
 
     lexer → parser (nodes) → types (static check) → evaluate (closures)   one condition
     loader: a TOML rule file → RuleSet; book: the rules in force (defaults + server override)

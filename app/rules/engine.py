@@ -1,4 +1,4 @@
-"""Running rules over orders and turning hits into exception cases (design §9).
+"""Running rules over orders and turning hits into exception cases (docs/architecture.md §9.1).
 
 `run_rules(store, clock, ruleset, trigger, order_ids)` evaluates the enabled rules whose `when` holds
 the trigger ("all": every enabled rule) over the given orders (None: every order) and opens one case
@@ -242,6 +242,6 @@ def _rows(model: Any, pks: list[int]) -> dict[int, Any]:
 
 
 def _masked(facts: dict[str, Any]) -> dict[str, Any]:
-    """Phones as everywhere a case may be shown: 138****5678 (design §3)."""
+    """Phones as everywhere a case may be shown: 138****5678 (docs/architecture.md §3.6)."""
     return {path: (mask_phone(value) if "phone" in path and isinstance(value, str) else value)
             for path, value in facts.items()}

@@ -1,4 +1,4 @@
-"""Opening, migrating and backing up the station store (design §3)."""
+"""Opening, migrating and backing up the station store (docs/architecture.md §3.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Migration 2: carrier handover batches (design §9, issue 7).
+"""Migration 2: carrier handover batches (docs/architecture.md §9.4).
 
 `handover` is one batch of parcels scanned out to one carrier at one station; `handover_item` is one
 parcel in it. A parcel (shipment) is in at most one batch, ever: the unique index on

@@ -1,4 +1,4 @@
-"""Migration 3: exception cases (design §9): what a supervisor triages.
+"""Migration 3: exception cases (docs/architecture.md §9.1): what a supervisor triages.
 
 A case is opened by a rule (or a built-in check such as "not handed over in time") for an order or a
 parcel. `dedupe_key` says what the case is about ("not_handed_over:SF1400000000000"): while a case

@@ -1,4 +1,4 @@
-"""Migration 4: carrier tracking events at the station (design §3), pulled from the central server.
+"""Migration 4: carrier tracking events at the station (docs/architecture.md §10.3), pulled from the central server.
 
 Append-only: each row is one event as the carrier sent it (`context` is the carrier's text,
 unchanged), with the normalised status next to the carrier's own code. `server_id` is the server's

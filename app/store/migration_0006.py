@@ -1,4 +1,4 @@
-"""Migration 6: audit entries commit to the domain rows their fact wrote (issue 8, item 5).
+"""Migration 6: audit entries commit to the domain rows their fact wrote (docs/architecture.md §3.5).
 
 `audit_entry.covers` lists, for an entry written from this migration on, every covered row the
 entry's transaction wrote: "table id digest" per line, the digest taken over the row image exactly as

@@ -1,4 +1,4 @@
-"""Migration 8: an order's carrier e-waybill, as the server ordered it (issue 10).
+"""Migration 8: an order's carrier e-waybill, as the server ordered it (docs/architecture.md §6.4).
 
 The server orders a Kuaidi100 e-waybill for each shippable order and the station pulls it with the
 order, so the label prints the carrier's number and its routing code (大头笔) with no network:

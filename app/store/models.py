@@ -1,4 +1,4 @@
-"""Peewee models of the station's local store (design §3).
+"""Peewee models of the station's local store (docs/architecture.md §3).
 
 The schema itself is created by the numbered migrations in `migrations.py`; these classes only map
 it. `tests/test_store.py` checks that every model column exists in the migrated schema.

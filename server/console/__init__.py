@@ -1,4 +1,4 @@
-"""The supervisors' web console at `/console/` (issue 13): accounts, sessions and the pages.
+"""The supervisors' web console at `/console/` (docs/architecture.md §11.5): accounts, sessions and the pages.
 
 `install(app)` adds its routes and the answers for "log in first", "not found" and "forbidden".
 """

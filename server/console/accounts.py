@@ -1,4 +1,4 @@
-"""Console accounts: who may log in, with which role, to which warehouses (issue 13).
+"""Console accounts: who may log in, with which role, to which warehouses (docs/architecture.md §11.5).
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, rehashed on login when they change).
 A login answers the same way, after the same work, whether the name is unknown, disabled, locked

@@ -1,4 +1,4 @@
-"""Console sessions, kept in the database so that every server worker knows them (issue 13).
+"""Console sessions, kept in the database so that every server worker knows them (docs/architecture.md §11.5).
 
 The cookie holds a random token; the table holds its SHA-256, the user, the session's CSRF token,
 and two clocks: a session ends `IDLE` after its last request, or `LIFETIME` after login, whichever

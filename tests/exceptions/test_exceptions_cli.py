@@ -1,4 +1,4 @@
-"""`packbench exceptions list/ack/resolve`, the queue filters and the weekly heatmap (issue 5)."""
+"""`packbench exceptions list/ack/resolve`, the queue filters and the weekly heatmap (docs/architecture.md §9.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Enrollment (one-time, expiring tokens) and every refusal of a signed request (design §8)."""
+"""Enrollment (one-time, expiring tokens) and every refusal of a signed request (docs/architecture.md §10.1)."""
 
 from __future__ import annotations
 

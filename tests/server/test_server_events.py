@@ -1,4 +1,4 @@
-"""Outbox pushes: at most once, per-event answers, seq order and flags, projections (issue item 4)."""
+"""Outbox pushes: at most once, per-event answers, seq order and flags, projections (docs/architecture.md §10.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pulls since a cursor: orders, products and tracking, paged; changes come again (issue item 5)."""
+"""Pulls since a cursor: orders, products and tracking, paged; changes come again (docs/architecture.md §10.3)."""
 
 from __future__ import annotations
 

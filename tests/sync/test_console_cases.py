@@ -1,5 +1,5 @@
 """A case opened at a station, acknowledged in the supervisors' console, reaches the station after sync;
-resolved at the station, it leaves the console's queue (issue 13)."""
+resolved at the station, it leaves the console's queue (docs/architecture.md §11.3)."""
 
 from __future__ import annotations
 

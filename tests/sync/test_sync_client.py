@@ -30,7 +30,7 @@ STATION = "ST-0001"
 
 
 def verify(seen: Seen, secret: str, now: int) -> str | None:
-    """What the server does with a request (design §8), using protocol's own signing: None if good."""
+    """What the server does with a request (docs/architecture.md §10.1), using protocol's own signing: None if good."""
     ts = seen.headers.get(HEADER_TIMESTAMP, "")
     if abs(now - int(ts)) > MAX_SKEW_SECONDS:
         return "skew"
