@@ -1,26 +1,85 @@
 """Station configuration: `station.toml` next to the store (docs/architecture.md §13).
 
 A fresh data dir has no config file: the station then runs in demo mode with simulated devices.
+Every key, with its default (a file that exists means `demo = false` unless it says otherwise):
+
+    station = "BENCH-1"
+    demo = false
+    language = "zh_CN"                  # zh_CN | en
+    timezone = "Asia/Shanghai"
+    carrier = "SF"                      # SF | ZTO | YTO | STO | YUNDA | JD | JT | EMS
+    carriers = ["SF", "ZTO", "YTO", "JD", "EMS"]   # the SWITCH_CARRIER command cycles through these
+    box_tare_g = 60
+    tolerance_g = 30
+    tolerance_pct = 5.0
+    scanner = "sim"                     # a device SPEC (README), or "wedge" for a keyboard scanner
+    scale = "sim"
+    printer = "sim"
+    wedge_gap_ms = 30
+    wedge_min_length = 4
+    double_read_ms = 200
+    passport_base_url = "http://localhost:8700"
+    waybill_low_water = 50
+    handover_overdue_hours = 12.0
+    camera = ""                         # "" (none), sim, http://camera/snapshot.jpg, file:DIR
+    sla_handover_hours = 48.0
+    sla_delivery_hours = 72.0
+    notify_url = ""
+    notify_severities = ["critical", "warning"]    # of info | warning | critical
+    backup_dir = ""
+    backup_every_hours = 4.0
+    backup_keep = 14
+
+    [sender]
+    name = "PackBench 演示仓 Demo Warehouse"
+    phone = "0571-88886666"
+    address = "浙江省杭州市余杭区仓前街道 1 号仓"
+
+A wrong value is refused at start with one line naming the file, the key and what it must be
+(`app.settings_file`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
 import platformdirs
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
+from app.barcodes import CARRIER_PATTERNS
+from app.cases import SEVERITIES
 from app.errors import InputError
+from app.i18n import LANGUAGES
 from app.labels import Party
 from app.pack.flow import FlowConfig
 from app.pack.weights import Tolerance
 from app.private_files import open_private, private_dir
+from app.settings_file import (
+    SETTINGS,
+    BaseUrl,
+    Count,
+    Flag,
+    NonBlank,
+    Number,
+    PositiveNumber,
+    PositiveWhole,
+    Text,
+    Zone,
+    build,
+    one_of,
+    read_toml,
+    toml_value,
+)
 
 CONFIG_FILENAME = "station.toml"
+
+Carrier = Annotated[Text, one_of(CARRIER_PATTERNS)]
+Severity = Annotated[Text, one_of(SEVERITIES)]
 
 
 class ConfigError(InputError):
@@ -31,43 +90,44 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("PackBench", "PackBench"))
 
 
-@dataclass
+@dataclass(config=SETTINGS)
 class Sender:
-    name: str = "PackBench 演示仓 Demo Warehouse"
-    phone: str = "0571-88886666"
-    address: str = "浙江省杭州市余杭区仓前街道 1 号仓"
+    name: Text = "PackBench 演示仓 Demo Warehouse"
+    phone: Text = "0571-88886666"
+    address: Text = "浙江省杭州市余杭区仓前街道 1 号仓"
 
 
-@dataclass
+@dataclass(config=SETTINGS)
 class StationConfig:
-    station: str = "BENCH-1"
-    demo: bool = True
-    language: str = "zh_CN"
-    timezone: str = "Asia/Shanghai"
-    carrier: str = "SF"
-    carriers: list[str] = field(default_factory=lambda: ["SF", "ZTO", "YTO", "JD", "EMS"])
-    box_tare_g: int = 60
-    tolerance_g: int = 30
-    tolerance_pct: float = 5.0
-    scanner: str = "sim"
-    scale: str = "sim"
-    printer: str = "sim"
-    wedge_gap_ms: int = 30
-    wedge_min_length: int = 4
-    double_read_ms: int = 200
+    station: NonBlank = "BENCH-1"
+    demo: Flag = True
+    language: Annotated[Text, one_of(LANGUAGES)] = "zh_CN"
+    timezone: Zone = "Asia/Shanghai"
+    carrier: Carrier = "SF"
+    carriers: Annotated[list[Carrier], Field(min_length=1)] = field(
+        default_factory=lambda: ["SF", "ZTO", "YTO", "JD", "EMS"])
+    box_tare_g: Count = 60
+    tolerance_g: Count = 30
+    tolerance_pct: Annotated[Number, Field(ge=0)] = 5.0
+    scanner: Text = "sim"
+    scale: Text = "sim"
+    printer: Text = "sim"
+    wedge_gap_ms: PositiveWhole = 30
+    wedge_min_length: PositiveWhole = 4
+    double_read_ms: Count = 200
     # Passport QR codes point here: the central server's public address, which serves /p/{token};
     # `packbench station enroll` sets it to what the server answers (its public_url).
-    passport_base_url: str = "http://localhost:8700"
-    waybill_low_water: int = 50  # warn when a carrier's pool has fewer free numbers
-    handover_overdue_hours: float = 12.0  # packed but not handed over for longer: an exception
-    camera: str = ""  # packing photo: "" (none), sim, http://camera/snapshot.jpg, file:DIR
-    sla_handover_hours: float = 48.0  # promise paid → handed over, when the order has no ship-by time
-    sla_delivery_hours: float = 72.0  # promise handed over → delivered
-    notify_url: str = ""  # WeCom/DingTalk robot webhook for new cases; "" = no notifications
-    notify_severities: list[str] = field(default_factory=lambda: ["critical", "warning"])
-    backup_dir: str = ""  # automatic backups (app.backups); "" = the data dir's backups/ folder
-    backup_every_hours: float = 4.0  # also at every LOGOUT and when the window closes (shift end)
-    backup_keep: int = 14  # the newest this many backups are kept
+    passport_base_url: BaseUrl = "http://localhost:8700"
+    waybill_low_water: Count = 50  # warn when a carrier's pool has fewer free numbers
+    handover_overdue_hours: PositiveNumber = 12.0  # packed but not handed over for longer: an exception
+    camera: Text = ""  # packing photo: "" (none), sim, http://camera/snapshot.jpg, file:DIR
+    sla_handover_hours: PositiveNumber = 48.0  # promise paid → handed over, when the order has no ship-by time
+    sla_delivery_hours: PositiveNumber = 72.0  # promise handed over → delivered
+    notify_url: Text = ""  # WeCom/DingTalk robot webhook for new cases; "" = no notifications
+    notify_severities: list[Severity] = field(default_factory=lambda: ["critical", "warning"])
+    backup_dir: Text = ""  # automatic backups (app.backups); "" = the data dir's backups/ folder
+    backup_every_hours: PositiveNumber = 4.0  # also at every LOGOUT and when the window closes (shift end)
+    backup_keep: PositiveWhole = 14  # the newest this many backups are kept
     sender: Sender = field(default_factory=Sender)
 
     def backup_folder(self, data_dir: Path) -> Path:
@@ -84,58 +144,23 @@ class StationConfig:
         )
 
 
-def _from_dict(data: dict[str, Any], path: Path) -> StationConfig:
-    known = {f.name for f in fields(StationConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
-    sender = Sender(**data.pop("sender", {}))
-    config = StationConfig(**data, sender=sender)
-    for f in fields(StationConfig):
-        default = getattr(StationConfig(), f.name)
-        value = getattr(config, f.name)
-        widened = isinstance(default, float) and isinstance(value, int)
-        if type(default) in (int, float, str, bool) and not isinstance(value, type(default)) and not widened:
-            raise ConfigError(f"{path}: {f.name} must be a {type(default).__name__}, not {value!r}")
-    return config
-
-
 def load_config(data_dir: Path) -> StationConfig:
     path = Path(data_dir) / CONFIG_FILENAME
     if not path.exists():
         return StationConfig()
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    except RecursionError:  # tomllib recurses per nesting level
-        raise ConfigError(f"{path}: nested too deeply") from None
+    data = read_toml(path, ConfigError)
     data.setdefault("demo", False)
-    try:
-        return _from_dict(data, path)
-    except TypeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+    return build(StationConfig, data, lambda _key: str(path), ConfigError)
 
 
 def set_setting(data_dir: Path, name: str, value: str | int | float | bool) -> Path:
     """Set one top-level setting of `station.toml`, keeping every other line (comments too) as it is.
     A data dir without the file gets one that keeps the default demo mode."""
     if name not in {f.name for f in fields(StationConfig)} or name == "sender":
-        raise ConfigError(f"unknown setting {name!r}")
+        raise ConfigError(f"unknown key {toml_value(name)}")
     path = Path(data_dir) / CONFIG_FILENAME
-    lines = path.read_text("utf-8").splitlines() if path.exists() else [f"demo = {_toml_value(True)}"]
-    line = f"{name} = {_toml_value(value)}"
+    lines = path.read_text("utf-8").splitlines() if path.exists() else [f"demo = {toml_value(True)}"]
+    line = f"{name} = {toml_value(value)}"
     top = next((i for i, text in enumerate(lines) if text.lstrip().startswith("[")), len(lines))
     at = next((i for i in range(top) if re.match(rf"\s*{re.escape(name)}\s*=", lines[i])), None)
     if at is None:
@@ -151,8 +176,8 @@ def set_setting(data_dir: Path, name: str, value: str | int | float | bool) -> P
 
 def save_config(data_dir: Path, config: StationConfig) -> Path:
     path = Path(data_dir) / CONFIG_FILENAME
-    lines = [f"{f.name} = {_toml_value(getattr(config, f.name))}" for f in fields(config) if f.name != "sender"]
-    lines += ["", "[sender]"] + [f"{f.name} = {_toml_value(getattr(config.sender, f.name))}"
+    lines = [f"{f.name} = {toml_value(getattr(config, f.name))}" for f in fields(config) if f.name != "sender"]
+    lines += ["", "[sender]"] + [f"{f.name} = {toml_value(getattr(config.sender, f.name))}"
                                  for f in fields(config.sender)]
     private_dir(path.parent)
     tmp = path.with_suffix(".tmp")

@@ -33,18 +33,19 @@ with Kuaidi100 e-waybills, and every parcel number is subscribed (`server.kuaidi
 
 from __future__ import annotations
 
-import math
 import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from pathlib import Path
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator
+from pydantic.dataclasses import dataclass
 
 from app.config import default_data_dir
 from app.errors import InputError
-from server.alerts.channels import AlertChannel, ChannelError, parse_channels
+from app.settings_file import SETTINGS, BaseUrl, PositiveNumber, PositiveWhole, Text, Zone, build, read_toml
+from server.alerts.channels import AlertChannel, distinct_names
 
 CONFIG_FILENAME = "server.toml"
 DB_FILENAME = "packbench-server.sqlite3"
@@ -61,28 +62,29 @@ class ServerConfigError(InputError):
     """The configuration cannot be used; the message names the file or variable."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SETTINGS)
 class ServerConfig:
-    data_dir: Path
-    database_url: str = ""
-    kuaidi100_salt: str = ""
-    webhook_secret: str = ""
-    timezone: str = "Asia/Shanghai"
-    public_url: str = ""
-    body_timeout_seconds: float = 30.0
-    header_timeout_seconds: float = 10.0
-    waybills_per_call: int = 200
-    waybills_per_station_day: int = 2000
-    reconciliation_alert_pct: float = 3.0  # a reconciliation deviation over this (%) alerts
-    station_version: str = ""
-    metrics_allow: str = "127.0.0.1, ::1"
-    kuaidi100_key: str = ""
-    kuaidi100_secret: str = ""
-    kuaidi100_partner_id: str = ""
-    kuaidi100_partner_key: str = ""
-    kuaidi100_api: str = "https://api.kuaidi100.com"
-    kuaidi100_poll_api: str = "https://poll.kuaidi100.com"
-    alert_channels: tuple[AlertChannel, ...] = ()  # [[alert_channels]], see server.alerts.channels
+    data_dir: Path  # where the server keeps its files; not a key of server.toml
+    database_url: Text = ""
+    kuaidi100_salt: Text = ""
+    webhook_secret: Text = ""
+    timezone: Zone = "Asia/Shanghai"
+    public_url: BaseUrl = ""
+    body_timeout_seconds: PositiveNumber = 30.0
+    header_timeout_seconds: PositiveNumber = 10.0
+    waybills_per_call: PositiveWhole = 200
+    waybills_per_station_day: PositiveWhole = 2000
+    reconciliation_alert_pct: PositiveNumber = 3.0  # a reconciliation deviation over this (%) alerts
+    station_version: Text = ""
+    metrics_allow: Text = "127.0.0.1, ::1"
+    kuaidi100_key: Text = ""
+    kuaidi100_secret: Text = ""
+    kuaidi100_partner_id: Text = ""
+    kuaidi100_partner_key: Text = ""
+    kuaidi100_api: BaseUrl = "https://api.kuaidi100.com"
+    kuaidi100_poll_api: BaseUrl = "https://poll.kuaidi100.com"
+    # [[alert_channels]], see server.alerts.channels
+    alert_channels: Annotated[tuple[AlertChannel, ...], AfterValidator(distinct_names)] = ()
 
     @property
     def database(self) -> str:
@@ -111,59 +113,10 @@ def default_server_dir() -> Path:
 def load_server_config(data_dir: Path | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
     directory = Path(data_dir) if data_dir else default_server_dir()
     environ = os.environ if env is None else env
-    values: dict[str, object] = {}
     path = directory / CONFIG_FILENAME
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ServerConfigError(f"{path}: not valid TOML ({exc})") from exc
-        except RecursionError:  # tomllib recurses per nesting level
-            raise ServerConfigError(f"{path}: not valid TOML (nested too deeply)") from None
-        for key, value in data.items():
-            values[key] = _setting(path, key, value)
-    for key, var in ENV.items():
-        if environ.get(var):
-            values[key] = environ[var]
-    for key in ("public_url", "kuaidi100_api", "kuaidi100_poll_api"):
-        if values.get(key):
-            values[key] = check_base_url(key, str(values[key]), str(path))
-    config = ServerConfig(directory, **values)  # type: ignore[arg-type]  # each checked by _setting
-    try:
-        config.zone  # noqa: B018  # fail at start, not at the first report
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ServerConfigError(f"unknown timezone {config.timezone!r}") from exc
-    return config
+    values = read_toml(path, ServerConfigError) if path.exists() else {}
+    from_env = {key: environ[var] for key, var in ENV.items() if environ.get(var)}
+    def where(key: str) -> str:
+        return f"environment variable {ENV[key]}" if key in from_env else str(path)
 
-
-def _setting(path: Path, key: str, value: object) -> object:
-    """One server.toml value, of its setting's type: a string, or a positive finite number."""
-    kinds = {f.name: f.type for f in fields(ServerConfig) if f.name != "data_dir"}
-    if key not in kinds:
-        raise ServerConfigError(f"{path}: unknown setting {key!r}")
-    kind = kinds[key]
-    if key == "alert_channels":
-        try:
-            return parse_channels(value, str(path))
-        except ChannelError as exc:
-            raise ServerConfigError(str(exc)) from None
-    if kind == "str":
-        if not isinstance(value, str):
-            raise ServerConfigError(f"{path}: {key} must be a string")
-        return value
-    if isinstance(value, bool) or not isinstance(value, int if kind == "int" else int | float) \
-            or not math.isfinite(value) or value <= 0:
-        what = "a positive whole number" if kind == "int" else (
-            "a positive number of seconds" if key.endswith("_seconds") else "a positive number")
-        raise ServerConfigError(f"{path}: {key} must be {what}, not {value!r}")
-    return value
-
-
-def check_base_url(key: str, url: str, where: str) -> str:
-    """A base URL setting: http(s)://host[:port][/path], no query, no trailing slash."""
-    base = url.strip().rstrip("/")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-            or any(ch.isspace() for ch in base):
-        raise ServerConfigError(f"{where}: {key} must be http(s)://host[:port][/path], not {url!r}")
-    return base
+    return build(ServerConfig, {**values, **from_env}, where, ServerConfigError, fixed={"data_dir": directory})

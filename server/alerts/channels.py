@@ -31,28 +31,62 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic.dataclasses import dataclass as settings
+
 from app.notify import NotifyError, dingtalk_signed_url, requests_send
+from app.settings_file import SETTINGS, NonBlank, Text, one_of
 
 KINDS = ("dingtalk", "wecom", "email", "webhook")
 TIMEOUT = 10.0
 
 
-class ChannelError(ValueError):
-    """A channel of server.toml cannot be used; the message names it."""
-
-
-@dataclass(frozen=True)
+@settings(frozen=True, config=SETTINGS)
 class AlertChannel:
-    name: str
-    kind: str
-    url: str
-    secret: str = ""
-    at_mobiles: tuple[str, ...] = ()
-    to: tuple[str, ...] = ()
-    sender: str = ""
+    """One `[[alert_channels]]` table; a wrong one is refused when server.toml is read."""
+
+    name: NonBlank
+    kind: Annotated[Text, one_of(KINDS)]
+    url: Text
+    secret: Text = Field(default="", validate_default=True)
+    at_mobiles: tuple[NonBlank, ...] = ()
+    to: tuple[NonBlank, ...] = Field(default=(), validate_default=True)
+    sender: Text = ""
+
+    @field_validator("url")
+    @classmethod
+    def _url_of_the_kind(cls, url: str, info: ValidationInfo) -> str:
+        wanted = ("smtp", "smtps") if info.data.get("kind") == "email" else ("http", "https")
+        url = url.strip()
+        if urlsplit(url).scheme not in wanted or not urlsplit(url).hostname:
+            raise ValueError(f"an {' or '.join(s + '://' for s in wanted)} URL")
+        return url
+
+    @field_validator("secret")
+    @classmethod
+    def _dingtalk_signs(cls, secret: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "dingtalk" and not secret:
+            raise ValueError("the robot's 加签 secret (a dingtalk channel needs one)")
+        return secret
+
+    @field_validator("to")
+    @classmethod
+    def _email_has_recipients(cls, to: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if info.data.get("kind") == "email" and not to:
+            raise ValueError("a list of recipients (an email channel needs `to`)")
+        return to
+
+
+def distinct_names(channels: tuple[AlertChannel, ...]) -> tuple[AlertChannel, ...]:
+    """Alerts are delivered and counted per channel name: no two channels may share one."""
+    names = [channel.name for channel in channels]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise ValueError(f"tables with different names (\"{twice}\" is used twice)")
+    return channels
 
 
 @dataclass(frozen=True)
@@ -60,46 +94,6 @@ class Message:
     subject: str
     text: str  # plain text; for markdown channels it is also valid markdown
     data: dict[str, Any]  # the machine-readable alert, for webhooks
-
-
-def _strings(where: str, key: str, value: object) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ChannelError(f"{where}: {key} must be a list of strings")
-    return tuple(v.strip() for v in value)
-
-
-def parse_channels(value: object, where: str) -> tuple[AlertChannel, ...]:
-    """`[[alert_channels]]` as read by tomllib: a list of tables."""
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise ChannelError(f"{where}: alert_channels must be [[alert_channels]] tables")
-    channels: list[AlertChannel] = []
-    for index, item in enumerate(value, 1):
-        at = f"{where}: alert channel {item.get('name') or index}"
-        unknown = set(item) - {"name", "kind", "url", "secret", "at_mobiles", "to", "sender"}
-        if unknown:
-            raise ChannelError(f"{at}: unknown setting {sorted(unknown)[0]!r}")
-        for key in ("name", "kind", "url", "secret", "sender"):
-            if key in item and not isinstance(item[key], str):
-                raise ChannelError(f"{at}: {key} must be a string")
-        name, kind, url = item.get("name", ""), item.get("kind", ""), item.get("url", "").strip()
-        if not name:
-            raise ChannelError(f"{at}: name is missing")
-        if name in {c.name for c in channels}:
-            raise ChannelError(f"{at}: the name is used twice")
-        if kind not in KINDS:
-            raise ChannelError(f"{at}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        scheme = urlsplit(url).scheme
-        wanted = ("smtp", "smtps") if kind == "email" else ("http", "https")
-        if scheme not in wanted or not urlsplit(url).hostname:
-            raise ChannelError(f"{at}: url must be a {' or '.join(s + '://' for s in wanted)} URL")
-        if kind == "dingtalk" and not item.get("secret"):
-            raise ChannelError(f"{at}: a DingTalk robot needs its 加签 secret")
-        to = _strings(at, "to", item["to"]) if "to" in item else ()
-        if kind == "email" and not to:
-            raise ChannelError(f"{at}: an email channel needs `to` recipients")
-        mobiles = _strings(at, "at_mobiles", item["at_mobiles"]) if "at_mobiles" in item else ()
-        channels.append(AlertChannel(name, kind, url, item.get("secret", ""), mobiles, to, item.get("sender", "")))
-    return tuple(channels)
 
 
 Post = Callable[[str, dict[str, Any]], None]

@@ -198,12 +198,16 @@ def test_alerts_page_lists_deliveries_of_own_warehouses_only(deviating: Running)
 
 
 @pytest.mark.parametrize(("channel", "message"), [
-    ('name = "a"\nkind = "sms"\nurl = "https://x"', "kind must be one of"),
-    ('name = "a"\nkind = "dingtalk"\nurl = "https://oapi.dingtalk.com/robot/send"', "加签 secret"),
-    ('name = "a"\nkind = "email"\nurl = "smtp://mail:25"', "needs `to`"),
+    ('name = "a"\nkind = "sms"\nurl = "https://x"', r"#1 \.kind must be one of"),
+    ('name = "a"\nkind = "dingtalk"\nurl = "https://oapi.dingtalk.com/robot/send"', r"\.secret must be .*加签 secret"),
+    ('name = "a"\nkind = "email"\nurl = "smtp://mail:25"', r"\.to must be .*needs `to`"),
+    ('name = "a"\nkind = "email"\nurl = "https://mail"\nto = ["ops@example.com"]', "smtp:// or smtps://"),
     ('name = "a"\nkind = "webhook"\nurl = "ftp://x"', "http:// or https://"),
     ('name = "a"\nkind = "wecom"\nurl = "https://x"\nat_mobiles = "138"', "list of strings"),
-    ('name = "a"\nkind = "wecom"\nurl = "https://x"\ncolour = "red"', "unknown setting 'colour'"),
+    ('name = "a"\nkind = "wecom"\nurl = "https://x"\nat_mobiles = [" "]', "#1 .at_mobiles #1 must be a string that"),
+    ('name = "a"\nkind = "wecom"\nurl = "https://x"\ncolour = "red"', 'unknown key ".*#1 .colour"'),
+    ('name = "a"\nkind = "wecom"\nurl = "https://x"\n[[alert_channels]]\nname = "a"\nkind = "webhook"\nurl = "https://y"',
+     '"a" is used twice'),
 ])
 def test_bad_channel_settings_are_one_line_errors(tmp_path: Path, channel: str, message: str) -> None:
     (tmp_path / "server.toml").write_text(f"[[alert_channels]]\n{channel}\n", encoding="utf-8")

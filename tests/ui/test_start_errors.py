@@ -26,3 +26,20 @@ def test_a_bad_printer_darkness_shows_the_error_dialog(
     assert len(shown) == 1 and says in shown[0][2]
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == f"packbench: {shown[0][2]}"
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('carriers = "SF"', 'carriers must be a list of strings with at least 1 item, not "SF"'),
+    ("tolerence_g = 3", 'unknown key "tolerence_g" (did you mean "tolerance_g"?)'),
+    ("demo = false\nstation = BENCH-2", "not valid TOML: Invalid value (at line 2, column 11)"),
+])
+def test_a_bad_station_toml_shows_the_error_dialog_and_creates_no_store(
+        qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        text: str, says: str) -> None:
+    (tmp_path / "station.toml").write_text(text + "\n", "utf-8")
+    shown: list[str] = []
+    monkeypatch.setattr(ui_app.QMessageBox, "critical", lambda parent, title, message: shown.append(message))
+    assert ui_app.run_station(tmp_path) == ExitCode.INPUT
+    assert shown == [f"{tmp_path / 'station.toml'}: {says}"]
+    assert capsys.readouterr().err == f"packbench: {shown[0]}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["station.toml"]
