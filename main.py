@@ -26,9 +26,8 @@ UNENROLLED_QR = ("未注册到服务器：标签上的物流护照二维码无�
 
 
 def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("pack", help="run the pack flow headless (automated lines)",
-                       description="Run the pack flow with no screen; one JSON object per outcome on stdout.")
-    cli.add_data_dir(p)
+    p = cli.subcommand(sub, "pack", run_pack, "run the pack flow headless (automated lines)",
+                       "Run the pack flow with no screen; one JSON object per outcome on stdout.")
     p.add_argument("--scanner", default="sim", help="serial:PORT?baud=N, tcp:HOST:PORT, file:PATH or sim")
     p.add_argument("--scale", default="sim", help="serial:PORT?baud=N, file:PATH or sim")
     p.add_argument("--printer", default="sim", help="sim, file:PATH, ...")
@@ -36,19 +35,13 @@ def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--weights", help="read one weight per line (1.234kg or 1234g) instead of a scale")
     p.add_argument("--operator", help="operator the outcomes are attributed to (e.g. the line's own)")
     p.add_argument("--station", help="station id (default: from station.toml)")
-    p.set_defaults(handler=run_pack)
-    t = sub.add_parser("print-test", help="print a test label (Chinese text, Code 128, QR) on a printer SPEC")
-    cli.add_data_dir(t)
+    t = cli.subcommand(sub, "print-test", run_print_test,
+                       "print a test label (Chinese text, Code 128, QR) on a printer SPEC")
     t.add_argument("--printer", required=True, help="e.g. tcp:192.168.1.50:9100?lang=zpl&dpi=203, pdf:/tmp/test.pdf")
-    t.set_defaults(handler=run_print_test)
-    g = sub.add_parser("gui", help="start the station window (the default)")
-    cli.add_data_dir(g)
+    g = cli.subcommand(sub, "gui", run_gui, "start the station window (the default)")
     g.add_argument("--demo", action="store_true", help="simulated devices and seeded demo orders")
-    g.set_defaults(handler=run_gui)
-    d = sub.add_parser("doctor", help="check this bench: config, store, disk, devices, server, clock, backups",
-                       description="One line per check (ok / warn / FAIL); exit 1 if any check failed.")
-    cli.add_data_dir(d)
-    d.set_defaults(handler=run_doctor)
+    cli.subcommand(sub, "doctor", run_doctor, "check this bench: config, store, disk, devices, server, clock, backups",
+                   "One line per check (ok / warn / FAIL); exit 1 if any check failed.")
 
 
 def run_pack(args: argparse.Namespace) -> int:
@@ -137,8 +130,8 @@ def _main(argv: list[str] | None) -> int:
     parser, sub = cli.build_parser()
     _add_pack_command(sub)
     register_evidence(sub, renderer=_label_renderer)
-    register_sync(sub, cli.add_data_dir)
-    register_server(sub, cli.add_data_dir)
+    register_sync(sub)
+    register_server(sub)
     parser.add_argument("--version", action="version", version=version_text(),
                         help="print the version and build, then exit")
     parser.add_argument("--self-test", action="store_true",

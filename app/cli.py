@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from app.store.lock import release_data_dirs
 from app.tracking_states import status_words
 
 Handler = Callable[[argparse.Namespace], int]
+CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]  # `subcommand` bound to a parent
 
 
 class CliError(PackBenchError):
@@ -39,9 +41,11 @@ def add_data_dir(parser: argparse.ArgumentParser, top: bool = False) -> None:
                         help="station data directory (default: the platform's user data dir)")
 
 
-def subcommand(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-    """A subcommand of `sub` that takes --data-dir and runs `handler` (every packbench command is made so)."""
-    p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+def subcommand(sub: Any, name: str, handler: Handler, help_text: str,
+               description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand of `sub` that takes --data-dir and runs `handler` (every packbench command is made so,
+    in app/, sync/, server/ and main.py alike); `description` is its --help text when longer than the help."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=description or help_text)
     add_data_dir(p)
     p.set_defaults(handler=handler)
     return p
@@ -249,8 +253,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     add_data_dir(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        return subcommand(sub, name, handler, help_text)
+    command: CommandFactory = partial(subcommand, sub)
 
     p = command("import-orders", cmd_import_orders, "import an order export (all rows or none)")
     p.add_argument("file")

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.cli import Handler, add_data_dir, data_dir, read_store, store_for
+from app.cli import CommandFactory, data_dir, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
 
-CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
 DEFAULT_ACTOR = "cli"
 
 
@@ -29,24 +27,18 @@ def register(sub: Any, command: CommandFactory) -> None:
     """Add `exceptions` to `packbench`'s subparsers (`command` is `app.cli.build_parser`'s factory)."""
     from app.cases import SEVERITIES
 
-    def child(parent_sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = parent_sub.add_parser(name, help=help_text, description=help_text)
-        add_data_dir(p)
-        p.set_defaults(handler=handler)
-        return p
-
     p = command("exceptions", cmd_exceptions_list, "the exception case queue: list, acknowledge, resolve")
     es = p.add_subparsers(dest="exceptions_action", required=True)
-    ls = child(es, "list", cmd_exceptions_list, "list exception cases, oldest first")
+    ls = subcommand(es, "list", cmd_exceptions_list, "list exception cases, oldest first")
     ls.add_argument("--open", action="store_true", help="only live cases (open or acknowledged)")
     ls.add_argument("--json", action="store_true")
     ls.add_argument("--tag", help="only this tag, e.g. address_risk")
     ls.add_argument("--severity", choices=SEVERITIES)
     ls.add_argument("--route", help="only cases routed to this role: packer, supervisor, admin")
-    ack = child(es, "ack", cmd_exceptions_ack, "acknowledge a case: someone is on it")
+    ack = subcommand(es, "ack", cmd_exceptions_ack, "acknowledge a case: someone is on it")
     ack.add_argument("case_id", type=int, metavar="ID")
     ack.add_argument("--by", default=DEFAULT_ACTOR, help="who acknowledges (recorded in the audit log)")
-    res = child(es, "resolve", cmd_exceptions_resolve, "resolve a case with a note for the next person")
+    res = subcommand(es, "resolve", cmd_exceptions_resolve, "resolve a case with a note for the next person")
     res.add_argument("case_id", type=int, metavar="ID")
     res.add_argument("--note", required=True, help="what was done")
     res.add_argument("--by", default=DEFAULT_ACTOR, help="who resolves (recorded in the audit log)")

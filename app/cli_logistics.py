@@ -11,22 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from app.cli import Handler, data_dir, output_file, read_store, store_for, subcommand
+from app.cli import CommandFactory, data_dir, output_file, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
 from app.errors import InputError, NotFoundError
 
 EXIT_PASSPORT_REJECTED = 4
 EXIT_PARCELS_REFUSED = 5
 DEFAULT_ACTOR = "cli"
-
-CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
 
 
 def register(sub: Any, command: CommandFactory | None = None) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.backoff import Backoff
 from app.clock import Clock
 from app.errors import PackBenchError
 from app.store.models import ExceptionCase
@@ -99,8 +100,7 @@ class CaseNotifier:
         self.severities = frozenset(severities)
         self.clock = clock
         self.attempts = attempts
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.retry = Backoff(backoff_base, backoff_cap)
         self._send: Send = send or requests_send
         self._stop = threading.Event()
         # The default sleep wakes at close(): a retry waiting minutes never holds the station's exit.
@@ -143,10 +143,6 @@ class CaseNotifier:
         else:
             self._deliver(message)
 
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after the `attempt`-th failed try (1-based)."""
-        return float(min(self.backoff_cap, self.backoff_base * 2.0 ** min(attempt - 1, 32)))
-
     def _deliver(self, message: _Message) -> None:
         error = ""
         for attempt in range(1, self.attempts + 1):
@@ -157,7 +153,7 @@ class CaseNotifier:
                 log.warning("case %s notification, try %d/%d failed: %s", message.case_id, attempt,
                             self.attempts, error)
                 if attempt < self.attempts and not self._stop.is_set():
-                    self._sleep(self.delay(attempt))
+                    self._sleep(self.retry.delay(attempt))
                     if self._stop.is_set():
                         break
                 continue

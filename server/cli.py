@@ -133,11 +133,10 @@ def cmd_events(args: argparse.Namespace, config: ServerConfig) -> int:
     return 0
 
 
-def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+def register(sub: Any) -> None:
     """Add `server` and its subcommands to the `packbench` parser's subcommands."""
-    p = sub.add_parser("server", help="run the central server, or administer it",
-                       description="Run the PackBench central server (FastAPI), or administer it.")
-    add_data_dir(p)
+    p = subcommand(sub, "server", _guarded(run_server), "run the central server, or administer it",
+                   "Run the PackBench central server (FastAPI), or administer it.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--forwarded-allow-ips", default="127.0.0.1",
@@ -146,7 +145,6 @@ def register(sub: Any, add_data_dir: Callable[[argparse.ArgumentParser], None]) 
                    help="the path prefix a reverse proxy strips (e.g. /packbench); stations sign it")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes (default 1); several need PostgreSQL to be worth it")
-    p.set_defaults(handler=_guarded(run_server))
     actions = p.add_subparsers(dest="server_action", metavar="ACTION")
 
     def action(name: str, handler: Callable[[argparse.Namespace, ServerConfig], int], text: str,

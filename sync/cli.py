@@ -5,7 +5,7 @@
     packbench sync [--json]             enrollment and outbox state, no network
     packbench sync --rejected [--json]  events the server refused, for a supervisor
 
-`register(sub, add_data_dir)` adds them to `packbench`'s subparsers (main.py calls it). Exit codes:
+`register(sub)` adds them to `packbench`'s subparsers (main.py calls it). Exit codes:
 0 success; 1 an error, one line on stderr — for `sync --once` that includes an unreachable server,
 after printing what moved before it went away (nothing is lost: unsent events stay queued).
 """
@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from app.cli import CliError, data_dir, hold_data_dir
+from app.cli import CliError, add_data_dir, data_dir, hold_data_dir, subcommand
 from app.clock import SystemClock
 from app.store import open_store
 from sync.credentials import CredentialsError, credentials_path, load_credentials, save_credentials
@@ -29,33 +28,27 @@ if TYPE_CHECKING:  # the client stack (requests, pydantic) loads only when a com
     from sync.outbox import PushReport
     from sync.worker import RoundReport
 
-AddDataDir = Callable[[argparse.ArgumentParser], None]
 
-
-def register(sub: Any, add_data_dir: AddDataDir) -> None:
+def register(sub: Any) -> None:
     """Add `station enroll` and `sync` to `packbench`'s subparsers."""
     st = sub.add_parser("station", help="this station's enrollment with the central server",
                         description="this station's enrollment with the central server")
     add_data_dir(st)
     st_sub = st.add_subparsers(dest="station_action", required=True)
-    en = st_sub.add_parser("enroll", help="enroll this station with a token from the server (once)",
-                           description="Enroll this station with the central server; stores its id and "
-                                       "secret in DATA_DIR/sync.toml (mode 0600) and registers its passport key.")
-    add_data_dir(en)
+    en = subcommand(st_sub, "enroll", cmd_enroll, "enroll this station with a token from the server (once)",
+                    "Enroll this station with the central server; stores its id and "
+                    "secret in DATA_DIR/sync.toml (mode 0600) and registers its passport key.")
     en.add_argument("--server", required=True, help="the central server, e.g. https://packbench.example.com")
     en.add_argument("--token", required=True, help="the one-time enrollment token an admin got from the server")
     en.add_argument("--name", help="station name shown on the server (default: station in station.toml)")
     en.add_argument("--force", action="store_true", help="enroll again, replacing the stored credentials")
-    en.set_defaults(handler=cmd_enroll)
 
-    sy = sub.add_parser("sync", help="sync with the central server: one round now, or show the outbox",
-                        description="Push this station's events and pull products, orders and tracking.")
-    add_data_dir(sy)
+    sy = subcommand(sub, "sync", cmd_sync, "sync with the central server: one round now, or show the outbox",
+                    "Push this station's events and pull products, orders and tracking.")
     what = sy.add_mutually_exclusive_group()
     what.add_argument("--once", action="store_true", help="run one round now and print what moved")
     what.add_argument("--rejected", action="store_true", help="list the events the server refused")
     sy.add_argument("--json", action="store_true", help="machine-readable output")
-    sy.set_defaults(handler=cmd_sync)
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:

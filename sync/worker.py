@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from app.backoff import Backoff
 from app.clock import Clock
 from app.store import Store
 from app.worker import Chore, Worker
@@ -56,21 +56,8 @@ class SyncApi(EventSink, PageSource, RulesSource, WaybillSource, Protocol):
     """What a round needs from the server: `SyncClient`, or a fake in tests."""
 
 
-@dataclass
-class Backoff:
-    """Exponential backoff with full jitter: delay(n) is uniform in [0, min(cap, base·2^(n-1))]."""
-
-    base: float = 2.0
-    cap: float = 300.0
-    rand: Callable[[], float] = random.random  # [0, 1): injectable for tests
-
-    def ceiling(self, failures: int) -> float:
-        if failures <= 0:
-            return 0.0
-        return min(self.cap, self.base * 2.0 ** min(failures - 1, 32))
-
-    def delay(self, failures: int) -> float:
-        return self.rand() * self.ceiling(failures)
+# Between failed rounds: 2 s doubling up to 5 min, full jitter (a fleet comes back spread out).
+ROUND_BACKOFF = Backoff(base=2.0, cap=300.0, jitter=True)
 
 
 @dataclass(frozen=True)
@@ -226,7 +213,7 @@ class SyncWorker:
         self.store = store
         self.clock = clock
         self.interval = interval
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or ROUND_BACKOFF
         self.status_every = status_every
         self.name = name
         self._client = client

@@ -21,13 +21,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from app.cli import Handler, data_dir, output_file, output_folder, read_store, subcommand
+from app.cli import CommandFactory, data_dir, output_file, output_folder, read_store, subcommand
 from app.errors import InputError
 
 EXIT_CHAIN_BROKEN = 3
 
 LabelRenderer = Callable[[Any], bytes]
-CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
 
 
 def register(sub: Any, command: CommandFactory | None = None, *,

@@ -8,7 +8,7 @@ ends the episode, and the next crossing alerts again. Each alert gets one delive
 
 `deliver_due` sends the deliveries that are due, one worker per delivery (a row is claimed by an
 UPDATE that only one worker can win), and records the result: sent, or the error and the next try
-after `backoff(attempts)`, until `MAX_ATTEMPTS` tries have failed ("failed"). A delivery a worker
+after `RETRY.delay(attempts)`, until `MAX_ATTEMPTS` tries have failed ("failed"). A delivery a worker
 claimed but never finished (the process died) is claimable again after `CLAIM_SECONDS`.
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.backoff import Backoff
 from app.clock import Clock, iso
 from app.notify import NotifyError
 from server.alerts.channels import AlertChannel, Message, send
@@ -28,16 +29,10 @@ from server.db import ServerDb
 log = logging.getLogger("server.alerts")
 
 MAX_ATTEMPTS = 6
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 600.0
+RETRY = Backoff(base=2.0, cap=600.0)  # 2, 4, 8 … seconds, at most 10 minutes
 CLAIM_SECONDS = 300.0
 
 Sender = Callable[[AlertChannel, Message], None]
-
-
-def backoff(attempts: int) -> float:
-    """Seconds before the next try after `attempts` failed ones: 2, 4, 8 … capped at 10 minutes."""
-    return float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** min(attempts - 1, 30)))
 
 
 @dataclass(frozen=True)
@@ -125,7 +120,7 @@ def _record(sdb: ServerDb, clock: Clock, delivery: Delivery, error: str | None) 
     elif attempts >= MAX_ATTEMPTS:
         status, next_at = "failed", now
     else:
-        status, next_at = "pending", now + timedelta(seconds=backoff(attempts))
+        status, next_at = "pending", now + RETRY.after(attempts)
     with sdb.write():
         sdb.execute('UPDATE "alert_delivery" SET "status" = ?, "attempts" = ?, "next_at" = ?, "last_error" = ?, '
                     '"updated_at" = ? WHERE "id" = ?', (status, attempts, iso(next_at), (error or "")[:500],

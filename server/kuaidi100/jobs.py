@@ -9,7 +9,7 @@ Claiming: due jobs are taken in one short transaction that marks them `running` 
 LOCKED`, so several server workers take disjoint jobs without waiting on each other (on SQLite the
 transaction is IMMEDIATE: claims run one at a time). The call itself runs outside any transaction;
 a worker that dies mid-call leaves its job `running` until the lease ends, then any worker takes it
-again. A failed attempt is retried after BACKOFF·2^(attempts-1) (capped); after MAX_ATTEMPTS the
+again. A failed attempt is retried after `RETRY` (30 s doubling, at most 2 h); after MAX_ATTEMPTS the
 job is `dead`, listed by `packbench server carrier-jobs` for an admin, who may retry it.
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.backoff import Backoff
 from app.clock import iso
 from server.db import ServerDb, placeholders
 from server.kuaidi100.api import Kuaidi100Error
@@ -28,8 +29,7 @@ log = logging.getLogger("server.kuaidi100.jobs")
 
 KINDS = ("ewaybill", "cancel", "subscribe")
 MAX_ATTEMPTS = 6
-BACKOFF = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(hours=2)
+RETRY = Backoff(base=30.0, cap=2 * 3600.0)
 LEASE = timedelta(minutes=3)  # longer than any call's timeouts: a live call is never taken twice
 CLAIM = 20
 
@@ -92,7 +92,7 @@ def finish(sdb: ServerDb, job: Job, now: datetime, error: str | None) -> str:
         state, run_at = "dead", now
         log.error("carrier job %s %s is dead after %d attempts: %s", job.kind, job.subject, job.attempts, error)
     else:
-        state, run_at = "pending", now + min(BACKOFF * 2 ** (job.attempts - 1), MAX_BACKOFF)
+        state, run_at = "pending", now + RETRY.after(job.attempts)
         log.warning("carrier job %s %s failed (attempt %d), again at %s: %s", job.kind, job.subject, job.attempts,
                     iso(run_at), error)
     with sdb.connection(), sdb.write():

@@ -22,7 +22,7 @@ from app.clock import FakeClock, SystemClock
 from server.alerts.channels import AlertChannel, Message
 from server.alerts.reconciliation import check
 from server.alerts.schedule import Scheduler, take_lease
-from server.alerts.store import MAX_ATTEMPTS, backoff, deliver_due
+from server.alerts.store import MAX_ATTEMPTS, RETRY, deliver_due
 from server.config import ServerConfigError, load_server_config
 from server.intake import import_orders
 
@@ -144,7 +144,7 @@ def test_delivery_retries_with_backoff_then_gives_up(deviating: Running) -> None
     assert deliver_due(svc.sdb, clock, config.alert_channels, failing) == (0, 2)
     assert deliver_due(svc.sdb, clock, config.alert_channels, failing) == (0, 0)  # not due before the backoff
     for attempt in range(1, MAX_ATTEMPTS):
-        clock.advance(seconds=backoff(attempt))
+        clock.advance(seconds=RETRY.delay(attempt))
         deliver_due(svc.sdb, clock, config.alert_channels, failing)
     assert len(calls) == 2 * MAX_ATTEMPTS
     with svc.sdb.connection():
@@ -160,7 +160,7 @@ def test_a_wrong_dingtalk_secret_is_a_failed_delivery(deviating: Running) -> Non
         assert deliver_due(svc.sdb, SystemClock(), config.alert_channels) == (0, 2)
         assert ding.refused == ["sign not match", "sign not match"] and not ding.received
         ding.secret = "SECwrong"  # the robot's secret now matches, after the backoff the retry arrives
-        clock = FakeClock(datetime.now(UTC) + timedelta(seconds=backoff(1) + 1))
+        clock = FakeClock(datetime.now(UTC) + timedelta(seconds=RETRY.delay(1) + 1))
         assert deliver_due(svc.sdb, clock, config.alert_channels) == (2, 0)
         with svc.sdb.connection():
             errors = [r[0] for r in svc.sdb.execute('SELECT "last_error" FROM "alert_delivery"')]

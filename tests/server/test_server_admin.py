@@ -30,7 +30,7 @@ ROOT = Path(__file__).parents[2]
 def packbench_server(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="packbench")
     add_data_dir(parser, top=True)
-    register(parser.add_subparsers(dest="command"), add_data_dir)
+    register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["server", *argv])
     return int(args.handler(args))
 
@@ -173,7 +173,7 @@ def test_packbench_server_starts_uvicorn(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     script = ("import argparse, sys; from app.cli import add_data_dir; from server.cli import register; "
-              "p = argparse.ArgumentParser(); add_data_dir(p, top=True); register(p.add_subparsers(), add_data_dir); "
+              "p = argparse.ArgumentParser(); add_data_dir(p, top=True); register(p.add_subparsers()); "
               "a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     proc = subprocess.Popen([sys.executable, "-c", script, "server", "--port", str(port), "--data-dir",

@@ -130,7 +130,7 @@ def test_failures_are_retried_with_backoff_then_listed_dead(rig: Rig, tmp_path: 
     assert worker.tick() == {"pending": 1}
     assert worker.tick() == {}  # not due yet: 30 s of backoff
     for attempt in range(2, jobs.MAX_ATTEMPTS + 1):
-        clock.advance(jobs.MAX_BACKOFF.total_seconds())
+        clock.advance(jobs.RETRY.cap)
         assert worker.tick() == {"dead" if attempt == jobs.MAX_ATTEMPTS else "pending": 1}
     assert len(rig.fake.fake.calls_to("/label/order")) == jobs.MAX_ATTEMPTS
     assert rig.rows('SELECT COUNT(*) FROM "ewaybill"') == [(0,)]

@@ -186,5 +186,5 @@ def packbench(argv: list[str]) -> int:
     from sync.cli import register
 
     parser, sub = cli.build_parser()
-    register(sub, cli.add_data_dir)
+    register(sub)
     return cli.run(parser.parse_args([str(a) for a in argv]))

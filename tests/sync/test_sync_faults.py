@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from app.backoff import Backoff
 from app.clock import FakeClock, SystemClock
 from app.store import Store
 from app.store.models import Order, Outbox
 from sync.client import SyncClient, SyncError
 from sync.outbox import outbox_depth, pending_rows, push_outbox, to_event
 from sync.pull import pull_feed
-from sync.worker import Backoff, SyncStatus, SyncWorker
+from sync.worker import ROUND_BACKOFF, SyncStatus, SyncWorker
 from tests.sync import realserver
 from tests.sync.fakes import queue_events
 from tests.sync.netstub import FaultProxy, times
@@ -43,7 +45,7 @@ def exactly_once(central: Central, ids: list[str]) -> None:
 def test_the_server_is_stopped_mid_push_and_started_again(central: Central, client: SyncClient, store: Store,
                                                           clock: FakeClock) -> None:
     ids = queue_events(store, clock, 2500)
-    worker = SyncWorker(store, client, clock, interval=3600.0, backoff=Backoff(base=0.05, cap=0.2))
+    worker = SyncWorker(store, client, clock, interval=3600.0, backoff=Backoff(base=0.05, cap=0.2, jitter=True))
     statuses: list[SyncStatus] = []
     drained = threading.Event()
 
@@ -147,7 +149,7 @@ def test_500_and_garbage_then_the_real_answers(central: Central, store: Store, c
 
     with FaultProxy(central.http.port, fault) as proxy, \
             SyncClient(proxy.url, creds.station_id, creds.secret, clock=SystemClock()) as client:
-        worker = SyncWorker(store, client, clock, backoff=Backoff(rand=lambda: 0.5))
+        worker = SyncWorker(store, client, clock, backoff=replace(ROUND_BACKOFF, rand=lambda: 0.5))
         delays, errors = [], []
         for _ in range(10):
             delay = worker.step()

@@ -5,17 +5,19 @@ from __future__ import annotations
 import random
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from app.audit import record_fact
+from app.backoff import Backoff
 from app.clock import FakeClock
 from app.store import Store
 from app.store.models import WaybillPool
 from sync.client import SyncError
 from sync.outbox import outbox_depth
-from sync.worker import Backoff, SyncStatus, SyncWorker, run_round
+from sync.worker import ROUND_BACKOFF, SyncStatus, SyncWorker, run_round
 from tests.ptypair import wait_until
 from tests.sync import fakes
 from tests.sync.fakes import FakeApi, order_out, queue_events, unreachable
@@ -29,14 +31,14 @@ GARBAGE = SyncError("POST /events: unexpected answer from the server: '<html>'",
 
 
 def test_backoff_doubles_from_2_s_up_to_a_5_min_cap() -> None:
-    b = Backoff(rand=lambda: 1.0)
+    b = replace(ROUND_BACKOFF, rand=lambda: 1.0)
     assert [b.ceiling(n) for n in range(0, 12)] == [0, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
     assert b.delay(10_000) == 300  # no overflow however long the outage
 
 
 def test_full_jitter_stays_within_zero_and_the_ceiling() -> None:
     rnd = random.Random(7)
-    b = Backoff(rand=rnd.random)
+    b = replace(ROUND_BACKOFF, rand=rnd.random)
     for n in range(1, 15):
         samples = [b.delay(n) for _ in range(200)]
         assert all(0 <= s <= b.ceiling(n) for s in samples)
@@ -44,7 +46,7 @@ def test_full_jitter_stays_within_zero_and_the_ceiling() -> None:
 
 
 def make_worker(store: Store, api: Any, clock: FakeClock, rand: float = 0.5, **kwargs: Any) -> SyncWorker:
-    return SyncWorker(store, api, clock, interval=30.0, backoff=Backoff(rand=lambda: rand), **kwargs)
+    return SyncWorker(store, api, clock, interval=30.0, backoff=replace(ROUND_BACKOFF, rand=lambda: rand), **kwargs)
 
 
 def test_retryable_failures_back_off_and_a_success_resets(store: Store, clock: FakeClock, api: FakeApi) -> None:
@@ -165,7 +167,7 @@ def test_the_thread_follows_the_backoff_schedule(store: Store, clock: FakeClock,
     api.pull_failures = [unreachable("GET /products")] * 4
     delays: list[float | None] = []
     worker = SyncWorker(store, api, clock, interval=30.0, status_every=None,
-                        backoff=Backoff(base=0.001, rand=lambda: 1.0))
+                        backoff=Backoff(base=0.001, cap=300.0, jitter=True, rand=lambda: 1.0))
     worker.add_listener(lambda s: None if s.running else delays.append(s.retry_in_s))
     worker.start()
     try:
@@ -259,7 +261,7 @@ def test_the_thread_survives_a_store_error_outside_a_round(store: Store, clock: 
 
     monkeypatch.setattr(w, "outbox_depth", flaky)
     queue_events(store, clock, 3)
-    worker = SyncWorker(store, api, clock, interval=3600.0, backoff=Backoff(base=0.01, cap=0.01))
+    worker = SyncWorker(store, api, clock, interval=3600.0, backoff=Backoff(base=0.01, cap=0.01, jitter=True))
     done = threading.Event()
     worker.add_listener(lambda s: done.set() if s.online and s.outbox_depth == 0 and not s.running else None)
     worker.start()
