@@ -381,9 +381,10 @@ class SimulatedScale:
     """The scale's twin for --demo and tests. Readings go out synchronously on the caller's thread.
 
     `place(grams)` emits two unstable readings then a stable one (a person putting a parcel down);
-    `clear()` places 0. Given nothing else it settles on the parcel's expected weight: the station
-    runtime calls `poll(expected_g)` whenever a parcel awaits weighing (see `app.station.PolledScale`),
-    and a weight placed by hand wins over the expected one until it is cleared. Nothing here sleeps.
+    `clear()` places 0; `unplug()`/`replug()` drive its status as a real scale's driver would. Given
+    nothing else it settles on the parcel's expected weight: the station runtime calls
+    `poll(expected_g)` whenever a parcel awaits weighing (see `app.station.PolledScale`), and a
+    weight placed by hand wins over the expected one until it is cleared. Nothing here sleeps.
     """
 
     def __init__(self, clock: Clock | None = None) -> None:
@@ -392,6 +393,7 @@ class SimulatedScale:
         self._on_status: StatusCallback | None = None
         self.grams = 0
         self._placed: int | None = None
+        self._plugged = True
 
     def start(self, on_weight: WeightCallback, on_status: StatusCallback) -> None:
         self._on_weight, self._on_status = on_weight, on_status
@@ -399,6 +401,17 @@ class SimulatedScale:
 
     def stop(self) -> None:
         self._on_weight = self._on_status = None
+
+    def unplug(self, detail: str = "unplugged") -> None:
+        """Reads nothing until `replug`, and says so the way a real scale's driver does."""
+        self._plugged = False
+        if self._on_status is not None:
+            self._on_status(DeviceStatus(DEVICE, DeviceState.DISCONNECTED, detail))
+
+    def replug(self) -> None:
+        self._plugged = True
+        if self._on_status is not None:
+            self._on_status(DeviceStatus(DEVICE, DeviceState.CONNECTED, "sim"))
 
     def place(self, grams: int) -> WeightReading | None:
         self._placed = grams or None
@@ -412,13 +425,13 @@ class SimulatedScale:
 
     def poll(self, expected_g: int | None) -> WeightReading | None:
         grams = self._placed if self._placed is not None else expected_g
-        if grams is None:
+        if grams is None or not self._plugged:
             return None
         self.grams = grams
         return WeightReading(grams, True, self._clock.now())
 
     def _emit(self, grams: int, stable: bool) -> WeightReading | None:
-        if self._on_weight is None:
+        if self._on_weight is None or not self._plugged:
             return None
         self.grams = grams
         reading = WeightReading(grams, stable, self._clock.now())

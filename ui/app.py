@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from app.alarms import AlarmBoard
 from app.clock import Clock, SystemClock
 from app.config import StationConfig, load_config
 from app.demo import seed_demo
@@ -147,7 +148,10 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     sync_bar = SyncBar(lang, enrolled=worker is not None)
     sync.status.connect(sync_bar.show_status)
     sync_bar.sync_now.clicked.connect(sync.kick)
-    window = MainWindow(bridge, lang, config.timezone, title, panel, handover, triage, sync_bar)
+    alarms = AlarmBoard(clock)
+    sync.status.connect(lambda status: alarms.sync(status.needs_admin, status.last_error))
+    window = MainWindow(bridge, lang, config.timezone, title, panel, handover, triage, sync_bar, alarms)
+    window.alarm_view.sync_now.connect(sync.kick)
     return Station(opened, bridge, wedge, window, triage_controller, sync, lock)
 
 

@@ -20,6 +20,7 @@ class StationBridge(QObject):
     bench = Signal(object)  # BenchView, when asked for (start-up)
     status = Signal(object)  # app.devices.DeviceStatus
     error = Signal(str)  # a runtime step failed; the bench keeps going
+    halted = Signal(str)  # a disk fault stopped the runtime: the one line that says why
     printed = Signal(bytes)  # the label just printed, as a PNG preview
     weight = Signal(object)  # app.devices.WeightReading
 
@@ -29,7 +30,8 @@ class StationBridge(QObject):
         listeners = runtime.listeners
         self._hooks: list[tuple[list[Any], Callable[[Any], None]]] = [
             (listeners.outcome, self._on_outcome), (listeners.status, self.status.emit),
-            (listeners.error, self.error.emit), (listeners.printed, self._on_printed),
+            (listeners.error, self.error.emit), (listeners.halted, self.halted.emit),
+            (listeners.printed, self._on_printed),
             (listeners.weight, self.weight.emit),
         ]
         for hooks, fn in self._hooks:

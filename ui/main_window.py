@@ -1,13 +1,20 @@
 """The station window: the pack screen (and, switched to by the mode bar, the handover and the
 exception triage screens), their alarms (sound, red flash), the sync status and, in demo mode, the panel.
 
+While a fault of the bench itself stands (a lost device, the disk, sync refused: `app.alarms`), the
+alarm page takes the whole window instead; it goes once the board clears, back to the screen and
+the order as they were.
+
 The pack screen is the default. While the handover screen shows, it has the station's scans
 (`StationRuntime.divert_scans`); switching back to the pack screen gives them back to the pack flow.
 """
 
 from __future__ import annotations
 
+from app.alarms import AlarmBoard, AlarmKind
+from app.clock import SystemClock
 from app.pack.outcomes import Level, Outcome
+from ui.alarm_view import AlarmView
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
 from ui.handover_screen import HandoverScreen
@@ -20,6 +27,7 @@ from ui.qt import (
     QResizeEvent,
     QStackedWidget,
     Qt,
+    QTimer,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +39,7 @@ from ui.view_model import BenchView
 from ui.widgets import Flash, PlainLabel, plain_tip
 
 WINDOW_SIZE = (1280, 800)
+ALARM_REMIND_MS = 30_000  # a standing alarm sounds again this often: nobody at the bench may miss it
 PACK, HANDOVER, EXCEPTIONS = "pack", "handover", "exceptions"
 MODE_CAPTIONS = {PACK: "打包 Pack", HANDOVER: "交接 Handover",  # both languages: a supervisor walks up to any bench
                  EXCEPTIONS: "异常 Exceptions"}
@@ -40,7 +49,7 @@ class MainWindow(QMainWindow):
     def __init__(self, bridge: StationBridge, lang: str, tz: str, title: str,
                  demo_panel: DemoPanel | None = None, handover_screen: HandoverScreen | None = None,
                  triage_screen: TriageScreen | None = None, sync_bar: SyncBar | None = None,
-                 parent: QWidget | None = None) -> None:
+                 alarms: AlarmBoard | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.resize(*WINDOW_SIZE)
@@ -60,16 +69,21 @@ class MainWindow(QMainWindow):
             triage_screen.alarm.connect(self._alarm)
         self.badge = PlainLabel()
         if len(self.screens) == 1 and sync_bar is None:
-            self.setCentralWidget(self.pack_screen)
+            self.content: QWidget = self.pack_screen
         else:
             self.stack = QStackedWidget()
             for screen in self.screens.values():
                 self.stack.addWidget(screen)
-            central = QWidget()
-            column = QVBoxLayout(central)
+            self.content = QWidget()
+            column = QVBoxLayout(self.content)
             column.addLayout(self._mode_bar())
             column.addWidget(self.stack, 1)
-            self.setCentralWidget(central)
+        self.alarms = alarms or AlarmBoard(SystemClock())
+        self.alarm_view = AlarmView(lang, tz)
+        self.pages = QStackedWidget()  # the screens, or the alarm page over all of them
+        self.pages.addWidget(self.content)
+        self.pages.addWidget(self.alarm_view)
+        self.setCentralWidget(self.pages)
         if triage_screen is not None:
             triage_screen.badge.connect(self.show_badge)
         self.demo_panel = demo_panel
@@ -78,9 +92,15 @@ class MainWindow(QMainWindow):
             self.resizeDocks([demo_panel], [320], Qt.Orientation.Horizontal)
         self.flash = Flash(self)
         self.sounds = Sounds(self)
+        self.remind = QTimer(self, interval=ALARM_REMIND_MS)
+        self.remind.timeout.connect(lambda: self.sounds.play(Level.ERROR))
+        self._standing: set[AlarmKind] = set()
+        self.alarms.listeners.append(self._on_alarms)
         bridge.outcome.connect(self._on_outcome)
         bridge.bench.connect(self.pack_screen.show_bench)
         bridge.status.connect(self.pack_screen.show_status)
+        bridge.status.connect(self.alarms.device_status)
+        bridge.halted.connect(self.alarms.halted)
         bridge.error.connect(self._on_error)
         bridge.printed.connect(self.pack_screen.show_label)
         bridge.weight.connect(self.pack_screen.show_weight)
@@ -133,13 +153,39 @@ class MainWindow(QMainWindow):
             self.triage_screen.controller.refresh()
         screen.setFocus()
 
+    @property
+    def alarm_shown(self) -> bool:
+        return self.pages.currentWidget() is self.alarm_view
+
+    def _on_alarms(self, board: AlarmBoard) -> None:
+        """The board changed: show its most severe alarm (sounding each new one), or the screens again."""
+        self.alarm_view.show_board(board)
+        active = board.active
+        standing = {alarm.kind for alarm in (*([active] if active else []), *board.others)}
+        raised, self._standing = standing - self._standing, standing
+        if active is None:
+            self.remind.stop()
+            self.pages.setCurrentWidget(self.content)
+            self.screens[self.mode].setFocus()  # the wedge's keys go to the screen again
+            return
+        if raised:
+            self.sounds.play(Level.ERROR)
+            self.remind.start()
+        if not self.alarm_shown:
+            self.pages.setCurrentWidget(self.alarm_view)
+            self.alarm_view.setFocus()
+
     def _on_outcome(self, outcome: Outcome, view: BenchView) -> None:
         self.pack_screen.show_outcome(outcome, view)
-        if outcome.text(self.lang):
+        self.alarms.outcome(outcome)
+        text = outcome.text(self.lang)
+        if text:
+            self.alarm_view.show_answer(text, outcome.level)
             self._alarm(outcome.level)
 
     def _on_error(self, message: str) -> None:
         self.pack_screen.show_error(message)
+        self.alarm_view.show_answer(self.pack_screen.banner.text(), Level.ERROR)
         if self.mode == HANDOVER and self.handover_screen is not None:
             self.handover_screen.show_error(message)  # emits its own alarm
         elif self.mode == EXCEPTIONS and self.triage_screen is not None:

@@ -1,0 +1,148 @@
+"""Faults of the bench take the whole window and give it back by themselves (demo station, simulated
+devices driven like the demo panel drives them, scans typed by a wedge scanner)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.alarms import AlarmKind
+from app.demo import product_barcode
+from app.pack.outcomes import Level
+from app.store.models import ScanEvent
+from drivers.scales import SimulatedScale
+from drivers.scanners import SimulatedScanner
+from sync.worker import SyncStatus
+from tests.ui.keys import SCANNER_MS, type_keys
+from ui.app import Station
+from ui.qt import QApplication
+
+PACKER, ORDER, NEXT_ORDER = "B-1001", "TB2026112500001", "TB2026112500002"  # TEA ×2 + CHOP; MUG
+TEA, CHOP = product_barcode("TEA-LJ-250"), product_barcode("CHOP-BMB-5")
+
+
+class Bench:
+    """The station as the packer meets it: wedge scans, and what the window shows."""
+
+    def __init__(self, qtbot: QtBot, station: Station, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.qtbot = qtbot
+        self.station = station
+        self.window = station.window
+        self.ts = 10_000
+        self.sounds: list[Level] = []
+        monkeypatch.setattr(self.window.sounds, "play", self.sounds.append)
+
+    def scan(self, code: str, until: str) -> None:
+        before = ScanEvent.select().count()
+        self.ts = type_keys(code, self.ts, SCANNER_MS) + 1_000
+        self.qtbot.waitUntil(lambda: ScanEvent.select().where(ScanEvent.outcome == until).count() > 0
+                             and ScanEvent.select().count() > before)
+
+    def wait_alarm(self, kind: AlarmKind | None) -> None:
+        def shown() -> bool:
+            alarm = self.window.alarm_view.alarm
+            return (alarm.kind if alarm else None) is kind and self.window.alarm_shown is (kind is not None)
+        self.qtbot.waitUntil(shown)
+
+    def open_order(self) -> None:
+        self.scan(PACKER, "login")
+        self.scan(ORDER, "order_opened")
+        self.scan(TEA, "item_ok")
+
+
+@pytest.fixture
+def bench(qtbot: QtBot, station: Station, monkeypatch: pytest.MonkeyPatch) -> Bench:
+    return Bench(qtbot, station, monkeypatch)
+
+
+def test_an_unplugged_scanner_is_the_whole_window_and_its_return_gives_the_order_back(bench: Bench) -> None:
+    window, panel = bench.window, bench.window.demo_panel
+    assert panel is not None and isinstance(bench.station.opened.devices.scanner, SimulatedScanner)
+    bench.open_order()
+    bench.sounds.clear()
+    panel.unplug.click()  # the demo panel pulls the simulated scanner's cable
+    bench.wait_alarm(AlarmKind.SCANNER)
+    view = window.alarm_view
+    assert view.isVisible() and not window.pack_screen.isVisible()
+    assert view.title.text() == "扫描枪断开" and "恢复后自动继续" in view.action.text()
+    assert bench.sounds == [Level.ERROR] and window.remind.isActive()  # the error sound, and again while it stands
+    assert QApplication.focusWidget() is view  # keys (a second, wedge scanner) still arrive, with no input method
+    panel.unplug.click()  # plugged back in: nothing else to do
+    bench.wait_alarm(None)
+    assert window.pack_screen.isVisible() and QApplication.focusWidget() is window.pack_screen
+    assert not window.remind.isActive()
+    bench.scan(CHOP, "item_ok")  # the open order goes on where it was
+    assert ORDER in window.pack_screen.order.text()
+    assert [window.pack_screen.lines.item(r, 2).text() for r in range(2)] == ["1 / 2", "1 / 1"]
+
+
+def test_paper_out_is_the_whole_window_scans_meanwhile_are_answered_and_the_label_prints_after(
+        bench: Bench) -> None:
+    window, panel = bench.window, bench.window.demo_panel
+    assert panel is not None
+    bench.open_order()
+    bench.scan(CHOP, "item_ok")
+    panel.paper_out.click()
+    bench.scan(TEA, "print_failed")  # complete → weighed → label queued → the printer refuses it
+    bench.wait_alarm(AlarmKind.PRINTER)
+    view = window.alarm_view
+    assert view.title.text() == "打印机停止工作" and view.detail.text() == "缺纸"
+    assert not window.pack_screen.isVisible()
+    bench.scan(NEXT_ORDER, "order_opened")  # the packer carries on with the next order meanwhile
+    assert NEXT_ORDER in view.answer.text() and "请扫描" in view.answer.text()
+    assert window.alarm_shown  # still the printer's page: only a printed label ends it
+    panel.paper_out.click()  # paper loaded: the waiting label goes out by itself
+    bench.wait_alarm(None)
+    assert ScanEvent.select().where(ScanEvent.outcome == "label_printed").count() == 1
+    assert NEXT_ORDER in window.pack_screen.order.text()  # the order opened during the alarm is on screen
+
+
+def test_several_alarms_show_the_most_severe_and_list_the_others(bench: Bench, qtbot: QtBot) -> None:
+    window, panel = bench.window, bench.window.demo_panel
+    scale = bench.station.opened.devices.scale
+    assert panel is not None and isinstance(scale, SimulatedScale)
+    scale.unplug()
+    bench.wait_alarm(AlarmKind.SCALE)
+    assert window.alarm_view.title.text() == "电子秤断开" and not window.alarm_view.others.isVisible()
+    panel.unplug.click()
+    bench.wait_alarm(AlarmKind.SCANNER)  # more severe: it takes the page, the scale is listed under it
+    assert window.alarm_view.others.text() == "另有：电子秤断开" and bench.sounds == [Level.ERROR, Level.ERROR]
+    panel.unplug.click()
+    bench.wait_alarm(AlarmKind.SCALE)
+    assert bench.sounds == [Level.ERROR, Level.ERROR]  # a recovery is no new alarm
+    scale.replug()
+    bench.wait_alarm(None)
+
+
+def test_a_full_disk_stops_packing_on_the_alarm_page_with_what_to_do(bench: Bench) -> None:
+    bench.scan(PACKER, "login")
+
+    def disk_full() -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    bench.station.runtime.call(disk_full)  # a commit on a full disk, as SQLite reports it
+    bench.wait_alarm(AlarmKind.DISK)
+    view = bench.window.alarm_view
+    assert view.title.text() == "磁盘已满，打包已停止" and "重启" in view.action.text()
+    assert view.detail.text().startswith("disk full: free space on ")
+    bench.station.opened.devices.scanner.unplug()  # type: ignore[union-attr]
+    bench.qtbot.waitUntil(lambda: "扫描枪断开" in view.others.text())
+    assert view.title.text() == "磁盘已满，打包已停止"  # the disk outranks everything
+
+
+def test_sync_needing_an_admin_is_the_whole_window_until_a_round_is_accepted(bench: Bench) -> None:
+    assert bench.station.sync is not None
+    refused = SyncStatus(False, "clock skew: request time is 700 s behind the server — automatic sync paused",
+                         3, 60.0, None, 0, needs_admin=True)
+    bench.station.sync.listen(refused)
+    bench.wait_alarm(AlarmKind.SYNC)
+    view = bench.window.alarm_view
+    assert view.title.text() == "本机时间不正确" and not view.sync_button.isHidden()
+    kicks: list[bool] = []
+    view.sync_now.connect(lambda: kicks.append(True))
+    view.sync_button.click()
+    assert kicks == [True]
+    bench.station.sync.listen(SyncStatus(True, None, 0, None, None, 0))
+    bench.wait_alarm(None)
