@@ -57,8 +57,8 @@ class AlarmView(QWidget):
         # Keys arrive here while the page shows: no input method may swallow a scanner's burst.
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         page: list[QWidget] = [self, *self.findChildren(QWidget)]
-        for widget in page:
-            widget.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
+        for part in page:
+            part.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
         self.show_answer("", None)
 
     def _label(self, px: int, bold: bool = False) -> PlainLabel:
