@@ -35,10 +35,12 @@ class Bench:
         monkeypatch.setattr(self.window.sounds, "play", self.sounds.append)
 
     def scan(self, code: str, until: str) -> None:
-        before = ScanEvent.select().count()
+        """Type `code` and wait until the window has the answer `until` (shown on the pack screen,
+        hidden or not, and on the alarm page's strip)."""
+        screen = self.window.pack_screen
+        seen = screen.recent.count()
         self.ts = type_keys(code, self.ts, SCANNER_MS) + 1_000
-        self.qtbot.waitUntil(lambda: ScanEvent.select().where(ScanEvent.outcome == until).count() > 0
-                             and ScanEvent.select().count() > before)
+        self.qtbot.waitUntil(lambda: screen.last_event == until and screen.recent.count() > seen)
 
     def wait_alarm(self, kind: AlarmKind | None) -> None:
         def shown() -> bool:
