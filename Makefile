@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 
 # Qt's own message for a missing xcb library names the wrong one; this names each missing library
 # and prints the apt-get line that installs them (qt_platform_check.py), before the window is tried.
+# `make run INSTALL_QT_LIBS=yes`, as root, runs that apt-get line itself (the consent is the flag).
 run: $(STAMP)
-	@$(BIN)/python qt_platform_check.py
+	@$(BIN)/python qt_platform_check.py $(if $(INSTALL_QT_LIBS),--install)
 	$(BIN)/packbench $(ARGS)
 
 test: $(STAMP)

@@ -4,17 +4,25 @@ Without this, a fresh desktop Linux shows Qt's own message — "xcb-cursor0 or l
 needed" — even when the library actually missing is libxcb-icccm4 or libxcb-keysyms1, and the
 station window never opens. Here the plugin's real dependencies are resolved (``ldd`` on PySide6's
 ``libqxcb.so``: it follows libQt6XcbQpa's own needs too), and every missing one is named with the
-one ``apt-get install`` line that brings it. Nothing is installed: it prints and exits 1.
+one ``apt-get install`` line that brings it, and exits 1.
 
-It checks only when Qt would use xcb: Linux, a DISPLAY or WAYLAND_DISPLAY session, and
-QT_QPA_PLATFORM unset or ``xcb`` (offscreen tests and explicit other platforms are left alone).
+With ``--install`` (``make run INSTALL_QT_LIBS=yes``: the consent, given once by whoever sets up the
+bench) and run as root, it runs that ``apt-get install`` itself — after an ``apt-get update`` when
+the package lists are too old to know a package — checks again, and lets ``make run`` go on once
+nothing is missing. Without root it says how to run it as root and installs nothing.
+
+It checks only when Qt would use xcb: Linux, a DISPLAY or WAYLAND_DISPLAY session (not needed with
+``--install``: ``sudo`` drops DISPLAY), and QT_QPA_PLATFORM unset or ``xcb`` (offscreen tests and
+explicit other platforms are left alone).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -50,6 +58,7 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "libgthread-2.0.so.0": "libglib2.0-0",
 }
 
+SUDO_INSTALL = "sudo .venv/bin/python qt_platform_check.py --install"
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found", re.MULTILINE)
 
 MissingLookup = Callable[[Path], list[str]]
@@ -70,21 +79,26 @@ def missing_by_ldd(plugin: Path) -> list[str]:
     return list(dict.fromkeys(_NOT_FOUND.findall(result.stdout)))
 
 
-def uses_xcb(env: Mapping[str, str], platform: str) -> bool:
+def uses_xcb(env: Mapping[str, str], platform: str, session_needed: bool = True) -> bool:
     if not platform.startswith("linux"):
         return False
-    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+    if session_needed and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
         return False
     return env.get("QT_QPA_PLATFORM", "").split(":")[0] in ("", "xcb")
 
 
+def packages_for(missing: list[str]) -> list[str]:
+    return sorted({DEBIAN_PACKAGES[name] for name in missing if name in DEBIAN_PACKAGES})
+
+
 def advice(missing: list[str]) -> str:
     """What to tell the person at the bench: the exact command, and any library we cannot map."""
-    packages = sorted({DEBIAN_PACKAGES[name] for name in missing if name in DEBIAN_PACKAGES})
+    packages = packages_for(missing)
     unknown = [name for name in missing if name not in DEBIAN_PACKAGES]
     lines = [f"The station window needs system libraries that are missing: {', '.join(missing)}."]
     if packages:
         lines.append(f"Install them with:  sudo apt-get install -y {' '.join(packages)}")
+        lines.append(f"(or let PackBench run it:  {SUDO_INSTALL})")
     if unknown:
         lines.append(f"Install the package that provides: {', '.join(unknown)}")
     lines.append("Then run `make run` again (or use QT_QPA_PLATFORM=offscreen for a window-less test).")
@@ -100,8 +114,62 @@ def check(env: Mapping[str, str], platform: str, plugin: Path | None,
     return advice(missing) if missing else None
 
 
-def main() -> int:
-    message = check(os.environ, sys.platform, xcb_plugin())
+def install(missing: list[str], env: Mapping[str, str]) -> str | None:
+    """Run apt-get for the packages of `missing`; None when it succeeded, else the one line why not."""
+    packages = packages_for(missing)
+    if not packages:
+        return "no package is known for these libraries: install them by hand"
+    apt_get = shutil.which("apt-get", path=env.get("PATH"))
+    if apt_get is None:
+        return f"apt-get is not on this system: install {' '.join(packages)} with its package manager"
+    quiet = {**env, "DEBIAN_FRONTEND": "noninteractive"}  # no question may wait on a terminal nobody reads
+    if _apt(apt_get, ["install", "-y", *packages], quiet) == 0:
+        return None
+    # Stale package lists are the usual reason a package is "not found" on a fresh install.
+    if _apt(apt_get, ["update"], quiet) == 0 and _apt(apt_get, ["install", "-y", *packages], quiet) == 0:
+        return None
+    return f"apt-get install -y {' '.join(packages)} failed (its output is above)"
+
+
+def _apt(apt_get: str, args: list[str], env: Mapping[str, str]) -> int:
+    print(f"qt_platform_check: apt-get {' '.join(args)}", file=sys.stderr, flush=True)
+    return subprocess.run([apt_get, *args], env=dict(env), check=False, timeout=1800).returncode
+
+
+def install_missing(env: Mapping[str, str], platform: str, plugin: Path | None, lookup: MissingLookup,
+                    is_root: bool) -> int:
+    """`--install`: as root, install what is missing and check again; exit status for make."""
+    if plugin is None or not uses_xcb(env, platform, session_needed=False):
+        return 0
+    missing = lookup(plugin)
+    if not missing:
+        return 0
+    if not is_root:
+        print(advice(missing), file=sys.stderr)
+        print(f"--install needs root: {SUDO_INSTALL}", file=sys.stderr)
+        return 1
+    failure = install(missing, env)
+    still = lookup(plugin)
+    if failure is not None or still:
+        print(advice(still or missing), file=sys.stderr)
+        print(f"qt_platform_check: {failure or 'installed, but still missing: ' + ', '.join(still)}", file=sys.stderr)
+        return 1
+    print(f"qt_platform_check: installed {' '.join(packages_for(missing))}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None, env: Mapping[str, str] = os.environ, platform: str = sys.platform,
+         lookup: MissingLookup = missing_by_ldd, is_root: bool | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Check (and with --install, as root, install) the system "
+                                                 "libraries Qt's xcb platform plugin needs.")
+    parser.add_argument("--install", action="store_true",
+                        help="run apt-get install for what is missing (needs root; the consent flag)")
+    args = parser.parse_args(argv)
+    plugin = xcb_plugin()
+    if args.install:
+        root = getattr(os, "geteuid", lambda: -1)() == 0 if is_root is None else is_root  # no euid on Windows
+        return install_missing(env, platform, plugin, lookup, root)
+    message = check(env, platform, plugin, lookup)
     if message is None:
         return 0
     print(message, file=sys.stderr)
