@@ -118,11 +118,12 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
         photographer = PackingPhotographer(camera, store, clock, data_dir, post=runtime.call, on_error=report)
         runtime.listeners.outcome.append(photo_listener(photographer, flow))
         runtime.on_stop.append(photographer.close)
-    if config.notify_url:  # new cases of the configured severities go to the supervisors' chat robot
+    if config.notify_url:  # new cases of the configured routes and severities go to the supervisors' chat robot
         from app.cases import case_listeners
         from app.notify import CaseNotifier
 
-        notifier = CaseNotifier(config.notify_url, config.notify_severities, clock)
+        notifier = CaseNotifier(config.notify_url, config.notify_severities, clock, routes=config.notify_routes,
+                                secret=config.notify_secret, at_mobiles=config.notify_at_mobiles)
         case_listeners.append(notifier.notify)
 
         def stop_notifier() -> None:

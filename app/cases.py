@@ -5,8 +5,9 @@ running the same check again changes nothing. Every change is audited and goes t
 
 `case_listeners` hear of each new case once the transaction that created it has committed (an
 outer transaction's commit when open_case ran inside one): a case that was rolled back is never
-announced. Listeners run on the committing thread and must be quick (the notifier only queues);
-one that raises is logged and the others still run.
+announced. A supervisor called again to a live call (`call_supervisor`) is announced the same way:
+the call is news again. Listeners run on the committing thread and must be quick (the notifier
+only queues); one that raises is logged and the others still run.
 
 Queries for the queue and the UI: `list_cases` and `weekly_heatmap`.
 """
@@ -23,11 +24,17 @@ from zoneinfo import ZoneInfo
 from app.audit import record_fact
 from app.clock import Clock, iso, parse_iso
 from app.errors import InputError
+from app.i18n import N_, translator
 from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
 
 NOT_HANDED_OVER = "not_handed_over"
+SUPERVISOR_CALL = "supervisor_call"
+CALL_SOP = N_("Go to the station: acknowledge when you are on your way, resolve with a note when done.")
+CALL_TITLE_ORDER = N_("Supervisor called to station {station} for order {order_id}")
+CALL_TITLE_BENCH = N_("Supervisor called to station {station}")
 SEVERITIES = ("info", "warning", "critical")
+ROUTES = ("packer", "supervisor", "admin")  # the role that works a case
 LIVE_STATES = ("open", "acknowledged")
 
 log = logging.getLogger(__name__)
@@ -62,17 +69,22 @@ def open_case(store: Store, clock: Clock, *, dedupe_key: str, tag: str, rule_id:
             "route": route, "order_id": order.order_id if order else None,
             "tracking_no": shipment.tracking_no if shipment else None, "title": title,
         })
+    _announce_after_commit(store, case)
+    return case  # type: ignore[no-any-return]
+
+
+def _announce_after_commit(store: Store, case: ExceptionCase) -> None:
     if case_listeners:
         # Runs now when this was the outermost transaction, else when the outer one commits; a
         # rollback of the outer transaction drops it. A savepoint rolled back inside a transaction
         # that still commits does not drop it: `_announce` checks that the case row is really there.
         store.db.after_commit(lambda: _announce(case))
-    return case  # type: ignore[no-any-return]
 
 
 def _announce(case: ExceptionCase) -> None:
     stored = ExceptionCase.get_or_none(ExceptionCase.id == case.id)
-    if stored is None or stored.dedupe_key != case.dedupe_key or stored.opened_at != case.opened_at:
+    if stored is None or stored.dedupe_key != case.dedupe_key or stored.opened_at != case.opened_at \
+            or stored.updated_at != case.updated_at:
         return  # rolled back with a savepoint
     for listener in list(case_listeners):
         try:
@@ -105,6 +117,46 @@ def transition(store: Store, clock: Clock, case_id: int, state: str, actor: str,
         case.save()
         record_fact(f"exception.{state}", actor, now, {"case": case_id, "note": case.note, "tag": case.tag})
     return case  # type: ignore[no-any-return]
+
+
+def call_supervisor(store: Store, clock: Clock, station: str, order: Order | None, caller: str) -> ExceptionCase:
+    """A packer's CALL_SUPERVISOR: opens a supervisor-routed case for the order on the bench (or the
+    bench itself), or — while one for the same order and bench is still live — counts the call again
+    on it (`detail.calls`, `detail.last_called_at`), audited as `exception.bumped`. Either way the
+    case is announced to `case_listeners` after the commit, so the supervisors hear every call."""
+    subject = order.order_id if order is not None else "-"
+    key = f"{SUPERVISOR_CALL}:{station}:{subject}"
+    now = clock.now()
+    with store.atomic():
+        live = ExceptionCase.get_or_none((ExceptionCase.dedupe_key == key) & (ExceptionCase.state != "resolved"))
+        if live is None:
+            english = CALL_TITLE_ORDER if order is not None else CALL_TITLE_BENCH
+            values = {"station": station, "order_id": subject}
+            title = f"{translator('zh_CN').gettext(english).format(**values)} / {english.format(**values)}"
+            sop = f"{translator('zh_CN').gettext(CALL_SOP)}\n{CALL_SOP}"
+            case = open_case(store, clock, dedupe_key=key, tag=SUPERVISOR_CALL, rule_id="builtin.call_supervisor",
+                             severity="warning", route="supervisor", title=title, sop=sop, order=order, actor=caller,
+                             detail={"station": station, "calls": 1, "last_called_at": iso(now),
+                                     "called_by": caller})
+            assert case is not None  # no live case with the key, inside this transaction
+            return case
+        detail = json.loads(live.detail or "{}")
+        detail.update(calls=int(detail.get("calls", 1)) + 1, last_called_at=iso(now), called_by=caller)
+        live.detail = json.dumps(detail, ensure_ascii=False)
+        live.updated_at = iso(now)
+        live.save()
+        record_fact("exception.bumped", caller, now, {"case": live.id, "key": key, "tag": SUPERVISOR_CALL,
+                                                      "calls": detail["calls"], "station": station})
+    _announce_after_commit(store, live)
+    return live  # type: ignore[no-any-return]
+
+
+def calls_of(case: ExceptionCase) -> int:
+    """How many times a supervisor call was made on this case (1 for any other case)."""
+    try:
+        return int(json.loads(case.detail or "{}").get("calls", 1))
+    except (ValueError, TypeError, AttributeError):
+        return 1
 
 
 OVERDUE_LOOKBACK = timedelta(days=14)  # older parcels were raised by earlier rounds (or long since found)

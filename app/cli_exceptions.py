@@ -1,13 +1,15 @@
 """`packbench exceptions`: the exception case queue (docs/architecture.md §9.1).
 
     packbench exceptions list [--open] [--json] [--tag T] [--severity S] [--route R]
-    packbench exceptions ack ID [--by NAME]
-    packbench exceptions resolve ID --note TEXT [--by NAME]
+    packbench exceptions ack ID [--by BADGE]
+    packbench exceptions resolve ID --note TEXT [--by BADGE]
 
 `list` prints one case a line (or, with --json, a list of objects): id, order id, tag, rule id,
 severity, route, state, opened at (in the station's time zone), title. `--open` keeps the live cases
-(open or acknowledged). `ack` and `resolve` go through `app.cases.transition` (audited); a refused
-change is one line on stderr and exit code 1.
+(open or acknowledged). `ack` and `resolve` go through `app.case_roles` (audited): with `--by BADGE`
+the badge's operator is the actor and must have the role the case is routed to; without it only a
+case anyone may work that is not critical can be changed, as "cli". A refused change or an unknown
+badge is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from zoneinfo import ZoneInfo
 from app.cli import CommandFactory, data_dir, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
 
-DEFAULT_ACTOR = "cli"
+BY_HELP = ("the badge of who acts, recorded as the actor; required for critical cases and for cases routed "
+           "to supervisors or admins (then the badge must have that role)")
 
 
 def register(sub: Any, command: CommandFactory) -> None:
@@ -37,11 +40,11 @@ def register(sub: Any, command: CommandFactory) -> None:
     ls.add_argument("--route", help="only cases routed to this role: packer, supervisor, admin")
     ack = subcommand(es, "ack", cmd_exceptions_ack, "acknowledge a case: someone is on it")
     ack.add_argument("case_id", type=int, metavar="ID")
-    ack.add_argument("--by", default=DEFAULT_ACTOR, help="who acknowledges (recorded in the audit log)")
+    ack.add_argument("--by", metavar="BADGE", help=BY_HELP)
     res = subcommand(es, "resolve", cmd_exceptions_resolve, "resolve a case with a note for the next person")
     res.add_argument("case_id", type=int, metavar="ID")
     res.add_argument("--note", required=True, help="what was done")
-    res.add_argument("--by", default=DEFAULT_ACTOR, help="who resolves (recorded in the audit log)")
+    res.add_argument("--by", metavar="BADGE", help=BY_HELP)
 
 
 def _zone(args: argparse.Namespace) -> ZoneInfo:
@@ -84,11 +87,14 @@ def cmd_exceptions_list(args: argparse.Namespace) -> int:
 
 
 def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
-    from app.cases import transition
+    from app.case_roles import act_by_badge, act_without_badge
 
     store = store_for(args)
-    by = str(args.by).strip() or DEFAULT_ACTOR
-    case = transition(store, SystemClock(), args.case_id, state, by, note)
+    if args.by is None:
+        case = act_without_badge(store, SystemClock(), args.case_id, state, note)
+    else:
+        case = act_by_badge(store, SystemClock(), args.case_id, state, args.by, note)
+    by = case.acked_by if state == "acknowledged" else case.resolved_by
     print(f"case {case.id} {case.state} by {by}: {case.title}")
     return 0
 

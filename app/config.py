@@ -26,6 +26,9 @@ Every key, with its default (a file that exists means `demo = false` unless it s
     sla_delivery_hours = 72.0
     notify_url = ""
     notify_severities = ["critical", "warning"]    # of info | warning | critical
+    notify_routes = ["supervisor", "admin"]        # cases routed to these roles (packer | supervisor | admin)
+    notify_secret = ""                  # DingTalk 加签 secret: the URL is then signed per message
+    notify_at_mobiles = []              # mobile numbers @-mentioned in every message
     backup_dir = ""
     backup_every_hours = 4.0
     backup_keep = 14
@@ -52,7 +55,7 @@ from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from app.barcodes import CARRIER_PATTERNS
-from app.cases import SEVERITIES
+from app.cases import ROUTES, SEVERITIES
 from app.errors import InputError
 from app.i18n import LANGUAGES
 from app.labels import Party
@@ -80,6 +83,7 @@ CONFIG_FILENAME = "station.toml"
 
 Carrier = Annotated[Text, one_of(CARRIER_PATTERNS)]
 Severity = Annotated[Text, one_of(SEVERITIES)]
+Route = Annotated[Text, one_of(ROUTES)]
 
 
 class ConfigError(InputError):
@@ -125,6 +129,10 @@ class StationConfig:
     sla_delivery_hours: PositiveNumber = 72.0  # promise handed over → delivered
     notify_url: Text = ""  # WeCom/DingTalk robot webhook for new cases; "" = no notifications
     notify_severities: list[Severity] = field(default_factory=lambda: ["critical", "warning"])
+    # A supervisor call is posted whatever its severity; a packer-routed case is for the bench itself.
+    notify_routes: list[Route] = field(default_factory=lambda: ["supervisor", "admin"])
+    notify_secret: Text = ""  # DingTalk 加签 secret: the webhook URL is then signed per message
+    notify_at_mobiles: list[NonBlank] = field(default_factory=list)  # @-mentioned in every message
     backup_dir: Text = ""  # automatic backups (app.backups); "" = the data dir's backups/ folder
     backup_every_hours: PositiveNumber = 4.0  # also at every LOGOUT and when the window closes (shift end)
     backup_keep: PositiveWhole = 14  # the newest this many backups are kept

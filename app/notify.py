@@ -1,13 +1,19 @@
 """Case notifications to a chat robot (WeCom / DingTalk style webhook) (docs/architecture.md §9.1).
 
 `CaseNotifier.notify(case)` is what callers call (it is registered in `app.cases.case_listeners` by
-`wiring.build_runtime` when `notify_url` is set): a new case of a configured severity becomes one text
-message, queued for a sender thread of its own (`app.worker.Worker`). The caller never waits on the network: the queue
+`wiring.build_runtime` when `notify_url` is set): a new case routed to one of the configured roles
+(`notify_routes`: the rules' `route`, by default supervisors and admins — a packer-routed case is
+for the bench itself) and of a configured severity becomes one text message, queued for a sender
+thread of its own (`app.worker.Worker`). A supervisor call (CALL_SUPERVISOR) is sent whatever its
+severity, and again each time it is called again while live. The caller never waits on the network: the queue
 is bounded, and a message that does not fit is logged and counted (`dropped`), never lost silently.
 The sender tries each message up to `attempts` times with exponential backoff between tries
 (base·2^(n-1), capped); a message that still fails is logged with its text and counted (`failed`).
 
 Body: {"msgtype": "text", "text": {"content": "..."}}, which both WeCom and DingTalk robots accept.
+With `at_mobiles` those people are @-mentioned: `at.atMobiles` (DingTalk, the numbers also in the
+text so the @ shows) and `text.mentioned_mobile_list` (WeCom). With a `secret` the URL is signed
+per message with DingTalk's 加签 (`dingtalk_signed_url`).
 A robot answering HTTP 200 with a non-zero `errcode` (rate limit, bad key) counts as a failure.
 """
 
@@ -18,6 +24,7 @@ import hashlib
 import hmac
 import logging
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,8 +32,10 @@ from datetime import datetime
 from typing import Any
 
 from app.backoff import Backoff
+from app.cases import SUPERVISOR_CALL, calls_of
 from app.clock import Clock
 from app.errors import PackBenchError
+from app.i18n import N_, translator
 from app.store.models import ExceptionCase
 from app.worker import Worker
 
@@ -35,10 +44,14 @@ log = logging.getLogger(__name__)
 Send = Callable[[str, dict[str, Any]], None]  # (url, body); raises on failure
 SEVERITY_ZH = {"critical": "严重", "warning": "警告", "info": "提示"}
 DEFAULT_SEVERITIES = ("critical", "warning")
+DEFAULT_ROUTES = ("supervisor", "admin")
+CALLS = N_("called {calls} times")
 
 
 class NotifyError(PackBenchError):
     pass
+
+
 
 
 def requests_send(url: str, body: dict[str, Any], timeout: float = 10.0) -> None:
@@ -78,9 +91,21 @@ def case_message(case: ExceptionCase) -> dict[str, Any]:
     sop = next((line.strip() for line in str(case.sop).splitlines() if line.strip()), "")
     parts = [f"【{SEVERITY_ZH.get(severity, severity)} {severity.upper()}】异常 Exception #{case.id}",
              f"标签 Tag: {case.tag}", f"订单 Order: {order}", f"{case.title}"]
+    calls = calls_of(case)
+    if case.tag == SUPERVISOR_CALL and calls > 1:
+        parts.append(f"{translator('zh_CN').gettext(CALLS).format(calls=calls)} {CALLS.format(calls=calls)}")
     if sop:
         parts.append(f"处理 SOP: {sop}")
     return {"msgtype": "text", "text": {"content": "；".join(parts)}}
+
+
+def with_mentions(body: dict[str, Any], at_mobiles: tuple[str, ...]) -> dict[str, Any]:
+    """The robot body @-mentioning `at_mobiles`, in the fields DingTalk and WeCom each read."""
+    if not at_mobiles:
+        return body
+    text = body["text"]["content"] + " " + " ".join(f"@{m}" for m in at_mobiles)
+    return {**body, "text": {"content": text, "mentioned_mobile_list": list(at_mobiles)},
+            "at": {"atMobiles": list(at_mobiles), "isAtAll": False}}
 
 
 @dataclass(frozen=True)
@@ -91,12 +116,16 @@ class _Message:
 
 class CaseNotifier:
     def __init__(self, url: str, severities: Iterable[str] = DEFAULT_SEVERITIES, clock: Clock | None = None,
-                 send: Send | None = None, *, attempts: int = 5, backoff_base: float = 2.0,
+                 send: Send | None = None, *, routes: Iterable[str] = DEFAULT_ROUTES, secret: str = "",
+                 at_mobiles: Iterable[str] = (), attempts: int = 5, backoff_base: float = 2.0,
                  backoff_cap: float = 300.0, sleep: Callable[[float], None] | None = None,
                  max_queue: int = 1000) -> None:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
+        self.routes = frozenset(routes)
         self.url = url
+        self.secret = secret
+        self.at_mobiles = tuple(at_mobiles)
         self.severities = frozenset(severities)
         self.clock = clock
         self.attempts = attempts
@@ -115,11 +144,15 @@ class CaseNotifier:
         self.last_error_at: datetime | None = None
 
     # ----- the caller's side -----
+    def wants(self, case: ExceptionCase) -> bool:
+        """Routed to a configured role, and a supervisor call or of a configured severity."""
+        return str(case.route) in self.routes and (case.tag == SUPERVISOR_CALL or str(case.severity) in self.severities)
+
     def notify(self, case: ExceptionCase) -> None:
-        """Queue the message for a new case of a configured severity; returns at once."""
-        if str(case.severity) not in self.severities:
+        """Queue the message for a case `wants` (new, or a supervisor called again); returns at once."""
+        if not self.wants(case):
             return
-        message = _Message(int(case.id), case_message(case))
+        message = _Message(int(case.id), with_mentions(case_message(case), self.at_mobiles))
         if self._stop.is_set():
             self._drop(message, "the notifier is closed")
             return
@@ -146,8 +179,12 @@ class CaseNotifier:
     def _deliver(self, message: _Message) -> None:
         error = ""
         for attempt in range(1, self.attempts + 1):
+            url = self.url
+            if self.secret:  # signed per try: DingTalk refuses a timestamp more than an hour old
+                now = self.clock.now().timestamp() if self.clock is not None else time.time()
+                url = dingtalk_signed_url(url, self.secret, int(now * 1000))
             try:
-                self._send(self.url, message.body)
+                self._send(url, message.body)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning("case %s notification, try %d/%d failed: %s", message.case_id, attempt,

@@ -1,6 +1,6 @@
 """Exception cases of every station in one queue on the server, kept in step both ways (docs/architecture.md §11.3).
 
-Station → server: a station's `exception.opened / acknowledged / resolved` events are projected into
+Station → server: a station's `exception.opened / bumped / acknowledged / resolved` events are projected into
 `server_case` (keyed by station and the station's case id) by the event applier, in the batch's
 transaction. A transition the server already has (or a later one) changes nothing, so the echo of a
 console change coming back from the station is harmless.
@@ -83,6 +83,15 @@ def project_opened(station_id: str, warehouse: str, payload: dict[str, Any], at:
                       tracking_no=_text(payload, "tracking_no", 64) or None,
                       title=_text(payload, "title", 500) or _text(payload, "tag"), state="open", opened_at=at,
                       updated_at=at)
+
+
+def project_bumped(station_id: str, payload: dict[str, Any], at: str) -> None:
+    """A supervisor called again on a live call (`app.cases.call_supervisor`): the case moves up in time."""
+    case_id = payload.get("case")
+    if not isinstance(case_id, int) or isinstance(case_id, bool):
+        return
+    ServerCase.update(updated_at=at).where((ServerCase.station_id == station_id) & (ServerCase.station_case == case_id)
+                                           & (ServerCase.state != "resolved")).execute()
 
 
 def project_transition(station_id: str, state: str, payload: dict[str, Any], at: str) -> None:

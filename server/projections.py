@@ -33,7 +33,7 @@ from server.models import Order, Parcel
 log = logging.getLogger("server.events")
 
 PROJECTED = ("scan", "shipment.created", "shipment.voided", "print.queued", "handover.closed", "passport.minted",
-             "exception.opened", "exception.acknowledged", "exception.resolved")
+             "exception.opened", "exception.bumped", "exception.acknowledged", "exception.resolved")
 STORED_ONLY = (
     "print.sent", "print.done", "print.failed", "handover.opened", "handover.accepted", "handover.refused",
     "handover.removed", "handover.intercepted", "override", "operator.added", "import.orders", "import.products",
@@ -225,16 +225,19 @@ def on_passport_minted(station: StationIdentity, event: Event, fx: Effects) -> N
 
 def on_case(station: StationIdentity, event: Event, fx: Effects) -> None:
     """Exception cases go to the server's one queue (`server.cases`)."""
-    from server.cases import project_opened, project_transition
+    from server.cases import project_bumped, project_opened, project_transition
 
     if event.kind == "exception.opened":
         project_opened(station.station_id, station.warehouse, event.payload, fx.at)
+    elif event.kind == "exception.bumped":
+        project_bumped(station.station_id, event.payload, fx.at)
     else:
         project_transition(station.station_id, event.kind.removeprefix("exception."), event.payload, fx.at)
 
 
 PROJECTIONS: dict[str, Callable[[StationIdentity, Event, Effects], None]] = {
     "exception.opened": on_case,
+    "exception.bumped": on_case,
     "exception.acknowledged": on_case,
     "exception.resolved": on_case,
     "scan": on_scan,

@@ -47,6 +47,7 @@ def _load(tmp_path: Path, text: str) -> StationConfig:
     ('carrier = "DHL"', 'carrier must be one of SF, ZTO, YTO, STO, YUNDA, JD, JT, EMS, not "DHL"'),
     ('carriers = ["SF", "XX"]', 'carriers #2 must be one of SF, ZTO, YTO, STO, YUNDA, JD, JT, EMS, not "XX"'),
     ('notify_severities = ["loud"]', 'notify_severities #1 must be one of info, warning, critical, not "loud"'),
+    ('notify_routes = ["supervisors"]', 'notify_routes #1 must be one of packer, supervisor, admin, not "supervisors"'),
     ('timezone = "Mars/Base"', 'timezone must be a time zone name such as Asia/Shanghai, not "Mars/Base"'),
     ('passport_base_url = "ftp://pb.example.com"',
      'passport_base_url must be http(s)://host[:port][/path], not "ftp://pb.example.com"'),

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from app import barcodes
 from app.audit import record_fact
 from app.barcodes import BarcodeError, Command, Kind, ParsedScan
+from app.cases import call_supervisor, calls_of
 from app.clock import Clock, iso
 from app.devices import Scan, WeightReading
 from app.pack import lookup
@@ -415,14 +416,14 @@ class PackFlow:
             if self.open is not None:
                 return self._out("finish_order_first", code, **extra)
             return self._log_out(self.clock.now())
+        if command is Command.CALL_SUPERVISOR:  # also without a login: a badge that will not scan needs one too
+            return self._call_supervisor(code, extra)
         if self.operator is None:
             return self._out("login_required", code, **extra)
         if command is Command.ABORT:
             return self._abort(code, extra)
         if command is Command.REPRINT:
             return self._reprint(code, extra)
-        if command is Command.CALL_SUPERVISOR:
-            return self._out("supervisor_called", code, station=self.config.station, **extra)
         if command is Command.SHORT_SHIP and self.state is State.ORDER_OPEN and self.open and self.open.counts:
             return self._block(Pending.SHORT_SHIP, code, extra)
         if command is Command.VOID_LABEL and self.last_shipment is not None and self.open is None:
@@ -439,6 +440,15 @@ class PackFlow:
             self._resume_weighing()
             return self._out("order_opened", code, remaining=self.open.remaining, carrier=nxt, **extra)
         return self._out("command_not_now", code, command=command.name, **extra)
+
+    def _call_supervisor(self, code: str, extra: dict[str, Any]) -> Outcome:
+        """A case for the order on the bench (or held at it), else for the bench; a second call bumps it."""
+        order = self.open.order if self.open is not None else self._held
+        case = call_supervisor(self.store, self.clock, self.config.station, order, self._actor())
+        calls = calls_of(case)
+        return self._out("supervisor_called" if calls == 1 else "supervisor_called_again", code,
+                         order_id=order.order_id if order is not None else None, station=self.config.station,
+                         case=case.id, calls=calls, **extra)
 
     def _block(self, pending: Pending, code: str, extra: dict[str, Any]) -> Outcome:
         self.pending = pending

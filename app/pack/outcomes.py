@@ -85,7 +85,12 @@ MESSAGES: dict[str, tuple[Level, str, str]] = {
     "aborted": (Level.WARN, "Order {order_id} aborted", "订单 {order_id} 已取消打包"),
     "nothing_to_abort": (Level.WARN, "Nothing to abort", "没有进行中的订单"),
     "supervisor_required": (Level.WARN, "Supervisor: scan your badge to {action}", "请主管扫描工牌以{action}"),
-    "supervisor_called": (Level.WARN, "Supervisor called to station {station}", "已呼叫主管到 {station}"),
+    "supervisor_called": (Level.WARN, "Supervisor called to station {station} (case #{case})",
+                          "已呼叫主管到 {station}（异常 #{case}）"),
+    "supervisor_called_again": (
+        Level.WARN, "Supervisor called again to station {station}: {calls} calls (case #{case})",
+        "已再次呼叫主管到 {station}：共 {calls} 次（异常 #{case}）",
+    ),
     "not_a_supervisor": (Level.ERROR, "{operator} is not a supervisor", "{operator} 不是主管"),
     "override_accepted": (Level.WARN, "{supervisor} approved: {action}", "{supervisor} 已批准：{action}"),
     "short_shipped": (Level.WARN, "Short-ship of {order_id} approved", "订单 {order_id} 缺货发货已批准"),

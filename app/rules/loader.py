@@ -31,11 +31,10 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple
 
-from app.cases import SEVERITIES
+from app.cases import ROUTES, SEVERITIES
 from app.rules.errors import RuleFileError, RuleSyntaxError
 from app.rules.evaluate import Condition, compile_condition
 
-ROUTES = ("packer", "supervisor", "admin")
 TRIGGERS = ("import", "order_change", "tracking", "timer")
 KEYS = ("order", "parcel", "sku")
 REQUIRED = ("id", "tag", "condition", "severity", "route", "sop", "when")

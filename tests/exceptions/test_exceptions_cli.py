@@ -17,6 +17,7 @@ from app.store.models import AuditEntry, ExceptionCase, Order
 from main import main
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+PACKER, SUPERVISOR, ADMIN = "B-1001", "S-2001", "A-9001"  # demo badges: 王芳, 李强, admin
 
 
 def _open(store: Store, clock: FakeClock, key: str, *, tag: str = "address_risk", severity: str = "warning",
@@ -78,7 +79,7 @@ def test_filters(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert [r["tag"] for r in listed(data_dir, capsys, "--route", "supervisor")] == ["address_risk", "compliance"]
     assert listed(data_dir, capsys, "--route", "supervisor", "--severity", "critical") == []
     case_id = listed(data_dir, capsys, "--tag", "compliance")[0]["id"]
-    assert run(data_dir, "resolve", str(case_id), "--note", "not a problem") == 0
+    assert run(data_dir, "resolve", str(case_id), "--note", "not a problem", "--by", SUPERVISOR) == 0
     capsys.readouterr()
     assert [r["tag"] for r in listed(data_dir, capsys, "--open")] == ["address_risk", "stock_gap"]
     assert len(listed(data_dir, capsys)) == 3
@@ -86,17 +87,17 @@ def test_filters(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_ack_then_resolve_is_audited(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     case_id = str(listed(data_dir, capsys, "--tag", "address_risk")[0]["id"])
-    assert run(data_dir, "ack", case_id, "--by", "sup-wang") == 0
-    assert f"case {case_id} acknowledged by sup-wang" in capsys.readouterr().out
+    assert run(data_dir, "ack", case_id, "--by", SUPERVISOR) == 0
+    assert f"case {case_id} acknowledged by 李强" in capsys.readouterr().out
     assert listed(data_dir, capsys, "--tag", "address_risk")[0]["state"] == "acknowledged"
     assert [r["tag"] for r in listed(data_dir, capsys, "--open")] == ["address_risk", "stock_gap", "compliance"]
-    assert run(data_dir, "resolve", case_id, "--note", "buyer confirmed the number", "--by", "sup-wang") == 0
+    assert run(data_dir, "resolve", case_id, "--note", "buyer confirmed the number", "--by", ADMIN) == 0
     capsys.readouterr()
     assert listed(data_dir, capsys, "--tag", "address_risk")[0]["state"] == "resolved"
     store = open_store(data_dir)
     try:
         case = ExceptionCase.get_by_id(int(case_id))
-        assert (case.acked_by, case.resolved_by, case.note) == ("sup-wang", "sup-wang", "buyer confirmed the number")
+        assert (case.acked_by, case.resolved_by, case.note) == ("李强", "admin", "buyer confirmed the number")
         kinds = [e.kind for e in AuditEntry.select().order_by(AuditEntry.seq)][-2:]
         assert kinds == ["exception.acknowledged", "exception.resolved"]
     finally:
@@ -106,7 +107,7 @@ def test_ack_then_resolve_is_audited(data_dir: Path, capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize(("argv", "message"), [
     (["ack", "999"], "no case 999"),
     (["resolve", "999", "--note", "x"], "no case 999"),
-    (["resolve", "1", "--note", "   "], "resolving a case needs a note"),
+    (["resolve", "1", "--note", "   ", "--by", "S-2001"], "resolving a case needs a note"),
 ])
 def test_refused_transitions_are_one_line_exit_2(data_dir: Path, capsys: pytest.CaptureFixture[str],
                                                   argv: list[str], message: str) -> None:
@@ -116,9 +117,61 @@ def test_refused_transitions_are_one_line_exit_2(data_dir: Path, capsys: pytest.
 
 
 def test_acking_twice_is_refused(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(data_dir, "ack", "1") == 0
-    assert run(data_dir, "ack", "1") == ExitCode.INPUT
+    assert run(data_dir, "ack", "1", "--by", SUPERVISOR) == 0
+    assert run(data_dir, "ack", "1", "--by", SUPERVISOR) == ExitCode.INPUT
     assert "case 1 is acknowledged; cannot make it acknowledged" in capsys.readouterr().err
+
+
+def _case(data_dir: Path, case_id: int) -> tuple[str, str | None, str | None]:
+    store = open_store(data_dir)
+    try:
+        case = ExceptionCase.get_by_id(case_id)
+        return case.state, case.acked_by, case.resolved_by
+    finally:
+        store.close()
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], *parts: str) -> None:
+    err = capsys.readouterr().err
+    assert err.startswith("packbench: ") and err.count("\n") == 1, err
+    for part in parts:
+        assert part in err, err
+
+
+def test_supervisor_routed_cases_need_the_badge_of_a_supervisor_or_admin(data_dir: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # Case 1: warning, routed to supervisors. Case 2: critical, routed to admins. Case 3: info, supervisors.
+    assert run(data_dir, "ack", "1") == ExitCode.INPUT
+    _one_line_error(capsys, "case #1 needs the role supervisor or above", "--by BADGE")
+    assert run(data_dir, "ack", "1", "--by", PACKER) == ExitCode.INPUT
+    _one_line_error(capsys, "王芳 may not act", "needs the role supervisor or above", "王芳 has the role packer")
+    assert run(data_dir, "ack", "1", "--by", "B-9999") == ExitCode.INPUT
+    _one_line_error(capsys, "unknown badge B-9999")
+    assert _case(data_dir, 1) == ("open", None, None)  # nothing changed by the refusals
+
+    assert run(data_dir, "ack", "2", "--by", SUPERVISOR) == ExitCode.INPUT  # routed to admins
+    _one_line_error(capsys, "case #2 needs the role admin or above", "李强 has the role supervisor")
+    assert run(data_dir, "resolve", "2", "--note", "restocked", "--by", ADMIN) == 0
+    assert "case 2 resolved by admin" in capsys.readouterr().out
+    assert _case(data_dir, 2) == ("resolved", None, "admin")
+
+
+def test_without_by_only_a_packer_case_that_is_not_critical(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "station"
+    clock = FakeClock(T0)
+    store = open_store(d, clock)
+    seed_demo(store, clock, waybills=5)
+    warning = _open(store, clock, "p:1", route="packer").id
+    critical = _open(store, clock, "p:2", route="packer", severity="critical").id
+    store.close()
+    assert run(d, "ack", str(critical)) == ExitCode.INPUT
+    _one_line_error(capsys, f"case #{critical} is critical", "--by BADGE")
+    assert run(d, "ack", str(critical), "--by", PACKER) == 0  # anyone may work it: a packer's badge will do
+    assert f"case {critical} acknowledged by 王芳" in capsys.readouterr().out
+    assert run(d, "ack", str(warning)) == 0
+    assert f"case {warning} acknowledged by cli" in capsys.readouterr().out
+    assert _case(d, critical)[1] == "王芳" and _case(d, warning)[1] == "cli"
 
 
 def test_list_cases_helper(store: Store, clock: FakeClock) -> None:

@@ -11,14 +11,18 @@ from pathlib import Path
 
 import httpx
 
+from app.barcodes import Command, command_barcode
 from app.cases import open_case, transition
 from app.clock import FakeClock, SystemClock
+from app.demo import seed_demo
+from app.pack.flow import FlowConfig, PackFlow
 from app.store import Store
 from app.store.models import ExceptionCase, Outbox
 from server.console.accounts import add_user
 from sync.client import SyncClient
 from sync.outbox import push_outbox
 from sync.pull import pull_feed
+from tests.helpers import scan
 from tests.sync import realserver
 from tests.sync.realserver import WAREHOUSE, Central
 
@@ -89,3 +93,26 @@ def test_a_console_change_to_a_case_the_station_resolved_meanwhile_is_noted(
         report = pull_feed(store, client, clock, "cases")
         assert report.items == 1 and "not applied" in report.notes[0]
         assert ExceptionCase.get_by_id(case.id).note == "done here"
+
+
+def test_a_supervisor_call_reaches_the_console_queue_and_a_second_call_moves_it_up(
+        central: Central, client: SyncClient, store: Store, clock: FakeClock) -> None:
+    seed_demo(store, clock, waybills=1)
+    flow = PackFlow(store, clock, FlowConfig(station="BENCH-1"))
+    call = command_barcode(Command.CALL_SUPERVISOR)
+    scan(flow, "B-1001")
+    scan(flow, "TB2026112500001")
+    assert scan(flow, call).event == "supervisor_called"
+    push_outbox(store, client, clock)
+    (row,) = central.query('SELECT "tag", "route", "state", "order_id", "station_id", "updated_at" FROM "server_case"')
+    assert row[:5] == ("supervisor_call", "supervisor", "open", "TB2026112500001", client.station_id)
+    with _console(central) as browser:
+        queue = browser.get(f"/console/exceptions?warehouse={WAREHOUSE}&route=supervisor").text
+        assert "Supervisor called to station BENCH-1 for order TB2026112500001" in queue
+
+    clock.advance(minutes=5)
+    assert scan(flow, call).event == "supervisor_called_again"
+    push_outbox(store, client, clock)
+    assert central.query('SELECT COUNT(*) FROM "station_event" WHERE "status" = \'rejected\'') == [(0,)]
+    ((updated_at,),) = central.query('SELECT "updated_at" FROM "server_case"')
+    assert updated_at > row[5]  # one case, moved up in time by the second call
