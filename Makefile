@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench dist clean
+.PHONY: run test lint bench dist screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PackBench needs Python 3.11 or newer")'
@@ -37,6 +37,10 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy app drivers protocol sync server wiring.py doctor.py qt_platform_check.py
+
+# README's screenshots from the current build: the demo station offscreen, in Chinese and English.
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m ui.screenshot --all docs/screenshots
 
 # The station as a folder that runs without Python: dist/packbench/packbench (see installer/).
 # Prove it with `dist/packbench/packbench --self-test` (QT_QPA_PLATFORM=offscreen on a headless box).

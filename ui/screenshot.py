@@ -1,10 +1,13 @@
-"""Screenshots in demo mode: `python -m ui.screenshot OUT.png [--error | --handover | --triage]`.
+"""Screenshots in demo mode: `python -m ui.screenshot OUT.png [--error | --handover | --triage | --alarm]
+[--lang en]`, or every README screenshot in both languages: `python -m ui.screenshot --all DIR`
+(`make screenshots` writes docs/screenshots/).
 
 Runs the demo station offscreen in a throw-away data dir, clicks through the demo panel (one order
 shipped, the next one half scanned; with --error, then a wrong item) and saves the window as a PNG.
 With --handover: three orders packed (one of them 13 hours ago, one cancelled since), then the
 handover screen mid-batch for SF, showing the cancelled order's parcel intercepted.
 With --triage: a week of exception cases, the supervisor logged in, the triage screen with a case selected.
+With --alarm: the printer out of paper as an order is labelled, and the next order scanned meanwhile.
 """
 
 from __future__ import annotations
@@ -13,14 +16,18 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app.alarms import AlarmKind
 from app.cases import open_case
 from app.clock import FakeClock, SystemClock
+from app.config import StationConfig, save_config
 from app.demo import ORDERS, product_barcode
+from app.i18n import DEFAULT_LANGUAGE
 from app.store.models import Order, Shipment
 from drivers.scanners import SimulatedScanner
 from ui.app import Station, application, build_station
@@ -28,6 +35,9 @@ from ui.main_window import EXCEPTIONS, HANDOVER
 from ui.qt import QEventLoop, QTimer
 
 TIMEOUT_S = 10.0
+# The README's screenshots: Chinese under these names, English with "-en" before ".png".
+README_SHOTS = ("pack-screen", "pack-screen-error", "handover-screen", "triage-screen", "alarm-screen")
+LABEL_PREVIEW = "label-preview.png"
 
 
 def wait_until(predicate: Callable[[], bool], what: str) -> None:
@@ -49,31 +59,81 @@ def click(station: Station, code: str, until_event: str) -> None:
     wait_until(lambda: screen.last_event == until_event and screen.recent.count() > seen, until_event)
 
 
-def shoot(out: Path, error: bool = False) -> None:
+@contextmanager
+def demo_station(lang: str = DEFAULT_LANGUAGE, clock: FakeClock | None = None) -> Iterator[Station]:
+    """The demo station in a throw-away data dir, speaking `lang`, started; closed afterwards."""
     application()
     with tempfile.TemporaryDirectory() as tmp:
-        station = build_station(Path(tmp), demo=True, retry_seconds=0.2)
+        if lang != DEFAULT_LANGUAGE:
+            save_config(Path(tmp), StationConfig(language=lang))
+        station = build_station(Path(tmp), demo=True, clock=clock, retry_seconds=0.2)
         station.start()
         try:
-            click(station, "B-1001", "login")
-            click(station, "TB2026112500002", "order_opened")
-            click(station, product_barcode("MUG-CER-01"), "label_printed")
-            panel = station.window.demo_panel
-            assert panel is not None
-            panel.take_off.click()
-            wait_until(lambda: station.window.pack_screen.weight.text().startswith("0 g"), "the scale to read 0 g")
-            click(station, "TB2026112500001", "order_opened")
-            click(station, product_barcode("TEA-LJ-250"), "item_ok")
-            click(station, product_barcode("CHOP-BMB-5"), "item_ok")
-            if error:
-                click(station, product_barcode("MUG-CER-01"), "wrong_item")
-                wait_until(lambda: not station.window.flash.isVisible(), "the error flash to pass")
-            application().processEvents()  # pending re-layouts (a chip's new text) before the grab
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if not station.window.grab().save(str(out)):
-                raise OSError(f"cannot write {out}")
+            yield station
         finally:
             station.close()
+
+
+def save(station: Station, out: Path) -> None:
+    wait_until(lambda: not station.window.flash.isVisible(), "the error flash to pass")
+    application().processEvents()  # pending re-layouts (a chip's new text) before the grab
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not station.window.grab().save(str(out)):
+        raise OSError(f"cannot write {out}")
+
+
+def shoot(out: Path, error: bool = False, lang: str = DEFAULT_LANGUAGE, label: Path | None = None) -> None:
+    """The pack screen; `label`: also save the preview of the label printed on the way."""
+    with demo_station(lang) as station:
+        click(station, "B-1001", "login")
+        click(station, "TB2026112500002", "order_opened")
+        click(station, product_barcode("MUG-CER-01"), "label_printed")
+        if label is not None:
+            wait_until(lambda: bool(station.window.pack_screen.label_png), "the label preview")
+            label.parent.mkdir(parents=True, exist_ok=True)
+            label.write_bytes(station.window.pack_screen.label_png)
+        panel = station.window.demo_panel
+        assert panel is not None
+        panel.take_off.click()
+        wait_until(lambda: station.window.pack_screen.weight.text().startswith("0 g"), "the scale to read 0 g")
+        click(station, "TB2026112500001", "order_opened")
+        click(station, product_barcode("TEA-LJ-250"), "item_ok")
+        click(station, product_barcode("CHOP-BMB-5"), "item_ok")
+        if error:
+            click(station, product_barcode("MUG-CER-01"), "wrong_item")
+        save(station, out)
+
+
+def shoot_alarm(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
+    with demo_station(lang) as station:
+        panel = station.window.demo_panel
+        assert panel is not None
+        click(station, "B-1001", "login")
+        click(station, "TB2026112500001", "order_opened")
+        click(station, product_barcode("TEA-LJ-250"), "item_ok")
+        click(station, product_barcode("CHOP-BMB-5"), "item_ok")
+        panel.paper_out.click()
+        click(station, product_barcode("TEA-LJ-250"), "print_failed")
+        wait_until(lambda: station.window.alarm_view.alarm is not None
+                   and station.window.alarm_view.alarm.kind is AlarmKind.PRINTER, "the printer's alarm")
+        click(station, "TB2026112500002", "order_opened")  # answered on the alarm page
+        save(station, out)
+
+
+def shoot_all(folder: Path) -> list[Path]:
+    """Every README screenshot, Chinese and English, and the label preview; the files written."""
+    shots: dict[str, Callable[[Path, str], None]] = {
+        "pack-screen": lambda out, lang: shoot(out, lang=lang, label=folder / LABEL_PREVIEW if lang != "en" else None),
+        "pack-screen-error": lambda out, lang: shoot(out, error=True, lang=lang),
+        "handover-screen": shoot_handover, "triage-screen": shoot_triage, "alarm-screen": shoot_alarm,
+    }
+    written = [folder / LABEL_PREVIEW]
+    for lang, suffix in ((DEFAULT_LANGUAGE, ""), ("en", "-en")):
+        for name in README_SHOTS:
+            out = folder / f"{name}{suffix}.png"
+            shots[name](out, lang)
+            written.append(out)
+    return written
 
 
 def _pack(station: Station, order_id: str) -> str:
@@ -89,40 +149,30 @@ def _pack(station: Station, order_id: str) -> str:
     return str(Shipment.get(Shipment.order == Order.get(Order.order_id == order_id)).tracking_no)
 
 
-def shoot_handover(out: Path) -> None:
-    application()
+def shoot_handover(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
     clock = FakeClock(SystemClock().now())
-    with tempfile.TemporaryDirectory() as tmp:
-        station = build_station(Path(tmp), demo=True, clock=clock, retry_seconds=0.2)
-        station.start()
-        try:
-            click(station, "B-1001", "login")
-            _pack(station, ORDERS[5][0])
-            clock.advance(hours=13)  # that one is overdue now
-            parcels = [_pack(station, order[0]) for order in ORDERS[:3]]
-            cancelled = ORDERS[2][0]
-            station.runtime.call(lambda: Order.update(status="cancelled").where(Order.order_id == cancelled).execute())
-            station.window.set_mode(HANDOVER)
-            screen = station.window.handover_screen
-            assert screen is not None and isinstance(station.opened.devices.scanner, SimulatedScanner)
-            scanner = station.opened.devices.scanner
+    with demo_station(lang, clock) as station:
+        click(station, "B-1001", "login")
+        _pack(station, ORDERS[5][0])
+        clock.advance(hours=13)  # that one is overdue now
+        parcels = [_pack(station, order[0]) for order in ORDERS[:3]]
+        cancelled = ORDERS[2][0]
+        station.runtime.call(lambda: Order.update(status="cancelled").where(Order.order_id == cancelled).execute())
+        station.window.set_mode(HANDOVER)
+        screen = station.window.handover_screen
+        assert screen is not None and isinstance(station.opened.devices.scanner, SimulatedScanner)
+        scanner = station.opened.devices.scanner
 
-            def scan(act: Callable[[], object], until: str) -> None:
-                seen = screen.seen
-                act()
-                wait_until(lambda: screen.seen > seen and screen.last_event == until, until)
+        def scan(act: Callable[[], object], until: str) -> None:
+            seen = screen.seen
+            act()
+            wait_until(lambda: screen.seen > seen and screen.last_event == until, until)
 
-            scan(screen.carriers.buttons["SF"].click, "opened")
-            for tracking, until in zip(parcels, ("accepted", "accepted", "intercept_cancelled"), strict=True):
-                scan(lambda t=tracking: scanner.feed(t), until)  # type: ignore[misc]
-            wait_until(lambda: bool(screen.overdue.tracking_nos), "the overdue list")
-            wait_until(lambda: not station.window.flash.isVisible(), "the error flash to pass")
-            application().processEvents()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if not station.window.grab().save(str(out)):
-                raise OSError(f"cannot write {out}")
-        finally:
-            station.close()
+        scan(screen.carriers.buttons["SF"].click, "opened")
+        for tracking, until in zip(parcels, ("accepted", "accepted", "intercept_cancelled"), strict=True):
+            scan(lambda t=tracking: scanner.feed(t), until)  # type: ignore[misc]
+        wait_until(lambda: bool(screen.overdue.tracking_nos), "the overdue list")
+        save(station, out)
 
 
 # (tag, severity, route, title, SOP, order index, hours before now)
@@ -160,36 +210,38 @@ def seed_cases(station: Station, clock: FakeClock) -> None:
     station.runtime.wait_idle(TIMEOUT_S)
 
 
-def shoot_triage(out: Path) -> None:
-    application()
+def shoot_triage(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
     clock = FakeClock(SystemClock().now())
-    with tempfile.TemporaryDirectory() as tmp:
-        station = build_station(Path(tmp), demo=True, clock=clock, retry_seconds=0.2)
-        station.start()
-        try:
-            click(station, "S-2001", "login")  # the supervisor
-            seed_cases(station, clock)
-            station.window.set_mode(EXCEPTIONS)
-            screen = station.window.triage_screen
-            assert screen is not None
-            wait_until(lambda: screen.snapshot is not None and screen.snapshot.total == len(DEMO_CASES)
-                       and screen.snapshot.role == "supervisor", "the case queue")
-            screen.select_ids([screen.shown[-2].id])
-            application().processEvents()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if not station.window.grab().save(str(out)):
-                raise OSError(f"cannot write {out}")
-        finally:
-            station.close()
+    with demo_station(lang, clock) as station:
+        click(station, "S-2001", "login")  # the supervisor
+        seed_cases(station, clock)
+        station.window.set_mode(EXCEPTIONS)
+        screen = station.window.triage_screen
+        assert screen is not None
+        wait_until(lambda: screen.snapshot is not None and screen.snapshot.total == len(DEMO_CASES)
+                   and screen.snapshot.role == "supervisor", "the case queue")
+        screen.select_ids([screen.shown[-2].id])
+        save(station, out)
 
+
+USAGE = ("usage: python -m ui.screenshot OUT.png [--error | --handover | --triage | --alarm] [--lang en]\n"
+         "       python -m ui.screenshot --all DIR")
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args[:1] == ["--all"] and len(args) == 2:
+        for path in shoot_all(Path(args[1])):
+            print(path)
+        sys.exit(0)
     if not args or args[0].startswith("-"):
-        sys.exit("usage: python -m ui.screenshot OUT.png [--error | --handover | --triage]")
+        sys.exit(USAGE)
+    language = args[args.index("--lang") + 1] if "--lang" in args[:-1] else DEFAULT_LANGUAGE
+    target = Path(args[0])
     if "--triage" in args:
-        shoot_triage(Path(args[0]))
+        shoot_triage(target, language)
     elif "--handover" in args:
-        shoot_handover(Path(args[0]))
+        shoot_handover(target, language)
+    elif "--alarm" in args:
+        shoot_alarm(target, language)
     else:
-        shoot(Path(args[0]), error="--error" in args)
+        shoot(target, error="--error" in args, lang=language)
