@@ -152,7 +152,7 @@ class PhotoInfo:
     file: str  # relative to the data dir, as audited
     sha256: str  # as audited
     path: Path
-    status: str  # ok | missing | altered
+    status: str  # ok | missing | altered | not_synced (a pack rendered elsewhere than at the station)
 
 
 @dataclass(frozen=True)
@@ -215,3 +215,8 @@ class DocumentContext:
     warehouse: str
     reveal_phone: bool
     render_label_png: Callable[[Label], bytes] | None = None  # injected: `app` never imports drivers
+    # Set when the pack is not drawn from the station's own store (the server renders it from synced
+    # facts): who rendered it, and each thing the source lacks, bilingual. The audit chain is then the
+    # head the source keeps, not a chain verified here.
+    source: str = ""
+    missing: tuple[str, ...] = ()

@@ -36,6 +36,9 @@ def money(cents: int) -> str:
 def chain_line(ctx: DocumentContext) -> tuple[str, str]:
     """(text, colour) of the audit chain's state, as the summary and the digest both say it."""
     chain = ctx.chain
+    if ctx.source:
+        return (f"链头（未在此核验）chain head kept, not verified here — entry {chain.head_seq or '—'}, "
+                f"{chain.head_hash[:16] or '—'}…: verify the chain at the station", AMBER)
     if chain.ok:
         return f"审计链完整 chain intact — {chain.entries} entries, head {chain.head_hash[:16]}…", GREEN
     problem = chain.problem
@@ -77,6 +80,8 @@ def summary(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> list[A
         [para("审计 Audit", s.small), para(chain_text, s.body, chain_colour)],
         *([[para("记录 Rows", s.small), para(rows_line(item), s.body, GREEN if item.rows.ok else RED)]]
           if item.rows is not None else []),
+        *([[para("来源 Source", s.small), para(ctx.source, s.body, AMBER)]] if ctx.source else []),
+        *([[para("缺少 Missing", s.small), para("\n".join(ctx.missing), s.body, AMBER)]] if ctx.missing else []),
     ]
     shade = colors.HexColor("#eeeeee")
     table = grid(rows, [24 * MM, 156 * MM], header=False, zebra=False, extra=[

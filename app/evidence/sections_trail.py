@@ -5,7 +5,19 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from app.evidence.layout import GREEN, GREY, RED, LocalTime, grid, key_values, para, qr_flowable, styles, text_table
+from app.evidence.layout import (
+    AMBER,
+    GREEN,
+    GREY,
+    RED,
+    LocalTime,
+    grid,
+    key_values,
+    para,
+    qr_flowable,
+    styles,
+    text_table,
+)
 from app.evidence.model import DocumentContext, EvidenceItem
 from app.evidence.sections import MM, chain_line, heading, rows_line, sla_colour
 from app.evidence.sla import PICKUP_STATUSES
@@ -77,6 +89,9 @@ def passport_section(item: EvidenceItem) -> list[Any]:
     parcel = item.evidence.live_parcel
     if not item.passport_url:
         why = "面单未带护照 the label carried no passport" if parcel else "未打包 not packed"
+        if parcel and parcel.passport_id:
+            why = (f"护照 {parcel.passport_id} 已签发，签名链接只在工作台 passport {parcel.passport_id} was issued; "
+                   "its signed link can only be re-made at the station")
         return [*out, para(why, s.body, GREY)]
     text = [para("扫描二维码可查看服务器上的物流轨迹；离线校验签名：\nScan to see the trail on the server; "
                  "check the signature offline with:", s.small),
@@ -100,7 +115,9 @@ def photo_section(item: EvidenceItem, when: LocalTime) -> list[Any]:
         seq = photo.audit_seq
         words = {"ok": (f"文件哈希与审计记录 #{seq} 一致 file matches audit entry #{seq}", GREEN),
                  "missing": (f"照片文件缺失 PHOTO FILE MISSING (audit entry #{seq})", RED),
-                 "altered": (f"照片文件与审计记录 #{seq} 不符 PHOTO FILE ALTERED since it was audited", RED)}
+                 "altered": (f"照片文件与审计记录 #{seq} 不符 PHOTO FILE ALTERED since it was audited", RED),
+                 "not_synced": (f"照片留在工作台，未同步 the photo stays at the station, not synced (audit entry "
+                                f"#{seq} holds its SHA-256)", AMBER)}
         text, colour = words[photo.status]
         block: list[Any] = [] if out else [title]
         if photo.status == "ok":
@@ -140,6 +157,8 @@ def audit_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> 
         state += [para(problem, s.mono, RED) for problem in item.rows.problems]
     head_label = "链头哈希 Head hash" if chain.ok else "断点前哈希 Last good hash"
     counted = f"{chain.entries} verified" + ("" if chain.ok else " before the break")
+    if ctx.source:
+        head_label, counted = "链头哈希 Head hash", f"{chain.head_seq} (head kept, not verified here)"
     facts = key_values([
         (head_label, para(chain.head_hash, s.mono)), ("条目 Entries", counted),
         ("校验命令 Verify with", para(ctx.verify_command, s.mono)),

@@ -27,7 +27,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 # Words a Chinese page may show in Latin letters: names and codes from the data, and brand/format names.
-ALLOWED = re.compile(r"^(PackBench|English|CSV|XLSX|boss|Flagship|Outlet|script|alert|calc|overweight|"
+ALLOWED = re.compile(r"^(PackBench|English|CSV|XLSX|PDF|boss|Flagship|Outlet|script|alert|calc|overweight|"
                      r"packbench|station|enroll|server|URL|token|SF|cmd)$")  # the hostile shop name
 
 
@@ -122,4 +122,22 @@ def test_every_page_renders_in_both_languages_and_widths(chromium: Any, scenario
             assert not _english_words(text), (name, _english_words(text))
         if shots is not None:
             page.screenshot(path=str(shots / f"{name}-{lang}-{size}.png"), full_page=True)
+    page.context.close()
+
+
+def test_the_tracking_page_link_downloads_the_server_rendered_evidence_pack(chromium: Any, scenario: Running) -> None:
+    from console_harness import make_user
+    from test_console_evidence import _text
+
+    make_user(scenario, "boss", "admin", ("WH1",))
+    page = _page(chromium, scenario.url, "zh_CN", "phone")
+    page.context.set_default_timeout(60_000)
+    _log_in(page, "boss")
+    page.goto("/console/track?q=A-3")
+    with page.expect_download() as download:
+        page.click("text=证据包（PDF）")
+    path = download.value.path()
+    assert download.value.suggested_filename == "evidence-A-3.pdf"
+    text = _text(Path(path).read_bytes())
+    assert "A-3" in text and "服务器根据工作台同步的数据生成" in text
     page.context.close()
