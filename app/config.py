@@ -15,8 +15,10 @@ Every key, with its default (a file that exists means `demo = false` unless it s
     scanner = "sim"                     # a device SPEC (README), or "wedge" for a keyboard scanner
     scale = "sim"
     printer = "sim"
-    wedge_gap_ms = 30
-    wedge_min_length = 4
+    wedge_gap_ms = 30                   # keyboard-wedge scanner (app.wedge): its key gap before it is learned
+    wedge_min_length = 4                # the shortest code a burst may be
+    wedge_prefix = ""                   # what the scanner sends before each code (e.g. "\\u0002"); stripped
+    wedge_suffix = "auto"               # what ends a code: auto (Enter or Tab) | enter | tab | none | one character
     double_read_ms = 200
     passport_base_url = "http://localhost:8700"
     waybill_low_water = 50
@@ -51,7 +53,7 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from pydantic.dataclasses import dataclass
 
 from app.barcodes import CARRIER_PATTERNS
@@ -78,6 +80,7 @@ from app.settings_file import (
     read_toml,
     toml_value,
 )
+from app.wedge import WedgeSettings, check_suffix
 
 CONFIG_FILENAME = "station.toml"
 
@@ -118,6 +121,8 @@ class StationConfig:
     printer: Text = "sim"
     wedge_gap_ms: PositiveWhole = 30
     wedge_min_length: PositiveWhole = 4
+    wedge_prefix: Text = ""
+    wedge_suffix: Annotated[Text, AfterValidator(check_suffix)] = "auto"
     double_read_ms: Count = 200
     # Passport QR codes point here: the central server's public address, which serves /p/{token};
     # `packbench station enroll` sets it to what the server answers (its public_url).
@@ -143,6 +148,9 @@ class StationConfig:
 
     def sender_party(self) -> Party:
         return Party(self.sender.name, self.sender.phone, self.sender.address)
+
+    def wedge_settings(self) -> WedgeSettings:
+        return WedgeSettings(self.wedge_gap_ms, self.wedge_min_length, self.wedge_prefix, self.wedge_suffix)
 
     def flow_config(self) -> FlowConfig:
         return FlowConfig(

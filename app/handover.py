@@ -7,7 +7,8 @@ already handed over, another carrier's, or unknown here. Closing re-checks every
 stamps the rest handed over and marks their orders shipped.
 
 Each fact is one transaction with its audit entry and outbox event: `handover.opened`,
-`handover.accepted`, `handover.refused` (every scan that added nothing, with its outcome),
+`handover.accepted`, `handover.refused` (every scan that added nothing, with its outcome — also a
+scan that found no open batch),
 `handover.removed`, `handover.intercepted` (dropped at close), `handover.closed`.
 """
 
@@ -257,6 +258,15 @@ class HandoverService:
                         outcome = _with(outcome, removed_from_batch=True)
             record_fact(kind, self.actor, now, self._fact(outcome))
         return outcome
+
+    def record_unbatched(self, code: str | bytes, why: str) -> None:
+        """A scan no batch could take (no carrier picked yet, the batch closed elsewhere): recorded
+        all the same, as a refusal with its reason, so every scan at the handover leaves a trace."""
+        now = self.clock.now()
+        with self.store.atomic():
+            record_fact("handover.refused", self.actor, now, {
+                "station": self.station, "batch_id": None, "outcome": "not_in_a_batch", "reason": why,
+                "code": _tracking_text(code)[:64]})
 
     def remove(self, batch: Batch, code: str | bytes) -> HandoverOutcome:
         """Take a scanned parcel out of an open batch (it stays at the warehouse)."""

@@ -35,6 +35,7 @@ from ui.interrupt import EXIT_INTERRUPTED, TerminalInterrupt
 from ui.main_window import MainWindow
 from ui.qt import QApplication, QMessageBox, QTimer
 from ui.resources import install_fonts
+from ui.scan_notes import ScanNotes
 from ui.sync_status import SyncBar, SyncBridge
 from ui.triage_controller import TriageController
 from ui.triage_screen import TriageScreen
@@ -43,6 +44,7 @@ from wiring import WEDGE, OpenStation, open_devices, open_station
 
 MANIFESTS = "manifests"  # DATA_DIR/manifests/<batch>.pdf
 EVIDENCE = "evidence"  # DATA_DIR/evidence/<order>.pdf
+TYPED = "wedge:typed"  # a scan's source when the packer accepted keys the wedge had set aside as typing
 log = logging.getLogger(__name__)
 
 
@@ -131,8 +133,13 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     runtime, devices, worker = opened.runtime, opened.devices, opened.sync_worker
     scanner, scale, printer = devices.scanner, devices.scale, devices.printer
     bridge = StationBridge(runtime)
-    wedge = WedgeFilter(config.wedge_gap_ms, config.wedge_min_length, config.double_read_ms)
-    wedge.scanned.connect(lambda code: runtime.submit_scan(Scan(code.encode(), "wedge", clock.now())))
+    wedge = WedgeFilter(config.wedge_settings(), config.double_read_ms)
+    wedge.scanned.connect(lambda code: runtime.submit_scan(Scan(code.encode(), WEDGE, clock.now())))
+    wedge.confirmed.connect(lambda code: runtime.submit_scan(Scan(code.encode(), TYPED, clock.now())))
+    notes = ScanNotes(config.language, config.double_read_ms)
+    wedge.typed.connect(notes.show_typed)
+    wedge.double_read.connect(notes.count_double_read)
+    notes.accept.connect(wedge.accept_typed)
     lang = config.language
     panel = None
     if config.demo and isinstance(scanner, SimulatedScanner):
@@ -150,7 +157,7 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     sync_bar.sync_now.clicked.connect(sync.kick)
     alarms = AlarmBoard(clock)
     sync.status.connect(lambda status: alarms.sync(status.needs_admin, status.last_error))
-    window = MainWindow(bridge, lang, config.timezone, title, panel, handover, triage, sync_bar, alarms)
+    window = MainWindow(bridge, lang, config.timezone, title, panel, handover, triage, sync_bar, alarms, notes)
     window.alarm_view.sync_now.connect(sync.kick)
     return Station(opened, bridge, wedge, window, triage_controller, sync, lock)
 

@@ -134,19 +134,22 @@ class HandoverController(QObject):
 
     def _scan(self, scan: Scan) -> None:
         if self._batch is None:
+            self._service().record_unbatched(scan.raw, "no carrier picked")
             self.no_batch.emit(scan.raw.decode("utf-8", "replace").strip()[:64])
             return
-        self._act(lambda service, batch: service.scan(batch, scan.raw))
+        self._act(lambda service, batch: service.scan(batch, scan.raw), scanned=scan.raw)
 
     def _remove(self, tracking_no: str) -> None:
         self._act(lambda service, batch: service.remove(batch, tracking_no))
 
-    def _act(self, step: Callable[[HandoverService, Batch], HandoverOutcome]) -> None:
+    def _act(self, step: Callable[[HandoverService, Batch], HandoverOutcome], scanned: bytes | None = None) -> None:
         assert self._batch is not None
         service = self._service()
         try:
             outcome = step(service, self._batch)
         except HandoverError as exc:
+            if scanned is not None:  # the batch closed under it: the scan is still recorded, and answered
+                service.record_unbatched(scanned, str(exc))
             self.failed.emit(str(exc), exc.intercepted)
             self.batch.emit(self._view(service))
             return

@@ -32,6 +32,7 @@ from ui.qt import (
     QWidget,
 )
 from ui.resources import ui_font
+from ui.scan_notes import ScanNotes
 from ui.sounds import Sounds
 from ui.sync_status import SyncBar
 from ui.triage_screen import TriageScreen
@@ -49,7 +50,8 @@ class MainWindow(QMainWindow):
     def __init__(self, bridge: StationBridge, lang: str, tz: str, title: str,
                  demo_panel: DemoPanel | None = None, handover_screen: HandoverScreen | None = None,
                  triage_screen: TriageScreen | None = None, sync_bar: SyncBar | None = None,
-                 alarms: AlarmBoard | None = None, parent: QWidget | None = None) -> None:
+                 alarms: AlarmBoard | None = None, scan_notes: ScanNotes | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.resize(*WINDOW_SIZE)
@@ -58,6 +60,7 @@ class MainWindow(QMainWindow):
         self.handover_screen = handover_screen
         self.triage_screen = triage_screen
         self.sync_bar = sync_bar
+        self.scan_notes = scan_notes
         self.mode = PACK
         self.mode_buttons: dict[str, QPushButton] = {}
         self.screens: dict[str, QWidget] = {PACK: self.pack_screen}
@@ -68,7 +71,7 @@ class MainWindow(QMainWindow):
             self.screens[EXCEPTIONS] = triage_screen
             triage_screen.alarm.connect(self._alarm)
         self.badge = PlainLabel()
-        if len(self.screens) == 1 and sync_bar is None:
+        if len(self.screens) == 1 and sync_bar is None and scan_notes is None:
             self.content: QWidget = self.pack_screen
         else:
             self.stack = QStackedWidget()
@@ -128,6 +131,8 @@ class MainWindow(QMainWindow):
                 self.badge.hide()
                 bar.addWidget(self.badge)
         bar.addStretch(1)
+        if self.scan_notes is not None:
+            bar.addWidget(self.scan_notes)
         if self.sync_bar is not None:
             bar.addWidget(self.sync_bar)
         return bar
@@ -179,9 +184,12 @@ class MainWindow(QMainWindow):
         self.pack_screen.show_outcome(outcome, view)
         self.alarms.outcome(outcome)
         text = outcome.text(self.lang)
-        if text:
-            self.alarm_view.show_answer(text, outcome.level)
-            self._alarm(outcome.level)
+        if not text:
+            return
+        self.alarm_view.show_answer(text, outcome.level)
+        if self.mode == EXCEPTIONS and self.triage_screen is not None:
+            self.triage_screen.show_scan_outcome(outcome.event, text, outcome.level)
+        self._alarm(outcome.level)
 
     def _on_error(self, message: str) -> None:
         self.pack_screen.show_error(message)

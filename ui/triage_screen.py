@@ -306,12 +306,17 @@ class TriageScreen(QWidget):
         self._banner(tr("tr_evidence_busy", self.lang, order_id=rows[0].order_id), None)
         self.controller.evidence(rows[0].order_id)
 
+    def show_scan_outcome(self, event: str, text: str, level: Level) -> None:
+        """A scan made while this screen shows (a badge logging in, an order) goes to the pack flow;
+        its answer shows here, where the person looks. The window sounds it as on the pack screen."""
+        self._show(event, text, level, sound=False)
+
     # ----- drawing -----
-    def _show(self, event: str, text: str, level: Level) -> None:
+    def _show(self, event: str, text: str, level: Level, sound: bool = True) -> None:
         self.last_event = event
         self.seen += 1
         self._banner(text, level)
-        if level is not Level.OK:
+        if sound and level is not Level.OK:
             self.alarm.emit(level)
 
     def _banner(self, text: str, level: Level | None) -> None:

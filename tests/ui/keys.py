@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ui.qt import QApplication, QEvent, QInputMethodEvent, QKeyEvent, Qt
+import random
+import time
+
+from pytestqt.qtbot import QtBot
+
+from ui.qt import QApplication, QEvent, QInputMethodEvent, QKeyEvent, Qt, QTimer
 
 SCANNER_MS = 10  # a wedge scanner types 7–16 ms a key
 HUMAN_MS = 150
@@ -47,3 +52,66 @@ def commit(text: str) -> None:
     event = QInputMethodEvent("", [])
     event.setCommitString(text)
     QApplication.sendEvent(_target(), event)
+
+
+Press = tuple[str, int, int | None]  # text, platform timestamp, Qt key (None: from the text)
+
+
+def scanner_presses(codes: list[str], rng: random.Random, start: int, low: int = 10, high: int = 80,
+                    pause: int = 800, prefix: str = "", suffix: bool = True) -> list[Press]:
+    """A scanner reading `codes` one after another under load: each key `low`–`high` ms after the
+    last (seeded), the optional prefix before and Enter after each code, `pause` ms between codes."""
+    presses: list[Press] = []
+    ts = start
+    for code in codes:
+        for ch in prefix + code:
+            presses.append((ch, ts, None))
+            ts += rng.randint(low, high)
+        if suffix:
+            presses.append(("\r", ts, Qt.Key.Key_Return))
+        ts += pause
+    return presses
+
+
+class LoadedLoop:
+    """A busy UI thread: a zero-interval timer whose slot burns 5–40 ms of CPU (seeded) each time it
+    runs, so key deliveries and the wedge's own timers are late the way they are on a loaded PC."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.timer = QTimer(interval=0)
+        self.timer.timeout.connect(self._burn)
+        self.burns = 0
+
+    def _burn(self) -> None:
+        self.burns += 1
+        end = time.perf_counter() + self.rng.uniform(0.005, 0.040)
+        while time.perf_counter() < end:
+            pass
+
+    def __enter__(self) -> LoadedLoop:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.timer.stop()
+
+
+def deliver(qtbot: QtBot, presses: list[Press], speedup: int = 4) -> None:
+    """Send `presses` through the event loop, each due `ts / speedup` ms of wall time after the
+    first: a timer sends every press that is due (several at once when the loop was late), in order."""
+    if not presses:
+        return
+    t0, started = presses[0][1], time.monotonic()
+    left = list(presses)
+
+    def send_due() -> None:
+        now_ms = (time.monotonic() - started) * 1000
+        while left and (left[0][1] - t0) / speedup <= now_ms:
+            text, ts, key = left.pop(0)
+            press(text, ts, key=key)
+        if left:
+            QTimer.singleShot(max(int((left[0][1] - t0) / speedup - now_ms), 0), send_due)
+
+    QTimer.singleShot(0, send_due)
+    qtbot.waitUntil(lambda: not left, timeout=120_000)
