@@ -3,24 +3,29 @@
 `/console/health?warehouse=W[&hour=ISO][&indicator=NAME]`: the table of indicators (value, baseline ±
 σ, z, flagged or silenced); with `indicator`, its last 24 hours as a chart (the value against the
 baseline band of ±2σ, flagged hours marked) and the hour's distribution by every dimension it can be
-sliced by, with the slice that explains most of the excess said in words.
+sliced by, with the slice that explains most of the excess said in words. Supervisors and admins
+silence alerts from the page (`POST /console/health/silence`, as `packbench server health silence`);
+the active silences are listed with who set them, why and until when.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, tzinfo
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
 from app.clock import parse_iso
-from server.console.web import NotFound, Page, page
+from app.i18n import N_
+from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
 from server.health import last_complete_hour
 from server.health.evaluate import Reading, evaluate, explain
-from server.health.indicators import BY_NAME
-from server.health.state import silenced_names, silences_at, thresholds
+from server.health.indicators import BY_NAME, INDICATORS
+from server.health.state import MAX_SILENCE_HOURS, silence, silenced_names, silences_at, thresholds
 
 router = APIRouter()
 WIDTH, HEIGHT, LEFT, TOP, BOTTOM = 720, 200, 44, 10, 20
@@ -32,12 +37,43 @@ def health_page(p: Annotated[Page, Depends(page)],
                 warehouse: Annotated[str | None, Query(max_length=64)] = None,
                 hour: Annotated[str | None, Query(max_length=40)] = None,
                 indicator: Annotated[str | None, Query(max_length=64)] = None) -> HTMLResponse:
+    return _render(p, p.warehouse(warehouse), hour, indicator)
+
+
+@router.post("/console/health/silence", response_class=HTMLResponse, include_in_schema=False)
+def silence_form(p: Annotated[Page, Depends(page)], csrf: Annotated[str, Form(max_length=200)] = "",
+                 warehouse: Annotated[str, Form(max_length=64)] = "",
+                 hours: Annotated[str, Form(max_length=16)] = "",
+                 reason: Annotated[str, Form(max_length=500)] = "",
+                 indicator: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """The console's `packbench server health silence`: the same silence, audited, by the signed-in user."""
+    p.check_csrf(csrf)
+    if not p.user.may_act:
+        raise Forbidden(N_("Viewers cannot silence alerts."))
     chosen = p.warehouse(warehouse)
+    _ = p.translator.gettext
+    try:
+        length = float(hours)
+        if not (math.isfinite(length) and 0 < length <= MAX_SILENCE_HOURS):
+            raise ValueError(hours)
+    except ValueError:
+        return _render(p, chosen, None, None, _("Silence for more than 0 and at most %(hours)s hours.")
+                       % {"hours": MAX_SILENCE_HOURS})
+    if indicator and indicator not in BY_NAME:
+        raise NotFound()
+    if not reason.strip():
+        return _render(p, chosen, None, None, _("Say why the alerts are silenced (e.g. the campaign)."))
+    silence(p.svc.sdb, p.svc.clock, chosen, length, reason, p.user.name, indicator)
+    return RedirectResponse(f"{root(p.request)}/console/health?warehouse={quote(chosen)}", status_code=303,
+                            headers=HEADERS)
+
+
+def _render(p: Page, chosen: str, hour: str | None, indicator: str | None, problem: str = "") -> HTMLResponse:
     sdb, clock = p.svc.sdb, p.svc.clock
     at = _hour(hour) or last_complete_hour(clock)
-    silenced = silenced_names(silences_at(sdb, chosen, clock.now()))
+    active = silences_at(sdb, chosen, clock.now())
     limits = thresholds(sdb, chosen)
-    readings = evaluate(sdb, chosen, at, thresholds=limits, silenced=silenced)
+    readings = evaluate(sdb, chosen, at, thresholds=limits, silenced=silenced_names(active))
     detail = None
     if indicator:
         if indicator not in BY_NAME:
@@ -49,9 +85,9 @@ def health_page(p: Annotated[Page, Depends(page)],
         detail = {"reading": current,
                   "chart": series_chart(history, p.translator.gettext("Value and baseline"), p.svc.config.zone),
                   "slices": slices, "why": explain(sdb, chosen, current) if current.flagged else None}
-    return p.render("health.html", warehouse=chosen, hour=at, readings=readings, detail=detail,
-                    silences=silences_at(sdb, chosen, clock.now()), zone=p.svc.config.zone,
-                    keep={"hour": hour} if hour else {})
+    return p.render("health.html", 400 if problem else 200, warehouse=chosen, hour=at, readings=readings,
+                    detail=detail, silences=active, zone=p.svc.config.zone, keep={"hour": hour} if hour else {},
+                    problem=problem, indicators=INDICATORS, max_hours=MAX_SILENCE_HOURS)
 
 
 def _hour(text: str | None) -> datetime | None:

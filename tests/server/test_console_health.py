@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 
-from console_harness import browser, close_browsers, log_in, make_user
+from console_harness import browser, close_browsers, log_in, make_user, post_form
 from server_harness import Running
 
 from app.clock import SystemClock, parse_iso
+from server.health import check
 from server.health.seed import seed_history
+from server.health.state import silences_at
+from server.models import ServerAudit
 
 __all__ = ["close_browsers"]
 
@@ -42,3 +45,50 @@ def test_health_page_is_scoped_and_needs_a_session(server: Running) -> None:
     assert client.get("/console/health", params={"warehouse": "WH2"}).status_code == 404
     assert client.get("/console/health", params={"warehouse": "WH1", "indicator": "nope"}).status_code == 404
     assert client.get("/console/health", params={"warehouse": "WH1", "hour": "yesterday"}).status_code == 404
+
+
+def test_a_supervisor_silences_from_the_page_as_the_cli_would_and_it_is_listed_and_audited(server: Running) -> None:
+    sdb = server.services.sdb
+    made = seed_history(sdb, "WH1", 30, SystemClock().now(), orders_per_hour=25)
+    hour = made.incidents["misreads"]
+    make_user(server, "li.na", warehouses=("WH1",))
+    client = log_in(server, "li.na")
+    page = f"/console/health?warehouse=WH1&hour={hour}"
+    reply = post_form(client, page, "/console/health/silence",
+                      {"warehouse": "WH1", "hours": "2", "reason": "双十二大促 <b>", "indicator": "scan_error_rate"})
+    assert reply.status_code == 303 and reply.headers["location"].endswith("/console/health?warehouse=WH1")
+    (active,) = silences_at(sdb, "WH1", SystemClock().now())
+    assert (active.indicator, active.actor, active.reason) == ("scan_error_rate", "li.na", "双十二大促 <b>")
+    shown = client.get(page).text
+    assert "Active silences" in shown and "li.na" in shown and "双十二大促 &lt;b&gt;" in shown
+    row = re.search(r"scan error rate</a></td>(.*?)</tr>", shown, re.S)
+    assert row is not None and "flagged, silenced" in row.group(1)  # still computed and shown
+    with sdb.connection():
+        logged = [(a.actor, a.action, a.warehouse, a.target) for a in ServerAudit.select().where(
+            ServerAudit.action == "health.silence")]
+    assert logged == [("li.na", "health.silence", "WH1", "scan_error_rate")]
+    _, alerts = check(sdb, SystemClock(), "WH1", hour=parse_iso(hour), notify=lambda alert: "sent")
+    assert not [a for a in alerts if a.reading.indicator.name == "scan_error_rate"]
+
+
+def test_the_silence_form_refuses_viewers_forgeries_other_warehouses_and_bad_input(server: Running) -> None:
+    make_user(server, "viewer-wang", "viewer", ("WH1",))
+    make_user(server, "li.na", warehouses=("WH1",))
+    viewer = log_in(server, "viewer-wang")
+    assert "/console/health/silence" not in viewer.get("/console/health").text
+    assert post_form(viewer, "/console/health", "/console/health/silence",
+                     {"warehouse": "WH1", "hours": "2", "reason": "x"}).status_code == 403
+    client = log_in(server, "li.na")
+    good = {"warehouse": "WH1", "hours": "2", "reason": "campaign"}
+    assert client.post("/console/health/silence", data={**good, "csrf": "forged"}).status_code == 403
+    assert post_form(client, "/console/health", "/console/health/silence", {**good, "warehouse": "WH2"}).status_code \
+        == 404
+    assert post_form(client, "/console/health", "/console/health/silence",
+                     {**good, "indicator": "nope"}).status_code == 404
+    for hours in ("0", "-1", "nan", "inf", "1e9", "two"):
+        reply = post_form(client, "/console/health", "/console/health/silence", {**good, "hours": hours})
+        assert reply.status_code == 400 and "at most 744 hours" in reply.text, hours
+    blank = post_form(client, "/console/health", "/console/health/silence", {**good, "reason": "  "})
+    assert blank.status_code == 400 and "Say why" in blank.text
+    assert not silences_at(server.services.sdb, "WH1", SystemClock().now())
+    assert browser(server).post("/console/health/silence", data=good, follow_redirects=False).status_code == 403
