@@ -52,6 +52,7 @@ _JUST_ADDED = QColor("#dff3e3")
 
 class HandoverScreen(QWidget):
     alarm = Signal(object)  # Level: the window sounds it (and flashes on errors)
+    answered = Signal(str, object)  # every answer's text and Level, for the alarm page when it covers this screen
 
     def __init__(self, controller: HandoverController, carriers: list[str], lang: str, tz: str,
                  parent: QWidget | None = None) -> None:
@@ -271,6 +272,7 @@ class HandoverScreen(QWidget):
             self.banner.show_intercept(text)
         else:
             self.banner.show_message(text, level)
+        self.answered.emit(text, level)
         self.alarm.emit(level)
 
     def _set_aside(self, outcome: HandoverOutcome) -> None:

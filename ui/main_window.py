@@ -67,9 +67,11 @@ class MainWindow(QMainWindow):
         if handover_screen is not None:
             self.screens[HANDOVER] = handover_screen
             handover_screen.alarm.connect(self._alarm)
+            handover_screen.answered.connect(self._answered)
         if triage_screen is not None:
             self.screens[EXCEPTIONS] = triage_screen
             triage_screen.alarm.connect(self._alarm)
+            triage_screen.answered.connect(self._answered)
         self.badge = PlainLabel()
         if len(self.screens) == 1 and sync_bar is None and scan_notes is None:
             self.content: QWidget = self.pack_screen
@@ -179,6 +181,10 @@ class MainWindow(QMainWindow):
         if not self.alarm_shown:
             self.pages.setCurrentWidget(self.alarm_view)
             self.alarm_view.setFocus()
+
+    def _answered(self, text: str, level: Level) -> None:
+        """A handover or triage answer: on the alarm page's strip too, for while it covers the screen."""
+        self.alarm_view.show_answer(text, level)
 
     def _on_outcome(self, outcome: Outcome, view: BenchView) -> None:
         self.pack_screen.show_outcome(outcome, view)

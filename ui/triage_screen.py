@@ -48,6 +48,7 @@ SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#b26a00", "info": "#455a6
 
 class TriageScreen(QWidget):
     alarm = Signal(object)  # Level: the window sounds it (and flashes on errors)
+    answered = Signal(str, object)  # every answer's text and Level, for the alarm page when it covers this screen
     badge = Signal(int)  # open cases routed to the logged-in operator's role
 
     def __init__(self, controller: TriageController, lang: str, tz: str, parent: QWidget | None = None) -> None:
@@ -316,6 +317,7 @@ class TriageScreen(QWidget):
         self.last_event = event
         self.seen += 1
         self._banner(text, level)
+        self.answered.emit(text, level)
         if sound and level is not Level.OK:
             self.alarm.emit(level)
 

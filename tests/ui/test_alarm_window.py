@@ -17,6 +17,7 @@ from drivers.scanners import SimulatedScanner
 from sync.worker import SyncStatus
 from tests.ui.keys import SCANNER_MS, type_keys
 from ui.app import Station
+from ui.main_window import HANDOVER
 from ui.qt import QApplication
 
 PACKER, ORDER, NEXT_ORDER = "B-1001", "TB2026112500001", "TB2026112500002"  # TEA ×2 + CHOP; MUG
@@ -148,3 +149,22 @@ def test_sync_needing_an_admin_is_the_whole_window_until_a_round_is_accepted(ben
     assert kicks == [True]
     bench.station.sync.listen(SyncStatus(True, None, 0, None, None, 0))
     bench.wait_alarm(None)
+
+
+def test_handover_scans_during_an_alarm_are_answered_on_the_alarm_page(bench: Bench) -> None:
+    window, handover, scale = bench.window, bench.window.handover_screen, bench.station.opened.devices.scale
+    assert handover is not None and isinstance(scale, SimulatedScale)
+    bench.scan(PACKER, "login")
+    window.set_mode(HANDOVER)
+    seen = handover.seen
+    handover.carriers.buttons["SF"].click()
+    bench.qtbot.waitUntil(lambda: handover.seen > seen and bench.station.runtime.scans_diverted)
+    scale.unplug()
+    bench.wait_alarm(AlarmKind.SCALE)
+    seen = handover.seen
+    bench.ts = type_keys("SF9999999999999", bench.ts, SCANNER_MS) + 1_000  # no such parcel: refused, with why
+    bench.qtbot.waitUntil(lambda: handover.seen > seen)
+    assert window.alarm_view.answer.text() == handover.banner.text() and "SF9999999999999" in handover.banner.text()
+    scale.replug()
+    bench.wait_alarm(None)
+    assert window.mode == HANDOVER and QApplication.focusWidget() is handover  # back where the packer was
