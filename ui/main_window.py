@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from app.alarms import AlarmBoard, AlarmKind
 from app.clock import SystemClock
+from app.i18n import N_, translator
 from app.pack.outcomes import Level, Outcome
 from ui.alarm_view import AlarmView
 from ui.bridge import StationBridge
@@ -42,6 +43,7 @@ from ui.widgets import Flash, PlainLabel, plain_tip
 WINDOW_SIZE = (1280, 800)
 ALARM_REMIND_MS = 30_000  # a standing alarm sounds again this often: nobody at the bench may miss it
 PACK, HANDOVER, EXCEPTIONS = "pack", "handover", "exceptions"
+CALLS_TIP = N_("{calls} supervisor calls and {cases} cases for supervisors are open")
 MODE_CAPTIONS = {PACK: "打包 Pack", HANDOVER: "交接 Handover",  # both languages: a supervisor walks up to any bench
                  EXCEPTIONS: "异常 Exceptions"}
 
@@ -73,6 +75,8 @@ class MainWindow(QMainWindow):
             triage_screen.alarm.connect(self._alarm)
             triage_screen.answered.connect(self._answered)
         self.badge = PlainLabel()
+        self.role_count = 0  # open cases for the logged-in role
+        self.calls = (0, 0)  # open supervisor calls, open cases for supervisors: whoever is logged in
         if len(self.screens) == 1 and sync_bar is None and scan_notes is None:
             self.content: QWidget = self.pack_screen
         else:
@@ -91,6 +95,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         if triage_screen is not None:
             triage_screen.badge.connect(self.show_badge)
+            triage_screen.calls_badge.connect(self.show_calls_badge)
         self.demo_panel = demo_panel
         if demo_panel is not None:
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, demo_panel)
@@ -140,9 +145,23 @@ class MainWindow(QMainWindow):
         return bar
 
     def show_badge(self, count: int) -> None:
-        self.badge.setText(str(count))
-        self.badge.setVisible(count > 0)
-        self.badge.setToolTip(plain_tip(f"{count} open cases for your role 待处理异常 {count} 个"))
+        self.role_count = count
+        self._draw_badge()
+
+    def show_calls_badge(self, calls: int, cases: int) -> None:
+        self.calls = (calls, cases)
+        self._draw_badge()
+
+    def _draw_badge(self) -> None:
+        """One pill beside the button: the role's open cases, led by "☎ N" while supervisor calls are open
+        (one pill, not two: the mode bar must still fit a 1280-pixel screen)."""
+        count, (calls, cases) = self.role_count, self.calls
+        self.badge.setText(f"☎{calls} · {count}" if calls else str(count))
+        self.badge.setVisible(count > 0 or calls > 0)
+        tip = f"{count} open cases for your role 待处理异常 {count} 个"
+        if calls or cases:
+            tip += "\n" + translator(self.lang).gettext(CALLS_TIP).format(calls=calls, cases=cases)
+        self.badge.setToolTip(plain_tip(tip))
 
     def set_mode(self, mode: str) -> None:
         """Show the pack, handover or triage screen; the handover screen takes the scans while it shows."""
@@ -150,6 +169,8 @@ class MainWindow(QMainWindow):
             return
         if self.mode == HANDOVER and self.handover_screen is not None:
             self.handover_screen.deactivate()
+        elif self.mode == EXCEPTIONS and self.triage_screen is not None:
+            self.triage_screen.deactivate()
         self.mode = mode
         self.mode_buttons[mode].setChecked(True)
         screen = self.screens[mode]

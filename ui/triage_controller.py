@@ -6,7 +6,13 @@ result comes back as a signal, delivered queued on the UI thread. Acknowledge an
 `app.cases.transition`, which audits them and queues them for sync.
 
 While the station runs, a timer re-reads the queue every few seconds, so a case routed to the role
-of the operator logged in at the bench shows (and counts on the mode button) at once.
+of the operator logged in at the bench shows (and counts on the mode button) at once; so do the
+open supervisor calls and supervisor-routed cases, on every station whoever is logged in.
+
+A case routed to supervisors or admins is worked with a badge scan (`app.case_roles`): `arm` holds
+the action and takes the station's scans (`StationRuntime.divert_scans`) until a badge with the role
+is scanned — that operator is the actor — or `disarm`. A packer's badge, or any other code, is
+refused with the reason and the action keeps waiting.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from pathlib import Path
 from peewee import JOIN
 
 from app import cases
-from app.cases import CaseError, case_listeners, transition
+from app.case_roles import CaseRefused, act_by_badge, check_may_act, operator_by_badge, required_role
+from app.cases import SUPERVISOR_CALL, CaseError, case_listeners, transition
 from app.clock import Clock, parse_iso
 from app.config import StationConfig
+from app.devices import Scan
 from app.evidence.collect import EvidenceError
 from app.evidence.service import EvidenceSettings, gather_evidence, safe_name, write_evidence
 from app.station import StationRuntime
@@ -73,6 +81,25 @@ class TriageSnapshot:
     badge: int  # open cases routed to that role (to every role when nobody is logged in)
     heat: HeatMap
     as_of: datetime
+    calls: int = 0  # open supervisor calls (CALL_SUPERVISOR), whoever is logged in
+    for_supervisors: int = 0  # open cases routed to supervisors or admins, the calls included
+
+
+@dataclass(frozen=True)
+class Armed:
+    """An action waiting for the badge of someone allowed to take it."""
+
+    state: str  # acknowledged | resolved
+    case_ids: tuple[int, ...]
+    note: str
+    role: str  # the least role every one of the cases needs
+
+
+@dataclass(frozen=True)
+class BadgeRefused:
+    """A scan while an action waited that cannot take it: `reason` in the screen's language."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +107,7 @@ class ActionResult:
     state: str  # acknowledged | resolved
     done: tuple[int, ...]
     errors: tuple[str, ...]
+    actor: str = ""
 
 
 class TriageController(QObject):
@@ -88,6 +116,8 @@ class TriageController(QObject):
     evidence_written = Signal(str, str, bool, str)  # order id, PDF path, chain ok, chain detail
     failed = Signal(str)  # one line for the banner
     case_opened = Signal()  # a new case committed somewhere in the station: re-read the queue now
+    armed = Signal(object)  # Armed, or None once it is done or called off
+    refused = Signal(object)  # BadgeRefused
 
     def __init__(self, runtime: StationRuntime, store: Store, clock: Clock, config: StationConfig,
                  evidence_dir: Path, parent: QObject | None = None) -> None:
@@ -103,6 +133,8 @@ class TriageController(QObject):
         # thread opened it; the queued signal brings the refresh to the UI thread.
         self.case_opened.connect(self.refresh)
         case_listeners.append(self._on_case)
+        self.waiting: Armed | None = None  # runtime thread only
+        self.lang = config.language
 
     # ----- UI thread -----
     def start(self) -> None:
@@ -123,13 +155,17 @@ class TriageController(QObject):
         self._runtime.call(self._refresh)
 
     def acknowledge(self, case_ids: Sequence[int]) -> None:
-        self._runtime.call(partial(self._transition, tuple(case_ids), "acknowledged", ""))
+        self._runtime.call(partial(self._act, tuple(case_ids), "acknowledged", ""))
 
     def resolve(self, case_ids: Sequence[int], note: str) -> None:
         if not note.strip():  # transition() refuses it too; no trip to the runtime thread for nothing
             self.failed.emit("resolving needs a note")
             return
-        self._runtime.call(partial(self._transition, tuple(case_ids), "resolved", note))
+        self._runtime.call(partial(self._act, tuple(case_ids), "resolved", note))
+
+    def disarm(self) -> None:
+        """Call off an action waiting for a badge (the screen is left, or the selection changed)."""
+        self._runtime.call(self._disarm)
 
     def evidence(self, order_id: str) -> None:
         self._runtime.call(partial(self._evidence, order_id))
@@ -151,27 +187,73 @@ class TriageController(QObject):
             c.route, c.state, c.title, c.sop, c.detail, c.note or "", c.acked_by or "",
         ) for c in query)
         total = ExceptionCase.select().where(live).count()
-        badge_query = ExceptionCase.select().where(ExceptionCase.state == "open")
-        if role is not None:
-            badge_query = badge_query.where(ExceptionCase.route == role)
-        self.snapshot.emit(TriageSnapshot(rows, total, role, badge_query.count(), self._heatmap(), now))
+        open_cases = ExceptionCase.select().where(ExceptionCase.state == "open")
+        badge_query = open_cases.where(ExceptionCase.route == role) if role is not None else open_cases
+        for_supervisors = open_cases.where(ExceptionCase.route.in_(("supervisor", "admin")))
+        calls = open_cases.where(ExceptionCase.tag == SUPERVISOR_CALL).count()
+        self.snapshot.emit(TriageSnapshot(rows, total, role, badge_query.count(), self._heatmap(), now, calls,
+                                          for_supervisors.count()))
 
     def _heatmap(self) -> HeatMap:
         days, tags, counts = cases.weekly_heatmap(self._clock, self._config.timezone, days=HEAT_DAYS, top=HEAT_TAGS)
         return HeatMap(tuple(days), {tag: tuple(counts.get((tag, day), 0) for day in days) for tag in tags})
 
-    def _transition(self, case_ids: tuple[int, ...], state: str, note: str) -> None:
-        actor = self._actor()
+    def _act(self, case_ids: tuple[int, ...], state: str, note: str) -> None:
+        """At once when anyone may work every case; else armed, waiting for a badge with the role."""
+        needed = {required_role(c) for c in ExceptionCase.select().where(ExceptionCase.id.in_(case_ids))} - {None}
+        if not needed:
+            self._disarm()
+            self._transition(case_ids, state, note, self._actor(), None)
+            return
+        role = "admin" if "admin" in needed else "supervisor"
+        self.waiting = Armed(state, case_ids, note, role)
+        self._runtime.divert_scans(self._badge_scanned)
+        self.armed.emit(self.waiting)
+
+    def _disarm(self) -> None:
+        if self.waiting is not None:
+            self.waiting = None
+            self._runtime.divert_scans(None)
+            self.armed.emit(None)
+
+    def _badge_scanned(self, scan: Scan) -> None:
+        waiting = self.waiting
+        if waiting is None:  # called off while the scan was on its way: the pack flow has it again
+            self._runtime.divert_scans(None)
+            self._runtime.submit_scan(scan)
+            return
+        badge = scan.raw.decode("utf-8", "replace").strip()
+        try:
+            operator = operator_by_badge(badge)
+        except CaseRefused as exc:
+            self.refused.emit(BadgeRefused(exc.text(self.lang)))
+            return
+        refusals = []
+        for case in ExceptionCase.select().where(ExceptionCase.id.in_(waiting.case_ids)):
+            try:
+                check_may_act(operator, case)
+            except CaseRefused as exc:
+                refusals.append(exc.text(self.lang))
+        if refusals:
+            self.refused.emit(BadgeRefused(refusals[0]))
+            return
+        self._disarm()
+        self._transition(waiting.case_ids, waiting.state, waiting.note, str(operator.name), badge)
+
+    def _transition(self, case_ids: tuple[int, ...], state: str, note: str, actor: str, badge: str | None) -> None:
         done: list[int] = []
         errors: list[str] = []
         for case_id in case_ids:
             try:
-                transition(self._store, self._clock, case_id, state, actor, note)
+                if badge is None:
+                    transition(self._store, self._clock, case_id, state, actor, note)
+                else:
+                    act_by_badge(self._store, self._clock, case_id, state, badge, note)
             except CaseError as exc:
                 errors.append(str(exc))
             else:
                 done.append(case_id)
-        self.acted.emit(ActionResult(state, tuple(done), tuple(errors)))
+        self.acted.emit(ActionResult(state, tuple(done), tuple(errors), actor))
         self._refresh()
 
     def _evidence(self, order_id: str) -> None:

@@ -3,7 +3,12 @@
 A queue of live cases (open or acknowledged), filtered by tag, severity, route and age; the case
 selected shows its SOP (with a copy button) and, for its order, an evidence-pack button. Acknowledge
 and resolve (a note is required) act on every selected case at once. Below: this week's top tags per
-day as a heat map. The mode button counts the open cases routed to the logged-in operator's role.
+day as a heat map. The mode button counts the open cases routed to the logged-in operator's role;
+a badge above the queue (and beside the mode button) counts the open supervisor calls and the open
+cases routed to supervisors, at every station whoever is logged in.
+
+Acting on a case routed to supervisors or admins asks for a badge scan first (`TriageController.arm`):
+the banner says whose badge it waits for, refuses any other with the reason, and names who acted.
 
 The screen decides nothing: `TriageController` reads and writes on the runtime thread.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from app.i18n import N_, translator
 from app.pack.outcomes import Level
 from ui.i18n import tr
 from ui.qt import (
@@ -37,19 +43,26 @@ from ui.qt import (
     Signal,
 )
 from ui.resources import ui_font
-from ui.triage_controller import ActionResult, CaseRow, TriageController, TriageSnapshot
+from ui.triage_controller import ActionResult, Armed, BadgeRefused, CaseRow, TriageController, TriageSnapshot
 from ui.triage_widgets import FilterBar, HeatMapGrid
 from ui.widgets import LEVEL_COLOURS, PlainLabel, PlainMessageBox, plain_tip, titled
 
 COLUMNS = ("tr_col_id", "tr_col_opened", "tr_col_order", "tr_col_tag", "tr_col_severity", "tr_col_route",
            "tr_col_state", "tr_col_title")
 SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#b26a00", "info": "#455a64"}
+CALLS_BADGE = N_("Supervisor calls: {calls} · open for supervisors: {cases}")
+SCAN_TO_ACT = {"acknowledged": N_("Scan the badge of a {role} or above to acknowledge {count} case(s)"),
+               "resolved": N_("Scan the badge of a {role} or above to resolve {count} case(s)")}
+REFUSED = N_("Refused: {reason}. Still waiting for a badge of a {role} or above.")
+ACTED_BY = N_("{done} — by {actor}")
+ROLE_WORDS = {"supervisor": N_("supervisor"), "admin": N_("admin")}
 
 
 class TriageScreen(QWidget):
     alarm = Signal(object)  # Level: the window sounds it (and flashes on errors)
     answered = Signal(str, object)  # every answer's text and Level, for the alarm page when it covers this screen
     badge = Signal(int)  # open cases routed to the logged-in operator's role
+    calls_badge = Signal(int, int)  # open supervisor calls, open cases routed to supervisors or admins
 
     def __init__(self, controller: TriageController, lang: str, tz: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +81,9 @@ class TriageScreen(QWidget):
         self.banner.setFont(ui_font(20, bold=True))
         self.banner.setWordWrap(True)
         self.banner.setMinimumHeight(48)
+        self.calls = PlainLabel()
+        self.calls.setFont(ui_font(16, bold=True))
+        self.waiting: Armed | None = None
         self.filters = FilterBar(lang)
         self.filters.changed.connect(self._show_rows)
         self.queue = self._build_queue()
@@ -116,6 +132,7 @@ class TriageScreen(QWidget):
         body.addLayout(right, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
+        layout.addWidget(self.calls)
         layout.addLayout(body, 1)
         self._banner("", None)
         self._show_details()
@@ -124,6 +141,8 @@ class TriageScreen(QWidget):
         controller.acted.connect(self.show_result)
         controller.evidence_written.connect(self.show_evidence)
         controller.failed.connect(self.show_error)
+        controller.armed.connect(self.show_armed)
+        controller.refused.connect(self.show_refused)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def _build_queue(self) -> QTableWidget:
@@ -158,6 +177,13 @@ class TriageScreen(QWidget):
         self._show_rows()
         self.heat.show_heat(snapshot.heat)
         self.badge.emit(snapshot.badge)
+        self._show_calls(snapshot.calls, snapshot.for_supervisors)
+
+    def _show_calls(self, calls: int, cases: int) -> None:
+        self.calls.setText(self._words(CALLS_BADGE, calls=calls, cases=cases))
+        colour = "#c62828" if calls else ("#b26a00" if cases else "#455a64")
+        self.calls.setStyleSheet(f"color: {colour};")
+        self.calls_badge.emit(calls, cases)
 
     def show_result(self, result: ActionResult) -> None:
         key = "tr_acked" if result.state == "acknowledged" else "tr_resolved"
@@ -165,7 +191,30 @@ class TriageScreen(QWidget):
             self._show("partly", tr("tr_partly", self.lang, done=len(result.done), errors="; ".join(result.errors)),
                        Level.ERROR)
         else:
-            self._show(result.state, tr(key, self.lang, count=len(result.done)), Level.OK)
+            done = tr(key, self.lang, count=len(result.done))
+            self._show(result.state, self._words(ACTED_BY, done=done, actor=result.actor) if result.actor else done,
+                       Level.OK)
+
+    def show_armed(self, armed: Armed | None) -> None:
+        """Waiting for a badge (the banner says whose), or no longer."""
+        self.waiting = armed
+        if armed is not None:
+            self._show("badge_wanted", self._words(SCAN_TO_ACT[armed.state], role=self._role(armed.role),
+                                                   count=len(armed.case_ids)), Level.WARN)
+
+    def show_refused(self, refused: BadgeRefused) -> None:
+        role = self._role(self.waiting.role) if self.waiting is not None else ""
+        self._show("badge_refused", self._words(REFUSED, reason=refused.reason, role=role), Level.ERROR)
+
+    def deactivate(self) -> None:
+        """The screen is left: an action waiting for a badge is called off, scans go to the pack flow."""
+        self.controller.disarm()
+
+    def _words(self, msgid: str, **values: object) -> str:
+        return translator(self.lang).gettext(msgid).format(**values)
+
+    def _role(self, role: str) -> str:
+        return translator(self.lang).gettext(ROLE_WORDS.get(role, role))
 
     def show_evidence(self, order_id: str, path: str, chain_ok: bool, problem: str) -> None:
         self.evidence_path = path

@@ -9,21 +9,25 @@ from pathlib import Path
 from pypdf import PdfReader
 from pytestqt.qtbot import QtBot
 
+from app.barcodes import Command, command_barcode
 from app.cases import open_case
 from app.clock import FakeClock
-from app.demo import ORDERS
+from app.demo import ORDERS, product_barcode
 from app.pack.outcomes import Level
 from app.store.models import AuditEntry, ExceptionCase, Order
 from sync.worker import SyncStatus
 from ui.app import Station
-from ui.main_window import EXCEPTIONS
+from ui.main_window import EXCEPTIONS, PACK
 from ui.qt import QApplication, QMessageBox, QPixmap
 from ui.screenshot import shoot_triage
 from ui.sync_status import SyncBar
 from ui.triage_screen import TriageScreen
 from ui.widgets import plain_tip
 
-SUPERVISOR = "S-2001"
+PACKER, SUPERVISOR, ADMIN = "B-1001", "S-2001", "A-9001"
+
+
+TEA = product_barcode("TEA-LJ-250")
 
 
 def open_cases(station: Station, clock: FakeClock, specs: list[tuple[str, str, str, int, float]]) -> None:
@@ -45,6 +49,10 @@ def open_cases(station: Station, clock: FakeClock, specs: list[tuple[str, str, s
 def login_supervisor(qtbot: QtBot, station: Station) -> None:
     station.opened.devices.scanner.feed(SUPERVISOR)
     qtbot.waitUntil(lambda: station.window.pack_screen.last_event == "login")
+
+
+def badge(station: Station, code: str) -> None:
+    station.opened.devices.scanner.feed(code)
 
 
 def triage(station: Station) -> TriageScreen:
@@ -111,8 +119,10 @@ def test_triage_filters_acknowledges_resolves_in_bulk_and_counts(qtbot: QtBot, s
     screen.copy_button.click()
     assert QApplication.clipboard().text() == screen.sop.toPlainText()
 
-    # Acknowledge one.
-    act(qtbot, screen, screen.ack_button.click, "acknowledged")
+    # Acknowledge one: routed to supervisors, so it takes a supervisor's badge scan (even one logged in).
+    act(qtbot, screen, screen.ack_button.click, "badge_wanted")
+    assert ExceptionCase.get_by_id(ids[1]).state == "open"
+    act(qtbot, screen, lambda: badge(station, SUPERVISOR), "acknowledged")
     assert ExceptionCase.get_by_id(ids[1]).state == "acknowledged"
     assert ExceptionCase.get_by_id(ids[1]).acked_by == "李强"
     qtbot.waitUntil(lambda: window.badge.text() == "2")
@@ -131,7 +141,8 @@ def test_triage_filters_acknowledges_resolves_in_bulk_and_counts(qtbot: QtBot, s
     dialog = screen.note_dialog
     assert dialog is not None
     dialog.setTextValue("Restocked; buyer called 已补货")
-    act(qtbot, screen, dialog.accept, "resolved")
+    act(qtbot, screen, dialog.accept, "badge_wanted")
+    act(qtbot, screen, lambda: badge(station, SUPERVISOR), "resolved")
     assert [ExceptionCase.get_by_id(i).state for i in ids[2:]] == ["resolved", "resolved"]
     assert ExceptionCase.get_by_id(ids[3]).note == "Restocked; buyer called 已补货"
     assert AuditEntry.select().where(AuditEntry.kind == "exception.resolved").count() == 2
@@ -152,6 +163,57 @@ def test_triage_filters_acknowledges_resolves_in_bulk_and_counts(qtbot: QtBot, s
     open_cases(station, clock, [("compliance", "warning", "supervisor", 4, 0)])
     qtbot.waitUntil(lambda: screen.snapshot is not None and screen.snapshot.total == 3, timeout=2000)
     assert window.badge.text() == "2"
+
+
+def test_a_supervisor_call_shows_on_the_badges_and_only_a_supervisor_badge_works_it(
+        qtbot: QtBot, station: Station, clock: FakeClock) -> None:
+    window = station.window
+    screen = triage(station)
+    station.opened.devices.scanner.feed(PACKER)
+    qtbot.waitUntil(lambda: window.pack_screen.last_event == "login")
+    station.opened.devices.scanner.feed(ORDERS[0][0])
+    qtbot.waitUntil(lambda: window.pack_screen.last_event == "order_opened")
+    call = command_barcode(Command.CALL_SUPERVISOR)
+    station.opened.devices.scanner.feed(call)
+    qtbot.waitUntil(lambda: window.pack_screen.last_event == "supervisor_called")
+    assert "已呼叫主管" in window.pack_screen.banner.text()  # the packer sees the call went out
+    # The call is counted at once (its commit re-reads the queue), whoever is logged in: a packer here.
+    qtbot.waitUntil(lambda: screen.snapshot is not None and screen.snapshot.calls == 1)
+    assert screen.snapshot.role == "packer" and screen.snapshot.for_supervisors == 1
+    assert window.badge.text() == "☎1 · 0" and not window.badge.isHidden()  # a packer: no packer cases
+    assert "1 supervisor calls" not in window.badge.toolTip() and "主管呼叫 1 个" in window.badge.toolTip()
+    assert "主管呼叫：1" in screen.calls.text()
+    station.opened.devices.scanner.feed(call)  # called again: the same case, counted twice
+    qtbot.waitUntil(lambda: window.pack_screen.last_event == "supervisor_called_again")
+    assert ExceptionCase.select().where(ExceptionCase.tag == "supervisor_call").count() == 1
+
+    window.set_mode(EXCEPTIONS)
+    wait_rows(qtbot, screen, 1)
+    (row,) = screen.shown
+    assert row.route == "supervisor" and row.tag == "supervisor_call" and ORDERS[0][0] in row.title
+    screen.select_ids([row.id])
+    act(qtbot, screen, screen.ack_button.click, "badge_wanted")
+    assert "主管" in screen.banner.text() and screen.banner_level is Level.WARN
+    # The packer's badge is refused with the reason; the action keeps waiting, nothing changed.
+    act(qtbot, screen, lambda: badge(station, PACKER), "badge_refused")
+    assert "王芳 无权处理" in screen.banner.text() and "打包员" in screen.banner.text()
+    assert screen.banner_level is Level.ERROR and ExceptionCase.get_by_id(row.id).state == "open"
+    act(qtbot, screen, lambda: badge(station, "B-0000"), "badge_refused")
+    assert "未知工牌 B-0000" in screen.banner.text()
+    # A supervisor's badge acts, and is the actor; the pack flow never saw these scans.
+    act(qtbot, screen, lambda: badge(station, SUPERVISOR), "acknowledged")
+    assert ExceptionCase.get_by_id(row.id).acked_by == "李强" and "李强" in screen.banner.text()
+    assert window.pack_screen.last_event == "supervisor_called_again"
+    qtbot.waitUntil(lambda: window.badge.isHidden())
+
+    # Leaving the screen calls off an action still waiting: the next scan is the pack flow's again.
+    screen.select_ids([row.id])
+    screen.resolve(screen.selected_ids(), "tape gun fixed")
+    qtbot.waitUntil(lambda: screen.last_event == "badge_wanted")
+    window.set_mode(PACK)
+    station.opened.devices.scanner.feed(TEA)
+    qtbot.waitUntil(lambda: window.pack_screen.last_event == "item_ok")
+    assert ExceptionCase.get_by_id(row.id).state == "acknowledged"
 
 
 def test_evidence_button_writes_the_order_pack(qtbot: QtBot, station: Station, clock: FakeClock,
