@@ -12,8 +12,10 @@ Changes made in the supervisors' console reach the station through sync (`sync.p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from app.audit import record_fact
 from app.cases import CaseError, transition
 from app.clock import Clock
 from app.i18n import N_, translator
@@ -68,10 +70,26 @@ def _case(case_id: int) -> ExceptionCase:
     return case  # type: ignore[no-any-return]
 
 
+def badge_for(store: Store, clock: Clock, badge: str, case_ids: Sequence[int], state: str) -> Operator:
+    """The operator whose badge may take `state` on every one of the cases. A refusal is audited
+    (`exception.refused`: who or what was scanned, and why) before `CaseRefused` is raised."""
+    operator: Operator | None = None
+    try:
+        operator = operator_by_badge(badge)
+        for case_id in case_ids:
+            check_may_act(operator, _case(case_id))
+    except CaseRefused as refused:
+        now = clock.now()
+        with store.atomic():
+            record_fact("exception.refused", str(operator.name) if operator is not None else "-", now, {
+                "cases": list(case_ids), "state": state, "code": badge.strip()[:64], "reason": str(refused)})
+        raise
+    return operator
+
+
 def act_by_badge(store: Store, clock: Clock, case_id: int, state: str, badge: str, note: str = "") -> ExceptionCase:
     """Acknowledge or resolve as the operator whose badge this is (refused: `CaseRefused`)."""
-    operator = operator_by_badge(badge)
-    check_may_act(operator, _case(case_id))
+    operator = badge_for(store, clock, badge, [case_id], state)
     return transition(store, clock, case_id, state, str(operator.name), note)
 
 

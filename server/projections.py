@@ -38,7 +38,7 @@ STORED_ONLY = (
     "print.sent", "print.done", "print.failed", "handover.opened", "handover.accepted", "handover.refused",
     "handover.removed", "handover.intercepted", "override", "operator.added", "import.orders", "import.products",
     "waybills.imported",
-    "photo.captured", "rules.updated", "rules.reset", "rules.refused",
+    "photo.captured", "rules.updated", "rules.reset", "rules.refused", "exception.refused",
 )
 KNOWN_KINDS = frozenset(PROJECTED + STORED_ONLY)
 ERROR_OUTCOMES = frozenset(name for name, (level, _, _) in MESSAGES.items() if level is Level.ERROR)

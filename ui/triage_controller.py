@@ -26,7 +26,7 @@ from pathlib import Path
 from peewee import JOIN
 
 from app import cases
-from app.case_roles import CaseRefused, act_by_badge, check_may_act, operator_by_badge, required_role
+from app.case_roles import CaseRefused, act_by_badge, badge_for, required_role
 from app.cases import SUPERVISOR_CALL, CaseError, case_listeners, transition
 from app.clock import Clock, parse_iso
 from app.config import StationConfig
@@ -224,18 +224,9 @@ class TriageController(QObject):
             return
         badge = scan.raw.decode("utf-8", "replace").strip()
         try:
-            operator = operator_by_badge(badge)
+            operator = badge_for(self._store, self._clock, badge, waiting.case_ids, waiting.state)
         except CaseRefused as exc:
             self.refused.emit(BadgeRefused(exc.text(self.lang)))
-            return
-        refusals = []
-        for case in ExceptionCase.select().where(ExceptionCase.id.in_(waiting.case_ids)):
-            try:
-                check_may_act(operator, case)
-            except CaseRefused as exc:
-                refusals.append(exc.text(self.lang))
-        if refusals:
-            self.refused.emit(BadgeRefused(refusals[0]))
             return
         self._disarm()
         self._transition(waiting.case_ids, waiting.state, waiting.note, str(operator.name), badge)

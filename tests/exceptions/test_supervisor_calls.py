@@ -146,6 +146,11 @@ def test_only_supervisors_and_admins_work_supervisor_routed_cases(flow: PackFlow
     with pytest.raises(CaseRefused, match="unknown badge X-1"):
         act_by_badge(flow.store, clock, case_id, "acknowledged", "X-1")
     assert ExceptionCase.get_by_id(case_id).state == "open"
+    refusals = [(e.actor, json.loads(e.payload)) for e in AuditEntry.select().where(
+        AuditEntry.kind == "exception.refused").order_by(AuditEntry.seq)]
+    assert [(actor, p["code"], p["cases"], p["state"]) for actor, p in refusals] == [
+        ("王芳", PACKER, [case_id], "acknowledged"), ("-", "X-1", [case_id], "acknowledged")]
+    assert "may not act" in refusals[0][1]["reason"]
     acked = act_by_badge(flow.store, clock, case_id, "acknowledged", SUPERVISOR)
     assert acked.acked_by == "李强"
     resolved = act_by_badge(flow.store, clock, case_id, "resolved", ADMIN, "tape gun fixed")

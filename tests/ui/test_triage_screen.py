@@ -200,6 +200,8 @@ def test_a_supervisor_call_shows_on_the_badges_and_only_a_supervisor_badge_works
     assert screen.banner_level is Level.ERROR and ExceptionCase.get_by_id(row.id).state == "open"
     act(qtbot, screen, lambda: badge(station, "B-0000"), "badge_refused")
     assert "未知工牌 B-0000" in screen.banner.text()
+    refused = AuditEntry.select().where(AuditEntry.kind == "exception.refused").order_by(AuditEntry.seq)
+    assert [e.actor for e in refused] == ["王芳", "-"]  # every refused scan is on the record
     # A supervisor's badge acts, and is the actor; the pack flow never saw these scans.
     act(qtbot, screen, lambda: badge(station, SUPERVISOR), "acknowledged")
     assert ExceptionCase.get_by_id(row.id).acked_by == "李强" and "李强" in screen.banner.text()
