@@ -41,7 +41,9 @@ from server.audit_heads import ENVELOPE, Claim, anchor
 from server.auth import AuthError, StationIdentity
 from server.claims import open_cases
 from server.db import ServerDb, chunks, has_nul, placeholders, retrying, take_positions
-from server.projections import WRITES, Effects, Rejected, project
+from server.fulfilment import refresh_orders
+from server.projections import METRIC_UPSERT, WRITES, Effects, Rejected, project
+from server.tracking import publish_existing
 
 log = logging.getLogger("server.events")
 
@@ -288,13 +290,7 @@ class EventApplier:
             self.sdb.executemany('UPDATE "order" SET "pos" = ? WHERE "id" = ?',
                                  [(first + i, pk) for i, pk in enumerate(sorted(fx.orders))])
         if fx.parcels:
-            from server.tracking import publish_existing
             publish_existing(self.sdb, fx.parcels)
+        refresh_orders(self.sdb, fx.fulfilment)
         if fx.metrics:
-            self.sdb.executemany(
-                'INSERT INTO "metric_hour" ("station_id", "hour", "warehouse", "scans", "errors", "shipments", '
-                '"reprints") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("station_id", "hour") DO UPDATE SET '
-                '"scans" = "metric_hour"."scans" + excluded."scans", "errors" = "metric_hour"."errors" + '
-                'excluded."errors", "shipments" = "metric_hour"."shipments" + excluded."shipments", '
-                '"reprints" = "metric_hour"."reprints" + excluded."reprints"',
-                [(*key, *counts) for key, counts in sorted(fx.metrics.items())])
+            self.sdb.executemany(METRIC_UPSERT, [(*key, *counts) for key, counts in sorted(fx.metrics.items())])

@@ -29,6 +29,7 @@ from app.importers.orders import OrderRecord
 from app.importers.products import ProductRecord
 from server.auth import check_warehouse
 from server.db import ServerDb, chunks, take_positions
+from server.fulfilment import refresh_orders
 from server.models import Order, OrderLine, Product, ProductBarcode
 
 PACKED = frozenset({"packed", "shipped"})
@@ -136,6 +137,7 @@ def _apply_orders(sdb: ServerDb, path: Path, records: Sequence[OrderRecord], war
                   "unit_price_cents": x.unit_price_cents} for rec in relined for x in rec.lines]
     for batch in chunks(line_rows, INSERT_CHUNK):
         OrderLine.insert_many(batch).execute()
+    refresh_orders(sdb, [row["order_id"] for row in inserts])  # parcels packed before the platform sent the order
     return len(inserts), len(updates), unchanged
 
 

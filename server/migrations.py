@@ -18,6 +18,7 @@ from server.db import ServerDb, ServerDbError, describe, open_database
 from server.schema_audit_heads import AUDIT_HEADS
 from server.schema_carriers import CARRIERS
 from server.schema_console import ALERTS, CASES, CONSOLE_USERS
+from server.schema_fulfilment import FULFILMENT
 from server.schema_hardening import HARDENING
 from server.schema_health import HEALTH
 from server.schema_orders import ORDER_MONEY
@@ -245,6 +246,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "order health: silences, thresholds, alert state", HEALTH),
     Migration(8, "alerts, their deliveries, and scheduled job leases", ALERTS),
     Migration(9, "exception cases of all stations in one queue", CASES),
+    Migration(10, "order fulfilment flags for the reconciliation", FULFILMENT),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -102,6 +102,10 @@ class Order(BaseModel):
     note = pw.TextField(default="")
     updated_at = pw.TextField()
     pos = pw.BigIntegerField()
+    # Fulfilment flags, recomputed by server.fulfilment whenever the order's parcels change.
+    live_parcels = pw.IntegerField(default=0)
+    handed_over = pw.IntegerField(default=0)
+    carrier_accepted = pw.IntegerField(default=0)
 
 
 class OrderLine(BaseModel):
@@ -126,6 +130,8 @@ class Parcel(BaseModel):
     handover_batch = pw.TextField(null=True)
     updated_at = pw.TextField()
     claim = pw.TextField(default="legacy")  # pool | order | ewaybill | preprinted | legacy
+    accepted_at = pw.TextField(null=True)  # the first picked-up-or-later carrier event (server.fulfilment)
+    order_known = pw.IntegerField(default=0)  # the platform sent its order (server.fulfilment)
 
 
 class CarrierPush(BaseModel):

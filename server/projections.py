@@ -90,6 +90,7 @@ class Effects:
     metrics: dict[tuple[str, str, str], list[int]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0]))  # (station, hour, warehouse) → counts
     cases: list[Case] = field(default_factory=list)  # tracking-number claims to review (server.claims)
+    fulfilment: set[str] = field(default_factory=set)  # order ids whose parcels changed (server.fulfilment)
 
     at: str = ""  # iso(event.at) of the event being projected, set by `project`
 
@@ -103,6 +104,12 @@ class Effects:
 
 
 SCANS, ERRORS, SHIPMENTS, REPRINTS = range(4)
+METRIC_UPSERT = (  # one row of Effects.metrics added to the hour's counts
+    'INSERT INTO "metric_hour" ("station_id", "hour", "warehouse", "scans", "errors", "shipments", "reprints") '
+    'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("station_id", "hour") DO UPDATE SET '
+    '"scans" = "metric_hour"."scans" + excluded."scans", "errors" = "metric_hour"."errors" + excluded."errors", '
+    '"shipments" = "metric_hour"."shipments" + excluded."shipments", '
+    '"reprints" = "metric_hour"."reprints" + excluded."reprints"')
 
 
 def payload(model: type[_Payload], event: Event) -> Any:
@@ -145,6 +152,8 @@ def on_shipment_created(station: StationIdentity, event: Event, fx: Effects) -> 
     p = payload(ShipmentCreated, event)
     order = _order(station, p.order_id)
     parcel = Parcel.get_or_none(Parcel.tracking_no == p.tracking_no)
+    if parcel is not None:
+        fx.fulfilment.add(parcel.order_id)  # the order it may leave (idempotent if nothing changes)
     at = iso(event.at)
     claim = claim_of(station.warehouse, p.tracking_no, order)
     sides = (station.warehouse, *((claim.other_warehouse,) if claim.other_warehouse else ()))
@@ -176,6 +185,7 @@ def on_shipment_created(station: StationIdentity, event: Event, fx: Effects) -> 
         Parcel.create(tracking_no=p.tracking_no, carrier=p.carrier, order_id=p.order_id, warehouse=station.warehouse,
                       station_id=station.station_id, packed_at=at, updated_at=at, claim=claim.source)
         fx.parcels.append((p.tracking_no, station.warehouse))
+    fx.fulfilment.add(p.order_id)
     if order is not None and order.status in PACKABLE:
         _set_order_status(fx, order, "packed", event.at)
     fx.count(station, event.at, SHIPMENTS)
@@ -190,6 +200,7 @@ def on_shipment_voided(station: StationIdentity, event: Event, fx: Effects) -> N
         raise _foreign(station, f"parcel {p.tracking_no}", parcel.warehouse)
     at = iso(event.at)
     Parcel.update(voided_at=at, updated_at=at).where(Parcel.id == parcel.id).execute()
+    fx.fulfilment.add(parcel.order_id)
     order = Order.get_or_none(Order.order_id == parcel.order_id)
     live = Parcel.select().where((Parcel.order_id == parcel.order_id) & Parcel.voided_at.is_null()).exists()
     if order is not None and order.status == "packed" and not live:
@@ -212,6 +223,7 @@ def on_handover_closed(station: StationIdentity, event: Event, fx: Effects) -> N
         if parcel.handed_over_at is None:
             Parcel.update(handed_over_at=at, handover_batch=p.batch_id, updated_at=at).where(
                 Parcel.id == parcel.id).execute()
+            fx.fulfilment.add(parcel.order_id)
         order = Order.get_or_none(Order.order_id == parcel.order_id)
         if order is not None and order.status == "packed":
             _set_order_status(fx, order, "shipped", event.at)

@@ -4,8 +4,9 @@ Reconciliation compares, per shop and business day (of payment, else creation, i
 timezone), the platform orders with what the stations reported: packed (a live parcel from
 `shipment.created`), handed over (`handover.closed`), and accepted by the carrier (a tracking event
 for the parcel saying picked up or later, `app.tracking_states.CARRIER_ACCEPTED`: "ordered" and
-"awaiting pickup" are not). It lists the orders found on one side only. Metrics are counts per
-station and hour, kept by the event applier in `metric_hour`.
+"awaiting pickup" come from the carrier's order system before any courier touched it). Each order
+carries these as fulfilment flags (`server.fulfilment`). It lists the orders found on one side only.
+Metrics are counts per station and hour, kept by the event applier in `metric_hour`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from app.clock import iso
 from app.errors import InputError
-from app.tracking_states import CARRIER_ACCEPTED
 from server.db import ServerDb
 from server.schemas import MetricRow, Metrics, OneSided, Reconciliation, ReconciliationRow
 
@@ -25,45 +25,28 @@ SHIPPABLE = "('paid', 'packed', 'shipped')"
 STOPPED = "('cancelled', 'refunded')"
 IN_RANGE = '"order"."warehouse" = ? AND "order"."day" >= ? AND "order"."day" <= ?'
 LIVE = '"parcel"."voided_at" IS NULL'
-# Accepted = an event that proves the carrier has the parcel (picked up or later): "ordered" and
-# "awaiting pickup" come from the carrier's order system before any courier touched it.
-ACCEPTED_STATES = "(" + ", ".join(f"'{s}'" for s in sorted(CARRIER_ACCEPTED)) + ")"
-ACCEPTED = ('EXISTS (SELECT 1 FROM "tracking_event" e WHERE e."tracking_no" = "parcel"."tracking_no" '
-            f'AND e."status" IN {ACCEPTED_STATES})')
-
+_PACKED = '"order"."live_parcels" > 0'
 _ROWS = f"""
-WITH pk AS (
-    SELECT "parcel"."order_id" AS "order_id", COUNT(*) AS "live",
-           MAX(CASE WHEN "parcel"."handed_over_at" IS NOT NULL THEN 1 ELSE 0 END) AS "handed",
-           MAX(CASE WHEN {ACCEPTED} THEN 1 ELSE 0 END) AS "accepted"
-    FROM "parcel" JOIN "order" ON "order"."order_id" = "parcel"."order_id"
-    WHERE {LIVE} AND {IN_RANGE}
-    GROUP BY "parcel"."order_id")
 SELECT "order"."shop", "order"."day", COUNT(*),
        SUM(CASE WHEN "order"."status" IN {STOPPED} THEN 1 ELSE 0 END),
-       SUM(CASE WHEN pk."live" IS NOT NULL THEN 1 ELSE 0 END),
-       SUM(COALESCE(pk."handed", 0)),
-       SUM(COALESCE(pk."accepted", 0)),
+       SUM(CASE WHEN {_PACKED} THEN 1 ELSE 0 END),
+       SUM("order"."handed_over"),
+       SUM("order"."carrier_accepted"),
        SUM(CASE WHEN "order"."status" IN {SHIPPABLE} THEN 1 ELSE 0 END),
-       SUM(CASE WHEN "order"."status" IN {SHIPPABLE} AND pk."live" IS NULL THEN 1 ELSE 0 END)
-FROM "order" LEFT JOIN pk ON pk."order_id" = "order"."order_id"
-WHERE {IN_RANGE}
+       SUM(CASE WHEN "order"."status" IN {SHIPPABLE} AND NOT {_PACKED} THEN 1 ELSE 0 END)
+FROM "order" WHERE {IN_RANGE}
 GROUP BY "order"."shop", "order"."day" ORDER BY "order"."day", "order"."shop"
 """
 
-_PARCELS = f'FROM "parcel" JOIN "order" ON "order"."order_id" = "parcel"."order_id" WHERE {LIVE} AND {IN_RANGE}'
-_LISTS = {
-    "not_packed": f"""SELECT "order"."order_id" FROM "order" WHERE {IN_RANGE} AND "order"."status" IN {SHIPPABLE}
-        AND NOT EXISTS (SELECT 1 FROM "parcel" WHERE "parcel"."order_id" = "order"."order_id" AND {LIVE})""",
-    "packed_but_cancelled": f'SELECT DISTINCT "parcel"."order_id" {_PARCELS} AND "order"."status" IN {STOPPED}',
-    "packed_not_handed_over": f'SELECT DISTINCT "parcel"."order_id" {_PARCELS} AND "parcel"."handed_over_at" IS NULL',
-    "handed_over_not_accepted": f'SELECT DISTINCT "parcel"."order_id" {_PARCELS} '
-                                f'AND "parcel"."handed_over_at" IS NOT NULL AND NOT {ACCEPTED}',
-    "duplicates": f'SELECT "parcel"."order_id" {_PARCELS} GROUP BY "parcel"."order_id" HAVING COUNT(*) > 1',
-}
+_LISTS = {name: f'SELECT "order"."order_id" FROM "order" WHERE {IN_RANGE} AND {condition}' for name, condition in {
+    "not_packed": f'"order"."status" IN {SHIPPABLE} AND NOT {_PACKED}',
+    "packed_but_cancelled": f'"order"."status" IN {STOPPED} AND {_PACKED}',
+    "packed_not_handed_over": f'{_PACKED} AND "order"."handed_over" = 0',
+    "handed_over_not_accepted": '"order"."handed_over" = 1 AND "order"."carrier_accepted" = 0',
+    "duplicates": '"order"."live_parcels" > 1',
+}.items()}
 _UNKNOWN_ORDERS = f"""SELECT DISTINCT "parcel"."order_id" FROM "parcel" WHERE {LIVE} AND "parcel"."warehouse" = ?
-    AND "parcel"."packed_at" >= ? AND "parcel"."packed_at" < ?
-    AND NOT EXISTS (SELECT 1 FROM "order" WHERE "order"."order_id" = "parcel"."order_id")"""
+    AND "parcel"."order_known" = 0 AND "parcel"."packed_at" >= ? AND "parcel"."packed_at" < ?"""
 
 
 class ReportError(InputError, ValueError):
@@ -94,7 +77,7 @@ def reconciliation(sdb: ServerDb, warehouse: str, day_from: date, day_to: date, 
     with sdb.connection():
         rows = []
         for shop, day, orders, stopped, packed, handed, accepted, shippable, unpacked in sdb.execute(
-                _ROWS, scope + scope):
+                _ROWS, scope):
             deviation = round(100.0 * int(unpacked) / int(shippable), 2) if shippable else 0.0
             rows.append(ReconciliationRow(shop=shop, day=date.fromisoformat(day), orders=orders, cancelled=stopped,
                                           packed=packed, handed_over=handed, carrier_accepted=accepted,

@@ -1,12 +1,13 @@
 """Reconciliation rows per shop and business day, their deviations, and the order list behind each count.
 
-One pass over the orders of the range gives every order its flags (from its live parcels); the row
-counts and the drill-down lists both come from those flags, so a count and its list always agree:
+One pass over the orders of the range reads every order's fulfilment flags (`server.fulfilment`, kept
+from its live parcels); the row counts and the drill-down lists both come from those flags, so a count
+and its list always agree:
 
 - not_packed: a shippable order (paid / packed / shipped) without a live parcel;
 - packed_but_cancelled: a cancelled or refunded order with a live parcel;
-- packed_not_handed_over: a packed order none of whose live parcels was handed over;
-- handed_over_not_accepted: handed over, but no parcel has a picked-up-or-later carrier event;
+- packed_not_handed_over: a packed order with a live parcel not handed over;
+- handed_over_not_accepted: all handed over, but a parcel has no picked-up-or-later carrier event yet;
 - duplicates: more than one live parcel;
 - packed_not_on_platform: live parcels packed that day whose order the platform never sent
   (listed per day, under an empty shop).
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 from app.clock import iso, parse_iso
 from app.i18n import N_
 from server.db import ServerDb
-from server.reports import ACCEPTED, IN_RANGE, LIVE, MAX_DAYS, SHIPPABLE, STOPPED, ReportError
+from server.reports import IN_RANGE, LIVE, MAX_DAYS, SHIPPABLE, STOPPED, ReportError
 
 LISTS = {
     "not_packed": N_("Not packed"),
@@ -39,22 +40,14 @@ KINDS = {"packed": N_("platform → packed"), "handed_over": N_("packed → hand
 LIST_LIMIT = 2000
 
 _FLAGS = f"""
-WITH pk AS (
-    SELECT "parcel"."order_id" AS "order_id", COUNT(*) AS "live",
-           MAX(CASE WHEN "parcel"."handed_over_at" IS NOT NULL THEN 1 ELSE 0 END) AS "handed",
-           MAX(CASE WHEN {ACCEPTED} THEN 1 ELSE 0 END) AS "accepted"
-    FROM "parcel" JOIN "order" ON "order"."order_id" = "parcel"."order_id"
-    WHERE {LIVE} AND {IN_RANGE}
-    GROUP BY "parcel"."order_id"),
-flags AS (
+WITH flags AS (
     SELECT "order"."order_id" AS "order_id", "order"."shop" AS "shop", "order"."day" AS "day",
            CASE WHEN "order"."status" IN {SHIPPABLE} THEN 1 ELSE 0 END AS "shippable",
            CASE WHEN "order"."status" IN {STOPPED} THEN 1 ELSE 0 END AS "stopped",
-           CASE WHEN pk."live" IS NOT NULL THEN 1 ELSE 0 END AS "packed",
-           COALESCE(pk."handed", 0) AS "handed", COALESCE(pk."accepted", 0) AS "accepted",
-           CASE WHEN pk."live" > 1 THEN 1 ELSE 0 END AS "dup"
-    FROM "order" LEFT JOIN pk ON pk."order_id" = "order"."order_id"
-    WHERE {IN_RANGE})
+           CASE WHEN "order"."live_parcels" > 0 THEN 1 ELSE 0 END AS "packed",
+           "order"."handed_over" AS "handed", "order"."carrier_accepted" AS "accepted",
+           CASE WHEN "order"."live_parcels" > 1 THEN 1 ELSE 0 END AS "dup"
+    FROM "order" WHERE {IN_RANGE})
 """
 _CONDITIONS = {
     "not_packed": '"shippable" = 1 AND "packed" = 0',
@@ -69,8 +62,7 @@ SELECT "shop", "day", COUNT(*), SUM("stopped"), SUM("shippable"), SUM("packed"),
 FROM flags GROUP BY "shop", "day" ORDER BY "day", "shop"
 """
 _UNKNOWN = f"""SELECT "parcel"."order_id", "parcel"."packed_at" FROM "parcel" WHERE {LIVE} AND "parcel"."warehouse" = ?
-    AND "parcel"."packed_at" >= ? AND "parcel"."packed_at" < ?
-    AND NOT EXISTS (SELECT 1 FROM "order" WHERE "order"."order_id" = "parcel"."order_id")"""
+    AND "parcel"."order_known" = 0 AND "parcel"."packed_at" >= ? AND "parcel"."packed_at" < ?"""
 
 
 @dataclass
@@ -121,7 +113,7 @@ def rows(sdb: ServerDb, warehouse: str, day_from: date, day_to: date, zone: Zone
     result: list[Row] = []
     with sdb.connection():
         for shop, day, orders, stopped, shippable, packed, handed, accepted, *counts in sdb.execute(
-                _ROWS, scope + scope):
+                _ROWS, scope):
             result.append(Row(str(shop), date.fromisoformat(str(day)), int(orders), int(stopped), int(shippable),
                               int(packed), int(handed), int(accepted),
                               dict(zip(_CONDITIONS, (int(c) for c in counts), strict=True))))
@@ -147,4 +139,4 @@ def order_list(sdb: ServerDb, warehouse: str, day: date, shop: str, name: str, z
     scope = (warehouse, day.isoformat(), day.isoformat())
     sql = _FLAGS + f'SELECT "order_id" FROM flags WHERE "shop" = ? AND {_CONDITIONS[name]} ORDER BY "order_id" LIMIT ?'
     with sdb.connection():
-        return [str(r[0]) for r in sdb.execute(sql, (*scope, *scope, shop, limit))]
+        return [str(r[0]) for r in sdb.execute(sql, (*scope, shop, limit))]

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from app.clock import iso, parse_iso
 from server.db import ServerDb, placeholders
-from server.reports import ACCEPTED_STATES
 
 SERIES = ("orders", "packed", "handed_over", "accepted")
 ONLINE_WITHIN = timedelta(minutes=10)
@@ -104,11 +103,8 @@ def today(sdb: ServerDb, warehouse: str, day: date, zone: ZoneInfo, now: datetim
             (warehouse, start, end))
         _add(result, "handed_over", handed, zone, stations)
         accepted = sdb.execute(
-            f'SELECT p."station_id", SUBSTR(e."time", 1, 13), COUNT(DISTINCT p."tracking_no") '
-            f'FROM "tracking_event" e JOIN "parcel" p ON p."tracking_no" = e."tracking_no" '
-            f'WHERE e."time" >= ? AND e."time" < ? AND e."status" IN {ACCEPTED_STATES} AND p."warehouse" = ? '
-            f'AND NOT EXISTS (SELECT 1 FROM "tracking_event" f WHERE f."tracking_no" = e."tracking_no" '
-            f'AND f."status" IN {ACCEPTED_STATES} AND f."time" < e."time") GROUP BY 1, 2', (start, end, warehouse))
+            'SELECT "station_id", SUBSTR("accepted_at", 1, 13), COUNT(*) FROM "parcel" '
+            'WHERE "warehouse" = ? AND "accepted_at" >= ? AND "accepted_at" < ? GROUP BY 1, 2', (warehouse, start, end))
         _add(result, "accepted", accepted, zone, stations)
         packers: dict[str, PackerRow] = {}
         if stations:

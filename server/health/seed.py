@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from app.clock import iso
 from server.db import ServerDb
+from server.fulfilment import refresh_warehouse
 
 STATIONS = ("BENCH-1", "BENCH-2", "BENCH-3", "BENCH-4")
 PACKERS = {s: (f"{s}-A", f"{s}-B") for s in STATIONS}
@@ -185,3 +186,4 @@ def _write(sdb: ServerDb, warehouse: str, rows: dict[str, list[tuple[object, ...
             [(str(uuid.uuid4()), f"{warehouse}-{s}", n + 1, kind, at, payload, at)
              for n, (s, kind, at, payload) in enumerate(rows["station_event"])])
         sdb.execute('UPDATE "counter" SET "value" = ? WHERE "name" = \'order\' AND "value" < ?', (pos, pos))
+        refresh_warehouse(sdb, warehouse)  # the rows above bypassed the projections
