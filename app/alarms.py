@@ -15,12 +15,14 @@ sync (the bench works on offline; only the server side waits). Several at once: 
 shown, the others listed under it.
 
 Words are English message ids (`N_`), translated where shown (`Alarm.title`, `Alarm.action`);
-`detail` is what the device or system said itself (a driver's reason, a path, the server's refusal).
+`detail` is what the device or system said itself (a driver's reason, a path, the server's refusal);
+`Alarm.detail_text` translates the reasons drivers give as message ids (`translate_reasons`).
 The board is not thread-safe: feed it from one thread (the UI thread, through the bridge).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +46,8 @@ class AlarmKind(Enum):
 
 
 SEVERITY = tuple(AlarmKind)
+_DISK_AT = re.compile(r" on (.+?)(?: \(|;|$)")  # "disk full: free space on /srv (12.0 KB free); …"
+REASON_SEPARATOR = ", "  # drivers join several reasons so: "paper out, ribbon out"
 CLOCK_SKEW = "clock skew"  # how the server words a refusal for the station's clock (server/auth.py)
 
 # (title, what to do), by the alarm's cause.
@@ -87,6 +91,16 @@ class Alarm:
     def action(self, lang: str) -> str:
         return translator(lang).gettext(_WORDS[self.cause][1])
 
+    def detail_text(self, lang: str) -> str:
+        return translate_reasons(self.detail, lang)
+
+
+def translate_reasons(text: str, lang: str) -> str:
+    """A device's reasons (English message ids joined by ", ") in `lang`; words no catalog knows (an
+    OS error, a port, a path) stay as the device said them."""
+    gettext = translator(lang).gettext
+    return REASON_SEPARATOR.join(gettext(part) for part in text.split(REASON_SEPARATOR))
+
 
 class AlarmBoard:
     def __init__(self, clock: Clock) -> None:
@@ -123,8 +137,11 @@ class AlarmBoard:
             self._clear(AlarmKind.PRINTER)
 
     def halted(self, message: str) -> None:
-        """The runtime stopped on a disk fault (`StationRuntime._halt`); only a restart resumes it."""
-        self._raise(AlarmKind.DISK, "disk_full" if message.startswith(DISK_FULL) else "disk_error", message)
+        """The runtime stopped on a disk fault (`StationRuntime._halt`); only a restart resumes it. The
+        detail is the disk's folder: the rest of the runtime's English line is in the log."""
+        where = _DISK_AT.search(message)
+        self._raise(AlarmKind.DISK, "disk_full" if message.startswith(DISK_FULL) else "disk_error",
+                    where.group(1) if where else "")
 
     def sync(self, needs_admin: bool, reason: str | None) -> None:
         """The sync worker's state: refused credentials pause it until an admin acts."""

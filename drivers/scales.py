@@ -26,6 +26,7 @@ from typing import IO
 from app.clock import Clock, SystemClock
 from app.devices import DeviceState, DeviceStatus, Scale, StatusCallback, WeightReading
 from app.errors import DeviceError
+from app.i18n import N_
 from drivers.serialport import SerialLineReader, resolve_port
 from drivers.spec import DeviceSpec, SpecError, parse_spec
 
@@ -402,7 +403,7 @@ class SimulatedScale:
     def stop(self) -> None:
         self._on_weight = self._on_status = None
 
-    def unplug(self, detail: str = "unplugged") -> None:
+    def unplug(self, detail: str = N_("unplugged")) -> None:
         """Reads nothing until `replug`, and says so the way a real scale's driver does."""
         self._plugged = False
         if self._on_status is not None:

@@ -16,6 +16,7 @@ from typing import IO
 
 from app.clock import Clock, SystemClock
 from app.devices import DeviceState, DeviceStatus, Scan, Scanner, StatusCallback
+from app.i18n import N_
 from drivers.serialport import SerialLineReader, resolve_port, terminators_for
 from drivers.spec import DeviceSpec, SpecError, parse_spec
 
@@ -159,7 +160,7 @@ class SimulatedScanner:
         self._on_scan(scan)
         return scan
 
-    def unplug(self, detail: str = "unplugged") -> None:
+    def unplug(self, detail: str = N_("unplugged")) -> None:
         if self._on_status is not None:
             self._on_status(DeviceStatus(DEVICE, DeviceState.DISCONNECTED, detail))
 

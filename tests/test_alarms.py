@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from app.alarms import AlarmBoard, AlarmKind
+from app.alarms import AlarmBoard, AlarmKind, translate_reasons
 from app.clock import FakeClock
 from app.devices import DeviceState, DeviceStatus
 from app.pack.outcomes import Outcome
 
 LOST, FAULT, BACK = DeviceState.DISCONNECTED, DeviceState.FAULT, DeviceState.CONNECTED
-HALT_FULL = "disk full: free space on / (12.0 KB free); nothing scanned since … was lost — packing stopped"
-HALT_IO = "disk I/O error on /data; nothing scanned since … was lost — packing stopped"
+HALT_FULL = "disk full: free space on /srv/bench (12.0 KB free); nothing scanned since … was lost — packing stopped"
+HALT_IO = "disk I/O error on /data/pack bench; nothing scanned since … was lost — packing stopped"
 
 
 def _board() -> tuple[AlarmBoard, list[tuple[AlarmKind | None, tuple[AlarmKind, ...]]], FakeClock]:
@@ -61,6 +61,7 @@ def test_the_printer_alarm_stands_from_a_job_it_did_not_take_until_a_label_print
     alarm = board.active
     assert alarm is not None and alarm.kind is AlarmKind.PRINTER and alarm.detail == "paper out"
     assert alarm.title("zh_CN") == "打印机停止工作"
+    assert alarm.detail_text("zh_CN") == "缺纸" and alarm.detail_text("en") == "paper out"
     board.outcome(_printed("print_uncertain", "paper out after the label was sent — check it"))
     assert board.active == alarm  # one label in doubt is the flow's question, not a second alarm
     board.outcome(_printed("label_printed"))
@@ -89,7 +90,8 @@ def test_a_disk_halt_names_its_kind_and_stands_until_restart() -> None:
     board, _, _ = _board()
     board.halted(HALT_IO)
     alarm = board.active
-    assert alarm is not None and alarm.title("en") == "Disk error — packing stopped" and alarm.detail == HALT_IO
+    assert alarm is not None and alarm.title("en") == "Disk error — packing stopped"
+    assert alarm.detail == "/data/pack bench"
     assert "restart" in alarm.action("en")
     board.device_status(DeviceStatus("scanner", BACK))
     board.outcome(_printed("label_printed"))
@@ -98,6 +100,7 @@ def test_a_disk_halt_names_its_kind_and_stands_until_restart() -> None:
     full = AlarmBoard(FakeClock())
     full.halted(HALT_FULL)
     assert full.active is not None and full.active.title("zh_CN") == "磁盘已满，打包已停止"
+    assert full.active.detail_text("zh_CN") == "/srv/bench"  # a path; the runtime's English line is in the log
 
 
 def test_sync_needing_an_admin_says_what_the_admin_must_do_and_clears_on_an_accepted_round() -> None:
@@ -112,3 +115,11 @@ def test_sync_needing_an_admin_says_what_the_admin_must_do_and_clears_on_an_acce
     assert alarm is not None and "enroll" in alarm.action("en") and "packbench station enroll" in alarm.action("zh_CN")
     board.sync(False, None)
     assert board.active is None and seen[-1] == (None, ())
+
+
+def test_driver_reasons_are_translated_and_anything_else_stays_as_the_device_said_it() -> None:
+    assert translate_reasons("paper out, ribbon out", "zh_CN") == "缺纸, 碳带用完"
+    assert translate_reasons("connection refused by 10.0.0.5:9100", "zh_CN") == "connection refused by 10.0.0.5:9100"
+    silent = "printer does not answer (switched off?)"
+    assert translate_reasons(silent, "en") == silent
+    assert translate_reasons(silent, "zh_CN") == "打印机无应答（已关机？）"

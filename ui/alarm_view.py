@@ -79,7 +79,7 @@ class AlarmView(QWidget):
             return
         self.title.setText(alarm.title(self.lang))
         self.action.setText(alarm.action(self.lang))
-        self.detail.setText(alarm.detail)
+        self.detail.setText(_("Details: {detail}").format(detail=alarm.detail_text(self.lang)) if alarm.detail else "")
         self.detail.setVisible(bool(alarm.detail))
         self.since.setText(_("Since {time}").format(time=alarm.since.astimezone(self.tz).strftime("%H:%M:%S")))
         self.sync_button.setVisible(alarm.kind is AlarmKind.SYNC)

@@ -1,6 +1,7 @@
 """Asking a printer whether it can print, in each language's own way.
 
-Every check returns None when the printer is ready, or the reason in words a packer understands.
+Every check returns None when the printer is ready, or the reason in words a packer understands:
+English message ids (joined by ", "), which the screens translate (`app.alarms.translate_reasons`).
 Silence counts as a fault: a Zebra does not answer ~HS while its head is open or its media is out.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from app.i18n import N_
 from drivers.printers.transport import Transport, TransportError, read_exact
 
 STX, ETX = b"\x02", b"\x03"
@@ -28,12 +30,13 @@ def zpl_status(transport: Transport, timeout: float) -> str | None:
     reply = _read_hs(transport, timeout)
     strings = [part.split(ETX, 1)[0] for part in reply.split(STX)[1:]]
     if len(strings) < 2:
-        return "printer does not answer (head open, media out or switched off?)"
+        return N_("printer does not answer (head open, media out or switched off?)")
     one, two = strings[0].decode("ascii", "replace").split(","), strings[1].decode("ascii", "replace").split(",")
     if len(one) < 6 or len(two) < 4:
-        return "printer sent an unreadable status"
-    reasons = [text for flag, text in ((one[1], "paper out"), (two[2], "print head open"), (two[3], "ribbon out"),
-                                       (one[2], "printer paused"), (one[5], "printer buffer full")) if flag == "1"]
+        return N_("printer sent an unreadable status")
+    reasons = [text for flag, text in ((one[1], N_("paper out")), (two[2], N_("print head open")),
+                                       (two[3], N_("ribbon out")), (one[2], N_("printer paused")),
+                                       (one[5], N_("printer buffer full"))) if flag == "1"]
     return ", ".join(reasons) or None
 
 
@@ -58,24 +61,24 @@ def escpos_status(transport: Transport, timeout: float) -> str | None:
         transport.write(DLE_EOT + bytes([n]))
         byte = read_exact(transport, 1, timeout)
         if not byte:
-            return "printer does not answer (offline or switched off?)"
+            return N_("printer does not answer (offline or switched off?)")
         if byte[0] & 0x93 != 0x12:
-            return "printer sent an unreadable status"
+            return N_("printer sent an unreadable status")
         replies[n] = byte[0]
     reasons = []
     if replies[4] & 0x60:
-        reasons.append("paper out")
+        reasons.append(N_("paper out"))
     if replies[2] & 0x04:
-        reasons.append("cover open")
+        reasons.append(N_("cover open"))
     if replies[2] & 0x40:
-        reasons.append("printer error (cutter or overheat)")
+        reasons.append(N_("printer error (cutter or overheat)"))
     if replies[1] & 0x08 and not reasons:
-        reasons.append("printer offline")
+        reasons.append(N_("printer offline"))
     return ", ".join(reasons) or None
 
 
-_TSPL_BITS = ((0x01, "print head open"), (0x02, "paper jam"), (0x04, "paper out"), (0x08, "ribbon out"),
-              (0x10, "printer paused"), (0x40, "cover open"))
+_TSPL_BITS = ((0x01, N_("print head open")), (0x02, N_("paper jam")), (0x04, N_("paper out")),
+              (0x08, N_("ribbon out")), (0x10, N_("printer paused")), (0x40, N_("cover open")))
 
 
 def tspl_status(transport: Transport, timeout: float) -> str | None:
@@ -83,7 +86,7 @@ def tspl_status(transport: Transport, timeout: float) -> str | None:
     transport.write(TSPL_STATUS)
     byte = read_exact(transport, 1, timeout)
     if not byte:
-        return "printer does not answer (switched off?)"
+        return N_("printer does not answer (switched off?)")
     reasons = [text for bit, text in _TSPL_BITS if byte[0] & bit]
     return ", ".join(reasons) or None
 

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from app.alarms import AlarmKind
 from app.demo import product_barcode
 from app.pack.outcomes import Level
+from app.store.faults import mount_point
 from app.store.models import ScanEvent
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
@@ -91,7 +92,7 @@ def test_paper_out_is_the_whole_window_scans_meanwhile_are_answered_and_the_labe
     bench.scan(TEA, "print_failed")  # complete → weighed → label queued → the printer refuses it
     bench.wait_alarm(AlarmKind.PRINTER)
     view = window.alarm_view
-    assert view.title.text() == "打印机停止工作" and view.detail.text() == "缺纸"
+    assert view.title.text() == "打印机停止工作" and view.detail.text() == "详情：缺纸"
     assert not window.pack_screen.isVisible()
     bench.scan(NEXT_ORDER, "order_opened")  # the packer carries on with the next order meanwhile
     assert NEXT_ORDER in view.answer.text() and "请扫描" in view.answer.text()
@@ -129,7 +130,7 @@ def test_a_full_disk_stops_packing_on_the_alarm_page_with_what_to_do(bench: Benc
     bench.wait_alarm(AlarmKind.DISK)
     view = bench.window.alarm_view
     assert view.title.text() == "磁盘已满，打包已停止" and "重启" in view.action.text()
-    assert view.detail.text().startswith("disk full: free space on ")
+    assert view.detail.text() == f"详情：{mount_point(bench.station.store.path.parent)}"
     bench.station.opened.devices.scanner.unplug()  # type: ignore[union-attr]
     bench.qtbot.waitUntil(lambda: "扫描枪断开" in view.others.text())
     assert view.title.text() == "磁盘已满，打包已停止"  # the disk outranks everything
