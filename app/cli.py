@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from app.clock import SystemClock
-from app.config import default_data_dir
+from app.config import default_data_dir, load_config
 from app.errors import InputError, NotFoundError, PackBenchError, report
+from app.i18n import LANGUAGES
 from app.importers import ImportReport
 from app.operators import ROLES, add_operator
 from app.store import Store, open_store, store_path
@@ -235,7 +236,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_command_sheet(args: argparse.Namespace) -> int:
     from app.documents.command_sheet import write_command_sheet
 
-    write_command_sheet(output_file(args.output))
+    lang = args.lang or load_config(data_dir(args)).language  # the bench's packers read it
+    write_command_sheet(output_file(args.output), lang=lang)
     print(f"command sheet written to {args.output}")
     return 0
 
@@ -283,6 +285,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--to", required=True)
     p = command("command-sheet", cmd_command_sheet, "print the command barcodes to pin at the bench (PDF)")
     p.add_argument("-o", "--output", required=True)
+    p.add_argument("--lang", choices=LANGUAGES, help="the captions' language (default: the station's)")
     p = command("demo", cmd_demo_seed, "seed demo operators, products, orders and waybills")
     p.add_argument("action", choices=["seed"])
 

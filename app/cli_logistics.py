@@ -210,7 +210,8 @@ def cmd_handover(args: argparse.Namespace) -> int:
     for outcome in manifest.intercepted:
         _loud(outcome)
     refused += len(manifest.intercepted)
-    pages = write_manifest(output_file(args.output), manifest, warehouse=config.sender.name, tz=config.timezone)
+    pages = write_manifest(output_file(args.output), manifest, warehouse=config.sender.name, tz=config.timezone,
+                           lang=config.language)
     _emit({"event": "batch_closed", "level": "ok", "code": None, "tracking_no": None, "order_id": None,
            "batch_id": manifest.batch_id, "carrier": manifest.carrier, "count": manifest.count,
            "courier": manifest.courier, "refused": refused, "manifest": str(args.output), "pages": pages})
@@ -250,7 +251,7 @@ def cmd_handover_manifest(args: argparse.Namespace) -> int:
     service = HandoverService(store, SystemClock(), args.station or config.station, DEFAULT_ACTOR, config.timezone)
     manifest = service.manifest(args.batch_id)
     pages = write_manifest(output_file(args.manifest_output), manifest, warehouse=config.sender.name,
-                           tz=config.timezone)
+                           tz=config.timezone, lang=config.language)
     print(f"manifest of {manifest.batch_id} ({manifest.count} parcels, {pages} page(s)) written to "
           f"{args.manifest_output}")
     return 0

@@ -25,6 +25,7 @@ from typing import Any
 
 from app.audit import ChainReport, canonical_json
 from app.clock import iso, parse_iso
+from app.documents.words import Phrase
 from app.evidence.collect import approved_by, sla_facts
 from app.evidence.model import (
     AuditInfo,
@@ -44,6 +45,7 @@ from app.evidence.model import (
 )
 from app.evidence.photo import PHOTO_KIND
 from app.evidence.sla import SlaPolicy, analyse
+from app.i18n import N_
 from app.labels import mask_phone
 from app.pack.outcomes import MESSAGES, render_message
 from app.pack.weights import Tolerance
@@ -55,8 +57,7 @@ KINDS = ("scan", "shipment.created", "shipment.voided", "print.queued", "print.s
          "handover.accepted", "handover.refused", "handover.removed", "handover.intercepted", "handover.closed",
          "passport.minted", "override", PHOTO_KIND, "exception.opened", "exception.acknowledged",
          "exception.resolved")
-SOURCE = ("服务器根据工作台同步的数据生成，不是工作台的证据包 rendered by the server from the facts the stations "
-          "synced, not the station's own evidence pack")
+SOURCE = Phrase(N_("rendered by the server from the facts the stations synced, not the station's own evidence pack"))
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class ServerPack:
     chain: ChainReport  # the head the server keeps of the packing station's chain
     station: str  # that station, "BENCH-1 (ST-…)"
     warehouse: str
-    missing: tuple[str, ...]
+    missing: tuple[Phrase, ...]
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def _int(payload: dict[str, Any], key: str) -> int | None:
 
 def _order_info(order: Any, order_id: str) -> OrderInfo:
     if order is None:
-        return OrderInfo(order_id, "—", "", "平台未同步此订单 unknown to the platform", "", "", "", "", 0, 0, None,
+        return OrderInfo(order_id, "—", "", N_("unknown to the platform"), "", "", "", "", 0, 0, None,
                          None, None, "", "")
     return OrderInfo(order.order_id, order.platform, order.shop, order.status, order.buyer, order.receiver_name,
                      mask_phone(order.receiver_phone), order.receiver_address, order.total_cents, order.paid_cents,
@@ -263,30 +264,30 @@ def gather(sdb: ServerDb, order_id: str, warehouses: tuple[str, ...], now: datet
                         if head else 0)
     missing = _missing(order, evidence, head, names)
     item = EvidenceItem(evidence, analyse(sla_facts(evidence), now, policy or SlaPolicy()), weight, None,
-                        "面单图像不在服务器上（由工作台按打印作业重新渲染）the label image is not on the server: the "
-                        "station re-renders it from its print job", None)
+                        N_("the label image is not on the server: the station re-renders it from its print job"),
+                        None)
     station = f"{head.name} ({head.station_id})" if head else "—"
     return ServerPack(item, chain, station, warehouse, missing)
 
 
-def _missing(order: Any, evidence: OrderEvidence, head: Any, names: dict[str, str]) -> tuple[str, ...]:
+def _missing(order: Any, evidence: OrderEvidence, head: Any, names: dict[str, str]) -> tuple[Phrase, ...]:
     tolerance = Tolerance()
-    out = ["面单图像 the label image (the station re-renders it from its print job)",
-           f"打包会话与工作台的称重容差 pack sessions and the station's weight tolerance (weight judged with the "
-           f"default ±{tolerance.grams} g / {tolerance.percent:g}%)",
-           "审计条目哈希与记录核验 audit entry hashes and row checks (the server keeps each station's chain head only)"]
+    out = [Phrase(N_("the label image (the station re-renders it from its print job)")),
+           Phrase(N_("pack sessions and the station's weight tolerance (weight judged with the default ±{grams} g "
+                     "/ {percent}%)"), {"grams": tolerance.grams, "percent": f"{tolerance.percent:g}"}),
+           Phrase(N_("audit entry hashes and row checks (the server keeps each station's chain head only)"))]
     if order is None:
-        out.insert(0, "平台订单 the platform's order: never synced (packed but unknown to the platform)")
+        out.insert(0, Phrase(N_("the platform's order: never synced (packed but unknown to the platform)")))
     if evidence.photos:
-        out.append(f"打包照片 packing photos: {len(evidence.photos)} recorded, the files stay at the station")
+        out.append(Phrase(N_("packing photos: {count} recorded, the files stay at the station"),
+                          {"count": len(evidence.photos)}))
     if any(p.passport_id for p in evidence.parcels):
-        out.append("护照签名链接 the passport's signed link (only the station's key can re-make it)")
+        out.append(Phrase(N_("the passport's signed link (only the station's key can re-make it)")))
     if head is not None:
-        seen = head.last_seen_at or "—"
-        out.append(f"工作台 {head.name} 最后同步于 {seen} 之后的事实 facts {head.name} recorded after its last sync "
-                   f"({seen})")
+        out.append(Phrase(N_("facts {station} recorded after its last sync ({seen})"),
+                          {"station": head.name, "seen": head.last_seen_at or "—"}))
     elif not names:
-        out.append("工作台 stations: none enrolled for this warehouse")
+        out.append(Phrase(N_("stations: none enrolled for this warehouse")))
     return tuple(out)
 
 

@@ -19,7 +19,7 @@ def _render(tmp_path: Path) -> Path:
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) not installed")
     pdf = tmp_path / "commands.pdf"
-    assert main(["command-sheet", "-o", str(pdf)]) == 0
+    assert main(["--data-dir", str(tmp_path / "data"), "command-sheet", "-o", str(pdf)]) == 0
     subprocess.run(["pdftoppm", "-r", str(RENDER_DPI), "-png", str(pdf), str(tmp_path / "page")],
                    check=True, timeout=60)
     pages = sorted(tmp_path.glob("page*.png"))
@@ -59,14 +59,28 @@ def test_every_command_decodes_at_200_dpi_with_clear_quiet_zones(tmp_path: Path)
             assert not overlap, (a, b)
 
 
-def test_captions_are_bilingual_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("lang", "other"), [("zh_CN", "en"), ("en", "zh_CN")])
+def test_captions_are_text_in_the_chosen_language_only(tmp_path: Path, lang: str, other: str) -> None:
     from pypdf import PdfReader
 
     from app.documents.command_sheet import TITLES
+    from app.i18n import translator
 
     pdf = tmp_path / "commands.pdf"
-    assert main(["command-sheet", "-o", str(pdf)]) == 0
+    assert main(["--data-dir", str(tmp_path / "data"), "command-sheet", "--lang", lang, "-o", str(pdf)]) == 0
     text = PdfReader(pdf).pages[0].extract_text()
     for command in Command:
-        english, chinese = TITLES[command]
-        assert command_barcode(command) in text and english in text and chinese in text
+        caption, elsewhere = translator(lang).gettext(TITLES[command]), translator(other).gettext(TITLES[command])
+        assert caption != elsewhere  # every caption is translated
+        assert command_barcode(command) in text and caption in text and elsewhere not in text
+
+
+def test_the_caption_language_is_the_stations(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "station.toml").write_text('language = "en"\n', "utf-8")
+    assert main(["--data-dir", str(data), "command-sheet", "-o", str(tmp_path / "c.pdf")]) == 0
+    text = PdfReader(tmp_path / "c.pdf").pages[0].extract_text()
+    assert "Reprint label" in text and "补打面单" not in text

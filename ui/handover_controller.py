@@ -169,7 +169,8 @@ class HandoverController(QObject):
         self._batch = None
         path = self.manifest_dir / f"{manifest.batch_id}.pdf"
         # On this thread too: a few hundred ms once a batch, and the manifest always matches the store.
-        write_manifest(path, manifest, warehouse=self._config.sender.name, tz=self._config.timezone)
+        write_manifest(path, manifest, warehouse=self._config.sender.name, tz=self._config.timezone,
+                       lang=self._config.language)
         self.closed.emit(manifest, str(path))
         self._refresh()
 

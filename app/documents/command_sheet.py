@@ -8,7 +8,8 @@ Layout rules, each one learnt from a sheet that did not scan:
 * a module of exactly two dots of a 203 dpi label printer (0.250 mm): a whole number of dots keeps
   every bar the same width on a thermal head, and ≥ 0.25 mm reproduces on any A4 laser;
 * a bar height well above 15 % of the symbol length, so a hand-held scanner can sweep it at a slant;
-* captions (Chinese, then English) *below* the human-readable payload, outside the quiet zone.
+* the caption, in the station's language (the packers at that bench read it), *below* the
+  human-readable payload, outside the quiet zone.
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ from pathlib import Path
 
 from app.barcodes import Command, command_barcode
 from app.documents.fonts import register_cjk_font
+from app.documents.words import document_words
+from app.i18n import DEFAULT_LANGUAGE, N_
 
-TITLES: dict[Command, tuple[str, str]] = {
-    Command.ABORT: ("Abort order", "取消打包"),
-    Command.REPRINT: ("Reprint label", "补打面单"),
-    Command.CALL_SUPERVISOR: ("Call supervisor", "呼叫主管"),
-    Command.LOGOUT: ("Log out", "退出登录"),
-    Command.SHORT_SHIP: ("Short-ship (supervisor)", "缺货发货（需主管）"),
-    Command.ACCEPT_WEIGHT: ("Accept weight (supervisor)", "接受重量（需主管）"),
-    Command.VOID_LABEL: ("Void label (supervisor)", "作废面单（需主管）"),
-    Command.SWITCH_CARRIER: ("Switch carrier", "切换快递"),
-    Command.CONFIRM: ("Confirm", "确认"),
+TITLES: dict[Command, str] = {  # message ids: the caption under each code
+    Command.ABORT: N_("Abort order"),
+    Command.REPRINT: N_("Reprint label"),
+    Command.CALL_SUPERVISOR: N_("Call supervisor"),
+    Command.LOGOUT: N_("Log out"),
+    Command.SHORT_SHIP: N_("Short-ship (supervisor)"),
+    Command.ACCEPT_WEIGHT: N_("Accept weight (supervisor)"),
+    Command.VOID_LABEL: N_("Void label (supervisor)"),
+    Command.SWITCH_CARRIER: N_("Switch carrier"),
+    Command.CONFIRM: N_("Confirm"),
 }
 
 POINTS_PER_INCH = 72.0
@@ -42,20 +45,21 @@ MARGIN = 12 * MM
 HEADER = 20 * MM
 
 
-def write_command_sheet(path: Path, station: str = "") -> None:
+def write_command_sheet(path: Path, station: str = "", lang: str = DEFAULT_LANGUAGE) -> None:
     from reportlab.graphics.barcode import code128
     from reportlab.lib.colors import Color, black
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
+    _ = document_words(lang)
     font = register_cjk_font()
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf = canvas.Canvas(str(path), pagesize=A4)
     width, height = A4
-    pdf.setTitle("PackBench command sheet 操作指令条码")
+    title = "PackBench " + _("Command sheet")
+    pdf.setTitle(title)
     pdf.setFont(font, 16)
-    pdf.drawString(MARGIN, height - MARGIN - 8 * MM,
-                   "PackBench 操作指令 Command sheet" + (f" — {station}" if station else ""))
+    pdf.drawString(MARGIN, height - MARGIN - 8 * MM, title + (f" — {station}" if station else ""))
     cell_w = (width - 2 * MARGIN) / COLUMNS
     cell_h = (height - 2 * MARGIN - HEADER) / ROWS
     top = height - MARGIN - HEADER
@@ -72,13 +76,10 @@ def write_command_sheet(path: Path, station: str = "") -> None:
         bars_y = y0 + cell_h - 6 * MM - BAR_HEIGHT
         symbol.drawOn(pdf, x0 + (cell_w - symbol.width) / 2, bars_y)
         centre = x0 + cell_w / 2
-        english, chinese = TITLES[command]
         pdf.setFillColor(black)
         pdf.setFont(font, 8)
         pdf.drawCentredString(centre, bars_y - 4 * MM, payload)
         pdf.setFont(font, 15)
-        pdf.drawCentredString(centre, bars_y - 11 * MM, chinese)
-        pdf.setFont(font, 11)
-        pdf.drawCentredString(centre, bars_y - 16.5 * MM, english)
+        pdf.drawCentredString(centre, bars_y - 11.5 * MM, _(TITLES[command]))
     pdf.showPage()
     pdf.save()

@@ -1,8 +1,9 @@
 """The handover manifest (A4 PDF) the courier signs: batch, counts, parcel list, signature lines.
 
-Text uses the embedded CJK font; times are shown in the station's zone; receivers arrive masked
+Text uses the embedded CJK font and the station's language (the courier and the packer sign it
+there; docs/architecture.md §7); times are shown in the station's zone; receivers arrive masked
 from `app.handover`. The parcel table repeats its header on every page and each page carries the
-batch id and "第 x / y 页 Page x of y", so a loose page still says which batch and how many pages.
+batch id and "page x of y", so a loose page still says which batch and how many pages.
 """
 
 from __future__ import annotations
@@ -14,22 +15,19 @@ from zoneinfo import ZoneInfo
 
 from app.clock import parse_iso
 from app.documents.fonts import register_cjk_font
+from app.documents.words import document_words
 from app.handover import Manifest
+from app.i18n import DEFAULT_LANGUAGE
 from app.waybills import carrier_label
-
-TITLE = "快递交接单\nCarrier handover manifest"
-COURIER_SIGNATURE = "快递员签字 / Courier signature"
-WAREHOUSE_SIGNATURE = "仓库交接人 / Warehouse"
-COLUMNS = ("序号\nNo.", "运单号\nTracking no.", "订单号\nOrder", "收件人\nReceiver", "重量 kg\nWeight",
-           "扫描时间\nScanned")
 
 
 def _local(text: str | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return parse_iso(text).astimezone(tz).strftime(fmt) if text else "—"
 
 
-def write_manifest(path: Path, manifest: Manifest, *, warehouse: str = "", tz: str = "Asia/Shanghai") -> int:
-    """Write the manifest PDF; returns the number of pages."""
+def write_manifest(path: Path, manifest: Manifest, *, warehouse: str = "", tz: str = "Asia/Shanghai",
+                   lang: str = DEFAULT_LANGUAGE) -> int:
+    """Write the manifest PDF in `lang` (the station's language); returns the number of pages."""
     from reportlab.graphics.barcode.code128 import Code128
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_RIGHT
@@ -39,6 +37,7 @@ def write_manifest(path: Path, manifest: Manifest, *, warehouse: str = "", tz: s
     from reportlab.pdfgen import canvas
     from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+    _ = document_words(lang)
     font = register_cjk_font()
     zone = ZoneInfo(tz)
     path = Path(path)
@@ -53,15 +52,17 @@ def write_manifest(path: Path, manifest: Manifest, *, warehouse: str = "", tz: s
         return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
 
     closed = manifest.closed_at is not None
-    carrier = f"{carrier_label(manifest.carrier, 'zh')} {carrier_label(manifest.carrier)} ({manifest.carrier})"
+    carrier = f"{_.pick(carrier_label(manifest.carrier, 'zh'), carrier_label(manifest.carrier))} ({manifest.carrier})"
     kg = f"{manifest.total_weight_g / 1000:.2f}"
+    parcels_count = _("{count} parcels", count=manifest.count)
     info = [
-        [p("仓库 / Warehouse"), p(warehouse or "—"), p("工作台 / Station"), p(manifest.station)],
-        [p("快递公司 / Carrier"), p(carrier), p("交接批次 / Batch"), p(manifest.batch_id)],
-        [p("开始 / Opened"), p(f"{_local(manifest.opened_at, zone)} ({manifest.opened_by})"),
-         p("交接 / Closed"), p(f"{_local(manifest.closed_at, zone)}" + (f" ({manifest.closed_by})" if closed else ""))],
-        [p("件数 / Parcels"), p(f"{manifest.count} 件 parcels"), p("总重 / Total weight"), p(f"{kg} kg")],
-        [p("快递员 / Courier"), p(manifest.courier or "—"), p("时区 / Time zone"), p(tz)],
+        [p(_("Warehouse")), p(warehouse or "—"), p(_("Station")), p(manifest.station)],
+        [p(_("Carrier")), p(carrier), p(_("Batch")), p(manifest.batch_id)],
+        [p(_("Opened at")), p(f"{_local(manifest.opened_at, zone)} ({manifest.opened_by})"),
+         p(_("Handed over")),
+         p(f"{_local(manifest.closed_at, zone)}" + (f" ({manifest.closed_by})" if closed else ""))],
+        [p(_("Parcels")), p(parcels_count), p(_("Total weight")), p(f"{kg} kg")],
+        [p(_("Courier")), p(manifest.courier or "—"), p(_("Time zone")), p(tz)],
     ]
     info_table = Table(info, colWidths=[32 * mm, 56 * mm, 32 * mm, 60 * mm])
     info_table.setStyle(TableStyle([
@@ -77,15 +78,17 @@ def write_manifest(path: Path, manifest: Manifest, *, warehouse: str = "", tz: s
                           quiet=False)
     barcode.hAlign = "RIGHT"
     caption = ParagraphStyle("caption", parent=right, fontSize=8)
-    top = Table([[p(TITLE, title), [barcode, p(manifest.batch_id, caption)]]], colWidths=[90 * mm, 90 * mm])
+    top = Table([[p(_("Carrier handover manifest", sep="\n"), title), [barcode, p(manifest.batch_id, caption)]]],
+                colWidths=[90 * mm, 90 * mm])
     top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
                              ("LEFTPADDING", (0, 0), (0, 0), 0), ("RIGHTPADDING", (1, 0), (1, 0), 0)]))
 
-    rows: list[list[Any]] = [[p(c, head) for c in COLUMNS]]
+    columns = (_("No."), _("Tracking no."), _("Order"), _("Receiver"), _("Weight (kg)"), _("Scanned"))
+    rows: list[list[Any]] = [[p(c, head) for c in columns]]
     for n, line in enumerate(manifest.lines, start=1):
         rows.append([p(n), p(line.tracking_no), p(line.order_id), p(line.receiver, small),
                      p(f"{line.weight_g / 1000:.2f}", right), p(_local(line.scanned_at, zone, "%m-%d %H:%M"), small)])
-    rows.append([p(""), p(f"合计 Total: {manifest.count} 件 parcels"), p(""), p(""), p(kg, right), p("")])
+    rows.append([p(""), p(_("Total: {parcels}", parcels=parcels_count)), p(""), p(""), p(kg, right), p("")])
     parcels = Table(rows, colWidths=[12 * mm, 42 * mm, 50 * mm, 36 * mm, 17 * mm, 23 * mm], repeatRows=1)
     parcels.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#333333")),
@@ -97,11 +100,11 @@ def write_manifest(path: Path, manifest: Manifest, *, warehouse: str = "", tz: s
         ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]))
 
-    statement = (f"以上 {manifest.count} 件包裹已当面点清并交接给快递员。"
-                 f"  The {manifest.count} parcel(s) above were counted and handed to the courier in person.")
+    statement = _("The {count} parcel(s) above were counted and handed to the courier in person.",
+                  count=manifest.count)
     sign = Table([
-        [p(COURIER_SIGNATURE), "", p("日期 / Date"), ""],
-        [p(WAREHOUSE_SIGNATURE), "", p("日期 / Date"), ""],
+        [p(_("Courier signature")), "", p(_("Date")), ""],
+        [p(_("Handed over by (warehouse)")), "", p(_("Date")), ""],
     ], colWidths=[50 * mm, 70 * mm, 24 * mm, 36 * mm], rowHeights=[16 * mm, 16 * mm])
     sign.setStyle(TableStyle([
         ("LINEBELOW", (1, 0), (1, -1), 0.8, colors.black), ("LINEBELOW", (3, 0), (3, -1), 0.8, colors.black),
@@ -111,12 +114,12 @@ def write_manifest(path: Path, manifest: Manifest, *, warehouse: str = "", tz: s
     story: list[Any] = [top, Spacer(1, 3 * mm)]
     if not closed:
         draft = ParagraphStyle("draft", parent=body, fontSize=12, leading=16, textColor=colors.red)
-        story += [p("草稿：批次未结束，不能作为交接凭证  DRAFT: batch still open, not a handover record", draft),
+        story += [p(_("DRAFT: batch still open, not a handover record"), draft),
                   Spacer(1, 2 * mm)]
     story += [info_table, Spacer(1, 5 * mm), parcels, Spacer(1, 8 * mm),
               KeepTogether([p(statement), Spacer(1, 4 * mm), sign])]
 
-    footer = f"{manifest.batch_id}  ·  {manifest.carrier}  ·  {manifest.count} 件"
+    footer = f"{manifest.batch_id}  ·  {manifest.carrier}  ·  {parcels_count}"
 
     class NumberedCanvas(canvas.Canvas):  # type: ignore[misc]  # reportlab is untyped
         """Two passes over the pages so each footer can say "page x of y"."""
@@ -136,12 +139,14 @@ def write_manifest(path: Path, manifest: Manifest, *, warehouse: str = "", tz: s
                 self.setFont(font, 8)
                 self.setFillColor(colors.grey)
                 self.drawString(15 * mm, 10 * mm, footer)
-                self.drawRightString(A4[0] - 15 * mm, 10 * mm, f"第 {number} / {total} 页  Page {number} of {total}")
+                self.drawRightString(A4[0] - 15 * mm, 10 * mm, _("Page {number} of {count}", number=number,
+                                                                  count=total))
                 super().showPage()
             super().save()
 
+    name = _("Carrier handover manifest")
     doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm,
-                            bottomMargin=18 * mm, title=f"快递交接单 {manifest.batch_id}",
-                            author="PackBench", subject=f"Carrier handover {manifest.carrier}")
+                            bottomMargin=18 * mm, title=f"{name} {manifest.batch_id}",
+                            author="PackBench", subject=f"{name} {manifest.carrier}")
     doc.build(story, canvasmaker=NumberedCanvas)
     return int(doc.page)

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from app.cli import CommandFactory, data_dir, output_file, output_folder, read_store, subcommand
+from app.documents.words import BOTH
 from app.errors import InputError
+from app.i18n import LANGUAGES
 
 EXIT_CHAIN_BROKEN = 3
 
@@ -45,6 +47,9 @@ def register(sub: Any, command: CommandFactory | None = None, *,
     p.add_argument("-o", "--output", help="the PDF to write, one section per order")
     p.add_argument("--per-order", metavar="DIR", help="write one PDF per order into DIR instead")
     p.add_argument("--reveal-phone", action="store_true", help="print receivers' full phone numbers (supervisors)")
+    p.add_argument("--lang", choices=(*LANGUAGES, BOTH), default=BOTH,
+                   help="the pack's language: zh_CN, en, or both side by side (default: both, for a dispute's "
+                        "reader, who may read either)")
     return p
 
 
@@ -73,7 +78,7 @@ def cmd_evidence(args: argparse.Namespace, renderer: Callable[[], LabelRenderer]
     ids = _order_ids(args)
     store = read_store(args)
     config = load_config(data_dir(args))
-    settings = EvidenceSettings.from_config(config, reveal_phone=args.reveal_phone)
+    settings = EvidenceSettings.from_config(config, reveal_phone=args.reveal_phone, lang=args.lang)
     target = output_folder(args.per_order) if args.per_order else output_file(args.output)
     batch = gather_evidence(store, ids, render_label_png=renderer(), settings=settings)
     chain = batch.chain

@@ -15,6 +15,7 @@ from typing import Any
 import peewee as pw
 
 from app.clock import parse_iso
+from app.documents.words import Phrase
 from app.errors import InputError
 from app.evidence import audit_trail
 from app.evidence.model import (
@@ -33,6 +34,7 @@ from app.evidence.model import (
 )
 from app.evidence.photo import PHOTO_DIR, PHOTO_KIND
 from app.evidence.sla import SlaFacts
+from app.i18n import N_
 from app.labels import mask_phone
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import (
@@ -179,9 +181,9 @@ def sla_facts(evidence: OrderEvidence) -> SlaFacts:
     handover = evidence.handover_of(parcel.tracking_no) if parcel else None
     trail = tuple((t.status, parse_iso(t.time)) for t in evidence.tracking if parcel and t.tracking_no ==
                   parcel.tracking_no)
-    dispute = next(((f"case #{c.id} is open: {c.title}", f"异常单 #{c.id} 未结：{c.title}") for c in evidence.cases
-                    if c.state != "resolved" and ("disput" in f"{c.tag} {c.rule_id} {c.title}".lower()
-                                                  or "争议" in c.title)), None)
+    dispute = next((Phrase(N_("case #{case} is open: {title}"), {"case": c.id, "title": c.title})
+                    for c in evidence.cases if c.state != "resolved"
+                    and ("disput" in f"{c.tag} {c.rule_id} {c.title}".lower() or "争议" in c.title)), None)
     return SlaFacts(
         paid_at=parse_iso(order.paid_at) if order.paid_at else None,
         ship_by=parse_iso(order.ship_by) if order.ship_by else None,

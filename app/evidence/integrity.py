@@ -2,8 +2,9 @@
 
 `collect` notes every covered row it reads (the order, its lines, sessions, scan events, parcels, print
 jobs, handover items, cases); `verify_rows` judges them against the last audit entry that wrote each
-(`app.audit_rows`), and the pack prints the result per kind ("scan events 12/12 verified") or names
-each row that fails — so a forged weight never appears under "chain intact" alone.
+(`app.audit_rows`), and the pack prints the result per kind ("scan events 12/12 verified", worded in
+the document's language) or names each row that fails — so a forged weight never appears under
+"chain intact" alone.
 """
 
 from __future__ import annotations
@@ -11,23 +12,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.audit_rows import BEFORE_MIGRATION, RowCheck, describe
+from app.audit_rows import RowCheck, describe
+from app.documents.words import Phrase
+from app.i18n import N_
+from app.store.migration_0006 import MIGRATION_6_VERSION
 
 _LABELS = {
-    "order": "order", "order_line": "order lines", "pack_session": "packing sessions", "scan_event": "scan events",
-    "shipment": "shipment", "print_job": "print jobs", "handover_item": "handover", "exception_case": "cases",
+    "order": N_("order"), "order_line": N_("order lines"), "pack_session": N_("packing sessions"),
+    "scan_event": N_("scan events"), "shipment": N_("shipment"), "print_job": N_("print jobs"),
+    "handover_item": N_("handover"), "exception_case": N_("cases"),
 }
 
 
 @dataclass(frozen=True)
 class RowsVerdict:
     ok: bool
-    text: str  # "order verified; scan events 12/12 verified; …"
+    parts: tuple[Phrase, ...]  # "order verified", "scan events 12/12 verified", …
     problems: tuple[str, ...] = ()  # one line per row that fails: "shipment row 3: edited after audit entry 57 …"
 
 
 def row_verdict(refs: Sequence[tuple[str, int]], checks: Mapping[tuple[str, int], RowCheck]) -> RowsVerdict:
-    parts: list[str] = []
+    parts: list[Phrase] = []
     problems: list[str] = []
     for table, label in _LABELS.items():
         mine = [checks[ref] for ref in refs if ref[0] == table and ref in checks]
@@ -36,9 +41,14 @@ def row_verdict(refs: Sequence[tuple[str, int]], checks: Mapping[tuple[str, int]
         verified = sum(c.state == "verified" for c in mine)
         old = sum(c.state == "before_migration" for c in mine)
         judged = len(mine) - old
-        if judged:
-            parts.append(f"{label} verified" if judged == verified == 1 else f"{label} {verified}/{judged} verified")
+        name = Phrase(label)
+        if judged == verified == 1:
+            parts.append(Phrase(N_("{rows} verified"), {"rows": name}))
+        elif judged:
+            parts.append(Phrase(N_("{rows} {verified}/{judged} verified"),
+                                {"rows": name, "verified": verified, "judged": judged}))
         if old:
-            parts.append(f"{label} {old} {BEFORE_MIGRATION}")
+            parts.append(Phrase(N_("{rows} {count} not covering rows (before migration {version})"),
+                                {"rows": name, "count": old, "version": MIGRATION_6_VERSION}))
         problems += [f"{c.table} row {c.row_id}: {describe(c)}" for c in mine if not c.ok]
-    return RowsVerdict(not problems, "; ".join(parts) or "no covered rows", tuple(problems))
+    return RowsVerdict(not problems, tuple(parts) or (Phrase(N_("no covered rows")),), tuple(problems))

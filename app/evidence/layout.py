@@ -20,6 +20,7 @@ from app.clock import parse_iso
 from app.documents.fonts import register_cjk_font
 
 GREEN, AMBER, RED, GREY = "#1b7f3b", "#a86400", "#c00000", "#666666"
+MM = 72 / 25.4  # points
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -104,6 +105,21 @@ def para(text: object, style: Any = None, color: str | None = None) -> Any:
     if color:
         content = f'<font color="{color}">{content}</font>'
     return Paragraph(content, style or styles().body)
+
+
+def heading(number: int, title: str) -> Any:
+    """A numbered section heading; `title` is already in the document's language(s)."""
+    return para(f"{number}  {title}", styles().h2)
+
+
+def gap(height_mm: float = 2.5) -> Any:
+    from reportlab.platypus import Spacer
+
+    return Spacer(1, height_mm * MM)
+
+
+def money(cents: int) -> str:
+    return f"¥{cents / 100:,.2f}"
 
 
 def grid(rows: list[list[Any]], widths: Sequence[float], *, header: bool = True, zebra: bool = True,

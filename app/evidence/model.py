@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.audit import ChainReport
+from app.documents.words import BILINGUAL_WORDS, DocumentWords, Phrase
 from app.evidence.integrity import RowsVerdict
 from app.evidence.sla import SlaVerdict
 from app.labels import Label
@@ -198,7 +199,7 @@ class EvidenceItem:
     sla: SlaVerdict
     weight: WeightCheck | None
     label: Label | None  # the live parcel's first print, as built for the printer (rendered in the PDF)
-    label_note: str  # why there is no label, or ""
+    label_note: str  # why there is no label (a message id, worded by the PDF), or ""
     passport_url: str | None
     rows: RowsVerdict | None = None  # the rows this pack prints, as the audit chain covers them
 
@@ -216,7 +217,8 @@ class DocumentContext:
     reveal_phone: bool
     render_label_png: Callable[[Label], bytes] | None = None  # injected: `app` never imports drivers
     # Set when the pack is not drawn from the station's own store (the server renders it from synced
-    # facts): who rendered it, and each thing the source lacks, bilingual. The audit chain is then the
-    # head the source keeps, not a chain verified here.
-    source: str = ""
-    missing: tuple[str, ...] = ()
+    # facts): who rendered it, and each thing the source lacks. The audit chain is then the head the
+    # source keeps, not a chain verified here.
+    source: Phrase | None = None
+    missing: tuple[Phrase, ...] = ()
+    words: DocumentWords = BILINGUAL_WORDS  # the document's language(s), docs/architecture.md §7

@@ -1,8 +1,9 @@
 """The evidence pack PDF (docs/architecture.md §9.2): A4, every text in the embedded CJK font, one section per order.
 
 Several orders make one document with a page break between them; every page's footer names its
-order and says "第 x / y 页 Page x of y" over the whole file, so a loose page still says where it
-belongs. Times are in the station's zone, whose UTC offset the header states.
+order and says "page x of y" over the whole file, so a loose page still says where it belongs. Times
+are in the station's zone, whose UTC offset the header states. The words are the document's
+(`DocumentContext.words`: one catalog language, or both side by side).
 """
 
 from __future__ import annotations
@@ -14,37 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from app.clock import parse_iso
-from app.evidence.layout import LocalTime, styles
+from app.evidence.layout import MM, LocalTime, styles
 from app.evidence.model import DocumentContext, EvidenceItem
-from app.evidence.sections import (
-    MM,
-    handover_section,
-    label_section,
-    order_section,
-    scans_section,
-    summary,
-    weight_section,
-)
-from app.evidence.sections_trail import (
-    audit_section,
-    cases_section,
-    passport_section,
-    photo_section,
-    sla_section,
-    tracking_section,
-)
+from app.evidence.sections import order_story
 
 Progress = Callable[[int, int], None]
-
-
-def order_story(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> list[Any]:
-    """The flowables of one order's pack, in the order of docs/architecture.md §9.2."""
-    return [
-        *summary(item, ctx, when), *order_section(item, when), *scans_section(item, when), *weight_section(item),
-        *label_section(item, ctx, when), *handover_section(item, when), *tracking_section(item, when),
-        *sla_section(item, when), *passport_section(item), *photo_section(item, when), *cases_section(item, when),
-        *audit_section(item, ctx, when),
-    ]
 
 
 def write_evidence_pdf(path: Path, items: Sequence[EvidenceItem], ctx: DocumentContext,
@@ -56,6 +31,8 @@ def write_evidence_pdf(path: Path, items: Sequence[EvidenceItem], ctx: DocumentC
     from reportlab.pdfgen import canvas
     from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate
 
+    _ = ctx.words
+    name, generated_word = _("Evidence pack"), _("Generated")
     font = styles().font
     when = LocalTime(ctx.tz, parse_iso(ctx.generated_at))
     total = len(items)
@@ -103,19 +80,20 @@ def write_evidence_pdf(path: Path, items: Sequence[EvidenceItem], ctx: DocumentC
                 self.__dict__.update(state)
                 self.setFont(font, 7.5)
                 self.setFillColor(colors.grey)
-                self.drawString(15 * MM, 9 * MM, f"证据包 Evidence pack · {self.evidence_order} · {ctx.station} · "
-                                                 f"生成 generated {generated} ({when.zone_text})")
-                self.drawRightString(A4[0] - 15 * MM, 9 * MM, f"第 {number} / {count} 页  Page {number} of {count}")
+                self.drawString(15 * MM, 9 * MM, f"{name} · {self.evidence_order} · {ctx.station} · "
+                                                 f"{generated_word} {generated} ({when.zone_text})")
+                self.drawRightString(A4[0] - 15 * MM, 9 * MM,
+                                     _("Page {number} of {count}", sep="  ", number=number, count=count))
                 super().showPage()
             super().save()
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     first = items[0].evidence.order.order_id if items else ""
-    title = f"证据包 Evidence pack {first}" + (f" (+{total - 1})" if total > 1 else "")
+    title = f"{name} {first}" + (f" (+{total - 1})" if total > 1 else "")
     doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=15 * MM, rightMargin=15 * MM, topMargin=13 * MM,
                             bottomMargin=16 * MM, title=title, author="PackBench",
-                            subject="Evidence pack: order, pack session, label, handover, tracking, SLA, audit")
+                            subject=_("Evidence pack: order, pack session, label, handover, tracking, SLA, audit"))
     with _binary_images():
         doc.build(story, canvasmaker=NumberedCanvas)
     return int(doc.page)

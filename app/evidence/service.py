@@ -27,11 +27,13 @@ from app.audit import ChainReport
 from app.audit_rows import verify_rows
 from app.clock import Clock, SystemClock, iso, parse_iso
 from app.config import StationConfig
+from app.documents.words import BOTH, document_words
 from app.evidence.collect import EvidenceError, approved_by, collect, sla_facts
 from app.evidence.integrity import row_verdict
 from app.evidence.model import DocumentContext, EvidenceItem, OrderEvidence, WeightCheck
 from app.evidence.pdf import Progress, write_evidence_pdf
 from app.evidence.sla import SlaPolicy, analyse
+from app.i18n import N_
 from app.labels import Label, Party, build_label
 from app.pack.weights import Tolerance
 from app.store import Store
@@ -53,10 +55,11 @@ class EvidenceSettings:
     policy: SlaPolicy = field(default_factory=SlaPolicy)
     passport_base_url: str = ""
     reveal_phone: bool = False
+    lang: str = BOTH  # a catalog language, or BOTH: a dispute's reader may read either (docs/architecture.md §7)
 
     @classmethod
     def from_config(cls, config: StationConfig, *, reveal_phone: bool = False,
-                    policy: SlaPolicy | None = None) -> EvidenceSettings:
+                    policy: SlaPolicy | None = None, lang: str = BOTH) -> EvidenceSettings:
         """`sla_handover_hours` / `sla_delivery_hours` in station.toml set the promises once StationConfig
         has those fields; until then (and when absent) the SlaPolicy defaults apply."""
         default = SlaPolicy()
@@ -64,7 +67,8 @@ class EvidenceSettings:
                                      float(getattr(config, "sla_delivery_hours", default.delivery_hours)))
         return cls(tz=config.timezone, station=config.station, warehouse=config.sender.name,
                    sender=config.sender_party(), tolerance=Tolerance(config.tolerance_g, config.tolerance_pct),
-                   policy=policy, passport_base_url=config.passport_base_url, reveal_phone=reveal_phone)
+                   policy=policy, passport_base_url=config.passport_base_url, reveal_phone=reveal_phone,
+                   lang=lang)
 
 
 def verify_command(data_dir: Path) -> str:
@@ -113,7 +117,7 @@ def prepare(evidence: OrderEvidence, settings: EvidenceSettings, now_iso: str, p
         url = passports(shipment)
         first = min(parcel.prints, key=lambda j: (j.reprint_no, j.job_id), default=None)
         if first is None:
-            note = "没有打印作业 no print job for this parcel"
+            note = N_("no print job for this parcel")
         else:
             station = session.station if session else settings.station
             label = build_label(first.job_id, settings.sender, station, settings.tz, url or "")
@@ -157,7 +161,8 @@ def gather_evidence(store: Store, order_ids: Sequence[str], *, render_label_png:
         items = tuple(replace(prepare(evidence, settings, now, lookup), rows=row_verdict(evidence.rows, checks))
                       for evidence in gathered)
     return EvidenceBatch(items, DocumentContext(settings.tz, now, chain, verify_command(data_dir), settings.station,
-                                                settings.warehouse, settings.reveal_phone, render_label_png))
+                                                settings.warehouse, settings.reveal_phone, render_label_png,
+                                                words=document_words(settings.lang)))
 
 
 def write_evidence(batch: EvidenceBatch, out: Path, *, per_order: bool = False,

@@ -61,7 +61,7 @@ def test_text_holds_scan_times_tracking_contexts_and_sla_verdict(
     assert "warehouse late by 6.5 h" in text and "仓库超时 6.5 小时" in text
     assert "wrong_item" in text and "WRONG ITEM" in text
     assert history.batch_id in flat and "王小明" in text  # the manifest and the courier
-    assert "审计链完整 chain intact" in text
+    assert "审计链完整" in text and "chain intact" in text  # both languages, from the catalog
     assert squash("packbench audit verify --data-dir") + str(demo_store.path.parent) in flat
     assert "138****5678" in text and "13812345678" not in text  # masked unless revealed
     assert "715 g" in text and "720 g (+5 g)" in text and "within tolerance" in text
@@ -96,7 +96,7 @@ def test_a_tampered_audit_row_fails_verify_and_the_pack_says_broken(
     assert "entry 5: hash does not match" in capsys.readouterr().err
     [after] = write(demo_store, clock, settings, tmp_path / "after.pdf")
     text = pdf_text(after)
-    assert "审计链已损坏 CHAIN BROKEN at entry 5: hash does not match its content" in text
+    assert "CHAIN BROKEN at entry 5: hash does not match its content" in text and "审计链已损坏，断于第 5 条" in text
     assert "审计链完整" not in text
     code = run_cli(data_dir, [ORDER, "-o", str(tmp_path / "cli.pdf")])
     assert code == EXIT_CHAIN_BROKEN and (tmp_path / "cli.pdf").exists()
