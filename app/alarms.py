@@ -1,4 +1,5 @@
-"""Alarms: faults of the bench itself that no scan can fix, each one the whole window until it ends.
+"""Alarms: faults of the bench itself that no scan can fix, each one the whole window until it ends
+(docs/architecture.md §4.5).
 
 A lost scanner, scale or printer, a disk that stopped the store and a server that refuses the station
 are not answers to a scan: the packer must leave the flow, fix something (or call someone) and come
