@@ -71,6 +71,7 @@ class Listeners:
     status: list[Callable[[DeviceStatus], None]] = field(default_factory=list)
     error: list[Callable[[str], None]] = field(default_factory=list)
     halted: list[Callable[[str], None]] = field(default_factory=list)  # once, when the disk stops the bench
+    unrecorded: list[Callable[[Scan], None]] = field(default_factory=list)  # each scan that came after it
     printed: list[Callable[[Label], None]] = field(default_factory=list)
     weight: list[Callable[[WeightReading], None]] = field(default_factory=list)  # every reading, for display
 
@@ -195,6 +196,11 @@ class StationRuntime:
 
     # ----- the owning thread -----
     def _handle(self, kind: str, item: Any) -> None:
+        if kind == "scan" and self.halted is not None:
+            # Nothing can be recorded any more, but a scan must still be answered: say it was not kept.
+            for listener in list(self.listeners.unrecorded):
+                listener(item)
+            return
         self._unless_halted(lambda: self._take(kind, item))
 
     def _unless_halted(self, step: Callable[[], Any]) -> None:

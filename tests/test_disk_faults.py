@@ -45,6 +45,8 @@ class Bench:
         self.runtime.listeners.outcome.append(lambda o: self.outcomes.append(o.event))
         self.runtime.listeners.error.append(self.errors.append)
         self.runtime.listeners.halted.append(self.halts.append)
+        self.unrecorded: list[bytes] = []
+        self.runtime.listeners.unrecorded.append(lambda scan: self.unrecorded.append(scan.raw))
 
     def scan(self, *codes: str) -> None:
         for code in codes:
@@ -72,6 +74,7 @@ def test_sqlite_full_halts_the_bench_once_with_the_real_cause(demo_store: Store,
     reported = len(bench.outcomes)
     bench.scan(CHOP, TEA, "NOT-A-CODE")  # no more work, and no error per scan
     assert len(bench.outcomes) == reported and len(bench.errors) == 1
+    assert bench.unrecorded == [CHOP.encode(), TEA.encode(), b"NOT-A-CODE"]  # each answered: not recorded
     # Everything the packer was told is in the store; the input that hit the full disk is not.
     assert ScanEvent.select().count() == reported
     assert verify_chain().ok

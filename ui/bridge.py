@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from app.devices import Scan
 from app.labels import Label
 from app.pack.outcomes import Outcome
 from app.station import StationRuntime
@@ -21,6 +22,7 @@ class StationBridge(QObject):
     status = Signal(object)  # app.devices.DeviceStatus
     error = Signal(str)  # a runtime step failed; the bench keeps going
     halted = Signal(str)  # a disk fault stopped the runtime: the one line that says why
+    unrecorded = Signal(str)  # a scan (as text) that came after that, so was not recorded
     printed = Signal(bytes)  # the label just printed, as a PNG preview
     weight = Signal(object)  # app.devices.WeightReading
 
@@ -31,6 +33,7 @@ class StationBridge(QObject):
         self._hooks: list[tuple[list[Any], Callable[[Any], None]]] = [
             (listeners.outcome, self._on_outcome), (listeners.status, self.status.emit),
             (listeners.error, self.error.emit), (listeners.halted, self.halted.emit),
+            (listeners.unrecorded, self._on_unrecorded),
             (listeners.printed, self._on_printed),
             (listeners.weight, self.weight.emit),
         ]
@@ -49,6 +52,9 @@ class StationBridge(QObject):
     # Below: called on the runtime thread.
     def _on_outcome(self, outcome: Outcome) -> None:
         self.outcome.emit(outcome, read_bench(self._runtime.flow))
+
+    def _on_unrecorded(self, scan: Scan) -> None:
+        self.unrecorded.emit(scan.raw.decode("utf-8", "replace"))
 
     def _publish_bench(self) -> None:
         self.bench.emit(read_bench(self._runtime.flow))

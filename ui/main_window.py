@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         bridge.status.connect(self.pack_screen.show_status)
         bridge.status.connect(self.alarms.device_status)
         bridge.halted.connect(self.alarms.halted)
+        bridge.unrecorded.connect(self._unrecorded)
         bridge.error.connect(self._on_error)
         bridge.printed.connect(self.pack_screen.show_label)
         bridge.weight.connect(self.pack_screen.show_weight)
@@ -217,6 +218,12 @@ class MainWindow(QMainWindow):
         if self.mode == EXCEPTIONS and self.triage_screen is not None:
             self.triage_screen.show_scan_outcome(outcome.event, text, outcome.level)
         self._alarm(outcome.level)
+
+    def _unrecorded(self, code: str) -> None:
+        shown = code if len(code) <= 40 else code[:40] + "…"
+        text = translator(self.lang).gettext("Scan {code} was NOT recorded: packing is stopped (see above).")
+        self.alarm_view.show_answer(text.format(code=shown), Level.ERROR)
+        self._alarm(Level.ERROR)
 
     def _on_error(self, message: str) -> None:
         self.pack_screen.show_error(message)

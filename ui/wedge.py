@@ -58,7 +58,11 @@ _MODIFIER_KEYS = frozenset({Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt
 _GS = "\x1d"  # GS1 group separator: scanners that keep it send Ctrl+], which Qt reports as this text
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # key timestamps count from an arbitrary zero; only gaps matter
 _FIELD_HOLD_MARGIN_MS = 40  # wall time beyond the join gap before held keys go to a text field
-_TARGET_HOLD_MS = STALL_MS + 100  # where no field waits for the keys, hold across a scanner's stall
+# Where no field waits for the keys, hold across a scanner's stall. When the scanner ends its codes
+# with a suffix, a pause ends one only as a fallback: wait out a stalled UI thread as well (its timer
+# can fire before the keys queued behind the stall), rather than cut a code in two.
+_TARGET_HOLD_MS = STALL_MS + 100
+_SUFFIXED_TARGET_HOLD_MS = 1_000
 
 
 def is_text_field(widget: QWidget | None) -> bool:
@@ -237,7 +241,7 @@ class WedgeFilter(QObject):
         (the sequence stays open: a scan that resumes still completes); elsewhere past a stall."""
         if is_text_field(self._live_target()):
             return self.classifier.join_ms + _FIELD_HOLD_MARGIN_MS
-        return _TARGET_HOLD_MS
+        return _TARGET_HOLD_MS if self.settings.suffix == "none" else _SUFFIXED_TARGET_HOLD_MS
 
     def _live_target(self) -> QWidget | None:
         target = self._target if self._target is not None and isValid(self._target) else None

@@ -108,3 +108,11 @@ def test_typing_on_the_pack_screen_is_shown_and_accepted_as_a_scan(qtbot: QtBot,
     qtbot.waitUntil(lambda: ScanEvent.select().where(ScanEvent.source == TYPED).count() == 1)
     qtbot.waitUntil(lambda: station.window.pack_screen.last_event == "login")
     assert not notes.chip.isVisible()
+
+
+def test_a_scan_after_the_disk_stopped_the_bench_is_answered_not_recorded(qtbot: QtBot, station: Station) -> None:
+    view = station.window.alarm_view
+    station.runtime.halted = "disk full: free space 0 B; packing stopped"  # as StationRuntime._halt leaves it
+    scan_jittered(qtbot, [PACKER], random.Random(9), start=70_000)
+    qtbot.waitUntil(lambda: "未被记录" in view.answer.text())
+    assert PACKER in view.answer.text() and wedge_scans() == []
