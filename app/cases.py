@@ -27,6 +27,7 @@ from app.errors import InputError
 from app.i18n import N_, translator
 from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
+from app.store.states import LIVE_CASE_STATES, CaseState
 
 NOT_HANDED_OVER = "not_handed_over"
 SUPERVISOR_CALL = "supervisor_call"
@@ -35,7 +36,7 @@ CALL_TITLE_ORDER = N_("Supervisor called to station {station} for order {order_i
 CALL_TITLE_BENCH = N_("Supervisor called to station {station}")
 SEVERITIES = ("info", "warning", "critical")
 ROUTES = ("packer", "supervisor", "admin")  # the role that works a case
-LIVE_STATES = ("open", "acknowledged")
+LIVE_STATES = LIVE_CASE_STATES
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def open_case(store: Store, clock: Clock, *, dedupe_key: str, tag: str, rule_id:
     now = clock.now()
     with store.atomic():
         live = ExceptionCase.select(ExceptionCase.id).where(
-            (ExceptionCase.dedupe_key == dedupe_key) & (ExceptionCase.state != "resolved")).exists()
+            (ExceptionCase.dedupe_key == dedupe_key) & (ExceptionCase.state != CaseState.RESOLVED)).exists()
         if live:
             return None
         case = ExceptionCase.create(
@@ -95,10 +96,11 @@ def _announce(case: ExceptionCase) -> None:
 
 def transition(store: Store, clock: Clock, case_id: int, state: str, actor: str, note: str = "") -> ExceptionCase:
     """open → acknowledged → resolved (a resolve needs a note: it is what the next person reads)."""
-    allowed = {"acknowledged": ("open",), "resolved": ("open", "acknowledged")}
+    allowed: dict[str, tuple[str, ...]] = {CaseState.ACKNOWLEDGED: (CaseState.OPEN,),
+                                           CaseState.RESOLVED: LIVE_CASE_STATES}
     if state not in allowed:
         raise CaseError(f"unknown case state {state!r}")
-    if state == "resolved" and not note.strip():
+    if state == CaseState.RESOLVED and not note.strip():
         raise CaseError("resolving a case needs a note")
     now = clock.now()
     with store.atomic():
@@ -109,7 +111,7 @@ def transition(store: Store, clock: Clock, case_id: int, state: str, actor: str,
             raise CaseError(f"case {case_id} is {case.state}; cannot make it {state}")
         case.state = state
         case.updated_at = iso(now)
-        if state == "acknowledged":
+        if state == CaseState.ACKNOWLEDGED:
             case.acked_by, case.acked_at = actor, iso(now)
         else:
             case.resolved_by, case.resolved_at = actor, iso(now)
@@ -170,7 +172,7 @@ def open_overdue_handover_cases(store: Store, clock: Clock, station: str, max_ag
 
     prefix = f"{NOT_HANDED_OVER}:"
     live = {key for (key,) in ExceptionCase.select(ExceptionCase.dedupe_key).where(
-        ExceptionCase.dedupe_key.startswith(prefix) & (ExceptionCase.state != "resolved")).tuples()}
+        ExceptionCase.dedupe_key.startswith(prefix) & (ExceptionCase.state != CaseState.RESOLVED)).tuples()}
     opened = 0
     for parcel in HandoverService(store, clock, station, "system").overdue_parcels(max_age, lookback=lookback):
         if prefix + parcel.tracking_no in live:

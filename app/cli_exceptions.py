@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from app.cli import CommandFactory, data_dir, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
+from app.store.states import CaseState
 
 BY_HELP = ("the badge of who acts, recorded as the actor; required for critical cases and for cases routed "
            "to supervisors or admins (then the badge must have that role)")
@@ -100,8 +101,8 @@ def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
 
 
 def cmd_exceptions_ack(args: argparse.Namespace) -> int:
-    return _transition(args, "acknowledged")
+    return _transition(args, CaseState.ACKNOWLEDGED)
 
 
 def cmd_exceptions_resolve(args: argparse.Namespace) -> int:
-    return _transition(args, "resolved", args.note)
+    return _transition(args, CaseState.RESOLVED, args.note)

@@ -10,6 +10,7 @@ from app.barcodes import gtin_check_digit, gtin_key
 from app.clock import Clock, iso
 from app.store import Store
 from app.store.models import Operator, Order, OrderLine, Product, ProductBarcode, WaybillPool
+from app.store.states import OrderStatus
 
 # line-1 is the headless line the README's `pack --operator line-1` example runs as.
 OPERATORS = [("王芳", "packer", "B-1001"), ("Alex Chen", "packer", "B-1002"), ("李强", "supervisor", "S-2001"),
@@ -63,7 +64,7 @@ def seed_demo(store: Store, clock: Clock, waybills: int = 200) -> bool:
             paid = now - timedelta(hours=6 - n)
             total = 0
             order = Order.create(
-                order_id=order_id, platform=platform, shop=f"{platform}-demo", status="paid", buyer=name,
+                order_id=order_id, platform=platform, shop=f"{platform}-demo", status=OrderStatus.PAID, buyer=name,
                 receiver_name=name, receiver_phone=phone, receiver_address=address, created_at=iso(paid),
                 paid_at=iso(paid), ship_by=iso(paid + timedelta(hours=48)), updated_at=stamp,
             )

@@ -31,9 +31,10 @@ from app.pack.outcomes import Level, render_message
 from app.store import Store
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import Order, Shipment
+from app.store.states import HandoverState, OrderStatus
 
 IN_CHUNK = 500
-INTERCEPT_STATUSES = {"cancelled": "intercept_cancelled", "refunded": "intercept_refunded"}
+INTERCEPT_STATUSES = {OrderStatus.CANCELLED: "intercept_cancelled", OrderStatus.REFUNDED: "intercept_refunded"}
 
 # event: (level, English, Chinese). Placeholders are filled from the outcome's fields and detail.
 MESSAGES: dict[str, tuple[Level, str, str]] = {
@@ -195,17 +196,17 @@ class HandoverService:
         now = self.clock.now()
         with self.store.atomic():
             row = Handover.get_or_none((Handover.station == self.station) & (Handover.carrier == code)
-                                       & (Handover.state == "open"))
+                                       & (Handover.state == HandoverState.OPEN))
             if row is not None:
                 return self._batch(row, resumed=True)
             row = Handover.create(batch_id=self._new_batch_id(code, now), carrier=code, station=self.station,
-                                  state="open", opened_at=iso(now), opened_by=self.actor)
+                                  state=HandoverState.OPEN, opened_at=iso(now), opened_by=self.actor)
             record_fact("handover.opened", self.actor, now,
                         {"batch_id": row.batch_id, "carrier": code, "station": self.station})
         return self._batch(row)
 
     def open_batches(self) -> list[Batch]:
-        rows = Handover.select().where((Handover.station == self.station) & (Handover.state == "open"))
+        rows = Handover.select().where((Handover.station == self.station) & (Handover.state == HandoverState.OPEN))
         return [self._batch(row) for row in rows.order_by(Handover.id)]
 
     def batch(self, batch_id: str) -> Batch:
@@ -230,7 +231,7 @@ class HandoverService:
 
     def _open_row(self, batch: Batch) -> Handover:
         row = self._row(batch.batch_id)
-        if row.state != "open":
+        if row.state != HandoverState.OPEN:
             raise HandoverError(f"handover batch {row.batch_id} is closed; open a new one")
         return row
 
@@ -310,7 +311,7 @@ class HandoverService:
             other = item.handover
             if other.id == row.id:
                 return out("already_in_this_batch")
-            if other.state == "closed":
+            if other.state == HandoverState.CLOSED:
                 return out("already_handed_over", handed_over_batch=other.batch_id,
                            handed_over_at=item.handed_over_at or other.closed_at)
             return out("in_other_batch", other_batch=other.batch_id)
@@ -341,9 +342,10 @@ class HandoverService:
                 HandoverItem.update(handed_over_at=stamp).where(HandoverItem.handover == row).execute()
                 order_ids = [item.shipment.order_id for item in items]
                 for start in range(0, len(order_ids), IN_CHUNK):
-                    Order.update(status="shipped", updated_at=stamp).where(
-                        Order.id.in_(order_ids[start:start + IN_CHUNK]) & (Order.status == "packed")).execute()
-                Handover.update(state="closed", closed_at=stamp, closed_by=self.actor,
+                    Order.update(status=OrderStatus.SHIPPED, updated_at=stamp).where(
+                        Order.id.in_(order_ids[start:start + IN_CHUNK])
+                        & (Order.status == OrderStatus.PACKED)).execute()
+                Handover.update(state=HandoverState.CLOSED, closed_at=stamp, closed_by=self.actor,
                                 courier=courier_name.strip()).where(Handover.id == row.id).execute()
                 record_fact("handover.closed", self.actor, now, {
                     "station": self.station, "batch_id": row.batch_id, "carrier": row.carrier,

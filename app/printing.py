@@ -36,6 +36,7 @@ from app.labels import Label
 from app.store import Store
 from app.store.models import PrintJob
 from app.store.prepared import execute
+from app.store.states import PrintJobState
 from app.worker import Chore, Worker
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def claim_job(store: Store, clock: Clock, job_id: int) -> str:
     with store.atomic():
         claimed = execute(PrintJob, _CLAIM_SQL, (iso(clock.now()), job_id)).rowcount
         if claimed:
-            return "queued"
+            return PrintJobState.QUEUED
         row = execute(PrintJob, _STATE_SQL, (job_id,)).fetchone()
     if row is None:
         return "missing"
@@ -129,9 +130,9 @@ class PrintWorker:
         while self._todo:
             job = self._todo[0]
             state = claim_job(self.store, self.clock, job.job_id)
-            if state == "sent":  # the runtime has not recorded this job's last attempt yet: next round
+            if state == PrintJobState.SENT:  # the runtime has not recorded this job's last attempt yet: next round
                 return
-            if state != "queued":  # printed, uncertain, voided or gone: nothing to send
+            if state != PrintJobState.QUEUED:  # printed, uncertain, voided or gone: nothing to send
                 self._todo.pop(0)
                 continue
             result = self._attempt(job)

@@ -44,6 +44,7 @@ from app.pack.outcomes import Outcome
 from app.printing import PrintResult, PrintWorker
 from app.store.faults import DISK_FULL, disk_fault, free_space
 from app.store.models import PrintJob, Shipment
+from app.store.states import PrintJobState
 from app.worker import Chore, Worker
 
 log = logging.getLogger(__name__)
@@ -326,10 +327,10 @@ class StationRuntime:
     def _resume_print_jobs(self) -> None:
         """At start: a job caught mid-send by a crash may have printed, so it is reported for a person
         to decide, never resent; jobs that never reached the printer go to the print worker now."""
-        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "sent").order_by(PrintJob.id):
+        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == PrintJobState.SENT).order_by(PrintJob.id):
             if job.id in self._printing:  # this run's own job, in the printer's hands right now
                 continue
             self._report(self.flow.print_result(job.id, False, "station stopped while printing", delivered=True))
-        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == "queued").order_by(PrintJob.id):
+        for job in PrintJob.select(PrintJob.id).where(PrintJob.state == PrintJobState.QUEUED).order_by(PrintJob.id):
             if job.id not in self._printing:
                 self._print(job.id)

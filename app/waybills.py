@@ -29,6 +29,7 @@ from app.config import StationConfig
 from app.errors import InputError
 from app.store import Store
 from app.store.models import Order, Shipment, WaybillPool
+from app.store.states import PoolState
 
 DEFAULT_LOW_WATER = 50
 IN_CHUNK = 500  # values per IN (...) and rows x 3 columns per INSERT: within SQLite's oldest limit (999)
@@ -192,7 +193,7 @@ def add_numbers(store: Store, lines: Sequence[tuple[int, str]] | Iterable[str], 
         problems += _known_numbers(numbers)
         if problems:
             raise _refusal(where, sorted(problems))
-        rows = [{"carrier": code, "number": number, "state": "free"} for _, number in numbers]
+        rows = [{"carrier": code, "number": number, "state": PoolState.FREE} for _, number in numbers]
         for start in range(0, len(rows), INSERT_CHUNK):
             WaybillPool.insert_many(rows[start:start + INSERT_CHUNK]).execute()
         record_fact("waybills.imported", actor, now, {
@@ -235,7 +236,7 @@ def pool_status(carrier: str) -> tuple[int, int]:
     """(free, used) numbers in the carrier's pool."""
     counts = dict(WaybillPool.select(WaybillPool.state, pw.fn.COUNT(WaybillPool.id))
                   .where(WaybillPool.carrier == carrier).group_by(WaybillPool.state).tuples())
-    return int(counts.get("free", 0)), int(counts.get("used", 0))
+    return int(counts.get(PoolState.FREE, 0)), int(counts.get(PoolState.USED, 0))
 
 
 def pool_summary() -> dict[str, tuple[int, int]]:
@@ -245,7 +246,7 @@ def pool_summary() -> dict[str, tuple[int, int]]:
              .group_by(WaybillPool.carrier, WaybillPool.state).tuples())
     for carrier, state, count in query:
         free, used = summary.get(carrier, (0, 0))
-        summary[carrier] = (free + count, used) if state == "free" else (free, used + count)
+        summary[carrier] = (free + count, used) if state == PoolState.FREE else (free, used + count)
     return dict(sorted(summary.items()))
 
 

@@ -22,13 +22,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.clock import Clock, iso
+from app.store.states import CaseState
 from server.db import ServerDb, take_positions
 from server.models import ServerCase
 
 log = logging.getLogger("server.cases")
 
-STATES = ("open", "acknowledged", "resolved")
-ORDER = {state: index for index, state in enumerate(STATES)}
+STATES = tuple(CaseState)
+ORDER: dict[str, int] = {state: index for index, state in enumerate(STATES)}
 STALLED_HOURS = 48
 STALLED_TAG = "tracking_stalled"
 COLUMNS = ("id", "warehouse", "station_id", "station_case", "dedupe_key", "tag", "rule_id", "severity", "route",
@@ -81,7 +82,7 @@ def project_opened(station_id: str, warehouse: str, payload: dict[str, Any], at:
                       rule_id=_text(payload, "rule_id"), severity=_text(payload, "severity", 20) or "warning",
                       route=_text(payload, "route", 40), order_id=_text(payload, "order_id", 64) or None,
                       tracking_no=_text(payload, "tracking_no", 64) or None,
-                      title=_text(payload, "title", 500) or _text(payload, "tag"), state="open", opened_at=at,
+                      title=_text(payload, "title", 500) or _text(payload, "tag"), state=CaseState.OPEN, opened_at=at,
                       updated_at=at)
 
 
@@ -102,7 +103,8 @@ def project_transition(station_id: str, state: str, payload: dict[str, Any], at:
     if row is None or ORDER[str(row.state)] >= ORDER[state]:
         return  # unknown (opened before the server kept cases), or already there: the console's echo
     actor = _text(payload, "actor", 64)
-    who = {"acked_by": actor, "acked_at": at} if state == "acknowledged" else {"resolved_by": actor, "resolved_at": at}
+    who = {"acked_by": actor, "acked_at": at} if state == CaseState.ACKNOWLEDGED \
+        else {"resolved_by": actor, "resolved_at": at}
     ServerCase.update(state=state, note=_text(payload, "note", 2000), updated_at=at, **who).where(
         ServerCase.id == row.id).execute()
 
@@ -120,9 +122,9 @@ def get(sdb: ServerDb, case_id: int, warehouses: tuple[str, ...]) -> Case | None
 
 def transition(sdb: ServerDb, clock: Clock, case: Case, state: str, user: str, note: str) -> None:
     """Acknowledge or resolve from the console; the owning station pulls the change."""
-    if state not in ("acknowledged", "resolved"):
+    if state not in (CaseState.ACKNOWLEDGED, CaseState.RESOLVED):
         raise CaseError(f"unknown case state {state!r}")
-    if state == "resolved" and not note.strip():
+    if state == CaseState.RESOLVED and not note.strip():
         raise CaseError("resolving a case needs a note")
     now = iso(clock.now())
     with sdb.connection(), sdb.write():
@@ -131,7 +133,8 @@ def transition(sdb: ServerDb, clock: Clock, case: Case, state: str, user: str, n
         if current is None or ORDER[str(current[0])] >= ORDER[state]:
             raise CaseError(f"the case is {current[0] if current else 'gone'}; it cannot become {state}")
         pos = take_positions(sdb, "case", 1)
-        who = ('"acked_by" = ?, "acked_at" = ?' if state == "acknowledged" else '"resolved_by" = ?, "resolved_at" = ?')
+        who = ('"acked_by" = ?, "acked_at" = ?' if state == CaseState.ACKNOWLEDGED
+               else '"resolved_by" = ?, "resolved_at" = ?')
         sdb.execute(f'UPDATE "server_case" SET "state" = ?, {who}, "note" = ?, "updated_at" = ?, "pos" = ? '
                     'WHERE "id" = ?', (state, f"console:{user}", now, note.strip()[:2000] or case.note, now, pos,
                                        case.id))

@@ -27,13 +27,14 @@ from app.clock import Clock, iso, parse_iso
 from app.importers import ImportFileError, ImportReport, load_profile, parse_orders, parse_products
 from app.importers.orders import OrderRecord
 from app.importers.products import ProductRecord
+from app.store.states import PACKED_STATUSES, STOPPED_STATUSES
 from server.auth import check_warehouse
 from server.db import ServerDb, chunks, take_positions
 from server.fulfilment import refresh_orders
 from server.models import Order, OrderLine, Product, ProductBarcode
 
-PACKED = frozenset({"packed", "shipped"})
-PLATFORM_WINS = frozenset({"cancelled", "refunded"})
+PACKED = PACKED_STATUSES
+PLATFORM_WINS = STOPPED_STATUSES
 ORDER_DEFAULTS: dict[str, Any] = {
     "platform": "canonical", "shop": "", "buyer": "", "receiver_name": "", "receiver_phone": "", "receiver_address": "",
     "total_cents": 0, "paid_cents": 0, "discount_cents": 0, "shipping_cents": 0,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import peewee as pw
 
+from app.store.states import OrderStatus
+
 database_proxy = pw.DatabaseProxy()
 
 
@@ -85,7 +87,7 @@ class Order(BaseModel):
     day = pw.TextField()  # business day (server timezone) of payment, else creation, else import
     platform = pw.TextField(default="canonical")
     shop = pw.TextField(default="")
-    status = pw.TextField(default="paid")
+    status = pw.TextField(default=OrderStatus.PAID)
     buyer = pw.TextField(default="")
     receiver_name = pw.TextField(default="")
     receiver_phone = pw.TextField(default="")

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.clock import iso
 from app.errors import PackBenchError
 from app.pack.outcomes import MESSAGES, Level
+from app.store.states import OrderStatus
 from protocol import Event
 from server.auth import StationIdentity
 from server.claims import VOUCHED, Case, claim_of
@@ -42,7 +43,7 @@ STORED_ONLY = (
 )
 KNOWN_KINDS = frozenset(PROJECTED + STORED_ONLY)
 ERROR_OUTCOMES = frozenset(name for name, (level, _, _) in MESSAGES.items() if level is Level.ERROR)
-PACKABLE = ("new", "paid")
+PACKABLE = (OrderStatus.NEW, OrderStatus.PAID)
 
 
 class Rejected(PackBenchError):
@@ -134,7 +135,7 @@ def _order(station: StationIdentity, order_id: str) -> Any:
     return order
 
 
-def _set_order_status(fx: Effects, order: Any, status: str, at: datetime) -> None:
+def _set_order_status(fx: Effects, order: Any, status: OrderStatus, at: datetime) -> None:
     Order.update(status=status, updated_at=iso(at)).where(Order.id == order.id).execute()
     fx.orders.add(order.id)
 
@@ -187,7 +188,7 @@ def on_shipment_created(station: StationIdentity, event: Event, fx: Effects) -> 
         fx.parcels.append((p.tracking_no, station.warehouse))
     fx.fulfilment.add(p.order_id)
     if order is not None and order.status in PACKABLE:
-        _set_order_status(fx, order, "packed", event.at)
+        _set_order_status(fx, order, OrderStatus.PACKED, event.at)
     fx.count(station, event.at, SHIPMENTS)
 
 
@@ -203,8 +204,8 @@ def on_shipment_voided(station: StationIdentity, event: Event, fx: Effects) -> N
     fx.fulfilment.add(parcel.order_id)
     order = Order.get_or_none(Order.order_id == parcel.order_id)
     live = Parcel.select().where((Parcel.order_id == parcel.order_id) & Parcel.voided_at.is_null()).exists()
-    if order is not None and order.status == "packed" and not live:
-        _set_order_status(fx, order, "paid", event.at)
+    if order is not None and order.status == OrderStatus.PACKED and not live:
+        _set_order_status(fx, order, OrderStatus.PAID, event.at)
 
 
 def on_print_queued(station: StationIdentity, event: Event, fx: Effects) -> None:
@@ -225,8 +226,8 @@ def on_handover_closed(station: StationIdentity, event: Event, fx: Effects) -> N
                 Parcel.id == parcel.id).execute()
             fx.fulfilment.add(parcel.order_id)
         order = Order.get_or_none(Order.order_id == parcel.order_id)
-        if order is not None and order.status == "packed":
-            _set_order_status(fx, order, "shipped", event.at)
+        if order is not None and order.status == OrderStatus.PACKED:
+            _set_order_status(fx, order, OrderStatus.SHIPPED, event.at)
 
 
 def on_passport_minted(station: StationIdentity, event: Event, fx: Effects) -> None:

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from app.errors import InputError
+from app.store.states import CaseState
 from protocol import CaseChangeOut, EwaybillOut, LineOut, OrderOut, Page, ProductOut, TrackingEventOut
 from server.db import ServerDb, placeholders
 
@@ -122,7 +123,7 @@ def cases_page(sdb: ServerDb, station_id: str, cursor: str | None, limit: int) -
             'FROM "server_case" WHERE "station_id" = ? AND "pos" > ? ORDER BY "pos" LIMIT ?',
             (station_id, after, limit + 1)).fetchall()
     items = [CaseChangeOut(case=case, state=state, note=note,
-                           actor=(acked_by if state == "acknowledged" else resolved_by) or "console",
-                           at=(acked_at if state == "acknowledged" else resolved_at))
+                           actor=(acked_by if state == CaseState.ACKNOWLEDGED else resolved_by) or "console",
+                           at=(acked_at if state == CaseState.ACKNOWLEDGED else resolved_at))
              for _, case, state, acked_by, acked_at, resolved_by, resolved_at, note in rows]
     return Page[CaseChangeOut](items=items[:limit], **_paging("cases", [row[0] for row in rows], after, limit))

@@ -45,6 +45,7 @@ from app.store.models import (
     SyncCursor,
     TrackingEvent,
 )
+from app.store.states import PACKED_SESSIONS, PACKED_STATUSES, STOPPED_STATUSES, SessionState
 from protocol import MAX_PAGE, CaseChangeOut, OrderOut, ProductOut, TrackingEventOut
 from sync.client import Fetched
 
@@ -56,9 +57,7 @@ FEEDS: tuple[Feed, ...] = ("products", "orders", "tracking", "cases")  # product
 # for the write lock while a big pull runs (1,000, the protocol's maximum, doubles it).
 PAGE = 500
 ACTOR = "sync"
-CANCELLED = frozenset({"cancelled", "refunded"})
-PACKED_STATUSES = frozenset({"packed", "shipped"})
-PACKED_SESSIONS = ("completed", "short_shipped")
+CANCELLED = STOPPED_STATUSES
 IN_CHUNK = 500
 INTERCEPT_SOP = (
     "Stop the parcel: take it out of the handover area and do not give it to the courier. If it was "
@@ -169,7 +168,8 @@ def _packed_here(order_ids: Sequence[str]) -> dict[str, _Packed]:
             Shipment.order.in_(list(orders)) & (Shipment.voided == False))}  # noqa: E712 (SQL)
         sessions: dict[int, set[str]] = {}
         for pk, state in PackSession.select(PackSession.order, PackSession.state).where(
-                PackSession.order.in_(list(orders)) & PackSession.state.in_((*PACKED_SESSIONS, "open"))).tuples():
+                PackSession.order.in_(list(orders))
+                & PackSession.state.in_((*PACKED_SESSIONS, SessionState.OPEN))).tuples():
             sessions.setdefault(pk, set()).add(state)
         handed = {pk for (pk,) in HandoverItem.select(HandoverItem.shipment).where(
             HandoverItem.shipment.in_([s.id for s in live.values()]) & HandoverItem.handed_over_at.is_null(False)
@@ -179,7 +179,7 @@ def _packed_here(order_ids: Sequence[str]) -> dict[str, _Packed]:
             states = sessions.get(pk, set())
             if order.status in PACKED_STATUSES or shipment is not None or states:
                 found[order.order_id] = _Packed(order, shipment, shipment is not None and shipment.id in handed,
-                                                in_progress="open" in states and shipment is None)
+                                                in_progress=SessionState.OPEN in states and shipment is None)
     return found
 
 

@@ -25,6 +25,7 @@ from app.documents.manifest import write_manifest
 from app.handover import Batch, HandoverError, HandoverOutcome, HandoverService, ManifestLine, OverdueParcel
 from app.station import StationRuntime
 from app.store import Store
+from app.store.states import HandoverState
 from app.waybills import LowWater, PoolWarning, pool_summary, pool_warnings
 from ui.qt import QObject, QTimer, Signal
 
@@ -111,7 +112,7 @@ class HandoverController(QObject):
         if self._batch is None:
             return BatchView(None)
         batch = service.batch(self._batch.batch_id)
-        if batch.state != "open":  # closed elsewhere (the CLI, another window)
+        if batch.state != HandoverState.OPEN:  # closed elsewhere (the CLI, another window)
             self._batch = None
             return BatchView(None)
         return BatchView(batch, service.manifest(batch.batch_id).lines)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from app.clock import parse_iso
 from app.pack.outcomes import Level
+from app.store.states import STOPPED_STATUSES, OrderStatus
 from app.waybills import PoolWarning, carrier_label
 from ui.handover_controller import HandoverStatus
 from ui.i18n import tr
@@ -33,7 +34,7 @@ INTERCEPT_HEAD = "拦截 INTERCEPT"  # both languages, always: nobody at the doc
 HANDOVER_BANNER_PX = 40
 _INTERCEPT_STYLE = ("background: #7f0000; color: #ffffff; border: 10px solid #ffd600; border-radius: 10px;"
                     " padding: 2px;")
-_STOPPED_ORDER = frozenset({"cancelled", "refunded"})
+_STOPPED_ORDER = STOPPED_STATUSES
 
 
 class HandoverBanner(Banner):
@@ -170,7 +171,7 @@ class OverduePanel(QFrame):
         self.table.setRowCount(len(status.overdue))
         for row, parcel in enumerate(status.overdue):
             notes = [parcel.carrier]
-            if parcel.order_status != "packed":
+            if parcel.order_status != OrderStatus.PACKED:
                 notes.append(parcel.order_status)
             if parcel.open_batch:
                 notes.append(tr("ho_in_batch", self.lang, batch_id=parcel.open_batch))

@@ -29,6 +29,7 @@ from app.config import StationConfig, save_config
 from app.demo import ORDERS, product_barcode
 from app.i18n import DEFAULT_LANGUAGE
 from app.store.models import Order, Shipment
+from app.store.states import OrderStatus
 from drivers.scanners import SimulatedScanner
 from ui.app import Station, application, build_station
 from ui.main_window import EXCEPTIONS, HANDOVER
@@ -157,7 +158,8 @@ def shoot_handover(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
         clock.advance(hours=13)  # that one is overdue now
         parcels = [_pack(station, order[0]) for order in ORDERS[:3]]
         cancelled = ORDERS[2][0]
-        station.runtime.call(lambda: Order.update(status="cancelled").where(Order.order_id == cancelled).execute())
+        station.runtime.call(
+            lambda: Order.update(status=OrderStatus.CANCELLED).where(Order.order_id == cancelled).execute())
         station.window.set_mode(HANDOVER)
         screen = station.window.handover_screen
         assert screen is not None and isinstance(station.opened.devices.scanner, SimulatedScanner)

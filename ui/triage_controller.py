@@ -36,6 +36,7 @@ from app.evidence.service import EvidenceSettings, gather_evidence, safe_name, w
 from app.station import StationRuntime
 from app.store import Store
 from app.store.models import ExceptionCase, Order
+from app.store.states import CaseState
 from drivers.printers.preview import render_png
 from ui.qt import QObject, QTimer, Signal
 
@@ -155,13 +156,13 @@ class TriageController(QObject):
         self._runtime.call(self._refresh)
 
     def acknowledge(self, case_ids: Sequence[int]) -> None:
-        self._runtime.call(partial(self._act, tuple(case_ids), "acknowledged", ""))
+        self._runtime.call(partial(self._act, tuple(case_ids), CaseState.ACKNOWLEDGED, ""))
 
     def resolve(self, case_ids: Sequence[int], note: str) -> None:
         if not note.strip():  # transition() refuses it too; no trip to the runtime thread for nothing
             self.failed.emit("resolving needs a note")
             return
-        self._runtime.call(partial(self._act, tuple(case_ids), "resolved", note))
+        self._runtime.call(partial(self._act, tuple(case_ids), CaseState.RESOLVED, note))
 
     def disarm(self) -> None:
         """Call off an action waiting for a badge (the screen is left, or the selection changed)."""
@@ -179,7 +180,7 @@ class TriageController(QObject):
         now = self._clock.now()
         operator = self._runtime.flow.operator
         role = operator.role if operator is not None else None
-        live = ExceptionCase.state != "resolved"
+        live = ExceptionCase.state != CaseState.RESOLVED
         query = (ExceptionCase.select(ExceptionCase, Order.order_id).join(Order, JOIN.LEFT_OUTER)
                  .where(live).order_by(ExceptionCase.opened_at, ExceptionCase.id).limit(QUEUE_SHOWN))
         rows = tuple(CaseRow(
@@ -187,7 +188,7 @@ class TriageController(QObject):
             c.route, c.state, c.title, c.sop, c.detail, c.note or "", c.acked_by or "",
         ) for c in query)
         total = ExceptionCase.select().where(live).count()
-        open_cases = ExceptionCase.select().where(ExceptionCase.state == "open")
+        open_cases = ExceptionCase.select().where(ExceptionCase.state == CaseState.OPEN)
         badge_query = open_cases.where(ExceptionCase.route == role) if role is not None else open_cases
         for_supervisors = open_cases.where(ExceptionCase.route.in_(("supervisor", "admin")))
         calls = open_cases.where(ExceptionCase.tag == SUPERVISOR_CALL).count()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from app.i18n import N_, translator
 from app.pack.outcomes import Level
+from app.store.states import CaseState
 from ui.i18n import tr
 from ui.qt import (
     QAbstractItemView,
@@ -186,7 +187,7 @@ class TriageScreen(QWidget):
         self.calls_badge.emit(calls, cases)
 
     def show_result(self, result: ActionResult) -> None:
-        key = "tr_acked" if result.state == "acknowledged" else "tr_resolved"
+        key = "tr_acked" if result.state == CaseState.ACKNOWLEDGED else "tr_resolved"
         if result.errors:
             self._show("partly", tr("tr_partly", self.lang, done=len(result.done), errors="; ".join(result.errors)),
                        Level.ERROR)
@@ -261,7 +262,7 @@ class TriageScreen(QWidget):
                 item.setToolTip(plain_tip(row.title))
                 if col == 4:
                     item.setForeground(QBrush(QColor(SEVERITY_COLOURS.get(row.severity, "#263238"))))
-                if row.state == "open":
+                if row.state == CaseState.OPEN:
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
@@ -310,7 +311,7 @@ class TriageScreen(QWidget):
             self.sop.setPlainText("")
         self.copy_button.setEnabled(one is not None and bool(one.sop))
         self.evidence_button.setEnabled(one is not None and bool(one.order_id))
-        self.ack_button.setEnabled(any(r.state == "open" for r in rows))
+        self.ack_button.setEnabled(any(r.state == CaseState.OPEN for r in rows))
         self.resolve_button.setEnabled(bool(rows))
 
     # ----- actions -----
@@ -321,7 +322,7 @@ class TriageScreen(QWidget):
             self._show("copied", tr("tr_copied", self.lang), Level.OK)
 
     def _acknowledge(self) -> None:
-        ids = [r.id for r in self.selected_rows() if r.state == "open"]
+        ids = [r.id for r in self.selected_rows() if r.state == CaseState.OPEN]
         if not ids:
             self._show("select_first", tr("tr_select_first", self.lang), Level.WARN)
             return

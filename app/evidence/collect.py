@@ -48,6 +48,7 @@ from app.store.models import (
     Shipment,
     TrackingEvent,
 )
+from app.store.states import CaseState
 
 _VISIBLE = {0x1D: "<GS>", 0x1E: "<RS>", 0x04: "<EOT>", 0x09: "<TAB>", 0x0D: "<CR>", 0x0A: "<LF>"}
 
@@ -182,7 +183,7 @@ def sla_facts(evidence: OrderEvidence) -> SlaFacts:
     trail = tuple((t.status, parse_iso(t.time)) for t in evidence.tracking if parcel and t.tracking_no ==
                   parcel.tracking_no)
     dispute = next((Phrase(N_("case #{case} is open: {title}"), {"case": c.id, "title": c.title})
-                    for c in evidence.cases if c.state != "resolved"
+                    for c in evidence.cases if c.state != CaseState.RESOLVED
                     and ("disput" in f"{c.tag} {c.rule_id} {c.title}".lower() or "争议" in c.title)), None)
     return SlaFacts(
         paid_at=parse_iso(order.paid_at) if order.paid_at else None,

@@ -36,14 +36,13 @@ from app.importers.products import ProductRecord
 from app.importers.source import ImportFileError
 from app.store import Store
 from app.store.models import Order, OrderLine, PackSession, Product, ProductBarcode
+from app.store.states import PACKED_SESSIONS, PACKED_STATUSES, STOPPED_STATUSES
 
 T = TypeVar("T")
 IN_CHUNK = 500  # ids per `IN (...)`: well under SQLite's oldest host-parameter limit (999)
 RECORD_CHUNK = 2000  # orders compared and written per step of a (streamed) import
 _PLAIN_FIELDS = (pw.TextField, pw.IntegerField, pw.ForeignKeyField)
-PACKED_STATUSES = frozenset({"packed", "shipped"})
-PACKED_SESSIONS = ("completed", "short_shipped")
-PLATFORM_WINS = frozenset({"cancelled", "refunded"})  # applied even to packed orders
+PLATFORM_WINS = STOPPED_STATUSES  # applied even to packed orders
 
 
 @dataclass(frozen=True)

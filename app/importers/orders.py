@@ -58,12 +58,13 @@ from app.importers.source import (
     to_phone,
     to_utc,
 )
+from app.store.states import STOPPED_STATUSES, OrderStatus
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 1000
 CACHE_PER_FIELD = 4096  # converted values kept per field (cleared when full)
 _BLANK_BY_KIND: dict[str, object] = {"time": None, "money": 0, "id": None}
-NOT_TO_CHECK = frozenset({"cancelled", "refunded"})  # closed orders may carry no receiver at all
+NOT_TO_CHECK = STOPPED_STATUSES  # closed orders may carry no receiver at all
 
 
 @dataclass(frozen=True)
@@ -497,8 +498,8 @@ class OrderStream:
                         f"{name} is not in column {expected[0][1]!r}? (the file is refused: nothing imported)")
         if draft.attention:
             self.stats.attention += 1
-            if status in ("new", "paid"):
-                status = "on_hold"
+            if status in (OrderStatus.NEW, OrderStatus.PAID):
+                status = OrderStatus.ON_HOLD
         lines = tuple(sorted(draft.lines, key=lambda line: line.line_no))
         return OrderRecord(draft.order_id, status, values, lines, draft.row, tuple(draft.attention))
 

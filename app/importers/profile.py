@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import InputError
 from app.importers.source import normalize_value
+from app.store.states import OrderStatus
 
 # Canonical fields and their value types. The store column of a money field is `<name>_cents`.
 ORDER_FIELDS: dict[str, str] = {
@@ -56,7 +57,7 @@ LINE_FIELDS: dict[str, str] = {
     # Shopify marks gift cards, tips and services "requires shipping = false": such lines are skipped.
     "requires_shipping": "flag",
 }
-STATUSES = frozenset({"new", "paid", "on_hold", "cancelled", "refunded", "packed", "shipped"})
+STATUSES = frozenset(OrderStatus)
 ALWAYS_REQUIRED = ("order_id", "sku", "qty")
 BUILTIN_DIR = "profiles"
 _TOP_KEYS = {
@@ -249,7 +250,7 @@ class _Builder:
     def status(self, table: Any) -> tuple[str, tuple[StatusRule, ...]]:
         if not isinstance(table, dict) or set(table) - {"default", "rules"}:
             raise self.fail("[status] takes `default` and [[status.rules]]")
-        default = self.string(table, "default", "paid")
+        default = self.string(table, "default", OrderStatus.PAID)
         self.check_status(default, "[status] default")
         rules = []
         for i, rule in enumerate(table.get("rules", []), start=1):

@@ -30,6 +30,7 @@ from app.passport import Passport, PassportError, record_minted
 from app.store import Store
 from app.store.models import Operator, Order, PackSession, PrintJob, ScanEvent, Shipment
 from app.store.prepared import execute
+from app.store.states import PACKED_STATUSES, STOPPED_STATUSES, OrderStatus, PrintJobState, SessionState
 
 SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 # Built once: it runs for every input (see app/store/prepared.py).
@@ -235,7 +236,7 @@ class PackFlow:
             job = PrintJob.get_by_id(job_id)
             if job.error == reason and job.attempts > 1:
                 with self.store.atomic():
-                    PrintJob.update(state="queued", updated_at=iso(self.clock.now())).where(
+                    PrintJob.update(state=PrintJobState.QUEUED, updated_at=iso(self.clock.now())).where(
                         PrintJob.id == job_id).execute()
                 return None
         return self._commit(lambda at: self._on_print(job_id, ok, reason, delivered, at), source="printer", raw=None)
@@ -304,7 +305,7 @@ class PackFlow:
                 return self._out("scan_order_first", code, **extra)
             return self._out("order_not_found", code, **extra)
         live = shipment or lookup.live_shipment(order)
-        if live is not None or order.status in ("packed", "shipped"):
+        if live is not None or order.status in PACKED_STATUSES:
             self.last_shipment = live
             self.state = State.IDLE
             tracking = live.tracking_no if live else "-"
@@ -479,7 +480,7 @@ class PackFlow:
         assert self.last_shipment is not None  # VOID_LABEL
         shipment = self.last_shipment
         Shipment.update(voided=True).where(Shipment.id == shipment.id).execute()
-        Order.update(status="paid", updated_at=iso(at)).where(Order.id == shipment.order_id).execute()
+        Order.update(status=OrderStatus.PAID, updated_at=iso(at)).where(Order.id == shipment.order_id).execute()
         record_fact("shipment.voided", supervisor.name, at, {"tracking_no": shipment.tracking_no,
                                                                "order_id": shipment.order.order_id})
         self.last_shipment = None
@@ -497,7 +498,7 @@ class PackFlow:
                 return self._out("aborted", code, order_id=held.order_id, **extra)
             return self._out("nothing_to_abort", code, **extra)
         order_id = self.open.order.order_id
-        PackSession.update(state="aborted", ended_at=iso(self.clock.now())).where(
+        PackSession.update(state=SessionState.ABORTED, ended_at=iso(self.clock.now())).where(
             PackSession.id == self.open.session.id
         ).execute()
         self.open = None
@@ -544,8 +545,9 @@ class PackFlow:
         order = opened.order
         # The platform may have cancelled the order while it was on the bench (a sync pull): no label.
         status = Order.select(Order.status).where(Order.id == order.id).scalar()
-        if status in ("cancelled", "refunded"):
-            PackSession.update(state="aborted", ended_at=iso(at)).where(PackSession.id == opened.session.id).execute()
+        if status in STOPPED_STATUSES:
+            PackSession.update(state=SessionState.ABORTED, ended_at=iso(at)).where(
+                PackSession.id == opened.session.id).execute()
             self.open = None
             self.pending = None
             self.state = State.IDLE
@@ -566,10 +568,10 @@ class PackFlow:
         job = PrintJob.create(shipment=shipment, printer=self.config.printer_name, format=self.config.label_format,
                               created_at=now, updated_at=now)
         PackSession.update(
-            state="short_shipped" if opened.short else "completed", ended_at=now,
+            state=SessionState.SHORT_SHIPPED if opened.short else SessionState.COMPLETED, ended_at=now,
             weight_g=verdict.actual_g, expected_weight_g=verdict.expected_g,
         ).where(PackSession.id == opened.session.id).execute()
-        Order.update(status="packed", updated_at=now).where(Order.id == order.id).execute()
+        Order.update(status=OrderStatus.PACKED, updated_at=now).where(Order.id == order.id).execute()
         record_fact("shipment.created", self._actor(), at, {
             "order_id": order.order_id, "tracking_no": tracking, "carrier": opened.carrier,
             "weight_g": verdict.actual_g, "expected_weight_g": verdict.expected_g, "items": opened.counts,
@@ -600,7 +602,7 @@ class PackFlow:
             return None
 
     def _on_print(self, job_id: int, ok: bool, reason: str, delivered: bool, at: datetime) -> Outcome:
-        state = "done" if ok else ("failed" if delivered else "queued")
+        state = PrintJobState.DONE if ok else (PrintJobState.FAILED if delivered else PrintJobState.QUEUED)
         error = "" if ok else reason
         # Prepared SQL, one write and one read: this runs for every label (app/store/prepared.py).
         execute(PrintJob, _PRINT_RESULT_SQL, (state, error, iso(at), job_id))
@@ -624,7 +626,7 @@ class PackFlow:
         operator_id = self.store.meta(f"station.{self.config.station}.operator") or ""
         self.operator = Operator.get_or_none(Operator.id == int(operator_id)) if operator_id else None
         session = (PackSession.select().where((PackSession.station == self.config.station)
-                                              & (PackSession.state == "open"))
+                                              & (PackSession.state == SessionState.OPEN))
                    .order_by(PackSession.id.desc()).first())
         if session is None:
             return

@@ -20,6 +20,7 @@ from app.store.models import (
     WaybillPool,
 )
 from app.store.prepared import PreparedSelect
+from app.store.states import PoolState
 
 _ORDER_BY_ID = PreparedSelect(Order, lambda v: Order.select().where(Order.order_id == v).limit(1), 1)
 _ORDER_BY_TRACKING = PreparedSelect(Order, lambda v: Order.select().where(Order.tracking_no == v).limit(1), 1)
@@ -128,17 +129,17 @@ def choose_waybill(carrier: str, order: Order, at: datetime) -> tuple[str, str |
 def take_waybill(carrier: str, order: Order, at: datetime) -> str | None:
     """The next free pre-allocated number for the carrier. Runs inside the shipment's transaction,
     which is IMMEDIATE, so two processes can never take the same number."""
-    row = (WaybillPool.select().where((WaybillPool.carrier == carrier) & (WaybillPool.state == "free"))
+    row = (WaybillPool.select().where((WaybillPool.carrier == carrier) & (WaybillPool.state == PoolState.FREE))
            .order_by(WaybillPool.id).first())
     if row is None:
         return None
-    WaybillPool.update(state="used", order=order, used_at=iso(at)).where(WaybillPool.id == row.id).execute()
+    WaybillPool.update(state=PoolState.USED, order=order, used_at=iso(at)).where(WaybillPool.id == row.id).execute()
     return str(row.number)
 
 
 def waybill_available(carrier: str) -> bool:
     return bool(WaybillPool.select(WaybillPool.id).where(
-        (WaybillPool.carrier == carrier) & (WaybillPool.state == "free")).exists())
+        (WaybillPool.carrier == carrier) & (WaybillPool.state == PoolState.FREE)).exists())
 
 
 def max_reprint_no(shipment: Shipment) -> int:

@@ -20,6 +20,7 @@ from app.clock import iso
 from app.rules.evaluate import DERIVED, Context
 from app.rules.types import SCHEMA
 from app.store import Store
+from app.store.states import SessionState
 from app.tracking_states import TRACKING_STATUSES
 
 IN_CHUNK = 500  # ids per `IN (...)`, as app.importers.apply
@@ -145,7 +146,7 @@ def _batch(store: Store, where: str, params: list[Any], now: float, needs: Needs
             pk, spk, tracking, carrier, service, weight, key, created, expected, state, handed = row
             shipments[pk] = {"pk": spk, "tracking_no": tracking, "carrier": carrier, "service": service,
                              "weight_g": weight, "expected_weight_g": expected, "items_key": key,
-                             "short_shipped": state == "short_shipped", "created_at": created,
+                             "short_shipped": state == SessionState.SHORT_SHIPPED, "created_at": created,
                              "handed_over_at": handed}
     waybills = {o["id"]: (shipments[o["id"]]["tracking_no"] if o["id"] in shipments else o["tracking_no"])
                 for o in orders}

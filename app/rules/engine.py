@@ -33,6 +33,7 @@ from app.rules.context import IN_CHUNK, OrderContext, contexts, needs_of, order_
 from app.rules.loader import TRIGGERS, Rule, RuleSet
 from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
+from app.store.states import CaseState
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -114,7 +115,7 @@ def blocking_rules(store: Store, clock: Clock, ruleset: RuleSet, order: Order,
         return []
     _run(store, clock, ruleset, rules, PACK_CHECK, [order.order_id], actor, None)
     live = {rule_id for (rule_id,) in ExceptionCase.select(ExceptionCase.rule_id).where(
-        (ExceptionCase.order == order.id) & (ExceptionCase.state != "resolved")
+        (ExceptionCase.order == order.id) & (ExceptionCase.state != CaseState.RESOLVED)
         & ExceptionCase.rule_id.in_([r.id for r in rules])).tuples()}
     return [r for r in rules if r.id in live]
 
@@ -195,7 +196,7 @@ def _add_orders(store: Store, clock: Clock, orders_of: dict[str, list[str]]) -> 
         return
     with store.atomic():
         for case in ExceptionCase.select().where(
-                (ExceptionCase.state != "resolved") & ExceptionCase.dedupe_key.in_(list(orders_of))):
+                (ExceptionCase.state != CaseState.RESOLVED) & ExceptionCase.dedupe_key.in_(list(orders_of))):
             detail = json.loads(case.detail or "{}")
             known = detail.setdefault("orders", [])
             new = [o for o in orders_of[case.dedupe_key] if o not in known]
@@ -211,7 +212,8 @@ def _live(keys: list[str]) -> set[str]:
     live: set[str] = set()
     for start in range(0, len(keys), IN_CHUNK):
         live.update(key for (key,) in ExceptionCase.select(ExceptionCase.dedupe_key).where(
-            (ExceptionCase.state != "resolved") & ExceptionCase.dedupe_key.in_(keys[start:start + IN_CHUNK])).tuples())
+            (ExceptionCase.state != CaseState.RESOLVED)
+            & ExceptionCase.dedupe_key.in_(keys[start:start + IN_CHUNK])).tuples())
     return live
 
 
@@ -223,7 +225,7 @@ def _resolved(keys: list[str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for start in range(0, len(keys), IN_CHUNK):
         query = ExceptionCase.select(ExceptionCase.dedupe_key, ExceptionCase.detail).where(
-            (ExceptionCase.state == "resolved") & ExceptionCase.dedupe_key.in_(keys[start:start + IN_CHUNK]))
+            (ExceptionCase.state == CaseState.RESOLVED) & ExceptionCase.dedupe_key.in_(keys[start:start + IN_CHUNK]))
         for key, detail in query.tuples():
             try:
                 fingerprint = json.loads(detail).get("fingerprint")

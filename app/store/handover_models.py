@@ -5,6 +5,7 @@ from __future__ import annotations
 import peewee as pw
 
 from app.store.models import BaseModel, Shipment
+from app.store.states import HandoverState
 
 
 class Handover(BaseModel):
@@ -13,7 +14,7 @@ class Handover(BaseModel):
     batch_id = pw.TextField(unique=True)  # "HO-20261125-BENCH-1-SF-001": printed as Code 128 on the manifest
     carrier = pw.TextField()
     station = pw.TextField()
-    state = pw.TextField(default="open")  # open | closed
+    state = pw.TextField(default=HandoverState.OPEN)
     opened_at = pw.TextField()
     opened_by = pw.TextField()
     closed_at = pw.TextField(null=True)

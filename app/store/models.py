@@ -1,13 +1,16 @@
 """Peewee models of the station's local store (docs/architecture.md §3).
 
 The schema itself is created by the numbered migrations in `migrations.py`; these classes only map
-it. `tests/test_store.py` checks that every model column exists in the migrated schema.
+it. `tests/test_store.py` checks that every model column exists in the migrated schema. The states a
+column keeps as text are the `StrEnum`s of `app.store.states`.
 Times are UTC ISO 8601 text (see `app.clock.iso`), money is integer fen, weights integer grams.
 """
 
 from __future__ import annotations
 
 import peewee as pw
+
+from app.store.states import CaseState, OrderStatus, PoolState, PrintJobState, SessionState
 
 database_proxy = pw.DatabaseProxy()
 
@@ -50,8 +53,7 @@ class Order(BaseModel):
     order_id = pw.TextField(unique=True)
     platform = pw.TextField(default="canonical")
     shop = pw.TextField(default="")
-    # new | paid | on_hold | cancelled | refunded | packed | shipped
-    status = pw.TextField(default="paid")
+    status = pw.TextField(default=OrderStatus.PAID)
     buyer = pw.TextField(default="")
     receiver_name = pw.TextField(default="")
     receiver_phone = pw.TextField(default="")
@@ -100,8 +102,7 @@ class PackSession(BaseModel):
     station = pw.TextField()
     started_at = pw.TextField()
     ended_at = pw.TextField(null=True)
-    # open | completed | aborted | short_shipped
-    state = pw.TextField(default="open")
+    state = pw.TextField(default=SessionState.OPEN)
     expected_weight_g = pw.IntegerField(null=True)
     weight_g = pw.IntegerField(null=True)
     scanned = pw.TextField(default="{}")  # JSON {sku: count}, derived from scan events, kept for restart
@@ -142,7 +143,7 @@ class PrintJob(BaseModel):
     printer = pw.TextField()
     format = pw.TextField()
     payload_hash = pw.TextField(default="")
-    state = pw.TextField(default="queued")  # queued | sent | done | failed
+    state = pw.TextField(default=PrintJobState.QUEUED)
     attempts = pw.IntegerField(default=0)
     reprint_no = pw.IntegerField(default=0)
     error = pw.TextField(default="")
@@ -153,7 +154,7 @@ class PrintJob(BaseModel):
 class WaybillPool(BaseModel):
     carrier = pw.TextField()
     number = pw.TextField(unique=True)
-    state = pw.TextField(default="free")  # free | used
+    state = pw.TextField(default=PoolState.FREE)
     order = pw.ForeignKeyField(Order, null=True)
     used_at = pw.TextField(null=True)
 
@@ -208,7 +209,7 @@ class ExceptionCase(BaseModel):
     rule_id = pw.TextField()
     severity = pw.TextField()  # info | warning | critical
     route = pw.TextField()  # the role that handles it: packer | supervisor | admin
-    state = pw.TextField(default="open")  # open | acknowledged | resolved
+    state = pw.TextField(default=CaseState.OPEN)
     order = pw.ForeignKeyField(Order, null=True)
     shipment = pw.ForeignKeyField(Shipment, null=True)
     title = pw.TextField()

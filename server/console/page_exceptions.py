@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.i18n import N_
+from app.store.states import CaseState
 from server import cases
 from server.console import audit, charts
 from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
@@ -54,7 +55,7 @@ def act(p: Annotated[Page, Depends(page)], case_id: int, action: str,
     case = cases.get(p.svc.sdb, case_id, p.user.warehouses)
     if case is None:
         raise NotFound()
-    state = "acknowledged" if action == "acknowledge" else "resolved"
+    state = CaseState.ACKNOWLEDGED if action == "acknowledge" else CaseState.RESOLVED
     problem = ""
     try:
         cases.transition(p.svc.sdb, p.svc.clock, case, state, p.user.name, note)

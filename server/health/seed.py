@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.clock import iso
+from app.store.states import OrderStatus
 from server.db import ServerDb
 from server.fulfilment import refresh_warehouse
 
@@ -85,19 +86,19 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
     order_id = f"DEMO-{uuid.UUID(int=rnd.getrandbits(128)).hex[:12].upper()}"
     packed = paid + timedelta(hours=rnd.lognormvariate(math.log(2.5), 0.4))
     ship_by = paid + timedelta(hours=24)
-    status = "paid"
+    status = OrderStatus.PAID
     station = rnd.choice(STATIONS)
     carrier = rnd.choices(CARRIERS, weights=(4, 3, 2))[0]
     tracking = None
     if packed < end:
-        status = "packed"
+        status = OrderStatus.PACKED
         tracking = f"{carrier}{rnd.getrandbits(40):013d}"[:15]
         packed_hour = packed.replace(minute=0, second=0, microsecond=0)
         refund_p = 0.01
         if "refunds" in incidents and shop == SHOPS[1][1] and packed_hour == incident_hour:
             refund_p = 0.5
         if rnd.random() < refund_p:
-            status = "refunded"
+            status = OrderStatus.REFUNDED
         counts = station_hours[(station, iso(packed_hour))]
         counts[0] += 5  # order, items, weight: about five scans a parcel
         counts[1] += 1 if rnd.random() < 0.05 else 0  # a misread in ~1 % of scans

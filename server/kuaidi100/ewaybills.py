@@ -23,6 +23,7 @@ from typing import Any
 import peewee as pw
 
 from app.clock import Clock, iso
+from app.store.states import OrderStatus
 from server.config import ServerConfig
 from server.db import ServerDb, take_positions
 from server.kuaidi100.api import Kuaidi100Api, Kuaidi100Error
@@ -86,7 +87,7 @@ def order_ewaybill(sdb: ServerDb, config: ServerConfig, api: Kuaidi100Api, order
     """Order the e-waybill of one order; its number, or None when there is nothing to order."""
     with sdb.connection():
         order = _order_row(sdb, order_id)
-        if order is None or order["status"] != "paid" or order["tracking_no"]:
+        if order is None or order["status"] != OrderStatus.PAID or order["tracking_no"]:
             return None  # gone, no longer shippable, or it has a waybill of its own
         if sdb.execute('SELECT 1 FROM "ewaybill" WHERE "order_id" = ?', (order_id,)).fetchone():
             return None  # ordered by an earlier attempt

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 
 from app.clock import Clock
+from app.store.states import STOPPED_STATUSES, OrderStatus
 from server.config import ServerConfig
 from server.db import ServerDb, retrying
 from server.kuaidi100 import jobs
@@ -29,7 +30,7 @@ from server.kuaidi100.subscriptions import enqueue_pending, learn, renew_handed_
 log = logging.getLogger("server.kuaidi100.worker")
 INTERVAL = 5.0
 SCAN_BATCH = 1000
-STOPPED = ("cancelled", "refunded")
+STOPPED = STOPPED_STATUSES
 
 
 class CarrierWorker:
@@ -64,14 +65,14 @@ class CarrierWorker:
                 shipped = []
                 for order_id, status, tracking_no, carrier, _, house_carrier, has_ewaybill in rows:
                     wanted = (carrier or "").strip().upper()
-                    if (status == "paid" and not tracking_no and house_carrier and wanted in ("", house_carrier)
-                            and self.config.kuaidi100_ewaybills):
+                    if (status == OrderStatus.PAID and not tracking_no and house_carrier
+                            and wanted in ("", house_carrier) and self.config.kuaidi100_ewaybills):
                         jobs.enqueue(self.sdb, "ewaybill", order_id, now)
                     elif status in STOPPED and has_ewaybill:
                         jobs.enqueue(self.sdb, "cancel", order_id, now)
                     if tracking_no and (wanted or house_carrier):
                         learn(self.sdb, tracking_no, wanted or house_carrier, order_id, now)
-                    if status == "shipped":
+                    if status == OrderStatus.SHIPPED:
                         shipped.append(order_id)
                 renew_handed_over(self.sdb, shipped, now)
                 if rows:
