@@ -36,7 +36,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app drivers protocol sync server wiring.py doctor.py qt_platform_check.py
+	$(BIN)/mypy app drivers protocol sync server ui main.py wiring.py selftest.py doctor.py qt_platform_check.py
 
 # README's screenshots from the current build: the demo station offscreen, in Chinese and English.
 screenshots: $(STAMP)

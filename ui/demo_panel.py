@@ -4,6 +4,7 @@ click through an order (and unplug the scanner or run the printer out of paper) 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from app.barcodes import Command, command_barcode
 from app.demo import OPERATORS, ORDERS, PRODUCTS, product_barcode
@@ -50,7 +51,7 @@ class DemoPanel(QDockWidget):
         box = QGroupBox(tr(title, self.lang))
         grid = QGridLayout(box)
         for i, (caption, code) in enumerate(entries):
-            button = self._button(caption, lambda _=False, c=code: self.scanner.feed(c))
+            button = self._button(caption, partial(self._feed, code))
             button.setToolTip(plain_tip(code))
             self.buttons[code] = button
             grid.addWidget(button, i // columns, i % columns)
@@ -62,7 +63,7 @@ class DemoPanel(QDockWidget):
         self.unplug = self._button(tr("demo_unplug", self.lang), self._toggle_scanner, checkable=True)
         column.addWidget(self.unplug)
         if self.scale is not None:
-            self.take_off = self._button(tr("demo_take_off", self.lang), lambda _=False: self.scale.clear())
+            self.take_off = self._button(tr("demo_take_off", self.lang), self._take_off)
             column.addWidget(self.take_off)
         if self.printer is not None:
             self.paper_out = self._button(tr("demo_paper_out", self.lang), self._toggle_paper, checkable=True)
@@ -77,6 +78,13 @@ class DemoPanel(QDockWidget):
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.clicked.connect(on_click)
         return button
+
+    def _feed(self, code: str, _checked: bool = False) -> None:
+        self.scanner.feed(code)
+
+    def _take_off(self, _checked: bool = False) -> None:
+        if self.scale is not None:
+            self.scale.clear()
 
     def _toggle_scanner(self, unplugged: bool) -> None:
         for button in self.buttons.values():

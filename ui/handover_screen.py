@@ -229,7 +229,9 @@ class HandoverScreen(QWidget):
         if not rows or self.view.batch is None:
             self._show("select_first", tr("ho_select_first", self.lang), Level.WARN)
             return
-        self.controller.remove(self.parcels.item(rows[0].row(), 1).text())
+        cell = self.parcels.item(rows[0].row(), 1)
+        if cell is not None:
+            self.controller.remove(cell.text())
 
     def _ask_courier(self) -> None:
         dialog = QInputDialog(self)

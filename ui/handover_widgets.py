@@ -117,8 +117,9 @@ class PoolPanel(QWidget):
     def show_pools(self, pools: dict[str, tuple[int, int]], warnings: tuple[PoolWarning, ...]) -> None:
         while self._layout.count():
             item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         warned = {w.carrier: w for w in warnings}
         lines = [(tr("ho_pool_line", self.lang, carrier=f"{carrier_label(c, self.lang)} {c}", free=free, used=used),
                   Level.OK) for c, (free, used) in pools.items() if c not in warned]

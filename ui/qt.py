@@ -6,8 +6,11 @@ fails to load is handled in one place, and a test can prove `app/` and `drivers/
 
 # ruff: noqa: F403
 from PySide6.QtCore import *
-from PySide6.QtGui import *
-from PySide6.QtWidgets import *
+
+# QtGui and QtWidgets re-export a few of QtCore's helper types (QIntList, …) under other classes: the
+# star imports shadow them, which mypy reports; the shadowing is harmless (none is used here).
+from PySide6.QtGui import *  # type: ignore[assignment]
+from PySide6.QtWidgets import *  # type: ignore[assignment]
 from shiboken6 import isValid as isValid
 
 # QtMultimedia links against the platform audio stack (libpulse on Linux); a bench PC without it
@@ -16,6 +19,6 @@ try:
     from PySide6.QtMultimedia import QMediaDevices as QMediaDevices
     from PySide6.QtMultimedia import QSoundEffect as QSoundEffect
 except ImportError:
-    QMediaDevices = None
-    QSoundEffect = None
+    QMediaDevices = None  # type: ignore[misc,assignment]  # ui.sounds checks for None
+    QSoundEffect = None  # type: ignore[misc,assignment]
 

@@ -9,6 +9,7 @@ green "OK" box inside a red banner: every label is a `PlainLabel`, every tooltip
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from app.devices import DeviceState
 from app.pack.outcomes import Level
@@ -35,7 +36,7 @@ BANNER_PX = 48  # ≥ 40 px: readable at 2 m
 class PlainLabel(QLabel):
     """A QLabel that never interprets its text as markup."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None, **kwargs: object) -> None:
+    def __init__(self, text: str = "", parent: QWidget | None = None, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setText(text)
