@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.barcodes import Command, command_barcode
 from app.demo import product_barcode
 from app.errors import ExitCode
 from main import main
@@ -69,3 +70,40 @@ def test_an_unreachable_printer_is_a_device_failure(data_dir: Path) -> None:
     assert code == ExitCode.DEVICE
     assert "label_printed" not in [o["event"] for o in out]
     assert f"{ORDER} print_failed" in summary(stderr)
+
+
+SHORT_SHIP = command_barcode(Command.SHORT_SHIP)
+SUPERVISOR = "S-2001"  # 李强, a demo supervisor
+
+
+def test_a_short_ship_a_supervisor_approved_and_printed_is_finished(data_dir: Path) -> None:
+    scans = "\n".join([ORDER, TEA, CHOP, SHORT_SHIP, SUPERVISOR]) + "\n"
+    code, out, stderr = run_pack(data_dir, scans, weights="0.435kg\n")  # one tea short: 280 + 95 + 60 g box
+    events = [o["event"] for o in out]
+    assert code == ExitCode.OK and "short_shipped" in events and events[-1] == "label_printed"
+    assert "packbench:" not in stderr
+
+
+def test_a_short_ship_nobody_approved_is_unfinished(data_dir: Path) -> None:
+    code, out, stderr = run_pack(data_dir, "\n".join([ORDER, TEA, CHOP, SHORT_SHIP]) + "\n", weights="0.435kg\n")
+    assert code == ExitCode.UNFINISHED and "label_queued" not in [o["event"] for o in out]
+    assert f"1 of 1 order(s) unfinished: {ORDER} supervisor_required" in summary(stderr)
+
+
+def test_a_cancelled_order_is_unfinished(data_dir: Path) -> None:
+    with sqlite3.connect(data_dir / "packbench.sqlite3") as db:
+        db.execute("update \"order\" set status = 'cancelled' where order_id = ?", (ORDER,))
+    code, out, stderr = run_pack(data_dir, WHOLE_ORDER, weights="0.712kg\n")
+    assert code == ExitCode.UNFINISHED and out[1]["event"] == "order_cancelled"
+    assert f"{ORDER} order_cancelled" in summary(stderr)
+
+
+def test_one_unfinished_order_among_printed_ones_decides_the_exit_code(data_dir: Path) -> None:
+    held = "TB2026112500002"  # MUG-CER-01 ×2, TEA-LJ-250 ×1; held by the default rules for its phone number
+    with sqlite3.connect(data_dir / "packbench.sqlite3") as db:
+        db.execute("update \"order\" set receiver_phone = '1381234567' where order_id = ?", (held,))
+    code, out, stderr = run_pack(data_dir, WHOLE_ORDER + f"{held}\n", weights="0.712kg\n")
+    assert code == ExitCode.UNFINISHED
+    assert [o["order_id"] for o in out if o["event"] == "label_printed"] == [ORDER]
+    line = summary(stderr)
+    assert f"1 of 2 order(s) unfinished: {held} order_blocked" in line and ORDER + " " not in line
