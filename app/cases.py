@@ -130,7 +130,8 @@ def call_supervisor(store: Store, clock: Clock, station: str, order: Order | Non
     key = f"{SUPERVISOR_CALL}:{station}:{subject}"
     now = clock.now()
     with store.atomic():
-        live = ExceptionCase.get_or_none((ExceptionCase.dedupe_key == key) & (ExceptionCase.state != "resolved"))
+        live = ExceptionCase.get_or_none(
+            (ExceptionCase.dedupe_key == key) & (ExceptionCase.state != CaseState.RESOLVED))
         if live is None:
             english = CALL_TITLE_ORDER if order is not None else CALL_TITLE_BENCH
             values = {"station": station, "order_id": subject}

@@ -95,7 +95,7 @@ def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
         case = act_without_badge(store, SystemClock(), args.case_id, state, note)
     else:
         case = act_by_badge(store, SystemClock(), args.case_id, state, args.by, note)
-    by = case.acked_by if state == "acknowledged" else case.resolved_by
+    by = case.acked_by if state == CaseState.ACKNOWLEDGED else case.resolved_by
     print(f"case {case.id} {case.state} by {by}: {case.title}")
     return 0
 

@@ -92,7 +92,7 @@ def project_bumped(station_id: str, payload: dict[str, Any], at: str) -> None:
     if not isinstance(case_id, int) or isinstance(case_id, bool):
         return
     ServerCase.update(updated_at=at).where((ServerCase.station_id == station_id) & (ServerCase.station_case == case_id)
-                                           & (ServerCase.state != "resolved")).execute()
+                                           & (ServerCase.state != CaseState.RESOLVED)).execute()
 
 
 def project_transition(station_id: str, state: str, payload: dict[str, Any], at: str) -> None:

@@ -49,6 +49,7 @@ from app.i18n import N_
 from app.labels import mask_phone
 from app.pack.outcomes import MESSAGES, render_message
 from app.pack.weights import Tolerance
+from app.store.states import HandoverState
 from server.db import ServerDb, placeholders
 from server.models import Order, OrderLine, Parcel, ServerCase, Station, TrackingEvent
 
@@ -175,7 +176,8 @@ def _handovers(parcels: list[Any], facts: list[Fact], names: dict[str, str]) -> 
         station = names.get(close.station_id if close else p.station_id, p.station_id)
         out.append(HandoverInfo(
             p.tracking_no, batch, _text(close.payload, "carrier", p.carrier) if close else p.carrier, station,
-            _text(close.payload, "courier") if close else "", "closed" if p.handed_over_at else "open",
+            _text(close.payload, "courier") if close else "",
+            HandoverState.CLOSED if p.handed_over_at else HandoverState.OPEN,
             scan.at if scan else (p.handed_over_at or ""), _text(scan.payload, "actor", "—") if scan else "—",
             p.handed_over_at, _text(close.payload, "actor") if close else None))
     return tuple(out)
