@@ -51,7 +51,7 @@ class State(Enum):
     IDLE = "idle"
     ORDER_OPEN = "order_open"
     ITEMS_COMPLETE = "items_complete"
-    WEIGHED = "weighed"
+    # No WEIGHED: a weight within tolerance ships in the same transaction (docs/architecture.md §5.1).
     LABELLED = "labelled"
     DONE = "done"
     BLOCKED = "blocked"  # waiting for a supervisor badge (or, for weight, a corrected parcel)

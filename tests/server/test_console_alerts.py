@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from console_harness import close_browsers, log_in, make_user
+from reconciliation_scenario import ship
 from robot_fakes import MailFake, RobotFake, robot, smtp
 from server_harness import Running, Station
 from test_console_auth import cli
-from test_console_reconciliation import ORDERS, _ship
+from test_console_reconciliation import ORDERS
 
 from app.clock import FakeClock, SystemClock
 from server.alerts.channels import AlertChannel, Message
@@ -76,7 +77,7 @@ def deviating(server: Running, station: Station, tmp_path: Path) -> Running:
     path.write_text(ORDERS, encoding="utf-8")
     svc = server.services
     import_orders(svc.sdb, path, "canonical", "WH1", SystemClock(), svc.config.zone)
-    reply = station.push(_ship(station, "A-1", "SF1000000000001"))
+    reply = station.push(ship(station, "A-1", "SF1000000000001"))
     assert reply.status_code == 200
     return server
 

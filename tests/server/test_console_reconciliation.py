@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from console_harness import browser, close_browsers, log_in, make_user
 from openpyxl import load_workbook
+from reconciliation_scenario import packed_and_handed_over
 from server_harness import Running, Station
-from server_hook_calls import generic_push
 
 from app.clock import SystemClock
 from server.console.reconcile import order_list, rows
@@ -28,24 +28,9 @@ A-5,"{HOSTILE.replace('"', '""')}",paid,2026-11-25T09:40:00+08:00,1,SKU1,1
 RANGE = "from=2026-11-24&to=2026-11-25"
 
 
-def _ship(station: Station, order_id: str, tracking_no: str) -> dict[str, object]:
-    return station.event("shipment.created", {"order_id": order_id, "tracking_no": tracking_no, "carrier": "SF"},
-                         at="2026-11-25T02:00:00Z")
-
-
 @pytest.fixture
 def scenario(server: Running, station: Station, tmp_path: Path) -> Running:
-    path = tmp_path / "orders.csv"
-    path.write_text(ORDERS, encoding="utf-8")
-    svc = server.services
-    import_orders(svc.sdb, path, "canonical", "WH1", SystemClock(), svc.config.zone)
-    reply = station.push(_ship(station, "A-1", "SF1000000000001"), _ship(station, "A-3", "SF1000000000003"),
-                         _ship(station, "A-3", "SF1000000000033"), _ship(station, "A-4", "SF1000000000004"),
-                         _ship(station, "GHOST-1", "SF1000000000009"),
-                         station.event("handover.closed", {"batch_id": "HO-1",
-                                                           "tracking_nos": ["SF1000000000001", "SF1000000000003"]}))
-    assert {r["status"] for r in reply.json()["results"]} == {"accepted"}
-    generic_push(server, [("SF1000000000001", "2026-11-25T18:00:00+08:00", "已揽收", "picked_up")])
+    packed_and_handed_over(server, station, ORDERS, tmp_path)
     make_user(server, "zhang", "viewer", ("WH1",))
     return server
 

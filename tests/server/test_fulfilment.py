@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciliation_scenario import ship
 from server_harness import Running, Station
 from server_hook_calls import generic_push
 
@@ -30,11 +31,6 @@ def _flags(server: Running) -> dict[str, tuple[int, int, int]]:
             'SELECT "order_id", "live_parcels", "handed_over", "carrier_accepted" FROM "order" ORDER BY 1')}
 
 
-def _ship(station: Station, order_id: str, tracking_no: str) -> dict[str, object]:
-    return station.event("shipment.created", {"order_id": order_id, "tracking_no": tracking_no, "carrier": "SF"},
-                         at="2026-11-25T02:00:00Z")
-
-
 def _push(station: Station, *events: dict[str, object]) -> None:
     reply = station.push(*events)
     assert {r["status"] for r in reply.json()["results"]} == {"accepted"}, reply.json()
@@ -44,8 +40,8 @@ def test_flags_follow_shipments_handovers_voids_and_carrier_events(server: Runni
                                                                    tmp_path: Path) -> None:
     _import(server, tmp_path, "F-1", "F-2")
     assert _flags(server) == {"F-1": (0, 0, 0), "F-2": (0, 0, 0)}
-    _push(station, _ship(station, "F-1", "SF2000000000001"), _ship(station, "F-2", "SF2000000000002"),
-          _ship(station, "F-2", "SF2000000000022"))
+    _push(station, ship(station, "F-1", "SF2000000000001"), ship(station, "F-2", "SF2000000000002"),
+          ship(station, "F-2", "SF2000000000022"))
     assert _flags(server) == {"F-1": (1, 0, 0), "F-2": (2, 0, 0)}
     _push(station, station.event("handover.closed", {"batch_id": "HO-1",
                                                      "tracking_nos": ["SF2000000000001", "SF2000000000002"]}))
@@ -64,7 +60,7 @@ def test_flags_follow_shipments_handovers_voids_and_carrier_events(server: Runni
 def test_events_before_the_parcel_and_orders_after_it_count(server: Running, station: Station,
                                                             tmp_path: Path) -> None:
     generic_push(server, [("SF2000000000009", "2026-11-25T19:00:00+08:00", "已揽收", "picked_up")])
-    _push(station, _ship(station, "LATE-1", "SF2000000000009"),
+    _push(station, ship(station, "LATE-1", "SF2000000000009"),
           station.event("handover.closed", {"batch_id": "HO-2", "tracking_nos": ["SF2000000000009"]}))
     assert "LATE-1" not in _flags(server)  # the platform has not sent the order yet
     _import(server, tmp_path, "LATE-1")
@@ -74,7 +70,7 @@ def test_events_before_the_parcel_and_orders_after_it_count(server: Running, sta
 def test_a_bulk_load_is_brought_up_to_date_by_refresh_warehouse(server: Running, station: Station,
                                                                 tmp_path: Path) -> None:
     _import(server, tmp_path, "B-1")
-    _push(station, _ship(station, "B-1", "SF2000000000101"))
+    _push(station, ship(station, "B-1", "SF2000000000101"))
     sdb = server.services.sdb
     with sdb.connection(), sdb.write():  # what a bulk load does: rows written past the projections
         sdb.execute('UPDATE "order" SET "live_parcels" = 0')

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from reconciliation_scenario import packed_and_handed_over, ship
 from server_harness import Running, Station, fresh_database
-from server_hook_calls import generic_push, kuaidi100_param, kuaidi100_push
+from server_hook_calls import kuaidi100_param, kuaidi100_push
 
 from app.clock import SystemClock
 from protocol import API
@@ -22,23 +23,8 @@ A-4,Outlet,cancelled,2026-11-25T09:30:00+08:00,1,SKU1,1
 """
 
 
-def _ship(station: Station, order_id: str, tracking_no: str) -> dict[str, object]:
-    return station.event("shipment.created", {"order_id": order_id, "tracking_no": tracking_no, "carrier": "SF"},
-                         at="2026-11-25T02:00:00Z")
-
-
 def test_reconciliation_per_shop_and_day(server: Running, station: Station, tmp_path: Path) -> None:
-    path = tmp_path / "orders.csv"
-    path.write_text(ORDERS, encoding="utf-8")
-    svc = server.services
-    import_orders(svc.sdb, path, "canonical", "WH1", SystemClock(), svc.config.zone)
-    reply = station.push(_ship(station, "A-1", "SF1000000000001"), _ship(station, "A-3", "SF1000000000003"),
-                         _ship(station, "A-3", "SF1000000000033"), _ship(station, "A-4", "SF1000000000004"),
-                         _ship(station, "GHOST-1", "SF1000000000009"),
-                         station.event("handover.closed", {"batch_id": "HO-1",
-                                                           "tracking_nos": ["SF1000000000001", "SF1000000000003"]}))
-    assert {r["status"] for r in reply.json()["results"]} == {"accepted"}
-    generic_push(server, [("SF1000000000001", "2026-11-25T18:00:00+08:00", "已揽收", "picked_up")])
+    packed_and_handed_over(server, station, ORDERS, tmp_path)
     body = station.get(f"{API}/reconciliation", day_from="2026-11-24", day_to="2026-11-25").json()
     rows = [(r["shop"], r["day"], r["orders"], r["cancelled"], r["packed"], r["handed_over"], r["carrier_accepted"],
              r["deviation_pct"]) for r in body["rows"]]
@@ -78,7 +64,7 @@ def test_ordered_or_awaiting_pickup_is_not_carrier_acceptance(server: Running, s
     path.write_text(ORDERS, encoding="utf-8")
     svc = server.services
     import_orders(svc.sdb, path, "canonical", "WH1", SystemClock(), svc.config.zone)
-    station.push(_ship(station, "A-3", "SF1000000000003"),
+    station.push(ship(station, "A-3", "SF1000000000003"),
                  station.event("handover.closed", {"batch_id": "HO-1", "tracking_nos": ["SF1000000000003"]}))
     waiting = [{"time": "2026-11-25 12:00:00", "context": "您的快件已由顺丰下单，等待快递员揽收", "status": "揽收",
                 "statusCode": "102"},
