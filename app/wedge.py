@@ -267,6 +267,14 @@ class SetAside:
             if not self.text:
                 self._since = None
 
+    def scanned(self, code: str) -> bool:
+        """The packer scanned the code that was set aside (a second go, this time at scanner speed):
+        the scan stands for it. True when that cleared the text."""
+        if not code or self.text.strip() != code:
+            return False
+        self.take()
+        return True
+
     def take(self) -> str:
         """Accepted: the text goes on as a scan."""
         text, self.text, self._since = self.text, "", None

@@ -231,3 +231,10 @@ def test_set_aside_text_taken_back_by_the_scan_it_began_or_accepted() -> None:
     aside.retract("nothing like it")
     assert aside.text == "xy"
     assert aside.take() == "xy" and aside.text == "" and aside.expired(now=1e9) is None
+
+
+def test_set_aside_text_stands_aside_for_the_same_code_scanned() -> None:
+    aside = SetAside()
+    aside.add("6901234560011", now=0.0)
+    assert not aside.scanned("6901234560028") and aside.text == "6901234560011"
+    assert aside.scanned("6901234560011") and aside.text == ""

@@ -10,7 +10,8 @@ and platform timestamp (`QKeyEvent.timestamp()`, not the time we got round to it
 - typing into a text field: the held keys are replayed to it (a person sees them a hold later);
 - typing where no text field has the focus (a screen waiting for scans): set aside and shown
   (`typed`, with the whole set-aside text) for the packer to accept — a click on the chip or a lone
-  Enter (`accept_typed`, then `confirmed`) — or to expire after `SET_ASIDE_SECONDS`, which is logged. Never dropped.
+  Enter (`accept_typed`, then `confirmed`), or by scanning the same code again, which stands for it —
+  or to expire after `SET_ASIDE_SECONDS`, which is logged. Never dropped.
 Auto-repeated keys and keys without a timestamp (synthesised: QTest, accessibility tools) prove no
 scanner: they end whatever is held and pass through.
 
@@ -271,6 +272,9 @@ class WedgeFilter(QObject):
         self._held.clear()  # swallowed for good: the scan must not land in the focused field
         self._target = None
         self.set_aside.retract(burst.released)
+        if self.set_aside.scanned(burst.code):
+            self._expiry.stop()
+            self.typed.emit("")
         focus = QApplication.focusWidget()
         if focus is not None and focus.testAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled):
             QGuiApplication.inputMethod().reset()  # drop whatever the IME composed from the burst

@@ -240,6 +240,12 @@ def test_a_stretched_scan_is_set_aside_whole_not_lost(qtbot: QtBot, wedge: Wedge
     type_keys(CODE, start=1_000, spacing=110)
     qtbot.waitUntil(lambda: wedge.set_aside.text == CODE)
     assert scans == [] and wedge.accept_typed() and wedge.set_aside.text == ""
+    type_keys(CODE, start=10_000, spacing=110)
+    qtbot.waitUntil(lambda: wedge.set_aside.text == CODE)
+    aside: list[str] = []
+    wedge.typed.connect(aside.append)
+    type_keys(CODE, start=20_000, spacing=SCANNER_MS)  # scanned again, at scanner speed: that scan stands for it
+    assert scans == [CODE] and wedge.set_aside.text == "" and aside == [""]
 
 
 def test_set_aside_text_expires_logged(qtbot: QtBot, screen: QWidget, qapp: QApplication,
