@@ -215,6 +215,22 @@ class CaseChangeOut(Model):
     at: datetime
 
 
+class SupervisorCallOut(Model):
+    """A supervisor call still live at another station of the warehouse (CALL_SUPERVISOR there)."""
+
+    station: str = Field(description="the calling station's name")
+    order_id: str | None = Field(description="the order on its bench; null: the bench itself")
+    state: Literal["open", "acknowledged"]
+    opened_at: datetime
+    updated_at: datetime = Field(description="the last call")
+
+
+class SupervisorCallsOut(Model):
+    """`GET /api/v1/supervisor-calls`: every live supervisor call of the other stations, oldest first."""
+
+    calls: list[SupervisorCallOut]
+
+
 # ----- rules -----
 class RuleSetOut(Model):
     """`GET /api/v1/rules`: the exception rule set the server serves (the station validates it again)."""

@@ -23,6 +23,7 @@ from protocol import (
     Page,
     ProductOut,
     RuleSetOut,
+    SupervisorCallsOut,
     TrackingEventOut,
     WaybillAllocateRequest,
     WaybillAllocation,
@@ -117,6 +118,14 @@ def pull_cases(request: Request, station: Station, cursor: Cursor = None, limit:
         return pulls.cases_page(services(request).sdb, station.station_id, cursor, limit)
     except pulls.CursorError as exc:
         raise refuse(request, 400, str(exc), station.station_id) from None
+
+
+@router.get("/supervisor-calls", response_model=SupervisorCallsOut, responses=REFUSALS)
+def supervisor_calls(request: Request, station: Station) -> SupervisorCallsOut:
+    """The live supervisor calls of the warehouse's other stations: each station's triage screen counts them."""
+    from server.cases import live_calls
+
+    return SupervisorCallsOut(calls=live_calls(services(request).sdb, station.warehouse, station.station_id))
 
 
 @router.get("/rules", response_model=RuleSetOut, responses=REFUSALS)

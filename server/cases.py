@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.cases import SUPERVISOR_CALL
 from app.clock import Clock, iso
 from app.store.states import CaseState
+from protocol import SupervisorCallOut
 from server.db import ServerDb, take_positions
 from server.models import ServerCase
 
@@ -167,6 +169,21 @@ def queue(sdb: ServerDb, warehouse: str, filters: Filters, now: datetime, limit:
     params.append(limit)
     with sdb.connection():
         return [Case(*row) for row in sdb.execute(sql, params)]
+
+
+def live_calls(sdb: ServerDb, warehouse: str, except_station: str, limit: int = 200) -> list[SupervisorCallOut]:
+    """The warehouse's live supervisor calls at stations other than `except_station`, oldest first:
+    what every station's triage screen counts besides its own."""
+    with sdb.connection():
+        rows = sdb.execute(
+            'SELECT COALESCE(s."name", c."station_id"), c."order_id", c."state", c."opened_at", c."updated_at" '
+            'FROM "server_case" c LEFT JOIN "station" s ON s."station_id" = c."station_id" '
+            'WHERE c."warehouse" = ? AND c."tag" = ? AND c."state" IN (\'open\', \'acknowledged\') '
+            'AND c."station_id" != ? ORDER BY c."opened_at", c."id" LIMIT ?',
+            (warehouse, SUPERVISOR_CALL, except_station, limit)).fetchall()
+    return [SupervisorCallOut.model_validate({"station": name, "order_id": order_id, "state": state,
+                                              "opened_at": opened, "updated_at": updated})
+            for name, order_id, state, opened, updated in rows]
 
 
 def weekly_heatmap(sdb: ServerDb, warehouse: str, now: datetime, top: int = 5) -> tuple[list[str], list[str],

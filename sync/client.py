@@ -49,6 +49,7 @@ from protocol import (
     Page,
     ProductOut,
     RuleSetOut,
+    SupervisorCallsOut,
     TrackingEventOut,
     WaybillAllocateRequest,
     WaybillAllocation,
@@ -268,6 +269,10 @@ class SyncClient:
     def rules(self) -> RuleSetOut:
         """The rule set the server serves (version 0: none uploaded, the shipped defaults apply)."""
         return _parse(RuleSetOut, self.request("GET", "/rules"), "GET /rules")
+
+    def supervisor_calls(self) -> SupervisorCallsOut:
+        """The live supervisor calls of the warehouse's other stations."""
+        return _parse(SupervisorCallsOut, self.request("GET", "/supervisor-calls"), "GET /supervisor-calls")
 
 
 def enroll(server: str, token: str, station_name: str, public_key_pem: str, *,

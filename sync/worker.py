@@ -31,6 +31,7 @@ from app.clock import Clock
 from app.store import Store
 from app.worker import Chore, Worker
 from protocol import RuleSetOut
+from sync.calls import CallsSource, pull_calls
 from sync.client import SyncClient, SyncError
 from sync.outbox import EventSink, PushReport, oldest_unsent_at, outbox_depth, push_outbox, rejected_count
 from sync.pools import WaybillSource, top_up_pools
@@ -52,7 +53,7 @@ class RulesSource(Protocol):
     def rules(self) -> RuleSetOut: ...
 
 
-class SyncApi(EventSink, PageSource, RulesSource, WaybillSource, Protocol):
+class SyncApi(EventSink, PageSource, RulesSource, WaybillSource, CallsSource, Protocol):
     """What a round needs from the server: `SyncClient`, or a fake in tests."""
 
 
@@ -180,6 +181,11 @@ def run_round(store: Store, api: SyncApi, clock: Clock, *,
     if not stopped():
         try:
             topped_up = top_up_pools(store, api, clock)
+        except SyncError as exc:
+            errors.append(exc)
+    if not stopped():
+        try:
+            pull_calls(store, api, clock)
         except SyncError as exc:
             errors.append(exc)
     if not stopped() and (any(report.items for report in feeds.values()) or topped_up

@@ -7,7 +7,8 @@ result comes back as a signal, delivered queued on the UI thread. Acknowledge an
 
 While the station runs, a timer re-reads the queue every few seconds, so a case routed to the role
 of the operator logged in at the bench shows (and counts on the mode button) at once; so do the
-open supervisor calls and supervisor-routed cases, on every station whoever is logged in.
+open supervisor calls and supervisor-routed cases, on every station whoever is logged in — the
+calls of the warehouse's other stations too, as the last sync round heard them (`app.calls_board`).
 
 A case routed to supervisors or admins is worked with a badge scan (`app.case_roles`): `arm` holds
 the action and takes the station's scans (`StationRuntime.divert_scans`) until a badge with the role
@@ -26,6 +27,7 @@ from pathlib import Path
 from peewee import JOIN
 
 from app import cases
+from app.calls_board import RemoteCall, load_board
 from app.case_roles import CaseRefused, act_by_badge, badge_for, required_role
 from app.cases import SUPERVISOR_CALL, CaseError, case_listeners, transition
 from app.clock import Clock, parse_iso
@@ -82,8 +84,9 @@ class TriageSnapshot:
     badge: int  # open cases routed to that role (to every role when nobody is logged in)
     heat: HeatMap
     as_of: datetime
-    calls: int = 0  # open supervisor calls (CALL_SUPERVISOR), whoever is logged in
-    for_supervisors: int = 0  # open cases routed to supervisors or admins, the calls included
+    calls: int = 0  # open supervisor calls (CALL_SUPERVISOR) here and at the other stations, whoever is logged in
+    for_supervisors: int = 0  # open cases routed to supervisors or admins here, this station's calls included
+    elsewhere: tuple[RemoteCall, ...] = ()  # open calls at the warehouse's other stations (as of the last sync)
 
 
 @dataclass(frozen=True)
@@ -191,9 +194,10 @@ class TriageController(QObject):
         open_cases = ExceptionCase.select().where(ExceptionCase.state == CaseState.OPEN)
         badge_query = open_cases.where(ExceptionCase.route == role) if role is not None else open_cases
         for_supervisors = open_cases.where(ExceptionCase.route.in_(("supervisor", "admin")))
-        calls = open_cases.where(ExceptionCase.tag == SUPERVISOR_CALL).count()
+        elsewhere = load_board(self._store).open
+        calls = open_cases.where(ExceptionCase.tag == SUPERVISOR_CALL).count() + len(elsewhere)
         self.snapshot.emit(TriageSnapshot(rows, total, role, badge_query.count(), self._heatmap(), now, calls,
-                                          for_supervisors.count()))
+                                          for_supervisors.count(), elsewhere))
 
     def _heatmap(self) -> HeatMap:
         days, tags, counts = cases.weekly_heatmap(self._clock, self._config.timezone, days=HEAT_DAYS, top=HEAT_TAGS)

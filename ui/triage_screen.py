@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from app.calls_board import RemoteCall
 from app.i18n import N_, translator
 from app.pack.outcomes import Level
 from app.store.states import CaseState
@@ -52,6 +53,7 @@ COLUMNS = ("tr_col_id", "tr_col_opened", "tr_col_order", "tr_col_tag", "tr_col_s
            "tr_col_state", "tr_col_title")
 SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#b26a00", "info": "#455a64"}
 CALLS_BADGE = N_("Supervisor calls: {calls} · open for supervisors: {cases}")
+CALLS_ELSEWHERE = N_("called at {stations}")
 SCAN_TO_ACT = {"acknowledged": N_("Scan the badge of a {role} or above to acknowledge {count} case(s)"),
                "resolved": N_("Scan the badge of a {role} or above to resolve {count} case(s)")}
 REFUSED = N_("Refused: {reason}. Still waiting for a badge of a {role} or above.")
@@ -178,10 +180,14 @@ class TriageScreen(QWidget):
         self._show_rows()
         self.heat.show_heat(snapshot.heat)
         self.badge.emit(snapshot.badge)
-        self._show_calls(snapshot.calls, snapshot.for_supervisors)
+        self._show_calls(snapshot.calls, snapshot.for_supervisors, snapshot.elsewhere)
 
-    def _show_calls(self, calls: int, cases: int) -> None:
-        self.calls.setText(self._words(CALLS_BADGE, calls=calls, cases=cases))
+    def _show_calls(self, calls: int, cases: int, elsewhere: tuple[RemoteCall, ...]) -> None:
+        text = self._words(CALLS_BADGE, calls=calls, cases=cases)
+        if elsewhere:
+            where = ", ".join(f"{c.station} ({c.order_id})" if c.order_id else c.station for c in elsewhere)
+            text += " — " + self._words(CALLS_ELSEWHERE, stations=where)
+        self.calls.setText(text)
         colour = "#c62828" if calls else ("#b26a00" if cases else "#455a64")
         self.calls.setStyleSheet(f"color: {colour};")
         self.calls_badge.emit(calls, cases)

@@ -93,3 +93,32 @@ def test_server_rule_opens_a_case_when_tracking_stalls(server: Running, station:
     make_user(server, "zhang", "supervisor", ("WH1",))
     page = log_in(server, "zhang").get("/console/exceptions").text
     assert STALLED_TAG in page and "SF3000000000001" in page
+
+
+def _call(station: Station, case: int, order_id: str | None, at: datetime) -> dict[str, object]:
+    return station.event("exception.opened", {
+        "case": case, "key": f"supervisor_call:x:{case}", "tag": "supervisor_call",
+        "rule_id": "builtin.call_supervisor",
+        "severity": "warning", "route": "supervisor", "order_id": order_id, "tracking_no": None, "title": "called",
+        "actor": "王芳"}, at=iso(at))
+
+
+def test_each_station_hears_the_live_supervisor_calls_of_its_warehouses_other_stations(server: Running,
+                                                                                      station: Station) -> None:
+    now = datetime.now(UTC)
+    other = server.enroll("WH1", "BENCH-2")
+    far = server.enroll("WH2", "FAR-BENCH")
+    station.push(_call(station, 1, "TB1", now - timedelta(minutes=9)),
+                 _call(station, 2, None, now - timedelta(minutes=3)),
+                 _opened(station, 3, "wrong_item"),  # not a call
+                 station.event("exception.resolved", {"case": 2, "note": "done", "tag": "supervisor_call",
+                                                      "actor": "李强"}))
+    other.push(_call(other, 1, "TB9", now - timedelta(minutes=1)))
+    far.push(_call(far, 1, "FAR1", now))
+    seen_by_other = other.request("GET", f"{API}/supervisor-calls")
+    assert seen_by_other.status_code == 200, seen_by_other.text
+    assert [(c["station"], c["order_id"], c["state"]) for c in seen_by_other.json()["calls"]] == [
+        ("BENCH-1", "TB1", "open")]  # its own call is not listed, the resolved one is gone, WH2 never shows
+    seen_by_first = station.request("GET", f"{API}/supervisor-calls").json()["calls"]
+    assert [(c["station"], c["order_id"]) for c in seen_by_first] == [("BENCH-2", "TB9")]
+    assert station.request("GET", f"{API}/supervisor-calls", secret="wrong").status_code == 401

@@ -26,6 +26,8 @@ from protocol import (
     Page,
     ProductOut,
     RuleSetOut,
+    SupervisorCallOut,
+    SupervisorCallsOut,
     TrackingEventOut,
     WaybillAllocation,
 )
@@ -57,6 +59,7 @@ class FakeApi:
         self.audit_claims: list[Claim] = []
         self.pool: dict[str, list[str]] = {}  # the server's waybill pool, per carrier
         self.allocations: list[tuple[str, int]] = []
+        self.calls: list[SupervisorCallOut] = []  # live supervisor calls of the other stations
 
     def serve_rules(self, content: str, version: int) -> None:
         self.ruleset = RuleSetOut(version=version, sha256=hashlib.sha256(content.encode()).hexdigest(),
@@ -121,6 +124,9 @@ class FakeApi:
     def rules(self) -> RuleSetOut:
         self._fail(self.pull_failures)
         return self.ruleset
+
+    def supervisor_calls(self) -> SupervisorCallsOut:
+        return SupervisorCallsOut(calls=self.calls)
 
     def allocate_waybills(self, carrier: str, count: int) -> WaybillAllocation:
         self.allocations.append((carrier, count))

@@ -8,20 +8,24 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 
 from app.barcodes import Command, command_barcode
+from app.calls_board import load_board
 from app.cases import open_case, transition
 from app.clock import FakeClock, SystemClock
 from app.demo import seed_demo
 from app.pack.flow import FlowConfig, PackFlow
 from app.store import Store
 from app.store.models import ExceptionCase, Outbox
+from protocol import Event
 from server.console.accounts import add_user
 from sync.client import SyncClient
 from sync.outbox import push_outbox
 from sync.pull import pull_feed
+from sync.worker import run_round
 from tests.helpers import scan
 from tests.sync import realserver
 from tests.sync.realserver import WAREHOUSE, Central
@@ -116,3 +120,29 @@ def test_a_supervisor_call_reaches_the_console_queue_and_a_second_call_moves_it_
     assert central.query('SELECT COUNT(*) FROM "station_event" WHERE "status" = \'rejected\'') == [(0,)]
     ((updated_at,),) = central.query('SELECT "updated_at" FROM "server_case"')
     assert updated_at > row[5]  # one case, moved up in time by the second call
+
+
+def test_a_sync_round_brings_the_other_stations_live_calls_to_the_board(
+        central: Central, client: SyncClient, store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    other_dir = tmp_path / "bench-2"
+    other_dir.mkdir()
+    other = SyncClient.from_credentials(central.enroll_station(other_dir, name="BENCH-2"), clock=SystemClock())
+
+    def other_says(seq: int, kind: str, payload: dict[str, object]) -> None:
+        event = Event(id=uuid4(), kind=kind, at=clock.now(), station=other.station_id, seq=seq, payload=payload)
+        assert other.push([event]).results[0].status == "accepted"
+
+    with other:
+        other_says(1, "exception.opened", {"case": 7, "key": "supervisor_call:BENCH-2:TB9", "tag": "supervisor_call",
+                                           "rule_id": "builtin.call_supervisor", "severity": "warning",
+                                           "route": "supervisor", "order_id": "TB9", "title": "called"})
+        assert load_board(store).as_of is None  # never heard yet
+        report = run_round(store, client, clock)
+        assert report.ok, report.errors
+        board = load_board(store)
+        assert [(c.station, c.order_id, c.state) for c in board.open] == [("BENCH-2", "TB9", "open")]
+        assert board.as_of == clock.now()
+
+        other_says(2, "exception.resolved", {"case": 7, "note": "helped", "tag": "supervisor_call"})
+        assert run_round(store, client, clock).ok
+        assert load_board(store).calls == ()

@@ -37,6 +37,8 @@ def central(seen: Seen) -> Reply:
                  "receiver_address": "浙江省杭州市西湖区文三路 90 号",
                  "lines": [{"line_no": 1, "sku": "A", "qty": 1}], "updated_at": "2026-11-25T02:00:00Z"}
         return Reply(200, {"items": [order], "next_cursor": "1", "has_more": False})
+    if seen.path == "/api/v1/supervisor-calls":
+        return Reply(200, {"calls": []})
     if seen.path == "/api/v1/rules":
         return Reply(200, {"version": 0, "sha256": hashlib.sha256(b"").hexdigest(), "created_at": None, "content": ""})
     return Reply(200, {"items": [], "next_cursor": "x", "has_more": False})

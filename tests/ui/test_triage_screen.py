@@ -10,8 +10,9 @@ from pypdf import PdfReader
 from pytestqt.qtbot import QtBot
 
 from app.barcodes import Command, command_barcode
+from app.calls_board import RemoteCall, save_board
 from app.cases import open_case
-from app.clock import FakeClock
+from app.clock import FakeClock, iso
 from app.demo import ORDERS, product_barcode
 from app.pack.outcomes import Level
 from app.store.models import AuditEntry, ExceptionCase, Order
@@ -216,6 +217,18 @@ def test_a_supervisor_call_shows_on_the_badges_and_only_a_supervisor_badge_works
     station.opened.devices.scanner.feed(TEA)
     qtbot.waitUntil(lambda: window.pack_screen.last_event == "item_ok")
     assert ExceptionCase.get_by_id(row.id).state == "acknowledged"
+
+
+def test_calls_at_the_other_stations_count_on_this_ones_badges(qtbot: QtBot, station: Station,
+                                                               clock: FakeClock) -> None:
+    screen = triage(station)
+    heard = RemoteCall("BENCH-3", "TB9", "open", iso(clock.now()), iso(clock.now()))
+    station.runtime.call(lambda: save_board(station.store, [heard], clock.now()))  # as a sync round leaves it
+    screen.controller.refresh()
+    qtbot.waitUntil(lambda: screen.snapshot is not None and screen.snapshot.calls == 1)
+    assert screen.snapshot.elsewhere == (heard,) and screen.snapshot.for_supervisors == 0
+    assert "呼叫来自 BENCH-3 (TB9)" in screen.calls.text()
+    assert station.window.badge.text() == "☎1 · 0" and not station.window.badge.isHidden()
 
 
 def test_evidence_button_writes_the_order_pack(qtbot: QtBot, station: Station, clock: FakeClock,
