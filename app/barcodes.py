@@ -1,7 +1,7 @@
 """Interpret one raw scan: what did the packer just scan? (docs/architecture.md §4.3)
 
 Pure domain code: no Qt, no I/O. `interpret()` is total: for any bytes or str it returns a
-`ParsedScan` or raises `BarcodeError`, whose message is shown to the packer as is.
+`ParsedScan` or raises `BarcodeError`, whose `reason` (words of the catalog) is shown to the packer.
 
 Interpretation order (first match wins):
 
@@ -44,12 +44,18 @@ from enum import Enum
 from typing import Final
 
 from app.errors import InputError
+from app.i18n import N_, Phrase
 
 MAX_SCAN_LENGTH: Final = 4096  # bytes (or characters for str input); a real barcode is far shorter
+CHECK_DIGIT_WRONG: Final = N_("check digit wrong in {code}: misread or damaged barcode, scan again")
 
 
 class BarcodeError(InputError, ValueError):
-    """The scan cannot be used; the message is meant for the packer."""
+    """The scan cannot be used; `reason` is meant for the packer, in the bench's language."""
+
+    def __init__(self, reason: Phrase) -> None:
+        super().__init__(reason.plain())
+        self.reason = reason
 
 
 class Command(Enum):
@@ -149,7 +155,7 @@ def command_barcode(cmd: Command) -> str:
 def gtin_check_digit(body: str) -> int:
     """GS1 mod-10 check digit for `body` (the GTIN without its check digit): weights 3,1,… from the right."""
     if not _is_digits(body):
-        raise BarcodeError(f"not a number: {_show(body)}")
+        raise BarcodeError(Phrase(N_("not a number: {code}"), {"code": _show(body)}))
     total = 3 * sum(map(int, body[-1::-2])) + sum(map(int, body[-2::-2]))
     return -total % 10
 
@@ -164,7 +170,7 @@ def upce_to_upca(upce: str) -> str:
     The check digit is carried over unchanged (it is the UPC-A's); verifying it is `gtin_key`'s job.
     """
     if len(upce) != 8 or not _is_digits(upce) or upce[0] not in "01":
-        raise BarcodeError(f"not a UPC-E code: {_show(upce)}")
+        raise BarcodeError(Phrase(N_("not a UPC-E code: {code}"), {"code": _show(upce)}))
     d, last = upce[1:7], upce[6]
     if last in "012":
         middle = d[:2] + last + "0000" + d[2:5]
@@ -195,10 +201,11 @@ def _key_or_none(code: str, *, ean8: bool = True, upce: bool = True) -> str | No
 
 def _checked_key(code: str, *, ean8: bool = True, upce: bool = True) -> str:
     if len(code) not in _GTIN_LENGTHS or not _is_digits(code):
-        raise BarcodeError(f"not a product barcode (needs 8, 12, 13 or 14 digits): {_show(code)}")
+        raise BarcodeError(Phrase(N_("not a product barcode (needs 8, 12, 13 or 14 digits): {code}"),
+                                  {"code": _show(code)}))
     key = _key_or_none(code, ean8=ean8, upce=upce)
     if key is None:
-        raise BarcodeError(f"check digit wrong in {code}: misread or damaged barcode, scan again")
+        raise BarcodeError(Phrase(CHECK_DIGIT_WRONG, {"code": code}))
     return key
 
 
@@ -213,19 +220,19 @@ def gtin_key(text: str) -> str:
 
 def _decode(raw: bytes | str) -> str:
     if len(raw) > MAX_SCAN_LENGTH:
-        raise BarcodeError(f"unreadable scan: too long ({len(raw)} characters)")
+        raise BarcodeError(Phrase(N_("unreadable scan: too long ({length} characters)"), {"length": len(raw)}))
     if isinstance(raw, str):
         text = raw
     else:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise BarcodeError("unreadable scan: not valid text (check the scanner's encoding)") from None
+            raise BarcodeError(Phrase(N_("unreadable scan: not valid text (check the scanner's encoding)"))) from None
     text = text.strip(_SURROUNDING_WS)
     if not text:
-        raise BarcodeError("empty scan")
+        raise BarcodeError(Phrase(N_("empty scan")))
     if _CONTROL_RE.search(text):
-        raise BarcodeError("unreadable scan: contains control bytes")
+        raise BarcodeError(Phrase(N_("unreadable scan: contains control bytes")))
     return text
 
 
@@ -236,15 +243,16 @@ def _parse_gs1(payload: str, symbology: str | None) -> ParsedScan:
         # parse_hri for "(01)…(10)…", parse for raw element strings with GS separators.
         msg = GS1Message.parse_hri(payload) if payload.startswith("(") else GS1Message.parse(payload)
     except Exception as exc:  # biip raises ParseError, but odd input can surface other errors too
-        raise BarcodeError(f"unreadable GS1 code: {str(exc)[:160]}") from exc
+        raise BarcodeError(Phrase(N_("unreadable GS1 code: {error}"), {"error": str(exc)[:160]})) from exc
     if not msg.element_strings:
-        raise BarcodeError("unreadable GS1 code: no data")
+        raise BarcodeError(Phrase(N_("unreadable GS1 code: no data")))
     values: dict[str, str] = {}
     expiry: dt.date | None = None
     for es in msg.element_strings:
         # biip records check-digit failures on the element instead of raising: turn them into errors.
         if es.gtin_error or es.sscc_error or es.gln_error:
-            raise BarcodeError(f"check digit wrong in GS1 ({es.ai.ai}) {es.value}: scan again")
+            raise BarcodeError(Phrase(N_("check digit wrong in GS1 ({ai}) {value}: scan again"),
+                                      {"ai": es.ai.ai, "value": es.value}))
         values.setdefault(es.ai.ai, es.value)  # first occurrence wins
         if es.ai.ai == "17" and expiry is None:
             expiry = es.date
@@ -284,12 +292,13 @@ def interpret(raw: bytes | str, is_badge: Callable[[str], bool] = _never_badge) 
         aim, text = text[:3], text[3:].lstrip(_SURROUNDING_WS)
         symbology = AIM_SYMBOLOGIES.get(aim, aim)
         if not text:
-            raise BarcodeError("empty scan")
+            raise BarcodeError(Phrase(N_("empty scan")))
 
     if text[:7].upper() == _COMMAND_PREFIX:
         command = Command.__members__.get(text[7:].upper())
         if command is None:
-            raise BarcodeError(f"unknown command barcode {_show(text)}: use the current command sheet")
+            raise BarcodeError(Phrase(N_("unknown command barcode {code}: use the current command sheet"),
+                                      {"code": _show(text)}))
         return ParsedScan(Kind.COMMAND, text, symbology, command=command)
 
     if is_badge(text):
@@ -300,9 +309,9 @@ def interpret(raw: bytes | str, is_badge: Callable[[str], bool] = _never_badge) 
 
     if aim == "]E0" or aim == "]E4":
         if not _is_digits(text):
-            raise BarcodeError(f"unreadable product barcode: {_show(text)}")
+            raise BarcodeError(Phrase(N_("unreadable product barcode: {code}"), {"code": _show(text)}))
         if aim == "]E4" and len(text) != 8:
-            raise BarcodeError(f"unreadable EAN-8 barcode: {_show(text)}")
+            raise BarcodeError(Phrase(N_("unreadable EAN-8 barcode: {code}"), {"code": _show(text)}))
         # AIM gives EAN-8 its own identifier, so 8 digits under ]E0 can only be UPC-E.
         key = _checked_key(text, ean8=aim == "]E4", upce=aim == "]E0")
         return ParsedScan(Kind.GTIN, text, symbology, gtin=key)
@@ -314,7 +323,7 @@ def interpret(raw: bytes | str, is_badge: Callable[[str], bool] = _never_badge) 
             return ParsedScan(Kind.GTIN, text, symbology, gtin=gtin, carrier=carrier)
         if carrier is not None:
             return ParsedScan(Kind.TRACKING, text, symbology, carrier=carrier)
-        raise BarcodeError(f"check digit wrong in {text}: misread or damaged barcode, scan again")
+        raise BarcodeError(Phrase(CHECK_DIGIT_WRONG, {"code": text}))
 
     if text.isascii():
         carrier = _carrier(text)
@@ -322,5 +331,6 @@ def interpret(raw: bytes | str, is_badge: Callable[[str], bool] = _never_badge) 
             return ParsedScan(Kind.TRACKING, text.upper(), symbology, carrier=carrier)
         if _ORDER_RE.fullmatch(text):
             return ParsedScan(Kind.ORDER, text, symbology)
-        raise BarcodeError(f"unrecognised barcode {_show(text)}: not an order, product or parcel code")
-    raise BarcodeError("unreadable scan: contains non-ASCII characters (turn off the input method?)")
+        raise BarcodeError(Phrase(N_("unrecognised barcode {code}: not an order, product or parcel code"),
+                                  {"code": _show(text)}))
+    raise BarcodeError(Phrase(N_("unreadable scan: contains non-ASCII characters (turn off the input method?)")))

@@ -90,11 +90,12 @@ def cmd_waybills_import(args: argparse.Namespace) -> int:
     from app.waybills import LowWater, import_waybills
 
     store = store_for(args)
+    config = _config(args)
     report = import_waybills(store, Path(args.file), args.carrier, SystemClock(), _actor(args),
-                             low_water=LowWater.from_config(_config(args)))
+                             low_water=LowWater.from_config(config))
     print(report.summary())
     for warning in report.warnings:
-        print(f"WARNING {warning.text('en')}", file=sys.stderr)
+        print(f"WARNING {warning.text(config.language)}", file=sys.stderr)
     return 0
 
 
@@ -102,14 +103,15 @@ def cmd_waybills_status(args: argparse.Namespace) -> int:
     from app.waybills import LowWater, pool_summary, pool_warnings
 
     read_store(args)
-    limits = LowWater.from_config(_config(args))
+    config = _config(args)
+    limits = LowWater.from_config(config)
     summary = pool_summary()
     warnings = pool_warnings(limits)
     if args.json:
         print(json.dumps({
             "pools": {c: {"free": f, "used": u, "low_water": limits.for_carrier(c)} for c, (f, u) in summary.items()},
             "warnings": [{"carrier": w.carrier, "free": w.free, "threshold": w.threshold, "level": w.level,
-                          "message": w.text("en")} for w in warnings],
+                          "message": w.text(config.language)} for w in warnings],
         }, ensure_ascii=False))
     elif not summary:
         print("no waybill numbers in the pool; import some with `packbench waybills import FILE --carrier CODE`")
@@ -117,7 +119,7 @@ def cmd_waybills_status(args: argparse.Namespace) -> int:
         for carrier, (free, used) in summary.items():
             print(f"{carrier:<6} free {free:>7}  used {used:>7}  (warn below {limits.for_carrier(carrier)})")
     for warning in warnings:
-        print(f"WARNING {warning.text('en')}", file=sys.stderr)
+        print(f"WARNING {warning.text(config.language)}", file=sys.stderr)
     return 0
 
 
@@ -177,10 +179,11 @@ def _emit(data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _loud(outcome: Any) -> None:
-    _emit(outcome.as_json())
+def _loud(outcome: Any, lang: str) -> None:
+    """A handover outcome as JSON, a refusal also on stderr: both in the station's language."""
+    _emit(outcome.as_json(lang))
     if outcome.refused:
-        print(f"REFUSED {outcome.text('en')} | {outcome.text('zh')}", file=sys.stderr, flush=True)
+        print(f"REFUSED {outcome.text(lang)}", file=sys.stderr, flush=True)
 
 
 def cmd_handover(args: argparse.Namespace) -> int:
@@ -200,15 +203,15 @@ def cmd_handover(args: argparse.Namespace) -> int:
     for code in _scans(args.scans):
         outcome = service.scan(batch, code)
         refused += outcome.refused
-        _loud(outcome)
+        _loud(outcome, config.language)
     try:
         manifest = service.close(batch, args.courier)
     except HandoverError as exc:
         for outcome in exc.intercepted:
-            _loud(outcome)
+            _loud(outcome, config.language)
         raise
     for outcome in manifest.intercepted:
-        _loud(outcome)
+        _loud(outcome, config.language)
     refused += len(manifest.intercepted)
     pages = write_manifest(output_file(args.output), manifest, warehouse=config.sender.name, tz=config.timezone,
                            lang=config.language)

@@ -156,7 +156,7 @@ class StationConfig:
         return FlowConfig(
             station=self.station, carrier=self.carrier, carriers=tuple(self.carriers),
             box_tare_g=self.box_tare_g, tolerance=Tolerance(self.tolerance_g, self.tolerance_pct),
-            printer_name=self.printer,
+            printer_name=self.printer, language=self.language,
         )
 
 

@@ -26,56 +26,40 @@ from app.audit import record_fact
 from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
 from app.clock import Clock, iso, parse_iso
 from app.errors import PackBenchError
+from app.i18n import ENGLISH, N_, Phrase, plain
 from app.labels import mask_phone
-from app.pack.outcomes import Level, render_message
+from app.pack.outcomes import Level, Message, message_text
 from app.store import Store
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import Order, Shipment
 from app.store.states import HandoverState, OrderStatus
+from app.terms import BARCODE_KINDS, named
 
 IN_CHUNK = 500
 INTERCEPT_STATUSES = {OrderStatus.CANCELLED: "intercept_cancelled", OrderStatus.REFUNDED: "intercept_refunded"}
 
-# event: (level, English, Chinese). Placeholders are filled from the outcome's fields and detail.
-MESSAGES: dict[str, tuple[Level, str, str]] = {
-    "accepted": (Level.OK, "{tracking_no} OK — {count} in batch", "{tracking_no} 已登记，本批 {count} 件"),
-    "already_in_this_batch": (
-        Level.WARN, "{tracking_no} already scanned — if this is a second box with the same label, set it aside",
-        "{tracking_no} 本批已扫描——如是贴了相同面单的另一个包裹，请拿出",
-    ),
-    "already_handed_over": (
-        Level.ERROR, "{tracking_no} was ALREADY HANDED OVER in {handed_over_batch} — set it aside",
-        "{tracking_no} 已在批次 {handed_over_batch} 交接过，请拿出",
-    ),
-    "in_other_batch": (
-        Level.ERROR, "{tracking_no} is in open batch {other_batch} — finish that batch first",
-        "{tracking_no} 已在未结束的批次 {other_batch} 中",
-    ),
-    "voided": (
-        Level.ERROR, "VOIDED label {tracking_no} — do not ship, set the parcel aside",
-        "面单 {tracking_no} 已作废——禁止发出，请拿出包裹",
-    ),
-    "wrong_carrier": (
-        Level.ERROR, "{tracking_no} is a {parcel_carrier} parcel, not {carrier} — set it aside",
-        "{tracking_no} 是 {parcel_carrier} 的包裹，不是 {carrier}，请拿出",
-    ),
-    "intercept_cancelled": (
-        Level.ERROR, "INTERCEPT {tracking_no}: order {order_id} was CANCELLED — do not ship",
-        "拦截 {tracking_no}：订单 {order_id} 已取消——禁止发出",
-    ),
-    "intercept_refunded": (
-        Level.ERROR, "INTERCEPT {tracking_no}: order {order_id} was REFUNDED — do not ship",
-        "拦截 {tracking_no}：订单 {order_id} 已退款——禁止发出",
-    ),
-    "unknown_parcel": (
-        Level.ERROR, "No packed parcel {tracking_no} at this station — set it aside",
-        "本站没有已打包的包裹 {tracking_no}，请拿出",
-    ),
-    "not_a_tracking_number": (Level.ERROR, "Not a waybill: {reason}", "不是运单号：{reason}"),
-    "removed": (Level.WARN, "{tracking_no} taken out of {batch_id}", "{tracking_no} 已移出批次 {batch_id}"),
-    "not_in_batch": (Level.ERROR, "{tracking_no} is not in {batch_id}", "{tracking_no} 不在批次 {batch_id} 中"),
+# event: (level, English msgid). Placeholders are filled from the outcome's fields and detail.
+MESSAGES: dict[str, Message] = {
+    "accepted": Message(Level.OK, N_("{tracking_no} OK — {count} in batch")),
+    "already_in_this_batch": Message(
+        Level.WARN, N_("{tracking_no} already scanned — if this is a second box with the same label, set it aside")),
+    "already_handed_over": Message(
+        Level.ERROR, N_("{tracking_no} was ALREADY HANDED OVER in {handed_over_batch} — set it aside")),
+    "in_other_batch": Message(
+        Level.ERROR, N_("{tracking_no} is in open batch {other_batch} — finish that batch first")),
+    "voided": Message(Level.ERROR, N_("VOIDED label {tracking_no} — do not ship, set the parcel aside")),
+    "wrong_carrier": Message(
+        Level.ERROR, N_("{tracking_no} is a {parcel_carrier} parcel, not {carrier} — set it aside")),
+    "intercept_cancelled": Message(
+        Level.ERROR, N_("INTERCEPT {tracking_no}: order {order_id} was CANCELLED — do not ship")),
+    "intercept_refunded": Message(
+        Level.ERROR, N_("INTERCEPT {tracking_no}: order {order_id} was REFUNDED — do not ship")),
+    "unknown_parcel": Message(Level.ERROR, N_("No packed parcel {tracking_no} at this station — set it aside")),
+    "not_a_tracking_number": Message(Level.ERROR, N_("Not a waybill: {reason}")),
+    "removed": Message(Level.WARN, N_("{tracking_no} taken out of {batch_id}")),
+    "not_in_batch": Message(Level.ERROR, N_("{tracking_no} is not in {batch_id}")),
 }
-REFUSALS = frozenset(event for event, (level, _, _) in MESSAGES.items() if level is Level.ERROR)
+REFUSALS = frozenset(event for event, message in MESSAGES.items() if message.level is Level.ERROR)
 
 
 class HandoverError(PackBenchError):
@@ -97,20 +81,21 @@ class HandoverOutcome:
 
     @property
     def level(self) -> Level:
-        return MESSAGES[self.event][0]
+        return MESSAGES[self.event].level
 
     @property
     def refused(self) -> bool:
         return self.event in REFUSALS
 
-    def text(self, lang: str = "en") -> str:
-        return render_message(MESSAGES, self.event, lang, {
+    def text(self, lang: str) -> str:
+        return message_text(MESSAGES, self.event, lang, {
             "code": self.code, "batch_id": self.batch_id, "tracking_no": self.tracking_no or self.code,
             "order_id": self.order_id, **self.detail})
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, lang: str = ENGLISH) -> dict[str, Any]:
         return {"event": self.event, "level": self.level.value, "code": self.code, "tracking_no": self.tracking_no,
-                "order_id": self.order_id, "batch_id": self.batch_id, "message": self.text("en"), **self.detail}
+                "order_id": self.order_id, "batch_id": self.batch_id, "message": self.text(lang),
+                **{k: plain(v) for k, v in self.detail.items()}}
 
 
 @dataclass(frozen=True)
@@ -288,11 +273,12 @@ class HandoverService:
         try:
             parsed = interpret(code)
         except BarcodeError as exc:
-            return HandoverOutcome("not_a_tracking_number", text.strip()[:64], batch_id, detail={"reason": str(exc)})
+            return HandoverOutcome("not_a_tracking_number", text.strip()[:64], batch_id, detail={"reason": exc.reason})
         is_parcel = parsed.kind is Kind.TRACKING or (parsed.kind is Kind.GTIN and parsed.carrier is not None)
         if not is_parcel:
             return HandoverOutcome("not_a_tracking_number", parsed.text, batch_id,
-                                   detail={"reason": f"{parsed.text} reads as a {parsed.kind.value} code"})
+                                   detail={"reason": Phrase(N_("{code} is {kind}, not a waybill number"), {
+                                       "code": parsed.text, "kind": named(BARCODE_KINDS, parsed.kind.value)})})
         tracking = parsed.text
         shipment = Shipment.get_or_none(Shipment.tracking_no == tracking)
         if shipment is None:
@@ -322,7 +308,7 @@ class HandoverService:
     def _fact(self, outcome: HandoverOutcome) -> dict[str, Any]:
         return {"station": self.station, "batch_id": outcome.batch_id, "outcome": outcome.event,
                 "code": outcome.code, "tracking_no": outcome.tracking_no, "order_id": outcome.order_id,
-                **{k: v for k, v in outcome.detail.items() if k != "count"}}
+                **{k: plain(v) for k, v in outcome.detail.items() if k != "count"}}
 
     # ----- closing -----
     def close(self, batch: Batch, courier_name: str) -> Manifest:

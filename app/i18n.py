@@ -8,19 +8,29 @@ any id a catalog lacks, falls back to the id itself. Fuzzy entries are not used.
 
 `pick_language` chooses from a user's setting, else an HTTP `Accept-Language` header, else Chinese
 (the packers' language and the default of a fresh install).
+
+Messages with details: `render(msgid, lang, values)` translates the template, then fills it. A
+detail that is itself words — a bad-scan reason, a rule's title, the action a supervisor approves —
+is `Words` — a `Phrase` (a msgid with fields of its own) or a code with its name (`app.terms.Named`),
+or a tuple of them — and is translated into the same language before it is formatted in. A
+plain value (a person's or product's name, a code, a number) goes in as it is. Outside a sentence
+(JSON, audit facts, logs) `plain()` gives a detail's English words, or a named code's code.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from babel.messages.pofile import read_po
 
 DOMAIN = "packbench"
 LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
+ENGLISH = "en"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "assets" / "locale"
 
 _lock = threading.Lock()
@@ -96,3 +106,64 @@ def pick_language(setting: str | None, accept_language: str | None) -> str:
         if tag.startswith("en"):
             return "en"
     return DEFAULT_LANGUAGE
+
+
+# Between the items of a list of words (the rules that hold an order): Chinese separates with "；".
+LIST_SEPARATOR = N_("; ")
+
+
+@runtime_checkable
+class Words(Protocol):
+    """A detail that is words: worded in a message's language inside it, plain outside one."""
+
+    def text(self, lang: str) -> str: ...
+
+    def plain(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A message decided now and worded later: a msgid (mark it with `N_`) and its fields, which may
+    be words themselves (a Phrase, a named code, a tuple of them)."""
+
+    message: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        return render(self.message, lang, self.fields)
+
+    def plain(self) -> str:
+        return self.text(ENGLISH)
+
+    def __str__(self) -> str:
+        return self.plain()
+
+
+def localize(value: Any, lang: str) -> Any:
+    """A detail as it goes into a `lang` sentence: words worded (a tuple of them joined), the rest as is."""
+    if isinstance(value, Words):
+        return value.text(lang)
+    if isinstance(value, tuple) and value and all(isinstance(part, Words) for part in value):
+        return translator(lang).gettext(LIST_SEPARATOR).join(part.text(lang) for part in value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A detail outside a sentence (JSON, an audit fact): words as their English text, a code as its code."""
+    if isinstance(value, Words):
+        return value.plain()
+    if isinstance(value, tuple) and value and all(isinstance(part, Words) for part in value):
+        return localize(value, ENGLISH)
+    return value
+
+
+def render(msgid: str, lang: str, values: Mapping[str, Any]) -> str:
+    """`msgid` in `lang`, filled from `values`. A value the template lacks is left as written rather
+    than failing at the bench (a catalog entry with a mistyped placeholder must not stop a scan)."""
+    template = translator(lang).gettext(msgid)
+    if not values:
+        return template
+    try:
+        return template.format(**{name: localize(value, lang) for name, value in values.items()})
+    except (KeyError, IndexError, ValueError):
+        return template

@@ -27,24 +27,26 @@ from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
 from app.clock import Clock
 from app.config import StationConfig
 from app.errors import InputError
+from app.i18n import ENGLISH, N_, render
 from app.store import Store
 from app.store.models import Order, Shipment, WaybillPool
 from app.store.states import PoolState
+from app.terms import named
 
 DEFAULT_LOW_WATER = 50
 IN_CHUNK = 500  # values per IN (...) and rows x 3 columns per INSERT: within SQLite's oldest limit (999)
 INSERT_CHUNK = 300
 MAX_PROBLEMS_SHOWN = 5
 
-CARRIER_NAMES: dict[str, tuple[str, str]] = {  # code: (English, Chinese)
-    "SF": ("SF Express", "顺丰速运"),
-    "ZTO": ("ZTO Express", "中通快递"),
-    "YTO": ("YTO Express", "圆通速递"),
-    "STO": ("STO Express", "申通快递"),
-    "YUNDA": ("Yunda Express", "韵达快递"),
-    "JD": ("JD Logistics", "京东物流"),
-    "JT": ("J&T Express", "极兔速递"),
-    "EMS": ("China Post EMS", "中国邮政 EMS"),
+CARRIER_NAMES: dict[str, str] = {  # code: English name (a catalog msgid)
+    "SF": N_("SF Express"),
+    "ZTO": N_("ZTO Express"),
+    "YTO": N_("YTO Express"),
+    "STO": N_("STO Express"),
+    "YUNDA": N_("Yunda Express"),
+    "JD": N_("JD Logistics"),
+    "JT": N_("J&T Express"),
+    "EMS": N_("China Post EMS"),
 }
 _PATTERNS = {code: re.compile(pattern, re.ASCII) for code, pattern in CARRIER_PATTERNS.items()}
 
@@ -84,14 +86,12 @@ class PoolWarning:
     def level(self) -> str:
         return "error" if self.exhausted else "warn"
 
-    def text(self, lang: str = "en") -> str:
-        if lang.startswith("zh"):
-            if self.exhausted:
-                return f"{carrier_label(self.carrier, 'zh')} 运单号已用完，请导入新号段"
-            return f"{carrier_label(self.carrier, 'zh')} 运单号仅剩 {self.free} 个（低于 {self.threshold}），请尽快导入"
+    def text(self, lang: str) -> str:
+        carrier = named(CARRIER_NAMES, self.carrier)
         if self.exhausted:
-            return f"{self.carrier} waybill pool is EMPTY: import numbers now"
-        return f"{self.carrier} waybill pool is low: {self.free} free (below {self.threshold}); import more"
+            return render(N_("{carrier} waybill pool is EMPTY: import numbers now"), lang, {"carrier": carrier})
+        return render(N_("{carrier} waybill pool is low: {free} free (below {threshold}); import more"), lang,
+                      {"carrier": carrier, "free": self.free, "threshold": self.threshold})
 
 
 @dataclass(frozen=True)
@@ -109,11 +109,9 @@ class LowWater:
         return cls(default=config.waybill_low_water)
 
 
-def carrier_label(code: str, lang: str = "en") -> str:
-    names = CARRIER_NAMES.get(code)
-    if names is None:
-        return code
-    return names[1] if lang.startswith("zh") else names[0]
+def carrier_label(code: str, lang: str = ENGLISH) -> str:
+    """The carrier's name in `lang` (its code when it has none)."""
+    return named(CARRIER_NAMES, code).text(lang)
 
 
 def normalise_carrier(code: str) -> str:

@@ -25,7 +25,6 @@ from typing import Any
 
 from app.audit import ChainReport, canonical_json
 from app.clock import iso, parse_iso
-from app.documents.words import Phrase
 from app.evidence.collect import approved_by, sla_facts
 from app.evidence.model import (
     AuditInfo,
@@ -45,9 +44,9 @@ from app.evidence.model import (
 )
 from app.evidence.photo import PHOTO_KIND
 from app.evidence.sla import SlaPolicy, analyse
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from app.labels import mask_phone
-from app.pack.outcomes import MESSAGES, render_message
+from app.pack.outcomes import MESSAGES, message_text
 from app.pack.weights import Tolerance
 from app.store.states import HandoverState
 from server.db import ServerDb, placeholders
@@ -201,7 +200,7 @@ def _scans(facts: list[Fact], names: dict[str, str]) -> tuple[ScanInfo, ...]:
         if f.kind != "scan":
             continue
         outcome = _text(f.payload, "outcome")
-        message = render_message(MESSAGES, outcome, "en", {**f.payload}) if outcome in MESSAGES else ""
+        message = message_text(MESSAGES, outcome, "en", {**f.payload}) if outcome in MESSAGES else ""
         if "{" in message:
             message = ""  # its words need details the scan fact does not carry
         out.append(ScanInfo(None, f.at, _text(f.payload, "actor", "—"),

@@ -30,7 +30,7 @@ from app.handover import mask_name
 from app.labels import mask_phone
 from app.passport import BAD_SIGNATURE, UNKNOWN_KEY, PassportError, PassportFields, decode_token, verify_token
 from app.tracking_states import status_words
-from app.waybills import CARRIER_NAMES
+from app.waybills import carrier_label
 from server.db import ServerDb
 from server.models import Order, Parcel, Station, TrackingEvent
 
@@ -151,7 +151,7 @@ def render(sdb: ServerDb, token: str, zone: ZoneInfo) -> PageResult:
 
 def _label_rows(fields: PassportFields, zone: ZoneInfo) -> list[tuple[str, str]]:
     """What the label itself says: carrier, tracking number, order, packed time, passport id."""
-    zh, en = CARRIER_NAMES.get(fields.carrier, (fields.carrier, fields.carrier))[::-1]
+    zh, en = carrier_label(fields.carrier, "zh_CN"), carrier_label(fields.carrier)
     return [("承运商 Carrier", f"{zh} {en}" if zh != en else zh), ("运单号 Tracking no.", fields.tracking_no),
             ("订单 Order", fields.order_id),
             ("打包时间 Packed", fields.issued_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")),

@@ -42,7 +42,7 @@ STORED_ONLY = (
     "photo.captured", "rules.updated", "rules.reset", "rules.refused", "exception.refused",
 )
 KNOWN_KINDS = frozenset(PROJECTED + STORED_ONLY)
-ERROR_OUTCOMES = frozenset(name for name, (level, _, _) in MESSAGES.items() if level is Level.ERROR)
+ERROR_OUTCOMES = frozenset(name for name, message in MESSAGES.items() if message.level is Level.ERROR)
 PACKABLE = (OrderStatus.NEW, OrderStatus.PAID)
 
 

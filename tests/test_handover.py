@@ -69,7 +69,7 @@ def test_accepted_once_and_a_duplicate_scan_adds_nothing(bench: PackFlow, servic
     assert (out.event, out.level.value, out.order_id, out.detail["count"]) == ("accepted", "ok", ORDERS[0], 1)
     dup = service.scan(batch, first)
     assert dup.event == "already_in_this_batch" and dup.level.value == "warn" and not dup.refused
-    assert "second box" in dup.text() and "本批已扫描" in dup.text("zh")
+    assert "second box" in dup.text("en") and "本批已扫描" in dup.text("zh")
     assert service.scan(batch, f"]C0{second}\r\n").event == "accepted"  # AIM prefix and suffix of a scanner
     assert HandoverItem.select().count() == 2 and service.batch(batch.batch_id).count == 2
 
@@ -89,7 +89,7 @@ def test_cancelled_or_refunded_after_packing_is_intercepted(bench: PackFlow, ser
     batch = service.open_batch("SF")
     out = service.scan(batch, cancelled)
     assert out.event == "intercept_cancelled" and out.refused and out.level.value == "error"
-    assert out.text() == f"INTERCEPT {cancelled}: order {ORDERS[0]} was CANCELLED — do not ship"
+    assert out.text("en") == f"INTERCEPT {cancelled}: order {ORDERS[0]} was CANCELLED — do not ship"
     assert "拦截" in out.text("zh") and "已取消" in out.text("zh")
     assert service.scan(batch, refunded).event == "intercept_refunded"
     assert HandoverItem.select().count() == 0
@@ -126,13 +126,14 @@ def test_wrong_carrier_voided_unknown_and_not_a_waybill(bench: PackFlow, service
     batch = service.open_batch("SF")
     out = service.scan(batch, zto)
     assert out.event == "wrong_carrier" and out.detail == {"parcel_carrier": "ZTO", "carrier": "SF"}
-    assert "is a ZTO parcel, not SF" in out.text()
+    assert "is a ZTO parcel, not SF" in out.text("en")
     assert service.scan(batch, voided).event == "voided"
     assert service.scan(batch, "SF1999999999999").event == "unknown_parcel"
     junk = service.scan(batch, "\x07\x07junk")
-    assert junk.event == "not_a_tracking_number" and "control" in junk.detail["reason"]
+    assert junk.event == "not_a_tracking_number" and "control" in junk.detail["reason"].plain()
     item = service.scan(batch, product_barcode("TEA-LJ-250"))
-    assert item.event == "not_a_tracking_number" and "gtin" in item.detail["reason"]
+    assert item.event == "not_a_tracking_number" and "a product barcode" in item.detail["reason"].plain()
+    assert item.text("zh_CN").endswith("是商品条码，不是运单号")
     assert service.scan(batch, ORDERS[0]).event == "not_a_tracking_number"  # an order number is not a parcel
     assert HandoverItem.select().count() == 0
     refused = AuditEntry.select().where(AuditEntry.kind == "handover.refused")
@@ -326,7 +327,8 @@ def test_cli_handover_scans_closes_and_writes_the_manifest(
     assert out[-1]["count"] == 1 and out[-1]["refused"] == 2 and out[-1]["pages"] == 1
     for o in out:
         assert {"event", "code", "tracking_no", "order_id", "batch_id"} <= o.keys()
-    assert f"REFUSED INTERCEPT {stopped}" in captured.err and "拦截" in captured.err
+    # The station speaks Chinese (the default): the refusal and the JSON message are in Chinese.
+    assert f"REFUSED 拦截 {stopped}" in captured.err and out[3]["message"].startswith(f"拦截 {stopped}")
     assert good in "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert AuditEntry.get(AuditEntry.kind == "handover.opened").actor == "王芳"
 

@@ -128,10 +128,10 @@ def test_pool_status_summary_and_thresholds(store: Store, clock: FakeClock) -> N
     warnings = pool_warnings()
     assert [(w.carrier, w.free, w.threshold, w.level) for w in warnings] == [("SF", 49, 50, "warn"),
                                                                               ("YTO", 10, 50, "warn")]
-    assert "49 free" in warnings[0].text() and "顺丰速运" in warnings[0].text("zh")
+    assert "49 free" in warnings[0].text("en") and "顺丰速运" in warnings[0].text("zh")
     per = LowWater(default=20, per_carrier={"SF": 40, "JD": 5})
     assert [(w.carrier, w.free) for w in pool_warnings(per)] == [("JD", 0), ("YTO", 10)]
-    assert pool_warnings(per)[0].exhausted and "EMPTY" in pool_warnings(per)[0].text()
+    assert pool_warnings(per)[0].exhausted and "EMPTY" in pool_warnings(per)[0].text("en")
 
 
 def test_low_water_from_config(tmp_path: Path) -> None:
@@ -235,7 +235,7 @@ def test_cli_import_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     numbers = write(tmp_path / "sf.txt", [sf(i) for i in range(30)])
     assert packbench(["--data-dir", str(data), "waybills", "import", str(numbers), "--carrier", "SF"]) == 0
     captured = capsys.readouterr()
-    assert "SF: 30 numbers imported" in captured.out and "WARNING SF waybill pool is low: 30 free" in captured.err
+    assert "SF: 30 numbers imported" in captured.out and "WARNING 顺丰速运 运单号仅剩 30 个" in captured.err
     assert packbench(["--data-dir", str(data), "waybills", "import", str(numbers), "--carrier", "SF"]) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert err.startswith("packbench: sf.txt: 30 bad line(s), nothing imported: line 1: SF1500000000000 is already")

@@ -8,43 +8,20 @@ packer and may read either. Either way every text comes from the catalog: a docu
 (docs/i18n.md); with two languages the two translations are joined, and said once when they are the
 same (a code, a unit, a name).
 
-`Phrase` is a message decided now and worded later — the SLA verdict is judged once and printed in
-whichever language the document wants; its fields may be phrases themselves.
+`Phrase` (`app.i18n`, the one the bench's messages use too) is a message decided now and worded
+later — the SLA verdict is judged once and printed in whichever language the document wants; its
+fields may be phrases themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.errors import BadValue
-from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, Phrase
 
 BILINGUAL = ("zh_CN", "en")
 BOTH = "both"  # the `--lang` value that asks for BILINGUAL
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """A message id (mark it with `N_`) and its fields, translated when it is shown. A field may be a
-    phrase, or a tuple of phrases (worded and joined by "; ")."""
-
-    message: str
-    fields: Mapping[str, object] = field(default_factory=dict)
-
-    def text(self, lang: str) -> str:
-        words = translator(lang).gettext(self.message)
-        if not self.fields:
-            return words
-        return words.format(**{key: _field(value, lang) for key, value in self.fields.items()})
-
-
-def _field(value: object, lang: str) -> object:
-    if isinstance(value, Phrase):
-        return value.text(lang)
-    if isinstance(value, tuple) and value and all(isinstance(part, Phrase) for part in value):
-        return "; ".join(part.text(lang) for part in value)
-    return value
 
 
 @dataclass(frozen=True)

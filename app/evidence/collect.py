@@ -15,7 +15,6 @@ from typing import Any
 import peewee as pw
 
 from app.clock import parse_iso
-from app.documents.words import Phrase
 from app.errors import InputError
 from app.evidence import audit_trail
 from app.evidence.model import (
@@ -34,7 +33,7 @@ from app.evidence.model import (
 )
 from app.evidence.photo import PHOTO_DIR, PHOTO_KIND
 from app.evidence.sla import SlaFacts
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from app.labels import mask_phone
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import (

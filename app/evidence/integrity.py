@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.audit_rows import RowCheck, describe
-from app.documents.words import Phrase
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from app.store.migration_0006 import MIGRATION_6_VERSION
 
 _LABELS = {

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.audit import ChainReport
-from app.documents.words import BILINGUAL_WORDS, DocumentWords, Phrase
+from app.documents.words import BILINGUAL_WORDS, DocumentWords
 from app.evidence.integrity import RowsVerdict
 from app.evidence.sla import SlaVerdict
+from app.i18n import Phrase
 from app.labels import Label
 
 

@@ -21,8 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.documents.words import Phrase
-from app.i18n import N_
+from app.i18n import N_, Phrase
 
 # The carrier has the parcel and it is on its way ("ordered"/"awaiting_pickup" are not a pickup).
 PICKUP_STATUSES = frozenset({"picked_up", "in_transit", "customs", "forwarded"})

@@ -23,6 +23,7 @@ from app.barcodes import BarcodeError, Command, Kind, ParsedScan
 from app.cases import call_supervisor, calls_of
 from app.clock import Clock, iso
 from app.devices import Scan, WeightReading
+from app.i18n import N_, Phrase
 from app.pack import lookup
 from app.pack.outcomes import Outcome
 from app.pack.weights import Tolerance, WeightVerdict, items_key, judge_weight
@@ -31,6 +32,7 @@ from app.store import Store
 from app.store.models import Operator, Order, PackSession, PrintJob, ScanEvent, Shipment
 from app.store.prepared import execute
 from app.store.states import PACKED_STATUSES, STOPPED_STATUSES, OrderStatus, PrintJobState, SessionState
+from app.terms import COMMANDS, WAYBILL_SOURCES, named
 
 SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 # Built once: it runs for every input (see app/store/prepared.py).
@@ -60,10 +62,15 @@ class State(Enum):
 class Pending(Enum):
     """What a supervisor badge scan would approve while the flow is BLOCKED."""
 
-    SHORT_SHIP = "short-ship"
-    ACCEPT_WEIGHT = "accept the weight"
-    VOID_LABEL = "void the label"
-    PACK_HELD_ORDER = "pack an order held by exception rules"
+    # The values are also the action's English words ("scan your badge to …"), hence catalog ids.
+    SHORT_SHIP = N_("short-ship")
+    ACCEPT_WEIGHT = N_("accept the weight")
+    VOID_LABEL = N_("void the label")
+    PACK_HELD_ORDER = N_("pack an order held by exception rules")
+
+    @property
+    def words(self) -> Phrase:
+        return Phrase(self.value)
 
 
 # A scale at or below this is empty: the parcel was lifted off (real scales drift a few grams at zero).
@@ -91,6 +98,7 @@ class FlowConfig:
     tolerance: Tolerance = field(default_factory=Tolerance)
     printer_name: str = "default"
     label_format: str = "pdf"
+    language: str = "zh_CN"  # the station's: what the bench speaks while no operator with one is logged in
 
 
 @dataclass
@@ -145,6 +153,12 @@ class PackFlow:
         self._restore()
 
     # ----- queries the screen and the simulated scale use -----
+    @property
+    def language(self) -> str:
+        """The language the bench speaks now: the logged-in operator's, else the station's."""
+        own = self.operator.language if self.operator is not None else ""
+        return str(own or self.config.language)
+
     @property
     def awaiting_weight(self) -> bool:
         return self.state is State.ITEMS_COMPLETE or (
@@ -274,7 +288,7 @@ class PackFlow:
 
     def _out(self, event: str, code: str | None = None, **detail: Any) -> Outcome:
         order_id = detail.pop("order_id", None) or (self.open.order.order_id if self.open else None)
-        return Outcome(event, self.state.value, code, order_id, detail)
+        return Outcome(event, self.state.value, code, order_id, detail, self.language)
 
     # ----- scans -----
     def _on_scan(self, raw: bytes) -> Outcome:
@@ -282,7 +296,7 @@ class PackFlow:
             parsed = self._interpret(raw, is_badge=lookup.is_badge)
         except BarcodeError as exc:
             text = raw.decode("utf-8", "replace")[:64]
-            return self._out("bad_scan", text, reason=str(exc))
+            return self._out("bad_scan", text, reason=exc.reason)
         extra = {"symbology": parsed.symbology, "parsed": lookup.describe(parsed)}
         if parsed.kind is Kind.COMMAND:
             assert parsed.command is not None
@@ -295,7 +309,7 @@ class PackFlow:
             return self._open_order(parsed, extra)
         if self.state in (State.ORDER_OPEN, State.ITEMS_COMPLETE):
             return self._on_item(parsed, extra)
-        return self._out("command_not_now", parsed.text, command="scan", **extra)  # BLOCKED
+        return self._out("command_not_now", parsed.text, command=named(COMMANDS, "scan"), **extra)  # BLOCKED
 
     def _open_order(self, parsed: ParsedScan, extra: dict[str, Any]) -> Outcome:
         order, shipment = lookup.find_order(parsed)
@@ -323,7 +337,8 @@ class PackFlow:
             self.pending = Pending.PACK_HELD_ORDER
             self.state = State.BLOCKED
             return self._out("order_blocked", code, order_id=order.order_id, rules=[h[0] for h in holds],
-                             tags=[h[1] for h in holds], reasons="; ".join(h[2] for h in holds), **extra)
+                             tags=[h[1] for h in holds],
+                             reasons=tuple(Phrase(h[2]) for h in holds), **extra)
         return self._start(order, code, extra)
 
     def _start(self, order: Order, code: str | None, extra: dict[str, Any]) -> Outcome:
@@ -430,17 +445,17 @@ class PackFlow:
         if command is Command.VOID_LABEL and self.last_shipment is not None and self.open is None:
             return self._block(Pending.VOID_LABEL, code, extra)
         if command is Command.ACCEPT_WEIGHT and self.pending is Pending.ACCEPT_WEIGHT:
-            return self._out("supervisor_required", code, action=self.pending.value, **extra)
+            return self._out("supervisor_required", code, action=self.pending.words, **extra)
         if command is Command.SWITCH_CARRIER and self.open is not None:
             carriers = self.config.carriers
             nxt = carriers[(carriers.index(self.open.carrier) + 1) % len(carriers)] \
                 if self.open.carrier in carriers else carriers[0]
             if self.open.order.tracking_no:
-                return self._out("command_not_now", code, command=command.name, **extra)
+                return self._out("command_not_now", code, command=named(COMMANDS, command.name), **extra)
             self.open.carrier = nxt
             self._resume_weighing()
             return self._out("order_opened", code, remaining=self.open.remaining, carrier=nxt, **extra)
-        return self._out("command_not_now", code, command=command.name, **extra)
+        return self._out("command_not_now", code, command=named(COMMANDS, command.name), **extra)
 
     def _call_supervisor(self, code: str, extra: dict[str, Any]) -> Outcome:
         """A case for the order on the bench (or held at it), else for the bench; a second call bumps it."""
@@ -454,7 +469,7 @@ class PackFlow:
     def _block(self, pending: Pending, code: str, extra: dict[str, Any]) -> Outcome:
         self.pending = pending
         self.state = State.BLOCKED
-        return self._out("supervisor_required", code, action=pending.value, **extra)
+        return self._out("supervisor_required", code, action=pending.words, **extra)
 
     def _approve(self, supervisor: Operator, extra: dict[str, Any]) -> Outcome:
         pending, self.pending = self.pending, None
@@ -486,7 +501,7 @@ class PackFlow:
         self.last_shipment = None
         self.state = State.IDLE
         return self._out("override_accepted", supervisor.badge, supervisor=supervisor.name,
-                         action=Pending.VOID_LABEL.value, order_id=shipment.order.order_id, **extra)
+                         action=Pending.VOID_LABEL.words, order_id=shipment.order.order_id, **extra)
 
     def _abort(self, code: str, extra: dict[str, Any]) -> Outcome:
         self._resume_weighing()
@@ -583,10 +598,9 @@ class PackFlow:
         self.last_shipment = shipment
         self.open = None
         self.state = State.LABELLED
-        en, zh = lookup.WAYBILL_SOURCES[source]
         return self._out("label_queued", None, order_id=order.order_id, tracking_no=tracking, job_id=job.id,
                          actual_g=verdict.actual_g, expected_g=verdict.expected_g, approved_by=approved_by,
-                         waybill=source, waybill_en=en, waybill_zh=zh)
+                         waybill=named(WAYBILL_SOURCES, source))
 
     def _mint_passport(self, opened: _Open, tracking: str, at: datetime) -> Passport | None:
         """Signed inside the shipment's own transaction: no transaction of its own on the label path.

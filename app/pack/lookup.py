@@ -100,13 +100,6 @@ def tracking_in_use(tracking_no: str, order: Order) -> bool:
     return bool(other or Shipment.select(Shipment.id).where(Shipment.tracking_no == tracking_no).exists())
 
 
-WAYBILL_SOURCES = {  # where a parcel's number came from, as the bench says it
-    "preprinted": ("pre-printed waybill", "预印面单"),
-    "ewaybill": ("carrier e-waybill", "电子面单"),
-    "pool": ("local number pool", "本地单号池"),
-}
-
-
 def order_carrier(order: Order, default: str) -> str:
     """The carrier an order ships with: its e-waybill's, else the order's own, else the station's default."""
     return str(order.ewaybill_carrier or order.carrier or default)

@@ -1,14 +1,19 @@
 """What the pack flow tells the packer: one named outcome per input, with its level and words.
 
-Messages exist in English and Chinese; `Outcome.text(lang)` picks one. The names are stable: they
-are what the headless mode prints as `event` and what the store keeps in `scan_event.outcome`.
+The words are English msgids of the one gettext catalog (`app.i18n`, docs/i18n.md); `Outcome.text(lang)`
+translates and fills them. An outcome also carries the language of the person at the bench when it
+happened (`Outcome.language`: the logged-in operator's, else the station's), which is what the
+screen and the headless line show it in (`Outcome.message`). The names are stable: they are what the
+headless mode prints as `event` and what the store keeps in `scan_event.outcome`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
+
+from app.i18n import ENGLISH, N_, plain, render
 
 
 class Level(Enum):
@@ -17,97 +22,70 @@ class Level(Enum):
     ERROR = "error"  # red
 
 
-# name: (level, English, Chinese). Placeholders are filled from Outcome.detail.
-MESSAGES: dict[str, tuple[Level, str, str]] = {
-    "login": (Level.OK, "Hello {operator}", "{operator}，你好"),
-    "logout": (Level.OK, "{operator} logged out", "{operator} 已退出"),
-    "login_required": (Level.ERROR, "Scan your badge first", "请先扫描工牌"),
-    "finish_order_first": (Level.ERROR, "Finish or abort order {order_id} first", "请先完成或取消订单 {order_id}"),
-    "order_opened": (
-        Level.OK, "Order {order_id}: scan {remaining} item(s)", "订单 {order_id}：请扫描 {remaining} 件商品",
-    ),
-    "order_resumed": (
-        Level.WARN, "Order {order_id} is open: {remaining} item(s) to go",
-        "订单 {order_id} 进行中：还差 {remaining} 件",
-    ),
-    "order_not_found": (Level.ERROR, "No order {code}", "找不到订单 {code}"),
-    "order_cancelled": (Level.ERROR, "Order {order_id} is CANCELLED — do not pack", "订单 {order_id} 已取消，请勿打包"),
-    "order_refunded": (Level.ERROR, "Order {order_id} is REFUNDED — do not pack", "订单 {order_id} 已退款，请勿打包"),
-    "order_on_hold": (Level.ERROR, "Order {order_id} is ON HOLD", "订单 {order_id} 已挂起"),
-    "order_not_payable": (Level.ERROR, "Order {order_id} is not paid", "订单 {order_id} 未付款"),
-    "order_already_shipped": (
-        Level.WARN, "Order {order_id} already shipped ({tracking_no}) — scan REPRINT for its label",
-        "订单 {order_id} 已发货（{tracking_no}）— 扫描「补打」重印面单",
-    ),
-    "order_blocked": (
-        Level.ERROR, "Order {order_id} HELD: {reasons} — supervisor badge to pack it anyway",
-        "订单 {order_id} 被拦下：{reasons}——需主管扫描工牌才能打包",
-    ),
-    "order_in_progress": (Level.ERROR, "Order {order_id} is still open: finish or abort it", "订单 {order_id} 未完成"),
-    "order_empty": (Level.ERROR, "Order {order_id} has no lines", "订单 {order_id} 没有商品"),
-    "item_ok": (Level.OK, "{name} ({scanned}/{expected})", "{name}（{scanned}/{expected}）"),
-    "items_complete": (Level.OK, "All items scanned — put the parcel on the scale", "商品已齐，请称重"),
-    "wrong_item": (Level.ERROR, "WRONG ITEM: {name} is not in this order", "错误商品：{name} 不在此订单中"),
-    "over_quantity": (Level.ERROR, "TOO MANY: {name} only {expected} needed", "数量超出：{name} 只需 {expected} 件"),
-    "unknown_code": (Level.ERROR, "Unknown code {code}", "未知条码 {code}"),
-    "bad_scan": (Level.ERROR, "Bad scan: {reason}", "条码错误：{reason}"),
-    "scan_order_first": (Level.ERROR, "Scan an order first", "请先扫描订单"),
-    "waybill_bound": (
-        Level.OK, "Waybill {tracking_no} bound to {order_id}", "运单 {tracking_no} 已绑定订单 {order_id}",
-    ),
-    "waybill_in_use": (Level.ERROR, "Waybill {tracking_no} is already used", "运单 {tracking_no} 已被使用"),
-    "weight_ok": (Level.OK, "{actual_g} g OK (expected {expected_g} g)", "{actual_g} 克，正常（预期 {expected_g} 克）"),
-    "weight_mismatch": (
-        Level.ERROR, "WEIGHT {actual_g} g, expected {expected_g} g ±{allowed_g} — check the parcel",
-        "重量 {actual_g} 克，预期 {expected_g} 克 ±{allowed_g}，请检查包裹",
-    ),
-    "weight_unusual": (
-        Level.ERROR, "WEIGHT {actual_g} g is unusual for these items (usually {history_mean_g} g)",
-        "重量 {actual_g} 克异常（同类包裹约 {history_mean_g} 克）",
-    ),
-    "no_waybill": (
-        Level.ERROR, "No waybill number left for {carrier} — import waybills or scan a pre-printed waybill; "
-        "lift the parcel and put it back to weigh again",
-        "{carrier} 运单号已用完——请导入运单号或扫描预印运单；取下包裹再放回即重新称重",
-    ),
-    "label_queued": (Level.OK, "Printing label {tracking_no} ({waybill_en})",
-                     "正在打印面单 {tracking_no}（{waybill_zh}）"),
-    "label_printed": (Level.OK, "Done — label {tracking_no} printed", "完成，面单 {tracking_no} 已打印"),
-    "print_failed": (
-        Level.ERROR, "Printer: {reason} — label will print when fixed", "打印机：{reason}，修复后自动打印",
-    ),
-    "print_uncertain": (
-        Level.ERROR, "Printer: {reason} — if no label came out, scan REPRINT",
-        "打印机：{reason}，如面单未打出请扫描「补打」",
-    ),
-    "reprint_queued": (Level.WARN, "Reprint {reprint_no} of {tracking_no}", "补打第 {reprint_no} 次 {tracking_no}"),
-    "nothing_to_reprint": (Level.ERROR, "Nothing to reprint", "没有可补打的面单"),
-    "aborted": (Level.WARN, "Order {order_id} aborted", "订单 {order_id} 已取消打包"),
-    "nothing_to_abort": (Level.WARN, "Nothing to abort", "没有进行中的订单"),
-    "supervisor_required": (Level.WARN, "Supervisor: scan your badge to {action}", "请主管扫描工牌以{action}"),
-    "supervisor_called": (Level.WARN, "Supervisor called to station {station} (case #{case})",
-                          "已呼叫主管到 {station}（异常 #{case}）"),
-    "supervisor_called_again": (
-        Level.WARN, "Supervisor called again to station {station}: {calls} calls (case #{case})",
-        "已再次呼叫主管到 {station}：共 {calls} 次（异常 #{case}）",
-    ),
-    "not_a_supervisor": (Level.ERROR, "{operator} is not a supervisor", "{operator} 不是主管"),
-    "override_accepted": (Level.WARN, "{supervisor} approved: {action}", "{supervisor} 已批准：{action}"),
-    "short_shipped": (Level.WARN, "Short-ship of {order_id} approved", "订单 {order_id} 缺货发货已批准"),
-    "command_not_now": (Level.ERROR, "{command} is not possible now", "当前不能执行 {command}"),
-    "weight_ignored": (Level.OK, "", ""),
+class Message(NamedTuple):
+    level: Level
+    text: str  # English msgid; placeholders are filled from the outcome's fields and detail
+
+
+MESSAGES: dict[str, Message] = {
+    "login": Message(Level.OK, N_("Hello {operator}")),
+    "logout": Message(Level.OK, N_("{operator} logged out")),
+    "login_required": Message(Level.ERROR, N_("Scan your badge first")),
+    "finish_order_first": Message(Level.ERROR, N_("Finish or abort order {order_id} first")),
+    "order_opened": Message(Level.OK, N_("Order {order_id}: scan {remaining} item(s)")),
+    "order_resumed": Message(Level.WARN, N_("Order {order_id} is open: {remaining} item(s) to go")),
+    "order_not_found": Message(Level.ERROR, N_("No order {code}")),
+    "order_cancelled": Message(Level.ERROR, N_("Order {order_id} is CANCELLED — do not pack")),
+    "order_refunded": Message(Level.ERROR, N_("Order {order_id} is REFUNDED — do not pack")),
+    "order_on_hold": Message(Level.ERROR, N_("Order {order_id} is ON HOLD")),
+    "order_not_payable": Message(Level.ERROR, N_("Order {order_id} is not paid")),
+    "order_already_shipped": Message(
+        Level.WARN, N_("Order {order_id} already shipped ({tracking_no}) — scan REPRINT for its label")),
+    "order_blocked": Message(
+        Level.ERROR, N_("Order {order_id} HELD: {reasons} — supervisor badge to pack it anyway")),
+    "order_in_progress": Message(Level.ERROR, N_("Order {order_id} is still open: finish or abort it")),
+    "order_empty": Message(Level.ERROR, N_("Order {order_id} has no lines")),
+    "item_ok": Message(Level.OK, N_("{name} ({scanned}/{expected})")),
+    "items_complete": Message(Level.OK, N_("All items scanned — put the parcel on the scale")),
+    "wrong_item": Message(Level.ERROR, N_("WRONG ITEM: {name} is not in this order")),
+    "over_quantity": Message(Level.ERROR, N_("TOO MANY: {name} only {expected} needed")),
+    "unknown_code": Message(Level.ERROR, N_("Unknown code {code}")),
+    "bad_scan": Message(Level.ERROR, N_("Bad scan: {reason}")),
+    "scan_order_first": Message(Level.ERROR, N_("Scan an order first")),
+    "waybill_bound": Message(Level.OK, N_("Waybill {tracking_no} bound to {order_id}")),
+    "waybill_in_use": Message(Level.ERROR, N_("Waybill {tracking_no} is already used")),
+    "weight_ok": Message(Level.OK, N_("{actual_g} g OK (expected {expected_g} g)")),
+    "weight_mismatch": Message(
+        Level.ERROR, N_("WEIGHT {actual_g} g, expected {expected_g} g ±{allowed_g} — check the parcel")),
+    "weight_unusual": Message(
+        Level.ERROR, N_("WEIGHT {actual_g} g is unusual for these items (usually {history_mean_g} g)")),
+    "no_waybill": Message(
+        Level.ERROR, N_("No waybill number left for {carrier} — import waybills or scan a pre-printed waybill; "
+                        "lift the parcel and put it back to weigh again")),
+    "label_queued": Message(Level.OK, N_("Printing label {tracking_no} ({waybill})")),
+    "label_printed": Message(Level.OK, N_("Done — label {tracking_no} printed")),
+    "print_failed": Message(Level.ERROR, N_("Printer: {reason} — label will print when fixed")),
+    "print_uncertain": Message(Level.ERROR, N_("Printer: {reason} — if no label came out, scan REPRINT")),
+    "reprint_queued": Message(Level.WARN, N_("Reprint {reprint_no} of {tracking_no}")),
+    "nothing_to_reprint": Message(Level.ERROR, N_("Nothing to reprint")),
+    "aborted": Message(Level.WARN, N_("Order {order_id} aborted")),
+    "nothing_to_abort": Message(Level.WARN, N_("Nothing to abort")),
+    "supervisor_required": Message(Level.WARN, N_("Supervisor: scan your badge to {action}")),
+    "supervisor_called": Message(Level.WARN, N_("Supervisor called to station {station} (case #{case})")),
+    "supervisor_called_again": Message(
+        Level.WARN, N_("Supervisor called again to station {station}: {calls} calls (case #{case})")),
+    "not_a_supervisor": Message(Level.ERROR, N_("{operator} is not a supervisor")),
+    "override_accepted": Message(Level.WARN, N_("{supervisor} approved: {action}")),
+    "short_shipped": Message(Level.WARN, N_("Short-ship of {order_id} approved")),
+    "command_not_now": Message(Level.ERROR, N_("{command} is not possible now")),
+    "weight_ignored": Message(Level.OK, ""),
 }
 
 
-def render_message(catalog: dict[str, tuple[Level, str, str]], event: str, lang: str, values: dict[str, Any]) -> str:
-    """The event's words in `lang` (zh* or English), filled from `values`; a missing value leaves the
-    template as written rather than failing at the bench."""
-    _, english, chinese = catalog[event]
-    template = chinese if lang.startswith("zh") else english
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return template
+def message_text(table: dict[str, Message], event: str, lang: str, values: dict[str, Any]) -> str:
+    """The event's words in `lang`, filled from `values` (an event with no words shows nothing)."""
+    msgid = table[event].text
+    return render(msgid, lang, values) if msgid else ""
 
 
 @dataclass(frozen=True)
@@ -117,16 +95,24 @@ class Outcome:
     code: str | None = None
     order_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    language: str = ENGLISH  # of the person at the bench: the logged-in operator's, else the station's
 
     @property
     def level(self) -> Level:
-        return MESSAGES[self.event][0]
+        return MESSAGES[self.event].level
 
-    def text(self, lang: str = "en") -> str:
-        return render_message(MESSAGES, self.event, lang, {"code": self.code, "order_id": self.order_id, **self.detail})
+    def text(self, lang: str | None = None) -> str:
+        """The words in `lang` (default: the outcome's own language)."""
+        return message_text(MESSAGES, self.event, lang or self.language,
+                            {"code": self.code, "order_id": self.order_id, **self.detail})
+
+    @property
+    def message(self) -> str:
+        """What the person at the bench reads: the words in the outcome's language."""
+        return self.text(self.language)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "event": self.event, "level": self.level.value, "code": self.code, "order_id": self.order_id,
-            "state": self.state, "message": self.text("en"), **{k: v for k, v in self.detail.items()},
+            "state": self.state, "message": self.message, **{k: plain(v) for k, v in self.detail.items()},
         }

@@ -17,6 +17,7 @@ from app.store.migration_0005 import MIGRATION_5, MIGRATION_5_NAME
 from app.store.migration_0006 import MIGRATION_6, MIGRATION_6_NAME, MIGRATION_6_VERSION
 from app.store.migration_0007 import MIGRATION_7, MIGRATION_7_NAME
 from app.store.migration_0008 import MIGRATION_8, MIGRATION_8_NAME
+from app.store.migration_0009 import MIGRATION_9, MIGRATION_9_NAME
 
 
 class Migration(NamedTuple):
@@ -217,6 +218,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(MIGRATION_6_VERSION, MIGRATION_6_NAME, MIGRATION_6),
     Migration(7, MIGRATION_7_NAME, MIGRATION_7),
     Migration(8, MIGRATION_8_NAME, MIGRATION_8),
+    Migration(9, MIGRATION_9_NAME, MIGRATION_9),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -94,6 +94,7 @@ class Operator(BaseModel):
     pin_hash = pw.TextField(null=True)
     active = pw.BooleanField(default=True)
     created_at = pw.TextField()
+    language = pw.TextField(default="")  # zh_CN | en; "" follows the station's (migration 9)
 
 
 class PackSession(BaseModel):

@@ -15,11 +15,11 @@ from pypdf import PdfReader
 
 from app.clock import FakeClock
 from app.documents.manifest import write_manifest
-from app.documents.words import BOTH, DocumentWords, Phrase, document_words
+from app.documents.words import BOTH, DocumentWords, document_words
 from app.errors import BadValue
 from app.evidence.service import EvidenceSettings, build_evidence
 from app.handover import Manifest, ManifestLine
-from app.i18n import N_, translator
+from app.i18n import N_, Phrase, translator
 from app.store import Store
 from drivers.printers.preview import render_png
 from tests.evidence.history import ORDER, History

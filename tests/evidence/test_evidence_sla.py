@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.documents.words import Phrase
 from app.evidence.sla import SlaFacts, SlaPolicy, analyse
+from app.i18n import Phrase
 
 PAID = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 DUE = PAID + timedelta(hours=48)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.documents.words import Phrase
 from app.evidence.layout import (
     AMBER,
     GREEN,
@@ -21,7 +20,7 @@ from app.evidence.layout import (
 )
 from app.evidence.model import DocumentContext, EvidenceItem
 from app.evidence.sla import PICKUP_STATUSES
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from app.tracking_states import status_words
 
 

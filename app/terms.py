@@ -1,0 +1,89 @@
+"""The names a person reads for the station's codes: commands, barcode kinds, roles and routes,
+case severities and states, where a parcel's number came from.
+
+A code stays a code wherever a machine reads it (JSON, the store, audit facts); a person reads its
+name from the one catalog (`app.i18n`). `Named` carries both: formatted into a message it is the
+name in the message's language, outside one (`app.i18n.plain`) it is the code, so a headless
+line's JSON keeps its codes whatever the language. Each table maps a code to its English msgid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from app.i18n import N_, translator
+
+
+@dataclass(frozen=True)
+class Named:
+    """A code (kept in JSON and facts) and the msgid of its name (shown in messages)."""
+
+    code: str
+    msgid: str
+
+    def text(self, lang: str) -> str:
+        return translator(lang).gettext(self.msgid)
+
+    def plain(self) -> str:
+        return self.code
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def named(table: Mapping[str, str], code: str) -> Named:
+    """`code` with its name from `table`; a code the table does not know is its own name."""
+    return Named(code, table.get(code, code))
+
+
+# The command sheet's codes, as a packer calls them.
+COMMANDS: dict[str, str] = {
+    "ABORT": N_("Abort order"),
+    "REPRINT": N_("Reprint label"),
+    "CALL_SUPERVISOR": N_("Call supervisor"),
+    "LOGOUT": N_("Log out"),
+    "SHORT_SHIP": N_("Short-ship"),
+    "ACCEPT_WEIGHT": N_("Accept weight"),
+    "VOID_LABEL": N_("Void label"),
+    "SWITCH_CARRIER": N_("Switch carrier"),
+    "CONFIRM": N_("Confirm"),
+    "scan": N_("Scanning an item"),  # any scan while the flow waits for a supervisor badge
+}
+
+# What a scanned code was read as (app.barcodes.Kind values), in a sentence "… is <kind>".
+BARCODE_KINDS: dict[str, str] = {
+    "command": N_("a command code"),
+    "badge": N_("a badge"),
+    "gs1": N_("a GS1 product code"),
+    "gtin": N_("a product barcode"),
+    "tracking": N_("a waybill number"),
+    "order": N_("an order code"),
+}
+
+# Operators' roles; a case's route names the role that works it.
+ROLES: dict[str, str] = {
+    "packer": N_("Packer"),
+    "supervisor": N_("Supervisor"),
+    "admin": N_("Administrator"),
+    "line": N_("Automated line"),
+}
+
+SEVERITIES: dict[str, str] = {
+    "info": N_("Info"),
+    "warning": N_("Warning"),
+    "critical": N_("Critical"),
+}
+
+CASE_STATES: dict[str, str] = {
+    "open": N_("Open"),
+    "acknowledged": N_("Acknowledged"),
+    "resolved": N_("Resolved"),
+}
+
+# Where a parcel's tracking number came from (app.pack.lookup.choose_waybill).
+WAYBILL_SOURCES: dict[str, str] = {
+    "preprinted": N_("pre-printed waybill"),
+    "ewaybill": N_("carrier e-waybill"),
+    "pool": N_("local number pool"),
+}
