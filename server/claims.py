@@ -24,6 +24,7 @@ from typing import Any
 
 from server.db import ServerDb
 from server.models import Order, Station, Waybill, database_proxy
+from server.states import WaybillState
 
 VOUCHED = frozenset({"pool", "ewaybill", "order"})
 
@@ -50,7 +51,7 @@ def claim_of(warehouse: str, tracking_no: str, order: Any) -> Claim:
     waybill = Waybill.get_or_none(Waybill.number == tracking_no)
     if waybill is not None:
         owner = Station.get_or_none(Station.station_id == waybill.station_id) if waybill.station_id else None
-        if waybill.state == "allocated" and owner is not None and owner.warehouse == warehouse:
+        if waybill.state == WaybillState.ALLOCATED and owner is not None and owner.warehouse == warehouse:
             return Claim("pool")
         if owner is not None:
             return Claim("conflict", owner.warehouse, f"allocated to a station of warehouse {owner.warehouse}")

@@ -40,6 +40,7 @@ from server.config import DEFAULT_PORT, ServerConfig, load_server_config
 from server.db import ServerDb
 from server.migrations import migrated
 from server.serve import run_server
+from server.states import EventStatus
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -125,10 +126,11 @@ def cmd_events(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.models import StationEvent
 
     with _database(config) as sdb, sdb.connection():
-        rows = list(StationEvent.select().where((StationEvent.status == "rejected") | StationEvent.note.is_null(False))
+        rows = list(StationEvent.select()
+                    .where((StationEvent.status == EventStatus.REJECTED) | StationEvent.note.is_null(False))
                     .order_by(StationEvent.id.desc()).limit(args.limit))
     for row in rows:
-        what = f"REJECTED {row.reason}" if row.status == "rejected" else f"flagged {row.note}"
+        what = f"REJECTED {row.reason}" if row.status == EventStatus.REJECTED else f"flagged {row.note}"
         print(f"{row.received_at}\t{row.station_id}\tseq {row.seq}\t{row.kind}\t{row.event_id}\t{what}")
     return 0
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.clock import SystemClock
 from server.config import ServerConfig
+from server.states import JobState
 
 Action = Callable[..., argparse.ArgumentParser]
 
@@ -58,7 +59,7 @@ def cmd_carrier_jobs(args: argparse.Namespace, config: ServerConfig) -> int:
                     raise ValueError(f"no dead or finished {kind} job for {subject!r}")
             print(f"{kind} {subject}: queued again")
             return 0
-        states = ("pending", "running", "done", "dead") if args.all else ("dead",)
+        states = tuple(JobState) if args.all else (JobState.DEAD,)
         for row in jobs.listing(sdb, states, args.limit):
             print(f"{row.updated_at}\t{row.state}\t{row.kind}\t{row.subject}\tattempts {row.attempts}\t"
                   f"{row.last_error}")

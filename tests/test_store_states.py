@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import typing
 from enum import StrEnum
 
 import pytest
 
+import protocol
 from app.store import Store
 from app.store.models import Order
 from app.store.states import CaseState, HandoverState, OrderStatus, PoolState, PrintJobState, SessionState
+from server.states import DeliveryStatus, EventStatus, JobState, SubscriptionState, WaybillState
 
 STORED = {
     OrderStatus: "new paid on_hold cancelled refunded packed shipped",
@@ -18,6 +21,11 @@ STORED = {
     PoolState: "free used",
     CaseState: "open acknowledged resolved",
     HandoverState: "open closed",
+    WaybillState: "free allocated",
+    EventStatus: "accepted rejected",
+    JobState: "pending running done dead",
+    DeliveryStatus: "pending sending sent failed",
+    SubscriptionState: "pending subscribed waiting done aborted",
 }
 
 
@@ -35,3 +43,7 @@ def test_a_row_read_back_is_plain_text_equal_to_its_member(demo_store: Store) ->
     (status,) = raw.fetchone()
     assert type(status) is str and status == "on_hold" == OrderStatus.ON_HOLD
     assert Order.get(Order.order_id == "TB2026112500001").status == OrderStatus.ON_HOLD
+
+
+def test_the_wire_protocol_spells_order_statuses_the_same() -> None:
+    assert typing.get_args(protocol.OrderStatus) == tuple(OrderStatus)

@@ -25,6 +25,7 @@ from app.clock import Clock, iso
 from app.notify import NotifyError
 from server.alerts.channels import AlertChannel, Message, send
 from server.db import ServerDb
+from server.states import DeliveryStatus
 
 log = logging.getLogger("server.alerts")
 
@@ -116,11 +117,11 @@ def _record(sdb: ServerDb, clock: Clock, delivery: Delivery, error: str | None) 
     now = clock.now()
     attempts = delivery.attempts + 1
     if error is None:
-        status, next_at = "sent", now
+        status, next_at = DeliveryStatus.SENT, now
     elif attempts >= MAX_ATTEMPTS:
-        status, next_at = "failed", now
+        status, next_at = DeliveryStatus.FAILED, now
     else:
-        status, next_at = "pending", now + RETRY.after(attempts)
+        status, next_at = DeliveryStatus.PENDING, now + RETRY.after(attempts)
     with sdb.write():
         sdb.execute('UPDATE "alert_delivery" SET "status" = ?, "attempts" = ?, "next_at" = ?, "last_error" = ?, '
                     '"updated_at" = ? WHERE "id" = ?', (status, attempts, iso(next_at), (error or "")[:500],

@@ -24,6 +24,7 @@ from app.backoff import Backoff
 from app.clock import iso
 from server.db import ServerDb, placeholders
 from server.kuaidi100.api import Kuaidi100Error
+from server.states import JobState
 
 log = logging.getLogger("server.kuaidi100.jobs")
 
@@ -87,12 +88,12 @@ def claim(sdb: ServerDb, now: datetime, limit: int = CLAIM) -> list[Job]:
 def finish(sdb: ServerDb, job: Job, now: datetime, error: str | None) -> str:
     """Record the attempt's result; returns the job's new state (done, pending or dead)."""
     if error is None:
-        state, run_at = "done", now
+        state, run_at = JobState.DONE, now
     elif job.attempts >= MAX_ATTEMPTS:
-        state, run_at = "dead", now
+        state, run_at = JobState.DEAD, now
         log.error("carrier job %s %s is dead after %d attempts: %s", job.kind, job.subject, job.attempts, error)
     else:
-        state, run_at = "pending", now + RETRY.after(job.attempts)
+        state, run_at = JobState.PENDING, now + RETRY.after(job.attempts)
         log.warning("carrier job %s %s failed (attempt %d), again at %s: %s", job.kind, job.subject, job.attempts,
                     iso(run_at), error)
     with sdb.connection(), sdb.write():
@@ -118,7 +119,7 @@ def run_claimed(sdb: ServerDb, jobs: list[Job], handlers: dict[str, Callable[[st
     return counts
 
 
-def listing(sdb: ServerDb, states: tuple[str, ...] = ("dead",), limit: int = 200) -> list[JobRow]:
+def listing(sdb: ServerDb, states: tuple[str, ...] = (JobState.DEAD,), limit: int = 200) -> list[JobRow]:
     with sdb.connection():
         rows = sdb.execute(f'SELECT "kind", "subject", "state", "attempts", "run_at", "last_error", "updated_at" '
                            f'FROM "carrier_job" WHERE "state" IN ({placeholders(len(states))}) '

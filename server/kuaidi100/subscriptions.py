@@ -26,6 +26,7 @@ from server.db import ServerDb, chunks, placeholders
 from server.kuaidi100.api import Kuaidi100Api
 from server.kuaidi100.codes import NEEDS_PHONE, company
 from server.kuaidi100.jobs import rerun
+from server.states import SubscriptionState
 from server.tracking import TrackingRecord, ingest
 
 log = logging.getLogger("server.kuaidi100.subscriptions")
@@ -40,7 +41,8 @@ def learn(sdb: ServerDb, tracking_no: str, carrier: str, order_id: str, now: dat
     """A number the server now knows. Inside the caller's write transaction; a known one is kept."""
     sdb.execute('INSERT INTO "tracking_subscription" ("tracking_no", "carrier", "order_id", "state", "resubscribes", '
                 '"message", "updated_at") VALUES (?, ?, ?, ?, 0, \'\', ?) ON CONFLICT ("tracking_no") DO NOTHING',
-                (tracking_no, carrier, order_id, "subscribed" if subscribed else "pending", iso(now)))
+                (tracking_no, carrier, order_id,
+                 SubscriptionState.SUBSCRIBED if subscribed else SubscriptionState.PENDING, iso(now)))
 
 
 def learn_parcels(sdb: ServerDb, tracking_nos: Sequence[str]) -> None:
@@ -67,7 +69,7 @@ def subscribe(sdb: ServerDb, config: ServerConfig, api: Kuaidi100Api, tracking_n
         row = sdb.execute('SELECT s."carrier", s."state", COALESCE(o."receiver_phone", \'\') FROM '
                           '"tracking_subscription" s LEFT JOIN "order" o ON o."order_id" = s."order_id" '
                           'WHERE s."tracking_no" = ?', (tracking_no,)).fetchone()
-    if row is None or row[1] != "pending":
+    if row is None or row[1] != SubscriptionState.PENDING:
         return
     carrier, _, phone = row
     parameters = {"callbackurl": config.kuaidi100_callback, "salt": config.kuaidi100_salt, "resultv2": "4"}
