@@ -15,6 +15,7 @@ from datetime import datetime
 
 from app.clock import iso, parse_iso
 from app.store import Store
+from app.store.states import CaseState
 
 META_KEY = "warehouse.supervisor_calls"
 
@@ -35,7 +36,7 @@ class CallsBoard:
 
     @property
     def open(self) -> tuple[RemoteCall, ...]:
-        return tuple(c for c in self.calls if c.state == "open")
+        return tuple(c for c in self.calls if c.state == CaseState.OPEN)
 
 
 def save_board(store: Store, calls: Sequence[RemoteCall], as_of: datetime) -> None:
