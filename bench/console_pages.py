@@ -4,13 +4,13 @@
 
 Creates the database `pb_console_bench` on 127.0.0.1:5432 (dropped first; `--keep` reuses a loaded
 one), migrates it, bulk-loads with COPY: `--orders` orders over 60 business days (Asia/Shanghai, the
-server's default zone, ending today) in one warehouse (20 shops), one live parcel per packed order
-(95 % packed, 90 % handed over), the stations' scan and shipment events of every packed order (two
-scans and a shipment, by 8 packers at 4 stations), and `--events` carrier tracking events spread over
-the parcels; then brings the orders' fulfilment flags up to date (`server.fulfilment`, timed), and
-logs one console user in. It requests each page `--requests` times through the ASGI app in process
-(Jinja2 rendering and SQL included, no network), checks that the page shows today's figures, and
-prints p50 / p95 / max in ms with the machine's load.
+server's default zone, ending today; in the order they were paid) in one warehouse (20 shops), one
+live parcel per packed order (95 % packed, 90 % handed over), the stations' scan and shipment events
+of every packed order (two scans and a shipment, by 8 packers at 4 stations), and `--events` carrier
+tracking events spread over the parcels; then brings the orders' fulfilment flags up to date
+(`server.fulfilment`, timed), and logs one console user in. It requests each page `--requests` times
+through the ASGI app in process (Jinja2 rendering and SQL included, no network), checks that the page
+shows today's figures, and prints p50 / p95 / max in ms with the machine's load.
 """
 
 from __future__ import annotations
@@ -75,13 +75,16 @@ def load(orders: int, events: int, now: datetime) -> None:
                     (f"ST-BENCH0{n}", f"BENCH-{n}", WAREHOUSE, f"k{n}", now.isoformat()))
     today = now.astimezone(ZONE).date()
 
+    def day_of(i: int) -> date:  # chronological, as a platform export arrives: a day's orders lie together
+        return today - timedelta(days=DAYS - 1 - i * DAYS // orders)
+
     def stamp(day: date, hour: int, minute: int = 0) -> str:
         local = datetime(day.year, day.month, day.day, hour % 24, minute % 60, tzinfo=ZONE)
         return local.astimezone(UTC).isoformat().replace("+00:00", ".000Z")
 
     def order_rows():
         for i in range(orders):
-            day = today - timedelta(days=i % DAYS)
+            day = day_of(i)
             paid = stamp(day, 8 + i % 14, i)
             status = "cancelled" if i % 50 == 0 else ("shipped" if i % 20 else "paid")
             yield (f"O{i:09d}", WAREHOUSE, day.isoformat(), "canonical", f"shop-{i % 20}", status,
@@ -95,7 +98,7 @@ def load(orders: int, events: int, now: datetime) -> None:
         for i in range(orders):
             if i % 20 == 0:
                 continue  # not packed
-            day = today - timedelta(days=i % DAYS)
+            day = day_of(i)
             packed = stamp(day, 9 + i % 14, i)
             handed = None if i % 10 == 1 else stamp(day, 10 + i % 14, i)
             yield (f"SF{i:012d}", "SF", f"O{i:09d}", WAREHOUSE, f"ST-BENCH0{i % STATIONS}", packed, handed, packed)
@@ -108,7 +111,7 @@ def load(orders: int, events: int, now: datetime) -> None:
         for i in range(orders):
             if i % 20 == 0:
                 continue
-            day = today - timedelta(days=i % DAYS)
+            day = day_of(i)
             station = i % STATIONS
             actor = f"P-{i % PACKERS:02d}"
             facts = (("scan", {"actor": actor, "code": f"O{i:09d}", "outcome": "order_opened"}),
@@ -136,7 +139,7 @@ def load(orders: int, events: int, now: datetime) -> None:
                 continue
             if i >= orders:
                 i = 1
-            day = today - timedelta(days=i % DAYS)
+            day = day_of(i)
             base = datetime(day.year, day.month, day.day, 11 + i % 12, tzinfo=ZONE).astimezone(UTC)
             for k in range(per_parcel):
                 when = (base + timedelta(hours=3 * k, seconds=made % 60)).isoformat().replace("+00:00", ".000Z")
