@@ -87,6 +87,8 @@ class SerialScanner:
         self._reader: SerialLineReader | None = None
         self._on_scan: ScanCallback | None = None
         self._on_status: StatusCallback | None = None
+        # Told of each double read the filter dropped (on the reader thread), for a screen to count.
+        self.on_double_read: Callable[[bytes], None] | None = None
 
     @property
     def dropped_frames(self) -> int:
@@ -119,7 +121,10 @@ class SerialScanner:
         if not raw:
             return
         at = self._clock.now()
-        if self.filter.accept(raw, at) and self._on_scan is not None:
+        if not self.filter.accept(raw, at):
+            if self.on_double_read is not None:
+                self.on_double_read(raw)
+        elif self._on_scan is not None:
             self._on_scan(Scan(raw=raw, source=self.source, at=at))
 
     def _state(self, state: DeviceState, detail: str) -> None:

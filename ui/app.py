@@ -25,7 +25,7 @@ from app.store import Store, open_store
 from app.store.lock import DataDirLock, hold_data_dir
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
-from drivers.scanners import SimulatedScanner
+from drivers.scanners import SerialScanner, SimulatedScanner
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
 from ui.handover_controller import HandoverController
@@ -136,9 +136,11 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     wedge = WedgeFilter(config.wedge_settings(), config.double_read_ms)
     wedge.scanned.connect(lambda code: runtime.submit_scan(Scan(code.encode(), WEDGE, clock.now())))
     wedge.confirmed.connect(lambda code: runtime.submit_scan(Scan(code.encode(), TYPED, clock.now())))
-    notes = ScanNotes(config.language, config.double_read_ms)
+    notes = ScanNotes(config.language)
     wedge.typed.connect(notes.show_typed)
     wedge.double_read.connect(notes.count_double_read)
+    if isinstance(scanner, SerialScanner):
+        scanner.on_double_read = lambda raw: notes.double_read.emit(raw.decode("utf-8", "replace"))
     notes.accept.connect(wedge.accept_typed)
     lang = config.language
     panel = None

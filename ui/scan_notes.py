@@ -3,8 +3,9 @@
 - "typed? 6901…": keys that came where only a scan is meant but were not fast enough for a scanner
   (a person at the keyboard, or a scan stretched beyond recognition). A click (or a lone Enter, see
   `ui.wedge`) sends them on as a scan; otherwise they expire, logged. Shown, never silently dropped.
-- "double reads: N": the scanner sent a code again within `double_read_ms`; counted once, said here
-  quietly so a packer who did mean to scan it twice knows to scan again.
+- "double reads: N": the scanner (wedge or serial) sent a code again within its double-read window
+  (`double_read_ms`, a serial SPEC's `dedupe_ms`); counted once, said here quietly so a packer who
+  did mean to scan it twice knows to scan again.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ SHOWN_CHARS = 18  # the chip shows the start of the text; the tooltip has all of
 
 class ScanNotes(QWidget):
     accept = Signal()  # the packer clicked the "typed?" chip
+    double_read = Signal(str)  # emit from any thread (a serial scanner's reader): counted on the UI thread
 
-    def __init__(self, lang: str, double_read_ms: int, parent: QWidget | None = None) -> None:
+    def __init__(self, lang: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lang = lang
-        self.double_read_ms = double_read_ms
         self.double_reads = 0
         self.chip = QPushButton()
         self.chip.setFont(ui_font(16, bold=True))
@@ -42,6 +43,7 @@ class ScanNotes(QWidget):
         row.addWidget(self.chip)
         row.addWidget(self.doubles)
         self.hide()  # takes no room in the bar until there is something to say
+        self.double_read.connect(self.count_double_read)
 
     def show_typed(self, text: str) -> None:
         """The whole set-aside text, or "" once it is accepted, expired or turned out to be a scan."""
@@ -58,8 +60,8 @@ class ScanNotes(QWidget):
         gettext = translator(self.lang).gettext
         self.double_reads += 1
         self.doubles.setText(gettext("double reads: {count}").format(count=self.double_reads))
-        self.doubles.setToolTip(plain_tip(gettext("The scanner sent {code} twice within {ms} ms: counted once.")
-                                          .format(code=code, ms=self.double_read_ms)))
+        self.doubles.setToolTip(plain_tip(gettext("The scanner sent {code} twice, a moment apart: counted once.")
+                                          .format(code=code)))
         self.doubles.show()
         self._fit()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 
 from pytestqt.qtbot import QtBot
 
@@ -116,3 +117,17 @@ def test_a_scan_after_the_disk_stopped_the_bench_is_answered_not_recorded(qtbot:
     scan_jittered(qtbot, [PACKER], random.Random(9), start=70_000)
     qtbot.waitUntil(lambda: "未被记录" in view.answer.text())
     assert PACKER in view.answer.text() and wedge_scans() == []
+
+
+def test_double_reads_are_counted_quietly_from_either_scanner(qtbot: QtBot, station: Station) -> None:
+    """The wedge's own, and a serial scanner's, told from its reader thread."""
+    notes = station.window.scan_notes
+    assert notes is not None
+    deliver(qtbot, scanner_presses([PACKER, PACKER], random.Random(5), start=80_000, low=7, high=16, pause=40))
+    qtbot.waitUntil(lambda: notes.doubles.isVisible())
+    reader = threading.Thread(target=lambda: notes.double_read.emit("SF1400000000001"))
+    reader.start()
+    reader.join()
+    qtbot.waitUntil(lambda: notes.double_reads == 2)
+    assert "重复读取：2" in notes.doubles.text() and "SF1400000000001" in notes.doubles.toolTip()
+    qtbot.waitUntil(lambda: len(wedge_scans()) == 1)  # the double read was no second scan
