@@ -20,6 +20,9 @@
     kuaidi100_partner_key  = "..."  # env PACKBENCH_KUAIDI100_PARTNER_KEY: its password, where the carrier has one
     kuaidi100_api          = "https://api.kuaidi100.com"    # env PACKBENCH_KUAIDI100_API: e-waybills
     kuaidi100_poll_api     = "https://poll.kuaidi100.com"   # env PACKBENCH_KUAIDI100_POLL_API: subscriptions
+    report_channels = ["ops-and-warehouse"]  # alert channels that get the weekly and monthly order-health
+                                    # reports the server writes on schedule: e-mail attaches the PDF,
+                                    # DingTalk / WeCom / webhook post a console link; default none
     [[alert_channels]]              # where alerts go (dingtalk | wecom | email | webhook), see server.alerts
 
 An environment variable wins over the file (a container sets secrets in its environment). A hook
@@ -44,7 +47,17 @@ from pydantic.dataclasses import dataclass
 
 from app.config import default_data_dir
 from app.errors import InputError
-from app.settings_file import SETTINGS, BaseUrl, PositiveNumber, PositiveWhole, Text, Zone, build, read_toml
+from app.settings_file import (
+    SETTINGS,
+    BaseUrl,
+    NonBlank,
+    PositiveNumber,
+    PositiveWhole,
+    Text,
+    Zone,
+    build,
+    read_toml,
+)
 from server.alerts.channels import AlertChannel, distinct_names
 
 CONFIG_FILENAME = "server.toml"
@@ -85,6 +98,11 @@ class ServerConfig:
     kuaidi100_poll_api: BaseUrl = "https://poll.kuaidi100.com"
     # [[alert_channels]], see server.alerts.channels
     alert_channels: Annotated[tuple[AlertChannel, ...], AfterValidator(distinct_names)] = ()
+    report_channels: tuple[NonBlank, ...] = ()  # names of alert channels that get the scheduled health reports
+
+    @property
+    def report_targets(self) -> tuple[AlertChannel, ...]:
+        return tuple(c for c in self.alert_channels if c.name in self.report_channels)
 
     @property
     def database(self) -> str:
@@ -119,4 +137,9 @@ def load_server_config(data_dir: Path | None = None, env: Mapping[str, str] | No
     def where(key: str) -> str:
         return f"environment variable {ENV[key]}" if key in from_env else str(path)
 
-    return build(ServerConfig, {**values, **from_env}, where, ServerConfigError, fixed={"data_dir": directory})
+    config = build(ServerConfig, {**values, **from_env}, where, ServerConfigError, fixed={"data_dir": directory})
+    named = {c.name for c in config.alert_channels}
+    unknown = next((name for name in config.report_channels if name not in named), None)
+    if unknown is not None:
+        raise ServerConfigError(f"{path}: report_channels must name [[alert_channels]] tables, not \"{unknown}\"")
+    return config

@@ -15,7 +15,7 @@
   written in the text, which DingTalk requires for the @ to show. Answer `{"errcode": 0}`.
 - wecom: group robot — `{"msgtype": "text", "text": {"content", "mentioned_mobile_list"}}`; errcode as above.
 - webhook: the alert as JSON, with `X-PackBench-Signature: hex HMAC-SHA256(secret, body)` when a secret is set.
-- email: one plain-text mail per alert through smtplib.
+- email: one plain-text mail per alert through smtplib; a report's PDF (`data["attachment"]`) is attached.
 
 A failure raises `NotifyError` with a one-line reason; the caller retries with backoff.
 """
@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
@@ -41,6 +42,7 @@ from app.notify import NotifyError, dingtalk_signed_url, requests_send
 from app.settings_file import SETTINGS, NonBlank, Text, one_of
 
 KINDS = ("dingtalk", "wecom", "email", "webhook")
+ATTACHMENT = "attachment"  # a message's data key: the path of a PDF that e-mail attaches (the others link it)
 TIMEOUT = 10.0
 
 
@@ -122,6 +124,13 @@ def _email(channel: AlertChannel, message: Message) -> None:
     mail["From"] = channel.sender or user or "packbench@localhost"
     mail["To"] = ", ".join(channel.to)
     mail.set_content(message.text)
+    attachment = message.data.get(ATTACHMENT)
+    if attachment:  # a report's PDF, read when sent: a file gone since is a failed try, retried
+        path = Path(str(attachment))
+        try:
+            mail.add_attachment(path.read_bytes(), maintype="application", subtype="pdf", filename=path.name)
+        except OSError as exc:
+            raise NotifyError(f"attachment {path.name} cannot be read: {exc.strerror or exc}") from exc
     try:
         if parts.scheme == "smtps":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname or "", parts.port or 465, timeout=TIMEOUT,
@@ -152,6 +161,7 @@ def send(channel: AlertChannel, message: Message, now_ms: Callable[[], int] | No
             "content": f"{message.subject}\n{message.text}", "mentioned_mobile_list": list(channel.at_mobiles)}},
             TIMEOUT)
     elif channel.kind == "webhook":
-        _post_signed(channel.url, {"subject": message.subject, "text": message.text, **message.data}, channel.secret)
+        _post_signed(channel.url, {"subject": message.subject, "text": message.text,
+                                   **{k: v for k, v in message.data.items() if k != ATTACHMENT}}, channel.secret)
     else:
         _email(channel, message)

@@ -1,6 +1,7 @@
 """The server's scheduled jobs: every `INTERVAL`, on one worker, the reconciliation of today and
-yesterday (alerts), the server-only exception rules (`server.cases.run_server_rules`) and order health
-of the last complete hour (`server.health`: new anomalies alert once until they recover).
+yesterday (alerts), the server-only exception rules (`server.cases.run_server_rules`), order health
+of the last complete hour (`server.health`: new anomalies alert once until they recover) and the
+weekly and monthly health reports of periods that have ended (`server.health.published`).
 
 Several server processes (uvicorn workers, replicas) may share one database; each runs this loop,
 and a lease decides who runs the job: the row `job_lease("reconciliation")` holds when the job may
@@ -30,6 +31,7 @@ from server.config import ServerConfig
 from server.db import ServerDb
 from server.health import check as health_check
 from server.health.notify import channel_notifier
+from server.health.published import publish_due
 
 log = logging.getLogger("server.alerts")
 
@@ -85,6 +87,12 @@ class Scheduler:
                 continue
             if anomalies:
                 log.info("order health of %s: %d new anomalies", warehouse, len(anomalies))
+            try:
+                for report in publish_due(self.sdb, self.config, self.clock, warehouse):
+                    log.info("%s order-health report %s of %s written (%s)", report.kind, report.period, warehouse,
+                             report.sent_to or "no report channels")
+            except Exception:
+                log.exception("order-health reports of %s failed", warehouse)
         return True
 
     def tick(self) -> None:

@@ -5,7 +5,8 @@
 baseline band of ±2σ, flagged hours marked) and the hour's distribution by every dimension it can be
 sliced by, with the slice that explains most of the excess said in words. Supervisors and admins
 silence alerts from the page (`POST /console/health/silence`, as `packbench server health silence`);
-the active silences are listed with who set them, why and until when.
+the active silences are listed with who set them, why and until when. The weekly and monthly
+reports the schedule wrote are listed for download (`/console/health/reports/ID`, audited).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from markupsafe import Markup, escape
 
 from app.clock import parse_iso
 from app.i18n import N_
+from server.console import audit
 from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
-from server.health import last_complete_hour
+from server.health import last_complete_hour, published
 from server.health.evaluate import Reading, evaluate, explain
 from server.health.indicators import BY_NAME, INDICATORS
 from server.health.state import MAX_SILENCE_HOURS, silence, silenced_names, silences_at, thresholds
@@ -68,6 +70,20 @@ def silence_form(p: Annotated[Page, Depends(page)], csrf: Annotated[str, Form(ma
                             headers=HEADERS)
 
 
+@router.get("/console/health/reports/{report_id}", include_in_schema=False)
+def report_pdf(p: Annotated[Page, Depends(page)], report_id: int) -> Response:
+    """A scheduled report's PDF, if it is of one of the user's warehouses and its file is intact; audited."""
+    report = published.get(p.svc.sdb, report_id, p.user.warehouses)
+    data = published.read_pdf(p.svc.config, report) if report is not None else None
+    if report is None or data is None:
+        raise NotFound()
+    audit.record_now(p.svc.sdb, p.svc.clock, p.user.name, "report.download", warehouse=report.warehouse,
+                     target=f"{report.kind} {report.period}")
+    name = f"health-{report.kind}-{report.period}.pdf"
+    return Response(data, media_type="application/pdf",
+                    headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 def _render(p: Page, chosen: str, hour: str | None, indicator: str | None, problem: str = "") -> HTMLResponse:
     sdb, clock = p.svc.sdb, p.svc.clock
     at = _hour(hour) or last_complete_hour(clock)
@@ -87,7 +103,8 @@ def _render(p: Page, chosen: str, hour: str | None, indicator: str | None, probl
                   "slices": slices, "why": explain(sdb, chosen, current) if current.flagged else None}
     return p.render("health.html", 400 if problem else 200, warehouse=chosen, hour=at, readings=readings,
                     detail=detail, silences=active, zone=p.svc.config.zone, keep={"hour": hour} if hour else {},
-                    problem=problem, indicators=INDICATORS, max_hours=MAX_SILENCE_HOURS)
+                    problem=problem, indicators=INDICATORS, max_hours=MAX_SILENCE_HOURS,
+                    reports=published.listed(sdb, chosen))
 
 
 def _hour(text: str | None) -> datetime | None:

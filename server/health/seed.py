@@ -20,6 +20,7 @@ import math
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,33 +50,52 @@ class Seeded:
     incidents: dict[str, str] = field(default_factory=dict)  # name → the hour (ISO) it starts
 
 
+Rows = dict[str, list[tuple[object, ...]]]  # table → rows, in the column order of `_write`
+
+
 def seed_history(sdb: ServerDb, warehouse: str, days: int, end: datetime, *, orders_per_hour: float = 40.0,
                  seed: int = 7, incidents: tuple[str, ...] = INCIDENTS) -> Seeded:
     """Fill `days` of history ending at `end` (an hour boundary) for `warehouse`; returns what was made."""
+    out = Seeded()
+    pos = _next(sdb, "order")
+    rows: Rows = defaultdict(list)
+    for day in generate(warehouse, days, end, out, pos, orders_per_hour=orders_per_hour, seed=seed,
+                        incidents=incidents):
+        for table, made in day.items():
+            rows[table] += made
+    _write(sdb, warehouse, rows, pos + out.orders)
+    return out
+
+
+def generate(warehouse: str, days: int, end: datetime, out: Seeded, pos: int = 0, *, orders_per_hour: float = 40.0,
+             seed: int = 7, incidents: tuple[str, ...] = INCIDENTS) -> Iterator[Rows]:
+    """The history's rows a day at a time (a large history need not fit in memory; the benchmarks
+    COPY each day), the station-hour counters last; `out` counts what was made."""
     rnd = random.Random(seed)
     end = end.replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     incident_hour = end - timedelta(hours=6)  # on the last day, a few hours back
-    out = Seeded(incidents={name: iso(incident_hour) for name in incidents})
-    rows: dict[str, list[tuple[object, ...]]] = defaultdict(list)
+    out.incidents.update({name: iso(incident_hour) for name in incidents})
     station_hours: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    pos = _next(sdb, "order")
     hour = start
+    rows: Rows = defaultdict(list)
     while hour < end:
         local = hour + timedelta(hours=8)
         mean = orders_per_hour * HOURLY[local.hour] * WEEKLY[local.weekday()]
         for _ in range(_poisson(rnd, mean)):
             paid = hour + timedelta(seconds=rnd.uniform(0, 3600))
             out.orders += 1
-            pos += 1
-            _one_order(rnd, warehouse, paid, end, pos, out, rows, station_hours, incident_hour, incidents)
+            _one_order(rnd, warehouse, paid, end, pos + out.orders, out, rows, station_hours, incident_hour,
+                       incidents)
         hour += timedelta(hours=1)
+        if local.hour == 23 or hour >= end:
+            yield rows
+            rows = defaultdict(list)
     for (station, at), (scans, errors, shipments, reprints) in station_hours.items():
         if "misreads" in incidents and station == "BENCH-3" and at == iso(incident_hour):
             errors = max(errors * 10, scans // 8)
         rows["metric_hour"].append((station, at, warehouse, scans, errors, shipments, reprints))
-    _write(sdb, warehouse, rows, pos)
-    return out
+    yield rows
 
 
 def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime, pos: int, out: Seeded,
@@ -92,7 +112,9 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
     tracking = None
     if packed < end:
         status = OrderStatus.PACKED
-        tracking = f"{carrier}{rnd.getrandbits(40):013d}"[:15]
+        # Unique by the order's position (random numbers collide in a history of 10^6 orders), with a
+        # random last digit so the numbers do not look sequential.
+        tracking = f"{carrier}{pos * 10 + rnd.getrandbits(40) % 10:013d}"
         packed_hour = packed.replace(minute=0, second=0, microsecond=0)
         refund_p = 0.01
         if "refunds" in incidents and shop == SHOPS[1][1] and packed_hour == incident_hour:
