@@ -23,7 +23,7 @@ from server.schema_hardening import HARDENING
 from server.schema_health import HEALTH
 from server.schema_initial import INITIAL
 from server.schema_orders import ORDER_MONEY
-from server.schema_reports import REPORTS
+from server.schema_reports import HEALTH_INDEXES, REPORTS
 
 TYPES = {
     "sqlite": {"pk": "INTEGER NOT NULL PRIMARY KEY", "bigint": "INTEGER"},
@@ -53,6 +53,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "exception cases of all stations in one queue", CASES),
     Migration(10, "order fulfilment flags for the reconciliation", FULFILMENT),
     Migration(11, "order-health reports written on schedule", REPORTS),
+    Migration(12, "order-health index: orders by warehouse and creation time", HEALTH_INDEXES),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -92,7 +92,8 @@ def windows(hour: datetime, weeks: int, neighbours: bool = False) -> list[tuple[
 def measure(sdb: ServerDb, indicator: Indicator, warehouse: str, spans: Sequence[tuple[str, str]],
             dimension: str | None) -> dict[tuple[int, str], Measure]:
     """(window index, slice) → the indicator's value and volume there."""
-    rows = sdb.execute(query(indicator, dimension, spans, sdb.postgres), (warehouse,)).fetchall()
+    sql = query(indicator, dimension, spans, sdb.postgres)
+    rows = sdb.execute(sql, (warehouse,) * sql.count("?")).fetchall()
     grouped: dict[tuple[int, str], list[tuple[float, float]]] = defaultdict(list)
     for n, key, num, den in rows:
         if num is None:

@@ -1,0 +1,237 @@
+"""Benchmark: order health on PostgreSQL — the full evaluation of every indicator for one warehouse,
+and the console's health page, over 8 weeks of history at 10^6 orders.
+
+    python bench/health_eval.py [--orders 1000000] [--weeks 8] [--scans-per-parcel 5] [--runs 5]
+                                [--requests 30] [--keep]
+
+Creates the database `pb_health_bench` on 127.0.0.1:5432 (dropped first unless --keep finds it
+filled), migrates it and COPYs the demo history of `server.health.seed` (daily and weekly rhythm,
+four stations, three shops, three carriers, eight provinces, planted incidents) sized to about
+`--orders` orders, plus `--scans-per-parcel` scan facts per parcel in `station_event` (the facts the
+weight-mismatch and short-ship indicators read; 1 % weight mismatches, 0.3 % short-shipped).
+Then it times, with the machine's load printed before and after:
+- `check` (what the scheduler runs each hour: every indicator, the warehouse as a whole) for the
+  hour of the planted incidents and the last complete hour, `--runs` times each;
+- every indicator sliced by each dimension (station, packer, shop, carrier, province);
+- the health page (the table) and its drill-down of one indicator (24 hours of chart and every
+  slice), `--requests` times each through the ASGI app in process, p50 / p95 / max.
+Targets: full evaluation < 5 s, health page p95 < 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg2
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DB = "pb_health_bench"
+URL = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+WAREHOUSE = "WH1"
+PASSWORD = "bench-password-1"
+MEAN_RHYTHM = 0.82  # the seed's mean hourly × weekly factor (measured): orders per hour = orders / hours / this
+
+
+def _copy(cursor: object, table: str, columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> int:
+    buffer = io.StringIO()
+    count = 0
+    for row in rows:
+        buffer.write("\t".join("\\N" if v is None else str(v).replace("\\", "\\\\").replace("\t", " ")
+                               for v in row) + "\n")
+        count += 1
+    buffer.seek(0)
+    cursor.copy_expert(f'COPY "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) FROM STDIN',
+                       buffer)  # type: ignore[attr-defined]
+    return count
+
+
+def _scans(parcels: list[tuple[object, ...]], per_parcel: int, seq: list[int]) -> Iterable[tuple[object, ...]]:
+    """`per_parcel` scan facts at each parcel's packing time; outcomes drawn from the tracking number."""
+    for tracking, _, order_id, warehouse, station, packed, _, _ in parcels:
+        draw = zlib.crc32(str(tracking).encode()) % 1000
+        for k in range(per_parcel):
+            outcome = "ok"
+            if k == per_parcel - 1 and draw < 10:
+                outcome = "weight_mismatch"
+            elif k == per_parcel - 1 and draw < 13:
+                outcome = "short_shipped"
+            seq[0] += 1
+            packer = f"{station}-{'AB'[draw % 2]}"
+            payload = (f'{{"actor":"{packer}","audit_seq":{seq[0]},"code":"690{draw:010d}","order_id":"{order_id}",'
+                       f'"outcome":"{outcome}","source":"scanner","station":"{station}"}}')
+            yield (str(UUID(int=seq[0])), f"{warehouse}-{station}", seq[0], "scan", packed, payload, "bench",
+                   "accepted", packed)
+
+
+def load(orders: int, weeks: int, scans_per_parcel: int, end: datetime) -> None:
+    from app.clock import SystemClock
+    from server.console.accounts import add_user
+    from server.db import open_database
+    from server.health.seed import Seeded, _write, generate
+    from server.migrations import migrate
+
+    admin = psycopg2.connect(ADMIN_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{DB}"')
+    admin.cursor().execute(f'CREATE DATABASE "{DB}"')
+    admin.close()
+    sdb = open_database(URL)
+    migrate(sdb)
+    add_user(sdb, "bench", "admin", [WAREHOUSE], PASSWORD, SystemClock())
+    _write(sdb, WAREHOUSE, defaultdict(list), 0)  # the stations
+    sdb.close()
+    started = time.perf_counter()
+    days = weeks * 7 + 4  # the first evaluated week needs its baseline weeks too
+    per_hour = orders / (days * 24) / MEAN_RHYTHM
+    conn = psycopg2.connect(URL)
+    cur = conn.cursor()
+    made = Seeded()
+    counts = {"order": 0, "parcel": 0, "tracking_event": 0, "station_event": 0, "metric_hour": 0}
+    seq = [0]
+    for rows in generate(WAREHOUSE, days, end, made, orders_per_hour=per_hour, seed=11):
+        counts["order"] += _copy(cur, "order", (
+            "order_id", "warehouse", "day", "platform", "shop", "status", "buyer", "receiver_name", "receiver_phone",
+            "receiver_address", "total_cents", "paid_cents", "created_at", "paid_at", "ship_by", "carrier",
+            "tracking_no", "note", "updated_at", "pos"), rows.get("order", []))
+        parcels = rows.get("parcel", [])
+        counts["parcel"] += _copy(cur, "parcel", (
+            "tracking_no", "carrier", "order_id", "warehouse", "station_id", "packed_at", "handed_over_at",
+            "updated_at"), ((t, c, o, w, f"{w}-{s}", p, h, u) for t, c, o, w, s, p, h, u in parcels))
+        counts["tracking_event"] += _copy(cur, "tracking_event", (
+            "carrier", "tracking_no", "status", "carrier_status", "time", "time_raw", "site", "courier", "context",
+            "context_hash", "source", "push_id", "raw", "received_at"),
+            ((c, t, s, code, at, at, "", "", text, f"{t}{at}", "bench", 0, "{}", at)
+             for c, t, s, code, at, text in rows.get("tracking_event", [])))
+        counts["station_event"] += _copy(cur, "station_event", (
+            "event_id", "station_id", "seq", "kind", "at", "payload", "body_hash", "status", "received_at"),
+            _scans(parcels, scans_per_parcel, seq))
+        seq[0] += 1
+        counts["station_event"] += _copy(cur, "station_event", (
+            "event_id", "station_id", "seq", "kind", "at", "payload", "body_hash", "status", "received_at"),
+            ((str(UUID(int=seq[0] + n + 1)), f"{WAREHOUSE}-{s}", seq[0] + n + 1, kind, at, payload, "bench",
+              "accepted", at) for n, (s, kind, at, payload) in enumerate(rows.get("station_event", []))))
+        seq[0] += len(rows.get("station_event", []))
+        counts["metric_hour"] += _copy(cur, "metric_hour", (
+            "station_id", "hour", "warehouse", "scans", "errors", "shipments", "reprints"),
+            ((f"{WAREHOUSE}-{s}", *rest) for s, *rest in rows.get("metric_hour", [])))
+        conn.commit()
+    cur.execute('UPDATE "counter" SET "value" = %s WHERE "name" = \'order\'', (made.orders,))
+    conn.commit()
+    conn.autocommit = True
+    cur.execute("VACUUM ANALYZE")
+    conn.close()
+    print(f"loaded {', '.join(f'{n:,} {t}' for t, n in counts.items())} over {days} days "
+          f"in {time.perf_counter() - started:.0f} s; incidents at {made.incidents}")
+
+
+def _figures(name: str, timings: list[float], unit: str = "ms") -> None:
+    timings.sort()
+    p95 = timings[max(0, int(len(timings) * 0.95 + 0.5) - 1)]
+    print(f"{name:44s} p50 {statistics.median(timings):8.1f} {unit}   p95 {p95:8.1f} {unit}   "
+          f"max {timings[-1]:8.1f} {unit}   (n={len(timings)})")
+
+
+def measure(runs: int, requests: int) -> None:
+    from app.clock import FakeClock
+    from server.db import open_database
+    from server.health import check, last_complete_hour
+    from server.health.evaluate import evaluate
+    from server.health.indicators import DIMENSIONS
+    from server.migrations import migrate
+    from server.models import database_proxy
+
+    sdb = open_database(URL)
+    migrate(sdb)  # a kept database gets the migrations added since it was loaded
+    database_proxy.initialize(sdb.db)
+    with sdb.connection():
+        latest = sdb.execute('SELECT MAX("packed_at") FROM "parcel"').fetchone()[0]
+    end = datetime.fromisoformat(str(latest).replace("Z", "+00:00")).replace(minute=0, second=0, microsecond=0)
+    seed_end = end + timedelta(hours=1)  # the seed's end hour: parcels are packed before it
+    clock = FakeClock(seed_end + timedelta(minutes=5))
+    incident = seed_end - timedelta(hours=6)
+    for name, hour in (("incident hour", incident), ("last complete hour",
+                                                                             last_complete_hour(clock))):
+        timings = []
+        flagged: list[str] = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            readings, _ = check(sdb, clock, WAREHOUSE, hour=hour)
+            timings.append(time.perf_counter() - started)
+            flagged = [r.indicator.name for r in readings if r.flagged]
+        _figures(f"check, all {len(readings)} indicators ({name})", timings, "s")
+        print(f"    flagged: {', '.join(flagged) or 'none'}")
+    for dimension in DIMENSIONS:
+        timings = []
+        for _ in range(max(1, runs // 2)):
+            started = time.perf_counter()
+            sliced = evaluate(sdb, WAREHOUSE, incident, dimension=dimension)
+            timings.append(time.perf_counter() - started)
+        _figures(f"every indicator by {dimension} ({len(sliced)} readings)", timings, "s")
+    sdb.close()
+    _pages(requests, clock, incident)
+
+
+def _pages(requests: int, clock: object, hour: datetime) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.clock import iso
+    from server.app import create_app
+    from server.config import ServerConfig
+
+    app = create_app(ServerConfig(Path("/tmp/pb_health_bench"), database_url=URL), carrier_worker=False, jobs=False,
+                     clock=clock)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        form = client.get("/console/login")
+        token = form.text.split('name="csrf" value="')[1].split('"')[0]
+        assert client.post("/console/login", data={"name": "bench", "password": PASSWORD, "csrf": token},
+                           follow_redirects=False).status_code == 303
+        pages = {"health page (last complete hour)": "/console/health?warehouse=WH1",
+                 "health page (incident hour)": f"/console/health?warehouse=WH1&hour={iso(hour)}",
+                 "drill-down scan_error_rate (24 h + slices)":
+                     f"/console/health?warehouse=WH1&hour={iso(hour)}&indicator=scan_error_rate",
+                 "drill-down pickup_delay_p90 (24 h + slices)":
+                     f"/console/health?warehouse=WH1&hour={iso(hour)}&indicator=pickup_delay_p90"}
+        for name, path in pages.items():
+            timings = []
+            for n in range(requests if "drill" not in name else max(3, requests // 5)):
+                started = time.perf_counter()
+                reply = client.get(path)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert reply.status_code == 200, reply.text[:300]
+                if n == 0 and "incident" in name:
+                    assert 'class="bad">' in reply.text, "the planted incidents should show as flagged"
+            _figures(name, timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--weeks", type=int, default=8)
+    parser.add_argument("--scans-per-parcel", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="reuse the loaded database")
+    args = parser.parse_args()
+    print(f"load before: {os.getloadavg()}")
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    if not args.keep:
+        load(args.orders, args.weeks, args.scans_per_parcel, end)
+    measure(args.runs, args.requests)
+    print(f"load after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
