@@ -13,33 +13,29 @@ Changes made in the supervisors' console reach the station through sync (`sync.p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from app.audit import record_fact
 from app.cases import CaseError, transition
 from app.clock import Clock
-from app.i18n import N_, translator
+from app.i18n import N_, Phrase
 from app.store import Store
 from app.store.models import ExceptionCase, Operator
+from app.terms import ROLES, named
 
 ROLE_RANK = {"packer": 0, "line": 0, "supervisor": 1, "admin": 2}
-ROLE_NAMES = {"packer": N_("packer"), "line": N_("line"), "supervisor": N_("supervisor"), "admin": N_("admin")}
 ANONYMOUS_ACTOR = "cli"
 
 
 class CaseRefused(CaseError):
-    """The person may not act on the case; `text(lang)` is the reason in the screen's language."""
+    """The person may not act on the case; `text(lang)` is the reason in the screen's language (the
+    English line, for the CLI and the audit, keeps the role codes)."""
 
-    def __init__(self, msgid: str, **values: Any) -> None:
-        self.msgid = msgid
-        self.values = values
-        super().__init__(msgid.format(**values))
+    def __init__(self, reason: Phrase) -> None:
+        super().__init__(reason.plain())
+        self.reason = reason
 
     def text(self, lang: str) -> str:
-        words = translator(lang)
-        values = {k: words.gettext(ROLE_NAMES[v]) if k in ("role", "needed") and v in ROLE_NAMES else v
-                  for k, v in self.values.items()}
-        return words.gettext(self.msgid).format(**values)
+        return self.reason.text(lang)
 
 
 def required_role(case: ExceptionCase) -> str | None:
@@ -51,16 +47,17 @@ def required_role(case: ExceptionCase) -> str | None:
 def operator_by_badge(badge: str) -> Operator:
     operator = Operator.get_or_none((Operator.badge == badge.strip()) & (Operator.active == True))  # noqa: E712
     if operator is None:
-        raise CaseRefused(N_("unknown badge {badge}"), badge=badge.strip()[:64])
+        raise CaseRefused(Phrase(N_("unknown badge {badge}"), {"badge": badge.strip()[:64]}))
     return operator  # type: ignore[no-any-return]
 
 
 def check_may_act(operator: Operator, case: ExceptionCase) -> None:
     role = required_role(case)
     if role is not None and ROLE_RANK.get(str(operator.role), 0) < ROLE_RANK[role]:
-        raise CaseRefused(N_("{name} may not act: case #{case} needs the role {needed} or above, "
-                             "{name} has the role {role}"),
-                          name=operator.name, role=operator.role, case=case.id, needed=role)
+        raise CaseRefused(Phrase(N_("{name} may not act: case #{case} needs the role {needed} or above, "
+                                    "{name} has the role {role}"),
+                                 {"name": operator.name, "role": named(ROLES, str(operator.role)), "case": case.id,
+                                  "needed": named(ROLES, role)}))
 
 
 def _case(case_id: int) -> ExceptionCase:
@@ -96,9 +93,9 @@ def act_by_badge(store: Store, clock: Clock, case_id: int, state: str, badge: st
 def act_without_badge(store: Store, clock: Clock, case_id: int, state: str, note: str = "") -> ExceptionCase:
     case = _case(case_id)
     if case.severity == "critical":
-        raise CaseRefused(N_("case #{case} is critical: say who acts with --by BADGE"), case=case_id)
+        raise CaseRefused(Phrase(N_("case #{case} is critical: say who acts with --by BADGE"), {"case": case_id}))
     role = required_role(case)
     if role is not None:
-        raise CaseRefused(N_("case #{case} needs the role {needed} or above: act with --by BADGE"),
-                          case=case_id, needed=role)
+        raise CaseRefused(Phrase(N_("case #{case} needs the role {needed} or above: act with --by BADGE"),
+                                 {"case": case_id, "needed": named(ROLES, role)}))
     return transition(store, clock, case_id, state, ANONYMOUS_ACTOR, note)

@@ -22,6 +22,7 @@ from app.calls_board import RemoteCall
 from app.i18n import N_, translator
 from app.pack.outcomes import Level
 from app.store.states import CaseState
+from app.terms import ROLES, named
 from ui.i18n import tr
 from ui.qt import (
     QAbstractItemView,
@@ -58,7 +59,6 @@ SCAN_TO_ACT = {"acknowledged": N_("Scan the badge of a {role} or above to acknow
                "resolved": N_("Scan the badge of a {role} or above to resolve {count} case(s)")}
 REFUSED = N_("Refused: {reason}. Still waiting for a badge of a {role} or above.")
 ACTED_BY = N_("{done} — by {actor}")
-ROLE_WORDS = {"supervisor": N_("supervisor"), "admin": N_("admin")}
 
 
 class TriageScreen(QWidget):
@@ -221,7 +221,7 @@ class TriageScreen(QWidget):
         return translator(self.lang).gettext(msgid).format(**values)
 
     def _role(self, role: str) -> str:
-        return translator(self.lang).gettext(ROLE_WORDS.get(role, role))
+        return named(ROLES, role).text(self.lang)
 
     def show_evidence(self, order_id: str, path: str, chain_ok: bool, problem: str) -> None:
         self.evidence_path = path

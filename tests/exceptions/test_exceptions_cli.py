@@ -142,15 +142,15 @@ def test_supervisor_routed_cases_need_the_badge_of_a_supervisor_or_admin(data_di
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     # Case 1: warning, routed to supervisors. Case 2: critical, routed to admins. Case 3: info, supervisors.
     assert run(data_dir, "ack", "1") == ExitCode.INPUT
-    _one_line_error(capsys, "case #1 needs the role supervisor or above", "--by BADGE")
+    _one_line_error(capsys, "case #1 needs the role Supervisor or above", "--by BADGE")
     assert run(data_dir, "ack", "1", "--by", PACKER) == ExitCode.INPUT
-    _one_line_error(capsys, "王芳 may not act", "needs the role supervisor or above", "王芳 has the role packer")
+    _one_line_error(capsys, "王芳 may not act", "needs the role Supervisor or above", "王芳 has the role Packer")
     assert run(data_dir, "ack", "1", "--by", "B-9999") == ExitCode.INPUT
     _one_line_error(capsys, "unknown badge B-9999")
     assert _case(data_dir, 1) == ("open", None, None)  # nothing changed by the refusals
 
     assert run(data_dir, "ack", "2", "--by", SUPERVISOR) == ExitCode.INPUT  # routed to admins
-    _one_line_error(capsys, "case #2 needs the role admin or above", "李强 has the role supervisor")
+    _one_line_error(capsys, "case #2 needs the role Administrator or above", "李强 has the role Supervisor")
     assert run(data_dir, "resolve", "2", "--note", "restocked", "--by", ADMIN) == 0
     assert "case 2 resolved by admin" in capsys.readouterr().out
     assert _case(data_dir, 2) == ("resolved", None, "admin")
