@@ -170,11 +170,13 @@ def load_config(data_dir: Path) -> StationConfig:
 
 
 def set_setting(data_dir: Path, name: str, value: str | int | float | bool) -> Path:
-    """Set one top-level setting of `station.toml`, keeping every other line (comments too) as it is.
-    A data dir without the file gets one that keeps the default demo mode."""
+    """Set one top-level setting of `station.toml`, keeping every other line (comments too) as it is;
+    a value the file would refuse is refused before anything is written. A data dir without the file
+    gets one that keeps the default demo mode."""
     if name not in {f.name for f in fields(StationConfig)} or name == "sender":
         raise ConfigError(f"unknown key {toml_value(name)}")
     path = Path(data_dir) / CONFIG_FILENAME
+    value = getattr(build(StationConfig, {name: value}, lambda _key: str(path), ConfigError), name)  # as loaded
     lines = path.read_text("utf-8").splitlines() if path.exists() else [f"demo = {toml_value(True)}"]
     line = f"{name} = {toml_value(value)}"
     top = next((i for i, text in enumerate(lines) if text.lstrip().startswith("[")), len(lines))

@@ -98,6 +98,12 @@ def test_saved_and_set_settings_load_back(tmp_path: Path) -> None:
     assert load_config(tmp_path) == dataclasses.replace(saved, waybill_low_water=80)
     with pytest.raises(ConfigError, match='unknown key "low_water"'):
         set_setting(tmp_path, "low_water", 80)
+    written = (tmp_path / "station.toml").read_text("utf-8")
+    with pytest.raises(ConfigError, match="backup_keep must be a positive whole number, not 0"):
+        set_setting(tmp_path, "backup_keep", 0)
+    assert (tmp_path / "station.toml").read_text("utf-8") == written  # refused before anything was written
+    set_setting(tmp_path, "passport_base_url", "https://pb.example.com/wh/")
+    assert 'passport_base_url = "https://pb.example.com/wh"\n' in (tmp_path / "station.toml").read_text("utf-8")
 
 
 def test_settings_made_in_code_are_checked_too() -> None:
