@@ -8,7 +8,8 @@ odd reprint and misread counted per station-hour), handed over 1–4 h after pac
 carried and delivered with carrier-realistic delays. A few incidents are planted in the last day so
 the health page and the reports have something to find — and the tests something to check:
 
-- `misreads`: BENCH-3's scan error rate jumps tenfold for one hour (a dirty scanner window);
+- `misreads`: BENCH-3's scan error rate jumps tenfold for one hour, at least five misreads (a dirty
+  scanner window);
 - `pickup`: ZTO stops collecting for most of a day (parcels handed over but not picked up);
 - `refunds`: one shop's parcels are refunded after packing five times as often for one hour.
 """
@@ -93,7 +94,7 @@ def generate(warehouse: str, days: int, end: datetime, out: Seeded, pos: int = 0
             rows = defaultdict(list)
     for (station, at), (scans, errors, shipments, reprints) in station_hours.items():
         if "misreads" in incidents and station == "BENCH-3" and at == iso(incident_hour):
-            errors = max(errors * 10, scans // 8)
+            errors = min(scans, max(errors * 10, scans // 8, 5))  # at least 5: a quiet night hour too
         rows["metric_hour"].append((station, at, warehouse, scans, errors, shipments, reprints))
     yield rows
 
