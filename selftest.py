@@ -40,7 +40,8 @@ class CheckFailed(Exception):
 def check_qt(work: Path) -> str:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from ui.app import application, build_station
-    from ui.qt import QFont, QFontMetrics
+    from ui.language import install_qt_translation
+    from ui.qt import QCoreApplication, QFont, QFontMetrics
     from ui.resources import cjk_families
 
     app = application()
@@ -57,7 +58,11 @@ def check_qt(work: Path) -> str:
         families = cjk_families()
         if not families or not all(QFontMetrics(QFont(families[0])).inFontUcs4(ord(ch)) for ch in CJK_SAMPLE):
             raise CheckFailed("the bundled CJK font did not load: Chinese would show as boxes")
-        return f"{app.platformName()} platform, station window {image.width()}×{image.height()}, font {families[0]}"
+        if not install_qt_translation("zh_CN") or QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel":
+            raise CheckFailed("Qt's own Chinese catalog (qtbase_zh_CN.qm) is missing: dialogs would say OK/Cancel")
+        install_qt_translation(station.config.language)
+        return (f"{app.platformName()} platform, station window {image.width()}×{image.height()}, font {families[0]},"
+                " Qt's dialog words in Chinese")
     finally:
         station.close()
 

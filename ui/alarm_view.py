@@ -29,7 +29,7 @@ class AlarmView(QWidget):
         self.lang = lang
         self.tz = ZoneInfo(tz)
         self.alarm: Alarm | None = None
-        _ = translator(lang).gettext
+        self.board: AlarmBoard | None = None
         self.setObjectName("alarm-view")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(f"#alarm-view {{ background: {ALARM_RED}; }} QLabel {{ color: {ALARM_TEXT}; }}")
@@ -38,7 +38,7 @@ class AlarmView(QWidget):
         self.detail = self._label(18)
         self.since = self._label(18)
         self.others = self._label(22, bold=True)
-        self.sync_button = QPushButton(_("Sync now"))
+        self.sync_button = QPushButton()
         self.sync_button.setFont(ui_font(22, bold=True))
         self.sync_button.setMinimumSize(260, 64)
         self.sync_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the page keeps the keys (wedge scans)
@@ -60,6 +60,12 @@ class AlarmView(QWidget):
         for part in page:
             part.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
         self.show_answer("", None)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.sync_button.setText(translator(self.lang).gettext("Sync now"))
+        if self.board is not None:
+            self.show_board(self.board)
 
     def _label(self, px: int, bold: bool = False) -> PlainLabel:
         label = PlainLabel()
@@ -71,6 +77,7 @@ class AlarmView(QWidget):
 
     def show_board(self, board: AlarmBoard) -> None:
         _ = translator(self.lang).gettext
+        self.board = board
         alarm = board.active
         if alarm is not None and self.alarm is None:
             self.show_answer(_("Scans still count: the answer to each one shows here."), None)

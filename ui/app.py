@@ -30,8 +30,8 @@ from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
 from ui.handover_controller import HandoverController
 from ui.handover_screen import HandoverScreen
-from ui.i18n import tr
 from ui.interrupt import EXIT_INTERRUPTED, TerminalInterrupt
+from ui.language import install_qt_translation
 from ui.main_window import MainWindow
 from ui.qt import QApplication, QMessageBox, QTimer
 from ui.resources import install_fonts
@@ -111,6 +111,7 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     install_fonts(application())
     clock = clock or SystemClock()
     config = load_config(data_dir)  # before the store: a bad config must not create a store
+    install_qt_translation(config.language)
     if demo or config.demo:
         config = replace(config, demo=True, scanner="sim", scale="sim", printer="sim")
     lock = hold_data_dir(data_dir, "packbench gui")  # one station window (or line) per store
@@ -147,7 +148,6 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     if config.demo and isinstance(scanner, SimulatedScanner):
         panel = DemoPanel(scanner, scale if isinstance(scale, SimulatedScale) else None,
                           printer if isinstance(printer, SimulatedPrinter) else None, lang)
-    title = tr("demo_title" if config.demo else "title", lang, station=config.station)
     handover = HandoverScreen(
         HandoverController(runtime, store, clock, config, Path(data_dir) / MANIFESTS),
         config.carriers, lang, config.timezone)
@@ -159,7 +159,8 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     sync_bar.sync_now.clicked.connect(sync.kick)
     alarms = AlarmBoard(clock)
     sync.status.connect(lambda status: alarms.sync(status.needs_admin, status.last_error))
-    window = MainWindow(bridge, lang, config.timezone, title, panel, handover, triage, sync_bar, alarms, notes)
+    window = MainWindow(bridge, lang, config.timezone, config.station, config.demo, panel, handover, triage, sync_bar,
+                        alarms, notes)
     window.alarm_view.sync_now.connect(sync.kick)
     return Station(opened, bridge, wedge, window, triage_controller, sync, lock)
 

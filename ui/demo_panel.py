@@ -8,21 +8,24 @@ from functools import partial
 
 from app.barcodes import Command, command_barcode
 from app.demo import OPERATORS, ORDERS, PRODUCTS, product_barcode
+from app.documents.command_sheet import TITLES
+from app.i18n import N_, translator
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
-from ui.i18n import tr
 from ui.qt import QDockWidget, QGridLayout, QGroupBox, QPushButton, QScrollArea, Qt, QVBoxLayout, QWidget
 from ui.resources import ui_font
 from ui.widgets import plain_tip
 
 COMMANDS = (Command.ABORT, Command.REPRINT, Command.SHORT_SHIP, Command.CALL_SUPERVISOR, Command.LOGOUT)
+GROUPS = (N_("Badges"), N_("Orders"), N_("Items"), N_("Commands"), N_("Devices"))
+PAPER_OUT = N_("paper out")
 
 
 class DemoPanel(QDockWidget):
     def __init__(self, scanner: SimulatedScanner, scale: SimulatedScale | None, printer: SimulatedPrinter | None,
                  lang: str, parent: QWidget | None = None) -> None:
-        super().__init__(tr("demo", lang), parent)
+        super().__init__(parent)
         self.setObjectName("demo-panel")
         self.scanner = scanner
         self.scale = scale
@@ -31,12 +34,13 @@ class DemoPanel(QDockWidget):
         self.buttons: dict[str, QPushButton] = {}  # by the code the button scans
         body = QWidget()
         layout = QVBoxLayout(body)
-        layout.addWidget(self._group("demo_badges", [(f"{name} {badge}", badge) for name, _, badge in OPERATORS]))
-        layout.addWidget(self._group("demo_orders", [(order[0], order[0]) for order in ORDERS]))
-        layout.addWidget(self._group("demo_items", [(p[1], product_barcode(p[0])) for p in PRODUCTS], columns=1))
-        layout.addWidget(self._group("demo_commands", [(tr(f"cmd_{c.name}", lang), command_barcode(c))
-                                                       for c in COMMANDS]))
-        layout.addWidget(self._devices())
+        self.groups = [self._group([(f"{name} {badge}", badge) for name, _, badge in OPERATORS]),
+                       self._group([(order[0], order[0]) for order in ORDERS]),
+                       self._group([(p[1], product_barcode(p[0])) for p in PRODUCTS], columns=1),
+                       self._group([("", command_barcode(c)) for c in COMMANDS]),
+                       self._devices()]
+        for group in self.groups:
+            layout.addWidget(group)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(body)
@@ -46,9 +50,23 @@ class DemoPanel(QDockWidget):
         self.setWidget(scroll)
         self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.setMinimumWidth(320)
+        self.retranslate()
 
-    def _group(self, title: str, entries: list[tuple[str, str]], columns: int = 2) -> QGroupBox:
-        box = QGroupBox(tr(title, self.lang))
+    def retranslate(self) -> None:
+        _ = translator(self.lang).gettext
+        self.setWindowTitle(_("Demo"))
+        for group, title in zip(self.groups, GROUPS, strict=True):
+            group.setTitle(_(title))
+        for command in COMMANDS:  # worded as on the printed command sheet
+            self.buttons[command_barcode(command)].setText(_(TITLES[command]))
+        self.unplug.setText(_("Unplug scanner"))
+        if self.scale is not None:
+            self.take_off.setText(_("Take the parcel off the scale"))
+        if self.printer is not None:
+            self.paper_out.setText(_("Printer out of paper"))
+
+    def _group(self, entries: list[tuple[str, str]], columns: int = 2) -> QGroupBox:
+        box = QGroupBox()
         grid = QGridLayout(box)
         for i, (caption, code) in enumerate(entries):
             button = self._button(caption, partial(self._feed, code))
@@ -58,15 +76,15 @@ class DemoPanel(QDockWidget):
         return box
 
     def _devices(self) -> QGroupBox:
-        box = QGroupBox(tr("demo_devices", self.lang))
+        box = QGroupBox()
         column = QVBoxLayout(box)
-        self.unplug = self._button(tr("demo_unplug", self.lang), self._toggle_scanner, checkable=True)
+        self.unplug = self._button("", self._toggle_scanner, checkable=True)
         column.addWidget(self.unplug)
         if self.scale is not None:
-            self.take_off = self._button(tr("demo_take_off", self.lang), self._take_off)
+            self.take_off = self._button("", self._take_off)
             column.addWidget(self.take_off)
         if self.printer is not None:
-            self.paper_out = self._button(tr("demo_paper_out", self.lang), self._toggle_paper, checkable=True)
+            self.paper_out = self._button("", self._toggle_paper, checkable=True)
             column.addWidget(self.paper_out)
         return box
 
@@ -97,4 +115,4 @@ class DemoPanel(QDockWidget):
     def _toggle_paper(self, out: bool) -> None:
         assert self.printer is not None
         # The runtime retries failed jobs by itself, so clearing the fault is all a "fix" takes.
-        self.printer.fault = tr("paper_out", self.lang) if out else None
+        self.printer.fault = translator(self.lang).gettext(PAPER_OUT) if out else None

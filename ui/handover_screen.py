@@ -17,11 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.handover import INTERCEPT_STATUSES, HandoverOutcome, Manifest
+from app.i18n import translator
 from app.pack.outcomes import Level
 from app.waybills import carrier_label
 from ui.handover_controller import BatchView, HandoverController, HandoverStatus
 from ui.handover_widgets import CarrierBar, HandoverBanner, OverduePanel, PoolPanel
-from ui.i18n import tr
 from ui.qt import (
     QAbstractItemView,
     QBrush,
@@ -44,7 +44,7 @@ from ui.qt import (
     Signal,
 )
 from ui.resources import ui_font
-from ui.widgets import LEVEL_COLOURS, PlainLabel, PlainMessageBox, titled
+from ui.widgets import LEVEL_COLOURS, Panel, PlainLabel, PlainMessageBox
 
 INTERCEPTS = frozenset(INTERCEPT_STATUSES.values())
 _JUST_ADDED = QColor("#dff3e3")
@@ -73,11 +73,11 @@ class HandoverScreen(QWidget):
         self.count = PlainLabel()
         self.count.setFont(ui_font(40, bold=True))
         self.carriers = CarrierBar(carriers, lang)
-        self.banner = HandoverBanner()
+        self.banner = HandoverBanner(lang)
         self.parcels = self._build_parcels()
-        self.remove_button = self._button("ho_remove", self._remove_selected)
-        self.close_button = self._button("ho_close", self._ask_courier)
-        self.print_button = self._button("ho_print", self.print_manifest)
+        self.remove_button = self._button(self._remove_selected)
+        self.close_button = self._button(self._ask_courier)
+        self.print_button = self._button(self.print_manifest)
         self.set_aside = QListWidget()
         self.set_aside.setFont(ui_font(15, bold=True))
         self.set_aside.setWordWrap(True)
@@ -97,10 +97,11 @@ class HandoverScreen(QWidget):
         batch_layout.addWidget(self.parcels, 1)
         batch_layout.addLayout(buttons)
         body = QGridLayout()
-        body.addWidget(titled(tr("ho_parcels", lang), batch_box), 0, 0, 3, 1)
-        body.addWidget(titled(tr("ho_set_aside", lang), self.set_aside), 0, 1)
+        self.panels = [Panel(batch_box), Panel(self.set_aside), Panel(self.pools)]
+        body.addWidget(self.panels[0], 0, 0, 3, 1)
+        body.addWidget(self.panels[1], 0, 1)
         body.addWidget(self.overdue, 1, 1)
-        body.addWidget(titled(tr("ho_pools", lang), self.pools), 2, 1)
+        body.addWidget(self.panels[2], 2, 1)
         body.setColumnStretch(0, 1)
         body.setColumnStretch(1, 1)
         body.setRowStretch(0, 2)
@@ -125,13 +126,28 @@ class HandoverScreen(QWidget):
             widget.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
             if widget is not self:
                 widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Word everything in `self.lang` (set by the window when the bench's language changes)."""
+        _ = translator(self.lang).gettext
+        for panel, heading in zip(self.panels, (_("Parcels in this batch"), _("Set aside — do not hand over"),
+                                                _("Waybill numbers")), strict=True):
+            panel.heading.setText(heading)
+        self.parcels.setHorizontalHeaderLabels([_("No."), _("Tracking no."), _("Order"), _("Weight")])
+        self.remove_button.setText(_("Take out"))
+        self.close_button.setText(_("Close batch…"))
+        self.print_button.setText(_("Print manifest"))
+        self.banner.lang = self.lang  # the next intercept's head
+        for part in (self.carriers, self.overdue, self.pools):
+            part.lang = self.lang
+            part.retranslate()
         self.show_batch(self.view)
-        self.banner.show_message(tr("ho_pick_carrier", lang), None)
+        if self.banner.level is None:
+            self.banner.show_message(_("Pick the carrier whose courier is here"), None)
 
     def _build_parcels(self) -> QTableWidget:
         table = QTableWidget(0, 4)
-        table.setHorizontalHeaderLabels([tr(k, self.lang) for k in ("ho_col_no", "ho_col_tracking", "ho_col_order",
-                                                                     "ho_col_weight")])
         table.setFont(ui_font(20))
         table.horizontalHeader().setFont(ui_font(15, bold=True))
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -143,8 +159,8 @@ class HandoverScreen(QWidget):
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         return table
 
-    def _button(self, key: str, on_click: Callable[[], None]) -> QPushButton:
-        button = QPushButton(tr(key, self.lang))
+    def _button(self, on_click: Callable[[], None]) -> QPushButton:
+        button = QPushButton()
         button.setFont(ui_font(18, bold=True))
         button.setMinimumHeight(48)
         button.clicked.connect(lambda _=False: on_click())
@@ -161,13 +177,14 @@ class HandoverScreen(QWidget):
     def show_batch(self, view: BatchView) -> None:
         self.view = view
         batch = view.batch
+        _ = translator(self.lang).gettext
         if batch is None:
-            self.title.setText(tr("ho_no_batch", self.lang))
+            self.title.setText(_("No batch open"))
             self.count.setText("")
         else:
             carrier = f"{carrier_label(batch.carrier, self.lang)} {batch.carrier}"
-            self.title.setText(tr("ho_batch", self.lang, carrier=carrier, batch_id=batch.batch_id))
-            self.count.setText(tr("ho_count", self.lang, count=view.count))
+            self.title.setText(_("{carrier} · {batch_id}").format(carrier=carrier, batch_id=batch.batch_id))
+            self.count.setText(_("{count} parcels").format(count=view.count))
         self.carriers.set_current(batch.carrier if batch else None)
         self.remove_button.setEnabled(view.count > 0)
         self.close_button.setEnabled(batch is not None)
@@ -180,11 +197,13 @@ class HandoverScreen(QWidget):
         assert view.batch is not None
         if previous is None or previous.batch_id != view.batch.batch_id:
             self.set_aside.clear()
+        _ = translator(self.lang).gettext
         if view.batch.resumed:
-            self._show("resumed", tr("ho_resumed", self.lang, batch_id=view.batch.batch_id, count=view.count),
-                       Level.WARN)
+            self._show("resumed", _("Unfinished batch {batch_id} resumed: {count} parcels in it").format(
+                batch_id=view.batch.batch_id, count=view.count), Level.WARN)
         else:
-            self._show("opened", tr("ho_opened", self.lang, batch_id=view.batch.batch_id), Level.OK)
+            self._show("opened", _("Batch {batch_id} open — scan the parcels").format(batch_id=view.batch.batch_id),
+                       Level.OK)
 
     def show_outcome(self, outcome: HandoverOutcome, view: BatchView) -> None:
         if outcome.refused:
@@ -195,27 +214,32 @@ class HandoverScreen(QWidget):
     def show_failure(self, message: str, intercepted: tuple[HandoverOutcome, ...]) -> None:
         for outcome in intercepted:
             self._set_aside(outcome)
-        texts = [o.text(self.lang) for o in intercepted] + [tr("ho_error", self.lang, message=message)]
+        failed = translator(self.lang).gettext("Handover: {message}").format(message=message)
+        texts = [o.text(self.lang) for o in intercepted] + [failed]
         self._show("failed", "\n".join(texts), Level.ERROR, intercept=bool(intercepted))
 
     def show_no_batch(self, code: str) -> None:
-        self._show("no_batch", tr("ho_need_carrier", self.lang, code=code), Level.WARN)
+        text = translator(self.lang).gettext("{code}: pick the carrier first").format(code=code)
+        self._show("no_batch", text, Level.WARN)
 
     def show_error(self, message: str) -> None:
-        self._show("system_error", tr("system_error", self.lang, message=message), Level.ERROR)
+        text = translator(self.lang).gettext("System error: {message}").format(message=message)
+        self._show("system_error", text, Level.ERROR)
 
     def show_closed(self, manifest: Manifest, path: str) -> None:
         self.manifest_path = Path(path)
         self.show_batch(BatchView(None))
         for outcome in manifest.intercepted:
             self._set_aside(outcome)
+        _ = translator(self.lang).gettext
         if manifest.intercepted:
-            text = tr("ho_closed_pulled", self.lang, count=manifest.count, pulled=len(manifest.intercepted))
+            text = _("Handed over {count}; {pulled} INTERCEPTED — take them back from the courier").format(
+                count=manifest.count, pulled=len(manifest.intercepted))
             self._show("closed", "\n".join([text, *(o.text(self.lang) for o in manifest.intercepted)]), Level.ERROR,
                        intercept=True)
         else:
-            self._show("closed", tr("ho_closed", self.lang, count=manifest.count, batch_id=manifest.batch_id),
-                       Level.OK)
+            self._show("closed", _("Handed over: {count} parcels, batch {batch_id}").format(
+                count=manifest.count, batch_id=manifest.batch_id), Level.OK)
         self._offer_print(manifest.batch_id)
 
     def show_status(self, status: HandoverStatus) -> None:
@@ -227,16 +251,17 @@ class HandoverScreen(QWidget):
     def _remove_selected(self) -> None:
         rows = self.parcels.selectionModel().selectedRows()
         if not rows or self.view.batch is None:
-            self._show("select_first", tr("ho_select_first", self.lang), Level.WARN)
+            self._show("select_first", translator(self.lang).gettext("Select a parcel in the list first"), Level.WARN)
             return
         cell = self.parcels.item(rows[0].row(), 1)
         if cell is not None:
             self.controller.remove(cell.text())
 
     def _ask_courier(self) -> None:
+        _ = translator(self.lang).gettext
         dialog = QInputDialog(self)
-        dialog.setWindowTitle(tr("ho_close", self.lang).rstrip("…"))
-        dialog.setLabelText(tr("ho_courier_prompt", self.lang))
+        dialog.setWindowTitle(_("Close batch"))
+        dialog.setLabelText(_("Courier's name (printed on the manifest to sign):"))
         dialog.setFont(ui_font(20))
         dialog.textValueSelected.connect(self.controller.close_batch)
         dialog.finished.connect(self._refocus)
@@ -245,9 +270,11 @@ class HandoverScreen(QWidget):
         dialog.open()  # window-modal, not a nested event loop: scans keep flowing while it asks
 
     def _offer_print(self, batch_id: str) -> None:
-        box = PlainMessageBox(QMessageBox.Icon.Question, tr("ho_print", self.lang),
-                          tr("ho_print_offer", self.lang, batch_id=batch_id, path=self.manifest_path),
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        _ = translator(self.lang).gettext
+        offer = _("Manifest {batch_id} saved to\n{path}\n\nOpen it now to print for the courier's signature?")
+        box = PlainMessageBox(QMessageBox.Icon.Question, _("Print manifest"),
+                              offer.format(batch_id=batch_id, path=self.manifest_path),
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setFont(ui_font(18))
         box.accepted.connect(self.print_manifest)
         box.finished.connect(self._refocus)

@@ -7,11 +7,11 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from app.clock import parse_iso
+from app.i18n import translator
 from app.pack.outcomes import Level
 from app.store.states import STOPPED_STATUSES, OrderStatus
 from app.waybills import PoolWarning, carrier_label
 from ui.handover_controller import HandoverStatus
-from ui.i18n import tr
 from ui.qt import (
     QAbstractItemView,
     QBrush,
@@ -30,7 +30,6 @@ from ui.qt import (
 from ui.resources import ui_font
 from ui.widgets import LEVEL_COLOURS, Banner, PlainLabel, plain_tip
 
-INTERCEPT_HEAD = "拦截 INTERCEPT"  # both languages, always: nobody at the dock may miss it
 HANDOVER_BANNER_PX = 40
 _INTERCEPT_STYLE = ("background: #7f0000; color: #ffffff; border: 10px solid #ffd600; border-radius: 10px;"
                     " padding: 2px;")
@@ -41,8 +40,9 @@ class HandoverBanner(Banner):
     """The pack screen's banner, a little smaller (refusals are long), plus the intercept form:
     dark red inside a yellow hazard border, headed "拦截 INTERCEPT" above the domain's message."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, lang: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.lang = lang
         self.setFont(ui_font(HANDOVER_BANNER_PX, bold=True))
         self.setMinimumHeight(int(2.6 * HANDOVER_BANNER_PX))
         self.intercept = False
@@ -58,7 +58,8 @@ class HandoverBanner(Banner):
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setStyleSheet(_INTERCEPT_STYLE)
         body = escape(text).replace("\n", "<br>")
-        self.setText(f'<div style="font-size:60px; font-weight:bold;">{INTERCEPT_HEAD}</div>'
+        head = escape(translator(self.lang).gettext("INTERCEPT"))
+        self.setText(f'<div style="font-size:60px; font-weight:bold;">{head}</div>'
                      f'<div style="font-size:28px; font-weight:bold;">{body}</div>')
 
 
@@ -83,7 +84,11 @@ class CarrierBar(QWidget):
             button.clicked.connect(lambda _=False, c=code: self._pick(c))
             self.buttons[code] = button
             layout.addWidget(button)
+        self.counts: dict[str, int] = {}
         self.set_open_counts({})
+
+    def retranslate(self) -> None:
+        self.set_open_counts(self.counts)
 
     def _pick(self, code: str) -> None:
         self.buttons[code].setChecked(False)  # pressed once the batch is open, not before
@@ -95,11 +100,13 @@ class CarrierBar(QWidget):
 
     def set_open_counts(self, counts: dict[str, int]) -> None:
         """Carriers with an unfinished batch at this station say so (its parcels wait on the floor)."""
+        self.counts = counts
+        waiting = translator(self.lang).gettext("{count} waiting")
         for code, button in self.buttons.items():
             name = carrier_label(code, self.lang)
             text = name if code in name else f"{name} {code}"
             if counts.get(code):
-                text += "\n" + tr("ho_open_count", self.lang, count=counts[code])
+                text += "\n" + waiting.format(count=counts[code])
             button.setText(text)
 
 
@@ -110,21 +117,29 @@ class PoolPanel(QWidget):
         super().__init__(parent)
         self.lang = lang
         self.lines: list[tuple[str, Level]] = []
+        self.shown: tuple[dict[str, tuple[int, int]], tuple[PoolWarning, ...]] | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
 
+    def retranslate(self) -> None:
+        if self.shown is not None:
+            self.show_pools(*self.shown)
+
     def show_pools(self, pools: dict[str, tuple[int, int]], warnings: tuple[PoolWarning, ...]) -> None:
+        self.shown = (pools, warnings)
+        _ = translator(self.lang).gettext
         while self._layout.count():
             item = self._layout.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         warned = {w.carrier: w for w in warnings}
-        lines = [(tr("ho_pool_line", self.lang, carrier=f"{carrier_label(c, self.lang)} {c}", free=free, used=used),
-                  Level.OK) for c, (free, used) in pools.items() if c not in warned]
+        line = _("{carrier}: {free} free · {used} used")
+        lines = [(line.format(carrier=f"{carrier_label(c, self.lang)} {c}", free=free, used=used), Level.OK)
+                 for c, (free, used) in pools.items() if c not in warned]
         lines += [(w.text(self.lang), Level.ERROR if w.exhausted else Level.WARN) for w in warnings]
-        self.lines = lines or [(tr("ho_pools_none", self.lang), Level.OK)]
+        self.lines = lines or [(_("No waybill pool here"), Level.OK)]
         for text, level in self.lines:
             label = PlainLabel(text)
             label.setWordWrap(True)
@@ -147,8 +162,6 @@ class OverduePanel(QFrame):
         self.heading.setFont(ui_font(16, bold=True))
         self.heading.setWordWrap(True)
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels([tr(k, lang) for k in ("ho_col_tracking", "ho_col_order", "ho_col_age",
-                                                                     "ho_col_note")])
         self.table.setFont(ui_font(14))
         self.table.horizontalHeader().setFont(ui_font(13, bold=True))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -163,9 +176,20 @@ class OverduePanel(QFrame):
         layout.addWidget(self.heading)
         layout.addWidget(self.table, 1)
         self.tracking_nos: list[str] = []
+        self.status: HandoverStatus | None = None
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        _ = translator(self.lang).gettext
+        self.table.setHorizontalHeaderLabels([_("Tracking no."), _("Order"), _("Age"), _("Note")])
+        if self.status is not None:
+            self.show_status(self.status)
 
     def show_status(self, status: HandoverStatus) -> None:
-        self.heading.setText(tr("ho_overdue", self.lang, hours=status.overdue_hours, count=status.overdue_total))
+        self.status = status
+        _ = translator(self.lang).gettext
+        self.heading.setText(_("Packed over {hours:g} h ago, not handed over: {count}").format(
+            hours=status.overdue_hours, count=status.overdue_total))
         overdue = status.overdue_total > 0
         self.heading.setStyleSheet(f"color: {LEVEL_COLOURS[Level.ERROR][0]};" if overdue else "")
         self.tracking_nos = [p.tracking_no for p in status.overdue]
@@ -175,7 +199,7 @@ class OverduePanel(QFrame):
             if parcel.order_status != OrderStatus.PACKED:
                 notes.append(parcel.order_status)
             if parcel.open_batch:
-                notes.append(tr("ho_in_batch", self.lang, batch_id=parcel.open_batch))
+                notes.append(_("in open batch {batch_id}").format(batch_id=parcel.open_batch))
             cells = [parcel.tracking_no, parcel.order_id, f"{parcel.age_hours:.1f} h", " · ".join(notes)]
             stopped = parcel.order_status in _STOPPED_ORDER
             for column, text in enumerate(cells):

@@ -19,6 +19,7 @@ from ui.alarm_view import AlarmView
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
 from ui.handover_screen import HandoverScreen
+from ui.language import Retranslatable, install_qt_translation
 from ui.pack_screen import PackScreen
 from ui.qt import (
     QButtonGroup,
@@ -44,18 +45,17 @@ WINDOW_SIZE = (1280, 800)
 ALARM_REMIND_MS = 30_000  # a standing alarm sounds again this often: nobody at the bench may miss it
 PACK, HANDOVER, EXCEPTIONS = "pack", "handover", "exceptions"
 CALLS_TIP = N_("{calls} supervisor calls and {cases} cases for supervisors are open")
-MODE_CAPTIONS = {PACK: "打包 Pack", HANDOVER: "交接 Handover",  # both languages: a supervisor walks up to any bench
-                 EXCEPTIONS: "异常 Exceptions"}
+MODE_CAPTIONS = {PACK: N_("Pack"), HANDOVER: N_("Handover"), EXCEPTIONS: N_("Exceptions")}
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, bridge: StationBridge, lang: str, tz: str, title: str,
+    def __init__(self, bridge: StationBridge, lang: str, tz: str, station: str, demo: bool = False,
                  demo_panel: DemoPanel | None = None, handover_screen: HandoverScreen | None = None,
                  triage_screen: TriageScreen | None = None, sync_bar: SyncBar | None = None,
                  alarms: AlarmBoard | None = None, scan_notes: ScanNotes | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(title)
+        self.station, self.demo = station, demo
         self.resize(*WINDOW_SIZE)
         self.lang = lang
         self.pack_screen = PackScreen(lang, tz)
@@ -115,14 +115,37 @@ class MainWindow(QMainWindow):
         bridge.error.connect(self._on_error)
         bridge.printed.connect(self.pack_screen.show_label)
         bridge.weight.connect(self.pack_screen.show_weight)
+        self._word_window()
         self.pack_screen.setFocus()
+
+    def set_language(self, lang: str) -> None:
+        """The bench speaks `lang` now (an operator with a language of their own logged in, or out):
+        every part words itself again; Qt's own dialog buttons follow the application's translator."""
+        if lang == self.lang:
+            return
+        install_qt_translation(lang)
+        self.lang = lang
+        parts: list[Retranslatable] = [self.pack_screen, self.alarm_view]
+        parts += [p for p in (self.handover_screen, self.triage_screen, self.sync_bar, self.scan_notes,
+                              self.demo_panel) if p is not None]
+        for part in parts:
+            part.lang = lang
+            part.retranslate()
+        self._word_window()
+
+    def _word_window(self) -> None:
+        _ = translator(self.lang).gettext
+        title = _("PackBench — station {station} (DEMO)") if self.demo else _("PackBench — station {station}")
+        self.setWindowTitle(title.format(station=self.station))
+        for mode, button in self.mode_buttons.items():
+            button.setText(_(MODE_CAPTIONS[mode]))
+        self._draw_badge()
 
     def _mode_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         group = QButtonGroup(self)
         for mode in self.screens:
-            caption = MODE_CAPTIONS[mode]
-            button = QPushButton(caption)
+            button = QPushButton()
             button.setCheckable(True)
             button.setChecked(mode == PACK)
             button.setFont(ui_font(18, bold=True))
@@ -159,9 +182,10 @@ class MainWindow(QMainWindow):
         count, (calls, cases) = self.role_count, self.calls
         self.badge.setText(f"☎{calls} · {count}" if calls else str(count))
         self.badge.setVisible(count > 0 or calls > 0)
-        tip = f"{count} open cases for your role 待处理异常 {count} 个"
+        _ = translator(self.lang).gettext
+        tip = _("{count} open cases for your role").format(count=count)
         if calls or cases:
-            tip += "\n" + translator(self.lang).gettext(CALLS_TIP).format(calls=calls, cases=cases)
+            tip += "\n" + _(CALLS_TIP).format(calls=calls, cases=cases)
         self.badge.setToolTip(plain_tip(tip))
 
     def set_mode(self, mode: str) -> None:

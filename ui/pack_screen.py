@@ -11,9 +11,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from app.devices import DeviceState, DeviceStatus, WeightReading
+from app.i18n import translator
 from app.pack.flow import State
 from app.pack.outcomes import Level, Outcome
-from ui.i18n import tr
 from ui.qt import (
     QAbstractItemView,
     QBrush,
@@ -33,9 +33,10 @@ from ui.qt import (
 )
 from ui.resources import ui_font
 from ui.view_model import BenchView, shown
-from ui.widgets import LEVEL_COLOURS, Banner, DeviceChip, PlainLabel, titled
+from ui.widgets import LEVEL_COLOURS, Banner, DeviceChip, Panel, PlainLabel
 
 RECENT_LIMIT = 50
+NO_WEIGHT = "—"
 _DONE_ROW = QColor("#dff3e3")
 
 
@@ -55,7 +56,7 @@ class PackScreen(QWidget):
         self.chips = {name: DeviceChip(name, lang) for name in ("scanner", "scale", "printer")}
         self.banner = Banner()
         self.lines = self._build_lines()
-        self.weight = PlainLabel(tr("weight_none", lang))
+        self.weight = PlainLabel(NO_WEIGHT)
         self.weight.setFont(ui_font(44, bold=True))
         self.expected = PlainLabel()
         self.expected.setFont(ui_font(18))
@@ -81,9 +82,10 @@ class PackScreen(QWidget):
         weight_layout.addWidget(self.expected)
         body = QGridLayout()
         body.addWidget(order_box, 0, 0, 2, 1)
-        body.addWidget(titled(tr("weight", lang), weight_box), 0, 1)
-        body.addWidget(titled(tr("label", lang), self.label), 1, 1)
-        body.addWidget(titled(tr("recent", lang), self.recent), 2, 0, 1, 2)
+        self.panels = [Panel(weight_box), Panel(self.label), Panel(self.recent)]
+        body.addWidget(self.panels[0], 0, 1)
+        body.addWidget(self.panels[1], 1, 1)
+        body.addWidget(self.panels[2], 2, 0, 1, 2)
         body.setColumnStretch(0, 3)
         body.setColumnStretch(1, 2)
         body.setRowStretch(1, 1)
@@ -100,11 +102,21 @@ class PackScreen(QWidget):
             widget.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
             if widget is not self:
                 widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Word everything in `self.lang` (set by the window when the bench's language changes)."""
+        _ = translator(self.lang).gettext
+        for panel, heading in zip(self.panels, (_("Weight"), _("Last label"), _("Recent")), strict=True):
+            panel.heading.setText(heading)
+        self.lines.setHorizontalHeaderLabels([_("Item"), _("SKU"), _("Scanned")])
+        for chip in self.chips.values():
+            chip.lang = self.lang
+            chip.retranslate()
         self._show_header()
 
     def _build_lines(self) -> QTableWidget:
         table = QTableWidget(0, 3)
-        table.setHorizontalHeaderLabels([tr(k, self.lang) for k in ("col_item", "col_sku", "col_count")])
         table.setFont(ui_font(22))
         table.horizontalHeader().setFont(ui_font(16, bold=True))
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -125,10 +137,11 @@ class PackScreen(QWidget):
         self._show_header()
         self._show_lines()
         if self.banner.level is None:  # nothing scanned yet: say what the bench expects first
+            _ = translator(self.lang).gettext
             if view.order_id:
-                text = tr("ready_order", self.lang, order_id=view.order_id)
+                text = _("Order {order_id} is open: keep scanning").format(order_id=view.order_id)
             else:
-                text = tr("ready_operator" if view.operator else "ready", self.lang)
+                text = _("Scan an order") if view.operator else _("Ready — scan your badge")
             self.banner.show_message(text, None)
 
     def show_outcome(self, outcome: Outcome, view: BenchView) -> None:
@@ -146,7 +159,7 @@ class PackScreen(QWidget):
 
     def show_error(self, message: str) -> None:
         self.last_event = None
-        text = tr("system_error", self.lang, message=message)
+        text = translator(self.lang).gettext("System error: {message}").format(message=message)
         self.banner.show_message(text, Level.ERROR)
         self._add_recent(text, Level.ERROR)
 
@@ -163,7 +176,7 @@ class PackScreen(QWidget):
         self.weight.setStyleSheet("" if reading.stable else "color: #78909c;")
 
     def _clear_weight(self) -> None:
-        self.weight.setText(tr("weight_none", self.lang))
+        self.weight.setText(NO_WEIGHT)
         self.weight.setStyleSheet("")
 
     def show_label(self, png: bytes) -> None:
@@ -184,16 +197,17 @@ class PackScreen(QWidget):
     def _show_header(self) -> None:
         view = self.view
         name = view.operator if view else None
-        self.operator.setText(tr("operator", self.lang, name=name) if name else tr("no_operator", self.lang))
+        _ = translator(self.lang).gettext
+        self.operator.setText(_("Packer: {name}").format(name=name) if name else _("Nobody logged in"))
         if view is None or view.order_id is None:
-            self.order.setText(tr("no_order", self.lang))
+            self.order.setText(_("No order open"))
         else:
-            parts = [tr("order", self.lang, order_id=view.order_id), view.platform, view.receiver, view.carrier]
+            parts = [_("Order {order_id}").format(order_id=view.order_id), view.platform, view.receiver, view.carrier]
             if view.shipped:  # "shipped" only once the label is out of the printer (label_printed)
-                parts.append(tr("shipped" if view.state == State.DONE.value else "label_printing", self.lang))
+                parts.append(_("shipped") if view.state == State.DONE.value else _("label printing…"))
             self.order.setText(" · ".join(p for p in parts if p))
         expected = view.expected_weight_g if view else None
-        self.expected.setText(tr("expected", self.lang, grams=expected) if expected else "")
+        self.expected.setText(_("expected {grams} g").format(grams=expected) if expected else "")
 
     def _show_lines(self) -> None:
         lines = self.view.lines if self.view else ()

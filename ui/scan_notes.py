@@ -44,9 +44,17 @@ class ScanNotes(QWidget):
         row.addWidget(self.doubles)
         self.hide()  # takes no room in the bar until there is something to say
         self.double_read.connect(self.count_double_read)
+        self.typed = ""
+        self.double_code = ""
+
+    def retranslate(self) -> None:
+        self.show_typed(self.typed)
+        if self.double_reads:
+            self._word_doubles()
 
     def show_typed(self, text: str) -> None:
         """The whole set-aside text, or "" once it is accepted, expired or turned out to be a scan."""
+        self.typed = text
         gettext = translator(self.lang).gettext
         shown = text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
         visible = "".join(ch if ch.isprintable() else "·" for ch in shown)
@@ -57,13 +65,17 @@ class ScanNotes(QWidget):
         self._fit()
 
     def count_double_read(self, code: str) -> None:
-        gettext = translator(self.lang).gettext
         self.double_reads += 1
-        self.doubles.setText(gettext("double reads: {count}").format(count=self.double_reads))
-        self.doubles.setToolTip(plain_tip(gettext("The scanner sent {code} twice, a moment apart: counted once.")
-                                          .format(code=code)))
+        self.double_code = code
+        self._word_doubles()
         self.doubles.show()
         self._fit()
+
+    def _word_doubles(self) -> None:
+        gettext = translator(self.lang).gettext
+        self.doubles.setText(gettext("double reads: {count}").format(count=self.double_reads))
+        self.doubles.setToolTip(plain_tip(gettext("The scanner sent {code} twice, a moment apart: counted once.")
+                                          .format(code=self.double_code)))
 
     def _fit(self) -> None:
         self.setVisible(not self.chip.isHidden() or not self.doubles.isHidden())

@@ -8,8 +8,8 @@ worker and the bar says so.
 
 from __future__ import annotations
 
+from app.i18n import translator
 from sync.worker import SyncStatus, SyncWorker
-from ui.i18n import tr
 from ui.qt import QHBoxLayout, QObject, QPushButton, Qt, QWidget, Signal
 from ui.resources import ui_font
 from ui.widgets import PlainLabel, plain_tip
@@ -41,30 +41,31 @@ class SyncBridge(QObject):
 
 
 def age_text(seconds: float, lang: str) -> str:
+    _ = translator(lang).gettext
     minutes = int(seconds // 60)
     if minutes < 1:
-        return tr("sync_age_now", lang)
+        return _("just now")
     if minutes < 60:
-        return tr("sync_age_min", lang, n=minutes)
+        return _("{n} min").format(n=minutes)
     if minutes < 48 * 60:
-        return tr("sync_age_h", lang, n=minutes // 60)
-    return tr("sync_age_d", lang, n=minutes // (24 * 60))
+        return _("{n} h").format(n=minutes // 60)
+    return _("{n} d").format(n=minutes // (24 * 60))
 
 
-def chip_of(status: SyncStatus | None, enrolled: bool = True) -> tuple[str, str, str]:
+def chip_of(status: SyncStatus | None, lang: str, enrolled: bool = True) -> tuple[str, str, str]:
     """(words, colour, tooltip) of the chip."""
+    _ = translator(lang).gettext
     if not enrolled:
-        return ("未注册·二维码无效 not enrolled", AMBER,
-                "标签上的物流护照二维码无法打开 — not enrolled: the passport QR codes on labels point nowhere "
-                "a customer can open. "
-                "packbench station enroll --server URL --token T")
+        return (_("not enrolled: QR codes void"), AMBER,
+                _("Not enrolled: the passport QR codes on labels point nowhere a customer can open.") +
+                "\npackbench station enroll --server URL --token T")
     if status is None:
-        return "同步启动中 starting", GREY, ""
+        return _("sync starting"), GREY, ""
     if status.needs_admin:
-        return "需管理员 needs admin", AMBER, status.last_error or ""
+        return _("needs admin"), AMBER, status.last_error or ""
     if status.online:
-        return "在线 online", GREEN, ""
-    return "离线 offline", RED, status.last_error or ""
+        return _("online"), GREEN, ""
+    return _("offline"), RED, status.last_error or ""
 
 
 class SyncBar(QWidget):
@@ -78,25 +79,30 @@ class SyncBar(QWidget):
         self.chip.setFont(ui_font(14, bold=True))
         self.queue = PlainLabel()
         self.queue.setFont(ui_font(14))
-        self.sync_now = QPushButton(tr("sync_now", lang))
+        self.sync_now = QPushButton()
         self.sync_now.setFont(ui_font(14))
         self.sync_now.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the screen keeps the keys (wedge scans)
         self.sync_now.setEnabled(enrolled)
         for widget in (self.chip, self.queue, self.sync_now):
             row.addWidget(widget)
         self.enrolled = enrolled
-        self.show_status(None)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.sync_now.setText(translator(self.lang).gettext("Sync now"))
+        self.show_status(self.status)
 
     def show_status(self, status: SyncStatus | None) -> None:
         self.status = status
-        words, colour, tip = chip_of(status, self.enrolled)
+        words, colour, tip = chip_of(status, self.lang, self.enrolled)
+        _ = translator(self.lang).gettext
         self.chip.setText(f"● {words}")
         self.chip.setToolTip(plain_tip(tip))
         self.chip.setStyleSheet(f"background: {colour}; color: white; border-radius: 12px; padding: 3px 10px;")
         if status is None or status.outbox_depth == 0:
-            self.queue.setText(tr("sync_empty", self.lang) if status is not None else "")
+            self.queue.setText(_("all uploaded") if status is not None else "")
             return
-        text = tr("sync_depth", self.lang, n=status.outbox_depth)
+        text = _("{n} waiting to upload").format(n=status.outbox_depth)
         if status.oldest_unsent_age_s is not None:
-            text += " · " + tr("sync_oldest", self.lang, age=age_text(status.oldest_unsent_age_s, self.lang))
+            text += " · " + _("oldest {age}").format(age=age_text(status.oldest_unsent_age_s, self.lang))
         self.queue.setText(text)

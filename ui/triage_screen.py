@@ -23,7 +23,6 @@ from app.i18n import N_, translator
 from app.pack.outcomes import Level
 from app.store.states import CaseState
 from app.terms import ROLES, named
-from ui.i18n import tr
 from ui.qt import (
     QAbstractItemView,
     QApplication,
@@ -48,10 +47,9 @@ from ui.qt import (
 from ui.resources import ui_font
 from ui.triage_controller import ActionResult, Armed, BadgeRefused, CaseRow, TriageController, TriageSnapshot
 from ui.triage_widgets import FilterBar, HeatMapGrid
-from ui.widgets import LEVEL_COLOURS, PlainLabel, PlainMessageBox, plain_tip, titled
+from ui.widgets import LEVEL_COLOURS, Panel, PlainLabel, PlainMessageBox, plain_tip
 
-COLUMNS = ("tr_col_id", "tr_col_opened", "tr_col_order", "tr_col_tag", "tr_col_severity", "tr_col_route",
-           "tr_col_state", "tr_col_title")
+COLUMNS = (N_("No."), N_("Opened"), N_("Order"), N_("Tag"), N_("Severity"), N_("Route"), N_("State"), N_("Title"))
 SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#b26a00", "info": "#455a64"}
 CALLS_BADGE = N_("Supervisor calls: {calls} · open for supervisors: {cases}")
 CALLS_ELSEWHERE = N_("called at {stations}")
@@ -59,6 +57,9 @@ SCAN_TO_ACT = {"acknowledged": N_("Scan the badge of a {role} or above to acknow
                "resolved": N_("Scan the badge of a {role} or above to resolve {count} case(s)")}
 REFUSED = N_("Refused: {reason}. Still waiting for a badge of a {role} or above.")
 ACTED_BY = N_("{done} — by {actor}")
+SELECT_FIRST = N_("Select one or more cases first")
+NOTE_NEEDED = N_("Resolving needs a note — nothing resolved")
+IDLE = N_("Exception cases — select one or more to act on them")
 
 
 class TriageScreen(QWidget):
@@ -97,7 +98,7 @@ class TriageScreen(QWidget):
         left.addWidget(self.queue_title)
         left.addWidget(self.queue, 1)
 
-        self.case_title = PlainLabel(tr("tr_none", lang))
+        self.case_title = PlainLabel()
         self.case_title.setFont(ui_font(16, bold=True))
         self.case_title.setWordWrap(True)
         self.case_meta = PlainLabel()
@@ -106,10 +107,10 @@ class TriageScreen(QWidget):
         self.sop = QPlainTextEdit()
         self.sop.setReadOnly(True)
         self.sop.setFont(ui_font(14))
-        self.copy_button = self._button("tr_copy", self._copy)
-        self.ack_button = self._button("tr_ack", self._acknowledge)
-        self.resolve_button = self._button("tr_resolve", self._ask_note)
-        self.evidence_button = self._button("tr_evidence", self._evidence)
+        self.copy_button = self._button(self._copy)
+        self.ack_button = self._button(self._acknowledge)
+        self.resolve_button = self._button(self._ask_note)
+        self.evidence_button = self._button(self._evidence)
         buttons = QGridLayout()
         buttons.addWidget(self.ack_button, 0, 0)
         buttons.addWidget(self.resolve_button, 0, 1)
@@ -120,15 +121,16 @@ class TriageScreen(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.case_title)
         column.addWidget(self.case_meta)
-        sop_caption = PlainLabel(tr("tr_sop", lang))
-        sop_caption.setFont(ui_font(13, bold=True))
-        column.addWidget(sop_caption)
+        self.sop_caption = PlainLabel()
+        self.sop_caption.setFont(ui_font(13, bold=True))
+        column.addWidget(self.sop_caption)
         column.addWidget(self.sop, 1)
         column.addLayout(buttons)
         self.heat = HeatMapGrid(lang)
         right = QVBoxLayout()
-        right.addWidget(titled(tr("tr_details", lang), details), 3)
-        right.addWidget(titled(tr("tr_heat", lang), self.heat), 0)
+        self.panels = [Panel(details), Panel(self.heat)]
+        right.addWidget(self.panels[0], 3)
+        right.addWidget(self.panels[1], 0)
 
         body = QHBoxLayout()
         body.addLayout(left, 3)
@@ -137,8 +139,8 @@ class TriageScreen(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.calls)
         layout.addLayout(body, 1)
-        self._banner("", None)
-        self._show_details()
+        self.banner_level: Level | None = None
+        self.retranslate()
 
         controller.snapshot.connect(self.show_snapshot)
         controller.acted.connect(self.show_result)
@@ -148,9 +150,27 @@ class TriageScreen(QWidget):
         controller.refused.connect(self.show_refused)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
+    def retranslate(self) -> None:
+        """Word everything in `self.lang` (set by the window when the bench's language changes)."""
+        _ = translator(self.lang).gettext
+        for panel, heading in zip(self.panels, (_("Case"), _("This week: top tags per day")), strict=True):
+            panel.heading.setText(heading)
+        self.sop_caption.setText(_("What to do (SOP)"))
+        self.queue.setHorizontalHeaderLabels([_(column) for column in COLUMNS])
+        self.copy_button.setText(_("Copy"))
+        self.ack_button.setText(_("Acknowledge"))
+        self.resolve_button.setText(_("Resolve…"))
+        self.evidence_button.setText(_("Evidence pack"))
+        for part in (self.filters, self.heat):
+            part.lang = self.lang
+            part.retranslate()
+        if self.banner_level is None:  # the idle prompt (an answer stays as it was worded)
+            self._banner("", None)
+        self._show_rows()
+        self._show_details()
+
     def _build_queue(self) -> QTableWidget:
         table = QTableWidget(0, len(COLUMNS))
-        table.setHorizontalHeaderLabels([tr(key, self.lang) for key in COLUMNS])
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -165,8 +185,8 @@ class TriageScreen(QWidget):
         table.itemSelectionChanged.connect(self._show_details)
         return table
 
-    def _button(self, key: str, on_click: Callable[[], None]) -> QPushButton:
-        button = QPushButton(tr(key, self.lang))
+    def _button(self, on_click: Callable[[], None]) -> QPushButton:
+        button = QPushButton()
         button.setFont(ui_font(15, bold=True))
         button.setMinimumHeight(40)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -193,12 +213,14 @@ class TriageScreen(QWidget):
         self.calls_badge.emit(calls, cases)
 
     def show_result(self, result: ActionResult) -> None:
-        key = "tr_acked" if result.state == CaseState.ACKNOWLEDGED else "tr_resolved"
+        _ = translator(self.lang).gettext
         if result.errors:
-            self._show("partly", tr("tr_partly", self.lang, done=len(result.done), errors="; ".join(result.errors)),
+            self._show("partly", _("{done} done; refused: {errors}").format(done=len(result.done),
+                                                                          errors="; ".join(result.errors)),
                        Level.ERROR)
         else:
-            done = tr(key, self.lang, count=len(result.done))
+            acted = _("Acknowledged: {count}") if result.state == CaseState.ACKNOWLEDGED else _("Resolved: {count}")
+            done = acted.format(count=len(result.done))
             self._show(result.state, self._words(ACTED_BY, done=done, actor=result.actor) if result.actor else done,
                        Level.OK)
 
@@ -225,14 +247,17 @@ class TriageScreen(QWidget):
 
     def show_evidence(self, order_id: str, path: str, chain_ok: bool, problem: str) -> None:
         self.evidence_path = path
+        _ = translator(self.lang).gettext
         if chain_ok:
-            self._show("evidence", tr("tr_evidence_ok", self.lang, order_id=order_id, path=path), Level.OK)
+            self._show("evidence", _("Evidence pack {order_id} saved: {path}").format(order_id=order_id, path=path),
+                       Level.OK)
         else:
-            self._show("evidence_chain_broken", tr("tr_chain_broken", self.lang, order_id=order_id, path=path,
-                                                   problem=problem or "?"), Level.ERROR)
+            broken = _("AUDIT CHAIN BROKEN — {problem}. Pack {order_id} saved: {path}")
+            self._show("evidence_chain_broken", broken.format(order_id=order_id, path=path, problem=problem or "?"),
+                       Level.ERROR)
         box = PlainMessageBox(QMessageBox.Icon.Warning if not chain_ok else QMessageBox.Icon.Question,
-                          tr("tr_evidence", self.lang), tr("tr_open_offer", self.lang, path=path),
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+                              _("Evidence pack"), _("Evidence pack saved to\n{path}\n\nOpen it now?").format(path=path),
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setFont(ui_font(16))
         box.accepted.connect(self.open_evidence)
         box.finished.connect(box.deleteLater)
@@ -240,9 +265,10 @@ class TriageScreen(QWidget):
         box.open()
 
     def show_error(self, message: str) -> None:
+        _ = translator(self.lang).gettext
         if message == "resolving needs a note":
-            message = tr("tr_note_needed", self.lang)
-        self._show("error", tr("tr_error", self.lang, message=message), Level.ERROR)
+            message = _(NOTE_NEEDED)
+        self._show("error", _("Exceptions: {message}").format(message=message), Level.ERROR)
 
     def open_evidence(self) -> None:
         if self.evidence_path is not None:
@@ -277,7 +303,8 @@ class TriageScreen(QWidget):
             if row.id in chosen:
                 self._add_row_to_selection(i)
         table.blockSignals(False)
-        self.queue_title.setText(tr("tr_queue", self.lang, shown=len(self.shown), total=snapshot.total))
+        queue = translator(self.lang).gettext("Exception cases: {shown} of {total}")
+        self.queue_title.setText(queue.format(shown=len(self.shown), total=snapshot.total))
         self._show_details()
 
     def _add_row_to_selection(self, i: int) -> None:
@@ -312,7 +339,9 @@ class TriageScreen(QWidget):
             self.case_meta.setText(" · ".join(meta) + (f"\n{one.detail}" if one.detail not in ("", "{}") else ""))
             self.sop.setPlainText(one.sop)
         else:
-            self.case_title.setText(tr("tr_many", self.lang, count=len(rows)) if rows else tr("tr_none", self.lang))
+            _ = translator(self.lang).gettext
+            self.case_title.setText(_("{count} cases selected").format(count=len(rows)) if rows
+                                    else _("Select a case in the queue"))
             self.case_meta.setText("")
             self.sop.setPlainText("")
         self.copy_button.setEnabled(one is not None and bool(one.sop))
@@ -325,23 +354,24 @@ class TriageScreen(QWidget):
         rows = self.selected_rows()
         if len(rows) == 1:
             QApplication.clipboard().setText(rows[0].sop)
-            self._show("copied", tr("tr_copied", self.lang), Level.OK)
+            self._show("copied", translator(self.lang).gettext("SOP copied"), Level.OK)
 
     def _acknowledge(self) -> None:
         ids = [r.id for r in self.selected_rows() if r.state == CaseState.OPEN]
         if not ids:
-            self._show("select_first", tr("tr_select_first", self.lang), Level.WARN)
+            self._show("select_first", translator(self.lang).gettext(SELECT_FIRST), Level.WARN)
             return
         self.controller.acknowledge(ids)
 
     def _ask_note(self) -> None:
         ids = self.selected_ids()
+        _ = translator(self.lang).gettext
         if not ids:
-            self._show("select_first", tr("tr_select_first", self.lang), Level.WARN)
+            self._show("select_first", _(SELECT_FIRST), Level.WARN)
             return
         dialog = QInputDialog(self)
-        dialog.setWindowTitle(tr("tr_resolve", self.lang).rstrip("…"))
-        dialog.setLabelText(tr("tr_note_prompt", self.lang))
+        dialog.setWindowTitle(_("Resolve"))
+        dialog.setLabelText(_("What was done (required, read by the next person):"))
         dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
         dialog.setFont(ui_font(16))
         dialog.textValueSelected.connect(lambda note: self.resolve(ids, note))
@@ -351,16 +381,17 @@ class TriageScreen(QWidget):
 
     def resolve(self, ids: list[int], note: str) -> None:
         if not note.strip():
-            self._show("note_needed", tr("tr_note_needed", self.lang), Level.ERROR)
+            self._show("note_needed", translator(self.lang).gettext(NOTE_NEEDED), Level.ERROR)
             return
         self.controller.resolve(ids, note)
 
     def _evidence(self) -> None:
         rows = self.selected_rows()
+        _ = translator(self.lang).gettext
         if len(rows) != 1 or not rows[0].order_id:
-            self._show("no_order", tr("tr_no_order", self.lang), Level.WARN)
+            self._show("no_order", _("This case has no order"), Level.WARN)
             return
-        self._banner(tr("tr_evidence_busy", self.lang, order_id=rows[0].order_id), None)
+        self._banner(_("Writing the evidence pack for {order_id}…").format(order_id=rows[0].order_id), None)
         self.controller.evidence(rows[0].order_id)
 
     def show_scan_outcome(self, event: str, text: str, level: Level) -> None:
@@ -381,4 +412,4 @@ class TriageScreen(QWidget):
         self.banner_level = level
         background, colour = LEVEL_COLOURS[level]
         self.banner.setStyleSheet(f"background: {background}; color: {colour}; border-radius: 8px; padding: 8px;")
-        self.banner.setText(text or tr("tr_idle", self.lang))
+        self.banner.setText(text or translator(self.lang).gettext(IDLE))

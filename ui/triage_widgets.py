@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from ui.i18n import tr
+from app.i18n import N_, translator
 from ui.qt import QComboBox, QGridLayout, QLabel, Qt, QWidget, Signal
 from ui.resources import ui_font
 from ui.triage_controller import CaseRow, HeatMap
@@ -13,7 +13,8 @@ from ui.widgets import PlainLabel, plain_tip
 
 MINE = "\x00mine"  # the route combo's "the logged-in operator's role"
 AGES: tuple[tuple[str, timedelta | None], ...] = (
-    ("tr_age_any", None), ("tr_age_1h", timedelta(hours=1)), ("tr_age_24h", timedelta(hours=24)))
+    (N_("any"), None), (N_("> 1 h"), timedelta(hours=1)), (N_("> 24 h"), timedelta(hours=24)))
+CAPTIONS = (N_("Tag"), N_("Severity"), N_("Route"), N_("Age"))
 _LOW, _HIGH = (255, 236, 179), (198, 40, 40)  # few → many: pale amber to red
 
 
@@ -37,9 +38,15 @@ class HeatMapGrid(QWidget):
         self.cells: dict[tuple[str, int], QLabel] = {}
         self.heat: HeatMap | None = None
 
+    def retranslate(self) -> None:
+        if self.heat is not None:
+            self._draw(self.heat)
+
     def show_heat(self, heat: HeatMap) -> None:
-        if heat == self.heat:
-            return
+        if heat != self.heat:
+            self._draw(heat)
+
+    def _draw(self, heat: HeatMap) -> None:
         self.heat = heat
         while self.grid.count():
             item = self.grid.takeAt(0)
@@ -48,7 +55,7 @@ class HeatMapGrid(QWidget):
                 widget.deleteLater()
         self.cells = {}
         if not heat.counts:
-            self.grid.addWidget(self._label(tr("tr_heat_empty", self.lang)), 0, 0)
+            self.grid.addWidget(self._label(translator(self.lang).gettext("No case this week")), 0, 0)
             return
         for col, day in enumerate(heat.days, start=1):
             self.grid.addWidget(self._label(day.strftime("%m-%d"), centre=True), 0, col)
@@ -87,9 +94,9 @@ class FilterBar(QWidget):
         grid = QGridLayout(self)  # two rows of two: the queue beside the details fits a 1280 px bench screen
         grid.setContentsMargins(0, 0, 0, 0)
         self.tag, self.severity, self.route, self.age = (QComboBox() for _ in range(4))
-        for i, (key, combo) in enumerate((("tr_tag", self.tag), ("tr_severity", self.severity),
-                                          ("tr_route", self.route), ("tr_age", self.age))):
-            caption = PlainLabel(tr(key, lang))
+        self.captions = [PlainLabel() for _ in CAPTIONS]
+        for i, (caption, combo) in enumerate(zip(self.captions, (self.tag, self.severity, self.route, self.age),
+                                                 strict=True)):
             caption.setFont(ui_font(14))
             combo.setFont(ui_font(14))
             combo.setMinimumWidth(120)
@@ -102,20 +109,32 @@ class FilterBar(QWidget):
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         for key, _ in AGES:
-            self.age.addItem(tr(key, lang), key)
+            self.age.addItem(key, key)
         for combo in (self.tag, self.severity, self.route):
-            combo.addItem(tr("tr_all", lang), None)
+            combo.addItem("", None)
         self.role: str | None = None
+        self.rows: list[CaseRow] = []
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        _ = translator(self.lang).gettext
+        for caption, text in zip(self.captions, CAPTIONS, strict=True):
+            caption.setText(_(text))
+        for i, (key, _limit) in enumerate(AGES):
+            self.age.setItemText(i, _(key))
+        for combo in (self.tag, self.severity, self.route):
+            combo.setItemText(0, _("all"))
+        self.offer(self.rows, self.role)
 
     def offer(self, rows: Iterable[CaseRow], role: str | None) -> None:
         """Keep each combo's choices to the values in the queue (plus the current choice)."""
         rows = list(rows)
-        self.role = role
+        self.rows, self.role = rows, role
         self._fill(self.tag, sorted({r.tag for r in rows}))
         self._fill(self.severity, sorted({r.severity for r in rows}))
         routes: list[tuple[str, str]] = [(route, route) for route in sorted({r.route for r in rows})]
         if role is not None:
-            routes.insert(0, (tr("tr_mine", self.lang, role=role), MINE))
+            routes.insert(0, (translator(self.lang).gettext("mine ({role})").format(role=role), MINE))
         self._fill(self.route, routes)
 
     def _fill(self, combo: QComboBox, values: Iterable[str | tuple[str, str]]) -> None:

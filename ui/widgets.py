@@ -12,8 +12,8 @@ import html
 from typing import Any
 
 from app.devices import DeviceState
+from app.i18n import N_, translator
 from app.pack.outcomes import Level
-from ui.i18n import tr
 from ui.qt import QColor, QFrame, QLabel, QMessageBox, QPainter, QPaintEvent, Qt, QTimer, QVBoxLayout, QWidget
 from ui.resources import ui_font
 
@@ -31,6 +31,13 @@ STATE_COLOURS: dict[DeviceState | None, str] = {
     DeviceState.FAULT: "#e08a00",
 }
 BANNER_PX = 48  # ≥ 40 px: readable at 2 m
+DEVICE_NAMES = {"scanner": N_("Scanner"), "scale": N_("Scale"), "printer": N_("Printer")}
+STATE_WORDS: dict[DeviceState | None, str] = {
+    None: N_("not checked"),
+    DeviceState.CONNECTED: N_("connected"),
+    DeviceState.DISCONNECTED: N_("disconnected"),
+    DeviceState.FAULT: N_("fault"),
+}
 
 
 class PlainLabel(QLabel):
@@ -56,16 +63,17 @@ def plain_tip(text: str) -> str:
     return "<p>" + html.escape(text).replace("\n", "<br>") + "</p>" if text else ""
 
 
-def titled(title: str, body: QWidget) -> QFrame:
-    """A framed panel with a heading above `body`."""
-    frame = QFrame()
-    frame.setFrameShape(QFrame.Shape.StyledPanel)
-    layout = QVBoxLayout(frame)
-    heading = PlainLabel(title)
-    heading.setFont(ui_font(16, bold=True))
-    layout.addWidget(heading)
-    layout.addWidget(body, 1)
-    return frame
+class Panel(QFrame):
+    """A framed panel with a heading above its body; the screen words the heading (`heading.setText`)."""
+
+    def __init__(self, body: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        self.heading = PlainLabel()
+        self.heading.setFont(ui_font(16, bold=True))
+        layout.addWidget(self.heading)
+        layout.addWidget(body, 1)
 
 
 class Banner(PlainLabel):
@@ -93,14 +101,18 @@ class DeviceChip(PlainLabel):
         self.device = device
         self.lang = lang
         self.state: DeviceState | None = None
+        self.detail = ""
         self.setFont(ui_font(16, bold=True))
         self.set_state(None)
 
+    def retranslate(self) -> None:
+        self.set_state(self.state, self.detail)
+
     def set_state(self, state: DeviceState | None, detail: str = "") -> None:
-        self.state = state
-        words = tr(state.value if state else "unknown", self.lang)
-        self.setText(f"● {tr(self.device, self.lang)} · {words}")
-        self.setToolTip(plain_tip(detail))
+        self.state, self.detail = state, detail
+        _ = translator(self.lang).gettext
+        self.setText(f"● {_(DEVICE_NAMES[self.device])} · {_(STATE_WORDS[state])}")
+        self.setToolTip(plain_tip(_(detail) if detail else ""))  # a driver's reason is a message id
         self.setStyleSheet(f"background: {STATE_COLOURS[state]}; color: white; border-radius: 14px; padding: 4px 12px;")
 
 

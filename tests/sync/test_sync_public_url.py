@@ -67,5 +67,7 @@ def test_print_test_on_an_unenrolled_station_says_its_qr_codes_point_nowhere(
 def test_the_status_chip_of_an_unenrolled_station_says_its_qr_codes_point_nowhere() -> None:
     from ui.sync_status import chip_of
 
-    words, _, tip = chip_of(None, enrolled=False)
-    assert "二维码无效" in words and "QR codes on labels point nowhere" in tip and "packbench station enroll" in tip
+    words, _, tip = chip_of(None, "en", enrolled=False)
+    assert "not enrolled" in words and "QR codes on labels point nowhere" in tip and "packbench station enroll" in tip
+    words, _, tip = chip_of(None, "zh_CN", enrolled=False)
+    assert "二维码无效" in words and "二维码" in tip and "packbench station enroll" in tip

@@ -123,7 +123,7 @@ def test_a_whole_batch_out_to_sf(qtbot: QtBot, station: Station, tmp_path: Path)
 
     bench.handover_scan(cancelled, "intercept_cancelled")
     assert screen.banner.level is Level.ERROR and screen.banner.intercept
-    assert "拦截 INTERCEPT" in screen.banner.text() and CANCELLED in screen.banner.text()
+    assert ">拦截<" in screen.banner.text() and CANCELLED in screen.banner.text()
     assert station.window.flash.isVisible()
     assert cancelled in screen.set_aside.item(0).text() and screen.count.text() == "2 件"
 

@@ -108,9 +108,9 @@ def test_triage_filters_acknowledges_resolves_in_bulk_and_counts(qtbot: QtBot, s
     filters.route.setCurrentIndex(1)  # "mine (supervisor)"
     assert len(screen.shown) == 3 and all(r.route == "supervisor" for r in screen.shown)
     filters.choose(filters.route, None)
-    filters.choose(filters.age, "tr_age_24h")
+    filters.choose(filters.age, "> 24 h")
     assert [r.tag for r in screen.shown] == ["payment_anomaly"]
-    filters.choose(filters.age, "tr_age_any")
+    filters.choose(filters.age, "any")
     assert len(screen.shown) == 4
 
     # One case selected: its SOP, copied to the clipboard.
@@ -252,7 +252,7 @@ def test_evidence_button_writes_the_order_pack(qtbot: QtBot, station: Station, c
 def test_sync_chip_says_not_enrolled(station: Station) -> None:
     bar = station.window.sync_bar
     assert bar is not None and station.opened.sync_worker is None
-    assert "not enrolled" in bar.chip.text() and not bar.sync_now.isEnabled()
+    assert "未注册" in bar.chip.text() and not bar.sync_now.isEnabled()
 
 
 def test_sync_bar_shows_online_offline_depth_and_age(qtbot: QtBot) -> None:
@@ -260,12 +260,12 @@ def test_sync_bar_shows_online_offline_depth_and_age(qtbot: QtBot) -> None:
     qtbot.addWidget(bar)
     at = datetime(2026, 11, 25, tzinfo=UTC)
     bar.show_status(SyncStatus(True, None, 3, 12 * 60 + 5, at, 0, as_of=at))
-    assert "online" in bar.chip.text() and bar.queue.text() == "3 条待上传 · 最早 12 分钟"
+    assert "在线" in bar.chip.text() and bar.queue.text() == "3 条待上传 · 最早 12 分钟"
     bar.show_status(SyncStatus(False, "server unreachable", 3, 7200, None, 0))
-    assert "offline" in bar.chip.text() and bar.chip.toolTip() == plain_tip("server unreachable")
+    assert "离线" in bar.chip.text() and bar.chip.toolTip() == plain_tip("server unreachable")
     assert "#c62828" in bar.chip.styleSheet() and bar.queue.text().endswith("2 小时")
     bar.show_status(SyncStatus(False, "enrollment refused", 0, None, None, 0, needs_admin=True))
-    assert "needs admin" in bar.chip.text() and bar.queue.text() == "已全部上传"
+    assert "需管理员" in bar.chip.text() and bar.queue.text() == "已全部上传"
 
 
 def test_triage_screenshot(qapp: QApplication, tmp_path: Path) -> None:
