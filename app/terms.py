@@ -87,3 +87,18 @@ WAYBILL_SOURCES: dict[str, str] = {
     "ewaybill": N_("carrier e-waybill"),
     "pool": N_("local number pool"),
 }
+
+# The tags of the shipped rules (assets/rules/default.toml) and the built-in cases; a tag a site's own
+# rule file adds is shown as its code.
+CASE_TAGS: dict[str, str] = {
+    "address_risk": N_("Address risk"),
+    "stock_gap": N_("Stock gap"),
+    "payment_anomaly": N_("Payment anomaly"),
+    "logistics_anomaly": N_("Logistics anomaly"),
+    "pack_mismatch": N_("Pack mismatch"),
+    "weight_mismatch": N_("Weight mismatch"),
+    "not_handed_over": N_("Not handed over"),
+    "intercept": N_("Intercept"),
+    "compliance": N_("Compliance"),
+    "supervisor_call": N_("Supervisor call"),
+}

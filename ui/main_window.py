@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         self.alarm_view.show_answer(text, level)
 
     def _on_outcome(self, outcome: Outcome, view: BenchView) -> None:
+        self.set_language(outcome.language)  # the logged-in operator's, else the station's (after a logout)
         self.pack_screen.show_outcome(outcome, view)
         self.alarms.outcome(outcome)
         text = outcome.text(self.lang)

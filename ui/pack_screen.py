@@ -32,10 +32,11 @@ from ui.qt import (
     QWidget,
 )
 from ui.resources import ui_font
-from ui.view_model import BenchView, shown
-from ui.widgets import LEVEL_COLOURS, Banner, DeviceChip, Panel, PlainLabel
+from ui.view_model import BenchView, next_step, shown
+from ui.widgets import LEVEL_COLOURS, DeviceChip, ElidedBanner, Panel, PlainLabel
 
 RECENT_LIMIT = 50
+NEXT_STEP_PX = 28
 NO_WEIGHT = "—"
 _DONE_ROW = QColor("#dff3e3")
 
@@ -54,7 +55,13 @@ class PackScreen(QWidget):
         self.order.setFont(ui_font(22, bold=True))
         self.order.setMinimumWidth(1)  # a long order header is cut, never widens the window
         self.chips = {name: DeviceChip(name, lang) for name in ("scanner", "scale", "printer")}
-        self.banner = Banner()
+        self.banner = ElidedBanner()
+        self.next_step = PlainLabel()
+        self.next_step.setFont(ui_font(NEXT_STEP_PX, bold=True))
+        self.next_step.setFixedHeight(NEXT_STEP_PX + 16)
+        self.next_step.setMinimumWidth(1)
+        self.next_step.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.next_step.setStyleSheet("color: #0d47a1;")
         self.lines = self._build_lines()
         self.weight = PlainLabel(NO_WEIGHT)
         self.weight.setFont(ui_font(44, bold=True))
@@ -93,6 +100,7 @@ class PackScreen(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.banner)
+        layout.addWidget(self.next_step)
         layout.addLayout(body, 1)
 
         # Every key that reaches this screen is for the wedge: an input method here would eat scans
@@ -114,6 +122,11 @@ class PackScreen(QWidget):
             chip.lang = self.lang
             chip.retranslate()
         self._show_header()
+        self._show_next()
+
+    def _show_next(self) -> None:
+        view = self.view or BenchView(State.IDLE.value)
+        self.next_step.setText(translator(self.lang).gettext(next_step(view)))
 
     def _build_lines(self) -> QTableWidget:
         table = QTableWidget(0, 3)
@@ -136,6 +149,7 @@ class PackScreen(QWidget):
             self._clear_weight()  # the last parcel's weight must not read as this one's
         self._show_header()
         self._show_lines()
+        self._show_next()
         if self.banner.level is None:  # nothing scanned yet: say what the bench expects first
             _ = translator(self.lang).gettext
             if view.order_id:
@@ -203,6 +217,8 @@ class PackScreen(QWidget):
             self.order.setText(_("No order open"))
         else:
             parts = [_("Order {order_id}").format(order_id=view.order_id), view.platform, view.receiver, view.carrier]
+            if view.short:
+                parts.append(_("SHORT-SHIPPED"))
             if view.shipped:  # "shipped" only once the label is out of the printer (label_printed)
                 parts.append(_("shipped") if view.state == State.DONE.value else _("label printing…"))
             self.order.setText(" · ".join(p for p in parts if p))

@@ -22,7 +22,7 @@ from app.calls_board import RemoteCall
 from app.i18n import N_, translator
 from app.pack.outcomes import Level
 from app.store.states import CaseState
-from app.terms import ROLES, named
+from app.terms import CASE_STATES, CASE_TAGS, ROLES, SEVERITIES, named
 from ui.qt import (
     QAbstractItemView,
     QApplication,
@@ -166,6 +166,8 @@ class TriageScreen(QWidget):
             part.retranslate()
         if self.banner_level is None:  # the idle prompt (an answer stays as it was worded)
             self._banner("", None)
+        if self.snapshot is not None:
+            self._show_calls(self.snapshot.calls, self.snapshot.for_supervisors, self.snapshot.elsewhere)
         self._show_rows()
         self._show_details()
 
@@ -242,6 +244,11 @@ class TriageScreen(QWidget):
     def _words(self, msgid: str, **values: object) -> str:
         return translator(self.lang).gettext(msgid).format(**values)
 
+    def _codes(self, row: CaseRow) -> tuple[str, str, str, str]:
+        """A case's tag, severity, route and state as a person reads them (codes stay in the store)."""
+        return (named(CASE_TAGS, row.tag).text(self.lang), named(SEVERITIES, row.severity).text(self.lang),
+                named(ROLES, row.route).text(self.lang), named(CASE_STATES, row.state).text(self.lang))
+
     def _role(self, role: str) -> str:
         return named(ROLES, role).text(self.lang)
 
@@ -287,7 +294,7 @@ class TriageScreen(QWidget):
         table.setRowCount(len(self.shown))
         for i, row in enumerate(self.shown):
             opened = row.opened_at.astimezone(self.zone).strftime("%m-%d %H:%M")
-            values = (str(row.id), opened, row.order_id, row.tag, row.severity, row.route, row.state, row.title)
+            values = (str(row.id), opened, row.order_id, *self._codes(row), row.title)
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, row.id)
@@ -331,7 +338,7 @@ class TriageScreen(QWidget):
         one = rows[0] if len(rows) == 1 else None
         if one is not None:
             self.case_title.setText(f"#{one.id} {one.title}")
-            meta = [one.tag, one.severity, one.route, one.state]
+            meta = list(self._codes(one))
             if one.order_id:
                 meta.insert(0, one.order_id)
             if one.acked_by:

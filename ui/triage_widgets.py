@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from app.i18n import N_, translator
+from app.terms import CASE_TAGS, ROLES, SEVERITIES, named
 from ui.qt import QComboBox, QGridLayout, QLabel, Qt, QWidget, Signal
 from ui.resources import ui_font
 from ui.triage_controller import CaseRow, HeatMap
@@ -130,15 +131,19 @@ class FilterBar(QWidget):
         """Keep each combo's choices to the values in the queue (plus the current choice)."""
         rows = list(rows)
         self.rows, self.role = rows, role
-        self._fill(self.tag, sorted({r.tag for r in rows}))
-        self._fill(self.severity, sorted({r.severity for r in rows}))
-        routes: list[tuple[str, str]] = [(route, route) for route in sorted({r.route for r in rows})]
+        self._fill(self.tag, self._worded(CASE_TAGS, {r.tag for r in rows}))
+        self._fill(self.severity, self._worded(SEVERITIES, {r.severity for r in rows}))
+        routes = self._worded(ROLES, {r.route for r in rows})
         if role is not None:
-            routes.insert(0, (translator(self.lang).gettext("mine ({role})").format(role=role), MINE))
+            mine = translator(self.lang).gettext("mine ({role})")
+            routes.insert(0, (mine.format(role=named(ROLES, role).text(self.lang)), MINE))
         self._fill(self.route, routes)
 
-    def _fill(self, combo: QComboBox, values: Iterable[str | tuple[str, str]]) -> None:
-        pairs = [(v, v) if isinstance(v, str) else v for v in values]
+    def _worded(self, table: dict[str, str], codes: set[str]) -> list[tuple[str, str]]:
+        """(words, code) per code: the combo shows the words and filters by the code."""
+        return [(named(table, code).text(self.lang), code) for code in sorted(codes)]
+
+    def _fill(self, combo: QComboBox, pairs: list[tuple[str, str]]) -> None:
         current = combo.currentData()
         if current is not None and current not in {data for _, data in pairs}:
             pairs.append((combo.currentText(), current))

@@ -14,7 +14,20 @@ from typing import Any
 from app.devices import DeviceState
 from app.i18n import N_, translator
 from app.pack.outcomes import Level
-from ui.qt import QColor, QFrame, QLabel, QMessageBox, QPainter, QPaintEvent, Qt, QTimer, QVBoxLayout, QWidget
+from ui.qt import (
+    QColor,
+    QFontMetrics,
+    QFrame,
+    QLabel,
+    QMessageBox,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
 from ui.resources import ui_font
 
 # (background, text). Strong fills with high-contrast text: the banner is read from 2 m away.
@@ -91,6 +104,39 @@ class Banner(PlainLabel):
         background, colour = LEVEL_COLOURS[level]
         self.setStyleSheet(f"background: {background}; color: {colour}; border-radius: 10px; padding: 12px;")
         self.setText(text)
+
+
+class ElidedBanner(Banner):
+    """The banner at a fixed height of one line: a long message is cut with "…" rather than growing
+    the banner and shifting the screen below it. `text()` is the whole message, also the tooltip
+    (and the screen's log has it)."""
+
+    PADDING = 12
+
+    def __init__(self, px: int = BANNER_PX, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFont(ui_font(px, bold=True))
+        self.setWordWrap(False)
+        self.setMinimumWidth(1)  # a long message never widens the window
+        self.setFixedHeight(QFontMetrics(self.font()).height() + 4 * self.PADDING)
+
+    def show_message(self, text: str, level: Level | None) -> None:
+        self.message = text
+        super().show_message(text, level)
+        self.setToolTip(plain_tip(text))
+        self._elide()
+
+    def text(self) -> str:  # the message, not the cut form painted
+        return self.message
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width() - 2 * self.PADDING
+        line = " ".join(self.message.split())  # one line: a message's line breaks become spaces
+        QLabel.setText(self, QFontMetrics(self.font()).elidedText(line, Qt.TextElideMode.ElideRight, max(width, 1)))
 
 
 class DeviceChip(PlainLabel):

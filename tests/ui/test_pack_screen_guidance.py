@@ -1,11 +1,16 @@
-"""Pack-screen guidance between parcels: no stale weight, and "shipped" only once the label printed."""
+"""Pack-screen guidance: no stale weight, "shipped" only once the label printed, a next step after every
+outcome, a banner that never grows, the short-ship on the finished parcel."""
 
 from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
+from app.barcodes import Command, command_barcode
 from tests.ui.test_ui_station import CHOP, MUG, ORDER, PACKER, TEA, Scanner
 from ui.app import Station
+from ui.qt import QLabel
+
+SUPERVISOR = "S-2001"
 
 
 def test_previous_parcels_weight_is_cleared_when_the_next_order_opens(qtbot: QtBot, station: Station) -> None:
@@ -32,3 +37,42 @@ def test_shipped_shows_only_after_the_label_printed(qtbot: QtBot, station: Stati
     panel.paper_out.click()
     qtbot.waitUntil(lambda: screen.last_event == "label_printed")
     assert "已发货" in screen.order.text() and "面单打印中" not in screen.order.text()
+
+
+def test_a_next_step_follows_every_outcome_from_the_flows_state(qtbot: QtBot, station: Station) -> None:
+    screen = station.window.pack_screen
+    scanner = Scanner(qtbot, station)
+    assert screen.next_step.text() == "下一步：扫描工牌"
+    scanner.scan(PACKER, "login")
+    assert screen.next_step.text() == "下一步：扫描订单"
+    scanner.scan(ORDER, "order_opened")
+    assert screen.next_step.text() == "下一步：扫描商品"
+    scanner.scan(TEA, "item_ok")
+    scanner.scan(CHOP, "item_ok")
+    scanner.scan(TEA, "label_printed")
+    assert screen.next_step.text() == "下一步：贴好面单，扫描下一个订单"
+
+
+def test_a_long_message_is_cut_on_one_line_and_never_moves_the_screen(qtbot: QtBot, station: Station) -> None:
+    screen = station.window.pack_screen
+    banner = screen.banner
+    before = (banner.height(), screen.label.geometry())
+    long = "订单 TB2026112500001 被拦下：" + "收件手机号不是 11 位；地址含代收/驿站/暂存；" * 6
+    screen.show_error(long)
+    qtbot.wait(50)  # the layout settles
+    assert (banner.height(), screen.label.geometry()) == before
+    assert long in banner.text() and long in banner.toolTip()  # the whole message, and in the log below
+    painted = QLabel.text(banner)
+    assert painted.endswith("…") and len(painted) < len(banner.text())
+    assert long in screen.recent.item(0).text()
+
+
+def test_a_short_shipped_parcel_says_so_on_the_finished_screen(qtbot: QtBot, station: Station) -> None:
+    screen = station.window.pack_screen
+    scanner = Scanner(qtbot, station)
+    scanner.scan(PACKER, "login")
+    scanner.scan(ORDER, "order_opened")
+    scanner.scan(TEA, "item_ok")
+    scanner.scan(command_barcode(Command.SHORT_SHIP), "supervisor_required")
+    scanner.scan(SUPERVISOR, "label_printed")  # approved (short_shipped), weighed and labelled in one go
+    assert "缺货发出" in screen.order.text() and "已发货" in screen.order.text()
