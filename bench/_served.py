@@ -24,7 +24,7 @@ from protocol import API, sign
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ("import argparse, sys; from app.cli import add_data_dir; from server.cli import register; "
-          "p = argparse.ArgumentParser(); add_data_dir(p, top=True); register(p.add_subparsers(), add_data_dir); "
+          "p = argparse.ArgumentParser(); add_data_dir(p, top=True); register(p.add_subparsers()); "
           "a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))")  # what main.py does, without the station
 
 
