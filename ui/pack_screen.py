@@ -117,7 +117,7 @@ class PackScreen(QWidget):
         _ = translator(self.lang).gettext
         for panel, heading in zip(self.panels, (_("Weight"), _("Last label"), _("Recent")), strict=True):
             panel.heading.setText(heading)
-        self.lines.setHorizontalHeaderLabels([_("Item"), _("SKU"), _("Scanned")])
+        self.lines.setHorizontalHeaderLabels([_("Item"), _("SKU"), _("Scanned / needed")])
         for chip in self.chips.values():
             chip.lang = self.lang
             chip.retranslate()

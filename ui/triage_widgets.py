@@ -62,8 +62,8 @@ class HeatMapGrid(QWidget):
             self.grid.addWidget(self._label(day.strftime("%m-%d"), centre=True), 0, col)
         most = max((n for row in heat.counts.values() for n in row), default=0)
         for r, (tag, row) in enumerate(heat.counts.items(), start=1):
-            name = self._label(tag)
-            name.setToolTip(plain_tip(tag))
+            name = self._label(named(CASE_TAGS, tag).text(self.lang))
+            name.setToolTip(plain_tip(tag))  # the code, as rules and the CLI spell it
             self.grid.addWidget(name, r, 0)
             for col, n in enumerate(row):
                 cell = self._label(str(n) if n else "", centre=True)
