@@ -5,7 +5,8 @@ Every key, with its default (a file that exists means `demo = false` unless it s
 
     station = "BENCH-1"
     demo = false
-    language = "zh_CN"                  # zh_CN | en
+    language = "zh_CN"                  # zh_CN | en: the bench's words while no operator with a language of
+                                        # their own is logged in (`operator add … --language`)
     timezone = "Asia/Shanghai"
     carrier = "SF"                      # SF | ZTO | YTO | STO | YUNDA | JD | JT | EMS
     carriers = ["SF", "ZTO", "YTO", "JD", "EMS"]   # the SWITCH_CARRIER command cycles through these

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from app.clock import Clock
 from app.devices import DeviceStatus, LabelPrinter, Scale, Scan, Scanner, WeightReading
+from app.i18n import N_
 from app.labels import Label, Party, build_label, label_for
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
@@ -330,7 +331,7 @@ class StationRuntime:
         for job in PrintJob.select(PrintJob.id).where(PrintJob.state == PrintJobState.SENT).order_by(PrintJob.id):
             if job.id in self._printing:  # this run's own job, in the printer's hands right now
                 continue
-            self._report(self.flow.print_result(job.id, False, "station stopped while printing", delivered=True))
+            self._report(self.flow.print_result(job.id, False, N_("station stopped while printing"), delivered=True))
         for job in PrintJob.select(PrintJob.id).where(PrintJob.state == PrintJobState.QUEUED).order_by(PrintJob.id):
             if job.id not in self._printing:
                 self._print(job.id)

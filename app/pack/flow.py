@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from app import barcodes
+from app.alarms import translate_reasons
 from app.audit import record_fact
 from app.barcodes import BarcodeError, Command, Kind, ParsedScan
 from app.cases import call_supervisor, calls_of
@@ -71,6 +72,23 @@ class Pending(Enum):
     @property
     def words(self) -> Phrase:
         return Phrase(self.value)
+
+
+@dataclass(frozen=True)
+class DeviceReasons:
+    """A printer's reasons as drivers report them (English msgids joined by ", "), worded in the
+    message's language; words no catalog knows (an OS error, a port) stay as the device said them."""
+
+    reasons: str
+
+    def text(self, lang: str) -> str:
+        return translate_reasons(self.reasons, lang)
+
+    def plain(self) -> str:
+        return self.reasons
+
+    def __str__(self) -> str:
+        return self.reasons
 
 
 # A scale at or below this is empty: the parcel was lifted off (real scales drift a few grams at zero).
@@ -626,8 +644,8 @@ class PackFlow:
                     {"job": job_id, "tracking_no": tracking_no, "reason": reason, "reprint_no": reprint_no})
         if ok and self.state is State.LABELLED:
             self.state = State.DONE
-        return self._out(event, None, order_id=order_id, tracking_no=tracking_no, job_id=job_id, reason=reason,
-                         reprint_no=reprint_no)
+        return self._out(event, None, order_id=order_id, tracking_no=tracking_no, job_id=job_id,
+                         reason=DeviceReasons(reason), reprint_no=reprint_no)
 
     # ----- recovery -----
     def _restore(self) -> None:
