@@ -150,7 +150,7 @@ def test_paper_out_job_waits_and_prints_once_when_fixed(demo_store: Store, clock
     try:
         runtime, seen = _runtime(demo_store, clock, fake)
         _pack(runtime)
-        assert seen[-1].event == "print_failed" and "paper out" in seen[-1].detail["reason"]
+        assert seen[-1].event == "print_failed" and "paper out" in seen[-1].detail["reason"].plain()
         job = PrintJob.get()
         assert (job.state, job.error) == ("queued", "paper out")
         runtime.print_worker.retry_now()  # still out of paper: no new outcome, no new row
@@ -210,7 +210,8 @@ def test_a_job_caught_mid_send_by_a_crash_is_reported_not_resent(demo_store: Sto
         restarted, seen = _runtime(demo_store, clock, fake)
         restarted.call(restarted._resume_print_jobs)
         restarted.run_pending()
-        assert seen[-1].event == "print_uncertain" and "stopped while printing" in seen[-1].detail["reason"]
+        assert seen[-1].event == "print_uncertain" and "stopped while printing" in seen[-1].detail["reason"].plain()
+        assert "打印时工位停止运行" in seen[-1].text("zh_CN")  # a reason the bench itself gives, translated
         assert fake.jobs == []
     finally:
         fake.close()
