@@ -14,6 +14,7 @@ from app.devices import DeviceState, DeviceStatus, WeightReading
 from app.i18n import translator
 from app.pack.flow import State
 from app.pack.outcomes import Level, Outcome
+from ui.label_preview import ClickableLabel, LabelPreview
 from ui.qt import (
     QAbstractItemView,
     QBrush,
@@ -67,7 +68,10 @@ class PackScreen(QWidget):
         self.weight.setFont(ui_font(44, bold=True))
         self.expected = PlainLabel()
         self.expected.setFont(ui_font(18))
-        self.label = PlainLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.label = ClickableLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.label.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.label.clicked.connect(self.enlarge_label)
+        self.preview: LabelPreview | None = None
         self.label.setMinimumSize(1, 1)  # the preview scales down into the space; it never widens the window
         self.label_png = b""
         self.recent = QListWidget()
@@ -196,6 +200,14 @@ class PackScreen(QWidget):
     def show_label(self, png: bytes) -> None:
         self.label_png = png
         self._fit_label()
+
+    def enlarge_label(self) -> None:
+        """The last label at the window's height (nothing before a label was printed)."""
+        if not self.label_png:
+            return
+        self.preview = LabelPreview(self.label_png, self.lang, self)
+        self.preview.finished.connect(self.preview.deleteLater)
+        self.preview.open()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 from app.barcodes import Command, command_barcode
 from tests.ui.test_ui_station import CHOP, MUG, ORDER, PACKER, TEA, Scanner
 from ui.app import Station
-from ui.qt import QLabel
+from ui.qt import QLabel, Qt
 
 SUPERVISOR = "S-2001"
 
@@ -76,3 +76,20 @@ def test_a_short_shipped_parcel_says_so_on_the_finished_screen(qtbot: QtBot, sta
     scanner.scan(command_barcode(Command.SHORT_SHIP), "supervisor_required")
     scanner.scan(SUPERVISOR, "label_printed")  # approved (short_shipped), weighed and labelled in one go
     assert "缺货发出" in screen.order.text() and "已发货" in screen.order.text()
+
+
+def test_clicking_the_label_preview_shows_it_at_the_windows_height(qtbot: QtBot, station: Station) -> None:
+    screen = station.window.pack_screen
+    qtbot.mouseClick(screen.label, Qt.MouseButton.LeftButton)
+    assert screen.preview is None  # no label printed yet: nothing to enlarge
+    scanner = Scanner(qtbot, station)
+    scanner.scan(PACKER, "login")
+    scanner.scan("TB2026112500002", "order_opened")
+    scanner.scan(MUG, "label_printed")
+    qtbot.mouseClick(screen.label, Qt.MouseButton.LeftButton)
+    preview = screen.preview
+    assert preview is not None and preview.isVisible()
+    big, small = preview.image.pixmap().height(), screen.label.pixmap().height()
+    assert big >= 2 * small and big >= 600
+    qtbot.mouseClick(preview, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not preview.isVisible())
