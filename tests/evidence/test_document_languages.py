@@ -85,7 +85,8 @@ def test_the_manifest_is_in_the_stations_language(tmp_path: Path) -> None:
 def test_words_join_the_languages_once_and_refuse_an_unknown_one() -> None:
     both = document_words(BOTH)
     assert both("Evidence pack") == "证据包 Evidence pack"
-    assert both("SKU") == "SKU"  # the same in both: said once
+    assert both("SKU") == "货号 SKU"
+    assert both("{carrier} · {batch_id}", carrier="SF", batch_id="HO-1") == "SF · HO-1"  # the same in both: said once
     assert both("Page {number} of {count}", sep=" | ", number=2, count=3) == "第 2 / 3 页 | Page 2 of 3"
     assert both.pick("顺丰速运", "SF Express") == "顺丰速运 SF Express"
     assert document_words("en")("Evidence pack") == "Evidence pack"

@@ -84,9 +84,9 @@ def _chain(central: Central, k100: FakeKuaidi100Server, store: Store, clock: Fak
         assert scan(flow, product_barcode("TEA-LJ-250")).event == "items_complete"
         out = weigh(flow, 340)
         assert out is not None and out.event == "label_queued"
-        assert (out.detail["tracking_no"], out.detail["waybill"]) == (number, "ewaybill")
+        assert (out.detail["tracking_no"], str(out.detail["waybill"])) == (number, "ewaybill")  # Named: its code
         assert out.text("en") == f"Printing label {number} (carrier e-waybill)"
-        assert out.text("zh") == f"正在打印面单 {number}（电子面单）"
+        assert out.text("zh") == f"正在打印面单 {number}（快递电子面单）"
         job = PrintJob.get(PrintJob.shipment == Shipment.get(Shipment.tracking_no == number))
         key = load_or_create_station_key(store.path.parent)
         url = passport_for_shipment(store, key, central.url, job.shipment, clock=clock)
