@@ -82,6 +82,7 @@ class HandoverScreen(QWidget):
         self.set_aside.setFont(ui_font(15, bold=True))
         self.set_aside.setWordWrap(True)
         self.set_aside.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.set_aside.itemClicked.connect(self._dealt_with)
         self.overdue = OverduePanel(lang, tz)
         self.pools = PoolPanel(lang)
 
@@ -208,6 +209,8 @@ class HandoverScreen(QWidget):
     def show_outcome(self, outcome: HandoverOutcome, view: BatchView) -> None:
         if outcome.refused:
             self._set_aside(outcome)
+        elif outcome.event == "accepted":  # set aside before, in the batch now (e.g. under the right carrier)
+            self._clear_aside(outcome.tracking_no or outcome.code)
         self._show(outcome.event, outcome.text(self.lang), outcome.level, intercept=outcome.event in INTERCEPTS)
         self.show_batch(view)
 
@@ -305,9 +308,24 @@ class HandoverScreen(QWidget):
         self.alarm.emit(level)
 
     def _set_aside(self, outcome: HandoverOutcome) -> None:
+        """One line per parcel to pull out (the latest reason): a parcel scanned twice is listed once."""
+        code = outcome.tracking_no or outcome.code
+        self._clear_aside(code)
         item = QListWidgetItem(outcome.text(self.lang))  # the message names the parcel
+        item.setData(Qt.ItemDataRole.UserRole, code)
         item.setForeground(QBrush(QColor(LEVEL_COLOURS[Level.ERROR][0])))
         self.set_aside.insertItem(0, item)
+
+    def _clear_aside(self, code: str) -> None:
+        for row in reversed(range(self.set_aside.count())):
+            item = self.set_aside.item(row)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == code:
+                self.set_aside.takeItem(row)
+
+    def _dealt_with(self, item: QListWidgetItem) -> None:
+        """A touch on a line says the parcel was pulled out: the list keeps only what is still to do."""
+        self.set_aside.takeItem(self.set_aside.row(item))
+        self._refocus()
 
     def _show_parcels(self) -> None:
         lines = self.view.lines

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from app.clock import FakeClock
 from app.config import StationConfig, save_config
 from app.demo import ORDERS, product_barcode
+from app.handover import HandoverOutcome
 from app.pack.outcomes import Level
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import Order, ScanEvent, Shipment
@@ -126,6 +127,16 @@ def test_a_whole_batch_out_to_sf(qtbot: QtBot, station: Station, tmp_path: Path)
     assert ">拦截<" in screen.banner.text() and CANCELLED in screen.banner.text()
     assert station.window.flash.isVisible()
     assert cancelled in screen.set_aside.item(0).text() and screen.count.text() == "2 件"
+    bench.handover_scan(cancelled, "intercept_cancelled")  # scanned again: still one line to deal with
+    assert screen.set_aside.count() == 1
+    aside = screen.set_aside
+    qtbot.mouseClick(aside.viewport(), Qt.MouseButton.LeftButton, pos=aside.visualItemRect(aside.item(0)).center())
+    assert aside.count() == 0  # a touch: pulled out, dealt with
+    stray = "SF9999999999999"  # set aside, then taken into the batch after all: no longer to pull out
+    screen.show_outcome(HandoverOutcome("unknown_parcel", stray, batch_id, stray), screen.view)
+    assert aside.count() == 1
+    screen.show_outcome(HandoverOutcome("accepted", stray, batch_id, stray, detail={"count": 3}), screen.view)
+    assert aside.count() == 0
 
     # Take one out again (select + button), then scan it back in.
     screen.parcels.selectRow(parcels_shown(screen).index(second))
