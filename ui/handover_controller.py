@@ -60,6 +60,7 @@ class HandoverController(QObject):
     closed = Signal(object, str)  # Manifest, the manifest PDF written
     failed = Signal(str, object)  # a HandoverError's one line, the parcels it intercepted (tuple)
     no_batch = Signal(str)  # a scan came before a carrier was picked
+    courier_scanned = Signal(str)  # the courier's badge, scanned while the close dialog asks for it
     status = Signal(object)  # HandoverStatus
 
     def __init__(self, runtime: StationRuntime, store: Store, clock: Clock,
@@ -72,6 +73,7 @@ class HandoverController(QObject):
         self._config = config
         self.manifest_dir = Path(manifest_dir)
         self._batch: Batch | None = None  # runtime thread only
+        self._courier_wanted = False  # set on the UI thread, read on the runtime thread (one bool: atomic)
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
 
@@ -101,6 +103,10 @@ class HandoverController(QObject):
 
     def refresh(self) -> None:
         self._runtime.call(self._refresh)
+
+    def expect_courier(self, wanted: bool) -> None:
+        """While the close dialog is open, the next scan is the courier's badge, not a parcel."""
+        self._courier_wanted = wanted
 
     # ----- runtime thread -----
     def _service(self) -> HandoverService:
@@ -137,6 +143,10 @@ class HandoverController(QObject):
         if self._batch is None:
             self._service().record_unbatched(scan.raw, "no carrier picked")
             self.no_batch.emit(scan.raw.decode("utf-8", "replace").strip()[:64])
+            return
+        if self._courier_wanted:  # recorded as the courier of the batch's handover.closed fact
+            self._courier_wanted = False
+            self.courier_scanned.emit(scan.raw.decode("utf-8", "replace").strip()[:64])
             return
         self._act(lambda service, batch: service.scan(batch, scan.raw), scanned=scan.raw)
 

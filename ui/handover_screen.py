@@ -119,6 +119,7 @@ class HandoverScreen(QWidget):
         controller.outcome.connect(self.show_outcome)
         controller.failed.connect(self.show_failure)
         controller.no_batch.connect(self.show_no_batch)
+        controller.courier_scanned.connect(self._courier_scanned)
         controller.closed.connect(self.show_closed)
         controller.status.connect(self.show_status)
         # As on the pack screen: keys here are for the wedge, no input method, no child takes focus.
@@ -264,13 +265,22 @@ class HandoverScreen(QWidget):
         _ = translator(self.lang).gettext
         dialog = QInputDialog(self)
         dialog.setWindowTitle(_("Close batch"))
-        dialog.setLabelText(_("Courier's name (printed on the manifest to sign):"))
+        dialog.setLabelText(_("Scan the courier's badge, or type their name (printed on the manifest to sign):"))
         dialog.setFont(ui_font(20))
         dialog.textValueSelected.connect(self.controller.close_batch)
+        dialog.finished.connect(lambda _result: self.controller.expect_courier(False))
         dialog.finished.connect(self._refocus)
         dialog.finished.connect(dialog.deleteLater)
         self.courier_dialog = dialog
+        self.controller.expect_courier(True)
         dialog.open()  # window-modal, not a nested event loop: scans keep flowing while it asks
+
+    def _courier_scanned(self, courier: str) -> None:
+        """No keyboard at the bench: the courier's badge scan names them and closes the batch."""
+        dialog = self.courier_dialog
+        if dialog is not None and dialog.isVisible():
+            dialog.setTextValue(courier)
+            dialog.accept()
 
     def _offer_print(self, batch_id: str) -> None:
         _ = translator(self.lang).gettext

@@ -152,16 +152,13 @@ def test_a_whole_batch_out_to_sf(qtbot: QtBot, station: Station, tmp_path: Path)
     screen.close_button.click()
     dialog = screen.courier_dialog
     assert dialog is not None and dialog.isVisible()
-    dialog.setTextValue("李师傅")
-    seen = screen.seen
-    dialog.accept()
-    qtbot.waitUntil(lambda: screen.seen > seen)
-    assert screen.last_event == "closed" and screen.banner.level is Level.OK, screen.banner.text()
+    bench.handover_scan("SFKD-0421", "closed", wedge=False)  # the courier's badge: no keyboard needed
+    assert screen.banner.level is Level.OK, screen.banner.text()  # the dialog accepted and went
     pdf = tmp_path / "manifests" / f"{batch_id}.pdf"
     assert screen.manifest_path == pdf and pdf.exists()
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
-    assert first in text and second in text and "李师傅" in text and cancelled not in text
-    assert Handover.get().state == "closed" and Handover.get().courier == "李师傅"
+    assert first in text and second in text and "SFKD-0421" in text and cancelled not in text
+    assert Handover.get().state == "closed" and Handover.get().courier == "SFKD-0421"
     offer = screen.print_offer
     assert offer is not None and offer.isVisible() and str(pdf) in offer.text()
     offer.button(QMessageBox.StandardButton.No).click()
