@@ -16,7 +16,6 @@ shows today's figures, and prints p50 / p95 / max in ms with the machine's load.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -30,41 +29,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg2
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+from bench._console_db import copy_rows, log_in, recreate, url_of
+
 ZONE = ZoneInfo("Asia/Shanghai")
 STATIONS = 4
 PACKERS = 8
 DB = "pb_console_bench"
-URL = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+URL = url_of(DB)
 WAREHOUSE = "WH1"
 DAYS = 60
-PASSWORD = "bench-password-1"
-
-
-def _copy(cursor: object, table: str, columns: tuple[str, ...], rows: object) -> None:
-    buffer = io.StringIO()
-    for row in rows:  # type: ignore[attr-defined]
-        buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
-    buffer.seek(0)
-    cursor.copy_expert(f'COPY "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) FROM STDIN',
-                       buffer)  # type: ignore[attr-defined]
 
 
 def load(orders: int, events: int, now: datetime) -> None:
-    from app.clock import SystemClock
-    from server.console.accounts import add_user
     from server.db import open_database
     from server.fulfilment import refresh_warehouse
-    from server.migrations import migrate
 
-    admin = psycopg2.connect(ADMIN_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{DB}"')
-    admin.cursor().execute(f'CREATE DATABASE "{DB}"')
-    admin.close()
-    sdb = open_database(URL)
-    migrate(sdb)
-    add_user(sdb, "bench", "admin", [WAREHOUSE], PASSWORD, SystemClock())
+    sdb = recreate(DB, WAREHOUSE)
     sdb.close()
     started = time.perf_counter()
     conn = psycopg2.connect(URL)
@@ -90,9 +70,9 @@ def load(orders: int, events: int, now: datetime) -> None:
             yield (f"O{i:09d}", WAREHOUSE, day.isoformat(), "canonical", f"shop-{i % 20}", status,
                    paid, paid, i, "", "", "", "", 1000, 1000, "SF", "")
 
-    _copy(cur, "order", ("order_id", "warehouse", "day", "platform", "shop", "status", "paid_at", "updated_at", "pos",
-                         "buyer", "receiver_name", "receiver_phone", "receiver_address", "total_cents", "paid_cents",
-                         "carrier", "note"), order_rows())
+    copy_rows(cur, "order", ("order_id", "warehouse", "day", "platform", "shop", "status", "paid_at", "updated_at",
+                             "pos", "buyer", "receiver_name", "receiver_phone", "receiver_address", "total_cents",
+                             "paid_cents", "carrier", "note"), order_rows())
 
     def parcel_rows():
         for i in range(orders):
@@ -103,8 +83,8 @@ def load(orders: int, events: int, now: datetime) -> None:
             handed = None if i % 10 == 1 else stamp(day, 10 + i % 14, i)
             yield (f"SF{i:012d}", "SF", f"O{i:09d}", WAREHOUSE, f"ST-BENCH0{i % STATIONS}", packed, handed, packed)
 
-    _copy(cur, "parcel", ("tracking_no", "carrier", "order_id", "warehouse", "station_id", "packed_at",
-                          "handed_over_at", "updated_at"), parcel_rows())
+    copy_rows(cur, "parcel", ("tracking_no", "carrier", "order_id", "warehouse", "station_id", "packed_at",
+                              "handed_over_at", "updated_at"), parcel_rows())
 
     def station_event_rows():
         seq = [0] * STATIONS
@@ -125,8 +105,8 @@ def load(orders: int, events: int, now: datetime) -> None:
                 yield (f"{i:012d}-{k}", f"ST-BENCH0{station}", seq[station], kind, at, json.dumps(body), "h",
                        "accepted", at)
 
-    _copy(cur, "station_event", ("event_id", "station_id", "seq", "kind", "at", "payload", "body_hash", "status",
-                                 "received_at"), station_event_rows())
+    copy_rows(cur, "station_event", ("event_id", "station_id", "seq", "kind", "at", "payload", "body_hash", "status",
+                                     "received_at"), station_event_rows())
     per_parcel = max(1, events // max(1, orders))
 
     def event_rows():
@@ -150,9 +130,9 @@ def load(orders: int, events: int, now: datetime) -> None:
                     break
             i += 1
 
-    _copy(cur, "tracking_event", ("carrier", "tracking_no", "status", "carrier_status", "time", "time_raw", "site",
-                                  "courier", "context", "context_hash", "source", "push_id", "raw", "received_at"),
-          event_rows())
+    copy_rows(cur, "tracking_event", ("carrier", "tracking_no", "status", "carrier_status", "time", "time_raw", "site",
+                                      "courier", "context", "context_hash", "source", "push_id", "raw", "received_at"),
+              event_rows())
     conn.commit()
     conn.close()
     print(f"loaded {orders} orders, {events} tracking events in {time.perf_counter() - started:.0f} s")
@@ -176,10 +156,7 @@ def measure(requests: int) -> None:
 
     app = create_app(ServerConfig(Path("/tmp/pb_console_bench"), database_url=URL), carrier_worker=False, jobs=False)
     with TestClient(app, base_url="http://127.0.0.1") as client:
-        form = client.get("/console/login")
-        token = form.text.split('name="csrf" value="')[1].split('"')[0]
-        assert client.post("/console/login", data={"name": "bench", "password": PASSWORD, "csrf": token},
-                           follow_redirects=False).status_code == 303
+        log_in(client)
         today = datetime.now(ZONE).date()
         with psycopg2.connect(URL) as conn, conn.cursor() as cur:
             cur.execute('SELECT COUNT(*) FROM "order" WHERE "warehouse" = %s AND "day" = %s',

@@ -21,7 +21,6 @@ Targets: full evaluation < 5 s, health page p95 < 500 ms.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys
@@ -37,25 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg2
 
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+from bench._console_db import copy_rows, log_in, recreate, url_of
+
 DB = "pb_health_bench"
-URL = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+URL = url_of(DB)
 WAREHOUSE = "WH1"
-PASSWORD = "bench-password-1"
 MEAN_RHYTHM = 0.82  # the seed's mean hourly × weekly factor (measured): orders per hour = orders / hours / this
-
-
-def _copy(cursor: object, table: str, columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> int:
-    buffer = io.StringIO()
-    count = 0
-    for row in rows:
-        buffer.write("\t".join("\\N" if v is None else str(v).replace("\\", "\\\\").replace("\t", " ")
-                               for v in row) + "\n")
-        count += 1
-    buffer.seek(0)
-    cursor.copy_expert(f'COPY "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) FROM STDIN',
-                       buffer)  # type: ignore[attr-defined]
-    return count
 
 
 def _scans(parcels: list[tuple[object, ...]], per_parcel: int, seq: list[int]) -> Iterable[tuple[object, ...]]:
@@ -77,20 +63,9 @@ def _scans(parcels: list[tuple[object, ...]], per_parcel: int, seq: list[int]) -
 
 
 def load(orders: int, weeks: int, scans_per_parcel: int, end: datetime) -> None:
-    from app.clock import SystemClock
-    from server.console.accounts import add_user
-    from server.db import open_database
     from server.health.seed import Seeded, _write, generate
-    from server.migrations import migrate
 
-    admin = psycopg2.connect(ADMIN_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{DB}"')
-    admin.cursor().execute(f'CREATE DATABASE "{DB}"')
-    admin.close()
-    sdb = open_database(URL)
-    migrate(sdb)
-    add_user(sdb, "bench", "admin", [WAREHOUSE], PASSWORD, SystemClock())
+    sdb = recreate(DB, WAREHOUSE)
     _write(sdb, WAREHOUSE, defaultdict(list), 0)  # the stations
     sdb.close()
     started = time.perf_counter()
@@ -102,29 +77,29 @@ def load(orders: int, weeks: int, scans_per_parcel: int, end: datetime) -> None:
     counts = {"order": 0, "parcel": 0, "tracking_event": 0, "station_event": 0, "metric_hour": 0}
     seq = [0]
     for rows in generate(WAREHOUSE, days, end, made, orders_per_hour=per_hour, seed=11):
-        counts["order"] += _copy(cur, "order", (
+        counts["order"] += copy_rows(cur, "order", (
             "order_id", "warehouse", "day", "platform", "shop", "status", "buyer", "receiver_name", "receiver_phone",
             "receiver_address", "total_cents", "paid_cents", "created_at", "paid_at", "ship_by", "carrier",
             "tracking_no", "note", "updated_at", "pos"), rows.get("order", []))
         parcels = rows.get("parcel", [])
-        counts["parcel"] += _copy(cur, "parcel", (
+        counts["parcel"] += copy_rows(cur, "parcel", (
             "tracking_no", "carrier", "order_id", "warehouse", "station_id", "packed_at", "handed_over_at",
             "updated_at"), ((t, c, o, w, f"{w}-{s}", p, h, u) for t, c, o, w, s, p, h, u in parcels))
-        counts["tracking_event"] += _copy(cur, "tracking_event", (
+        counts["tracking_event"] += copy_rows(cur, "tracking_event", (
             "carrier", "tracking_no", "status", "carrier_status", "time", "time_raw", "site", "courier", "context",
             "context_hash", "source", "push_id", "raw", "received_at"),
             ((c, t, s, code, at, at, "", "", text, f"{t}{at}", "bench", 0, "{}", at)
              for c, t, s, code, at, text in rows.get("tracking_event", [])))
-        counts["station_event"] += _copy(cur, "station_event", (
+        counts["station_event"] += copy_rows(cur, "station_event", (
             "event_id", "station_id", "seq", "kind", "at", "payload", "body_hash", "status", "received_at"),
             _scans(parcels, scans_per_parcel, seq))
         seq[0] += 1
-        counts["station_event"] += _copy(cur, "station_event", (
+        counts["station_event"] += copy_rows(cur, "station_event", (
             "event_id", "station_id", "seq", "kind", "at", "payload", "body_hash", "status", "received_at"),
             ((str(UUID(int=seq[0] + n + 1)), f"{WAREHOUSE}-{s}", seq[0] + n + 1, kind, at, payload, "bench",
               "accepted", at) for n, (s, kind, at, payload) in enumerate(rows.get("station_event", []))))
         seq[0] += len(rows.get("station_event", []))
-        counts["metric_hour"] += _copy(cur, "metric_hour", (
+        counts["metric_hour"] += copy_rows(cur, "metric_hour", (
             "station_id", "hour", "warehouse", "scans", "errors", "shipments", "reprints"),
             ((f"{WAREHOUSE}-{s}", *rest) for s, *rest in rows.get("metric_hour", [])))
         conn.commit()
@@ -194,10 +169,7 @@ def _pages(requests: int, clock: object, hour: datetime) -> None:
     app = create_app(ServerConfig(Path("/tmp/pb_health_bench"), database_url=URL), carrier_worker=False, jobs=False,
                      clock=clock)
     with TestClient(app, base_url="http://127.0.0.1") as client:
-        form = client.get("/console/login")
-        token = form.text.split('name="csrf" value="')[1].split('"')[0]
-        assert client.post("/console/login", data={"name": "bench", "password": PASSWORD, "csrf": token},
-                           follow_redirects=False).status_code == 303
+        log_in(client)
         pages = {"health page (last complete hour)": "/console/health?warehouse=WH1",
                  "health page (incident hour)": f"/console/health?warehouse=WH1&hour={iso(hour)}",
                  "drill-down scan_error_rate (24 h + slices)":
