@@ -125,3 +125,26 @@ def test_audit_chain_detects_tampering(store: Store, clock: FakeClock, tamper: s
     report = verify_chain()
     assert not report.ok
     assert report.problem.startswith("entry ")
+
+
+def test_a_new_store_has_nothing_to_recover_but_a_crashed_one_does(tmp_path: Path, clock: FakeClock,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    # The WAL a fresh store's own migrations write is this process's, not a crash's: no warning.
+    fresh = open_store(tmp_path / "fresh", clock)
+    assert not fresh.recover()
+    assert "not closed cleanly" not in caplog.text
+    with fresh.atomic():
+        record_fact("test.fact", "tester", clock.now(), {"n": 1})
+    # The files as a power cut leaves them: the store and a WAL holding the last commits.
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for suffix in ("", "-wal"):
+        src = Path(f"{fresh.path}{suffix}")
+        (crashed / (src.name)).write_bytes(src.read_bytes())
+    fresh.close()
+    assert (crashed / f"{store_path(crashed).name}-wal").stat().st_size > 0
+    store = open_store(crashed, clock)
+    assert store.recover()
+    assert "not closed cleanly" in caplog.text
+    assert AuditEntry.select().where(AuditEntry.kind == "test.fact").count() == 1
+    store.close()

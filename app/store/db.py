@@ -103,10 +103,13 @@ class StoreDatabase(pw.SqliteDatabase):  # type: ignore[misc]  # peewee is untyp
 class Store:
     """One open station store. Only one is bound to the models per process at a time."""
 
-    def __init__(self, path: Path, db: pw.SqliteDatabase, clock: Clock | None = None) -> None:
+    def __init__(self, path: Path, db: pw.SqliteDatabase, clock: Clock | None = None,
+                 *, wal_left_behind: bool = False) -> None:
         self.path = path
         self.db = db
         self.clock = clock or SystemClock()
+        # Seen before this process connected: the WAL its own migrations write is not a crash's.
+        self.wal_left_behind = wal_left_behind
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -150,7 +153,9 @@ class Store:
         behind into the store and check it, so the station starts without anyone opening the file
         by hand. A clean stop leaves no WAL (the last connection checkpoints and removes it), so a
         normal start pays nothing. True when there was something to recover."""
-        wal = Path(f"{self.path}-wal")
+        if not self.wal_left_behind:
+            return False
+        wal = _wal_of(self.path)
         if not wal.exists() or wal.stat().st_size == 0:
             return False
         size = wal.stat().st_size
@@ -199,6 +204,8 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
     if not file.exists():  # private before SQLite creates it, so its -wal and -shm are private too
         os.close(open_private(file))
     _refuse_newer(file, _version_on_disk(file))
+    wal = _wal_of(file)
+    wal_left_behind = wal.exists() and wal.stat().st_size > 0
     db = StoreDatabase(str(file), pragmas=PRAGMAS, check_same_thread=False, autoconnect=True)
     try:
         db.connect(reuse_if_open=True)
@@ -212,9 +219,13 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
         db.close()
         raise
     database_proxy.initialize(db)
-    store = Store(file, db, clock)
+    store = Store(file, db, clock, wal_left_behind=wal_left_behind)
     _migrate(store, on_disk, clock)
     return store
+
+
+def _wal_of(file: Path) -> Path:
+    return Path(f"{file}-wal")
 
 
 def _refuse_newer(file: Path, version: int) -> None:
