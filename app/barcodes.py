@@ -54,7 +54,7 @@ class BarcodeError(InputError, ValueError):
     """The scan cannot be used; `reason` is meant for the packer, in the bench's language."""
 
     def __init__(self, reason: Phrase) -> None:
-        super().__init__(reason.plain())
+        super().__init__(reason)
         self.reason = reason
 
 

@@ -27,15 +27,12 @@ ANONYMOUS_ACTOR = "cli"
 
 
 class CaseRefused(CaseError):
-    """The person may not act on the case; `text(lang)` is the reason in the screen's language (the
-    English line, for the CLI and the audit, keeps the role codes)."""
+    """The person may not act on the case; `text(lang)` is the reason in the screen's language, or the
+    CLI's (the English line, `str()`, is the audit's)."""
 
     def __init__(self, reason: Phrase) -> None:
-        super().__init__(reason.plain())
+        super().__init__(reason)
         self.reason = reason
-
-    def text(self, lang: str) -> str:
-        return self.reason.text(lang)
 
 
 def required_role(case: ExceptionCase) -> str | None:

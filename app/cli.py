@@ -18,7 +18,7 @@ from typing import Any
 from app.clock import SystemClock
 from app.config import default_data_dir, load_config
 from app.errors import InputError, NotFoundError, PackBenchError, report
-from app.i18n import LANGUAGES
+from app.i18n import LANGUAGES, N_
 from app.importers import ImportReport
 from app.operators import FOLLOW_STATION, ROLES, add_operator, set_language
 from app.store import Store, open_store, store_path
@@ -57,9 +57,9 @@ def output_file(text: str | Path) -> Path:
     error, never a tree of new folders (`-o /missing/x.pdf` must not create /missing)."""
     path = Path(text)
     if not path.parent.is_dir():
-        raise InputError(f"{path}: the folder {path.parent} does not exist")
+        raise InputError(N_("{path}: the folder {folder} does not exist"), path=path, folder=path.parent)
     if path.is_dir():
-        raise InputError(f"{path} is a folder: give a file name")
+        raise InputError(N_("{path} is a folder: give a file name"), path=path)
     return path
 
 

@@ -15,16 +15,24 @@ exit code and a one-line message for the person. Families share a code:
 `report(exc)` is what every command's failure goes through, the server's and the GUI's start-up
 too: `packbench: <message>` on one line on stderr and the exit code. Anything that is not a
 PackBenchError is a bug: its traceback goes to the log file, the person still sees one line.
+
+The message is words decided now and worded when shown (docs/i18n.md): an error is raised with a
+msgid marked `N_` and its values (`InputError(N_("no order {order}"), order=oid)`) or a `Phrase`.
+`str(err)` is its English line, for logs and the JSON a server answers with; the reporter words
+it in the CLI's language (`app.i18n.environment_language`: the locale of the environment).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import Any, ClassVar, TextIO
+
+from app.i18n import ENGLISH, N_, Phrase, Words, environment_language, render
 
 # Bugs go to the log file only: a handler of its own, not propagated, so no console handler (the
 # server's) prints the traceback the person must not see.
@@ -45,13 +53,25 @@ class ExitCode(IntEnum):
 
 
 class PackBenchError(Exception):
-    """A failure to tell the person in one line; `exit_code` is what the command exits with."""
+    """A failure to tell the person in one line; `exit_code` is what the command exits with.
+
+    `message` is a msgid filled from `values`, or words worded later (a `Phrase`). A string that
+    no catalog holds (a line not yet moved into the catalog, a library's own text) is shown as it is."""
 
     exit_code: ClassVar[int] = ExitCode.FAILED
 
+    def __init__(self, message: str | Words = "", /, **values: Any) -> None:
+        self.words: Words = message if isinstance(message, Words) else Phrase(message, values)
+        super().__init__(self.words.plain())
+
     @property
     def user_message(self) -> str:
-        return one_line(str(self)) or type(self).__name__
+        """The English line (logs, a server's JSON answer)."""
+        return self.text(ENGLISH)
+
+    def text(self, lang: str) -> str:
+        """The one line in `lang`."""
+        return one_line(self.words.text(lang)) or type(self).__name__
 
 
 class InputError(PackBenchError):
@@ -108,34 +128,54 @@ def _log_traceback(exc: BaseException, data_dir: Path | None) -> Path:
     return folder / LOG_FILENAME
 
 
-def describe(exc: BaseException) -> tuple[str, int, bool]:
-    """The one line a person is shown for `exc`, its exit code, and whether it was expected (False:
-    a bug, whose traceback belongs in the log)."""
+# The C library's words for the errors a path given by a person meets (strerror is English under
+# Python, whose messages locale stays C); any other errno keeps strerror's text.
+OS_ERRORS = {
+    errno.ENOENT: N_("No such file or directory"),
+    errno.EACCES: N_("Permission denied"),
+    errno.EPERM: N_("Operation not permitted"),
+    errno.EISDIR: N_("Is a directory"),
+    errno.ENOTDIR: N_("Not a directory"),
+    errno.EEXIST: N_("File exists"),
+    errno.ENOSPC: N_("No space left on device"),
+    errno.EROFS: N_("Read-only file system"),
+    errno.ENAMETOOLONG: N_("File name too long"),
+}
+
+
+def describe(exc: BaseException, lang: str = ENGLISH) -> tuple[str, int, bool]:
+    """The one line a person is shown for `exc` in `lang`, its exit code, and whether it was
+    expected (False: a bug, whose traceback belongs in the log)."""
     if isinstance(exc, KeyboardInterrupt):
-        return "interrupted", ExitCode.INTERRUPTED, True
+        return render(N_("interrupted"), lang, {}), ExitCode.INTERRUPTED, True
     if isinstance(exc, PackBenchError):
-        return exc.user_message, exc.exit_code, True
+        return exc.text(lang), exc.exit_code, True
     if isinstance(exc, OSError):  # a path the person gave: missing, unreadable, a folder, disk full
-        where = f"{exc.filename}: " if exc.filename else ""
-        return one_line(f"{where}{exc.strerror or exc}"), ExitCode.FAILED, True
+        problem = render(OS_ERRORS[exc.errno], lang, {}) if exc.errno in OS_ERRORS else exc.strerror or str(exc)
+        if exc.filename:
+            problem = render(N_("{path}: {problem}"), lang, {"path": exc.filename, "problem": problem})
+        return one_line(problem), ExitCode.FAILED, True
     if type(exc) is ValueError:
         # Checks not yet moved onto the root raise plain ValueErrors for bad values: shown as input
         # errors; the traceback is still logged in case it was a bug.
-        return one_line(str(exc)) or "bad value", ExitCode.INPUT, False
-    return one_line(f"unexpected error {type(exc).__name__}: {exc}"), ExitCode.FAILED, False
+        return one_line(str(exc)) or render(N_("bad value"), lang, {}), ExitCode.INPUT, False
+    unexpected = render(N_("unexpected error {kind}: {detail}"), lang, {"kind": type(exc).__name__, "detail": exc})
+    return one_line(unexpected), ExitCode.FAILED, False
 
 
 def report(exc: BaseException, data_dir: Path | None = None, stream: TextIO | None = None,
-           show: Callable[[str], object] | None = None) -> int:
-    """Print `packbench: <message>` on one line (and `show` it, for a dialog); return the exit code."""
-    message, code, expected = describe(exc)
+           show: Callable[[str], object] | None = None, lang: str | None = None) -> int:
+    """Print `packbench: <message>` on one line (and `show` it, for a dialog); return the exit code.
+    The line is in `lang`, by default the environment's (`environment_language`)."""
+    lang = lang or environment_language()
+    message, code, expected = describe(exc, lang)
     if not expected:
         try:
-            where = f"details in {_log_traceback(exc, data_dir)}"
+            where = render(N_("details in {path}"), lang, {"path": _log_traceback(exc, data_dir)})
         except OSError as log_failure:
-            where = f"no log written: {log_failure}"
+            where = render(N_("no log written: {problem}"), lang, {"problem": log_failure})
         if code != ExitCode.INPUT:
-            message += f" ({where})"
+            message = render(N_("{message} ({where})"), lang, {"message": message, "where": where})
     print(f"packbench: {message}", file=stream or sys.stderr, flush=True)
     if show is not None:
         show(message)

@@ -7,7 +7,8 @@ forgotten. Message ids are the English text; an English catalog entry without a 
 any id a catalog lacks, falls back to the id itself. Fuzzy entries are not used.
 
 `pick_language` chooses from a user's setting, else an HTTP `Accept-Language` header, else Chinese
-(the packers' language and the default of a fresh install).
+(the packers' language and the default of a fresh install). `environment_language` is the CLI's:
+the locale of the process's environment, as every gettext program reads it.
 
 Messages with details: `render(msgid, lang, values)` translates the template, then fills it. A
 detail that is itself words — a bad-scan reason, a rule's title, the action a supervisor approves —
@@ -19,6 +20,7 @@ plain value (a person's or product's name, a code, a number) goes in as it is. O
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,6 +108,33 @@ def pick_language(setting: str | None, accept_language: str | None) -> str:
         if tag.startswith("en"):
             return "en"
     return DEFAULT_LANGUAGE
+
+
+def environment_language(environ: Mapping[str, str] | None = None) -> str:
+    """The language of the CLI's own lines, read from the environment as GNU gettext reads it (git, apt,
+    coreutils). The messages locale is the first set of LC_ALL, LC_MESSAGES, LANG; when it is C or
+    POSIX, or nothing is set (which is C), the words are English whatever LANGUAGE says, so a script
+    or service under LC_ALL=C always reads the same lines. Otherwise LANGUAGE, a colon-separated list
+    of preferences, comes first: its first entry with a catalog of ours decides (none: English, as
+    gettext shows the msgid). Without LANGUAGE the locale decides. zh_* is Chinese, anything else English."""
+    env = os.environ if environ is None else environ
+    locale = next((env[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name)), "C")
+    if _locale_name(locale) in ("C", "POSIX"):
+        return ENGLISH
+    preferences = [_locale_name(entry) for entry in env.get("LANGUAGE", "").split(":") if entry.strip()]
+    if preferences:
+        return next((_catalog_language(name) for name in preferences if name.lower().startswith(("zh", "en"))),
+                    ENGLISH)
+    return _catalog_language(_locale_name(locale))
+
+
+def _locale_name(locale: str) -> str:
+    """`zh_CN` of `zh_CN.UTF-8`, `en_GB` of `en_GB@euro`."""
+    return locale.strip().split(".")[0].split("@")[0]
+
+
+def _catalog_language(name: str) -> str:
+    return "zh_CN" if name.lower().startswith("zh") else ENGLISH
 
 
 # Between the items of a list of words (the rules that hold an order): Chinese separates with "；".

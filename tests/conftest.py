@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The CLI words its own lines in the environment's language (app.i18n.environment_language): the
+# tests read English ones whatever the developer's locale; a test of Chinese lines sets its own.
+os.environ.pop("LANGUAGE", None)
+os.environ.pop("LC_ALL", None)
+os.environ["LC_MESSAGES"] = "C"
 
 from app.clock import FakeClock
 from app.demo import seed_demo
