@@ -68,6 +68,7 @@ class Command(Enum):
     VOID_LABEL = "VOID_LABEL"
     SWITCH_CARRIER = "SWITCH_CARRIER"
     CONFIRM = "CONFIRM"
+    PREVIEW = "PREVIEW"  # the last label, large on the screen; again (or any other code) closes it
 
 
 class Kind(Enum):

@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "VOID_LABEL": N_("Void label"),
     "SWITCH_CARRIER": N_("Switch carrier"),
     "CONFIRM": N_("Confirm"),
+    "PREVIEW": N_("Enlarge label"),
     "scan": N_("Scanning an item"),  # any scan while the flow waits for a supervisor badge
 }
 

@@ -377,3 +377,18 @@ def test_an_order_cancelled_while_on_the_bench_gets_no_label(flow: PackFlow) -> 
     assert out is not None and out.event == "order_cancelled" and out.detail["mid_pack"]
     assert Shipment.select().count() == 0 and PackSession.get().state == "aborted"
     assert Order.get(Order.order_id == ORDER).status == "cancelled"
+
+
+def test_preview_toggles_on_the_last_label_and_any_other_input_ends_it(flow: PackFlow) -> None:
+    assert scan(flow, cmd(Command.PREVIEW)).event == "nothing_to_preview" and not flow.previewing
+    pack_items(flow)
+    out = weigh(flow, 715)
+    assert out is not None
+    enlarged = scan(flow, cmd(Command.PREVIEW))
+    assert enlarged.event == "label_enlarged" and enlarged.detail["tracking_no"] == Shipment.get().tracking_no
+    assert flow.previewing and flow.state is State.LABELLED  # a view: the flow's state is untouched
+    assert scan(flow, cmd(Command.PREVIEW)).event == "label_preview_closed" and not flow.previewing
+    assert scan(flow, cmd(Command.PREVIEW)).event == "label_enlarged"
+    assert flow.print_result(out.detail["job_id"], True).event == "label_printed" and not flow.previewing
+    assert scan(flow, cmd(Command.PREVIEW)).event == "label_enlarged"
+    assert scan(flow, "TB2026112500002").event == "order_opened" and not flow.previewing

@@ -17,7 +17,8 @@ from ui.qt import QDockWidget, QGridLayout, QGroupBox, QPushButton, QScrollArea,
 from ui.resources import ui_font
 from ui.widgets import plain_tip
 
-COMMANDS = (Command.ABORT, Command.REPRINT, Command.SHORT_SHIP, Command.CALL_SUPERVISOR, Command.LOGOUT)
+COMMANDS = (Command.ABORT, Command.REPRINT, Command.SHORT_SHIP, Command.CALL_SUPERVISOR, Command.LOGOUT,
+            Command.PREVIEW)
 GROUPS = (N_("Badges"), N_("Orders"), N_("Items"), N_("Commands"), N_("Devices"))
 PAPER_OUT = N_("paper out")
 

@@ -168,6 +168,10 @@ class PackScreen(QWidget):
         if not text:
             return
         self.last_event = outcome.event
+        if outcome.event == "label_enlarged":  # the PREVIEW scan; any other answer closes the large label
+            self.enlarge_label()
+        else:
+            self.close_label()
         self.banner.show_message(text, outcome.level)
         self._add_recent(text, outcome.level)
         if outcome.event == "label_printed":
@@ -202,12 +206,25 @@ class PackScreen(QWidget):
         self._fit_label()
 
     def enlarge_label(self) -> None:
-        """The last label at the window's height (nothing before a label was printed)."""
-        if not self.label_png:
+        """The last label at the window's height (nothing before a label was printed, nothing new
+        while it shows)."""
+        if not self.label_png or self.preview is not None:
             return
-        self.preview = LabelPreview(self.label_png, self.lang, self)
-        self.preview.finished.connect(self.preview.deleteLater)
-        self.preview.open()
+        preview = LabelPreview(self.label_png, self.lang, self)
+        preview.finished.connect(lambda: self._forget_preview(preview))
+        self.preview = preview
+        preview.open()
+
+    def close_label(self) -> None:
+        if self.preview is not None:
+            self.preview.accept()
+
+    def _forget_preview(self, preview: LabelPreview) -> None:
+        if self.preview is preview:
+            self.preview = None
+        preview.deleteLater()
+        self.window().activateWindow()  # the wedge's keys come to this screen again
+        self.setFocus()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -31,6 +31,7 @@ TITLES: dict[Command, str] = {  # message ids: the caption under each code
     Command.VOID_LABEL: N_("Void label (supervisor)"),
     Command.SWITCH_CARRIER: N_("Switch carrier"),
     Command.CONFIRM: N_("Confirm"),
+    Command.PREVIEW: N_("Enlarge label"),
 }
 
 POINTS_PER_INCH = 72.0

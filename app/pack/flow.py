@@ -168,6 +168,8 @@ class PackFlow:
         # polling one) cannot turn one refusal into hundreds.
         self.waiting_for: str | None = None
         self._lifted = False
+        # The screen shows the last label large (a PREVIEW scan); the next input, whatever it is, ends it.
+        self.previewing = False
         self._restore()
 
     # ----- queries the screen and the simulated scale use -----
@@ -282,6 +284,7 @@ class PackFlow:
                 outcome = step(at)
                 event_id = self._record(outcome, self.open or before, source, raw, at)
             outcome = replace(outcome, detail={**outcome.detail, "scan_event_id": event_id})
+            self.previewing = outcome.event == "label_enlarged"
         except Exception:
             self._restore()
             raise
@@ -446,6 +449,8 @@ class PackFlow:
         return self._out("logout", None, operator=name)
 
     def _on_command(self, command: Command, code: str, extra: dict[str, Any]) -> Outcome:
+        if command is Command.PREVIEW:  # only a view of the last label: no login needed, nothing changes
+            return self._toggle_preview(code, extra)
         if command is Command.LOGOUT:
             if self.open is not None:
                 return self._out("finish_order_first", code, **extra)
@@ -483,6 +488,13 @@ class PackFlow:
         return self._out("supervisor_called" if calls == 1 else "supervisor_called_again", code,
                          order_id=order.order_id if order is not None else None, station=self.config.station,
                          case=case.id, calls=calls, **extra)
+
+    def _toggle_preview(self, code: str, extra: dict[str, Any]) -> Outcome:
+        if self.previewing:
+            return self._out("label_preview_closed", code, **extra)
+        if self.last_shipment is None:
+            return self._out("nothing_to_preview", code, **extra)
+        return self._out("label_enlarged", code, tracking_no=self.last_shipment.tracking_no, **extra)
 
     def _block(self, pending: Pending, code: str, extra: dict[str, Any]) -> Outcome:
         self.pending = pending
@@ -653,6 +665,7 @@ class PackFlow:
         self.open = None
         self.pending = None
         self._held = None
+        self.previewing = False
         self._resume_weighing()
         self.state = State.IDLE
         operator_id = self.store.meta(f"station.{self.config.station}.operator") or ""

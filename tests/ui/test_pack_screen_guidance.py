@@ -6,9 +6,11 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from app.barcodes import Command, command_barcode
+from app.store.models import ScanEvent
 from tests.ui.test_ui_station import CHOP, MUG, ORDER, PACKER, TEA, Scanner
 from ui.app import Station
-from ui.qt import QLabel, Qt
+from ui.label_preview import LabelPreview
+from ui.qt import QApplication, QLabel, Qt
 
 SUPERVISOR = "S-2001"
 
@@ -93,3 +95,31 @@ def test_clicking_the_label_preview_shows_it_at_the_windows_height(qtbot: QtBot,
     assert big >= 2 * small and big >= 600
     qtbot.mouseClick(preview, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not preview.isVisible())
+
+
+def large_labels_shown() -> list[LabelPreview]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, LabelPreview) and w.isVisible()]
+
+
+def test_the_preview_command_enlarges_the_label_and_the_next_scan_closes_it_and_counts(
+        qtbot: QtBot, station: Station) -> None:
+    screen = station.window.pack_screen
+    scanner = Scanner(qtbot, station)
+    preview_code = command_barcode(Command.PREVIEW)
+    scanner.scan(preview_code, "nothing_to_preview")  # answered, even before anyone logged in
+    assert screen.preview is None and "还没有打印面单" in screen.banner.text()
+    scanner.scan(PACKER, "login")
+    scanner.scan("TB2026112500002", "order_opened")
+    scanner.scan(MUG, "label_printed")
+    scanner.scan(preview_code, "label_enlarged")
+    preview = screen.preview
+    assert preview is not None and preview.isVisible() and preview.image.pixmap().height() >= 600
+    scanner.scan(preview_code, "label_preview_closed")  # the same code again closes it
+    assert screen.preview is None and not large_labels_shown()
+    scanner.scan(preview_code, "label_enlarged")
+    assert screen.preview is not None and screen.preview.isVisible()
+    scanner.scan(ORDER, "order_opened")  # any other scan closes it and is taken as usual
+    assert screen.preview is None and not large_labels_shown() and ORDER in screen.order.text()
+    scanner.scan(TEA, "item_ok")
+    events = [e.outcome for e in ScanEvent.select().order_by(ScanEvent.id)]
+    assert events.count("label_enlarged") == 2 and events[-2:] == ["order_opened", "item_ok"]
