@@ -60,7 +60,7 @@ from pydantic.dataclasses import dataclass
 from app.barcodes import CARRIER_PATTERNS
 from app.cases import ROUTES, SEVERITIES
 from app.errors import InputError
-from app.i18n import LANGUAGES
+from app.i18n import LANGUAGES, N_
 from app.labels import Party
 from app.pack.flow import FlowConfig
 from app.pack.weights import Tolerance
@@ -175,7 +175,7 @@ def set_setting(data_dir: Path, name: str, value: str | int | float | bool) -> P
     a value the file would refuse is refused before anything is written. A data dir without the file
     gets one that keeps the default demo mode."""
     if name not in {f.name for f in fields(StationConfig)} or name == "sender":
-        raise ConfigError(f"unknown key {toml_value(name)}")
+        raise ConfigError(N_("unknown key {key}"), key=toml_value(name))
     path = Path(data_dir) / CONFIG_FILENAME
     value = getattr(build(StationConfig, {name: value}, lambda _key: str(path), ConfigError), name)  # as loaded
     lines = path.read_text("utf-8").splitlines() if path.exists() else [f"demo = {toml_value(True)}"]

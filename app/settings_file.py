@@ -13,8 +13,10 @@ A mistake becomes one line naming the file, the key and what it must be:
     /data/station.toml: unknown key "tolerence_g" (did you mean "tolerance_g"?)
     /data/station.toml: not valid TOML: Expected '=' after a key in a key/value pair (at line 3, column 9)
 
-A validator states what a value must be by raising `ValueError("one of …")`; the key and the
-value given are added here.
+A validator states what a value must be by raising `ValueError(Phrase(N_("one of {choices}"), …))`
+(or a plain string, shown as it is); the key and the value given are added here. The line is a
+`Phrase`, so the reporter words it in the CLI's language (docs/i18n.md); `str()` of the error is
+English.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from pydantic import (
 )
 
 from app.errors import InputError
+from app.i18n import N_, Phrase, Words
 
 SETTINGS = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -63,7 +66,7 @@ def one_of(choices: Iterable[str]) -> AfterValidator:
 
     def check(value: str) -> str:
         if value not in allowed:
-            raise ValueError(f"one of {', '.join(allowed)}")
+            raise ValueError(Phrase(N_("one of {choices}"), {"choices": ", ".join(allowed)}))
         return value
 
     return AfterValidator(check)
@@ -71,7 +74,7 @@ def one_of(choices: Iterable[str]) -> AfterValidator:
 
 def _non_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("a string that is not empty")
+        raise ValueError(Phrase(N_("a string that is not empty")))
     return value.strip()
 
 
@@ -79,7 +82,7 @@ def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("a time zone name such as Asia/Shanghai") from None
+        raise ValueError(Phrase(N_("a time zone name such as Asia/Shanghai"))) from None
     return value
 
 
@@ -100,61 +103,74 @@ NonBlank = Annotated[StrictStr, AfterValidator(_non_blank)]  # stripped
 Zone = Annotated[StrictStr, AfterValidator(_zone)]
 BaseUrl = Annotated[StrictStr, AfterValidator(base_url)]  # "" = not set
 
-_KINDS = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+# What a value must be, by its type: plain, positive (Field(gt=0)), finite (a number that was inf or
+# nan), and a list of them.
+_KINDS = {str: N_("a string"), int: N_("a whole number"), float: N_("a number"), bool: N_("true or false")}
+_POSITIVE = {int: N_("a positive whole number"), float: N_("a positive number")}
+_FINITE = {float: N_("a finite number")}
+_POSITIVE_FINITE = {float: N_("a positive finite number")}
+_LISTS = {str: N_("a list of strings"), int: N_("a list of whole numbers"), float: N_("a list of numbers"),
+          dict: N_("a list of tables")}
 
 
 def read_toml(path: Path, error: type[InputError]) -> dict[str, Any]:
     """The file's tables, or `error` naming the file and (for a syntax error) the line."""
     try:
         return tomllib.loads(path.read_text("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise error(f"{path}: not valid TOML: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:  # the parser's own words name the line and column
+        raise error(N_("{path}: not valid TOML: {problem}"), path=path, problem=exc) from None
     except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise error(N_("{path}: not UTF-8 text (byte {byte})"), path=path, byte=exc.start) from None
     except RecursionError:  # tomllib recurses per nesting level
-        raise error(f"{path}: not valid TOML: nested too deeply") from None
+        raise error(N_("{path}: not valid TOML: nested too deeply"), path=path) from None
 
 
-def build(kind: type[T], data: Mapping[str, Any], where: Callable[[str], str], error: type[InputError],
+def build(kind: type[T], data: Mapping[str, Any], where: Callable[[str], str | Words], error: type[InputError],
           fixed: Mapping[str, Any] | None = None) -> T:
     """`kind` from a file's tables plus `fixed` values that are not settings (a data dir);
     `where(key)` names the source of a top-level key (the file, or the variable that set it)."""
     for key in data:
         if fixed and key in fixed:
-            raise error(f"{where(key)}: unknown key {toml_value(key)}")
+            raise error(N_("{source}: {problem}"), source=where(key), problem=_unknown_key(key))
     try:
         return TypeAdapter(kind).validate_python({**data, **(fixed or {})})
     except ValidationError as exc:
         problem = exc.errors()[0]
         loc = problem["loc"]
-        source = where(str(loc[0]) if loc else "")
-        raise error(f"{source}: {explain(kind, problem, hidden=tuple(fixed or ()))}") from None
+        raise error(N_("{source}: {problem}"), source=where(str(loc[0]) if loc else ""),
+                    problem=explain(kind, problem, hidden=tuple(fixed or ()))) from None
 
 
-def explain(kind: type[Any], problem: Mapping[str, Any], hidden: tuple[str, ...] = ()) -> str:
+def _unknown_key(key: str | Phrase, close: str | Phrase | None = None) -> Phrase:
+    if close is None:
+        return Phrase(N_("unknown key {key}"), {"key": toml_value(key)})
+    return Phrase(N_("unknown key {key} (did you mean {close}?)"), {"key": toml_value(key), "close": toml_value(close)})
+
+
+def explain(kind: type[Any], problem: Mapping[str, Any], hidden: tuple[str, ...] = ()) -> Phrase:
     """One pydantic error as `key must be …, not value` (or `unknown key …`)."""
     loc = tuple(problem["loc"])
     key = key_path(kind, loc)
     if problem["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
         known = [name for name in _field_names(_type_at(kind, loc[:-1])) if name not in hidden]
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f" (did you mean {toml_value(key_path(kind, (*loc[:-1], close[0])))}?)" if close else ""
-        return f"unknown key {toml_value(key)}{hint}"
+        return _unknown_key(key, key_path(kind, (*loc[:-1], close[0])) if close else None)
     if problem["type"] == "missing":
-        return f"{key} is missing"
+        return Phrase(N_("{key} is missing"), {"key": key})
+    expected: str | Words
     if problem["type"] == "value_error":
-        expected = str(problem["ctx"]["error"])
+        error = problem["ctx"]["error"]
+        expected = error.args[0] if error.args and isinstance(error.args[0], Words) else str(error)
     else:
-        expected = describe(_type_at(kind, loc))
-        if problem["type"] == "finite_number":
-            expected = expected.replace("number", "finite number", 1)
+        expected = describe(_type_at(kind, loc), finite=problem["type"] == "finite_number")
     given = problem.get("input")
-    shown = "" if isinstance(given, dict | list | tuple) and len(toml_value(given)) > 60 else \
-        f", not {toml_value(given)}"
-    return f"{key} must be {expected}{shown}"
+    if isinstance(given, dict | list | tuple) and len(toml_value(given)) > 60:
+        return Phrase(N_("{key} must be {expected}"), {"key": key, "expected": expected})
+    return Phrase(N_("{key} must be {expected}, not {given}"),
+                  {"key": key, "expected": expected, "given": toml_value(given)})
 
 
-def key_path(kind: type[Any], loc: tuple[str | int, ...]) -> str:
+def key_path(kind: type[Any], loc: tuple[str | int, ...]) -> str | Phrase:
     """`sender.name`, `carriers #2`, `[[alert_channels]] #2 .kind` (numbered from 1, as people count)."""
     text = ""
     for depth, part in enumerate(loc):
@@ -163,35 +179,39 @@ def key_path(kind: type[Any], loc: tuple[str | int, ...]) -> str:
             text = f"[[{text}]] #{part + 1}" if tables else f"{text} #{part + 1}"
         else:
             text = f"{text} .{part}" if text.startswith("[[") else f"{text}.{part}" if text else part
-    return text or "the file"
+    return text or Phrase(N_("the file"))
 
 
-def describe(hint: Any) -> str:
-    """What a value of this field type must be, in words."""
+def describe(hint: Any, finite: bool = False) -> Phrase:
+    """What a value of this field type must be, in words (`finite`: a number that was inf or nan)."""
     base, constraints = _unwrap(hint)
     origin = typing.get_origin(base)
     if origin in (list, tuple):
-        item = typing.get_args(base)[0]
-        items = describe(item)
-        plural = {"a string": "strings", "a whole number": "whole numbers", "a number": "numbers",
-                  "a table": "tables"}.get(items, items)
-        text = f"a list of {plural}"
+        item = _unwrap(typing.get_args(base)[0])[0]
+        text = Phrase(_LISTS[dict if dataclasses.is_dataclass(item) else item]) if item in _LISTS \
+            or dataclasses.is_dataclass(item) else Phrase(N_("a list of {items}"), {"items": describe(item)})
         least = next((c.min_length for c in constraints if hasattr(c, "min_length")), 0)
-        return f"{text} with at least {least} item{'s' if least > 1 else ''}" if least else text
+        if not least:
+            return text
+        at_least = N_("{kind} with at least {count} item") if least == 1 else N_("{kind} with at least {count} items")
+        return Phrase(at_least, {"kind": text, "count": least})
     if dataclasses.is_dataclass(base):
-        return "a table"
+        return Phrase(N_("a table"))
     if origin in (types.UnionType, typing.Union):
-        return " or ".join(describe(arg) for arg in typing.get_args(base) if arg is not type(None))
-    text = _KINDS.get(base, getattr(base, "__name__", str(base)))
+        first, *others = (describe(arg) for arg in typing.get_args(base) if arg is not type(None))
+        for other in others:
+            first = Phrase(N_("{first} or {second}"), {"first": first, "second": other})
+        return first
+    positive = any(getattr(constraint, "gt", None) == 0 for constraint in constraints)
+    kinds = (_POSITIVE_FINITE if finite else _POSITIVE) if positive else _FINITE if finite else _KINDS
+    text = Phrase(str(kinds.get(base) or _KINDS.get(base) or getattr(base, "__name__", base)))
     for constraint in constraints:  # pydantic's Field(gt=…) etc. become annotated-types Gt, Ge, Le
-        if getattr(constraint, "gt", None) == 0:
-            text = text.replace("a ", "a positive ", 1)
-        elif hasattr(constraint, "gt"):
-            text += f" above {constraint.gt}"
+        if hasattr(constraint, "gt") and constraint.gt != 0:
+            text = Phrase(N_("{kind} above {limit}"), {"kind": text, "limit": constraint.gt})
         elif hasattr(constraint, "ge"):
-            text += f" of {constraint.ge} or more"
+            text = Phrase(N_("{kind} of {limit} or more"), {"kind": text, "limit": constraint.ge})
         elif hasattr(constraint, "le"):
-            text += f" of at most {constraint.le}"
+            text = Phrase(N_("{kind} of at most {limit}"), {"kind": text, "limit": constraint.le})
     return text
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from app.errors import InputError
+from app.i18n import N_, Phrase
 
 JITTER_MS = 80  # a scanner's keys under CPU load: never cut a sequence at a gap this short
 TYPING_GAP_MS = 120  # a gap longer than this (and no stall of a scanner-like sequence) starts anew
@@ -55,10 +56,13 @@ class WedgeConfigError(InputError):
     pass
 
 
+AT_LEAST_ONE = N_("{key} must be at least 1, not {given}")
+
+
 def check_suffix(value: str) -> str:
     """The `wedge_suffix` setting: a named suffix or one character."""
     if value not in SUFFIX_CHOICES and len(value) != 1:
-        raise ValueError(f"one of {', '.join(SUFFIX_CHOICES)} or one character")
+        raise ValueError(Phrase(N_("one of {choices} or one character"), {"choices": ", ".join(SUFFIX_CHOICES)}))
     return value
 
 
@@ -73,15 +77,17 @@ class WedgeSettings:
 
     def __post_init__(self) -> None:
         if self.gap_ms < 1:
-            raise WedgeConfigError(f"wedge_gap_ms must be at least 1, not {self.gap_ms}")
+            raise WedgeConfigError(AT_LEAST_ONE, key="wedge_gap_ms", given=self.gap_ms)
         if self.min_length < 1:
-            raise WedgeConfigError(f"wedge_min_length must be at least 1, not {self.min_length}")
+            raise WedgeConfigError(AT_LEAST_ONE, key="wedge_min_length", given=self.min_length)
         try:
             check_suffix(self.suffix)
         except ValueError as exc:
-            raise WedgeConfigError(f"wedge_suffix must be {exc}, not {self.suffix!r}") from None
+            raise WedgeConfigError(N_("wedge_suffix must be {expected}, not {given!r}"), expected=exc.args[0],
+                                   given=self.suffix) from None
         if len(self.suffix) == 1 and self.suffix in self.prefix:
-            raise WedgeConfigError(f"wedge_suffix {self.suffix!r} is also in wedge_prefix {self.prefix!r}")
+            raise WedgeConfigError(N_("wedge_suffix {suffix!r} is also in wedge_prefix {prefix!r}"),
+                                   suffix=self.suffix, prefix=self.prefix)
 
     @property
     def suffix_keys(self) -> frozenset[str]:

@@ -47,6 +47,7 @@ from pydantic.dataclasses import dataclass
 
 from app.config import default_data_dir
 from app.errors import InputError
+from app.i18n import N_, Phrase
 from app.settings_file import (
     SETTINGS,
     BaseUrl,
@@ -57,6 +58,7 @@ from app.settings_file import (
     Zone,
     build,
     read_toml,
+    toml_value,
 )
 from server.alerts.channels import AlertChannel, distinct_names
 
@@ -134,12 +136,13 @@ def load_server_config(data_dir: Path | None = None, env: Mapping[str, str] | No
     path = directory / CONFIG_FILENAME
     values = read_toml(path, ServerConfigError) if path.exists() else {}
     from_env = {key: environ[var] for key, var in ENV.items() if environ.get(var)}
-    def where(key: str) -> str:
-        return f"environment variable {ENV[key]}" if key in from_env else str(path)
+    def where(key: str) -> str | Phrase:
+        return Phrase(N_("environment variable {name}"), {"name": ENV[key]}) if key in from_env else str(path)
 
     config = build(ServerConfig, {**values, **from_env}, where, ServerConfigError, fixed={"data_dir": directory})
     named = {c.name for c in config.alert_channels}
     unknown = next((name for name in config.report_channels if name not in named), None)
     if unknown is not None:
-        raise ServerConfigError(f"{path}: report_channels must name [[alert_channels]] tables, not \"{unknown}\"")
+        raise ServerConfigError(N_("{path}: report_channels must name [[alert_channels]] tables, not {name}"),
+                                path=path, name=toml_value(unknown))
     return config

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import errno
 import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +81,45 @@ def test_ctrl_c_and_a_path_the_system_refused_are_worded_too() -> None:
 def test_a_phrase_and_a_line_not_in_the_catalog() -> None:
     assert InputError(Phrase(N_("interrupted"))).text("zh_CN") == "已中断"
     assert InputError("a line no catalog holds {x}").text("zh_CN") == "a line no catalog holds {x}"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def packbench(locale: dict[str, str], *argv: str | Path) -> subprocess.CompletedProcess[str]:
+    """`packbench ARGV` as a person runs it, under exactly the locale variables `locale`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, argv)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL, env={**env, **locale})
+
+
+CHINESE = {"LANG": "zh_CN.UTF-8"}
+SCRIPTED = {"LANG": "zh_CN.UTF-8", "LC_ALL": "C"}  # an administrator's locale, a service's override
+
+
+def reported(proc: subprocess.CompletedProcess[str]) -> str:
+    """The reporter's one line: the last on stderr, no traceback."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("packbench: ") and sum(x.startswith("packbench: ") for x in lines) == 1
+    return lines[-1]
+
+
+def both(*argv: str | Path) -> tuple[str, str, int]:
+    """The line in Chinese and in English, and the exit code they share."""
+    zh, en = packbench(CHINESE, *argv), packbench(SCRIPTED, *argv)
+    assert zh.returncode == en.returncode != 0
+    chinese, english = reported(zh), reported(en)
+    assert HAN.search(chinese), chinese
+    assert not HAN.search(english), english
+    return chinese, english, zh.returncode
+
+
+def test_a_bad_station_toml_is_one_line_in_the_locales_language(tmp_path: Path) -> None:
+    (tmp_path / "station.toml").write_text('carriers = "SF"\n', "utf-8")
+    chinese, english, code = both("pack", "--scans", "-", "--data-dir", tmp_path)
+    assert code == ExitCode.INPUT
+    assert chinese == f'packbench: {tmp_path / "station.toml"}：carriers 应为至少含 1 项的字符串列表，而不是 "SF"'
+    assert english == f'packbench: {tmp_path / "station.toml"}: carriers must be a list of strings with at least 1 ' \
+                      'item, not "SF"'
