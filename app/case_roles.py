@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.audit import record_fact
-from app.cases import CaseError, transition
+from app.cases import NO_CASE, CaseError, transition
 from app.clock import Clock
 from app.i18n import N_, Phrase
 from app.store import Store
@@ -60,7 +60,7 @@ def check_may_act(operator: Operator, case: ExceptionCase) -> None:
 def _case(case_id: int) -> ExceptionCase:
     case = ExceptionCase.get_or_none(ExceptionCase.id == case_id)
     if case is None:
-        raise CaseError(f"no case {case_id}")
+        raise CaseError(NO_CASE, case=case_id)
     return case  # type: ignore[no-any-return]
 
 

@@ -28,6 +28,7 @@ from app.i18n import N_, translator
 from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
 from app.store.states import LIVE_CASE_STATES, CaseState
+from app.terms import CASE_STATES, named
 
 NOT_HANDED_OVER = "not_handed_over"
 SUPERVISOR_CALL = "supervisor_call"
@@ -46,6 +47,9 @@ case_listeners: list[Callable[[ExceptionCase], None]] = []
 
 class CaseError(InputError, ValueError):
     pass
+
+
+NO_CASE = N_("no case {case}")
 
 
 def open_case(store: Store, clock: Clock, *, dedupe_key: str, tag: str, rule_id: str, severity: str, route: str,
@@ -101,14 +105,15 @@ def transition(store: Store, clock: Clock, case_id: int, state: str, actor: str,
     if state not in allowed:
         raise CaseError(f"unknown case state {state!r}")
     if state == CaseState.RESOLVED and not note.strip():
-        raise CaseError("resolving a case needs a note")
+        raise CaseError(N_("resolving a case needs a note"))
     now = clock.now()
     with store.atomic():
         case = ExceptionCase.get_or_none(ExceptionCase.id == case_id)
         if case is None:
-            raise CaseError(f"no case {case_id}")
+            raise CaseError(NO_CASE, case=case_id)
         if case.state not in allowed[state]:
-            raise CaseError(f"case {case_id} is {case.state}; cannot make it {state}")
+            raise CaseError(N_("case {case} is {state}; cannot make it {wanted}"), case=case_id,
+                            state=named(CASE_STATES, str(case.state)), wanted=named(CASE_STATES, state))
         case.state = state
         case.updated_at = iso(now)
         if state == CaseState.ACKNOWLEDGED:

@@ -35,6 +35,7 @@ from app.config import StationConfig
 from app.devices import Scan
 from app.evidence.collect import EvidenceError
 from app.evidence.service import EvidenceSettings, gather_evidence, safe_name, write_evidence
+from app.i18n import N_, Phrase, Words
 from app.station import StationRuntime
 from app.store import Store
 from app.store.models import ExceptionCase, Order
@@ -45,6 +46,8 @@ from ui.qt import QObject, QTimer, Signal
 REFRESH_MS = 5_000  # the queue, the badge and the heat map
 QUEUE_SHOWN = 1_000  # live cases sent to the screen, oldest first
 HEAT_DAYS, HEAT_TAGS = 7, 5
+NOTE_NEEDED = N_("Resolving needs a note — nothing resolved")
+EVIDENCE_FAILED = N_("Evidence pack {order_id} not written: {reason}")
 
 
 @dataclass(frozen=True)
@@ -101,16 +104,17 @@ class Armed:
 
 @dataclass(frozen=True)
 class BadgeRefused:
-    """A scan while an action waited that cannot take it: `reason` in the screen's language."""
+    """A scan while an action waited that cannot take it: `reason` is worded by the screen, in the
+    language of whoever is at the bench when it shows (the logged-in operator's, else the station's)."""
 
-    reason: str
+    reason: Words
 
 
 @dataclass(frozen=True)
 class ActionResult:
     state: str  # acknowledged | resolved
     done: tuple[int, ...]
-    errors: tuple[str, ...]
+    errors: tuple[Words, ...]  # why each refused case was refused, worded by the screen
     actor: str = ""
 
 
@@ -118,7 +122,7 @@ class TriageController(QObject):
     snapshot = Signal(object)  # TriageSnapshot
     acted = Signal(object)  # ActionResult
     evidence_written = Signal(str, str, bool, str)  # order id, PDF path, chain ok, chain detail
-    failed = Signal(str)  # one line for the banner
+    failed = Signal(object)  # Words: one line for the banner, worded by the screen
     case_opened = Signal()  # a new case committed somewhere in the station: re-read the queue now
     armed = Signal(object)  # Armed, or None once it is done or called off
     refused = Signal(object)  # BadgeRefused
@@ -138,7 +142,6 @@ class TriageController(QObject):
         self.case_opened.connect(self.refresh)
         case_listeners.append(self._on_case)
         self.waiting: Armed | None = None  # runtime thread only
-        self.lang = config.language
 
     # ----- UI thread -----
     def start(self) -> None:
@@ -163,7 +166,7 @@ class TriageController(QObject):
 
     def resolve(self, case_ids: Sequence[int], note: str) -> None:
         if not note.strip():  # transition() refuses it too; no trip to the runtime thread for nothing
-            self.failed.emit("resolving needs a note")
+            self.failed.emit(Phrase(NOTE_NEEDED))
             return
         self._runtime.call(partial(self._act, tuple(case_ids), CaseState.RESOLVED, note))
 
@@ -231,14 +234,14 @@ class TriageController(QObject):
         try:
             operator = badge_for(self._store, self._clock, badge, waiting.case_ids, waiting.state)
         except CaseRefused as exc:
-            self.refused.emit(BadgeRefused(exc.text(self.lang)))
+            self.refused.emit(BadgeRefused(exc.words))
             return
         self._disarm()
         self._transition(waiting.case_ids, waiting.state, waiting.note, str(operator.name), badge)
 
     def _transition(self, case_ids: tuple[int, ...], state: str, note: str, actor: str, badge: str | None) -> None:
         done: list[int] = []
-        errors: list[str] = []
+        errors: list[Words] = []
         for case_id in case_ids:
             try:
                 if badge is None:
@@ -246,7 +249,7 @@ class TriageController(QObject):
                 else:
                     act_by_badge(self._store, self._clock, case_id, state, badge, note)
             except CaseError as exc:
-                errors.append(str(exc))
+                errors.append(exc.words)
             else:
                 done.append(case_id)
         self.acted.emit(ActionResult(state, tuple(done), tuple(errors), actor))
@@ -259,7 +262,8 @@ class TriageController(QObject):
                                     settings=EvidenceSettings.from_config(self._config))
             write_evidence(batch, path)
         except (EvidenceError, OSError) as exc:
-            self.failed.emit(f"evidence {order_id}: {exc}")
+            reason = exc.words if isinstance(exc, EvidenceError) else str(exc)
+            self.failed.emit(Phrase(EVIDENCE_FAILED, {"order_id": order_id, "reason": reason}))
             return
         chain = batch.chain
         self.evidence_written.emit(order_id, str(path), chain.ok, chain.problem)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from app.calls_board import RemoteCall
-from app.i18n import N_, translator
+from app.i18n import N_, Words, localize, translator
 from app.pack.outcomes import Level
 from app.store.states import CaseState
 from app.terms import CASE_STATES, CASE_TAGS, ROLES, SEVERITIES, named
@@ -45,7 +45,15 @@ from ui.qt import (
     Signal,
 )
 from ui.resources import ui_font
-from ui.triage_controller import ActionResult, Armed, BadgeRefused, CaseRow, TriageController, TriageSnapshot
+from ui.triage_controller import (
+    NOTE_NEEDED,
+    ActionResult,
+    Armed,
+    BadgeRefused,
+    CaseRow,
+    TriageController,
+    TriageSnapshot,
+)
 from ui.triage_widgets import FilterBar, HeatMapGrid
 from ui.widgets import LEVEL_COLOURS, Panel, PlainLabel, PlainMessageBox, plain_tip
 
@@ -58,7 +66,6 @@ SCAN_TO_ACT = {"acknowledged": N_("Scan the badge of a {role} or above to acknow
 REFUSED = N_("Refused: {reason}. Still waiting for a badge of a {role} or above.")
 ACTED_BY = N_("{done} — by {actor}")
 SELECT_FIRST = N_("Select one or more cases first")
-NOTE_NEEDED = N_("Resolving needs a note — nothing resolved")
 IDLE = N_("Exception cases — select one or more to act on them")
 
 
@@ -145,7 +152,7 @@ class TriageScreen(QWidget):
         controller.snapshot.connect(self.show_snapshot)
         controller.acted.connect(self.show_result)
         controller.evidence_written.connect(self.show_evidence)
-        controller.failed.connect(self.show_error)
+        controller.failed.connect(self.show_failure)
         controller.armed.connect(self.show_armed)
         controller.refused.connect(self.show_refused)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -218,7 +225,7 @@ class TriageScreen(QWidget):
         _ = translator(self.lang).gettext
         if result.errors:
             self._show("partly", _("{done} done; refused: {errors}").format(done=len(result.done),
-                                                                          errors="; ".join(result.errors)),
+                                                                          errors=localize(result.errors, self.lang)),
                        Level.ERROR)
         else:
             acted = _("Acknowledged: {count}") if result.state == CaseState.ACKNOWLEDGED else _("Resolved: {count}")
@@ -235,7 +242,7 @@ class TriageScreen(QWidget):
 
     def show_refused(self, refused: BadgeRefused) -> None:
         role = self._role(self.waiting.role) if self.waiting is not None else ""
-        self._show("badge_refused", self._words(REFUSED, reason=refused.reason, role=role), Level.ERROR)
+        self._show("badge_refused", self._words(REFUSED, reason=refused.reason.text(self.lang), role=role), Level.ERROR)
 
     def deactivate(self) -> None:
         """The screen is left: an action waiting for a badge is called off, scans go to the pack flow."""
@@ -272,10 +279,12 @@ class TriageScreen(QWidget):
         box.open()
 
     def show_error(self, message: str) -> None:
-        _ = translator(self.lang).gettext
-        if message == "resolving needs a note":
-            message = _(NOTE_NEEDED)
-        self._show("error", _("Exceptions: {message}").format(message=message), Level.ERROR)
+        text = translator(self.lang).gettext("Exceptions: {message}").format(message=message)
+        self._show("error", text, Level.ERROR)
+
+    def show_failure(self, words: Words) -> None:
+        """The controller's refusal, in the language of whoever is at the bench now."""
+        self.show_error(words.text(self.lang))
 
     def open_evidence(self) -> None:
         if self.evidence_path is not None:

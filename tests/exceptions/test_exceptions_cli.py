@@ -119,7 +119,7 @@ def test_refused_transitions_are_one_line_exit_2(data_dir: Path, capsys: pytest.
 def test_acking_twice_is_refused(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(data_dir, "ack", "1", "--by", SUPERVISOR) == 0
     assert run(data_dir, "ack", "1", "--by", SUPERVISOR) == ExitCode.INPUT
-    assert "case 1 is acknowledged; cannot make it acknowledged" in capsys.readouterr().err
+    assert "case 1 is Acknowledged; cannot make it Acknowledged" in capsys.readouterr().err
 
 
 def _case(data_dir: Path, case_id: int) -> tuple[str, str | None, str | None]:

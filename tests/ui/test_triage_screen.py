@@ -3,6 +3,7 @@ bulk (never without a note), the heat map and the mode badge; the evidence pack;
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,11 +12,11 @@ from pytestqt.qtbot import QtBot
 
 from app.barcodes import Command, command_barcode
 from app.calls_board import RemoteCall, save_board
-from app.cases import open_case
+from app.cases import open_case, transition
 from app.clock import FakeClock, iso
 from app.demo import ORDERS, product_barcode
 from app.pack.outcomes import Level
-from app.store.models import AuditEntry, ExceptionCase, Order
+from app.store.models import AuditEntry, ExceptionCase, Operator, Order
 from sync.worker import SyncStatus
 from ui.app import Station
 from ui.main_window import EXCEPTIONS, PACK
@@ -24,6 +25,8 @@ from ui.screenshot import shoot_triage
 from ui.sync_status import SyncBar
 from ui.triage_screen import TriageScreen
 from ui.widgets import plain_tip
+
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
 PACKER, SUPERVISOR, ADMIN = "B-1001", "S-2001", "A-9001"
 
@@ -272,3 +275,41 @@ def test_triage_screenshot(qapp: QApplication, tmp_path: Path) -> None:
     out = tmp_path / "triage.png"
     shoot_triage(out)
     assert QPixmap(str(out)).width() == 1280
+
+
+def test_refusals_on_the_triage_screen_are_in_the_logged_in_operators_language(
+        qtbot: QtBot, station: Station, clock: FakeClock) -> None:
+    """An English packer at a Chinese station: the badge refusals, a case someone else already resolved
+    and the missing note all read in English; the station's Chinese again after the logout."""
+    Operator.update(language="en").where(Operator.badge == PACKER).execute()
+    window, screen = station.window, triage(station)
+    badge(station, PACKER)
+    qtbot.waitUntil(lambda: window.pack_screen.last_event == "login" and window.lang == "en")
+    open_cases(station, clock, [("compliance", "warning", "supervisor", 1, 1), ("stock_gap", "info", "packer", 2, 1)])
+    window.set_mode(EXCEPTIONS)
+    wait_rows(qtbot, screen, 2)
+    supervised, mine = screen.shown
+    screen.select_ids([supervised.id])
+    act(qtbot, screen, screen.ack_button.click, "badge_wanted")
+    act(qtbot, screen, lambda: badge(station, PACKER), "badge_refused")
+    assert "may not act" in screen.banner.text() and "Packer" in screen.banner.text()
+    act(qtbot, screen, lambda: badge(station, "B-0000"), "badge_refused")
+    assert "unknown badge B-0000" in screen.banner.text()
+    assert not CJK.search(screen.banner.text().replace("王芳", ""))
+    screen.deactivate()
+    # The console resolved the packer's case meanwhile; acting on the stale row is refused, in English.
+    station.runtime.call(lambda: transition(station.store, clock, mine.id, "resolved", "console", "done"))
+    assert station.runtime.wait_idle(5)
+    screen.select_ids([mine.id])
+    act(qtbot, screen, screen.ack_button.click, "partly")
+    assert f"case {mine.id} is Resolved; cannot make it Acknowledged" in screen.banner.text()
+    assert not CJK.search(screen.banner.text())
+    screen.controller.resolve([mine.id], " ")
+    qtbot.waitUntil(lambda: screen.last_event == "error")
+    assert screen.banner.text() == "Exceptions: Resolving needs a note — nothing resolved"
+    window.set_mode(PACK)
+    badge(station, command_barcode(Command.LOGOUT))
+    qtbot.waitUntil(lambda: window.pack_screen.last_event == "logout" and window.lang == "zh_CN")
+    window.set_mode(EXCEPTIONS)
+    screen.controller.resolve([mine.id], "")
+    qtbot.waitUntil(lambda: screen.banner.text() == "异常：处理完成需要填写说明——未做更改")
