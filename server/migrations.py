@@ -21,6 +21,7 @@ from server.schema_console import ALERTS, CASES, CONSOLE_USERS
 from server.schema_fulfilment import FULFILMENT
 from server.schema_hardening import HARDENING
 from server.schema_health import HEALTH
+from server.schema_health_readings import HEALTH_READINGS
 from server.schema_initial import INITIAL
 from server.schema_orders import ORDER_MONEY
 from server.schema_reports import HEALTH_INDEXES, REPORTS
@@ -54,6 +55,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "order fulfilment flags for the reconciliation", FULFILMENT),
     Migration(11, "order-health reports written on schedule", REPORTS),
     Migration(12, "order-health index: orders by warehouse and creation time", HEALTH_INDEXES),
+    Migration(13, "order-health readings kept per hour", HEALTH_READINGS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -1,6 +1,7 @@
 """The server's scheduled jobs: every `INTERVAL`, on one worker, the reconciliation of today and
 yesterday (alerts), the server-only exception rules (`server.cases.run_server_rules`), order health
-of the last complete hour (`server.health`: new anomalies alert once until they recover) and the
+of the last complete hour (`server.health`: new anomalies alert once until they recover; the
+readings are kept, and recent hours evaluated again for late facts, `server.health.stored`) and the
 weekly and monthly health reports of periods that have ended (`server.health.published`).
 
 Several server processes (uvicorn workers, replicas) may share one database; each runs this loop,
@@ -30,6 +31,7 @@ from server.cases import run_server_rules
 from server.config import ServerConfig
 from server.db import ServerDb
 from server.health import check as health_check
+from server.health import stored
 from server.health.notify import channel_notifier
 from server.health.published import publish_due
 
@@ -82,6 +84,7 @@ class Scheduler:
             try:  # order health must not keep the other jobs of this run from happening
                 _, anomalies = health_check(self.sdb, self.clock, warehouse,
                                             notify=channel_notifier(self.sdb, self.config, self.clock, warehouse))
+                stored.settle(self.sdb, self.clock, warehouse)
             except Exception:
                 log.exception("order health of %s failed", warehouse)
                 continue

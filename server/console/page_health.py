@@ -7,6 +7,8 @@ sliced by, with the slice that explains most of the excess said in words. Superv
 silence alerts from the page (`POST /console/health/silence`, as `packbench server health silence`);
 the active silences are listed with who set them, why and until when. The weekly and monthly
 reports the schedule wrote are listed for download (`/console/health/reports/ID`, audited).
+The figures are the readings the schedule kept (`server.health.stored`); an hour or a slice not kept
+yet is evaluated on the request, and kept once its hour is complete.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from app.clock import parse_iso
 from app.i18n import N_
 from server.console import audit
 from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
-from server.health import last_complete_hour, published
-from server.health.evaluate import Reading, evaluate, explain
+from server.health import last_complete_hour, published, stored
+from server.health.evaluate import Reading, explain_slices
 from server.health.indicators import BY_NAME, INDICATORS
 from server.health.state import MAX_SILENCE_HOURS, silence, silenced_names, silences_at, thresholds
 
@@ -89,18 +91,19 @@ def _render(p: Page, chosen: str, hour: str | None, indicator: str | None, probl
     at = _hour(hour) or last_complete_hour(clock)
     active = silences_at(sdb, chosen, clock.now())
     limits = thresholds(sdb, chosen)
-    readings = evaluate(sdb, chosen, at, thresholds=limits, silenced=silenced_names(active))
+    readings = stored.readings(sdb, clock, chosen, at, thresholds=limits, silenced=silenced_names(active))
     detail = None
     if indicator:
         if indicator not in BY_NAME:
             raise NotFound()
-        history = [evaluate(sdb, chosen, at - timedelta(hours=h), names=[indicator], thresholds=limits)[0]
-                   for h in reversed(range(HOURS_SHOWN))]
+        shown = [at - timedelta(hours=h) for h in reversed(range(HOURS_SHOWN))]
+        history = [one for (one,) in stored.hours(sdb, clock, chosen, shown, names=[indicator], thresholds=limits)]
         current = history[-1]
-        slices = {d: evaluate(sdb, chosen, at, dimension=d, names=[indicator]) for d in BY_NAME[indicator].slices}
+        slices = {d: stored.readings(sdb, clock, chosen, at, dimension=d, names=[indicator])
+                  for d in BY_NAME[indicator].slices}
         detail = {"reading": current,
                   "chart": series_chart(history, p.translator.gettext("Value and baseline"), p.svc.config.zone),
-                  "slices": slices, "why": explain(sdb, chosen, current) if current.flagged else None}
+                  "slices": slices, "why": explain_slices(current, slices) if current.flagged else None}
     return p.render("health.html", 400 if problem else 200, warehouse=chosen, hour=at, readings=readings,
                     detail=detail, silences=active, zone=p.svc.config.zone, keep={"hour": hour} if hour else {},
                     problem=problem, indicators=INDICATORS, max_hours=MAX_SILENCE_HOURS,

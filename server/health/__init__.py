@@ -5,9 +5,11 @@
                 thresholds, and which slice explains an anomaly
     state       silence windows, thresholds, and the alert state (an anomaly alerts once until it
                 recovers)
+    stored      the readings kept per hour, which the console reads; late facts settled
     seed        a realistic demo history with planted incidents (`packbench server demo seed`)
 
-`check` is what `packbench server health` and the server's schedule run.
+`check` is what `packbench server health` and the server's schedule run; it keeps what it evaluated
+for a complete hour (`stored`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from datetime import datetime, timedelta
 
 from app.clock import Clock
 from server.db import ServerDb
-from server.health.evaluate import Reading, evaluate, explain
+from server.health import stored
+from server.health.evaluate import WEEKS, Reading, evaluate, explain, explain_slices
 from server.health.state import NewAlert, mark_notified, silenced_names, silences_at, thresholds, track_alerts
 
 Notify = Callable[[NewAlert], str]  # sends one alert, returns what the channels answered
@@ -27,17 +30,21 @@ def last_complete_hour(clock: Clock) -> datetime:
     return clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 
 
-def check(sdb: ServerDb, clock: Clock, warehouse: str, *, hour: datetime | None = None, weeks: int = 4,
+def check(sdb: ServerDb, clock: Clock, warehouse: str, *, hour: datetime | None = None, weeks: int = WEEKS,
           dimension: str | None = None, notify: Notify | None = None) -> tuple[list[Reading], list[NewAlert]]:
-    """Evaluate every indicator for `hour` (default: the last complete hour); with `notify`, open and
-    send alerts for what is newly flagged and close the ones that recovered."""
+    """Evaluate every indicator for `hour` (default: the last complete hour) and keep the readings of a
+    complete hour; with `notify`, open and send alerts for what is newly flagged (explained from the
+    hour's stored slices) and close the ones that recovered."""
     hour = hour or last_complete_hour(clock)
     silenced = silenced_names(silences_at(sdb, warehouse, clock.now()))
     readings = evaluate(sdb, warehouse, hour, weeks=weeks, dimension=dimension,
                         thresholds=thresholds(sdb, warehouse), silenced=silenced)
+    stored.keep(sdb, clock, warehouse, hour, readings, dimension, weeks)
     alerts: list[NewAlert] = []
     if notify is not None:
-        alerts = track_alerts(sdb, clock, warehouse, readings, lambda r: explain(sdb, warehouse, r, weeks))
+        alerts = track_alerts(sdb, clock, warehouse, readings, lambda r: explain_slices(r, {
+            d: stored.readings(sdb, clock, warehouse, r.hour, dimension=d, names=[r.indicator.name], weeks=weeks)
+            for d in r.indicator.slices}))
         for alert in alerts:
             mark_notified(sdb, clock, warehouse, alert, notify(alert))
     return readings, alerts

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +27,7 @@ from app.clock import iso
 from server.db import ServerDb
 from server.health.indicators import BY_NAME, INDICATORS, Indicator, query
 
+WEEKS = 4  # baseline weeks unless told otherwise
 MAD_TO_SIGMA = 1.4826
 SIGMAS = 2.0
 MIN_BASELINE_WEEKS = 2
@@ -135,29 +136,42 @@ def judge(indicator: Indicator, now: Measure, history: list[Measure], *, thresho
           silenced: bool = False, dimension: str = "", slice_: str = "",
           hour: datetime | None = None) -> Reading:
     assert hour is not None
+    baseline, sigma = baseline_of(indicator, now, history)
+    return verdict(indicator, hour, dimension, slice_, now.value, now.volume, baseline, sigma, threshold=threshold,
+                   silenced=silenced)
+
+
+def baseline_of(indicator: Indicator, now: Measure, history: list[Measure]) -> tuple[float | None, float | None]:
+    """The median of the usable history and its spread (never below the hour's noise floor)."""
     if indicator.kind == "count":  # an hour with no facts counted zero of them
         usable = [m.value if m.value is not None else 0.0 for m in history]
     else:
         usable = [m.value for m in history if m.value is not None and m.volume >= indicator.min_volume]
-    value = now.value
-    baseline = sigma = z = None
+    if len(usable) < MIN_BASELINE_WEEKS:
+        return None, None
+    baseline = statistics.median(usable)
+    mad = statistics.median(abs(v - baseline) for v in usable)
+    return baseline, max(MAD_TO_SIGMA * mad, noise_floor(indicator, baseline, now.volume))
+
+
+def verdict(indicator: Indicator, hour: datetime, dimension: str, slice_: str, value: float | None, volume: int,
+            baseline: float | None, sigma: float | None, *, threshold: tuple[str, float] | None = None,
+            silenced: bool = False) -> Reading:
+    """The reading of a value against its baseline: z, and whether it is flagged and why. A pure function
+    of what `server.health.stored` keeps, so a stored hour is judged again with today's thresholds."""
+    z = None
+    if value is not None and baseline is not None and sigma is not None:
+        z = (value - baseline) / sigma * (1 if indicator.worse == "higher" else -1)
     flagged, why = False, ""
-    if len(usable) >= MIN_BASELINE_WEEKS:
-        baseline = statistics.median(usable)
-        mad = statistics.median(abs(v - baseline) for v in usable)
-        sigma = max(MAD_TO_SIGMA * mad, noise_floor(indicator, baseline, now.volume))
-        if value is not None:
-            z = (value - baseline) / sigma * (1 if indicator.worse == "higher" else -1)
-    if now.volume < indicator.min_volume or value is None:
+    if volume < indicator.min_volume or value is None:
         why = "too few facts"
     elif threshold is not None and _breaks(value, threshold):
         flagged, why = True, f"threshold {threshold[0]} {threshold[1]:g}"
     elif baseline is None:
         why = "no baseline yet"
-    elif z is not None and z > SIGMAS and _enough_excess(indicator, value, baseline or 0.0, now.volume):
+    elif z is not None and z > SIGMAS and _enough_excess(indicator, value, baseline, volume):
         flagged, why = True, f"{SIGMAS:g}σ"
-    return Reading(indicator, dimension, slice_, hour, value, now.volume, baseline, sigma, z, flagged,
-                   silenced, why)
+    return Reading(indicator, dimension, slice_, hour, value, volume, baseline, sigma, z, flagged, silenced, why)
 
 
 def _enough_excess(indicator: Indicator, value: float, baseline: float, volume: int) -> bool:
@@ -172,7 +186,7 @@ def _breaks(value: float, threshold: tuple[str, float]) -> bool:
     return value > limit if op == "max" else value < limit
 
 
-def evaluate(sdb: ServerDb, warehouse: str, hour: datetime, *, weeks: int = 4, dimension: str | None = None,
+def evaluate(sdb: ServerDb, warehouse: str, hour: datetime, *, weeks: int = WEEKS, dimension: str | None = None,
              names: Iterable[str] | None = None, thresholds: dict[str, tuple[str, float]] | None = None,
              silenced: set[str] | None = None) -> list[Reading]:
     """Every indicator (or `names`) for the hour starting at `hour`, whole or by `dimension`."""
@@ -213,12 +227,17 @@ def excess(reading: Reading) -> float:
     return gap if reading.indicator.kind == "count" else gap * reading.volume
 
 
-def explain(sdb: ServerDb, warehouse: str, reading: Reading, weeks: int = 4) -> Explanation | None:
+def explain(sdb: ServerDb, warehouse: str, reading: Reading, weeks: int = WEEKS) -> Explanation | None:
     """The slice, over every dimension the indicator has, that holds the largest share of the excess."""
+    return explain_slices(reading, {
+        dimension: evaluate(sdb, warehouse, reading.hour, weeks=weeks, dimension=dimension,
+                            names=[reading.indicator.name]) for dimension in reading.indicator.slices})
+
+
+def explain_slices(reading: Reading, slices: Mapping[str, Sequence[Reading]]) -> Explanation | None:
+    """`explain` given the reading's hour by each dimension (evaluated or stored)."""
     best: Explanation | None = None
-    for dimension in reading.indicator.slices:
-        parts = evaluate(sdb, warehouse, reading.hour, weeks=weeks, dimension=dimension,
-                         names=[reading.indicator.name])
+    for dimension, parts in slices.items():
         excesses = {p.slice: _slice_excess(p) for p in parts}
         total = sum(e for e in excesses.values() if e > 0)
         if total <= 0:

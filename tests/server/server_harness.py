@@ -29,7 +29,7 @@ WEBHOOK_SECRET = "generic-hook-secret"
 
 
 TABLES = ("console_session", "console_user", "server_audit", "alert_delivery", "alert", "alert_state", "job_lease",
-          "health_silence", "health_threshold", "health_alert", "health_report",
+          "health_silence", "health_threshold", "health_alert", "health_report", "health_reading",
           "server_case",
           "nonce", "enrollment_token", "station", "station_event", "product_barcode", "product", "order_line",
           "order", "parcel", "carrier_push", "tracking_event", "tracking_feed", "waybill", "rule_set", "metric_hour",

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from console_harness import browser, close_browsers, log_in, make_user, post_form
 from server_harness import Running
 
 from app.clock import SystemClock, parse_iso
-from server.health import check
+from server.health import check, stored
 from server.health.seed import seed_history
 from server.health.state import silences_at
 from server.models import ServerAudit
@@ -92,3 +93,19 @@ def test_the_silence_form_refuses_viewers_forgeries_other_warehouses_and_bad_inp
     assert blank.status_code == 400 and "Say why" in blank.text
     assert not silences_at(server.services.sdb, "WH1", SystemClock().now())
     assert browser(server).post("/console/health/silence", data=good, follow_redirects=False).status_code == 403
+
+
+def test_the_page_shows_the_kept_readings_without_evaluating(server: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    sdb = server.services.sdb
+    made = seed_history(sdb, "WH1", 30, SystemClock().now(), orders_per_hour=25)
+    hour = made.incidents["misreads"]
+    check(sdb, SystemClock(), "WH1", hour=parse_iso(hour))  # what the schedule does each hour
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the page evaluated an hour that was kept")
+
+    monkeypatch.setattr(stored, "evaluate", refuse)
+    make_user(server, "li.na", warehouses=("WH1",))
+    page = log_in(server, "li.na").get("/console/health", params={"warehouse": "WH1", "hour": hour})
+    row = re.search(r"scan error rate</a></td>(.*?)</tr>", page.text, re.S)
+    assert page.status_code == 200 and row is not None and 'class="bad">flagged' in row.group(1)
