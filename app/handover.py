@@ -401,6 +401,17 @@ class HandoverService:
         ]
 
 
+def reads_as_badge(code: str | bytes) -> bool:
+    """True for a code that reads as none of what a handover scans — no waybill, product or command,
+    nothing unreadable — which is what a person's badge reads as (`app.operators.add_operator` refuses
+    any other). The close dialog takes only such a scan for the courier's badge: a late parcel scanned
+    while it asks is a parcel, and a waybill number must never be signed for as the courier."""
+    try:
+        return interpret(code).kind is Kind.ORDER
+    except BarcodeError:
+        return False
+
+
 def _with(outcome: HandoverOutcome, **detail: Any) -> HandoverOutcome:
     return HandoverOutcome(outcome.event, outcome.code, outcome.batch_id, outcome.tracking_no, outcome.order_id,
                            {**outcome.detail, **detail})

@@ -20,7 +20,7 @@ from app.clock import FakeClock, iso
 from app.demo import product_barcode
 from app.documents.manifest import write_manifest
 from app.errors import ExitCode
-from app.handover import Batch, HandoverError, HandoverService, Manifest, ManifestLine, mask_name
+from app.handover import Batch, HandoverError, HandoverService, Manifest, ManifestLine, mask_name, reads_as_badge
 from app.pack.flow import FlowConfig, PackFlow
 from app.store import Store
 from app.store.handover_models import Handover, HandoverItem
@@ -140,6 +140,14 @@ def test_wrong_carrier_voided_unknown_and_not_a_waybill(bench: PackFlow, service
     assert [json.loads(e.payload)["outcome"] for e in refused.order_by(AuditEntry.seq)] == [
         "wrong_carrier", "voided", "unknown_parcel", "not_a_tracking_number", "not_a_tracking_number",
         "not_a_tracking_number"]
+
+
+def test_only_a_code_that_reads_as_a_badge_is_taken_for_the_courier() -> None:
+    """The close dialog's test for the courier's badge: a waybill, a product, a command or junk is none."""
+    assert reads_as_badge("SFKD-0421") and reads_as_badge(b"B-1001")
+    for code in ("SF1400000000001", b"73100000000001", product_barcode("TEA-LJ-250"), command_barcode(Command.ABORT),
+                 "not a waybill", ""):
+        assert not reads_as_badge(code), code
 
 
 def test_already_handed_over_in_an_earlier_batch(bench: PackFlow, service: HandoverService,

@@ -22,7 +22,15 @@ from app.clock import Clock
 from app.config import StationConfig
 from app.devices import Scan
 from app.documents.manifest import write_manifest
-from app.handover import Batch, HandoverError, HandoverOutcome, HandoverService, ManifestLine, OverdueParcel
+from app.handover import (
+    Batch,
+    HandoverError,
+    HandoverOutcome,
+    HandoverService,
+    ManifestLine,
+    OverdueParcel,
+    reads_as_badge,
+)
 from app.station import StationRuntime
 from app.store import Store
 from app.store.states import HandoverState
@@ -105,7 +113,8 @@ class HandoverController(QObject):
         self._runtime.call(self._refresh)
 
     def expect_courier(self, wanted: bool) -> None:
-        """While the close dialog is open, the next scan is the courier's badge, not a parcel."""
+        """While the close dialog is open, the next scan that reads as a badge is the courier's; a parcel
+        (or any other code) scanned meanwhile is judged as a handover scan and the dialog keeps asking."""
         self._courier_wanted = wanted
 
     # ----- runtime thread -----
@@ -144,7 +153,7 @@ class HandoverController(QObject):
             self._service().record_unbatched(scan.raw, "no carrier picked")
             self.no_batch.emit(scan.raw.decode("utf-8", "replace").strip()[:64])
             return
-        if self._courier_wanted:  # recorded as the courier of the batch's handover.closed fact
+        if self._courier_wanted and reads_as_badge(scan.raw):  # the courier of the batch's handover.closed fact
             self._courier_wanted = False
             self.courier_scanned.emit(scan.raw.decode("utf-8", "replace").strip()[:64])
             return

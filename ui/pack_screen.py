@@ -49,6 +49,7 @@ class PackScreen(QWidget):
         self.tz = ZoneInfo(tz)
         self.view: BenchView | None = None
         self.last_event: str | None = None
+        self.seen = 0  # answers shown so far (outcomes with words, errors): something to wait on
 
         self.operator = PlainLabel()
         self.operator.setFont(ui_font(24, bold=True))
@@ -168,6 +169,7 @@ class PackScreen(QWidget):
         if not text:
             return
         self.last_event = outcome.event
+        self.seen += 1
         if outcome.event == "label_enlarged":  # the PREVIEW scan; any other answer closes the large label
             self.enlarge_label()
         else:
@@ -181,6 +183,7 @@ class PackScreen(QWidget):
 
     def show_error(self, message: str) -> None:
         self.last_event = None
+        self.seen += 1
         text = translator(self.lang).gettext("System error: {message}").format(message=message)
         self.banner.show_message(text, Level.ERROR)
         self._add_recent(text, Level.ERROR)

@@ -180,6 +180,28 @@ def test_a_whole_batch_out_to_sf(qtbot: QtBot, station: Station, tmp_path: Path)
     assert ScanEvent.select().order_by(ScanEvent.id.desc()).get().source == "wedge"
 
 
+def test_a_parcel_scanned_while_the_close_dialog_waits_for_the_courier_goes_into_the_batch(
+        qtbot: QtBot, station: Station) -> None:
+    """A parcel found late, scanned while the courier's badge is asked for, is a parcel: in the batch and on
+    the manifest, never signed for as the courier's name; the dialog keeps asking until the badge comes."""
+    bench = Bench(qtbot, station)
+    bench.pack_scan(PACKER, "login")
+    first, second = bench.pack(FIRST), bench.pack(SECOND)
+    bench.switch(HANDOVER)
+    screen = bench.handover
+    bench.click(screen.carriers.buttons["SF"], "opened")
+    bench.handover_scan(first, "accepted")
+    screen.close_button.click()
+    dialog = screen.courier_dialog
+    assert dialog is not None and dialog.isVisible()
+    bench.handover_scan(second, "accepted")
+    bench.handover_scan(product_barcode("TEA-LJ-250"), "not_a_tracking_number")
+    assert dialog.isVisible() and screen.view.count == 2 and Handover.get().state == "open"
+    bench.handover_scan("SFKD-0421", "closed")
+    assert Handover.get().courier == "SFKD-0421" and HandoverItem.select().count() == 2
+    screen.print_offer.button(QMessageBox.StandardButton.No).click()  # type: ignore[union-attr]
+
+
 @pytest.fixture
 def low_pool_station(qapp: QApplication, qtbot: QtBot, tmp_path: Path, clock: FakeClock) -> Iterator[Station]:
     """A demo station whose pools (200 numbers a carrier) run below a low-water mark of 300."""
