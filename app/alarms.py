@@ -7,8 +7,8 @@ back. `AlarmBoard` decides which alarms stand and which one the window shows; th
 it. It is fed the events that already exist — device states (`DeviceStatus`), the pack flow's
 outcomes (a print job the printer did not take, a label printed), the runtime's halt on a disk
 fault and the sync worker's "needs an admin" — and clears an alarm on the event that proves the
-fault gone (the device connected again, a label printed, a sync round accepted), so the bench
-returns to the order where it was without anyone touching a key.
+fault gone (the device connected again, a label printed, a sync round accepted, the full disk
+written again), so the bench returns to the order where it was without anyone touching a key.
 
 Severity, most severe first: the disk (nothing can be recorded: packing stopped), the scanner (no
 input at all), the printer (parcels pile up unlabelled), the scale (parcels cannot be finished),
@@ -66,8 +66,8 @@ _WORDS: dict[str, tuple[str, str]] = {
                 N_("Check the printer: labels loaded, head closed, cable and power. "
                    "The waiting labels print by themselves once it is back.")),
     "disk_full": (N_("Disk full — packing stopped"),
-                  N_("Free space on this computer's disk, then restart the station. "
-                     "Everything scanned before this is safe.")),
+                  N_("Free space on this computer's disk. Packing goes on by itself once there is room; "
+                     "everything scanned before this is safe.")),
     "disk_error": (N_("Disk error — packing stopped"),
                    N_("Have the disk checked, then restart the station. Everything scanned before this is safe.")),
     "sync_clock": (N_("This computer's clock is wrong"),
@@ -138,11 +138,15 @@ class AlarmBoard:
             self._clear(AlarmKind.PRINTER)
 
     def halted(self, message: str) -> None:
-        """The runtime stopped on a disk fault (`StationRuntime._halt`); only a restart resumes it. The
-        detail is the disk's folder: the rest of the runtime's English line is in the log."""
+        """The runtime stopped on a disk fault (`StationRuntime._stop_on`). The detail is the disk's
+        folder: the rest of the runtime's English line is in the log."""
         where = _DISK_AT.search(message)
         self._raise(AlarmKind.DISK, "disk_full" if message.startswith(DISK_FULL) else "disk_error",
                     where.group(1) if where else "")
+
+    def resumed(self) -> None:
+        """A full disk has room again and the runtime takes work again (`StationRuntime.retry_store`)."""
+        self._clear(AlarmKind.DISK)
 
     def sync(self, needs_admin: bool, reason: str | None) -> None:
         """The sync worker's state: refused credentials pause it until an admin acts."""

@@ -33,12 +33,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from app.clock import Clock
+from app.audit import record_fact
+from app.clock import Clock, iso
 from app.devices import DeviceStatus, LabelPrinter, Scale, Scan, Scanner, WeightReading
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from app.labels import Label, Party, build_label, label_for
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
@@ -55,8 +57,23 @@ BACKUP_CHECK_SECONDS = 600.0  # how often the housekeeping thread asks whether a
 RULES_TIMER_SECONDS = 300.0
 RULES_TIMER_DAYS = 30
 WAIT_RECHECK_SECONDS = 1.0  # how soon a parcel waiting for a waybill notices numbers that arrived
+DISK_RECHECK_SECONDS = 5.0  # how soon a bench stopped by a full disk notices the space freed
+RESUMED = N_("The disk has room again: packing goes on")
+RESUMED_REFUSED = N_("The disk has room again: packing goes on. Not recorded while it was stopped — scan again: "
+                     "{codes}")
 RULES_AFTER = frozenset({"label_queued", "override_accepted", "short_shipped", "order_cancelled", "order_refunded",
                          "weight_mismatch", "weight_unusual"})
+
+
+@dataclass
+class Halt:
+    """Why and since when the bench stopped, and what came meanwhile: the scans it refused (answered
+    as not recorded, named again when it goes on) and the print results it will record then."""
+
+    kind: str  # DISK_FULL or IO_ERROR (app.store.faults)
+    at: datetime
+    refused: list[str] = field(default_factory=list)
+    print_results: list[PrintResult] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -73,6 +90,7 @@ class Listeners:
     status: list[Callable[[DeviceStatus], None]] = field(default_factory=list)
     error: list[Callable[[str], None]] = field(default_factory=list)
     halted: list[Callable[[str], None]] = field(default_factory=list)  # once, when the disk stops the bench
+    resumed: list[Callable[[Phrase], None]] = field(default_factory=list)  # when it goes on (a full disk freed)
     unrecorded: list[Callable[[Scan], None]] = field(default_factory=list)  # each scan that came after it
     printed: list[Callable[[Label], None]] = field(default_factory=list)
     weight: list[Callable[[WeightReading], None]] = field(default_factory=list)  # every reading, for display
@@ -99,7 +117,8 @@ class StationRuntime:
         # Scans, weights and calls, one at a time; chores run here between them on timers a busy
         # inbox (a scale reporting ten times a second) cannot starve.
         recheck = Chore(WAIT_RECHECK_SECONDS, lambda: self._unless_halted(self._recheck_waiting))
-        self.worker = Worker("station-runtime", chores=[recheck,
+        self.disk_recheck = Chore(DISK_RECHECK_SECONDS, self.retry_store)
+        self.worker = Worker("station-runtime", chores=[recheck, self.disk_recheck,
                                                         *(chores or [])], on_error=self._report_error)
         # Long periodic checks (time-based rules, overdue parcels) run on a thread of their own: at
         # 10^6 orders one round takes seconds, which must never stall a scan. They open cases in
@@ -114,6 +133,7 @@ class StationRuntime:
         self.on_stop: list[Callable[[], Any]] = []
         self._started_at = clock.now()
         self.halted: str | None = None  # why the runtime stopped taking work (a full or failing disk)
+        self._halt: Halt | None = None
 
     # ----- wiring -----
     def start(self) -> None:
@@ -198,30 +218,37 @@ class StationRuntime:
 
     # ----- the owning thread -----
     def _handle(self, kind: str, item: Any) -> None:
-        if kind == "scan" and self.halted is not None:
-            # Nothing can be recorded any more, but a scan must still be answered: say it was not kept.
+        if self._halt is None:
+            self._unless_halted(lambda: self._take(kind, item))
+            if self._halt is None:
+                return
+        # Stopped, before this input or by it: nothing was recorded. A scan must still be answered
+        # (it was not kept); a print result is recorded once the disk has room.
+        if kind == "scan":
+            self._halt.refused.append(item.raw.decode("utf-8", "replace")[:64])
             for listener in list(self.listeners.unrecorded):
                 listener(item)
-            return
-        self._unless_halted(lambda: self._take(kind, item))
+        elif kind == "printed":
+            self._halt.print_results.append(item)
 
     def _unless_halted(self, step: Callable[[], Any]) -> None:
         """Run a step of this thread; a full or failing disk halts the runtime instead of failing it
         (every next input would fail the same way, one error per scan)."""
-        if self.halted is not None:
-            return  # stopped: no more work until the station is restarted
+        if self._halt is not None:
+            return  # stopped: no more work until the disk has room again (`retry_store`) or a restart
         try:
             step()
         except Exception as exc:
             kind = disk_fault(exc, self.flow.store.path.parent)
             if kind is None:
                 raise
-            self._halt(kind, exc)
+            self._stop_on(kind, exc)
 
-    def _halt(self, kind: str, exc: Exception) -> None:
+    def _stop_on(self, kind: str, exc: Exception) -> None:
         """Stop taking work, say why once, in one line, to the packer and the log. Nothing committed
         is lost (SQLite rolled back only the input that hit the fault), so the line says since when
-        everything is safe; the store is recovered at the next start (`Store.recover`)."""
+        everything is safe. A full disk is retried every DISK_RECHECK_SECONDS (`retry_store`); a
+        failing one waits for a restart, which recovers and checks the store (`Store.recover`)."""
         folder = self.flow.store.path.parent
         zone = ZoneInfo(self.tz)
         since, now = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for t in (self._started_at, self.clock.now()))
@@ -229,10 +256,36 @@ class StationRuntime:
         cure = "free space" if kind == DISK_FULL else "check the disk"
         self.halted = (f"{cause}; nothing scanned since {since} was lost (the input at {now} was not recorded)"
                        f" — packing stopped: {cure}, then restart the station")
+        self._halt = Halt(kind, self.clock.now())
         log.error("%s", self.halted)
         log.debug("the fault that stopped the station", exc_info=exc)
         for listener in [*self.listeners.error, *self.listeners.halted]:
             listener(self.halted)
+
+    def retry_store(self) -> None:
+        """While a full disk stops the bench (a chore, every DISK_RECHECK_SECONDS; docs/architecture.md
+        §3.3): once a write commits again — an audit entry saying since when the bench stood and which
+        scans it refused — the bench takes work again, records the labels that printed meanwhile, and
+        says which scans to repeat. They are not replayed: the packer was told they did not count."""
+        halt = self._halt
+        if halt is None or halt.kind != DISK_FULL:
+            return
+        try:
+            with self.flow.store.atomic():
+                record_fact("store.resumed", "-", self.clock.now(), {
+                    "station": self.flow.config.station, "halted_at": iso(halt.at), "refused": halt.refused,
+                }, sync=False)
+        except Exception as exc:
+            if disk_fault(exc, self.flow.store.path.parent) is None:
+                raise
+            return  # still full: the next check tries again
+        self._halt, self.halted = None, None
+        log.warning("the disk has room again: packing goes on (%d scans refused meanwhile)", len(halt.refused))
+        words = Phrase(RESUMED_REFUSED, {"codes": ", ".join(halt.refused)}) if halt.refused else Phrase(RESUMED)
+        for listener in list(self.listeners.resumed):
+            listener(words)
+        for result in halt.print_results:
+            self._handle("printed", result)
 
     def _take(self, kind: str, item: Any) -> None:
         if kind == "scan":
@@ -243,6 +296,8 @@ class StationRuntime:
         elif kind == "weight":
             if not self._weigh(item):
                 return  # nothing judged: a pushing scale's own next reading is the next input
+        elif kind == "printed":
+            self._record_print_result(item)
         else:
             result = item()
             if isinstance(result, Outcome):
@@ -299,8 +354,9 @@ class StationRuntime:
         return build_label(job_id, self.sender, self.flow.config.station, self.tz, self._passport_url(job_id))
 
     def _deliver_print_result(self, result: PrintResult) -> None:
-        """The print worker's side: the result is recorded on this runtime's thread, in order with scans."""
-        self.call(lambda: self._record_print_result(result))
+        """The print worker's side: the result is recorded on this runtime's thread, in order with scans
+        (kept for after a halt: a label that printed meanwhile is recorded when the disk has room)."""
+        self.worker.post(lambda: self._handle("printed", result))
 
     def _record_print_result(self, result: PrintResult) -> None:
         self._printing.discard(result.job_id)

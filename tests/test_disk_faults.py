@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import sqlite3
 import subprocess
@@ -19,19 +20,21 @@ from app.audit import verify_chain
 from app.clock import FakeClock
 from app.demo import product_barcode, seed_demo
 from app.devices import Scan
-from app.labels import Party
+from app.labels import Party, build_label
 from app.pack.flow import FlowConfig, PackFlow
+from app.printing import PrintResult
 from app.station import StationRuntime
 from app.store import Store, open_store, store_path
 from app.store.db import StoreFaultError
 from app.store.faults import DISK_FULL, IO_ERROR, disk_fault
-from app.store.models import ScanEvent
+from app.store.models import AuditEntry, PrintJob, ScanEvent
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
+from tests.helpers import FullDisk
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKER, ORDER = "B-1001", "TB2026112500001"
-TEA, CHOP = product_barcode("TEA-LJ-250"), product_barcode("CHOP-BMB-5")
+TEA, CHOP, MUG = product_barcode("TEA-LJ-250"), product_barcode("CHOP-BMB-5"), product_barcode("MUG-CER-01")
 
 
 class Bench:
@@ -74,7 +77,8 @@ def test_sqlite_full_halts_the_bench_once_with_the_real_cause(demo_store: Store,
     reported = len(bench.outcomes)
     bench.scan(CHOP, TEA, "NOT-A-CODE")  # no more work, and no error per scan
     assert len(bench.outcomes) == reported and len(bench.errors) == 1
-    assert bench.unrecorded == [CHOP.encode(), TEA.encode(), b"NOT-A-CODE"]  # each answered: not recorded
+    # Each answered as not recorded: the one that hit the full disk, and each after it.
+    assert bench.unrecorded == [b"NOT-A-CODE", CHOP.encode(), TEA.encode(), b"NOT-A-CODE"]
     # Everything the packer was told is in the store; the input that hit the full disk is not.
     assert ScanEvent.select().count() == reported
     assert verify_chain().ok
@@ -98,6 +102,59 @@ def test_an_io_error_on_commit_halts_and_loses_nothing_committed(demo_store: Sto
     monkeypatch.setattr(demo_store.db, "commit", real_commit)
     assert bench.outcomes == ["login", "order_opened", "item_ok"]
     assert ScanEvent.select().count() == 3 and bench.runtime.flow.lines()[1][2] == 0  # CHOP not counted
+
+
+def test_the_bench_goes_on_by_itself_once_the_disk_has_room(demo_store: Store, clock: FakeClock,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The periodic re-check (`retry_store`, a chore of the runtime) finds the disk still full and
+    waits; once a write commits again the bench takes scans, records the label that printed meanwhile,
+    puts the outage and the scans it refused in the audit chain, and names those scans to repeat."""
+    bench = Bench(demo_store, clock)
+    resumed: list[str] = []
+    bench.runtime.listeners.resumed.append(lambda words: resumed.append(words.text("en")))
+    printer = bench.runtime.printer
+    assert isinstance(printer, SimulatedPrinter)
+    printer.fault = "paper out"
+    bench.scan(PACKER, "TB2026112500002", MUG)  # one MUG: weighed, its label queued, the printer refuses it
+    assert bench.outcomes[-2:] == ["label_queued", "print_failed"]
+    job = PrintJob.get()
+    disk = FullDisk(demo_store, monkeypatch)
+    bench.scan(CHOP)  # hits the full disk: packing stops
+    assert len(bench.halts) == 1 and bench.runtime.halted is not None
+    bench.runtime.submit_scan(Scan(TEA.encode(), "test", clock.now()))
+    label = build_label(job.id, bench.runtime.sender, "T-1", bench.runtime.tz)
+    bench.runtime._deliver_print_result(PrintResult(job.id, label, True))  # a retry that printed meanwhile
+    bench.runtime.run_pending()
+    assert bench.unrecorded == [CHOP.encode(), TEA.encode()] and "label_printed" not in bench.outcomes
+    bench.runtime.retry_store()  # still full: still stopped, nothing said
+    assert bench.runtime.halted is not None and resumed == []
+    disk.free()
+    bench.runtime.retry_store()
+    assert bench.runtime.halted is None
+    assert resumed == [f"The disk has room again: packing goes on. Not recorded while it was stopped — scan again: "
+                       f"{CHOP}, {TEA}"]
+    assert bench.outcomes[-1] == "label_printed" and PrintJob.get().state == "done"
+    entry = AuditEntry.select().where(AuditEntry.kind == "store.resumed").get()
+    assert json.loads(entry.payload)["refused"] == [CHOP, TEA]
+    bench.scan(ORDER, TEA)  # the bench takes work again
+    assert bench.outcomes[-2:] == ["order_opened", "item_ok"] and len(bench.halts) == 1
+    assert verify_chain().ok
+
+
+def test_a_failing_disk_waits_for_a_restart(demo_store: Store, clock: FakeClock) -> None:
+    """An I/O error is no full disk: a write that works again proves nothing about the disk."""
+    bench = Bench(demo_store, clock)
+    resumed: list[object] = []
+    bench.runtime.listeners.resumed.append(resumed.append)
+
+    def failing() -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    bench.runtime.call(failing)
+    bench.runtime.run_pending()
+    assert bench.runtime.halted is not None
+    bench.runtime.retry_store()
+    assert bench.runtime.halted is not None and resumed == []
 
 
 @pytest.mark.parametrize(("raised", "kind"), [
@@ -197,6 +254,33 @@ def test_disk_full_during_packing_then_freed(small_disk: Path, tmp_path: Path) -
     store = open_store(data_dir)
     try:
         assert store.integrity_check() == "ok" and verify_chain().ok
+    finally:
+        store.close()
+
+
+def test_a_real_full_disk_freed_in_the_running_station(small_disk: Path, clock: FakeClock) -> None:
+    """The station's own process, on a disk that really fills: it stops, waits while the disk stays
+    full, and goes on by itself once the filler is gone — no restart."""
+    store = open_store(small_disk / "station", clock)
+    try:
+        seed_demo(store, clock, waybills=20)
+        bench = Bench(store, clock)
+        resumed: list[str] = []
+        bench.runtime.listeners.resumed.append(lambda words: resumed.append(words.text("zh_CN")))
+        bench.scan(PACKER, ORDER, TEA)
+        filler = _fill(small_disk)
+        for _ in range(400):
+            bench.scan("NOT-A-CODE")
+            if bench.halts:
+                break
+        assert len(bench.halts) == 1 and bench.halts[0].startswith("disk full")
+        bench.runtime.retry_store()
+        assert bench.runtime.halted is not None and resumed == []
+        filler.unlink()
+        bench.runtime.retry_store()
+        assert bench.runtime.halted is None and resumed and "NOT-A-CODE" in resumed[0]
+        bench.scan(CHOP)
+        assert bench.outcomes[-1] == "item_ok" and verify_chain().ok
     finally:
         store.close()
 

@@ -23,6 +23,7 @@ class StationBridge(QObject):
     error = Signal(str)  # a runtime step failed; the bench keeps going
     halted = Signal(str)  # a disk fault stopped the runtime: the one line that says why
     unrecorded = Signal(str)  # a scan (as text) that came after that, so was not recorded
+    resumed = Signal(object)  # app.i18n.Phrase: the disk has room again, the bench takes work again
     printed = Signal(bytes)  # the label just printed, as a PNG preview
     weight = Signal(object)  # app.devices.WeightReading
 
@@ -33,7 +34,7 @@ class StationBridge(QObject):
         self._hooks: list[tuple[list[Any], Callable[[Any], None]]] = [
             (listeners.outcome, self._on_outcome), (listeners.status, self.status.emit),
             (listeners.error, self.error.emit), (listeners.halted, self.halted.emit),
-            (listeners.unrecorded, self._on_unrecorded),
+            (listeners.unrecorded, self._on_unrecorded), (listeners.resumed, self.resumed.emit),
             (listeners.printed, self._on_printed),
             (listeners.weight, self.weight.emit),
         ]

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from app.alarms import AlarmBoard, AlarmKind
 from app.clock import SystemClock
-from app.i18n import N_, translator
+from app.i18n import N_, Phrase, translator
 from app.pack.outcomes import Level, Outcome
+from app.station import RESUMED
 from ui.alarm_view import AlarmView
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         bridge.status.connect(self.alarms.device_status)
         bridge.halted.connect(self.alarms.halted)
         bridge.unrecorded.connect(self._unrecorded)
+        bridge.resumed.connect(self._resumed)
         bridge.error.connect(self._on_error)
         bridge.printed.connect(self.pack_screen.show_label)
         bridge.weight.connect(self.pack_screen.show_weight)
@@ -249,6 +251,14 @@ class MainWindow(QMainWindow):
         text = translator(self.lang).gettext("Scan {code} was NOT recorded: packing is stopped (see above).")
         self.alarm_view.show_answer(text.format(code=shown), Level.ERROR)
         self._alarm(Level.ERROR)
+
+    def _resumed(self, words: Phrase) -> None:
+        """The disk has room again: the alarm goes, and the pack screen says which scans to repeat."""
+        self.alarms.resumed()
+        level = Level.WARN if words.message != RESUMED else Level.OK
+        self.pack_screen.show_message(words.text(self.lang), level)
+        self.alarm_view.show_answer(words.text(self.lang), level)
+        self._alarm(level)
 
     def _on_error(self, message: str) -> None:
         self.pack_screen.show_error(message)

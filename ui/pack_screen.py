@@ -182,11 +182,14 @@ class PackScreen(QWidget):
             self.chips["printer"].set_state(DeviceState.FAULT, str(outcome.detail.get("reason", "")))
 
     def show_error(self, message: str) -> None:
+        self.show_message(translator(self.lang).gettext("System error: {message}").format(message=message), Level.ERROR)
+
+    def show_message(self, text: str, level: Level) -> None:
+        """Words of the bench itself, not an answer to a scan (a system error, the disk back)."""
         self.last_event = None
         self.seen += 1
-        text = translator(self.lang).gettext("System error: {message}").format(message=message)
-        self.banner.show_message(text, Level.ERROR)
-        self._add_recent(text, Level.ERROR)
+        self.banner.show_message(text, level)
+        self._add_recent(text, level)
 
     def show_status(self, status: DeviceStatus) -> None:
         chip = self.chips.get(status.device)

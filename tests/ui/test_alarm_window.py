@@ -3,8 +3,6 @@ devices driven like the demo panel drives them, scans typed by a wedge scanner).
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -16,6 +14,7 @@ from app.store.models import ScanEvent
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
 from sync.worker import SyncStatus
+from tests.helpers import FullDisk
 from tests.ui.keys import SCANNER_MS, type_keys
 from ui.app import Station
 from ui.main_window import HANDOVER
@@ -120,20 +119,31 @@ def test_several_alarms_show_the_most_severe_and_list_the_others(bench: Bench, q
     bench.wait_alarm(None)
 
 
-def test_a_full_disk_stops_packing_on_the_alarm_page_with_what_to_do(bench: Bench) -> None:
-    bench.scan(PACKER, "login")
-
-    def disk_full() -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    bench.station.runtime.call(disk_full)  # a commit on a full disk, as SQLite reports it
+def test_a_full_disk_stops_packing_on_the_alarm_page_and_freed_space_gives_the_order_back(
+        bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench.open_order()
+    disk = FullDisk(bench.station.store, monkeypatch)
+    runtime, view, screen = bench.station.runtime, bench.window.alarm_view, bench.window.pack_screen
+    bench.ts = type_keys(CHOP, bench.ts, SCANNER_MS) + 1_000  # the commit finds the disk full
     bench.wait_alarm(AlarmKind.DISK)
-    view = bench.window.alarm_view
-    assert view.title.text() == "磁盘已满，打包已停止" and "重启" in view.action.text()
+    assert view.title.text() == "磁盘已满，打包已停止" and "自动继续" in view.action.text()
     assert view.detail.text() == f"详情：{mount_point(bench.station.store.path.parent)}"
+    bench.qtbot.waitUntil(lambda: CHOP in view.answer.text() and "未被记录" in view.answer.text())
     bench.station.opened.devices.scanner.unplug()  # type: ignore[union-attr]
     bench.qtbot.waitUntil(lambda: "扫描枪断开" in view.others.text())
     assert view.title.text() == "磁盘已满，打包已停止"  # the disk outranks everything
+    bench.station.opened.devices.scanner.replug()  # type: ignore[union-attr]
+    bench.qtbot.waitUntil(lambda: not view.others.isVisible())
+    runtime.worker.schedule(runtime.disk_recheck, 0)  # the periodic re-check, now: still full
+    runtime.worker.post(lambda: None)  # runs after the re-check (the worker's loop runs chores first)
+    assert runtime.worker.wait_idle(5) and runtime.halted is not None and bench.window.alarm_shown
+    disk.free()
+    runtime.worker.schedule(runtime.disk_recheck, 0)
+    bench.wait_alarm(None)  # back to the order by itself, told which scan to repeat
+    assert "磁盘已有空间" in screen.banner.text() and CHOP in screen.banner.text()
+    assert ORDER in screen.order.text()
+    bench.scan(CHOP, "item_ok")  # scanned again: counted once
+    assert [screen.lines.item(r, 2).text() for r in range(2)] == ["1 / 2", "1 / 1"]
 
 
 def test_sync_needing_an_admin_is_the_whole_window_until_a_round_is_accepted(bench: Bench) -> None:

@@ -8,10 +8,12 @@ import json
 import random
 import threading
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from app.demo import ORDERS, product_barcode
 from app.store.models import AuditEntry, ScanEvent
+from tests.helpers import FullDisk
 from tests.ui.keys import LoadedLoop, deliver, scanner_presses
 from tests.ui.test_handover_screen import Bench
 from ui.app import TYPED, Station
@@ -111,9 +113,10 @@ def test_typing_on_the_pack_screen_is_shown_and_accepted_as_a_scan(qtbot: QtBot,
     assert not notes.chip.isVisible()
 
 
-def test_a_scan_after_the_disk_stopped_the_bench_is_answered_not_recorded(qtbot: QtBot, station: Station) -> None:
+def test_a_scan_after_the_disk_stopped_the_bench_is_answered_not_recorded(qtbot: QtBot, station: Station,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     view = station.window.alarm_view
-    station.runtime.halted = "disk full: free space 0 B; packing stopped"  # as StationRuntime._halt leaves it
+    FullDisk(station.store, monkeypatch)  # the scan below is the one that finds it full: packing stops
     scan_jittered(qtbot, [PACKER], random.Random(9), start=70_000)
     qtbot.waitUntil(lambda: "未被记录" in view.answer.text())
     assert PACKER in view.answer.text() and wedge_scans() == []
