@@ -9,6 +9,12 @@ announced. A supervisor called again to a live call (`call_supervisor`) is annou
 the call is news again. Listeners run on the committing thread and must be quick (the notifier
 only queues); one that raises is logged and the others still run.
 
+A case's title is a `Phrase`, worded where it is read (docs/i18n.md): `title` keeps its English text
+as the record (CLI, audit facts), the case's detail keeps the phrase (`TITLE_WORDS`, so the audit
+chain covers it with the row), and `case_title` gives it back — or, for a case opened before titles
+were phrases, the title as stored. The SOP is kept as its English msgid; `case_sop` words it (an
+SOP the catalog does not know, a site's own rule's or an older case's, reads as it was written).
+
 Queries for the queue and the UI: `list_cases` and `weekly_heatmap`.
 """
 
@@ -24,10 +30,11 @@ from zoneinfo import ZoneInfo
 from app.audit import record_fact
 from app.clock import Clock, iso, parse_iso
 from app.errors import InputError
-from app.i18n import N_, translator
+from app.i18n import N_, Phrase
 from app.store import Store
 from app.store.models import ExceptionCase, Order, Shipment
 from app.store.states import LIVE_CASE_STATES, CaseState
+from app.stored_words import dump_words, load_words
 from app.terms import CASE_STATES, named
 
 NOT_HANDED_OVER = "not_handed_over"
@@ -35,6 +42,11 @@ SUPERVISOR_CALL = "supervisor_call"
 CALL_SOP = N_("Go to the station: acknowledge when you are on your way, resolve with a note when done.")
 CALL_TITLE_ORDER = N_("Supervisor called to station {station} for order {order_id}")
 CALL_TITLE_BENCH = N_("Supervisor called to station {station}")
+OVERDUE_TITLE = N_("{tracking_no} packed {hours} h ago, never handed over")
+OVERDUE_SOP = N_("Find the parcel (shelf, bench, cage). Hand it over in the next batch, or void the label and "
+                 "re-pack if it is lost.")
+RULE_TITLE = N_("{subject}: {title}")  # a rule's case: the order, parcel or SKU it is about, and the rule's title
+TITLE_WORDS = "title_words"  # the key of the title's phrase in a case's detail (and its exception.opened fact)
 SEVERITIES = ("info", "warning", "critical")
 ROUTES = ("packer", "supervisor", "admin")  # the role that works a case
 LIVE_STATES = LIVE_CASE_STATES
@@ -53,12 +65,17 @@ NO_CASE = N_("no case {case}")
 
 
 def open_case(store: Store, clock: Clock, *, dedupe_key: str, tag: str, rule_id: str, severity: str, route: str,
-              title: str, sop: str = "", order: Order | None = None, shipment: Shipment | None = None,
+              title: Phrase | str, sop: str = "", order: Order | None = None, shipment: Shipment | None = None,
               detail: dict[str, Any] | None = None, actor: str = "system") -> ExceptionCase | None:
-    """Open a case unless one with the same key is still live; returns the new case or None."""
+    """Open a case unless one with the same key is still live; returns the new case or None.
+
+    `title` and `sop`: English msgids (a title with its fields, a Phrase), or words of a site's own that
+    the catalog does not know, shown as written."""
     if severity not in SEVERITIES:
         raise CaseError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
     now = clock.now()
+    title = title if isinstance(title, Phrase) else Phrase(title)
+    words = dump_words(title)
     with store.atomic():
         live = ExceptionCase.select(ExceptionCase.id).where(
             (ExceptionCase.dedupe_key == dedupe_key) & (ExceptionCase.state != CaseState.RESOLVED)).exists()
@@ -66,13 +83,13 @@ def open_case(store: Store, clock: Clock, *, dedupe_key: str, tag: str, rule_id:
             return None
         case = ExceptionCase.create(
             dedupe_key=dedupe_key, tag=tag, rule_id=rule_id, severity=severity, route=route, order=order,
-            shipment=shipment, title=title, sop=sop, detail=json.dumps(detail or {}, ensure_ascii=False),
-            opened_at=iso(now), updated_at=iso(now),
+            shipment=shipment, title=title.plain(), sop=sop, opened_at=iso(now), updated_at=iso(now),
+            detail=json.dumps({**(detail or {}), TITLE_WORDS: words}, ensure_ascii=False),
         )
         record_fact("exception.opened", actor, now, {
             "case": case.id, "key": dedupe_key, "tag": tag, "rule_id": rule_id, "severity": severity,
             "route": route, "order_id": order.order_id if order else None,
-            "tracking_no": shipment.tracking_no if shipment else None, "title": title,
+            "tracking_no": shipment.tracking_no if shipment else None, "title": title.plain(), TITLE_WORDS: words,
         })
     _announce_after_commit(store, case)
     return case  # type: ignore[no-any-return]
@@ -138,12 +155,11 @@ def call_supervisor(store: Store, clock: Clock, station: str, order: Order | Non
         live = ExceptionCase.get_or_none(
             (ExceptionCase.dedupe_key == key) & (ExceptionCase.state != CaseState.RESOLVED))
         if live is None:
-            english = CALL_TITLE_ORDER if order is not None else CALL_TITLE_BENCH
-            values = {"station": station, "order_id": subject}
-            title = f"{translator('zh_CN').gettext(english).format(**values)} / {english.format(**values)}"
-            sop = f"{translator('zh_CN').gettext(CALL_SOP)}\n{CALL_SOP}"
+            title = Phrase(CALL_TITLE_ORDER if order is not None else CALL_TITLE_BENCH,
+                           {"station": station, "order_id": subject})
             case = open_case(store, clock, dedupe_key=key, tag=SUPERVISOR_CALL, rule_id="builtin.call_supervisor",
-                             severity="warning", route="supervisor", title=title, sop=sop, order=order, actor=caller,
+                             severity="warning", route="supervisor", title=title, sop=CALL_SOP, order=order,
+                             actor=caller,
                              detail={"station": station, "calls": 1, "last_called_at": iso(now),
                                      "called_by": caller})
             assert case is not None  # no live case with the key, inside this transaction
@@ -157,6 +173,38 @@ def call_supervisor(store: Store, clock: Clock, station: str, order: Order | Non
                                                       "calls": detail["calls"], "station": station})
     _announce_after_commit(store, live)
     return live  # type: ignore[no-any-return]
+
+
+def case_title(title: str, words: Any = None) -> Phrase:
+    """A case's title to word in the reader's language: its phrase (`words`, as `detail_words` or the
+    exception.opened fact give it), else the title as stored (a case from before titles were phrases)."""
+    return load_words(words) or Phrase(title)
+
+
+def detail_words(detail: str) -> Any:
+    """The title's phrase data a case's detail keeps, or None."""
+    try:
+        data = json.loads(detail or "{}")
+    except ValueError:
+        return None
+    return data.get(TITLE_WORDS) if isinstance(data, dict) else None
+
+
+def case_sop(sop: str) -> Phrase:
+    """A case's SOP to word in the reader's language (an id the catalog lacks reads as written)."""
+    return Phrase(sop)
+
+
+def shown_detail(detail: str) -> str:
+    """A case's detail as a person reads it: without the title's phrase, which the title shows."""
+    try:
+        data = json.loads(detail or "{}")
+    except ValueError:
+        return detail
+    if not isinstance(data, dict) or TITLE_WORDS not in data:
+        return detail
+    data.pop(TITLE_WORDS)
+    return json.dumps(data, ensure_ascii=False) if data else ""
 
 
 def calls_of(case: ExceptionCase) -> int:
@@ -187,9 +235,8 @@ def open_overdue_handover_cases(store: Store, clock: Clock, station: str, max_ag
         case = open_case(
             store, clock, dedupe_key=f"{NOT_HANDED_OVER}:{parcel.tracking_no}", tag=NOT_HANDED_OVER,
             rule_id="builtin.handover_overdue", severity="warning", route="supervisor",
-            title=f"{parcel.tracking_no} packed {parcel.age_hours:.0f} h ago, never handed over",
-            sop="Find the parcel (shelf, bench, cage). Hand it over in the next batch, or void the label "
-                "and re-pack if it is lost. 找到包裹并在下一批交接；如丢失，作废面单后重新打包。",
+            title=Phrase(OVERDUE_TITLE, {"tracking_no": parcel.tracking_no, "hours": f"{parcel.age_hours:.0f}"}),
+            sop=OVERDUE_SOP,
             order=shipment.order, shipment=shipment,
             detail={"packed_at": parcel.packed_at, "age_hours": round(parcel.age_hours, 1),
                     "carrier": parcel.carrier, "open_batch": parcel.open_batch},

@@ -32,8 +32,9 @@ from datetime import datetime
 from typing import Any
 
 from app.backoff import Backoff
-from app.cases import SUPERVISOR_CALL, calls_of
+from app.cases import SUPERVISOR_CALL, calls_of, case_sop, case_title, detail_words
 from app.clock import Clock
+from app.documents.words import BILINGUAL, BILINGUAL_WORDS
 from app.errors import PackBenchError
 from app.i18n import N_, translator
 from app.store.models import ExceptionCase
@@ -85,18 +86,24 @@ def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
 
 
 def case_message(case: ExceptionCase) -> dict[str, Any]:
-    """One paragraph, Chinese then English: severity, tag, order, title, first line of the SOP."""
+    """One paragraph, Chinese then English: severity, tag, order, title, first line of the SOP (each
+    language's first line: the catalog words a shipped rule's SOP, docs/i18n.md)."""
     severity = str(case.severity)
     order = case.order.order_id if case.order_id is not None else "-"
-    sop = next((line.strip() for line in str(case.sop).splitlines() if line.strip()), "")
+    sop = " ".join(dict.fromkeys(_first_line(case_sop(str(case.sop)).text(lang)) for lang in BILINGUAL))
+    title = BILINGUAL_WORDS(case_title(str(case.title), detail_words(str(case.detail))), sep=" / ")
     parts = [f"【{SEVERITY_ZH.get(severity, severity)} {severity.upper()}】异常 Exception #{case.id}",
-             f"标签 Tag: {case.tag}", f"订单 Order: {order}", f"{case.title}"]
+             f"标签 Tag: {case.tag}", f"订单 Order: {order}", title]
     calls = calls_of(case)
     if case.tag == SUPERVISOR_CALL and calls > 1:
         parts.append(f"{translator('zh_CN').gettext(CALLS).format(calls=calls)} {CALLS.format(calls=calls)}")
     if sop:
         parts.append(f"处理 SOP: {sop}")
     return {"msgtype": "text", "text": {"content": "；".join(parts)}}
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def with_mentions(body: dict[str, Any], at_mobiles: tuple[str, ...]) -> dict[str, Any]:

@@ -102,4 +102,7 @@ CASE_TAGS: dict[str, str] = {
     "intercept": N_("Intercept"),
     "compliance": N_("Compliance"),
     "supervisor_call": N_("Supervisor call"),
+    "import_attention": N_("Import needs attention"),
+    "tracking_abort": N_("Tracking stopped"),
+    "tracking_stalled": N_("Tracking stalled"),
 }

@@ -16,14 +16,17 @@ a parcel handed over whose carrier trail has been silent for `STALLED_HOURS` acr
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.cases import SUPERVISOR_CALL
+from app.cases import SUPERVISOR_CALL, TITLE_WORDS, case_title
 from app.clock import Clock, iso
+from app.i18n import N_, Phrase
 from app.store.states import CaseState
+from app.stored_words import dump_words, load_words
 from protocol import SupervisorCallOut
 from server.db import ServerDb, take_positions
 from server.models import ServerCase
@@ -36,7 +39,9 @@ STALLED_HOURS = 48
 STALLED_TAG = "tracking_stalled"
 COLUMNS = ("id", "warehouse", "station_id", "station_case", "dedupe_key", "tag", "rule_id", "severity", "route",
            "order_id", "tracking_no", "title", "state", "opened_at", "updated_at", "acked_by", "acked_at",
-           "resolved_by", "resolved_at", "note")
+           "resolved_by", "resolved_at", "note", "title_words")
+MAX_WORDS = 4000  # characters of a title's phrase kept; a longer one is not a title's, and the text shows
+STALLED_TITLE = N_("Tracking stalled {hours} h after handover: {tracking_no} (station {station})")
 
 
 class CaseError(ValueError):
@@ -65,6 +70,29 @@ class Case:
     resolved_by: str | None
     resolved_at: str | None
     note: str
+    title_words: str = ""
+
+    def worded_title(self, lang: str) -> str:
+        return title_of(self.title, self.title_words).text(lang)
+
+
+def title_of(title: str, title_words: str) -> Phrase:
+    """A server case's title to word in the reader's language (docs/i18n.md): from its words (the
+    `title_words` column), else as the station stored it."""
+    try:
+        words = json.loads(title_words) if title_words else None
+    except ValueError:
+        words = None
+    return case_title(title, words)
+
+
+def _words(payload: dict[str, Any]) -> str:
+    """The title's phrase of an exception.opened fact, as JSON to keep ('' if it has none we can read)."""
+    words = payload.get(TITLE_WORDS)
+    if load_words(words) is None:
+        return ""
+    text = json.dumps(words, ensure_ascii=False)
+    return text if len(text) <= MAX_WORDS else ""
 
 
 def _text(payload: dict[str, Any], key: str, limit: int = 200) -> str:
@@ -84,8 +112,8 @@ def project_opened(station_id: str, warehouse: str, payload: dict[str, Any], at:
                       rule_id=_text(payload, "rule_id"), severity=_text(payload, "severity", 20) or "warning",
                       route=_text(payload, "route", 40), order_id=_text(payload, "order_id", 64) or None,
                       tracking_no=_text(payload, "tracking_no", 64) or None,
-                      title=_text(payload, "title", 500) or _text(payload, "tag"), state=CaseState.OPEN, opened_at=at,
-                      updated_at=at)
+                      title=_text(payload, "title", 500) or _text(payload, "tag"), title_words=_words(payload),
+                      state=CaseState.OPEN, opened_at=at, updated_at=at)
 
 
 def project_bumped(station_id: str, payload: dict[str, Any], at: str) -> None:
@@ -224,13 +252,13 @@ def run_server_rules(sdb: ServerDb, clock: Clock, warehouse: str) -> int:
             if live:
                 continue
             stamp = iso(now)
-            title = (f"轨迹停滞 {STALLED_HOURS}h：{tracking_no} 交接后无承运商新轨迹 / "
-                     f"tracking stalled {STALLED_HOURS} h after handover (station {station_id})")
+            title = Phrase(STALLED_TITLE, {"hours": STALLED_HOURS, "tracking_no": tracking_no,
+                                           "station": station_id})
             sdb.execute('INSERT INTO "server_case" ("warehouse", "station_id", "station_case", "dedupe_key", "tag", '
-                        '"rule_id", "severity", "route", "order_id", "tracking_no", "title", "state", "opened_at", '
-                        '"updated_at", "note") VALUES (?, \'\', NULL, ?, ?, ?, \'warning\', \'supervisor\', ?, ?, ?, '
-                        "'open', ?, ?, '')",
-                        (warehouse, key, STALLED_TAG, "server.tracking_stalled", order_id, tracking_no, title, stamp,
-                         stamp))
+                        '"rule_id", "severity", "route", "order_id", "tracking_no", "title", "title_words", "state", '
+                        '"opened_at", "updated_at", "note") VALUES (?, \'\', NULL, ?, ?, ?, \'warning\', '
+                        "'supervisor', ?, ?, ?, ?, 'open', ?, ?, '')",
+                        (warehouse, key, STALLED_TAG, "server.tracking_stalled", order_id, tracking_no, title.plain(),
+                         json.dumps(dump_words(title), ensure_ascii=False), stamp, stamp))
             opened += 1
     return opened

@@ -48,6 +48,7 @@ from app.labels import mask_phone
 from app.pack.outcomes import MESSAGES, message_text
 from app.pack.weights import Tolerance
 from app.store.states import HandoverState
+from server.cases import title_of
 from server.db import ServerDb
 from server.models import Order, OrderLine, Parcel, ServerCase, Station, TrackingEvent
 from server.order_facts import Fact, facts_of, window
@@ -185,7 +186,8 @@ def gather(sdb: ServerDb, order_id: str, warehouses: tuple[str, ...], now: datet
                              "not_synced")
                    for f in facts if f.kind == PHOTO_KIND)
     case_infos = tuple(CaseInfo(int(c.station_case if c.station_case is not None else c.id), c.tag, c.rule_id,
-                                c.severity, c.state, c.title, c.opened_at, c.updated_at, c.note) for c in case_rows)
+                                c.severity, c.state, title_of(c.title, c.title_words), c.opened_at, c.updated_at,
+                                c.note) for c in case_rows)
     evidence = OrderEvidence(_order_info(order, order_id), lines, (), _scans(facts, names), parcel_infos,
                              _handovers(parcels, facts, names), trail, case_infos, _audit(facts, names), photos)
     live = evidence.live_parcel

@@ -17,7 +17,7 @@ from app.clock import Clock, SystemClock, iso
 from server.db import ServerDb, ServerDbError, describe, open_database
 from server.schema_audit_heads import AUDIT_HEADS
 from server.schema_carriers import CARRIERS
-from server.schema_console import ALERTS, CASES, CONSOLE_USERS
+from server.schema_console import ALERTS, CASE_WORDS, CASES, CONSOLE_USERS
 from server.schema_fulfilment import FULFILMENT
 from server.schema_hardening import HARDENING
 from server.schema_health import HEALTH
@@ -56,6 +56,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "order-health reports written on schedule", REPORTS),
     Migration(12, "order-health index: orders by warehouse and creation time", HEALTH_INDEXES),
     Migration(13, "order-health readings kept per hour", HEALTH_READINGS),
+    Migration(14, "exception case titles as words in each reader's language", CASE_WORDS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -261,6 +261,7 @@ class ServerCase(BaseModel):
     order_id = pw.TextField(null=True)
     tracking_no = pw.TextField(null=True)
     title = pw.TextField()
+    title_words = pw.TextField(default="")  # JSON of the title's phrase (app.stored_words), '' for older cases
     state = pw.TextField()
     opened_at = pw.TextField()
     updated_at = pw.TextField()

@@ -122,3 +122,9 @@ CASES = (
     """CREATE INDEX "server_case_station_pos" ON "server_case" ("station_id", "pos")""",
     """CREATE INDEX "server_case_dedupe" ON "server_case" ("dedupe_key")""",
 )
+
+CASE_WORDS = (
+    # A case's title as words to show in each reader's language (app.stored_words: a msgid and its
+    # fields, as JSON); '' for a case opened before, whose title is shown as it was stored.
+    """ALTER TABLE "server_case" ADD COLUMN "title_words" TEXT NOT NULL DEFAULT ''""",
+)

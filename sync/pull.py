@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from app.cases import open_case
 from app.clock import Clock, iso
+from app.i18n import N_, Phrase
 from app.importers import LineRecord, OrderRecord, ProductRecord, Source, apply_orders, apply_products
 from app.importers.products import barcode_key
 from app.store import Store
@@ -45,7 +46,8 @@ from app.store.models import (
     SyncCursor,
     TrackingEvent,
 )
-from app.store.states import PACKED_SESSIONS, PACKED_STATUSES, STOPPED_STATUSES, SessionState
+from app.store.states import PACKED_SESSIONS, PACKED_STATUSES, STOPPED_STATUSES, OrderStatus, SessionState
+from app.terms import named
 from protocol import MAX_PAGE, CaseChangeOut, OrderOut, ProductOut, TrackingEventOut
 from sync.client import Fetched
 
@@ -59,13 +61,13 @@ PAGE = 500
 ACTOR = "sync"
 CANCELLED = STOPPED_STATUSES
 IN_CHUNK = 500
-INTERCEPT_SOP = (
+INTERCEPT_SOP = N_(
     "Stop the parcel: take it out of the handover area and do not give it to the courier. If it was "
     "already handed over, ask the carrier to intercept it and return it to the warehouse. Then void the "
-    "label (supervisor) and return the items to stock.\n"
-    "拦截包裹：从交接区取出，不要交给快递员。如已交接，立即联系快递公司拦截并退回仓库。"
-    "然后由主管作废面单，商品退回库存。"
+    "label (supervisor) and return the items to stock."
 )
+INTERCEPT_TITLE = N_("Intercept {parcel}: order {order_id} {status} ({where})")
+STOPPED_WORDS: dict[str, str] = {OrderStatus.CANCELLED: N_("CANCELLED"), OrderStatus.REFUNDED: N_("REFUNDED")}
 
 T = TypeVar("T")
 
@@ -194,13 +196,13 @@ def _needs_intercept(incoming: OrderOut, packed: _Packed) -> bool:
 def _open_intercept(store: Store, clock: Clock, incoming: OrderOut, packed: _Packed) -> bool:
     shipment = packed.shipment
     tracking = shipment.tracking_no if shipment is not None else (packed.order.tracking_no or "")
-    where = ("ALREADY HANDED OVER to the carrier" if packed.handed_over else
-             "being packed right now" if packed.in_progress else "packed, not yet handed over")
+    where = Phrase(N_("ALREADY HANDED OVER to the carrier") if packed.handed_over else
+                   N_("being packed right now") if packed.in_progress else N_("packed, not yet handed over"))
     case = open_case(
         store, clock, dedupe_key=f"intercept:{incoming.order_id}", tag="intercept", rule_id="builtin.intercept",
         severity="critical", route="supervisor",
-        title=f"Intercept {tracking or incoming.order_id}: order {incoming.order_id} {incoming.status.upper()} "
-              f"({where})",
+        title=Phrase(INTERCEPT_TITLE, {"parcel": tracking or incoming.order_id, "order_id": incoming.order_id,
+                                       "status": named(STOPPED_WORDS, incoming.status), "where": where}),
         sop=INTERCEPT_SOP, order=packed.order, shipment=shipment, actor=ACTOR,
         detail={"status": incoming.status, "local_status": packed.order.status, "tracking_no": tracking or None,
                 "carrier": shipment.carrier if shipment is not None else packed.order.carrier,
@@ -292,13 +294,12 @@ def apply_tracking_page(clock: Clock, items: Sequence[TrackingEventOut]) -> int:
     return len(rows)
 
 
-TRACKING_ABORT_SOP = (
+TRACKING_ABORT_SOP = N_(
     "Kuaidi100 stopped tracking this parcel (its message is in the title). Check that the courier really "
     "collected it (handover sheet, courier's app); if it was collected, ask the carrier for its trail and "
-    "re-subscribe; if not, find the parcel and hand it over again.\n"
-    "快递100已停止跟踪该包裹（原因见标题）。请核实快递员是否已揽收（交接单、快递员APP）；已揽收则向快递公司"
-    "查询轨迹并重新订阅；未揽收则找到包裹重新交接。"
+    "re-subscribe; if not, find the parcel and hand it over again."
 )
+TRACKING_ABORT_TITLE = N_("Tracking stopped for {tracking_no}: {message}")
 
 
 def open_tracking_aborts(store: Store, clock: Clock, items: Sequence[TrackingEventOut]) -> int:
@@ -314,7 +315,8 @@ def open_tracking_aborts(store: Store, clock: Clock, items: Sequence[TrackingEve
         case = open_case(
             store, clock, dedupe_key=f"tracking_abort:{event.tracking_no}", tag="tracking_abort",
             rule_id="builtin.tracking_abort", severity="warning", route="supervisor",
-            title=f"Tracking stopped for {event.tracking_no} 停止跟踪: {event.context}", sop=TRACKING_ABORT_SOP,
+            title=Phrase(TRACKING_ABORT_TITLE, {"tracking_no": event.tracking_no, "message": event.context}),
+            sop=TRACKING_ABORT_SOP,
             order=order, shipment=shipment, actor=ACTOR,
             detail={"tracking_no": event.tracking_no, "carrier": event.carrier, "message": event.context,
                     "time": iso(event.time)})

@@ -19,10 +19,14 @@ import pytest
 from babel.messages.extract import extract_from_file
 
 from app.barcodes import BarcodeError, interpret
+from app.cases import RULE_TITLE as CASE_TITLE
+from app.cases import case_sop
 from app.handover import MESSAGES as HANDOVER
 from app.i18n import Phrase, Words, render, translator
 from app.pack.flow import DeviceReasons, Pending
 from app.pack.outcomes import MESSAGES as PACK
+from app.rules import RuleBook
+from app.rules.loader import Rule
 from app.terms import BARCODE_KINDS, CASE_STATES, COMMANDS, ROLES, SEVERITIES, WAYBILL_SOURCES, named
 from app.waybills import CARRIER_NAMES, PoolWarning
 
@@ -35,7 +39,7 @@ DOMAIN_SOURCES = ("app/pack/outcomes.py", "app/pack/flow.py", "app/handover.py",
 ALLOWED = frozenset({
     "SF", "ZTO", "YTO", "STO", "YUNDA", "JD", "JT", "EMS",  # carrier codes (and 中国邮政 EMS)
     "g", "kg", "mm",  # units
-    "GS1", "EAN-8", "UPC-E", "ASCII", "SOP",  # standards and terms used as names
+    "GS1", "EAN-8", "UPC-E", "ASCII", "SOP", "SKU", "UN38",  # standards and terms used as names (UN38.3)
     "PackBench",
 })
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
@@ -66,10 +70,11 @@ def bad_scan_reasons() -> list[Phrase]:
     return reasons
 
 
-# What holds an order: a rule's title. Rule files (assets/rules/default.toml, the server's overrides)
-# are data written in both languages by whoever writes the rules, not catalog entries yet: filled in
-# as a plain value here, like a name.
-RULE_TITLE = "收件手机号不是 11 位 / Receiver mobile number is not 11 digits"
+# What holds an order: the titles of the blocking rules, catalog msgids like any text (docs/i18n.md).
+RULES = RuleBook().defaults.rules
+HOLDING = tuple(Phrase(rule.title) for rule in RuleBook().defaults.blocking)
+# A rule's SOP names the fields a supervisor reads in the case's detail (order.items_key): codes.
+FIELD_PATH = re.compile(r"\b[a-z]+(?:_[a-z]+)*\.[a-z]+(?:_[a-z]+)*\b")
 
 
 def words_details() -> list[dict[str, Any]]:
@@ -79,7 +84,7 @@ def words_details() -> list[dict[str, Any]]:
     sets = []
     for k, reason in enumerate(reasons):
         sets.append({
-            **VALUES, "reason": reason, "reasons": RULE_TITLE,
+            **VALUES, "reason": reason, "reasons": HOLDING,
             "action": list(Pending)[k % len(Pending)].words,
             "command": named(COMMANDS, list(COMMANDS)[k % len(COMMANDS)]),
             "waybill": named(WAYBILL_SOURCES, list(WAYBILL_SOURCES)[k % len(WAYBILL_SOURCES)]),
@@ -175,6 +180,17 @@ def test_every_message_id_of_the_station_domain_in_both_languages() -> None:
         zh = render(msgid, "zh_CN", values)
         assert not foreign_latin(zh, values), f"{msgid!r} → {zh!r}"
         assert not CJK.search(without_values(render(msgid, "en", values), values)), msgid
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.id for rule in RULES])
+def test_every_shipped_rule_in_both_languages(rule: Rule) -> None:
+    """A case's title and SOP as the triage screen, the console and the evidence pack word them."""
+    title = Phrase(CASE_TITLE, {"subject": "TB2026112500001", "title": Phrase(rule.title)})
+    for text in (title.text("zh_CN"), case_sop(rule.sop).text("zh_CN")):
+        assert not foreign_latin(FIELD_PATH.sub(" ", text), {"subject": "TB2026112500001"}), (rule.id, text)
+        assert CJK.search(text), (rule.id, text)
+    for text in (title.text("en"), case_sop(rule.sop).text("en")):
+        assert not CJK.search(text), (rule.id, text)
 
 
 def test_the_check_itself_catches_english_in_chinese() -> None:

@@ -23,11 +23,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app.alarms import AlarmKind
-from app.cases import open_case
+from app.cases import RULE_TITLE, open_case
 from app.clock import FakeClock, SystemClock
 from app.config import StationConfig, save_config
 from app.demo import ORDERS, product_barcode
-from app.i18n import DEFAULT_LANGUAGE
+from app.i18n import DEFAULT_LANGUAGE, Phrase
+from app.rules.book import RuleBook
 from app.store.models import Order, Shipment
 from app.store.states import OrderStatus
 from drivers.scanners import SimulatedScanner
@@ -177,34 +178,33 @@ def shoot_handover(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
         save(station, out)
 
 
-# (tag, severity, route, title, SOP, order index, hours before now)
+# (shipped rule, order index, hours before now): the cases the shipped rules open, worded as they word them
 DEMO_CASES = [
-    ("address_risk", "warning", "supervisor", "Hold word in the address: 驿站代收",
-     "Call the buyer and confirm the address; if it stays a parcel locker, note it on the order. "
-     "联系买家确认地址；如仍为驿站代收，在订单备注。", 5, 2),
-    ("stock_gap", "critical", "supervisor", "SILK-SCF-R: stock 4, 7-day sales 31",
-     "Tell purchasing today; pause the listing if stock reaches 0. 今天通知采购；库存为 0 时下架。", 2, 5),
-    ("weight_mismatch", "warning", "packer", "Parcel 180 g over the expected weight",
-     "Re-open the parcel and count the items against the order. 重新开箱，按订单核对商品数量。", 0, 26),
-    ("payment_anomaly", "critical", "supervisor", "Paid amount differs from the order total",
-     "Hold the parcel; check the payment in the shop back office. 暂扣包裹；在店铺后台核对付款。", 3, 50),
-    ("address_risk", "warning", "supervisor", "Mobile number is not 11 digits",
-     "Call the buyer and fix the number before shipping. 发货前联系买家更正手机号。", 4, 75),
-    ("logistics_anomaly", "warning", "supervisor", "No tracking update 24 h after pickup",
-     "Open a ticket with the carrier. 向快递公司提交工单。", 1, 100),
-    ("address_risk", "info", "packer", "Address contains 暂存", "Check with the buyer. 与买家确认。", 1, 130),
+    ("address_hold_words", 5, 2),
+    ("stock_gap", 2, 5),
+    ("weight_mismatch", 0, 26),
+    ("payment_mismatch", 3, 50),
+    ("address_phone", 4, 75),
+    ("tracking_stalled", 1, 100),
+    ("restricted_goods", 1, 130),
 ]
 
 
 def seed_cases(station: Station, clock: FakeClock) -> None:
     """Open DEMO_CASES on the runtime thread, each `hours` before the clock's now, and wait for them."""
+    rules = RuleBook().defaults
+
     def open_all() -> None:
-        for n, (tag, severity, route, title, sop, order, hours) in enumerate(DEMO_CASES):
+        for n, (rule_id, order, hours) in enumerate(DEMO_CASES):
+            rule = rules.get(rule_id)
+            assert rule is not None, rule_id
+            order_id = ORDERS[order][0]
             clock.advance(hours=-hours)  # opened in the demo's past; the clock goes back to now after
             try:
-                open_case(station.store, clock, dedupe_key=f"demo:{n}", tag=tag, rule_id=f"demo.{tag}",
-                          severity=severity, route=route, title=title, sop=sop,
-                          order=Order.get(Order.order_id == ORDERS[order][0]))
+                open_case(station.store, clock, dedupe_key=f"demo:{n}", tag=rule.tag, rule_id=rule.id,
+                          severity=rule.severity, route=rule.route, sop=rule.sop,
+                          title=Phrase(RULE_TITLE, {"subject": order_id, "title": Phrase(rule.title)}),
+                          order=Order.get(Order.order_id == order_id))
             finally:
                 clock.advance(hours=hours)
 

@@ -29,7 +29,16 @@ from peewee import JOIN
 from app import cases
 from app.calls_board import RemoteCall, load_board
 from app.case_roles import CaseRefused, act_by_badge, badge_for, required_role
-from app.cases import SUPERVISOR_CALL, CaseError, case_listeners, transition
+from app.cases import (
+    SUPERVISOR_CALL,
+    CaseError,
+    case_listeners,
+    case_sop,
+    case_title,
+    detail_words,
+    shown_detail,
+    transition,
+)
 from app.clock import Clock, parse_iso
 from app.config import StationConfig
 from app.devices import Scan
@@ -59,8 +68,8 @@ class CaseRow:
     severity: str
     route: str
     state: str
-    title: str
-    sop: str
+    title: Phrase  # worded in the screen's language (app.cases.case_title)
+    sop: Phrase
     detail: str
     note: str = ""
     acked_by: str = ""
@@ -191,7 +200,8 @@ class TriageController(QObject):
                  .where(live).order_by(ExceptionCase.opened_at, ExceptionCase.id).limit(QUEUE_SHOWN))
         rows = tuple(CaseRow(
             c.id, parse_iso(c.opened_at), getattr(c.order, "order_id", None) or "", c.tag, c.severity,
-            c.route, c.state, c.title, c.sop, c.detail, c.note or "", c.acked_by or "",
+            c.route, c.state, case_title(c.title, detail_words(c.detail)), case_sop(c.sop), shown_detail(c.detail),
+            c.note or "", c.acked_by or "",
         ) for c in query)
         total = ExceptionCase.select().where(live).count()
         open_cases = ExceptionCase.select().where(ExceptionCase.state == CaseState.OPEN)

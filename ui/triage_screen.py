@@ -303,11 +303,12 @@ class TriageScreen(QWidget):
         table.setRowCount(len(self.shown))
         for i, row in enumerate(self.shown):
             opened = row.opened_at.astimezone(self.zone).strftime("%m-%d %H:%M")
-            values = (str(row.id), opened, row.order_id, *self._codes(row), row.title)
+            title = row.title.text(self.lang)
+            values = (str(row.id), opened, row.order_id, *self._codes(row), title)
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, row.id)
-                item.setToolTip(plain_tip(row.title))
+                item.setToolTip(plain_tip(title))
                 if col == 4:
                     item.setForeground(QBrush(QColor(SEVERITY_COLOURS.get(row.severity, "#263238"))))
                 if row.state == CaseState.OPEN:
@@ -346,21 +347,21 @@ class TriageScreen(QWidget):
         rows = self.selected_rows()
         one = rows[0] if len(rows) == 1 else None
         if one is not None:
-            self.case_title.setText(f"#{one.id} {one.title}")
+            self.case_title.setText(f"#{one.id} {one.title.text(self.lang)}")
             meta = list(self._codes(one))
             if one.order_id:
                 meta.insert(0, one.order_id)
             if one.acked_by:
                 meta.append(f"✓ {one.acked_by}")
             self.case_meta.setText(" · ".join(meta) + (f"\n{one.detail}" if one.detail not in ("", "{}") else ""))
-            self.sop.setPlainText(one.sop)
+            self.sop.setPlainText(one.sop.text(self.lang))
         else:
             _ = translator(self.lang).gettext
             self.case_title.setText(_("{count} cases selected").format(count=len(rows)) if rows
                                     else _("Select a case in the queue"))
             self.case_meta.setText("")
             self.sop.setPlainText("")
-        self.copy_button.setEnabled(one is not None and bool(one.sop))
+        self.copy_button.setEnabled(one is not None and bool(one.sop.message))
         self.evidence_button.setEnabled(one is not None and bool(one.order_id))
         self.ack_button.setEnabled(any(r.state == CaseState.OPEN for r in rows))
         self.resolve_button.setEnabled(bool(rows))
@@ -369,7 +370,7 @@ class TriageScreen(QWidget):
     def _copy(self) -> None:
         rows = self.selected_rows()
         if len(rows) == 1:
-            QApplication.clipboard().setText(rows[0].sop)
+            QApplication.clipboard().setText(rows[0].sop.text(self.lang))
             self._show("copied", translator(self.lang).gettext("SOP copied"), Level.OK)
 
     def _acknowledge(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import peewee as pw
 
+from app.cases import case_title, detail_words
 from app.clock import parse_iso
 from app.errors import InputError
 from app.evidence import audit_trail
@@ -98,7 +99,8 @@ def collect(order_id: str, data_dir: Path, *, reveal_phone: bool = False) -> Ord
         .order_by(TrackingEvent.time, TrackingEvent.id)
     ) if tracking_nos else ()
     cases = tuple(
-        CaseInfo(c.id, c.tag, c.rule_id, c.severity, c.state, c.title, c.opened_at, c.updated_at, c.note)
+        CaseInfo(c.id, c.tag, c.rule_id, c.severity, c.state, case_title(c.title, detail_words(c.detail)), c.opened_at,
+                 c.updated_at, c.note)
         for c in ExceptionCase.select().where(ExceptionCase.order == order).order_by(ExceptionCase.id))
     activity = [order.updated_at, *(s.started_at for s in sessions), *(s.ended_at for s in sessions),
                 *(s.at for s in scans), *(p.created_at for p in parcels),
@@ -183,7 +185,8 @@ def sla_facts(evidence: OrderEvidence) -> SlaFacts:
                   parcel.tracking_no)
     dispute = next((Phrase(N_("case #{case} is open: {title}"), {"case": c.id, "title": c.title})
                     for c in evidence.cases if c.state != CaseState.RESOLVED
-                    and ("disput" in f"{c.tag} {c.rule_id} {c.title}".lower() or "争议" in c.title)), None)
+                    and ("disput" in f"{c.tag} {c.rule_id} {c.title.plain()}".lower() or "争议" in c.title.plain())),
+                   None)
     return SlaFacts(
         paid_at=parse_iso(order.paid_at) if order.paid_at else None,
         ship_by=parse_iso(order.ship_by) if order.ship_by else None,

@@ -130,7 +130,7 @@ class CaseInfo:
     rule_id: str
     severity: str
     state: str
-    title: str
+    title: Phrase  # worded in the document's language (app.cases.case_title)
     opened_at: str
     updated_at: str
     note: str

@@ -31,6 +31,7 @@ import peewee as pw
 
 from app.audit import record_fact, seal_written_rows
 from app.clock import Clock, iso
+from app.i18n import N_, Phrase
 from app.importers.orders import LineRecord, OrderRecord
 from app.importers.products import ProductRecord
 from app.importers.source import ImportFileError
@@ -236,10 +237,8 @@ def _apply_order_chunk(store: Store, records: Sequence[OrderRecord], template: d
 
 
 ATTENTION_TAG = "import_attention"
-ATTENTION_SOP = (
-    "1. 在平台后台查看该订单缺少 SKU 的商品行（详情中的行号），确认实际商品（定制、赠品、无 SKU 店铺）。\n"
-    "2. 在平台补上商家编码后重新导入；无需发货的行（小费、服务）在平台标记为不需发货。\n"
-    "3. 重新导入后订单恢复可打包，在处理备注写明处理方式再关闭。\n"
+ATTENTION_TITLE = N_("{order_id}: an order line has no SKU: order held")
+ATTENTION_SOP = N_(
     "1. Open the order on the platform and find the line(s) without a SKU (rows in the detail): custom "
     "item, free gift, or a shop without SKUs.\n"
     "2. Give the item its merchant SKU on the platform and re-import; a line that ships nothing (a tip, a "
@@ -257,7 +256,7 @@ def _open_attention_cases(store: Store, clock: Clock, records: Sequence[OrderRec
     for rec in records:
         open_case(store, clock, dedupe_key=f"{ATTENTION_TAG}:{rec.order_id}", tag=ATTENTION_TAG,
                   rule_id="builtin.import_attention", severity="warning", route="supervisor",
-                  title=f"{rec.order_id}: 订单行缺少 SKU，订单已暂停 / an order line has no SKU: order held",
+                  title=Phrase(ATTENTION_TITLE, {"order_id": rec.order_id}),
                   sop=ATTENTION_SOP, order=orders.get(rec.order_id), actor=actor,
                   detail={"lines": list(rec.attention)})
 

@@ -26,8 +26,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from app.cases import open_case
+from app.cases import RULE_TITLE, open_case
 from app.clock import Clock, iso
+from app.i18n import Phrase
 from app.labels import mask_phone
 from app.rules.context import IN_CHUNK, OrderContext, contexts, needs_of, order_pks, window_metrics
 from app.rules.loader import TRIGGERS, Rule, RuleSet
@@ -181,7 +182,8 @@ def _open(store: Store, clock: Clock, ruleset: RuleSet, trigger: str, hits: list
                 detail["orders"] = orders_of[key]
             case = open_case(
                 store, clock, dedupe_key=key, tag=rule.tag, rule_id=rule.id, severity=rule.severity,
-                route=rule.route, title=f"{who}: {rule.title}", sop=rule.sop.strip(),
+                route=rule.route, title=Phrase(RULE_TITLE, {"subject": who, "title": Phrase(rule.title)}),
+                sop=rule.sop,
                 order=orders.get(item.pk) if rule.key != "sku" else None,
                 shipment=parcels.get(item.shipment_pk) if item.shipment_pk else None, actor=actor, detail=detail,
             )

@@ -4,11 +4,11 @@
     [[rule]]
     id = "address_phone"              # [a-z][a-z0-9_.-]*; also the prefix of the case's dedupe key
     tag = "address_risk"              # what the case queue groups by; several rules may share a tag
-    title = "收件手机号不是 11 位 / Receiver mobile is not 11 digits"
+    title = "Receiver mobile number is not 11 digits"   # English: the catalog's msgid (docs/i18n.md)
     condition = '''not (digits(order.receiver_phone) matches "^(86)?1[3-9][0-9]{9}$")'''
     severity = "warning"              # info | warning | critical
     route = "supervisor"              # packer | supervisor | admin: who works the case
-    sop = "…"                         # what that person does, zh and en
+    sop = "…"                         # what that person does, in English: a msgid too
     blocking = true                   # true: the order cannot be packed without a supervisor
     when = ["import", "order_change"] # import | order_change | tracking | timer
     key = "order"                     # order: one live case per order ("id:order_id");
@@ -38,6 +38,9 @@ from app.rules.evaluate import Condition, compile_condition
 TRIGGERS = ("import", "order_change", "tracking", "timer")
 KEYS = ("order", "parcel", "sku")
 REQUIRED = ("id", "tag", "condition", "severity", "route", "sop", "when")
+# Read by people: message ids of the catalog (app.rules.catalog extracts them), kept without the
+# whitespace around them so that the id a case keeps is the id the extractor wrote.
+WORDED = ("title", "sop")
 _ID = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _TAG = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _KEY_LINE = re.compile(r"""\s*([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=\s*""")
@@ -114,7 +117,7 @@ def parse_rules(text: str, source: str = "defaults", base: RuleSet | None = None
         reason = _TOML_POS.sub("", message) or "not valid TOML"
         raise RuleFileError(int(found.group(1)) if found else 0, f"TOML: {reason}",
                             int(found.group(2)) if found else None) from None
-    top, tables = _index(text)
+    top, tables = key_positions(text)
     for name in data:
         if name not in ("version", "rule"):
             raise RuleFileError(top.get(name, _NOWHERE).line, f"unknown top-level key {name!r} (known: version, rule)")
@@ -168,7 +171,7 @@ def _rule(table: dict[str, Any], where: dict[str, KeyPos], known: dict[str, Rule
         problem = _problem(name, value)
         if problem:
             raise RuleFileError(line(name), f"rule {rule_id!r}: {name} {problem}")
-        values[name] = value
+        values[name] = value.strip() if name in WORDED else value
     if "condition" in values:
         values["condition"] = _condition(values["condition"], where.get("condition", KeyPos(header)))
     if "when" in values:
@@ -223,7 +226,7 @@ def _file_position(at: KeyPos, line: int, column: int) -> tuple[int, int | None]
     return at.line + line - 1, column
 
 
-def _index(text: str) -> tuple[dict[str, KeyPos], list[dict[str, KeyPos]]]:
+def key_positions(text: str) -> tuple[dict[str, KeyPos], list[dict[str, KeyPos]]]:
     """Where each key is: the top-level keys, and per [[rule]] table its keys and its header line."""
     top: dict[str, KeyPos] = {}
     rules: list[dict[str, KeyPos]] = []

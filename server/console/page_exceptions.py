@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.i18n import N_
 from app.store.states import CaseState
+from app.terms import CASE_TAGS
 from server import cases
 from server.console import audit, charts
 from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
@@ -36,11 +37,12 @@ def exceptions_page(p: Annotated[Page, Depends(page)], warehouse: Annotated[str 
     with p.svc.sdb.connection():
         names = {s.station_id: s.name for s in Station.select().where(Station.warehouse == chosen)}
     _ = p.translator.gettext
-    heat = charts.heat(tags, [names.get(s, s) or _("server") for s in stations],
-                       {(t, names.get(s, s) or _("server")): n for (t, s), n in cells.items()},
+    tag_name = {t: _(CASE_TAGS.get(t, t)) for t in tags}  # a site's own tag is shown as its code
+    heat = charts.heat([tag_name[t] for t in tags], [names.get(s, s) or _("server") for s in stations],
+                       {(tag_name[t], names.get(s, s) or _("server")): n for (t, s), n in cells.items()},
                        _("Top 5 exception tags this week, by station")) if tags else None
     return p.render("exceptions.html", warehouse=chosen, cases=queue, filters=filters, names=names, heat=heat,
-                    ages=AGES, problem=problem, severities=SEVERITIES,
+                    ages=AGES, problem=problem, severities=SEVERITIES, tag_names=CASE_TAGS,
                     keep={"tag": tag, "severity": severity, "route": route, "station": station})
 
 

@@ -11,11 +11,16 @@ from typing import Any
 import pytest
 
 from app import cases
-from app.cases import open_case
+from app.cases import RULE_TITLE, open_case
 from app.clock import FakeClock
+from app.i18n import Phrase
 from app.notify import CaseNotifier, NotifyError, requests_send
+from app.rules import RuleBook
 from app.store import Store
 from app.store.models import ExceptionCase, Order
+
+RULE = RuleBook().defaults.get("address_hold_words")  # its title and SOP are worded by the catalog
+assert RULE is not None
 
 
 class Robot:
@@ -74,8 +79,7 @@ def _open(store: Store, clock: FakeClock, order: Order, severity: str = "critica
           ) -> ExceptionCase | None:
     return open_case(store, clock, dedupe_key=key, tag="address_risk", rule_id="address_hold_words",
                      severity=severity, route="supervisor", order=order,
-                     title="地址含代收/驿站 / Address is a pickup point",
-                     sop="Call the buyer for a home address.\n致电买家确认地址。")
+                     title=Phrase(RULE_TITLE, {"subject": order.order_id, "title": Phrase(RULE.title)}), sop=RULE.sop)
 
 
 def test_a_new_critical_case_is_posted_once_with_the_robot_json(store: Store, clock: FakeClock, robot: Robot,
@@ -96,10 +100,11 @@ def test_a_new_critical_case_is_posted_once_with_the_robot_json(store: Store, cl
     assert set(body) == {"msgtype", "text"} and body["msgtype"] == "text"
     content = body["text"]["content"]
     assert isinstance(content, str) and "\n" not in content
-    for part in ("严重", "CRITICAL", "address_risk", "TB2026112500006", "Address is a pickup point",
-                 "Call the buyer for a home address."):
+    for part in ("严重", "CRITICAL", "address_risk", "TB2026112500006", "地址含代收/驿站/暂存",
+                 "Address is a pickup point or held for collection", "包裹会放在驿站/快递柜由他人代收",
+                 "The parcel will wait at a pickup point"):
         assert part in content, content
-    assert "致电买家" not in content  # the SOP's first line only
+    assert "ask the buyer to confirm" not in content and "联系买家确认" not in content  # the SOP's first line only
     assert (notifier.sent, notifier.failed, notifier.dropped) == (1, 0, 0)
 
 

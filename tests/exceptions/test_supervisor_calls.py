@@ -12,7 +12,7 @@ import pytest
 from app import cases
 from app.barcodes import Command, command_barcode
 from app.case_roles import CaseRefused, act_by_badge
-from app.cases import SUPERVISOR_CALL, open_case
+from app.cases import SUPERVISOR_CALL, case_title, detail_words, open_case
 from app.clock import FakeClock
 from app.notify import CaseNotifier, dingtalk_sign
 from app.pack.flow import PackFlow
@@ -68,7 +68,8 @@ def test_a_call_with_an_order_opens_one_case_and_a_second_call_bumps_it(flow: Pa
         (case,) = calls()
         assert (case.route, case.severity, case.state, case.order.order_id) == ("supervisor", "warning", "open", ORDER)
         assert case.dedupe_key == f"{SUPERVISOR_CALL}:T-1:{ORDER}"
-        assert "T-1" in case.title and ORDER in case.title and "呼叫主管" in case.title
+        assert "T-1" in case.title and ORDER in case.title  # the English record
+        assert "呼叫主管" in case_title(case.title, detail_words(case.detail)).text("zh_CN")  # worded where it is read
         assert json.loads(case.detail)["called_by"] == "王芳"
 
         again = scan(flow, CALL)

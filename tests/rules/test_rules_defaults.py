@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from app.clock import FakeClock
+from app.i18n import translator
 from app.rules import RuleBook, evaluate, run_rules
 from app.store import Store
 from app.store.models import ExceptionCase, Order, OrderLine
@@ -127,7 +128,11 @@ def test_default_rule(store: Store, clock: FakeClock, rule_id: str, sign: str, n
         assert case.sop and case.title.endswith(rule.title)
 
 
-def test_every_default_rule_has_chinese_and_english_sop() -> None:
+def test_every_default_rule_is_worded_in_english_with_chinese_in_the_catalog() -> None:
+    """A shipped rule's title and SOP are English msgids; the Chinese comes from the catalog."""
     for rule in BOOK.defaults.rules:
-        assert any("\u4e00" <= ch <= "\u9fff" for ch in rule.sop), rule.id
+        for text in (rule.title, rule.sop):
+            assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), rule.id
+            chinese = translator("zh_CN").gettext(text)
+            assert chinese != text and any("\u4e00" <= ch <= "\u9fff" for ch in chinese), (rule.id, text)
         assert sum(ch.isascii() and ch.isalpha() for ch in rule.sop) > 40, rule.id

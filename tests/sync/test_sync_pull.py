@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.barcodes import gtin_key
+from app.cases import case_sop, case_title, detail_words
 from app.clock import FakeClock
 from app.pack.flow import PackFlow
 from app.store import Store
@@ -191,7 +192,9 @@ def test_a_cancel_or_refund_after_packing_opens_one_intercept(flow: PackFlow, cl
         f"intercept:{ORDER}", "intercept", "builtin.intercept", "critical", "supervisor")
     assert case.order.order_id == ORDER and case.shipment.tracking_no == tracking_no
     assert tracking_no in case.title and status.upper() in case.title
-    assert "拦截" in case.sop and "intercept" in case.sop
+    assert "intercept" in case.sop and "拦截" in case_sop(case.sop).text("zh_CN")
+    zh_title = case_title(case.title, detail_words(case.detail)).text("zh_CN")
+    assert zh_title.startswith(f"拦截 {tracking_no}") and ("已取消" if status == "cancelled" else "已退款") in zh_title
     assert json.loads(case.detail)["local_status"] == "packed"
     assert Order.get(Order.order_id == ORDER).status == status  # the platform wins, as with a file import
     assert AuditEntry.select().where(AuditEntry.kind == "exception.opened").count() == 1
@@ -278,7 +281,7 @@ def test_a_carrier_abort_opens_one_tracking_abort_case(flow: PackFlow, clock: Fa
     case = ExceptionCase.get(ExceptionCase.tag == "tracking_abort")
     assert (case.dedupe_key, case.severity, case.route) == (f"tracking_abort:{tracking_no}", "warning", "supervisor")
     assert case.shipment.tracking_no == tracking_no and case.order.order_id == ORDER
-    assert "3天查询无记录" in case.title and "快递100" in case.sop
+    assert "3天查询无记录" in case.title and "快递100" in case_sop(case.sop).text("zh_CN")
     SyncCursor.delete().where(SyncCursor.name == "tracking").execute()  # the same page again: no second case
     pull_feed(flow.store, api, clock, "tracking")
     assert ExceptionCase.select().where(ExceptionCase.tag == "tracking_abort").count() == 1

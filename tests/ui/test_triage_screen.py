@@ -194,7 +194,7 @@ def test_a_supervisor_call_shows_on_the_badges_and_only_a_supervisor_badge_works
     window.set_mode(EXCEPTIONS)
     wait_rows(qtbot, screen, 1)
     (row,) = screen.shown
-    assert row.route == "supervisor" and row.tag == "supervisor_call" and ORDERS[0][0] in row.title
+    assert row.route == "supervisor" and row.tag == "supervisor_call" and ORDERS[0][0] in row.title.text("zh_CN")
     screen.select_ids([row.id])
     act(qtbot, screen, screen.ack_button.click, "badge_wanted")
     assert "主管" in screen.banner.text() and screen.banner_level is Level.WARN

@@ -22,6 +22,7 @@ from app.evidence.layout import (
 from app.evidence.model import DocumentContext, EvidenceItem
 from app.evidence.sections.audit import chain_line, rows_line
 from app.evidence.sections.tracking import sla_colour
+from app.terms import CASE_TAGS
 from app.waybills import carrier_label
 
 
@@ -89,8 +90,9 @@ def cases_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> 
         return [title, para(_("no exception cases"), s.body, GREY)]
     head = ("#", _("Tag"), _("Severity"), _("State"), _("Title"), _("Opened at"))
     rows: list[list[Any]] = [[para(h, s.head) for h in head]]
-    rows += [[para(c.id, s.tiny), para(c.tag, s.tiny), para(_(c.severity), s.tiny), para(_(c.state), s.tiny),
-              para(c.title + (f"\n{c.note}" if c.note else ""), s.tiny), para(when(c.opened_at), s.tiny)]
+    rows += [[para(c.id, s.tiny), para(_(CASE_TAGS.get(c.tag, c.tag)), s.tiny), para(_(c.severity), s.tiny),
+              para(_(c.state), s.tiny), para(_(c.title) + (f"\n{c.note}" if c.note else ""), s.tiny),
+              para(when(c.opened_at), s.tiny)]
              for c in cases]
     widths = [10 * MM, 26 * MM, 18 * MM, 22 * MM, 77 * MM, 27 * MM]
     return [title, grid(rows, widths)]
