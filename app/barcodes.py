@@ -153,6 +153,14 @@ def command_barcode(cmd: Command) -> str:
     return _COMMAND_PREFIX + cmd.value
 
 
+def is_command(raw: bytes | str, command: Command) -> bool:
+    """True when `raw` is `command`'s code (as the command sheet prints it, AIM identifier or not)."""
+    try:
+        return interpret(raw).command is command
+    except BarcodeError:
+        return False
+
+
 def gtin_check_digit(body: str) -> int:
     """GS1 mod-10 check digit for `body` (the GTIN without its check digit): weights 3,1,… from the right."""
     if not _is_digits(body):

@@ -9,7 +9,8 @@ stamps the rest handed over and marks their orders shipped.
 Each fact is one transaction with its audit entry and outbox event: `handover.opened`,
 `handover.accepted`, `handover.refused` (every scan that added nothing, with its outcome — also a
 scan that found no open batch),
-`handover.removed`, `handover.intercepted` (dropped at close), `handover.closed`.
+`handover.removed`, `handover.intercepted` (dropped at close), `handover.closed`,
+`handover.manifest_opened` (CONFIRM scanned to the offer to print a closed batch's manifest).
 """
 
 from __future__ import annotations
@@ -245,6 +246,12 @@ class HandoverService:
             record_fact(kind, self.actor, now, self._fact(outcome))
         return outcome
 
+    def record_manifest_opened(self, batch_id: str, code: str | bytes) -> None:
+        """CONFIRM scanned to the offer to print a closed batch's manifest: recorded like every scan here."""
+        with self.store.atomic():
+            record_fact("handover.manifest_opened", self.actor, self.clock.now(),
+                        {"station": self.station, "batch_id": batch_id, "code": _scanned_text(code)[:64]})
+
     def record_unbatched(self, code: str | bytes, why: str) -> None:
         """A scan no batch could take (no carrier picked yet, the batch closed elsewhere): recorded
         all the same, as a refusal with its reason, so every scan at the handover leaves a trace."""
@@ -421,4 +428,8 @@ def _tracking_text(code: str | bytes) -> str:
     try:
         return interpret(code).text
     except BarcodeError:
-        return (code.decode("utf-8", "replace") if isinstance(code, bytes) else code).strip().upper()
+        return _scanned_text(code).upper()
+
+
+def _scanned_text(code: str | bytes) -> str:
+    return (code.decode("utf-8", "replace") if isinstance(code, bytes) else code).strip()

@@ -37,7 +37,8 @@ PROJECTED = ("scan", "shipment.created", "shipment.voided", "print.queued", "han
              "exception.opened", "exception.bumped", "exception.acknowledged", "exception.resolved")
 STORED_ONLY = (
     "print.sent", "print.done", "print.failed", "handover.opened", "handover.accepted", "handover.refused",
-    "handover.removed", "handover.intercepted", "override", "operator.added", "import.orders", "import.products",
+    "handover.removed", "handover.intercepted", "handover.manifest_opened", "override", "operator.added",
+    "import.orders", "import.products",
     "waybills.imported",
     "photo.captured", "rules.updated", "rules.reset", "rules.refused", "exception.refused",
 )

@@ -18,6 +18,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+from app.barcodes import Command, is_command
 from app.clock import Clock
 from app.config import StationConfig
 from app.devices import Scan
@@ -69,6 +70,7 @@ class HandoverController(QObject):
     failed = Signal(str, object)  # a HandoverError's one line, the parcels it intercepted (tuple)
     no_batch = Signal(str)  # a scan came before a carrier was picked
     courier_scanned = Signal(str)  # the courier's badge, scanned while the close dialog asks for it
+    print_answered = Signal(bool)  # a scan while the print offer asks: CONFIRM (True, recorded) or any other
     status = Signal(object)  # HandoverStatus
 
     def __init__(self, runtime: StationRuntime, store: Store, clock: Clock,
@@ -82,6 +84,7 @@ class HandoverController(QObject):
         self.manifest_dir = Path(manifest_dir)
         self._batch: Batch | None = None  # runtime thread only
         self._courier_wanted = False  # set on the UI thread, read on the runtime thread (one bool: atomic)
+        self._print_offered: str | None = None  # the closed batch whose manifest is offered (likewise)
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
 
@@ -117,6 +120,11 @@ class HandoverController(QObject):
         (or any other code) scanned meanwhile is judged as a handover scan and the dialog keeps asking."""
         self._courier_wanted = wanted
 
+    def expect_print_answer(self, batch_id: str | None) -> None:
+        """While the offer to print `batch_id`'s manifest asks, the next scan answers it: CONFIRM opens
+        the manifest (and is recorded as such); any other scan declines it and is taken as usual."""
+        self._print_offered = batch_id
+
     # ----- runtime thread -----
     def _service(self) -> HandoverService:
         operator = self._runtime.flow.operator  # the packer or supervisor logged in at the bench
@@ -149,6 +157,13 @@ class HandoverController(QObject):
         self.opened.emit(view)
 
     def _scan(self, scan: Scan) -> None:
+        offered, self._print_offered = self._print_offered, None
+        if offered is not None:
+            confirmed = is_command(scan.raw, Command.CONFIRM)
+            self.print_answered.emit(confirmed)
+            if confirmed:
+                self._service().record_manifest_opened(offered, scan.raw)
+                return
         if self._batch is None:
             self._service().record_unbatched(scan.raw, "no carrier picked")
             self.no_batch.emit(scan.raw.decode("utf-8", "replace").strip()[:64])

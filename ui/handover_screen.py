@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from app.barcodes import Command
+from app.documents.command_sheet import TITLES
 from app.handover import INTERCEPT_STATUSES, HandoverOutcome, Manifest
-from app.i18n import translator
+from app.i18n import N_, translator
 from app.pack.outcomes import Level
 from app.waybills import carrier_label
 from ui.handover_controller import BatchView, HandoverController, HandoverStatus
@@ -42,11 +44,14 @@ from ui.qt import (
     QVBoxLayout,
     QWidget,
     Signal,
+    isValid,
 )
 from ui.resources import ui_font
 from ui.widgets import LEVEL_COLOURS, Panel, PlainLabel, PlainMessageBox
 
 INTERCEPTS = frozenset(INTERCEPT_STATUSES.values())
+SCAN_TO_PRINT = N_("(Scan “{confirm}” on the command sheet for yes; any other scan is no.)")
+MANIFEST_OPENED = N_("Manifest opened for printing: {path}")
 _JUST_ADDED = QColor("#dff3e3")
 
 
@@ -120,6 +125,7 @@ class HandoverScreen(QWidget):
         controller.failed.connect(self.show_failure)
         controller.no_batch.connect(self.show_no_batch)
         controller.courier_scanned.connect(self._courier_scanned)
+        controller.print_answered.connect(self._print_answered)
         controller.closed.connect(self.show_closed)
         controller.status.connect(self.show_status)
         # As on the pack screen: keys here are for the wedge, no input method, no child takes focus.
@@ -285,15 +291,28 @@ class HandoverScreen(QWidget):
     def _offer_print(self, batch_id: str) -> None:
         _ = translator(self.lang).gettext
         offer = _("Manifest {batch_id} saved to\n{path}\n\nOpen it now to print for the courier's signature?")
+        by_scan = _(SCAN_TO_PRINT).format(confirm=_(TITLES[Command.CONFIRM]))
         box = PlainMessageBox(QMessageBox.Icon.Question, _("Print manifest"),
-                              offer.format(batch_id=batch_id, path=self.manifest_path),
+                              offer.format(batch_id=batch_id, path=self.manifest_path) + "\n" + by_scan,
                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setFont(ui_font(18))
         box.accepted.connect(self.print_manifest)
+        box.finished.connect(lambda _result: self.controller.expect_print_answer(None))
         box.finished.connect(self._refocus)
         box.finished.connect(box.deleteLater)
         self.print_offer = box
+        self.controller.expect_print_answer(batch_id)
         box.open()
+
+    def _print_answered(self, confirmed: bool) -> None:
+        """No hands needed: CONFIRM scanned answers the offer yes; any other scan, no (and goes on as usual)."""
+        box = self.print_offer
+        if box is None or not isValid(box) or not box.isVisible():
+            return
+        box.button(QMessageBox.StandardButton.Yes if confirmed else QMessageBox.StandardButton.No).click()
+        if confirmed:
+            self._show("manifest_opened", translator(self.lang).gettext(MANIFEST_OPENED).format(
+                path=self.manifest_path), Level.OK)
 
     def _refocus(self) -> None:
         """A dialog gone: keys (and so wedge scans) go to this screen again, where no input method is."""

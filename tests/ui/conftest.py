@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.clock import FakeClock
 from ui.app import Station, build_station
-from ui.qt import QApplication
+from ui.qt import QApplication, QDesktopServices, QObject, QUrl, Slot
 
 
 @contextmanager
@@ -32,3 +32,24 @@ def running_station(qtbot: QtBot, data_dir: Path, clock: FakeClock) -> Iterator[
 def station(qapp: QApplication, qtbot: QtBot, tmp_path: Path, clock: FakeClock) -> Iterator[Station]:
     with running_station(qtbot, tmp_path, clock) as s:
         yield s
+
+
+class _OpenedFiles(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[Path] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.paths.append(Path(url.toLocalFile()))
+
+
+@pytest.fixture
+def opened_files(qapp: QApplication) -> Iterator[list[Path]]:
+    """Files the window hands the system to open (a manifest to print): caught here, never opened."""
+    catcher = _OpenedFiles()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    try:
+        yield catcher.paths
+    finally:
+        QDesktopServices.unsetUrlHandler("file")

@@ -3,6 +3,7 @@ courier (wedge and simulated scanner), intercept a cancelled order, close with a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,19 +11,20 @@ import pytest
 from pypdf import PdfReader
 from pytestqt.qtbot import QtBot
 
+from app.barcodes import Command, command_barcode
 from app.clock import FakeClock
 from app.config import StationConfig, save_config
 from app.demo import ORDERS, product_barcode
 from app.handover import HandoverOutcome
 from app.pack.outcomes import Level
 from app.store.handover_models import Handover, HandoverItem
-from app.store.models import Order, ScanEvent, Shipment
+from app.store.models import AuditEntry, Order, ScanEvent, Shipment
 from tests.ui.keys import SCANNER_MS, type_keys
 from ui.app import Station, build_station
 from ui.handover_controller import REFRESH_MS
 from ui.handover_screen import HandoverScreen
 from ui.main_window import HANDOVER, PACK
-from ui.qt import QApplication, QMessageBox, Qt, QWidget
+from ui.qt import QApplication, Qt, QWidget, isValid
 from ui.screenshot import shoot_handover
 
 PACKER = "B-1001"
@@ -161,7 +163,8 @@ def test_a_whole_batch_out_to_sf(qtbot: QtBot, station: Station, tmp_path: Path)
     assert Handover.get().state == "closed" and Handover.get().courier == "SFKD-0421"
     offer = screen.print_offer
     assert offer is not None and offer.isVisible() and str(pdf) in offer.text()
-    offer.button(QMessageBox.StandardButton.No).click()
+    bench.handover_scan(first, "no_batch")  # any scan but CONFIRM says no, and is taken as usual
+    assert not isValid(offer) or not offer.isVisible()
     assert screen.print_button.isEnabled() and not screen.close_button.isEnabled()
 
     # A parcel of the closed batch, scanned into the next one: refused red.
@@ -199,7 +202,27 @@ def test_a_parcel_scanned_while_the_close_dialog_waits_for_the_courier_goes_into
     assert dialog.isVisible() and screen.view.count == 2 and Handover.get().state == "open"
     bench.handover_scan("SFKD-0421", "closed")
     assert Handover.get().courier == "SFKD-0421" and HandoverItem.select().count() == 2
-    screen.print_offer.button(QMessageBox.StandardButton.No).click()  # type: ignore[union-attr]
+
+
+def test_the_offer_to_print_the_manifest_is_answered_by_a_scan(qtbot: QtBot, station: Station,
+                                                                 opened_files: list[Path]) -> None:
+    """CONFIRM from the command sheet says yes (the manifest opens to print; the scan is recorded)."""
+    bench = Bench(qtbot, station)
+    bench.pack_scan(PACKER, "login")
+    first = bench.pack(FIRST)
+    bench.switch(HANDOVER)
+    screen = bench.handover
+    bench.click(screen.carriers.buttons["SF"], "opened")
+    bench.handover_scan(first, "accepted")
+    screen.close_button.click()
+    bench.handover_scan("SFKD-0421", "closed")
+    offer = screen.print_offer
+    assert offer is not None and offer.isVisible() and "确认" in offer.text()
+    bench.handover_scan(command_barcode(Command.CONFIRM), "manifest_opened")
+    assert not isValid(offer) or not offer.isVisible()
+    assert opened_files == [screen.manifest_path] and str(screen.manifest_path) in screen.banner.text()
+    fact = AuditEntry.select().where(AuditEntry.kind == "handover.manifest_opened").get()
+    assert json.loads(fact.payload)["batch_id"] == Handover.get().batch_id
 
 
 @pytest.fixture

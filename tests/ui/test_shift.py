@@ -1,19 +1,21 @@
 """A shift at the bench without a keyboard (issue 12, "Done when"): the station window driven as a packer,
-a supervisor and a courier drive it, every code typed by a keyboard-wedge scanner whose keys come
-10–80 ms apart (seeded) while the UI thread is kept busy, and every other act a touch on the screen or a
-device's own (a cable pulled, paper run out).
+a supervisor and a courier would, every code typed by a keyboard-wedge scanner whose keys come 10–80 ms
+apart (seeded) while the UI thread is kept busy, every dialog answered by a scan, and every other act a
+touch on the screen (a mode, a carrier, a case, a line dealt with) or a device's own (a cable pulled,
+paper run out).
 
 A Chinese packer logs in with her badge and packs orders — one with a wrong item, one switched to
 another carrier, one while the scanner is unplugged and replugged, one while the printer runs out of
 paper, one short-shipped after a supervisor call the supervisor acknowledges with his badge — and logs
 out; an English packer logs in, the screen turns English, packs an order and hands the day's parcels
 to SF's courier with mistakes in the batch (a product code, a parcel twice, the other carrier's
-parcel), closed with the courier's badge.
+parcel, one found late while the courier's badge is asked for), closed with the courier's badge; a
+scan of CONFIRM opens the manifest to print for his signature.
 
 At the end the figures come from the store and the screen, not from the test's own list alone:
 every scan sent is in the store (a pack scan, a handover or triage fact, the courier on the closed
-batch) and had an answer on the page in front of the packer; every alarm raised was the whole window;
-no key was pressed but the scanner's. `pytest -s` prints them.
+batch, the manifest opened) and had an answer on the page in front of the packer; every alarm raised
+was the whole window; no key was pressed but the scanner's. `pytest -s` prints them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,13 +45,13 @@ from drivers.printers.simulated import SimulatedPrinter
 from tests.ui.keys import LoadedLoop, Press, deliver, scanner_presses
 from ui.app import TYPED, Station
 from ui.main_window import EXCEPTIONS, HANDOVER, PACK
-from ui.qt import QApplication, QEvent, QKeyEvent, QMessageBox, QObject, Qt, QWidget, isValid
+from ui.qt import QApplication, QEvent, QKeyEvent, QObject, Qt, QWidget, isValid
 from wiring import WEDGE
 
 WANG, ALEX, SUPERVISOR = "B-1001", "B-1002", "S-2001"  # 王芳 (Chinese), Alex Chen (English), 李强
 COURIER = "SFKD-0421"  # the SF courier's badge
-CALL, SHORT_SHIP, SWITCH_CARRIER, LOGOUT = (command_barcode(c) for c in (
-    Command.CALL_SUPERVISOR, Command.SHORT_SHIP, Command.SWITCH_CARRIER, Command.LOGOUT))
+CALL, SHORT_SHIP, SWITCH_CARRIER, LOGOUT, CONFIRM = (command_barcode(c) for c in (
+    Command.CALL_SUPERVISOR, Command.SHORT_SHIP, Command.SWITCH_CARRIER, Command.LOGOUT, Command.CONFIRM))
 TEA, MUG, CHOP, SILK, NOTEBOOK, CABLE = (product_barcode(sku) for sku in (
     "TEA-LJ-250", "MUG-CER-01", "CHOP-BMB-5", "SILK-SCF-R", "NB-A5-DOT", "USB-C-1M"))
 ORDER_IDS = [order[0] for order in ORDERS]
@@ -214,7 +217,7 @@ def recorded_scans() -> list[str]:
         fact: dict[str, Any] = json.loads(entry.payload)
         if entry.kind == "scan" and fact["source"] in (WEDGE, TYPED):
             codes.append(bytes(ScanEvent.get_by_id(fact["scan_event"]).raw).decode())
-        elif entry.kind in ("handover.accepted", "handover.refused", "exception.refused"):
+        elif entry.kind in ("handover.accepted", "handover.refused", "handover.manifest_opened", "exception.refused"):
             codes.append(fact["code"])
         elif entry.kind == "handover.closed":
             codes.append(fact["courier"])
@@ -242,7 +245,8 @@ def shift(qtbot: QtBot, station: Station, clock: FakeClock, monkeypatch: pytest.
     return Shift(qtbot, station, clock)
 
 
-def test_a_shift_without_a_keyboard_accounts_for_every_scan(shift: Shift, qtbot: QtBot) -> None:
+def test_a_shift_without_a_keyboard_accounts_for_every_scan(shift: Shift, qtbot: QtBot,
+                                                            opened_files: list[Path]) -> None:
     window, station = shift.window, shift.station
     pack_screen, panel = window.pack_screen, window.demo_panel
     handover, triage = window.handover_screen, window.triage_screen
@@ -358,7 +362,8 @@ def test_a_shift_without_a_keyboard_accounts_for_every_scan(shift: Shift, qtbot:
     assert batch.state == "closed" and HandoverItem.select().where(HandoverItem.handover == batch).count() == 4
     offer = handover.print_offer
     assert offer is not None and offer.isVisible()
-    shift.touch(offer.button(QMessageBox.StandardButton.No))
+    shift.scan(CONFIRM, "manifest_opened")  # yes, print it for his signature
+    assert opened_files == [handover.manifest_path] and (not isValid(offer) or not offer.isVisible())
     shift.switch(PACK)
     shift.scan(LOGOUT, "logout")
     assert window.lang == "zh_CN" and window.mode_buttons[PACK].text() == "打包"
