@@ -16,13 +16,14 @@ from app import cli
 from app.clock import SystemClock
 from app.config import load_config
 from app.errors import DeviceError, NotFoundError, report
+from app.i18n import N_
 from app.version import version_text
 
 if TYPE_CHECKING:
     from app.labels import Label
 
-UNENROLLED_QR = ("未注册到服务器：标签上的物流护照二维码无法打开 — this station is not enrolled: the passport QR "
-                 "codes on its labels point nowhere a customer can open; run `packbench station enroll`")
+UNENROLLED_QR = N_("this station is not enrolled: the passport QR codes on its labels point nowhere a customer "
+                   "can open; run `packbench station enroll` ({url})")
 
 
 def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -60,12 +61,12 @@ def run_pack(args: argparse.Namespace) -> int:
     clock = SystemClock()
     store = cli.store_for(args)
     if args.operator and Operator.get_or_none(Operator.name == args.operator) is None:
-        raise NotFoundError(f"no operator {args.operator!r}: add one with "
-                           f"`packbench operator add {args.operator!r} --role line --badge CODE`")
+        raise NotFoundError(N_("no operator {name!r}: add one with `packbench operator add {name!r} --role line "
+                               "--badge CODE`"), name=args.operator)
     devices = open_devices(config, clock, FileScanner(args.scans, clock=clock) if args.scans else None,
                            WeightsFileScale(args.weights, clock=clock) if args.weights else None)
     if devices.scanner is None:
-        raise cli.CliError("a keyboard-wedge scanner needs the station window: give --scanner SPEC or --scans FILE")
+        raise cli.CliError(N_("a keyboard-wedge scanner needs the station window: give --scanner SPEC or --scans FILE"))
     station = open_station(store, data_dir, config, clock, devices)
     try:
         return run_line(station.runtime, sys.stdout, getattr(devices.scanner, "done", None), operator=args.operator)
@@ -86,14 +87,14 @@ def run_print_test(args: argparse.Namespace) -> int:
     try:
         printer.print_label(print_test_label(config.sender_party(), config.station))
     except PrinterError as exc:
-        raise DeviceError(f"test label not printed: {exc.reason}") from exc
-    print(f"test label sent to {printer.name}")
+        raise DeviceError(N_("test label not printed: {reason}"), reason=exc.words) from exc
+    print(cli.cli_text(N_("test label sent to {printer}"), printer=printer.name))
     try:
         enrolled = load_credentials(data_dir) is not None
     except CredentialsError:
         enrolled = False
     if not enrolled:
-        print(f"WARNING {UNENROLLED_QR} ({config.passport_base_url})", file=sys.stderr)
+        print("WARNING " + cli.cli_text(UNENROLLED_QR, url=config.passport_base_url), file=sys.stderr)
     return 0
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from app.clock import SystemClock
 from app.config import default_data_dir, load_config
 from app.errors import InputError, NotFoundError, PackBenchError, report
-from app.i18n import LANGUAGES, N_
+from app.i18n import LANGUAGES, N_, environment_language, render
 from app.importers import ImportReport
 from app.operators import FOLLOW_STATION, ROLES, add_operator, set_language
 from app.store import Store, open_store, store_path
@@ -34,6 +34,12 @@ CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]  # `subc
 
 class CliError(PackBenchError):
     """A command cannot go on: printed as one line on stderr, exit code 1."""
+
+
+def cli_text(message: str, /, **values: Any) -> str:
+    """One of the CLI's own lines (a summary, a note), a msgid marked `N_` with its values, in the
+    environment's language as the reporter words errors (docs/i18n.md, "The CLI")."""
+    return render(message, environment_language(), values)
 
 
 def add_data_dir(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -102,10 +108,12 @@ def read_store(args: argparse.Namespace) -> Store:
     return open_store(data_dir(args))
 
 
-def _progress(label: str, unit: str) -> Callable[[int, int], None]:
+def _progress(line: str) -> Callable[[int, int], None]:
     """Progress on stderr: one rewritten line on a terminal; when piped, a line per tenth and the end
-    (a long step must not look finished, as "100%" did while rules ran for minutes)."""
+    (a long step must not look finished, as "100%" did while rules ran for minutes). `line` is a msgid
+    with {done}, {total} and {pct}."""
     shown = [-1]
+    lang = environment_language()
 
     def report(done: int, total: int) -> None:
         pct = 100 * done // total if total else 100
@@ -114,31 +122,37 @@ def _progress(label: str, unit: str) -> Callable[[int, int], None]:
             return
         shown[0] = pct
         end = "\n" if done == total or not tty else ""
-        print(f"\r{label} {done:,}/{total:,} {unit} ({pct}%)", end=end, file=sys.stderr, flush=True)
+        print("\r" + render(line, lang, {"done": done, "total": total, "pct": pct}), end=end, file=sys.stderr,
+              flush=True)
     return report
 
 
-def _print_report(report: ImportReport) -> None:
-    print(f"{report.profile}: {report.rows} rows; {report.created} created, {report.updated} updated, "
-          f"{report.unchanged} unchanged")
-    notes = [(report.skipped_lines, f"{report.skipped_lines} lines need no shipping (skipped)"),
-             (report.empty_orders, f"{report.empty_orders} order(s) with nothing to ship (not imported)"),
-             (report.merged_lines, f"{report.merged_lines} repeated SKU line(s) merged"),
-             (report.held, f"{report.held} order(s) held: a line has no SKU (see the cases)"),
-             (report.cases, f"{report.cases} case(s) opened by the rules")]
-    for count, text in notes:
+IMPORTED_ROWS = N_("import {done:,}/{total:,} rows ({pct}%)")
+
+
+def print_import_report(report: ImportReport) -> None:
+    """An import's summary: its rows and what became of them (the station's and the server's imports)."""
+    print(cli_text(N_("{profile}: {rows} rows; {created} created, {updated} updated, {unchanged} unchanged"),
+                   profile=report.profile, rows=report.rows, created=report.created, updated=report.updated,
+                   unchanged=report.unchanged))
+    notes = [(report.skipped_lines, N_("{count} lines need no shipping (skipped)")),
+             (report.empty_orders, N_("{count} order(s) with nothing to ship (not imported)")),
+             (report.merged_lines, N_("{count} repeated SKU line(s) merged")),
+             (report.held, N_("{count} order(s) held: a line has no SKU (see the cases)")),
+             (report.cases, N_("{count} case(s) opened by the rules"))]
+    for count, note in notes:
         if count:
-            print(f"  {text}")
+            print("  " + cli_text(note, count=count))
 
 
 def cmd_import_orders(args: argparse.Namespace) -> int:
     from app.importers import import_orders
 
     store = store_for(args)
-    report = import_orders(store, Path(args.file), args.format, SystemClock(), progress=_progress("import", "rows"),
+    report = import_orders(store, Path(args.file), args.format, SystemClock(), progress=_progress(IMPORTED_ROWS),
                            lines_path=Path(args.lines) if args.lines else None,
-                           rules_progress=_progress("rules", "orders"))
-    _print_report(report)
+                           rules_progress=_progress(N_("rules {done:,}/{total:,} orders ({pct}%)")))
+    print_import_report(report)
     return 0
 
 
@@ -146,8 +160,8 @@ def cmd_import_products(args: argparse.Namespace) -> int:
     from app.importers import import_products
 
     store = store_for(args)
-    report = import_products(store, Path(args.file), SystemClock(), progress=_progress("import", "rows"))
-    _print_report(report)
+    report = import_products(store, Path(args.file), SystemClock(), progress=_progress(IMPORTED_ROWS))
+    print_import_report(report)
     return 0
 
 
@@ -157,7 +171,7 @@ def cmd_order_show(args: argparse.Namespace) -> int:
     read_store(args)
     snapshot = order_snapshot(args.order_id, reveal_phone=args.reveal_phone)
     if snapshot is None:
-        raise NotFoundError(f"no order {args.order_id!r} in this store")
+        raise NotFoundError(N_("no order {order!r} in this store"), order=args.order_id)
     if args.json:
         print(json.dumps(snapshot, ensure_ascii=False, indent=2))
     else:
@@ -188,14 +202,19 @@ def _order_text(snap: dict[str, Any]) -> str:
 def cmd_operator_add(args: argparse.Namespace) -> int:
     store = store_for(args)
     op = add_operator(store, SystemClock(), args.name, args.role, args.badge, language=args.language)
-    print(f"added {op.role} {op.name} (badge {op.badge}, language {op.language or FOLLOW_STATION})")
+    print(cli_text(N_("added {role} {name} (badge {badge}, language {language})"), role=op.role,
+                   name=op.name, badge=op.badge, language=op.language or FOLLOW_STATION))
     return 0
 
 
 def cmd_operator_set_language(args: argparse.Namespace) -> int:
     store = store_for(args)
     op = set_language(store, SystemClock(), args.operator, args.language)
-    print(f"{op.name} now works in {op.language or 'the station language'} (from the next badge login)")
+    if op.language:
+        print(cli_text(N_("{name} now works in {language} (from the next badge login)"), name=op.name,
+                       language=op.language))
+    else:
+        print(cli_text(N_("{name} now works in the station's language (from the next badge login)"), name=op.name))
     return 0
 
 
@@ -237,7 +256,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     store = read_store(args)
     store.backup(output_file(args.to))
-    print(f"backup written to {args.to}")
+    print(cli_text(N_("backup written to {path}"), path=args.to))
     return 0
 
 
@@ -246,7 +265,7 @@ def cmd_command_sheet(args: argparse.Namespace) -> int:
 
     lang = args.lang or load_config(data_dir(args)).language  # the bench's packers read it
     write_command_sheet(output_file(args.output), lang=lang)
-    print(f"command sheet written to {args.output}")
+    print(cli_text(N_("command sheet written to {path}"), path=args.output))
     return 0
 
 
@@ -254,7 +273,8 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
     from app.demo import demo_summary, seed_demo
 
     store = store_for(args)
-    print(demo_summary() if seed_demo(store, SystemClock()) else "store already holds orders; nothing seeded")
+    seeded = seed_demo(store, SystemClock())
+    print(demo_summary() if seeded else cli_text(N_("store already holds orders; nothing seeded")))
     return 0
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from app.cli import CommandFactory, data_dir, output_file, read_store, store_for, subcommand
+from app.cli import CommandFactory, cli_text, data_dir, output_file, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
 from app.errors import InputError, NotFoundError
+from app.i18n import N_, environment_language
 
 EXIT_PASSPORT_REJECTED = 4
 EXIT_PARCELS_REFUSED = 5
@@ -81,7 +82,7 @@ def _actor(args: argparse.Namespace) -> str:
     if not name:
         return DEFAULT_ACTOR
     if Operator.get_or_none(Operator.name == name) is None:
-        raise NotFoundError(f"no operator {name!r}: add one with `packbench operator add`")
+        raise NotFoundError(N_("no operator {name!r}: add one with `packbench operator add`"), name=name)
     return str(name)
 
 
@@ -93,7 +94,7 @@ def cmd_waybills_import(args: argparse.Namespace) -> int:
     config = _config(args)
     report = import_waybills(store, Path(args.file), args.carrier, SystemClock(), _actor(args),
                              low_water=LowWater.from_config(config))
-    print(report.summary())
+    print(report.summary(environment_language()))
     for warning in report.warnings:
         print(f"WARNING {warning.text(config.language)}", file=sys.stderr)
     return 0
@@ -114,7 +115,8 @@ def cmd_waybills_status(args: argparse.Namespace) -> int:
                           "message": w.text(config.language)} for w in warnings],
         }, ensure_ascii=False))
     elif not summary:
-        print("no waybill numbers in the pool; import some with `packbench waybills import FILE --carrier CODE`")
+        print(cli_text(N_("no waybill numbers in the pool; import some with "
+                          "`packbench waybills import FILE --carrier CODE`")))
     else:
         for carrier, (free, used) in summary.items():
             print(f"{carrier:<6} free {free:>7}  used {used:>7}  (warn below {limits.for_carrier(carrier)})")
@@ -124,6 +126,9 @@ def cmd_waybills_status(args: argparse.Namespace) -> int:
 
 
 # ----- passports -----
+REJECTED = N_("passport rejected: {reason}")
+
+
 def cmd_passport_verify(args: argparse.Namespace) -> int:
     from app.keys import key_id, load_station_public_key, verification_keys
     from app.passport import PassportError, foreign_host, verify_token
@@ -132,11 +137,11 @@ def cmd_passport_verify(args: argparse.Namespace) -> int:
     try:
         fields = verify_token(args.token, verification_keys(directory))
     except PassportError as exc:
-        print(f"packbench: passport rejected: {exc}", file=sys.stderr)
+        print("packbench: " + cli_text(REJECTED, reason=exc.text(environment_language())), file=sys.stderr)
         return EXIT_PASSPORT_REJECTED
     elsewhere = foreign_host(args.token, _config(args).passport_base_url)
     if elsewhere:
-        print(f"packbench: passport rejected: {elsewhere}", file=sys.stderr)
+        print("packbench: " + cli_text(REJECTED, reason=elsewhere), file=sys.stderr)
         return EXIT_PASSPORT_REJECTED
     own = load_station_public_key(directory)
     signer = "this station" if own is not None and key_id(own) == fields.key_id else "trusted key"
@@ -191,7 +196,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
     from app.handover import HandoverError, HandoverService
 
     if not args.carrier or not args.output:
-        raise InputError("handover needs --carrier CODE and -o MANIFEST.pdf (or: handover overdue | manifest)")
+        raise InputError(N_("handover needs --carrier CODE and -o MANIFEST.pdf (or: handover overdue | manifest)"))
     store = store_for(args)
     config = _config(args)
     service = HandoverService(store, SystemClock(), args.station or config.station, _actor(args), config.timezone)
@@ -219,7 +224,8 @@ def cmd_handover(args: argparse.Namespace) -> int:
            "batch_id": manifest.batch_id, "carrier": manifest.carrier, "count": manifest.count,
            "courier": manifest.courier, "refused": refused, "manifest": str(args.output), "pages": pages})
     if refused:
-        print(f"packbench: {refused} parcel(s) REFUSED — pull them from the courier's pile", file=sys.stderr)
+        print("packbench: " + cli_text(N_("{count} parcel(s) REFUSED — pull them from the courier's pile"),
+                                       count=refused), file=sys.stderr)
         return EXIT_PARCELS_REFUSED
     return 0
 
@@ -241,7 +247,8 @@ def cmd_handover_overdue(args: argparse.Namespace) -> int:
         extra = f"  in open batch {p.open_batch}" if p.open_batch else ""
         print(f"{p.tracking_no:<18} {p.order_id:<22} {p.carrier:<6} packed {packed}  {p.age_hours:6.1f} h"
               f"  [{p.order_status}]{extra}")
-    print(f"{len(parcels)} parcel(s) packed more than {hours:g} h ago and not handed over")
+    print(cli_text(N_("{count} parcel(s) packed more than {hours:g} h ago and not handed over"), count=len(parcels),
+                   hours=float(hours)))
     return 0
 
 
@@ -255,6 +262,6 @@ def cmd_handover_manifest(args: argparse.Namespace) -> int:
     manifest = service.manifest(args.batch_id)
     pages = write_manifest(output_file(args.manifest_output), manifest, warehouse=config.sender.name,
                            tz=config.timezone, lang=config.language)
-    print(f"manifest of {manifest.batch_id} ({manifest.count} parcels, {pages} page(s)) written to "
-          f"{args.manifest_output}")
+    print(cli_text(N_("manifest of {batch} ({count} parcels, {pages} page(s)) written to {path}"),
+                   batch=manifest.batch_id, count=manifest.count, pages=pages, path=args.manifest_output))
     return 0

@@ -32,7 +32,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
-from app.i18n import ENGLISH, N_, Phrase, Words, environment_language, render
+from app.i18n import ENGLISH, N_, Phrase, Words, environment_language, localize, render
 
 # Bugs go to the log file only: a handler of its own, not propagated, so no console handler (the
 # server's) prints the traceback the person must not see.
@@ -143,6 +143,11 @@ OS_ERRORS = {
 }
 
 
+def os_problem(exc: OSError) -> Words | str:
+    """What the system said of a path, as words for a message (its own text for a rare errno)."""
+    return Phrase(OS_ERRORS[exc.errno]) if exc.errno in OS_ERRORS else exc.strerror or str(exc)
+
+
 def describe(exc: BaseException, lang: str = ENGLISH) -> tuple[str, int, bool]:
     """The one line a person is shown for `exc` in `lang`, its exit code, and whether it was
     expected (False: a bug, whose traceback belongs in the log)."""
@@ -151,10 +156,10 @@ def describe(exc: BaseException, lang: str = ENGLISH) -> tuple[str, int, bool]:
     if isinstance(exc, PackBenchError):
         return exc.text(lang), exc.exit_code, True
     if isinstance(exc, OSError):  # a path the person gave: missing, unreadable, a folder, disk full
-        problem = render(OS_ERRORS[exc.errno], lang, {}) if exc.errno in OS_ERRORS else exc.strerror or str(exc)
+        problem = os_problem(exc)
         if exc.filename:
-            problem = render(N_("{path}: {problem}"), lang, {"path": exc.filename, "problem": problem})
-        return one_line(problem), ExitCode.FAILED, True
+            problem = Phrase(N_("{path}: {problem}"), {"path": exc.filename, "problem": problem})
+        return one_line(str(localize(problem, lang))), ExitCode.FAILED, True
     if type(exc) is ValueError:
         # Checks not yet moved onto the root raise plain ValueErrors for bad values: shown as input
         # errors; the traceback is still logged in case it was a bug.

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from app.devices import DeviceStatus
 from app.errors import ExitCode
+from app.i18n import ENGLISH, N_, Phrase, environment_language
 from app.pack.outcomes import Level, Outcome
 from app.station import StationRuntime
 
@@ -62,18 +63,26 @@ class LineResult:
             return ExitCode.UNFINISHED
         return ExitCode.OK
 
-    def summary(self, interrupted: bool) -> str:
-        """One line: how many orders did not finish and why, each with its last problem."""
+    def summary(self, interrupted: bool, lang: str = ENGLISH) -> str:
+        """One line: how many orders did not finish and why, each with its last problem (its event
+        code, and its message in the summary's language: the CLI's, not the bench's)."""
         unfinished = self.unfinished()
         parts = []
         for order in unfinished:
             problem = self.problem.get(order)
-            parts.append(f"{order} {problem.event}: {problem.text('en')}" if problem else f"{order} not labelled")
-        head = "interrupted; " if interrupted else ""
-        head += f"{len(unfinished)} of {len(self.touched)} order(s) unfinished"
+            parts.append(Phrase(N_("{order} {event}: {problem}"), {"order": order, "event": problem.event,
+                                                                   "problem": problem.text(lang)})
+                         if problem else Phrase(N_("{order} not labelled"), {"order": order}))
+        head = Phrase(N_("{unfinished} of {touched} order(s) unfinished"),
+                      {"unfinished": len(unfinished), "touched": len(self.touched)})
         if self.errors:
-            head += f"; {len(self.errors)} step(s) failed, the last: {self.errors[-1]}"
-        return head + (": " + "; ".join(parts) if parts else "")
+            head = Phrase(N_("{summary}; {count} step(s) failed, the last: {error}"),
+                          {"summary": head, "count": len(self.errors), "error": self.errors[-1]})
+        if interrupted:
+            head = Phrase(N_("interrupted; {summary}"), {"summary": head})
+        if parts:
+            head = Phrase(N_("{summary}: {orders}"), {"summary": head, "orders": tuple(parts)})
+        return head.text(lang)
 
 
 def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event | None,
@@ -126,5 +135,6 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
     interrupted = stop.is_set()
     code = result.exit_code(interrupted)
     if code != ExitCode.OK:
-        print(f"packbench: {result.summary(interrupted)}", file=sys.stderr, flush=True)
+        lang = environment_language()  # the CLI's own line (docs/i18n.md); the JSON keeps the bench's
+        print(f"packbench: {result.summary(interrupted, lang)}", file=sys.stderr, flush=True)
     return int(code)

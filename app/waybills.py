@@ -26,7 +26,7 @@ from app.audit import record_fact
 from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
 from app.clock import Clock
 from app.config import StationConfig
-from app.errors import InputError
+from app.errors import InputError, os_problem
 from app.i18n import ENGLISH, N_, render
 from app.store import Store
 from app.store.models import Order, Shipment, WaybillPool
@@ -54,8 +54,8 @@ _PATTERNS = {code: re.compile(pattern, re.ASCII) for code, pattern in CARRIER_PA
 class WaybillImportError(InputError, ValueError):
     """The file was refused as a whole; `problems` lists every line that is wrong."""
 
-    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, problems: Sequence[str] = (), **values: Any) -> None:
+        super().__init__(message, **values)
         self.problems = list(problems)
 
 
@@ -68,8 +68,9 @@ class ImportReport:
     file: str = ""
     warnings: tuple[PoolWarning, ...] = ()
 
-    def summary(self) -> str:
-        return f"{self.carrier}: {self.imported} numbers imported; pool now {self.free} free, {self.used} used"
+    def summary(self, lang: str = ENGLISH) -> str:
+        return render(N_("{carrier}: {count} numbers imported; pool now {free} free, {used} used"), lang,
+                      {"carrier": self.carrier, "count": self.imported, "free": self.free, "used": self.used})
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def carrier_label(code: str, lang: str = ENGLISH) -> str:
 def normalise_carrier(code: str) -> str:
     carrier = code.strip().upper()
     if carrier not in CARRIER_PATTERNS:
-        raise WaybillImportError(f"unknown carrier {code!r}; known: {', '.join(CARRIER_PATTERNS)}")
+        raise WaybillImportError(N_("unknown carrier {code!r}; known: {known}"), code=code,
+                                 known=", ".join(CARRIER_PATTERNS))
     return carrier
 
 
@@ -145,7 +147,8 @@ def read_numbers(path: Path) -> list[tuple[int, str]]:
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise WaybillImportError(f"{path}: not a text file of numbers ({exc.reason} at byte {exc.start})") from exc
+        raise WaybillImportError(N_("{path}: not a text file of numbers ({reason} at byte {byte})"), path=path,
+                                 reason=exc.reason, byte=exc.start) from exc
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
@@ -156,10 +159,11 @@ def import_waybills(store: Store, path: Path, carrier: str, clock: Clock, actor:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise WaybillImportError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise WaybillImportError(N_("cannot read {path}: {problem}"), path=path,
+                                 problem=os_problem(exc)) from exc
     lines = read_numbers(path)
     if not lines:
-        raise WaybillImportError(f"{path}: no numbers in the file; nothing imported")
+        raise WaybillImportError(N_("{path}: no numbers in the file; nothing imported"), path=path)
     source = {"file": path.name, "sha256": hashlib.sha256(data).hexdigest()}
     return add_numbers(store, lines, carrier, clock, actor, source=source, where=path.name, low_water=low_water)
 
@@ -185,7 +189,7 @@ def add_numbers(store: Store, lines: Sequence[tuple[int, str]] | Iterable[str], 
         first_seen[number] = line_no
         numbers.append((line_no, number))
     if not numbered:
-        raise WaybillImportError(f"{where}: no numbers; nothing imported")
+        raise WaybillImportError(N_("{where}: no numbers; nothing imported"), where=where)
     now = clock.now()
     with store.atomic():  # IMMEDIATE: nobody adds or takes a number between the checks and the insert
         problems += _known_numbers(numbers)
@@ -205,9 +209,13 @@ def add_numbers(store: Store, lines: Sequence[tuple[int, str]] | Iterable[str], 
 
 def _refusal(where: str, numbered: list[tuple[int, str]]) -> WaybillImportError:
     problems = [f"line {line_no}: {problem}" for line_no, problem in numbered]
-    shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
-    more = f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
-    return WaybillImportError(f"{where}: {len(problems)} bad line(s), nothing imported: {shown}{more}", problems)
+    shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])  # each line's problem in English: the pool's record
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        return WaybillImportError(N_("{where}: {count} bad line(s), nothing imported: {shown}; and {more} more"),
+                                  problems, where=where, count=len(problems), shown=shown,
+                                  more=len(problems) - MAX_PROBLEMS_SHOWN)
+    return WaybillImportError(N_("{where}: {count} bad line(s), nothing imported: {shown}"), problems, where=where,
+                              count=len(problems), shown=shown)
 
 
 def _known_numbers(numbers: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.clock import Clock, iso
 from app.errors import BadValue, PackBenchError
+from app.i18n import N_
 from app.keys import key_id
 from protocol import MAX_SKEW_SECONDS, EnrollRequest, EnrollResponse, sign, signature_matches
 from server.db import ServerDb, has_nul
@@ -89,8 +90,8 @@ def issue_enrollment_token(sdb: ServerDb, warehouse: str, clock: Clock,
     """A new one-time token for `warehouse`: (token, expires at). The token is not stored."""
     check_warehouse(warehouse)
     if not 0 < ttl_hours <= MAX_TOKEN_TTL_HOURS:  # also refuses nan and inf
-        raise BadValue(f"--ttl-hours must be more than 0 and at most {MAX_TOKEN_TTL_HOURS:.0f} (a year), "
-                       f"not {ttl_hours}")
+        raise BadValue(N_("--ttl-hours must be more than 0 and at most {most:.0f} (a year), not {given}"),
+                       most=MAX_TOKEN_TTL_HOURS, given=ttl_hours)
     # Hex, not base64url: a token starting with "-" would be read as an option by
     # `packbench station enroll --token …` (one time in 64), and hex survives any copy-paste.
     token = secrets.token_hex(24)

@@ -28,10 +28,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from app.cli import subcommand
+from app.cli import cli_text, print_import_report, subcommand
 from app.clock import SystemClock, iso
 from app.errors import report
-from app.importers import ImportReport
+from app.i18n import N_
 from server.cli_carriers import register_carriers
 from server.cli_console import register_console
 from server.cli_health import register as register_health
@@ -67,7 +67,8 @@ def cmd_backup(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.backup import back_up_server
 
     done = back_up_server(config, Path(args.to))
-    print(f"{done.kind} backup written to {done.path} ({done.size:,} bytes), verified")
+    print(cli_text(N_("{kind} backup written to {path} ({size:,} bytes), verified"), kind=done.kind, path=done.path,
+                   size=done.size))
     return 0
 
 
@@ -77,21 +78,17 @@ def cmd_station_token(args: argparse.Namespace, config: ServerConfig) -> int:
     with _database(config) as sdb:
         token, expires = issue_enrollment_token(sdb, args.warehouse, SystemClock(), args.ttl_hours)
     print(token)
-    print(f"one-time enrollment token for warehouse {args.warehouse}, valid until {iso(expires)}: "
-          f"packbench station enroll --server URL --token {token}", file=sys.stderr)
+    print(cli_text(N_("one-time enrollment token for warehouse {warehouse}, valid until {until}: "
+                      "packbench station enroll --server URL --token {token}"),
+                   warehouse=args.warehouse, until=iso(expires), token=token), file=sys.stderr)
     return 0
-
-
-def _report(report: ImportReport) -> None:
-    print(f"{report.profile}: {report.rows} rows; {report.created} created, {report.updated} updated, "
-          f"{report.unchanged} unchanged")
 
 
 def cmd_import_orders(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.intake import import_orders
 
     with _database(config) as sdb:
-        _report(import_orders(sdb, args.file, args.format, args.warehouse, SystemClock(), config.zone,
+        print_import_report(import_orders(sdb, args.file, args.format, args.warehouse, SystemClock(), config.zone,
                               lines_path=args.lines))
     return 0
 
@@ -100,7 +97,7 @@ def cmd_import_products(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.intake import import_products
 
     with _database(config) as sdb:
-        _report(import_products(sdb, args.file, SystemClock()))
+        print_import_report(import_products(sdb, args.file, SystemClock()))
     return 0
 
 
@@ -109,7 +106,8 @@ def cmd_waybills_import(args: argparse.Namespace, config: ServerConfig) -> int:
 
     with _database(config) as sdb:
         result = import_pool(sdb, Path(args.file), args.carrier, SystemClock())
-    print(f"{result.carrier}: {result.imported} numbers imported; server pool now {result.free} free")
+    print(cli_text(N_("{carrier}: {count} numbers imported; server pool now {free} free"), carrier=result.carrier,
+                   count=result.imported, free=result.free))
     return 0
 
 
@@ -118,7 +116,8 @@ def cmd_rules_set(args: argparse.Namespace, config: ServerConfig) -> int:
 
     with _database(config) as sdb:
         version, new = set_rules(sdb, Path(args.file), SystemClock())
-    print(f"rule set version {version}" + ("" if new else " (unchanged: same text as the current version)"))
+    print(cli_text(N_("rule set version {version}") if new else
+                   N_("rule set version {version} (unchanged: same text as the current version)"), version=version))
     return 0
 
 

@@ -6,7 +6,9 @@ import argparse
 import json
 from dataclasses import asdict
 
+from app.cli import cli_text
 from app.clock import SystemClock, iso
+from app.i18n import N_
 from server.config import ServerConfig
 from server.migrations import migrated
 
@@ -20,7 +22,7 @@ def cmd_stations(args: argparse.Namespace, config: ServerConfig) -> int:
         print(json.dumps([asdict(row) for row in rows], ensure_ascii=False))
         return 0
     if not rows:
-        print("no stations enrolled; `packbench server station-token --warehouse W` makes a token")
+        print(cli_text(N_("no stations enrolled; `packbench server station-token --warehouse W` makes a token")))
     for r in rows:
         lag = "-" if r.outbox_lag_s is None else f"{r.outbox_lag_s:.0f}s"
         revoked = f"REVOKED {r.revoked_at} ({r.revoked_reason or 'no reason given'})" if r.revoked_at else "active"
@@ -34,6 +36,7 @@ def cmd_station_revoke(args: argparse.Namespace, config: ServerConfig) -> int:
 
     with migrated(config.database) as sdb:
         at = revoke(sdb, args.station_id, args.reason, SystemClock())
-    print(f"station {args.station_id} revoked at {iso(at)}: its next request is refused (403) and its passport "
-          "key vouches for nothing issued from now on; enroll it again with a new token to bring it back")
+    print(cli_text(N_("station {station} revoked at {at}: its next request is refused (403) and its passport key "
+                      "vouches for nothing issued from now on; enroll it again with a new token to bring it back"),
+                   station=args.station_id, at=iso(at)))
     return 0

@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 
 from app.errors import BadValue
+from app.i18n import N_
 from server.config import CONFIG_FILENAME, ServerConfig
 from server.migrations import migrated
 
@@ -73,10 +74,10 @@ def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.limits import serving_options
 
     if not 0 < args.port < 65536:
-        raise BadValue(f"--port must be 1 to 65535, not {args.port}")
+        raise BadValue(N_("--port must be 1 to 65535, not {given}"), given=args.port)
     workers = args.workers
     if not 1 <= workers <= MAX_WORKERS:
-        raise BadValue(f"--workers must be 1 to {MAX_WORKERS}, not {workers}")
+        raise BadValue(N_("--workers must be 1 to {most}, not {given}"), most=MAX_WORKERS, given=workers)
     options = dict(host=args.host, port=args.port, log_config=None, proxy_headers=True,
                    forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path,
                    **serving_options(config.header_timeout_seconds))

@@ -7,6 +7,7 @@ import errno
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,77 @@ def test_a_bad_station_toml_is_one_line_in_the_locales_language(tmp_path: Path) 
     assert chinese == f'packbench: {tmp_path / "station.toml"}：carriers 应为至少含 1 项的字符串列表，而不是 "SF"'
     assert english == f'packbench: {tmp_path / "station.toml"}: carriers must be a list of strings with at least 1 ' \
                       'item, not "SF"'
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from main import main
+
+    data = tmp_path_factory.mktemp("language") / "station"
+    assert main(["--data-dir", str(data), "demo", "seed"]) == 0
+    return data
+
+
+def in_both(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[str, str]:
+    """`main(argv)` under LANG=zh_CN.UTF-8 and under LC_ALL=C: the reporter's line of each; one line, no
+    traceback, the same exit code, Chinese words in one and none in the other."""
+    from main import main
+
+    lines, codes = [], []
+    for locale in (CHINESE, SCRIPTED):
+        set_locale(monkeypatch, **locale)
+        codes.append(main([str(arg) for arg in argv]))
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.count("packbench: ") == 1, err
+        lines.append(err.strip().splitlines()[-1])
+    assert codes[0] == codes[1] == ExitCode.INPUT
+    assert HAN.search(lines[0]) and not HAN.search(lines[1]), lines
+    return lines[0], lines[1]
+
+
+def test_a_missing_import_file(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                               seeded: Path, tmp_path: Path) -> None:
+    chinese, english = in_both(monkeypatch, capsys, "import-orders", tmp_path / "nope.csv", "--data-dir", seeded)
+    assert chinese == "packbench: nope.csv：无法读取文件：没有那个文件或目录"
+    assert english == "packbench: nope.csv: cannot read the file: No such file or directory"
+
+
+def test_an_unknown_order(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], seeded: Path) -> None:
+    chinese, english = in_both(monkeypatch, capsys, "order", "show", "NOPE-1", "--data-dir", seeded)
+    assert chinese == "packbench: 本地库中没有订单 'NOPE-1'"
+    assert english == "packbench: no order 'NOPE-1' in this store"
+
+
+def test_an_unknown_import_format(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                  seeded: Path, tmp_path: Path) -> None:
+    (tmp_path / "o.csv").write_text("order_id,sku\n1,2\n", "utf-8")
+    chinese, english = in_both(monkeypatch, capsys, "import-orders", tmp_path / "o.csv", "--format", "shopfy",
+                               "--data-dir", seeded)
+    assert chinese.startswith("packbench: 未知格式 'shopfy'：请使用 canonical, ")
+    assert english.startswith("packbench: unknown format 'shopfy': use one of canonical, ")
+
+
+def test_a_bad_row_names_file_row_and_column_in_chinese(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str], seeded: Path,
+                                                        tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text("sku,name,weight_g\nA-1,,10\n", "utf-8")
+    chinese, english = in_both(monkeypatch, capsys, "import-products", tmp_path / "p.csv", "--data-dir", seeded)
+    assert chinese == "packbench: p.csv 第 2 行，'name' 列：name 为空"
+    assert english == "packbench: p.csv row 2, column 'name': name is empty"
+
+
+@pytest.mark.parametrize(("locale", "line"), [(CHINESE, "packbench: 已中断"), (SCRIPTED, "packbench: interrupted")])
+def test_ctrl_c_during_an_import(seeded: Path, tmp_path: Path, locale: dict[str, str], line: str) -> None:
+    fifo = tmp_path / "orders.csv"
+    os.mkfifo(fifo)
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "import-orders", str(fifo), "--data-dir",
+                             str(seeded)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, env={**env, **locale})
+    with fifo.open("w", encoding="utf-8") as writer:  # returns once the import has opened the file
+        writer.write("order_id,shop,status,paid_at,line_no,sku,qty\n")
+        writer.flush()
+        proc.send_signal(signal.SIGINT)  # the import is blocked reading the rest, or still starting
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == line

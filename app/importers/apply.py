@@ -289,7 +289,8 @@ def apply_products(store: Store, records: Sequence[ProductRecord], clock: Clock,
                 # Taking a code from a product this file also relists is fine: that one's codes are replaced.
                 if owner is not None and owner != rec.sku and owner not in relisted:
                     raise ImportFileError(source.path, rec.row, rec.barcode_column,
-                                          f"barcode {raw!r} is already bound to sku {owner!r}, not {rec.sku!r}")
+                                          N_("barcode {code!r} is already bound to sku {owner!r}, not {sku!r}"),
+                                          code=raw, owner=owner, sku=rec.sku)
             cur = existing.get(rec.sku)
             if cur is None:
                 created += 1

@@ -40,7 +40,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from app.i18n import N_
 from app.importers.profile import FieldSpec, Profile, StatusRule
 from app.importers.source import (
     Header,
@@ -158,9 +160,12 @@ class _Reader:
         return {name for index, name in self.watch if index < width and cells[index]}
 
     def missing(self, aliases: tuple[str, ...], name: str) -> ImportFileError:
-        also = f" (or {', '.join(repr(a) for a in aliases[1:])})" if len(aliases) > 1 else ""
+        if len(aliases) > 1:
+            return ImportFileError(self.table.path, self.table.header_row, aliases[0],
+                                   N_("missing column (or {others}), needed for {field}"),
+                                   others=", ".join(repr(a) for a in aliases[1:]), field=name)
         return ImportFileError(self.table.path, self.table.header_row, aliases[0],
-                               f"missing column{also}, needed for {name}")
+                               N_("missing column, needed for {field}"), field=name)
 
     def cell(self, cells: tuple[str, ...], index: int) -> str:
         text = cells[index] if index < len(cells) else ""
@@ -192,8 +197,8 @@ class _Reader:
         bound = self.bound[name]
         return self.first(cells, bound.parts[-1], bound.spec.kind) is not None
 
-    def error(self, row: int, column: str | None, message: str) -> ImportFileError:
-        return ImportFileError(self.table.path, row, column, message)
+    def error(self, row: int, column: str | None, message: str, /, **values: Any) -> ImportFileError:
+        return ImportFileError(self.table.path, row, column, message, **values)
 
     def value(self, row: int, cells: tuple[str, ...], name: str) -> tuple[object, str, str] | None:
         """(value, raw text, column), or None when the cell is blank or the column absent."""
@@ -271,7 +276,7 @@ class _Reader:
     def required(self, row: int, cells: tuple[str, ...], name: str) -> tuple[object, str, str]:
         found = self.value(row, cells, name)
         if found is None:
-            raise self.error(row, self.text(cells, name)[1], f"{name} is empty")
+            raise self.error(row, self.text(cells, name)[1], N_("{field} is empty"), field=name)
         return found
 
     def line(self, row: int, cells: tuple[str, ...], next_no: int) -> tuple[LineRecord, str, str] | None:
@@ -328,7 +333,8 @@ def _merge(path: Path, draft: _Draft, found: dict[str, _Entry], key: str, entry:
     if old[0] != entry[0]:
         raise ImportFileError(
             path, entry[2], entry[3],
-            f"order {draft.order_id!r}: {key} is {entry[1]!r} here but {old[1]!r} on row {old[2]}",
+            N_("order {order!r}: {field} is {here!r} here but {there!r} on row {row}"),
+            order=draft.order_id, field=key, here=entry[1], there=old[1], row=old[2],
         )
 
 
@@ -345,7 +351,8 @@ class OrderStream:
         self.path, self.profile = Path(path), profile
         self.lines_path = Path(lines_path) if lines_path is not None else None
         if self.lines_path is not None and profile.lines_file is None:
-            raise ImportFileError(self.lines_path, 1, None, f"format {profile.name!r} takes no lines file")
+            raise ImportFileError(self.lines_path, 1, None, N_("format {format!r} takes no lines file"),
+                                  format=profile.name)
         self.sniffed = sniff(self.path, profile.encodings)
         self.lines_sniffed: Sniffed | None = None
         self.header, self.rows = stream_table(self.path, self.sniffed.encoding)
@@ -355,8 +362,8 @@ class OrderStream:
                 needs = ", ".join(repr(spec.parts[0][0]) for spec in profile.lines_file.values())
                 raise ImportFileError(
                     self.path, 0, None,
-                    f"a {profile.name} order report has no line items: add the item report of the same orders "
-                    f"(the export with columns {needs}) with --lines FILE")
+                    N_("a {format} order report has no line items: add the item report of the same orders "
+                       "(the export with columns {needs}) with --lines FILE"), format=profile.name, needs=needs)
             if self.lines_path is not None:
                 self.lines_sniffed = sniff(self.lines_path, profile.encodings)
             estimate = self.sniffed.lines - self.header.header_row
@@ -399,8 +406,9 @@ class OrderStream:
                 if order_id in finished:
                     raise self.reader.error(
                         row, self.reader.bound["order_id"].parts[0][0][1],
-                        f"order {order_id!r} continues here, apart from its rows from row {finished[order_id]}: "
-                        "sort the file by order")
+                        N_("order {order!r} continues here, apart from its rows from row {row}: "
+                           "sort the file by order"),
+                        order=order_id, row=finished[order_id])
                 draft = _Draft(order_id, row)
             self._order_row(draft, row, cells)
             self._add_line(line_reader, draft, row, cells)
@@ -422,13 +430,15 @@ class OrderStream:
             for row, cells in rows:
                 value, _, column = lines_reader.required(row, cells, "order_id")
                 if (owner := drafts.get(str(value))) is None:
-                    raise lines_reader.error(row, column, f"order {value!r} is not in {self.path.name}")
+                    raise lines_reader.error(row, column, N_("order {order!r} is not in {file}"), order=value,
+                                             file=self.path.name)
                 self._add_line(lines_reader, owner, row, cells)
                 self.ticker.tick()
         for draft in drafts.values():
             if not draft.lines and not draft.skipped:
                 raise ImportFileError(self.path, draft.row, self.reader.bound["order_id"].parts[0][0][1],
-                                      f"order {draft.order_id!r} has no lines in {lines_path.name}")
+                                      N_("order {order!r} has no lines in {file}"), order=draft.order_id,
+                                      file=lines_path.name)
             if (record := self._record(draft)) is not None:
                 yield record
 
@@ -465,8 +475,9 @@ class OrderStream:
             draft.lines.append(line)
         elif self.profile.line_key == "line_no":
             first = draft.lines[draft.line_keys[key]]
-            raise reader.error(row, key_col, f"duplicate line: order {draft.order_id!r} already has line_no "
-                                             f"{key_text!r} on row {first.row}")
+            raise reader.error(row, key_col,
+                               N_("duplicate line: order {order!r} already has line_no {line!r} on row {row}"),
+                               order=draft.order_id, line=key_text, row=first.row)
         else:  # the same SKU twice (two variants' rows, a split promotion): one line, quantities summed
             at = draft.line_keys[key]
             first = draft.lines[at]
@@ -494,8 +505,9 @@ class OrderStream:
                     expected = reader.bound[name].parts[-1]
                     raise reader.error(
                         draft.row, expected[0][1],
-                        f"order {draft.order_id!r}: {name} is empty after mapping; this export's "
-                        f"{name} is not in column {expected[0][1]!r}? (the file is refused: nothing imported)")
+                        N_("order {order!r}: {field} is empty after mapping; this export's {field} is not in column "
+                           "{column!r}? (the file is refused: nothing imported)"),
+                        order=draft.order_id, field=name, column=expected[0][1])
         if draft.attention:
             self.stats.attention += 1
             if status in (OrderStatus.NEW, OrderStatus.PAID):
@@ -517,7 +529,8 @@ def _status(path: Path, profile: Profile, rules: list[tuple[StatusRule, list[str
             return rule.values[value]
         if rule.strict:
             known = ", ".join(repr(k) for k in rule.values)
-            raise ImportFileError(path, row, column, f"unknown status {raw!r} (known: {known})")
+            raise ImportFileError(path, row, column, N_("unknown status {status!r} (known: {known})"), status=raw,
+                                  known=known)
     return profile.status_default
 
 

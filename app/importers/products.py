@@ -18,8 +18,10 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.barcodes import BarcodeError, gtin_key
+from app.i18n import N_
 from app.importers.orders import Progress, Ticker
 from app.importers.profile import builtin_names, load_profile
 from app.importers.source import ImportFileError, Table, clean_cell, normalize_header, read_table, to_code, to_whole
@@ -67,8 +69,9 @@ def _refuse_orders(table: Table) -> None:
     if found:
         raise ImportFileError(
             table.path, table.header_row, None,
-            f"this looks like an order export (columns {', '.join(repr(h) for h in found[:4])}), not a product "
-            f"list: use import-orders for it; a product list has the columns {', '.join(REQUIRED + OPTIONAL)}")
+            N_("this looks like an order export (columns {found}), not a product list: use import-orders for it; "
+               "a product list has the columns {columns}"),
+            found=", ".join(repr(h) for h in found[:4]), columns=", ".join(REQUIRED + OPTIONAL))
 
 
 def parse_products(path: Path | str, progress: Progress | None = None) -> list[ProductRecord]:
@@ -79,7 +82,8 @@ def parse_products(path: Path | str, progress: Progress | None = None) -> list[P
         if name not in index:
             shown = ", ".join(repr(h) for h in table.header[:8]) + (", …" if len(table.header) > 8 else "")
             raise ImportFileError(table.path, table.header_row, name,
-                                  f"missing column: a product list needs {', '.join(REQUIRED)} (found {shown})")
+                                  N_("missing column: a product list needs {needed} (found {found})"),
+                                  needed=", ".join(REQUIRED), found=shown)
     col = {name: index[name] for name in REQUIRED + OPTIONAL if name in index}
     header = {name: table.header[i] for name, i in col.items()}
     ticker = Ticker(progress, len(table.rows))
@@ -92,21 +96,21 @@ def parse_products(path: Path | str, progress: Progress | None = None) -> list[P
             i = col[name]
             return clean_cell(cells[i]) if i < len(cells) else ""
 
-        def fail(name: str, message: str, row: int = row) -> ImportFileError:
-            return ImportFileError(table.path, row, header[name], message)
+        def fail(name: str, message: str, row: int = row, **values: Any) -> ImportFileError:
+            return ImportFileError(table.path, row, header[name], message, **values)
 
         try:
             sku = to_code(cell("sku"))
         except ValueError as exc:
             raise fail("sku", str(exc)) from None
         if not sku:
-            raise fail("sku", "sku is empty")
+            raise fail("sku", N_("{field} is empty"), field="sku")
         if sku in sku_rows:
-            raise fail("sku", f"sku {sku!r} is already on row {sku_rows[sku]}")
+            raise fail("sku", N_("sku {sku!r} is already on row {other}"), sku=sku, other=sku_rows[sku])
         sku_rows[sku] = row
         name = cell("name")
         if not name:
-            raise fail("name", "name is empty")
+            raise fail("name", N_("{field} is empty"), field="name")
         values: dict[str, object] = {"name": name}
         for field in ("weight_g", "stock"):
             if field in col:
@@ -127,8 +131,9 @@ def parse_products(path: Path | str, progress: Progress | None = None) -> list[P
                     raise fail("barcodes", str(exc)) from None
                 other, other_row = owners.setdefault(key, (sku, row))
                 if other != sku:
-                    raise fail("barcodes", f"barcode {raw!r} is also listed for sku {other!r} on row {other_row}; "
-                                           f"a barcode belongs to one sku, not to {other!r} and {sku!r}")
+                    raise fail("barcodes", N_("barcode {code!r} is also listed for sku {other!r} on row {other_row}; "
+                                              "a barcode belongs to one sku, not to {other!r} and {sku!r}"),
+                               code=raw, other=other, other_row=other_row, sku=sku)
                 if all(key != k for k, _ in barcodes):  # the same code twice for one sku is harmless
                     barcodes.append((key, raw))
         records.append(ProductRecord(sku, values, tuple(barcodes) if barcodes is not None else None, row,

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.errors import InputError
+from app.errors import InputError, os_problem
+from app.i18n import N_
 from app.importers.source import normalize_value
 from app.store.states import OrderStatus
 
@@ -122,13 +123,12 @@ def load_profile(fmt: str | Path) -> Profile:
         return parse_profile(resource.read_text("utf-8"), f"{text.lower()}.toml")
     path = Path(fmt)
     if path.suffix.lower() != ".toml" and not path.exists():
-        raise ProfileError(
-            f"unknown format {text!r}: use one of {', '.join(builtin_names())} or a path to a .toml profile"
-        )
+        raise ProfileError(N_("unknown format {format!r}: use one of {known} or a path to a .toml profile"),
+                           format=text, known=", ".join(builtin_names()))
     try:
         content = path.read_text("utf-8")
     except OSError as exc:
-        raise ProfileError(f"cannot read profile {path}: {exc.strerror or exc}") from exc
+        raise ProfileError(N_("cannot read profile {path}: {problem}"), path=path, problem=os_problem(exc)) from exc
     return parse_profile(content, str(path), default_name=path.stem)
 
 
@@ -136,7 +136,7 @@ def parse_profile(content: str, source: str, default_name: str | None = None) ->
     try:
         data = tomllib.loads(content)
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"profile {source}: not valid TOML: {exc}") from exc
+        raise ProfileError(N_("profile {source}: not valid TOML: {problem}"), source=source, problem=exc) from exc
     return _Builder(source).build(data, default_name or Path(source).stem)
 
 

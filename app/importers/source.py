@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.clock import iso
-from app.errors import InputError
+from app.errors import InputError, os_problem
+from app.i18n import N_, Phrase, Words
 
 DEFAULT_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030")
 
@@ -35,18 +36,26 @@ _SPACES = re.compile(r"\s+")
 _EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
 
 
+EMPTY_FILE = N_("the file is empty")
+
+
 class ImportFileError(InputError):
     """A file cannot be imported; `str()` is one line naming the file, the row and the column."""
 
-    def __init__(self, path: Path | str, row: int, column: str | None, message: str) -> None:
+    def __init__(self, path: Path | str, row: int, column: str | None, message: str | Words, /,
+                 **values: Any) -> None:
+        """`message` (with `values`) says what is wrong at the place; a string no catalog holds (a
+        parser's own words) is shown as it is."""
         self.path = Path(path)
         self.row = row
         self.column = column
-        self.message = message
-        where = f"{self.path.name} row {row}" if row else self.path.name  # row 0: the file as a whole
+        self.problem = message if isinstance(message, Words) else Phrase(message, values)
+        self.message = self.problem.plain()
+        where: str | Phrase = Phrase(N_("{file} row {row}"), {"file": self.path.name, "row": row}) if row \
+            else self.path.name  # row 0: the file as a whole
         if column is not None:
-            where += f", column {column!r}"
-        super().__init__(f"{where}: {message}")
+            where = Phrase(N_("{where}, column {column!r}"), {"where": where, "column": column})
+        super().__init__(N_("{where}: {problem}"), where=where, problem=self.problem)
 
 
 def normalize_header(name: str) -> str:
@@ -142,17 +151,19 @@ def sniff(path: Path | str, encodings: tuple[str, ...] = DEFAULT_ENCODINGS) -> S
                         furthest = (offset, lines + 1, b"<end of file>")
                     raise
         except OSError as exc:
-            raise ImportFileError(path, 0, None, f"cannot read the file: {exc.strerror or exc}") from exc
+            raise ImportFileError(path, 0, None, N_("cannot read the file: {problem}"),
+                                  problem=os_problem(exc)) from exc
         except UnicodeDecodeError:
             continue
         if blank:
-            raise ImportFileError(path, 1, None, "the file is empty")
+            raise ImportFileError(path, 1, None, EMPTY_FILE)
         return Sniffed(_codec(encoding), digest.hexdigest(), lines)
     _, line, bad = furthest
     raise ImportFileError(
         path, line, None,
-        f"cannot decode bytes {bad!r}: the file is none of the encodings tried ({', '.join(encodings)}); "
-        "save it again as UTF-8",
+        N_("cannot decode bytes {bad!r}: the file is none of the encodings tried ({encodings}); "
+           "save it again as UTF-8"),
+        bad=bad, encodings=", ".join(encodings),
     )
 
 
@@ -173,7 +184,8 @@ class Rows:
                 if any(cells) and (cells[0].strip() or "".join(cells).strip()):
                     return line, cells
         except csv.Error as exc:
-            raise ImportFileError(self.path, self.next_line, None, f"not a readable CSV row: {exc}") from exc
+            raise ImportFileError(self.path, self.next_line, None, N_("not a readable CSV row: {problem}"),
+                                  problem=exc) from exc
         return None
 
     def __iter__(self) -> Iterator[Row]:
@@ -182,11 +194,12 @@ class Rows:
             line, cells = row
             if len(cells) > width and any(c.strip() for c in cells[width:]):
                 raise ImportFileError(self.path, line, None,
-                                      f"{len(cells)} cells but the header has {width}: an unquoted comma?")
+                                      N_("{cells} cells but the header has {width}: an unquoted comma?"),
+                                      cells=len(cells), width=width)
             found = True
             yield line, tuple(cells)
         if not found:
-            raise ImportFileError(self.path, self.header.header_row + 1, None, "the file has a header but no rows")
+            raise ImportFileError(self.path, self.header.header_row + 1, None, N_("the file has a header but no rows"))
 
     def close(self) -> None:
         self.f.close()
@@ -207,7 +220,7 @@ def stream_table(path: Path | str, encoding: str) -> tuple[Header, Rows]:
         rows = Rows(path, f, csv.reader(f), 1, Header(path, 0, ()))
         first = rows.read()
         if first is None:
-            raise ImportFileError(path, 1, None, "the file is empty")
+            raise ImportFileError(path, 1, None, EMPTY_FILE)
     except BaseException:
         f.close()
         raise

@@ -15,6 +15,7 @@ import peewee as pw
 
 from app.clock import Clock, SystemClock, iso
 from app.errors import PackBenchError
+from app.i18n import N_
 from app.private_files import open_private, private_dir, tighten
 from app.store import row_capture
 from app.store.faults import DISK_FULL, disk_fault, free_space
@@ -40,6 +41,9 @@ class StoreError(PackBenchError):
     """The store cannot be used; the message says why in words an admin understands."""
 
 
+CANNOT_OPEN = N_("cannot open store {path}: {problem}")
+
+
 class StoreTooNewError(StoreError):
     pass
 
@@ -49,9 +53,12 @@ class StoreFaultError(StoreError):
     SQLite rolled the transaction back, and the WAL keeps every commit before it."""
 
     def __init__(self, kind: str, path: Path) -> None:
-        cause = f"disk full: free space {free_space(path.parent)}" if kind == DISK_FULL else f"{kind} on {path}"
-        cure = "free space" if kind == DISK_FULL else "check the disk"
-        super().__init__(f"{cause}; the store cannot be written — {cure} and start again; nothing committed was lost")
+        if kind == DISK_FULL:
+            super().__init__(N_("disk full: free space {free}; the store cannot be written — free space and start "
+                                "again; nothing committed was lost"), free=free_space(path.parent))
+        else:
+            super().__init__(N_("{fault} on {path}; the store cannot be written — check the disk and start again; "
+                                "nothing committed was lost"), fault=kind, path=path)
         self.fault_kind = kind
         self.path = path
 
@@ -77,7 +84,7 @@ def _version_on_disk(path: Path) -> int:
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro{immutable}", uri=True)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open store {path}: {exc}") from exc
+        raise StoreError(CANNOT_OPEN, path=path, problem=exc) from exc
     try:
         has_table = con.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
@@ -87,7 +94,7 @@ def _version_on_disk(path: Path) -> int:
         row = con.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not a PackBench store: {exc}") from exc
+        raise StoreError(N_("{path} is not a PackBench store: {problem}"), path=path, problem=exc) from exc
     finally:
         con.close()
 
@@ -167,9 +174,11 @@ class Store:
             fault = StoreFaultError.find(exc, self.path)
             if fault is not None:
                 raise fault from exc
-            raise StoreError(f"store {self.path} cannot be checked: {exc}; restore the last backup") from exc
+            raise StoreError(N_("store {path} cannot be checked: {problem}; restore the last backup"), path=self.path,
+                             problem=exc) from exc
         if verdict != "ok":
-            raise StoreError(f"store {self.path} is damaged ({verdict}); restore the last backup")
+            raise StoreError(N_("store {path} is damaged ({verdict}); restore the last backup"), path=self.path,
+                             verdict=verdict)
         log.warning("store %s was not closed cleanly: its %d KB write-ahead log was %s and the store "
                     "verified in %.0f ms", self.path, size // 1024,
                     "checkpointed" if not busy else "kept (a reader holds it)", 1000 * (time.monotonic() - started))
@@ -179,7 +188,7 @@ class Store:
         """SQLite's online backup: a consistent copy while the station keeps writing."""
         dest = Path(dest)
         if dest.exists():
-            raise StoreError(f"{dest} already exists; choose a new file for the backup")
+            raise StoreError(N_("{path} already exists; choose a new file for the backup"), path=dest)
         private_dir(dest.parent)
         os.close(open_private(dest))  # the copy holds the same personal data as the store
         target = sqlite3.connect(dest)
@@ -212,7 +221,7 @@ def open_store(data_dir: Path | str, clock: Clock | None = None, *, path: Path |
         on_disk = _version_connected(db)
     except pw.DatabaseError as exc:
         db.close()
-        raise StoreFaultError.find(exc, file) or StoreError(f"cannot open store {file}: {exc}") from exc
+        raise StoreFaultError.find(exc, file) or StoreError(CANNOT_OPEN, path=file, problem=exc) from exc
     try:
         _refuse_newer(file, on_disk)
     except StoreTooNewError:
@@ -231,9 +240,9 @@ def _wal_of(file: Path) -> Path:
 def _refuse_newer(file: Path, version: int) -> None:
     if version > LATEST_VERSION:
         raise StoreTooNewError(
-            f"store {file} has schema version {version}, newer than this PackBench understands "
-            f"({LATEST_VERSION}); upgrade PackBench or open a backup — nothing was changed"
-        )
+            N_("store {path} has schema version {version}, newer than this PackBench understands ({latest}); "
+               "upgrade PackBench or open a backup — nothing was changed"),
+            path=file, version=version, latest=LATEST_VERSION)
 
 
 def _version_connected(db: pw.SqliteDatabase) -> int:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from app.i18n import N_, Phrase
 from app.private_files import PRIVATE_FILE_MODE, open_private, private_dir
 from app.store.db import StoreError
 
@@ -98,12 +99,13 @@ class DataDirLock:
             json.dump(info, out)
         os.replace(tmp, holder)
 
-    def _refusal(self) -> str:
+    def _refusal(self) -> Phrase:
         info = _read_holder(self.data_dir / HOLDER_FILENAME)
-        who = (f"pid {info.get('pid', '?')} ({info.get('command', '?')}) since {info.get('since', '?')}"
-               if info else "another process")
-        return (f"data dir {self.data_dir} is in use by {who}; only one station process may write to a store "
-                "— close it first (nothing was written)")
+        who = Phrase(N_("pid {pid} ({command}) since {since}"), {name: info.get(name, "?") for name in
+                                                               ("pid", "command", "since")}) \
+            if info else Phrase(N_("another process"))
+        return Phrase(N_("data dir {path} is in use by {who}; only one station process may write to a store — close "
+                         "it first (nothing was written)"), {"path": self.data_dir, "who": who})
 
 
 def _read_holder(path: Path) -> dict[str, Any]:
