@@ -38,7 +38,7 @@ PROJECTED = ("scan", "shipment.created", "shipment.voided", "print.queued", "han
 STORED_ONLY = (
     "print.sent", "print.done", "print.failed", "handover.opened", "handover.accepted", "handover.refused",
     "handover.removed", "handover.intercepted", "handover.manifest_opened", "override", "operator.added",
-    "import.orders", "import.products",
+    "operator.language", "import.orders", "import.products",
     "waybills.imported",
     "photo.captured", "rules.updated", "rules.reset", "rules.refused", "exception.refused",
 )
