@@ -21,6 +21,7 @@ plain value (a person's or product's name, a code, a number) goes in as it is. O
 from __future__ import annotations
 
 import os
+import string
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -184,6 +185,14 @@ def plain(value: Any) -> Any:
     if isinstance(value, tuple) and value and all(isinstance(part, Words) for part in value):
         return localize(value, ENGLISH)
     return value
+
+
+def placeholders(msgid: str) -> set[str]:
+    """The names of the fields a msgid is filled from: "Hello {operator}" → {"operator"}."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
+    except ValueError:  # an unbalanced brace: a text with no fields
+        return set()
 
 
 def render(msgid: str, lang: str, values: Mapping[str, Any]) -> str:

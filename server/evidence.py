@@ -43,9 +43,9 @@ from app.evidence.model import (
 )
 from app.evidence.photo import PHOTO_KIND
 from app.evidence.sla import SlaPolicy, analyse
-from app.i18n import N_, Phrase
+from app.i18n import N_, Phrase, placeholders
 from app.labels import mask_phone
-from app.pack.outcomes import MESSAGES, message_text
+from app.pack.outcomes import MESSAGES
 from app.pack.weights import Tolerance
 from app.store.states import HandoverState
 from server.cases import title_of
@@ -138,9 +138,9 @@ def _scans(facts: list[Fact], names: dict[str, str]) -> tuple[ScanInfo, ...]:
         if f.kind != "scan":
             continue
         outcome = _text(f.payload, "outcome")
-        message = message_text(MESSAGES, outcome, "en", {**f.payload}) if outcome in MESSAGES else ""
-        if "{" in message:
-            message = ""  # its words need details the scan fact does not carry
+        msgid = MESSAGES[outcome].text if outcome in MESSAGES else ""
+        # Worded only when the fact carries every detail its words need (the station's own pack words them all).
+        message = Phrase(msgid, dict(f.payload)) if placeholders(msgid) <= set(f.payload) else Phrase("")
         out.append(ScanInfo(None, f.at, _text(f.payload, "actor", "—"),
                             _text(f.payload, "station", names.get(f.station_id, f.station_id)),
                             _text(f.payload, "source", "—"), _text(f.payload, "code", "—"), outcome, message))

@@ -25,6 +25,7 @@ from app.handover import MESSAGES as HANDOVER
 from app.i18n import Phrase, Words, render, translator
 from app.pack.flow import DeviceReasons, Pending
 from app.pack.outcomes import MESSAGES as PACK
+from app.pack.recorded import recorded_words
 from app.rules import RuleBook
 from app.rules.loader import Rule
 from app.terms import BARCODE_KINDS, CASE_STATES, COMMANDS, ROLES, SEVERITIES, WAYBILL_SOURCES, named
@@ -199,3 +200,21 @@ def test_the_check_itself_catches_english_in_chinese() -> None:
     assert foreign_latin("重量 712 g，SF 顺丰", {}) == []
     assert foreign_latin("Alex Chen 已退出", {"operator": "Alex Chen"}) == []
     assert CJK.search("Order 1 aborted（已取消）")
+
+
+@pytest.mark.parametrize("code", list(PACK))
+def test_a_recorded_scan_line_is_worded_again_in_either_language(code: str) -> None:
+    """scan_event keeps a line's English (the record); the evidence pack reads the values back out of it
+    and words the line in its own language, as the bench would have said it (app.pack.recorded)."""
+    for details in words_details():
+        english = render(PACK[code].text, "en", details)
+        words = recorded_words(code, english)
+        assert words.text("en") == english
+        assert words.text("zh_CN") == render(PACK[code].text, "zh_CN", details), code
+
+
+def test_a_recorded_line_that_does_not_read_as_its_code_stays_as_recorded() -> None:
+    assert recorded_words("no_such_code", "Something the bench said").text("zh_CN") == "Something the bench said"
+    changed = "Order TB1: scan 3 items"  # the msgid has changed since: not the words of order_opened now
+    assert recorded_words("order_opened", changed).text("zh_CN") == changed
+    assert recorded_words("weight_ignored", "").text("zh_CN") == ""

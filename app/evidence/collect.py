@@ -36,6 +36,7 @@ from app.evidence.photo import PHOTO_DIR, PHOTO_KIND
 from app.evidence.sla import SlaFacts
 from app.i18n import N_, Phrase
 from app.labels import mask_phone
+from app.pack.recorded import recorded_words
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import (
     ExceptionCase,
@@ -124,7 +125,8 @@ def _scans(order: Order, session_ids: list[int]) -> tuple[tuple[ScanInfo, ...], 
             .where(where).order_by(ScanEvent.at, ScanEvent.id))
     events = list(rows)
     return tuple(ScanInfo(e.session_id, e.at, e.operator.name if e.operator_id else "—", e.station, e.source,
-                          visible_code(e.raw), e.outcome, e.message) for e in events), [e.id for e in events]
+                          visible_code(e.raw), e.outcome, recorded_words(e.outcome, e.message)) for e in events), \
+        [e.id for e in events]
 
 
 def _parcels(order: Order) -> tuple[ParcelInfo, ...]:

@@ -67,7 +67,7 @@ class ScanInfo:
     source: str
     code: str  # the raw bytes as scanned, control characters made visible
     outcome: str
-    message: str
+    message: Phrase  # the outcome's words, worded in the document's language (app.pack.recorded)
 
 
 @dataclass(frozen=True)

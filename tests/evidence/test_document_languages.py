@@ -13,6 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from pypdf import PdfReader
 
+from app.cases import RULE_TITLE, open_case
 from app.clock import FakeClock
 from app.documents.manifest import write_manifest
 from app.documents.words import BOTH, DocumentWords, document_words
@@ -20,7 +21,11 @@ from app.errors import BadValue
 from app.evidence.service import EvidenceSettings, build_evidence
 from app.handover import Manifest, ManifestLine
 from app.i18n import N_, Phrase, translator
+from app.pack.outcomes import MESSAGES as OUTCOMES
+from app.rules import RuleBook
 from app.store import Store
+from app.store.models import Order
+from app.tracking_states import TRACKING_STATUSES
 from drivers.printers.preview import render_png
 from tests.evidence.history import ORDER, History
 
@@ -95,3 +100,37 @@ def test_words_join_the_languages_once_and_refuse_an_unknown_one() -> None:
     assert document_words("zh_CN")(nested) == "争议：快递显示已签收，但按时"
     with pytest.raises(BadValue, match="zh_CN, en, both"):
         document_words("fr")
+
+
+# Latin a Chinese pack keeps: codes (outcome codes, audit kinds, tracking states, the verify commands),
+# units, the time zone's name, and the data it prints as recorded (products, platform, shop, actors).
+PACK_CODES = frozenset({
+    *OUTCOMES, *TRACKING_STATUSES, "PackBench", "SKU", "SOP", "UTC", "Asia", "Shanghai", "g", "kg", "ml",
+    "packbench", "audit", "passport", "verify", "data-dir", "https", "pdf", "default", "kuaidi100",
+    "scan", "system", "taobao", "taobao-demo", "Bamboo", "chopsticks", "Ceramic", "mug",
+})
+LATIN_WORD = re.compile(r"(?<![\w.\-/])[A-Za-z][A-Za-z\-]*(?![\w.\-/])")  # a word alone, not part of a code
+
+
+def test_a_chinese_pack_words_scans_and_cases_in_chinese(
+        demo_store: Store, clock: FakeClock, history: History, settings: EvidenceSettings, tmp_path: Path) -> None:
+    """The scan lines, recorded in English, and a rule's case are worded in Chinese; what stays Latin is
+    a code or data (PACK_CODES)."""
+    rule = RuleBook().defaults.get("address_hold_words")
+    assert rule is not None
+    open_case(demo_store, clock, dedupe_key=f"address_hold_words:{ORDER}", tag=rule.tag, rule_id=rule.id,
+              severity=rule.severity, route=rule.route, sop=rule.sop,
+              title=Phrase(RULE_TITLE, {"subject": ORDER, "title": Phrase(rule.title)}),
+              order=Order.get(Order.order_id == ORDER))
+    clock.advance(hours=100)
+    zh = pack(demo_store, clock, settings, tmp_path / "zh.pdf", "zh_CN")
+    for words in ("错误商品：Ceramic mug 350 ml 陶瓷杯 不在此订单中", f"订单 {ORDER}：请扫描 3 件商品",
+                  "商品已齐，请称重", "本地单号池", f"{ORDER}：地址含代收/驿站/暂存", "地址风险"):
+        assert words in zh, words
+    for english in ("WRONG ITEM", "item(s)", "put the parcel on the scale", "Printing label", "pickup point",
+                    "address_risk"):
+        assert english not in zh, english
+    assert {w for w in LATIN_WORD.findall(zh) if w not in PACK_CODES} == set()
+    en = pack(demo_store, clock, settings, tmp_path / "en.pdf", "en")
+    assert "WRONG ITEM: Ceramic mug 350 ml 陶瓷杯 is not in this order" in en
+    assert f"{ORDER}: Address is a pickup point or held for collection" in en

@@ -48,7 +48,7 @@ def scans_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> 
     marks: list[tuple[Any, ...]] = []
     for n, scan in enumerate(ev.scans, start=1):
         level = MESSAGES[scan.outcome].level if scan.outcome in MESSAGES else Level.OK
-        rows.append([when(scan.at), scan.operator, scan.station, scan.code, scan.outcome, scan.message])
+        rows.append([when(scan.at), scan.operator, scan.station, scan.code, scan.outcome, _(scan.message, sep="\n")])
         if level is not Level.OK:
             colours.append((n, 4, RED if level is Level.ERROR else AMBER))
         if level is Level.ERROR:
