@@ -190,21 +190,36 @@ def evaluate(sdb: ServerDb, warehouse: str, hour: datetime, *, weeks: int = WEEK
              names: Iterable[str] | None = None, thresholds: dict[str, tuple[str, float]] | None = None,
              silenced: set[str] | None = None) -> list[Reading]:
     """Every indicator (or `names`) for the hour starting at `hour`, whole or by `dimension`."""
+    return evaluate_hours(sdb, warehouse, [hour], weeks=weeks, dimension=dimension, names=names,
+                          thresholds=thresholds, silenced=silenced)[0]
+
+
+def evaluate_hours(sdb: ServerDb, warehouse: str, hours: Sequence[datetime], *, weeks: int = WEEKS,
+                   dimension: str | None = None, names: Iterable[str] | None = None,
+                   thresholds: dict[str, tuple[str, float]] | None = None,
+                   silenced: set[str] | None = None) -> list[list[Reading]]:
+    """`evaluate` for each of `hours`, each indicator in one query over the windows they need together:
+    24 consecutive hours share most of their baseline hours (128 windows instead of 312 with
+    neighbours), and one query is one round trip instead of 24."""
     chosen = [BY_NAME[n] for n in names] if names is not None else list(INDICATORS)
-    readings: list[Reading] = []
+    quiet = silenced or set()
+    readings: list[list[Reading]] = [[] for _ in hours]
     for indicator in chosen:
         if dimension is not None and dimension not in indicator.slices:
             continue
-        spans = windows(hour, weeks, neighbours=indicator.kind != "count")
+        needed = [windows(hour, weeks, neighbours=indicator.kind != "count") for hour in hours]
+        spans = sorted({span for spans_of_hour in needed for span in spans_of_hour})
+        position = {span: n for n, span in enumerate(spans)}
         with sdb.connection():
             measured = measure(sdb, indicator, warehouse, spans, dimension)
-        slices = sorted({key for (n, key) in measured if n == 0}) or [""]
-        for key in slices:
-            now = measured.get((0, key), Measure(None, 0))
-            history = [measured.get((n, key), Measure(None, 0)) for n in range(1, len(spans))]
-            readings.append(judge(indicator, now, history, threshold=(thresholds or {}).get(indicator.name),
-                                  silenced=indicator.name in (silenced or set()) or "*" in (silenced or set()),
-                                  dimension=dimension or "", slice_=key, hour=hour))
+        for out, hour, (now_span, *past) in zip(readings, hours, needed, strict=True):
+            now_n = position[now_span]
+            for key in sorted({key for (n, key) in measured if n == now_n}) or [""]:
+                history = [measured.get((position[span], key), Measure(None, 0)) for span in past]
+                out.append(judge(indicator, measured.get((now_n, key), Measure(None, 0)), history,
+                                 threshold=(thresholds or {}).get(indicator.name),
+                                 silenced=indicator.name in quiet or "*" in quiet,
+                                 dimension=dimension or "", slice_=key, hour=hour))
     return readings
 
 

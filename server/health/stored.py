@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 
 from app.clock import Clock, iso, parse_iso
 from server.db import ServerDb, chunks, placeholders
-from server.health.evaluate import WEEKS, Reading, evaluate, verdict
+from server.health.evaluate import WEEKS, Reading, evaluate, evaluate_hours, verdict
 from server.health.indicators import BY_NAME, INDICATORS, Indicator
 
 HOUR = timedelta(hours=1)
@@ -84,17 +84,19 @@ def hours(sdb: ServerDb, clock: Clock, warehouse: str, starts: Sequence[datetime
     chosen = [BY_NAME[n] for n in names] if names is not None else list(INDICATORS)
     chosen = [i for i in chosen if dimension is None or dimension in i.slices]
     found = _load(sdb, warehouse, starts, [i.name for i in chosen], dimension or "") if weeks == WEEKS else {}
-    out = []
+    missing: dict[tuple[str, ...], list[datetime]] = defaultdict(list)  # what to evaluate → the hours lacking it
     for hour in starts:
-        missing = [i.name for i in chosen if (hour, i.name) not in found]
-        if missing:
-            fresh = evaluate(sdb, warehouse, hour, weeks=weeks, dimension=dimension, names=missing)
+        lacking = tuple(i.name for i in chosen if (hour, i.name) not in found)
+        if lacking:
+            missing[lacking].append(hour)
+    for lacking, lacking_hours in missing.items():
+        evaluated = evaluate_hours(sdb, warehouse, lacking_hours, weeks=weeks, dimension=dimension, names=lacking)
+        for hour, fresh in zip(lacking_hours, evaluated, strict=True):
             keep(sdb, clock, warehouse, hour, fresh, dimension, weeks)
             for reading in fresh:
                 found.setdefault((hour, reading.indicator.name), []).append(_row(reading))
-        out.append([_judged(i, hour, dimension or "", row, thresholds, silenced)
-                    for i in chosen for row in sorted(found[(hour, i.name)], key=lambda r: r[0])])
-    return out
+    return [[_judged(i, hour, dimension or "", row, thresholds, silenced)
+             for i in chosen for row in sorted(found[(hour, i.name)], key=lambda r: r[0])] for hour in starts]
 
 
 _Row = tuple[str, float | None, int, float | None, float | None]  # slice, value, volume, baseline, sigma

@@ -105,6 +105,7 @@ def test_the_page_shows_the_kept_readings_without_evaluating(server: Running, mo
         raise AssertionError("the page evaluated an hour that was kept")
 
     monkeypatch.setattr(stored, "evaluate", refuse)
+    monkeypatch.setattr(stored, "evaluate_hours", refuse)
     make_user(server, "li.na", warehouses=("WH1",))
     page = log_in(server, "li.na").get("/console/health", params={"warehouse": "WH1", "hour": hour})
     row = re.search(r"scan error rate</a></td>(.*?)</tr>", page.text, re.S)

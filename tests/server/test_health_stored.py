@@ -15,7 +15,7 @@ import pytest
 from app.clock import FakeClock, iso, parse_iso
 from server.db import ServerDb
 from server.health import check, stored
-from server.health.evaluate import Reading, evaluate
+from server.health.evaluate import Reading, evaluate, evaluate_hours
 from server.health.seed import seed_history
 from tests.live_server import fresh_database
 
@@ -54,6 +54,7 @@ def _no_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("evaluated although the readings were kept")
 
     monkeypatch.setattr(stored, "evaluate", refuse)
+    monkeypatch.setattr(stored, "evaluate_hours", refuse)
 
 
 def test_kept_readings_read_back_as_a_fresh_evaluation_gives_them(seeded: tuple[ServerDb, dict[str, str], str],
@@ -70,6 +71,18 @@ def test_kept_readings_read_back_as_a_fresh_evaluation_gives_them(seeded: tuple[
     assert _facts(stored.readings(sdb, clock, WH, hour, dimension="station")) == _facts(by_station)
     one = stored.readings(sdb, clock, WH, hour, names=["not_collected", "orders_in"])
     assert [r.indicator.name for r in one] == ["not_collected", "orders_in"]  # in the order asked, as evaluate
+
+
+def test_hours_evaluated_together_are_each_as_evaluated_alone(seeded: tuple[ServerDb, dict[str, str], str]) -> None:
+    sdb, incidents, _ = seeded
+    hours = [parse_iso(incidents["misreads"]) - timedelta(hours=k) for k in range(5)]
+    together = evaluate_hours(sdb, WH, hours)
+    assert [_facts(one) for one in together] == [_facts(evaluate(sdb, WH, hour)) for hour in hours]
+    assert any(r.flagged for r in together[0])
+    by_carrier = evaluate_hours(sdb, WH, hours[:2], dimension="carrier", names=["not_collected", "pickup_delay_p90"])
+    assert [_facts(one) for one in by_carrier] == [
+        _facts(evaluate(sdb, WH, hour, dimension="carrier", names=["not_collected", "pickup_delay_p90"]))
+        for hour in hours[:2]]
 
 
 def test_an_hour_not_kept_is_evaluated_and_kept_once_complete(seeded: tuple[ServerDb, dict[str, str], str]) -> None:
