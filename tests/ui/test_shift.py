@@ -4,10 +4,11 @@ apart (seeded) while the UI thread is kept busy, every dialog answered by a scan
 touch on the screen (a mode, a carrier, a case, a line dealt with) or a device's own (a cable pulled,
 paper run out).
 
-A Chinese packer logs in with her badge and packs orders — one with a wrong item, one switched to
-another carrier, one while the scanner is unplugged and replugged, one while the printer runs out of
-paper, one short-shipped after a supervisor call the supervisor acknowledges with his badge — and logs
-out; an English packer logs in, the screen turns English, packs an order and hands the day's parcels
+A Chinese packer logs in with her badge and packs orders — one while the scanner is unplugged and
+replugged (its label then enlarged by a scan), one with a wrong item, one switched to another carrier,
+one while the printer runs out of paper, one short-shipped after a supervisor call the supervisor
+acknowledges with his badge — and logs out; an English packer logs in, the screen turns English, packs
+an order while the scale's cable is out for a moment and hands the day's parcels
 to SF's courier with mistakes in the batch (a product code, a parcel twice, the other carrier's
 parcel, one found late while the courier's badge is asked for), closed with the courier's badge; a
 scan of CONFIRM opens the manifest to print for his signature.
@@ -25,6 +26,7 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from app.pack.outcomes import Level
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import AuditEntry, ExceptionCase, Operator, Order, ScanEvent, Shipment
 from drivers.printers.simulated import SimulatedPrinter
+from drivers.scales import SimulatedScale
 from tests.ui.keys import LoadedLoop, Press, deliver, scanner_presses
 from ui.app import TYPED, Station
 from ui.main_window import EXCEPTIONS, HANDOVER, PACK
@@ -50,8 +53,9 @@ from wiring import WEDGE
 
 WANG, ALEX, SUPERVISOR = "B-1001", "B-1002", "S-2001"  # 王芳 (Chinese), Alex Chen (English), 李强
 COURIER = "SFKD-0421"  # the SF courier's badge
-CALL, SHORT_SHIP, SWITCH_CARRIER, LOGOUT, CONFIRM = (command_barcode(c) for c in (
-    Command.CALL_SUPERVISOR, Command.SHORT_SHIP, Command.SWITCH_CARRIER, Command.LOGOUT, Command.CONFIRM))
+CALL, SHORT_SHIP, SWITCH_CARRIER, LOGOUT, CONFIRM, PREVIEW = (command_barcode(c) for c in (
+    Command.CALL_SUPERVISOR, Command.SHORT_SHIP, Command.SWITCH_CARRIER, Command.LOGOUT, Command.CONFIRM,
+    Command.PREVIEW))
 TEA, MUG, CHOP, SILK, NOTEBOOK, CABLE = (product_barcode(sku) for sku in (
     "TEA-LJ-250", "MUG-CER-01", "CHOP-BMB-5", "SILK-SCF-R", "NB-A5-DOT", "USB-C-1M"))
 ORDER_IDS = [order[0] for order in ORDERS]
@@ -123,7 +127,6 @@ class Shift:
         self.scanner_keys: set[tuple[int, int]] = set()
         self.touches = 0
         self.keys = KeySpy()
-        QApplication.instance().installEventFilter(self.keys)  # type: ignore[union-attr]
         self.alarms = AlarmSpy(station)
 
     # ----- the scanner -----
@@ -138,7 +141,7 @@ class Shift:
         self.sent.append(code)
         with LoadedLoop(self.rng):
             deliver(self.qtbot, presses)
-        with contextlib.suppress(WaitTimeout):  # counted below: no answer, or not the one the shift expected
+        with contextlib.suppress(WaitTimeout):  # no answer, or another one: the assertion below names what showed
             self.qtbot.waitUntil(lambda: screen.seen > seen and screen.last_event == until, timeout=SCAN_WAIT_MS)
         answer = self._front_answer(code, screen)
         self.answers.append(answer)
@@ -183,15 +186,9 @@ class Shift:
         self.qtbot.waitUntil(shown)
 
     # ----- what the shift does -----
-    def pack(self, order_id: str, codes: list[str], page: str | None = None) -> str:
-        """Open `order_id` and scan its items (the last one finishes the parcel: weighed, labelled);
-        the tracking number on the label the printer put out."""
-        self.scan(order_id, "order_opened", page)
-        for code in codes[:-1]:
-            self.scan(code, "item_ok", page)
-        return self.finish(codes[-1], page)
-
     def finish(self, code: str, page: str | None = None) -> str:
+        """Scan the item that completes the parcel (weighed, labelled): the tracking number on the label
+        the printer put out."""
         printer = self.printer
         printed = len(printer.printed)
         self.scan(code, "label_printed", page)
@@ -233,16 +230,21 @@ def set_aside_lines(shift: Shift) -> list[str]:
 
 
 @pytest.fixture
-def shift(qtbot: QtBot, station: Station, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Shift:
-    sounds: list[Level] = []
-    monkeypatch.setattr(station.window.sounds, "play", sounds.append)  # no bell on the test machine
+def shift(qapp: QApplication, qtbot: QtBot, station: Station, clock: FakeClock,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Shift]:
+    monkeypatch.setattr(station.window.sounds, "play", lambda level: None)  # no bell on the test machine
 
     def languages() -> None:  # as `packbench operator set-language` left them before the shift
         set_language(station.store, clock, WANG, "zh_CN")
         set_language(station.store, clock, ALEX, "en")
     station.runtime.call(languages)
     assert station.runtime.wait_idle(5)
-    return Shift(qtbot, station, clock)
+    shift = Shift(qtbot, station, clock)
+    qapp.installEventFilter(shift.keys)  # after the wedge's: filters installed last see keys first
+    try:
+        yield shift
+    finally:
+        qapp.removeEventFilter(shift.keys)
 
 
 def test_a_shift_without_a_keyboard_accounts_for_every_scan(shift: Shift, qtbot: QtBot,
@@ -271,9 +273,13 @@ def test_a_shift_without_a_keyboard_accounts_for_every_scan(shift: Shift, qtbot:
     parcels[first] = shift.finish(TEA, page=PACK)
     weighed = Shipment.get(Shipment.tracking_no == parcels[first]).weight_g
     assert pack_screen.weight.text() == f"{weighed} g" and pack_screen.label_png
+    shift.scan(PREVIEW, "label_enlarged")  # the label large, to check it against the parcel
+    preview = pack_screen.preview
+    assert preview is not None and preview.isVisible()
 
     # A wrong item on the next order: refused, said, recorded; the right one finishes it.
-    shift.scan(second, "order_opened")
+    shift.scan(second, "order_opened")  # and the large label goes
+    assert pack_screen.preview is None and QApplication.focusWidget() is pack_screen
     assert pack_screen.weight.text() == "—"  # the last parcel's weight is not this one's
     shift.scan(CHOP, "wrong_item")
     assert pack_screen.banner.level is Level.ERROR
@@ -316,6 +322,7 @@ def test_a_shift_without_a_keyboard_accounts_for_every_scan(shift: Shift, qtbot:
     shift.scan(WANG, "badge_refused")
     shift.scan(SUPERVISOR, "acknowledged")
     assert ExceptionCase.get_by_id(case.id).acked_by == "李强" and "李强" in triage.banner.text()
+    qtbot.waitUntil(lambda: window.badge.isHidden())  # no call open any more
     shift.switch(PACK)
     # He approves shipping it short, with his badge again; the finished parcel says it went short.
     shift.scan(SHORT_SHIP, "supervisor_required")
@@ -331,7 +338,18 @@ def test_a_shift_without_a_keyboard_accounts_for_every_scan(shift: Shift, qtbot:
     shift.scan(ALEX, "login")
     assert window.lang == "en" and window.mode_buttons[PACK].text() == "Pack"
     assert not CHINESE.search(pack_screen.banner.text()) and "Alex Chen" in pack_screen.operator.text()
-    parcels[fifth] = shift.pack(fifth, [MUG, MUG, TEA])
+    shift.scan(fifth, "order_opened")
+    shift.scan(MUG, "item_ok")
+    shift.scan(MUG, "item_ok")
+    scale = station.opened.devices.scale
+    assert isinstance(scale, SimulatedScale)
+    scale.unplug()  # its cable, knocked out as the parcel goes on it
+    shift.wait_alarm(AlarmKind.SCALE)
+    shift.scan(TEA, "items_complete", page="alarm")  # the parcel is ready; nothing can weigh it
+    scale.replug()  # back: the parcel on it is weighed and labelled by itself
+    shift.wait_alarm(None)
+    qtbot.waitUntil(lambda: pack_screen.last_event == "label_printed", timeout=SCAN_WAIT_MS)
+    parcels[fifth] = shift.printer.printed[-1].tracking_no
 
     # The SF courier: the day's SF parcels into one batch, with the day's mistakes.
     shift.switch(HANDOVER)
@@ -389,7 +407,7 @@ def test_a_shift_without_a_keyboard_accounts_for_every_scan(shift: Shift, qtbot:
 
     assert orders == 5 and Order.select().where(Order.status == "shipped").count() == 4
     assert recorded == shift.sent and unanswered == [] and lost == 0
-    assert [kind for kind, _ in shift.alarms.raised] == [AlarmKind.SCANNER, AlarmKind.PRINTER]
+    assert [kind for kind, _ in shift.alarms.raised] == [AlarmKind.SCANNER, AlarmKind.PRINTER, AlarmKind.SCALE]
     assert shift.alarms.missed == 0 and window.alarms.active is None
     assert ScanEvent.select().where(ScanEvent.outcome == "print_failed").count() == 1  # the one the printer refused
     assert shift.scanner_keys <= shift.keys.presses and other_keys == set()
