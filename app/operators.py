@@ -10,9 +10,10 @@ from app.audit import record_fact
 from app.barcodes import BarcodeError, Kind, interpret
 from app.clock import Clock, iso
 from app.errors import InputError
-from app.i18n import LANGUAGES
+from app.i18n import LANGUAGES, N_
 from app.store import Store
 from app.store.models import Operator
+from app.terms import BARCODE_KINDS, named
 
 ROLES = ("packer", "supervisor", "admin", "line")
 FOLLOW_STATION = "station"  # what `operator set-language` takes to clear an operator's own language
@@ -29,7 +30,8 @@ def operator_language(text: str | None) -> str:
     if value in ("", FOLLOW_STATION):
         return ""
     if value not in LANGUAGES:
-        raise OperatorError(f"language must be one of {', '.join(LANGUAGES)} (or {FOLLOW_STATION}), not {value!r}")
+        raise OperatorError(N_("language must be one of {languages} (or {station}), not {given!r}"),
+                            languages=", ".join(LANGUAGES), station=FOLLOW_STATION, given=value)
     return value
 
 
@@ -38,23 +40,26 @@ def add_operator(store: Store, clock: Clock, name: str, role: str, badge: str, a
     name, badge = name.strip(), badge.strip()
     own_language = operator_language(language)
     if role not in ROLES:
-        raise OperatorError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise OperatorError(N_("role must be one of {roles}, not {given!r}"), roles=", ".join(ROLES), given=role)
     if not name:
-        raise OperatorError("an operator needs a name")
+        raise OperatorError(N_("an operator needs a name"))
     try:
         parsed = interpret(badge)
     except BarcodeError as exc:
-        raise OperatorError(f"badge {badge!r} cannot be scanned reliably: {exc}") from exc
+        raise OperatorError(N_("badge {badge!r} cannot be scanned reliably: {reason}"), badge=badge,
+                            reason=exc.reason) from exc
     if parsed.kind is not Kind.ORDER:
         # A badge that reads as a product, waybill or command code would be taken for one at the bench.
-        raise OperatorError(f"badge {badge!r} reads as a {parsed.kind.value} code; choose another")
+        raise OperatorError(N_("badge {badge!r} reads as {kind}; choose another"), badge=badge,
+                            kind=named(BARCODE_KINDS, parsed.kind.value))
     now = clock.now()
     try:
         with store.atomic():
             operator = Operator.create(name=name, role=role, badge=badge, created_at=iso(now), language=own_language)
             record_fact("operator.added", actor, now, {"name": name, "role": role, "language": own_language})
     except pw.IntegrityError as exc:
-        raise OperatorError(f"an operator named {name!r} or with badge {badge!r} already exists") from exc
+        raise OperatorError(N_("an operator named {name!r} or with badge {badge!r} already exists"), name=name,
+                            badge=badge) from exc
     return operator  # type: ignore[no-any-return]
 
 
@@ -62,13 +67,14 @@ def set_language(store: Store, clock: Clock, who: str, language: str, actor: str
     """Set the language of the operator named `who` (or wearing badge `who`); it applies from their next
     login. An audit fact records the change."""
     if not language.strip():
-        raise OperatorError(f"give a language: {', '.join(LANGUAGES)} or {FOLLOW_STATION}")
+        raise OperatorError(N_("give a language: {languages} or {station}"), languages=", ".join(LANGUAGES),
+                            station=FOLLOW_STATION)
     own_language = operator_language(language)
     now = clock.now()
     with store.atomic():
         operator = Operator.get_or_none((Operator.name == who.strip()) | (Operator.badge == who.strip()))
         if operator is None:
-            raise OperatorError(f"no operator named or badged {who!r}; see `packbench operator list`")
+            raise OperatorError(N_("no operator named or badged {who!r}; see `packbench operator list`"), who=who)
         Operator.update(language=own_language).where(Operator.id == operator.id).execute()
         record_fact("operator.language", actor, now, {"name": operator.name, "language": own_language})
         operator.language = own_language

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
 from app.errors import InputError
+from app.i18n import N_, Phrase
 
 #: Schemes the drivers understand today or soon (printers: tcp, usb, file, pdf, system).
 KNOWN_SCHEMES = frozenset({"serial", "tcp", "file", "sim", "pdf", "usb", "system", "wedge"})
@@ -49,17 +50,22 @@ class DeviceSpec:
         try:
             value = int(text)
         except ValueError:
-            raise SpecError(f"{self}: option {name}={text!r} is not a whole number") from None
+            raise SpecError(N_("{spec}: option {name}={given!r} is not a whole number"), spec=str(self), name=name,
+                            given=text) from None
         if value < minimum:
-            raise SpecError(f"{self}: option {name}={value} must be at least {minimum}")
+            raise SpecError(N_("{spec}: option {name}={given} must be at least {minimum}"), spec=str(self), name=name,
+                            given=value, minimum=minimum)
         return value
 
     def check_options(self, known: Iterable[str]) -> None:
         """Reject options this driver does not read: a typo like ``sufix=lf`` must not pass silently."""
         unknown = sorted(set(self.options) - set(known))
         if unknown:
-            raise SpecError(f"{self}: unknown option {', '.join(unknown)}; this device takes "
-                            f"{', '.join(sorted(known)) or 'no options'}")
+            if not set(known):
+                raise SpecError(N_("{spec}: unknown option {unknown}; this device takes no options"), spec=str(self),
+                                unknown=", ".join(unknown))
+            raise SpecError(N_("{spec}: unknown option {unknown}; this device takes {known}"), spec=str(self),
+                            unknown=", ".join(unknown), known=", ".join(sorted(known)))
 
     def host_port(self) -> tuple[str, int]:
         """Split a ``tcp:`` target into (host, port); parse_spec already checked it."""
@@ -83,7 +89,7 @@ def parse_spec(text: str, *, schemes: Iterable[str] = KNOWN_SCHEMES) -> DeviceSp
     """
     raw = text.strip()
     if not raw:
-        raise SpecError("empty device spec")
+        raise SpecError(N_("empty device spec"))
     colon, question = raw.find(":"), raw.find("?")
     if colon != -1 and (question == -1 or colon < question):
         scheme, rest = raw[:colon], raw[colon + 1 :]
@@ -94,9 +100,12 @@ def parse_spec(text: str, *, schemes: Iterable[str] = KNOWN_SCHEMES) -> DeviceSp
     scheme = scheme.lower()
     allowed = frozenset(schemes)
     if scheme not in allowed:
-        hint = " (write serial:/dev/ttyUSB0, not just the port)" if "/" in scheme or "\\" in scheme else ""
-        raise SpecError(f"unknown device scheme {scheme!r} in {raw!r}; expected one of "
-                        f"{', '.join(sorted(allowed))}{hint}")
+        known = ", ".join(sorted(allowed))
+        if "/" in scheme or "\\" in scheme:
+            raise SpecError(N_("unknown device scheme {scheme!r} in {spec!r}; expected one of {known} (write "
+                               "serial:/dev/ttyUSB0, not just the port)"), scheme=scheme, spec=raw, known=known)
+        raise SpecError(N_("unknown device scheme {scheme!r} in {spec!r}; expected one of {known}"), scheme=scheme,
+                        spec=raw, known=known)
     target, _, query = rest.partition("?")
     spec = DeviceSpec(scheme, unquote(target), _parse_options(query, raw))
     _check(spec, raw)
@@ -111,36 +120,37 @@ def _parse_options(query: str, raw: str) -> dict[str, str]:
         key, eq, value = part.partition("=")
         key = key.strip().lower()
         if not key or not eq:
-            raise SpecError(f"bad option {part!r} in {raw!r}; write key=value")
+            raise SpecError(N_("bad option {option!r} in {spec!r}; write key=value"), option=part, spec=raw)
         if key in options:
-            raise SpecError(f"option {key!r} given twice in {raw!r}")
+            raise SpecError(N_("option {option!r} given twice in {spec!r}"), option=key, spec=raw)
         options[key] = unquote(value)
     return options
 
 
 def _check(spec: DeviceSpec, raw: str) -> None:
     if not spec.target and spec.scheme not in _TARGET_OPTIONAL:
-        what = {"serial": "serial port", "tcp": "HOST:PORT", "file": "path (or - for stdin)"}
-        raise SpecError(f"missing {what.get(spec.scheme, 'target')} in {raw!r}")
+        what = {"serial": N_("serial port"), "tcp": "HOST:PORT", "file": N_("path (or - for stdin)")}
+        raise SpecError(N_("missing {what} in {spec!r}"), what=Phrase(what.get(spec.scheme, N_("target"))), spec=raw)
     if spec.scheme == "tcp":
         _split_host_port(spec.target, raw)
     if "baud" in spec.options:
         baud = spec.int_option("baud", 0)
         if not _MIN_BAUD <= baud <= _MAX_BAUD:
-            raise SpecError(f"bad baud rate {baud} in {raw!r}")
+            raise SpecError(N_("bad baud rate {baud} in {spec!r}"), baud=baud, spec=raw)
 
 
 def _split_host_port(target: str, raw: str) -> tuple[str, int]:
     if target.startswith("["):  # [IPv6]:port
         host, sep, port_text = target[1:].partition("]:")
         if not sep:
-            raise SpecError(f"missing port in {raw!r}; write tcp:[ADDRESS]:PORT")
+            raise SpecError(N_("missing port in {spec!r}; write tcp:[ADDRESS]:PORT"), spec=raw)
     else:
         host, sep, port_text = target.rpartition(":")
         if not sep:
-            raise SpecError(f"missing port in {raw!r}; write tcp:HOST:PORT, e.g. tcp:{target}:9100")
+            raise SpecError(N_("missing port in {spec!r}; write tcp:HOST:PORT, e.g. tcp:{target}:9100"), spec=raw,
+                            target=target)
     if not host:
-        raise SpecError(f"missing host in {raw!r}")
+        raise SpecError(N_("missing host in {spec!r}"), spec=raw)
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise SpecError(f"bad TCP port {port_text!r} in {raw!r}")
+        raise SpecError(N_("bad TCP port {port!r} in {spec!r}"), port=port_text, spec=raw)
     return host, int(port_text)

@@ -18,8 +18,9 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from app.cli import CliError, add_data_dir, data_dir, hold_data_dir, subcommand
+from app.cli import CliError, add_data_dir, cli_text, data_dir, hold_data_dir, subcommand
 from app.clock import SystemClock
+from app.i18n import N_
 from app.store import open_store
 from sync.credentials import CredentialsError, credentials_path, load_credentials, save_credentials
 from sync.outbox import oldest_unsent_at, outbox_depth, rejected_count, rejected_events
@@ -63,21 +64,23 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     except CredentialsError:
         existing = None  # unreadable: enrolling again is exactly the repair
     if existing is not None and not args.force:
-        raise CliError(f"this station is already enrolled as {existing.station_id} with {existing.server}; "
-                       "add --force to enroll again (the stored credentials are replaced)")
+        raise CliError(N_("this station is already enrolled as {station} with {server}; add --force to enroll again "
+                          "(the stored credentials are replaced)"), station=existing.station_id, server=existing.server)
     name = args.name or load_config(folder).station
     try:
         pem = public_pem(load_or_create_station_key(folder).public_key()).decode("ascii")
     except KeyFileError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(exc.words) from exc
     try:
         creds = enroll(args.server, args.token, name, pem)
     except (SyncError, ValueError) as exc:
-        raise CliError(f"enrollment failed: {exc}") from exc
+        raise CliError(N_("enrollment failed: {problem}"), problem=exc.words if isinstance(exc, SyncError) else exc) \
+            from exc
     path = save_credentials(folder, creds)
     set_setting(folder, "passport_base_url", creds.public_url)
-    print(f"enrolled as station {creds.station_id} ({name}) in warehouse {creds.warehouse or '-'} "
-          f"with {creds.server}; credentials in {path}; passport QR codes now open {creds.public_url}/p/…")
+    print(cli_text(N_("enrolled as station {station} ({name}) in warehouse {warehouse} with {server}; credentials in "
+                      "{path}; passport QR codes now open {url}/p/…"), station=creds.station_id, name=name,
+                   warehouse=creds.warehouse or "-", server=creds.server, path=path, url=creds.public_url))
     return 0
 
 
@@ -94,7 +97,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     try:
         creds = load_credentials(folder)
     except CredentialsError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(exc.words) from exc
     if args.once:  # a round writes (cursors, acks, pulled orders): never beside the station's own worker
         hold_data_dir(args)
     store = open_store(folder)
@@ -104,12 +107,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if not args.once:
             return _show_state(args.json, creds.server if creds else None, creds.station_id if creds else None)
         if creds is None:
-            raise CliError("this station is not enrolled: run `packbench station enroll --server URL --token T`")
+            raise CliError(N_("this station is not enrolled: run `packbench station enroll --server URL --token T`"))
         clock = SystemClock()
         try:
             client = SyncClient.from_credentials(creds, clock=clock)
         except ValueError as exc:
-            raise CliError(f"{credentials_path(folder)}: {exc}; enroll the station again") from exc
+            raise CliError(N_("{path}: {problem}; enroll the station again"), path=credentials_path(folder),
+                           problem=exc) from exc
         with client:
             report = run_round(store, client, clock, on_push=_progress)
         if sys.stderr.isatty() and report.push.sent:
@@ -126,13 +130,16 @@ def _print_round(report: RoundReport, as_json: bool) -> int:
         print(report.summary())
         for feed in report.pull.feeds.values():
             if feed.intercepts:
-                print(f"{feed.intercepts} INTERCEPT case(s) opened: orders cancelled or refunded after packing")
+                print(cli_text(N_("{count} INTERCEPT case(s) opened: orders cancelled or refunded after packing"),
+                               count=feed.intercepts))
         if report.rejected_count:
-            print(f"{report.rejected_count} event(s) refused by the server: see `packbench sync --rejected`")
+            print(cli_text(N_("{count} event(s) refused by the server: see `packbench sync --rejected`"),
+                           count=report.rejected_count))
     if report.error is not None:
         for error in report.errors:
             print(f"packbench: sync: {error.reason}", file=sys.stderr)
-        print(f"packbench: nothing lost: {report.outbox_depth} event(s) stay queued for the next round",
+        print("packbench: " + cli_text(N_("nothing lost: {count} event(s) stay queued for the next round"),
+                                       count=report.outbox_depth),
               file=sys.stderr)
         return 1
     return 0

@@ -85,7 +85,7 @@ def test_operator_add_rejects_duplicates_and_unscannable_badges(data_dir: Path,
     assert main([*args, "李四", "--role", "packer", "--badge", "B-3001"]) == ExitCode.INPUT
     assert "already exists" in capsys.readouterr().err
     assert main([*args, "王五", "--role", "packer", "--badge", TEA]) == ExitCode.INPUT  # would read as a product
-    assert "reads as a gtin" in capsys.readouterr().err
+    assert "reads as a product barcode" in capsys.readouterr().err
     assert main(["--data-dir", str(data_dir), "operator", "list"]) == 0
     assert "张三\tpacker\tB-3001" in capsys.readouterr().out
 
