@@ -82,6 +82,17 @@ CASE_STATES: dict[str, str] = {
     "resolved": N_("Resolved"),
 }
 
+# An order's status (app.store.states.OrderStatus); the msgids are the codes, as the console words them.
+ORDER_STATUSES: dict[str, str] = {
+    "new": N_("new"),
+    "paid": N_("paid"),
+    "on_hold": N_("on_hold"),
+    "cancelled": N_("cancelled"),
+    "refunded": N_("refunded"),
+    "packed": N_("packed"),
+    "shipped": N_("shipped"),
+}
+
 # Where a parcel's tracking number came from (app.pack.lookup.choose_waybill).
 WAYBILL_SOURCES: dict[str, str] = {
     "preprinted": N_("pre-printed waybill"),

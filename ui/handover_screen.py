@@ -190,8 +190,8 @@ class HandoverScreen(QWidget):
             self.title.setText(_("No batch open"))
             self.count.setText("")
         else:
-            carrier = f"{carrier_label(batch.carrier, self.lang)} {batch.carrier}"
-            self.title.setText(_("{carrier} · {batch_id}").format(carrier=carrier, batch_id=batch.batch_id))
+            self.title.setText(_("{carrier} · {batch_id}").format(carrier=carrier_label(batch.carrier, self.lang),
+                                                                 batch_id=batch.batch_id))
             self.count.setText(_("{count} parcels").format(count=view.count))
         self.carriers.set_current(batch.carrier if batch else None)
         self.remove_button.setEnabled(view.count > 0)

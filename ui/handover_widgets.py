@@ -10,6 +10,7 @@ from app.clock import parse_iso
 from app.i18n import translator
 from app.pack.outcomes import Level
 from app.store.states import STOPPED_STATUSES, OrderStatus
+from app.terms import ORDER_STATUSES, named
 from app.waybills import PoolWarning, carrier_label
 from ui.handover_controller import HandoverStatus
 from ui.qt import (
@@ -103,8 +104,7 @@ class CarrierBar(QWidget):
         self.counts = counts
         waiting = translator(self.lang).gettext("{count} waiting")
         for code, button in self.buttons.items():
-            name = carrier_label(code, self.lang)
-            text = name if code in name else f"{name} {code}"
+            text = carrier_label(code, self.lang)  # the name alone: the code would be English on a Chinese screen
             if counts.get(code):
                 text += "\n" + waiting.format(count=counts[code])
             button.setText(text)
@@ -136,7 +136,7 @@ class PoolPanel(QWidget):
                 widget.deleteLater()
         warned = {w.carrier: w for w in warnings}
         line = _("{carrier}: {free} free · {used} used")
-        lines = [(line.format(carrier=f"{carrier_label(c, self.lang)} {c}", free=free, used=used), Level.OK)
+        lines = [(line.format(carrier=carrier_label(c, self.lang), free=free, used=used), Level.OK)
                  for c, (free, used) in pools.items() if c not in warned]
         lines += [(w.text(self.lang), Level.ERROR if w.exhausted else Level.WARN) for w in warnings]
         self.lines = lines or [(_("No waybill pool here"), Level.OK)]
@@ -195,9 +195,9 @@ class OverduePanel(QFrame):
         self.tracking_nos = [p.tracking_no for p in status.overdue]
         self.table.setRowCount(len(status.overdue))
         for row, parcel in enumerate(status.overdue):
-            notes = [parcel.carrier]
+            notes = [carrier_label(parcel.carrier, self.lang)]
             if parcel.order_status != OrderStatus.PACKED:
-                notes.append(parcel.order_status)
+                notes.append(named(ORDER_STATUSES, parcel.order_status).text(self.lang))
             if parcel.open_batch:
                 notes.append(_("in open batch {batch_id}").format(batch_id=parcel.open_batch))
             cells = [parcel.tracking_no, parcel.order_id, f"{parcel.age_hours:.1f} h", " · ".join(notes)]

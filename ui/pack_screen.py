@@ -34,7 +34,7 @@ from ui.qt import (
 )
 from ui.resources import ui_font
 from ui.view_model import BenchView, next_step, shown
-from ui.widgets import LEVEL_COLOURS, DeviceChip, ElidedBanner, Panel, PlainLabel
+from ui.widgets import LEVEL_COLOURS, DeviceChip, ElidedBanner, Panel, PlainLabel, plain_tip
 
 RECENT_LIMIT = 50
 NEXT_STEP_PX = 28
@@ -267,6 +267,7 @@ class PackScreen(QWidget):
             cells = [line.name, line.sku, f"{line.scanned} / {line.expected}"]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(plain_tip(text))  # a long product name is cut on a narrow screen
                 if column == 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if line.complete:

@@ -16,6 +16,7 @@ from app.i18n import N_, translator
 from app.pack.outcomes import Level
 from ui.qt import (
     QColor,
+    QFont,
     QFontMetrics,
     QFrame,
     QLabel,
@@ -24,6 +25,7 @@ from ui.qt import (
     QPaintEvent,
     QResizeEvent,
     Qt,
+    QTextLayout,
     QTimer,
     QVBoxLayout,
     QWidget,
@@ -43,7 +45,8 @@ STATE_COLOURS: dict[DeviceState | None, str] = {
     DeviceState.DISCONNECTED: "#c62828",
     DeviceState.FAULT: "#e08a00",
 }
-BANNER_PX = 48  # ≥ 40 px: readable at 2 m
+READABLE_PX = 40  # the smallest text a packer reads at 2 m
+BANNER_PX = 48
 DEVICE_NAMES = {"scanner": N_("Scanner"), "scale": N_("Scale"), "printer": N_("Printer")}
 STATE_WORDS: dict[DeviceState | None, str] = {
     None: N_("not checked"),
@@ -107,36 +110,69 @@ class Banner(PlainLabel):
 
 
 class ElidedBanner(Banner):
-    """The banner at a fixed height of one line: a long message is cut with "…" rather than growing
-    the banner and shifting the screen below it. `text()` is the whole message, also the tooltip
-    (and the screen's log has it)."""
+    """The banner at a fixed height, so a long message never grows it and shifts the screen below.
+    A message is one line at full size when it fits; else it is set smaller, down to the smallest size
+    readable at 2 m, on one line or, still too long, on two (a 1024-pixel screen would otherwise lose
+    the end of most refusals: "… is not in this order"); only what does not fit two lines is cut with
+    "…". `text()` is the whole message, also the tooltip (and the screen's log has it)."""
 
     PADDING = 12
+    LINES = 2
+    px = BANNER_PX  # the size a message that fits one line is shown at
 
     def __init__(self, px: int = BANNER_PX, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.px = px
         self.setFont(ui_font(px, bold=True))
-        self.setWordWrap(False)
+        self.setWordWrap(False)  # the lines are broken here (`_fit`), never by the label
         self.setMinimumWidth(1)  # a long message never widens the window
-        self.setFixedHeight(QFontMetrics(self.font()).height() + 4 * self.PADDING)
+        one_line = QFontMetrics(self.font()).height()
+        two_lines = self.LINES * QFontMetrics(ui_font(min(READABLE_PX, px), bold=True)).lineSpacing()
+        self.setFixedHeight(max(one_line, two_lines) + 2 * self.PADDING + 8)
 
     def show_message(self, text: str, level: Level | None) -> None:
         self.message = text
         super().show_message(text, level)
         self.setToolTip(plain_tip(text))
-        self._elide()
+        self._fit()
 
     def text(self) -> str:  # the message, not the cut form painted
         return self.message
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._elide()
+        self._fit()
 
-    def _elide(self) -> None:
-        width = self.contentsRect().width() - 2 * self.PADDING
-        line = " ".join(self.message.split())  # one line: a message's line breaks become spaces
-        QLabel.setText(self, QFontMetrics(self.font()).elidedText(line, Qt.TextElideMode.ElideRight, max(width, 1)))
+    def _fit(self) -> None:
+        width = max(self.contentsRect().width(), 1)  # inside the style sheet's padding
+        line = " ".join(self.message.split())  # a message's own line breaks become spaces
+        font = ui_font(self.px, bold=True)
+        for px in range(self.px, READABLE_PX - 1, -2):
+            font = ui_font(px, bold=True)
+            if QFontMetrics(font).horizontalAdvance(line) <= width:
+                break
+        self.setFont(font)
+        QLabel.setText(self, "\n".join(broken(line, font, width, self.LINES)))
+
+
+def broken(text: str, font: QFont, width: int, lines: int) -> list[str]:
+    """`text` broken into at most `lines` lines of `width` pixels (between words, or between any two
+    characters of Chinese), the last one cut with "…" when the text goes on."""
+    layout = QTextLayout(text, font)
+    layout.beginLayout()
+    starts: list[int] = []
+    while len(starts) < lines:
+        row = layout.createLine()
+        if not row.isValid():
+            break
+        row.setLineWidth(width)
+        starts.append(row.textStart())
+    layout.endLayout()
+    if not starts:
+        return [""]
+    rows = [text[start:end].strip() for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    rows[-1] = QFontMetrics(font).elidedText(rows[-1], Qt.TextElideMode.ElideRight, width)
+    return rows
 
 
 class DeviceChip(PlainLabel):
