@@ -8,16 +8,22 @@ With --handover: three orders packed (one of them 13 hours ago, one cancelled si
 handover screen mid-batch for SF, showing the cancelled order's parcel intercepted.
 With --triage: a week of exception cases, the supervisor logged in, the triage screen with a case selected.
 With --alarm: the printer out of paper as an order is labelled, and the next order scanned meanwhile.
+
+`python -m ui.screenshot --at 1024x768 DIR` shoots every screen — login, pack mid-order, a wrong item,
+the finished parcel, handover, triage, alarm — in both languages as a station PC of that size shows
+them (no demo panel: it is driven out of sight), to check the layout on a small screen.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -61,19 +67,34 @@ def click(station: Station, code: str, until_event: str) -> None:
     wait_until(lambda: screen.last_event == until_event and screen.recent.count() > seen, until_event)
 
 
+Size = tuple[int, int]
+
+
 @contextmanager
-def demo_station(lang: str = DEFAULT_LANGUAGE, clock: FakeClock | None = None) -> Iterator[Station]:
-    """The demo station in a throw-away data dir, speaking `lang`, started; closed afterwards."""
+def demo_station(lang: str = DEFAULT_LANGUAGE, clock: FakeClock | None = None,
+                 size: Size | None = None) -> Iterator[Station]:
+    """The demo station in a throw-away data dir, speaking `lang`, started; closed afterwards. With
+    `size`: a station PC's window of that size, without the demo panel (still driven by its buttons)."""
     application()
     with tempfile.TemporaryDirectory() as tmp:
         if lang != DEFAULT_LANGUAGE:
             save_config(Path(tmp), StationConfig(language=lang))
         station = build_station(Path(tmp), demo=True, clock=clock, retry_seconds=0.2)
         station.start()
+        if size is not None:
+            as_station_pc(station, size)
         try:
             yield station
         finally:
             station.close()
+
+
+def as_station_pc(station: Station, size: Size) -> None:
+    window = station.window
+    if window.demo_panel is not None:
+        window.removeDockWidget(window.demo_panel)
+    application().processEvents()  # the window's minimum size without the panel, before the resize
+    window.resize(*size)
 
 
 def save(station: Station, out: Path) -> None:
@@ -84,12 +105,29 @@ def save(station: Station, out: Path) -> None:
         raise OSError(f"cannot write {out}")
 
 
-def shoot(out: Path, error: bool = False, lang: str = DEFAULT_LANGUAGE, label: Path | None = None) -> None:
+def shoot_login(out: Path, lang: str = DEFAULT_LANGUAGE, size: Size | None = None) -> None:
+    with demo_station(lang, size=size) as station:
+        wait_until(lambda: station.window.pack_screen.view is not None, "the bench")
+        save(station, out)
+
+
+def shoot_finished(out: Path, lang: str = DEFAULT_LANGUAGE, size: Size | None = None) -> None:
+    with demo_station(lang, size=size) as station:
+        _ship_a_mug(station)
+        save(station, out)
+
+
+def _ship_a_mug(station: Station) -> None:
+    click(station, "B-1001", "login")
+    click(station, "TB2026112500002", "order_opened")
+    click(station, product_barcode("MUG-CER-01"), "label_printed")
+
+
+def shoot(out: Path, error: bool = False, lang: str = DEFAULT_LANGUAGE, label: Path | None = None,
+          size: Size | None = None) -> None:
     """The pack screen; `label`: also save the preview of the label printed on the way."""
-    with demo_station(lang) as station:
-        click(station, "B-1001", "login")
-        click(station, "TB2026112500002", "order_opened")
-        click(station, product_barcode("MUG-CER-01"), "label_printed")
+    with demo_station(lang, size=size) as station:
+        _ship_a_mug(station)
         if label is not None:
             wait_until(lambda: bool(station.window.pack_screen.label_png), "the label preview")
             label.parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +144,8 @@ def shoot(out: Path, error: bool = False, lang: str = DEFAULT_LANGUAGE, label: P
         save(station, out)
 
 
-def shoot_alarm(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
-    with demo_station(lang) as station:
+def shoot_alarm(out: Path, lang: str = DEFAULT_LANGUAGE, size: Size | None = None) -> None:
+    with demo_station(lang, size=size) as station:
         panel = station.window.demo_panel
         assert panel is not None
         click(station, "B-1001", "login")
@@ -151,9 +189,9 @@ def _pack(station: Station, order_id: str) -> str:
     return str(Shipment.get(Shipment.order == Order.get(Order.order_id == order_id)).tracking_no)
 
 
-def shoot_handover(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
+def shoot_handover(out: Path, lang: str = DEFAULT_LANGUAGE, size: Size | None = None) -> None:
     clock = FakeClock(SystemClock().now())
-    with demo_station(lang, clock) as station:
+    with demo_station(lang, clock, size) as station:
         click(station, "B-1001", "login")
         _pack(station, ORDERS[5][0])
         clock.advance(hours=13)  # that one is overdue now
@@ -212,9 +250,9 @@ def seed_cases(station: Station, clock: FakeClock) -> None:
     station.runtime.wait_idle(TIMEOUT_S)
 
 
-def shoot_triage(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
+def shoot_triage(out: Path, lang: str = DEFAULT_LANGUAGE, size: Size | None = None) -> None:
     clock = FakeClock(SystemClock().now())
-    with demo_station(lang, clock) as station:
+    with demo_station(lang, clock, size) as station:
         click(station, "S-2001", "login")  # the supervisor
         seed_cases(station, clock)
         station.window.set_mode(EXCEPTIONS)
@@ -226,13 +264,34 @@ def shoot_triage(out: Path, lang: str = DEFAULT_LANGUAGE) -> None:
         save(station, out)
 
 
+def shoot_screens(folder: Path, size: Size) -> list[Path]:
+    """Every screen in both languages at `size`, as a station PC shows it; the files written."""
+    shots: dict[str, Callable[..., None]] = {
+        "login": shoot_login, "pack": shoot, "wrong-item": partial(shoot, error=True), "finished": shoot_finished,
+        "handover": shoot_handover, "triage": shoot_triage, "alarm": shoot_alarm,
+    }
+    written = []
+    for lang in (DEFAULT_LANGUAGE, "en"):
+        for name, shot in shots.items():
+            out = folder / f"{name}-{lang}-{size[0]}x{size[1]}.png"
+            shot(out, lang=lang, size=size)
+            written.append(out)
+    return written
+
+
 USAGE = ("usage: python -m ui.screenshot OUT.png [--error | --handover | --triage | --alarm] [--lang en]\n"
-         "       python -m ui.screenshot --all DIR")
+         "       python -m ui.screenshot --all DIR\n"
+         "       python -m ui.screenshot --at WIDTHxHEIGHT DIR")
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--all"] and len(args) == 2:
         for path in shoot_all(Path(args[1])):
+            print(path)
+        sys.exit(0)
+    if args[:1] == ["--at"] and len(args) == 3 and re.fullmatch(r"\d+x\d+", args[1]):
+        width, height = (int(n) for n in args[1].split("x"))
+        for path in shoot_screens(Path(args[2]), (width, height)):
             print(path)
         sys.exit(0)
     if not args or args[0].startswith("-"):

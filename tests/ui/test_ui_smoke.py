@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from ui.alarm_view import ALARM_RED
 from ui.qt import QImage
-from ui.screenshot import LABEL_PREVIEW, README_SHOTS, shoot, shoot_alarm
+from ui.screenshot import LABEL_PREVIEW, README_SHOTS, shoot, shoot_alarm, shoot_finished
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +22,16 @@ def test_screenshot_script_clicks_through_the_demo(qtbot: QtBot, tmp_path: Path)
     shoot(out, error=True)
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1280, 800)
+
+
+def test_screenshots_at_a_station_pcs_size_have_that_size_and_no_demo_panel(qtbot: QtBot, tmp_path: Path) -> None:
+    out = tmp_path / "finished.png"
+    shoot_finished(out, "en", size=(1024, 768))
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1024, 768)  # with the demo panel docked it could not be
+    done = subprocess.run([sys.executable, "-m", "ui.screenshot", "--at", "1024x768"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0 and "--at WIDTHxHEIGHT DIR" in done.stderr  # the folder is missing: usage
 
 
 def test_self_test_starts_a_fresh_station_in_demo_mode_and_quits(tmp_path: Path) -> None:
