@@ -33,7 +33,7 @@ class StationBridge(QObject):
         listeners = runtime.listeners
         self._hooks: list[tuple[list[Any], Callable[[Any], None]]] = [
             (listeners.outcome, self._on_outcome), (listeners.status, self.status.emit),
-            (listeners.error, self.error.emit), (listeners.halted, self.halted.emit),
+            (listeners.error, self._on_error), (listeners.halted, self.halted.emit),
             (listeners.unrecorded, self._on_unrecorded), (listeners.resumed, self.resumed.emit),
             (listeners.printed, self._on_printed),
             (listeners.weight, self.weight.emit),
@@ -53,6 +53,12 @@ class StationBridge(QObject):
     # Below: called on the runtime thread.
     def _on_outcome(self, outcome: Outcome) -> None:
         self.outcome.emit(outcome, read_bench(self._runtime.flow))
+
+    def _on_error(self, message: str) -> None:
+        # The halt's own line (English, for the log and the headless line) is not shown: the alarm page
+        # words the halt in the bench's language, and each scan it refused is answered on its own.
+        if message != self._runtime.halted:
+            self.error.emit(message)
 
     def _on_unrecorded(self, scan: Scan) -> None:
         self.unrecorded.emit(scan.raw.decode("utf-8", "replace"))

@@ -129,6 +129,8 @@ def test_a_full_disk_stops_packing_on_the_alarm_page_and_freed_space_gives_the_o
     assert view.title.text() == "磁盘已满，打包已停止" and "自动继续" in view.action.text()
     assert view.detail.text() == f"详情：{mount_point(bench.station.store.path.parent)}"
     bench.qtbot.waitUntil(lambda: CHOP in view.answer.text() and "未被记录" in view.answer.text())
+    shown = [screen.banner.text(), *(screen.recent.item(i).text() for i in range(screen.recent.count()))]
+    assert not any("disk" in text for text in shown)  # the runtime's English line is the log's, not the screen's
     bench.station.opened.devices.scanner.unplug()  # type: ignore[union-attr]
     bench.qtbot.waitUntil(lambda: "扫描枪断开" in view.others.text())
     assert view.title.text() == "磁盘已满，打包已停止"  # the disk outranks everything
