@@ -27,22 +27,24 @@ UNENROLLED_QR = N_("this station is not enrolled: the passport QR codes on its l
 
 
 def _add_pack_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = cli.subcommand(sub, "pack", run_pack, "run the pack flow headless (automated lines)",
-                       "Run the pack flow with no screen; one JSON object per outcome on stdout.")
-    p.add_argument("--scanner", default="sim", help="serial:PORT?baud=N, tcp:HOST:PORT, file:PATH or sim")
-    p.add_argument("--scale", default="sim", help="serial:PORT?baud=N, file:PATH or sim")
-    p.add_argument("--printer", default="sim", help="sim, file:PATH, ...")
-    p.add_argument("--scans", help="read one scan per line from FILE (- for stdin) instead of a scanner")
-    p.add_argument("--weights", help="read one weight per line (1.234kg or 1234g) instead of a scale")
-    p.add_argument("--operator", help="operator the outcomes are attributed to (e.g. the line's own)")
-    p.add_argument("--station", help="station id (default: from station.toml)")
+    p = cli.subcommand(sub, "pack", run_pack, N_("run the pack flow headless (automated lines)"),
+                       N_("Run the pack flow with no screen; one JSON object per outcome on stdout."))
+    p.add_argument("--scanner", default="sim", help=N_("serial:PORT?baud=N, tcp:HOST:PORT, file:PATH or sim"))
+    p.add_argument("--scale", default="sim", help=N_("serial:PORT?baud=N, file:PATH or sim"))
+    p.add_argument("--printer", default="sim", help=N_("sim, file:PATH, ..."))
+    p.add_argument("--scans", help=N_("read one scan per line from FILE (- for stdin) instead of a scanner"))
+    p.add_argument("--weights", help=N_("read one weight per line (1.234kg or 1234g) instead of a scale"))
+    p.add_argument("--operator", help=N_("operator the outcomes are attributed to (e.g. the line's own)"))
+    p.add_argument("--station", help=N_("station id (default: from station.toml)"))
     t = cli.subcommand(sub, "print-test", run_print_test,
-                       "print a test label (Chinese text, Code 128, QR) on a printer SPEC")
-    t.add_argument("--printer", required=True, help="e.g. tcp:192.168.1.50:9100?lang=zpl&dpi=203, pdf:/tmp/test.pdf")
-    g = cli.subcommand(sub, "gui", run_gui, "start the station window (the default)")
-    g.add_argument("--demo", action="store_true", help="simulated devices and seeded demo orders")
-    cli.subcommand(sub, "doctor", run_doctor, "check this bench: config, store, disk, devices, server, clock, backups",
-                   "One line per check (ok / warn / FAIL); exit 1 if any check failed.")
+                       N_("print a test label (Chinese text, Code 128, QR) on a printer SPEC"))
+    t.add_argument("--printer", required=True,
+                   help=N_("e.g. tcp:192.168.1.50:9100?lang=zpl&dpi=203, pdf:/tmp/test.pdf"))
+    g = cli.subcommand(sub, "gui", run_gui, N_("start the station window (the default)"))
+    g.add_argument("--demo", action="store_true", help=N_("simulated devices and seeded demo orders"))
+    cli.subcommand(sub, "doctor", run_doctor,
+                   N_("check this bench: config, store, disk, devices, server, clock, backups"),
+                   N_("One line per check (ok / warn / FAIL); exit 1 if any check failed."))
 
 
 def run_pack(args: argparse.Namespace) -> int:
@@ -134,9 +136,10 @@ def _main(argv: list[str] | None) -> int:
     register_sync(sub)
     register_server(sub)
     parser.add_argument("--version", action="version", version=version_text(),
-                        help="print the version and build, then exit")
+                        help=N_("print the version and build, then exit"))
     parser.add_argument("--self-test", action="store_true",
-                        help="check headless that this build can run a bench (Qt, store, labels, barcodes, drivers)")
+                        help=N_("check headless that this build can run a bench "
+                                "(Qt, store, labels, barcodes, drivers)"))
     args = parser.parse_args(argv)
     if args.self_test:
         from selftest import run_self_test

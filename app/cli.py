@@ -18,7 +18,7 @@ from typing import Any
 from app.clock import SystemClock
 from app.config import default_data_dir, load_config
 from app.errors import InputError, NotFoundError, PackBenchError, report
-from app.i18n import LANGUAGES, N_, environment_language, render
+from app.i18n import LANGUAGES, N_, environment_language, render, translator
 from app.importers import ImportReport
 from app.operators import FOLLOW_STATION, ROLES, add_operator, set_language
 from app.store import Store, open_store, store_path
@@ -42,10 +42,34 @@ def cli_text(message: str, /, **values: Any) -> str:
     return render(message, environment_language(), values)
 
 
+class TranslatedHelp(argparse.HelpFormatter):
+    """`--help` in the CLI's language: every help and description text is a msgid (marked `N_`),
+    translated as it is shown. argparse's own words ("usage:", "options:") are Python's, English."""
+
+    def __init__(self, prog: str, **options: Any) -> None:
+        super().__init__(prog, **options)
+        self._translate = translator(environment_language()).gettext
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return self._translate(action.help) if action.help else action.help
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(self._translate(text))
+
+
+class Parser(argparse.ArgumentParser):
+    """packbench's parser: its help in the CLI's language; `add_subparsers` makes its sub-parsers of
+    this class too, so every command's --help is translated."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", TranslatedHelp)
+        super().__init__(*args, **kwargs)
+
+
 def add_data_dir(parser: argparse.ArgumentParser, top: bool = False) -> None:
     # Subcommands accept --data-dir too, but must not overwrite one given before the subcommand.
     parser.add_argument("--data-dir", type=Path, default=None if top else argparse.SUPPRESS,
-                        help="station data directory (default: the platform's user data dir)")
+                        help=N_("station data directory (default: the platform's user data dir)"))
 
 
 def subcommand(sub: Any, name: str, handler: Handler, help_text: str,
@@ -279,50 +303,51 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, Any]:
-    parser = argparse.ArgumentParser(prog="packbench", description="PackBench pack station")
+    parser = Parser(prog="packbench", description=N_("PackBench pack station"))
     add_data_dir(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     command: CommandFactory = partial(subcommand, sub)
 
-    p = command("import-orders", cmd_import_orders, "import an order export (all rows or none)")
+    p = command("import-orders", cmd_import_orders, N_("import an order export (all rows or none)"))
     p.add_argument("file")
     p.add_argument("--format", default="canonical",
-                   help="canonical, shopify, taobao, pdd, or the path of a mapping profile (.toml)")
-    p.add_argument("--lines", help="Taobao: the separate line-items (宝贝) export")
-    p = command("import-products", cmd_import_products, "import products with barcodes, weights and stock")
+                   help=N_("canonical, shopify, taobao, pdd, or the path of a mapping profile (.toml)"))
+    p.add_argument("--lines", help=N_("Taobao: the separate line-items (宝贝) export"))
+    p = command("import-products", cmd_import_products, N_("import products with barcodes, weights and stock"))
     p.add_argument("file")
 
-    p = command("order", cmd_order_show, "show one order: lines, status, pack sessions, shipments")
+    p = command("order", cmd_order_show, N_("show one order: lines, status, pack sessions, shipments"))
     p.add_argument("action", choices=["show"])
     p.add_argument("order_id")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--reveal-phone", action="store_true", help="show the full phone number (supervisors)")
+    p.add_argument("--reveal-phone", action="store_true", help=N_("show the full phone number (supervisors)"))
 
-    p = command("operator", cmd_operator_add, "add or list operators")
+    p = command("operator", cmd_operator_add, N_("add or list operators"))
     op_sub = p.add_subparsers(dest="operator_action", required=True)
-    add = subcommand(op_sub, "add", cmd_operator_add, "add an operator with a badge")
+    add = subcommand(op_sub, "add", cmd_operator_add, N_("add an operator with a badge"))
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--badge", required=True)
     # Checked by the domain rather than argparse `choices`: a wrong value is one line, exit 2.
     add.add_argument("--language", metavar="|".join(LANGUAGES),
-                     help="the language the bench speaks after this operator's badge login (default: the station's)")
+                     help=N_("the language the bench speaks after this operator's badge login "
+                             "(default: the station's)"))
     lang = subcommand(op_sub, "set-language", cmd_operator_set_language,
-                      "change an operator's language (applies from their next badge login)")
-    lang.add_argument("operator", help="the operator's name or badge")
+                      N_("change an operator's language (applies from their next badge login)"))
+    lang.add_argument("operator", help=N_("the operator's name or badge"))
     lang.add_argument("language", metavar="|".join((*LANGUAGES, FOLLOW_STATION)),
-                      help=f"{FOLLOW_STATION}: follow the station's language again")
-    subcommand(op_sub, "list", cmd_operator_list, "list operators")
+                      help=N_("station: follow the station's language again"))  # FOLLOW_STATION
+    subcommand(op_sub, "list", cmd_operator_list, N_("list operators"))
 
-    p = command("audit", cmd_audit_verify, "verify the hash-chained audit log")
+    p = command("audit", cmd_audit_verify, N_("verify the hash-chained audit log"))
     p.add_argument("action", choices=["verify"])
-    p = command("backup", cmd_backup, "copy the live store with SQLite's online backup")
+    p = command("backup", cmd_backup, N_("copy the live store with SQLite's online backup"))
     p.add_argument("--to", required=True)
-    p = command("command-sheet", cmd_command_sheet, "print the command barcodes to pin at the bench (PDF)")
+    p = command("command-sheet", cmd_command_sheet, N_("print the command barcodes to pin at the bench (PDF)"))
     p.add_argument("-o", "--output", required=True)
-    p.add_argument("--lang", choices=LANGUAGES, help="the captions' language (default: the station's)")
-    p = command("demo", cmd_demo_seed, "seed demo operators, products, orders and waybills")
+    p.add_argument("--lang", choices=LANGUAGES, help=N_("the captions' language (default: the station's)"))
+    p = command("demo", cmd_demo_seed, N_("seed demo operators, products, orders and waybills"))
     p.add_argument("action", choices=["seed"])
 
     from app.cli_logistics import register as register_logistics  # it imports this module

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from app.cli import CommandFactory, data_dir, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
+from app.i18n import N_
 from app.store.states import CaseState
 
 BY_HELP = ("the badge of who acts, recorded as the actor; required for critical cases and for cases routed "
@@ -31,20 +32,20 @@ def register(sub: Any, command: CommandFactory) -> None:
     """Add `exceptions` to `packbench`'s subparsers (`command` is `app.cli.build_parser`'s factory)."""
     from app.cases import SEVERITIES
 
-    p = command("exceptions", cmd_exceptions_list, "the exception case queue: list, acknowledge, resolve")
+    p = command("exceptions", cmd_exceptions_list, N_("the exception case queue: list, acknowledge, resolve"))
     es = p.add_subparsers(dest="exceptions_action", required=True)
-    ls = subcommand(es, "list", cmd_exceptions_list, "list exception cases, oldest first")
-    ls.add_argument("--open", action="store_true", help="only live cases (open or acknowledged)")
+    ls = subcommand(es, "list", cmd_exceptions_list, N_("list exception cases, oldest first"))
+    ls.add_argument("--open", action="store_true", help=N_("only live cases (open or acknowledged)"))
     ls.add_argument("--json", action="store_true")
-    ls.add_argument("--tag", help="only this tag, e.g. address_risk")
+    ls.add_argument("--tag", help=N_("only this tag, e.g. address_risk"))
     ls.add_argument("--severity", choices=SEVERITIES)
-    ls.add_argument("--route", help="only cases routed to this role: packer, supervisor, admin")
-    ack = subcommand(es, "ack", cmd_exceptions_ack, "acknowledge a case: someone is on it")
+    ls.add_argument("--route", help=N_("only cases routed to this role: packer, supervisor, admin"))
+    ack = subcommand(es, "ack", cmd_exceptions_ack, N_("acknowledge a case: someone is on it"))
     ack.add_argument("case_id", type=int, metavar="ID")
     ack.add_argument("--by", metavar="BADGE", help=BY_HELP)
-    res = subcommand(es, "resolve", cmd_exceptions_resolve, "resolve a case with a note for the next person")
+    res = subcommand(es, "resolve", cmd_exceptions_resolve, N_("resolve a case with a note for the next person"))
     res.add_argument("case_id", type=int, metavar="ID")
-    res.add_argument("--note", required=True, help="what was done")
+    res.add_argument("--note", required=True, help=N_("what was done"))
     res.add_argument("--by", metavar="BADGE", help=BY_HELP)
 
 

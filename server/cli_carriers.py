@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.clock import SystemClock
+from app.i18n import N_
 from server.config import ServerConfig
 from server.states import JobState
 
@@ -67,18 +68,18 @@ def cmd_carrier_jobs(args: argparse.Namespace, config: ServerConfig) -> int:
 
 
 def register_carriers(actions: Any, action: Action) -> None:
-    h = actions.add_parser("warehouse", help="warehouses as shippers: sender and carrier of their e-waybills")
+    h = actions.add_parser("warehouse", help=N_("warehouses as shippers: sender and carrier of their e-waybills"))
     houses = h.add_subparsers(dest="warehouse_action", metavar="ACTION", required=True)
-    a = action("set", cmd_warehouse_set, "set a warehouse's sender and carrier (Kuaidi100 e-waybills)", houses)
+    a = action("set", cmd_warehouse_set, N_("set a warehouse's sender and carrier (Kuaidi100 e-waybills)"), houses)
     a.add_argument("warehouse")
     a.add_argument("--sender-name", required=True)
     a.add_argument("--sender-phone", required=True)
-    a.add_argument("--sender-address", required=True, help="the full address printed as the sender's")
+    a.add_argument("--sender-address", required=True, help=N_("the full address printed as the sender's"))
     a.add_argument("--sender-company", default="")
-    a.add_argument("--carrier", required=True, help="SF, ZTO, YTO, STO, YUNDA, JD, EMS or JT")
-    action("list", cmd_warehouse_list, "list warehouses with their sender and carrier", houses)
-    a = action("carrier-jobs", cmd_carrier_jobs, "carrier calls that gave up (dead letters), newest first")
-    a.add_argument("--all", action="store_true", help="every job, not only the dead ones")
-    a.add_argument("--retry", nargs=2, metavar=("KIND", "SUBJECT"), help="queue a dead job again (ewaybill ORDER, "
-                   "cancel ORDER, subscribe NUMBER)")
+    a.add_argument("--carrier", required=True, help=N_("SF, ZTO, YTO, STO, YUNDA, JD, EMS or JT"))
+    action("list", cmd_warehouse_list, N_("list warehouses with their sender and carrier"), houses)
+    a = action("carrier-jobs", cmd_carrier_jobs, N_("carrier calls that gave up (dead letters), newest first"))
+    a.add_argument("--all", action="store_true", help=N_("every job, not only the dead ones"))
+    a.add_argument("--retry", nargs=2, metavar=("KIND", "SUBJECT"), help=N_("queue a dead job again (ewaybill ORDER, "
+                   "cancel ORDER, subscribe NUMBER)"))
     a.add_argument("--limit", type=int, default=100)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.clock import SystemClock
+from app.i18n import N_
 from server.config import ServerConfig
 from server.console.accounts import ROLES, AccountError
 from server.db import ServerDb
@@ -136,19 +137,19 @@ def _failed_deliveries(sdb: ServerDb, alert_ids: list[int]) -> list[tuple[int, s
 
 
 def register_console(actions: Any, action: Action) -> None:
-    u = actions.add_parser("user", help="console users (supervisors' web console)")
+    u = actions.add_parser("user", help=N_("console users (supervisors' web console)"))
     user_actions = u.add_subparsers(dest="user_action", metavar="ACTION", required=True)
-    a = action("add", cmd_user_add, "add a console user", user_actions)
+    a = action("add", cmd_user_add, N_("add a console user"), user_actions)
     a.add_argument("name")
     a.add_argument("--role", required=True, choices=ROLES)
-    a.add_argument("--warehouse", action="append", required=True, help="a warehouse the user sees (repeatable)")
-    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    action("list", cmd_user_list, "list console users", user_actions)
-    a = action("disable", cmd_user_disable, "disable a console user and end their sessions", user_actions)
+    a.add_argument("--warehouse", action="append", required=True, help=N_("a warehouse the user sees (repeatable)"))
+    a.add_argument("--password-stdin", action="store_true", help=N_("read the password from standard input"))
+    action("list", cmd_user_list, N_("list console users"), user_actions)
+    a = action("disable", cmd_user_disable, N_("disable a console user and end their sessions"), user_actions)
     a.add_argument("name")
-    a = action("passwd", cmd_user_passwd, "set a console user's password (lifts a lockout)", user_actions)
+    a = action("passwd", cmd_user_passwd, N_("set a console user's password (lifts a lockout)"), user_actions)
     a.add_argument("name")
-    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    a = action("reconcile", cmd_reconcile, "reconcile a warehouse's day, print the rows and send alerts now")
+    a.add_argument("--password-stdin", action="store_true", help=N_("read the password from standard input"))
+    a = action("reconcile", cmd_reconcile, N_("reconcile a warehouse's day, print the rows and send alerts now"))
     a.add_argument("--warehouse", required=True)
-    a.add_argument("--day", help="the business day, YYYY-MM-DD (default: today in the server's timezone)")
+    a.add_argument("--day", help=N_("the business day, YYYY-MM-DD (default: today in the server's timezone)"))

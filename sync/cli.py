@@ -32,24 +32,24 @@ if TYPE_CHECKING:  # the client stack (requests, pydantic) loads only when a com
 
 def register(sub: Any) -> None:
     """Add `station enroll` and `sync` to `packbench`'s subparsers."""
-    st = sub.add_parser("station", help="this station's enrollment with the central server",
-                        description="this station's enrollment with the central server")
+    st = sub.add_parser("station", help=N_("this station's enrollment with the central server"),
+                        description=N_("this station's enrollment with the central server"))
     add_data_dir(st)
     st_sub = st.add_subparsers(dest="station_action", required=True)
-    en = subcommand(st_sub, "enroll", cmd_enroll, "enroll this station with a token from the server (once)",
-                    "Enroll this station with the central server; stores its id and "
-                    "secret in DATA_DIR/sync.toml (mode 0600) and registers its passport key.")
-    en.add_argument("--server", required=True, help="the central server, e.g. https://packbench.example.com")
-    en.add_argument("--token", required=True, help="the one-time enrollment token an admin got from the server")
-    en.add_argument("--name", help="station name shown on the server (default: station in station.toml)")
-    en.add_argument("--force", action="store_true", help="enroll again, replacing the stored credentials")
+    en = subcommand(st_sub, "enroll", cmd_enroll, N_("enroll this station with a token from the server (once)"),
+                    N_("Enroll this station with the central server; stores its id and "
+                    "secret in DATA_DIR/sync.toml (mode 0600) and registers its passport key."))
+    en.add_argument("--server", required=True, help=N_("the central server, e.g. https://packbench.example.com"))
+    en.add_argument("--token", required=True, help=N_("the one-time enrollment token an admin got from the server"))
+    en.add_argument("--name", help=N_("station name shown on the server (default: station in station.toml)"))
+    en.add_argument("--force", action="store_true", help=N_("enroll again, replacing the stored credentials"))
 
-    sy = subcommand(sub, "sync", cmd_sync, "sync with the central server: one round now, or show the outbox",
-                    "Push this station's events and pull products, orders and tracking.")
+    sy = subcommand(sub, "sync", cmd_sync, N_("sync with the central server: one round now, or show the outbox"),
+                    N_("Push this station's events and pull products, orders and tracking."))
     what = sy.add_mutually_exclusive_group()
-    what.add_argument("--once", action="store_true", help="run one round now and print what moved")
-    what.add_argument("--rejected", action="store_true", help="list the events the server refused")
-    sy.add_argument("--json", action="store_true", help="machine-readable output")
+    what.add_argument("--once", action="store_true", help=N_("run one round now and print what moved"))
+    what.add_argument("--rejected", action="store_true", help=N_("list the events the server refused"))
+    sy.add_argument("--json", action="store_true", help=N_("machine-readable output"))
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
