@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from app.clock import iso
+from app.i18n import N_, Phrase
 from app.store import row_capture
 from app.store.migration_0006 import COVERS_FROM_SEQ_KEY
 from app.store.models import AuditEntry, Meta
@@ -93,12 +94,16 @@ _AUDIT_SQL = ('INSERT INTO "audit_entry" ("seq", "at", "actor", "kind", "payload
 _OUTBOX_SQL = 'INSERT INTO "outbox" ("event_id", "kind", "payload", "created_at", "attempts") VALUES (?, ?, ?, ?, 0)'
 
 
+CHAIN_BREAK = N_("entry {entry}: {what}")
+INTACT = Phrase("")  # no break: nothing to say
+
+
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool
     entries: int
     head_hash: str
-    problem: str = ""  # the first break, in words: "entry 17: hash does not match its content"
+    problem: Phrase = INTACT  # the first break, in words: "entry 17: hash does not match its content"
     legacy: int = 0  # good entries written before migration 6, which do not cover their rows
     head_seq: int = 0
 
@@ -135,19 +140,20 @@ def verify_chain(on_covers: CoverSink | None = None) -> ChainReport:
     count = legacy = 0
     first_covering = covers_from_seq()
 
-    def broken(problem: str) -> ChainReport:
+    def broken(entry: int, what: str, **fields: int) -> ChainReport:
+        problem = Phrase(CHAIN_BREAK, {"entry": entry, "what": Phrase(what, fields)})
         return ChainReport(False, count, prev, problem, legacy, expected_seq - 1)
 
     for seq, at, actor, kind, payload, prev_hash, digest, covers in _entries():
         if seq != expected_seq:
-            what = "removed" if seq > expected_seq else "out of order"
-            return broken(f"entry {expected_seq}: missing ({what}); next is {seq}")
+            return broken(expected_seq, N_("missing (removed); next is {next}") if seq > expected_seq
+                          else N_("missing (out of order); next is {next}"), next=seq)
         if prev_hash != prev:
-            return broken(f"entry {seq}: does not link to entry {seq - 1}")
+            return broken(seq, N_("does not link to entry {previous}"), previous=seq - 1)
         if covers is None and seq >= first_covering:
-            return broken(f"entry {seq}: its list of covered rows was removed")
+            return broken(seq, N_("its list of covered rows was removed"))
         if entry_hash(prev_hash, seq, at, actor, kind, payload, covers) != digest:
-            return broken(f"entry {seq}: hash does not match its content")
+            return broken(seq, N_("hash does not match its content"))
         if covers is None:
             legacy += 1
         elif on_covers is not None and covers:
@@ -155,4 +161,4 @@ def verify_chain(on_covers: CoverSink | None = None) -> ChainReport:
         prev = digest
         expected_seq += 1
         count += 1
-    return ChainReport(True, count, prev, "", legacy, count)
+    return ChainReport(True, count, prev, INTACT, legacy, count)

@@ -5,6 +5,9 @@ entry that wrote a row holds what the row must still be: verification recomputes
 such row from the file and compares. An edited row, a deleted row, a row an entry deleted that is
 back, and a row that no entry wrote (inserted outside PackBench after the migration) are problems,
 each named by table and row id. Rows and entries from before the migration are counted, not judged.
+
+A verdict is words (`app.i18n.Phrase`, docs/i18n.md): the evidence pack words it in its language,
+the console in the user's; `str()` of one is its English, for the CLI and logs.
 """
 
 from __future__ import annotations
@@ -13,22 +16,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from app.audit import ChainReport, verify_chain
+from app.i18n import N_, Phrase
 from app.store import row_capture
 from app.store.migration_0006 import COVERED_COLUMNS, MIGRATION_6_VERSION, last_uncovered_id_key
 from app.store.models import Meta, database_proxy
 
-BEFORE_MIGRATION = f"not covering rows (before migration {MIGRATION_6_VERSION})"
+ROW_PROBLEM = N_("{table} row {row}: {what}")
+BEFORE_MIGRATION = Phrase(N_("not covering rows (before migration {version})"), {"version": MIGRATION_6_VERSION})
 
 
 @dataclass(frozen=True)
 class RowProblem:
-    table: str
+    table: str  # the table's name, a code
     row_id: int
-    what: str
+    what: Phrase
     seq: int | None = None  # the entry that last wrote the row
 
+    @property
+    def words(self) -> Phrase:
+        return Phrase(ROW_PROBLEM, {"table": self.table, "row": self.row_id, "what": self.what})
+
     def line(self) -> str:
-        return f"{self.table} row {self.row_id}: {self.what}"
+        return self.words.plain()
 
 
 @dataclass(frozen=True)
@@ -91,16 +100,16 @@ def _judge(table: str, rid: int, image: str | None, expected: tuple[int, str] | 
 
 
 _WHAT = {
-    "edited": "edited after audit entry {seq} wrote it",
-    "deleted": "deleted (audit entry {seq} wrote it)",
-    "reinserted": "present although audit entry {seq} deleted it",
-    "uncovered": "not written by any audit entry (inserted outside PackBench)",
-    "missing": "missing, and no audit entry wrote it",
+    "edited": N_("edited after audit entry {seq} wrote it"),
+    "deleted": N_("deleted (audit entry {seq} wrote it)"),
+    "reinserted": N_("present although audit entry {seq} deleted it"),
+    "uncovered": N_("not written by any audit entry (inserted outside PackBench)"),
+    "missing": N_("missing, and no audit entry wrote it"),
 }
 
 
 def _problem(check: RowCheck) -> RowProblem:
-    return RowProblem(check.table, check.row_id, _WHAT[check.state].format(seq=check.seq), check.seq)
+    return RowProblem(check.table, check.row_id, Phrase(_WHAT[check.state], {"seq": check.seq}), check.seq)
 
 
 def verify_store() -> tuple[ChainReport, RowsReport]:
@@ -154,10 +163,10 @@ def verify_rows(refs: Iterable[tuple[str, int]]) -> tuple[ChainReport, dict[tupl
     return chain, checks
 
 
-def describe(check: RowCheck) -> str:
-    """One row's verdict in words, for an evidence pack."""
+def describe(check: RowCheck) -> Phrase:
+    """One row's verdict in words, worded where it is read (an evidence pack)."""
     if check.state == "verified":
-        return "verified"
+        return Phrase(N_("verified"))
     if check.state == "before_migration":
         return BEFORE_MIGRATION
     return _problem(check).what

@@ -130,7 +130,7 @@ class ActionResult:
 class TriageController(QObject):
     snapshot = Signal(object)  # TriageSnapshot
     acted = Signal(object)  # ActionResult
-    evidence_written = Signal(str, str, bool, str)  # order id, PDF path, chain ok, chain detail
+    evidence_written = Signal(str, str, bool, object)  # order id, PDF path, chain ok, chain detail (a Phrase)
     failed = Signal(object)  # Words: one line for the banner, worded by the screen
     case_opened = Signal()  # a new case committed somewhere in the station: re-read the queue now
     armed = Signal(object)  # Armed, or None once it is done or called off

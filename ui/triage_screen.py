@@ -19,7 +19,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from app.calls_board import RemoteCall
-from app.i18n import N_, Words, localize, translator
+from app.i18n import N_, Phrase, Words, localize, translator
 from app.pack.outcomes import Level
 from app.store.states import CaseState
 from app.terms import CASE_STATES, CASE_TAGS, ROLES, SEVERITIES, named
@@ -259,7 +259,7 @@ class TriageScreen(QWidget):
     def _role(self, role: str) -> str:
         return named(ROLES, role).text(self.lang)
 
-    def show_evidence(self, order_id: str, path: str, chain_ok: bool, problem: str) -> None:
+    def show_evidence(self, order_id: str, path: str, chain_ok: bool, problem: Phrase) -> None:
         self.evidence_path = path
         _ = translator(self.lang).gettext
         if chain_ok:
@@ -267,7 +267,8 @@ class TriageScreen(QWidget):
                        Level.OK)
         else:
             broken = _("AUDIT CHAIN BROKEN — {problem}. Pack {order_id} saved: {path}")
-            self._show("evidence_chain_broken", broken.format(order_id=order_id, path=path, problem=problem or "?"),
+            detail = problem.text(self.lang) or "?"
+            self._show("evidence_chain_broken", broken.format(order_id=order_id, path=path, problem=detail),
                        Level.ERROR)
         box = PlainMessageBox(QMessageBox.Icon.Warning if not chain_ok else QMessageBox.Icon.Question,
                               _("Evidence pack"), _("Evidence pack saved to\n{path}\n\nOpen it now?").format(path=path),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.audit_rows import RowCheck, describe
+from app.audit_rows import ROW_PROBLEM, RowCheck, describe
 from app.i18n import N_, Phrase
 from app.store.migration_0006 import MIGRATION_6_VERSION
 
@@ -27,12 +27,12 @@ _LABELS = {
 class RowsVerdict:
     ok: bool
     parts: tuple[Phrase, ...]  # "order verified", "scan events 12/12 verified", …
-    problems: tuple[str, ...] = ()  # one line per row that fails: "shipment row 3: edited after audit entry 57 …"
+    problems: tuple[Phrase, ...] = ()  # one line per row that fails: "shipment row 3: edited after audit entry 57 …"
 
 
 def row_verdict(refs: Sequence[tuple[str, int]], checks: Mapping[tuple[str, int], RowCheck]) -> RowsVerdict:
     parts: list[Phrase] = []
-    problems: list[str] = []
+    problems: list[Phrase] = []
     for table, label in _LABELS.items():
         mine = [checks[ref] for ref in refs if ref[0] == table and ref in checks]
         if not mine:
@@ -49,5 +49,6 @@ def row_verdict(refs: Sequence[tuple[str, int]], checks: Mapping[tuple[str, int]
         if old:
             parts.append(Phrase(N_("{rows} {count} not covering rows (before migration {version})"),
                                 {"rows": name, "count": old, "version": MIGRATION_6_VERSION}))
-        problems += [f"{c.table} row {c.row_id}: {describe(c)}" for c in mine if not c.ok]
+        problems += [Phrase(ROW_PROBLEM, {"table": c.table, "row": c.row_id, "what": describe(c)})
+                     for c in mine if not c.ok]
     return RowsVerdict(not problems, tuple(parts) or (Phrase(N_("no covered rows")),), tuple(problems))

@@ -96,7 +96,8 @@ def test_a_tampered_audit_row_fails_verify_and_the_pack_says_broken(
     assert "entry 5: hash does not match" in capsys.readouterr().err
     [after] = write(demo_store, clock, settings, tmp_path / "after.pdf")
     text = pdf_text(after)
-    assert "CHAIN BROKEN at entry 5: hash does not match its content" in text and "审计链已损坏，断于第 5 条" in text
+    assert "CHAIN BROKEN at entry 5: hash does not match its content" in text
+    assert "审计链已损坏，断于第 5 条：哈希与内容不符" in text  # the break worded in each language
     assert "审计链完整" not in text
     code = run_cli(data_dir, [ORDER, "-o", str(tmp_path / "cli.pdf")])
     assert code == EXIT_CHAIN_BROKEN and (tmp_path / "cli.pdf").exists()
@@ -228,4 +229,5 @@ def test_a_forged_weight_is_named_in_the_pack_and_the_command_exits_3(
     text = squash(pdf_text(tmp_path / "forged.pdf"))
     assert "审计链完整" in text  # the chain itself is intact…
     assert f"ROWSALTERED—shipmentrow{shipment.id}:editedafterauditentry" in text  # …the row is not
+    assert f"shipment第{shipment.id}行：在审计条目" in text  # and its Chinese says why in Chinese
     assert f"order {ORDER}: shipment row {shipment.id}: edited" in capsys.readouterr().err

@@ -19,10 +19,8 @@ def chain_line(ctx: DocumentContext) -> tuple[str, str]:
     if chain.ok:
         return _("chain intact — {entries} entries, head {head}…", sep="\n", entries=chain.entries,
                  head=chain.head_hash[:16]), GREEN
-    problem = chain.problem
-    prefix = f"entry {chain.entries + 1}: "
-    problem = problem[len(prefix):] if problem.startswith(prefix) else problem
-    return _("CHAIN BROKEN at entry {entry}: {problem}", sep="\n", entry=chain.entries + 1, problem=problem), RED
+    what = chain.problem.fields.get("what", chain.problem)  # the break without its entry, said just before
+    return _("CHAIN BROKEN at entry {entry}: {problem}", sep="\n", entry=chain.entries + 1, problem=what), RED
 
 
 def rows_line(item: EvidenceItem, words: DocumentWords) -> str:
@@ -32,7 +30,7 @@ def rows_line(item: EvidenceItem, words: DocumentWords) -> str:
     assert rows is not None
     if rows.ok:
         return _("rows verified — {rows}", sep="\n", rows=rows.parts)
-    return _("ROWS ALTERED — {problems}", sep="\n", problems="; ".join(rows.problems))
+    return _("ROWS ALTERED — {problems}", sep="\n", problems=rows.problems)
 
 
 def audit_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> list[Any]:
@@ -45,7 +43,7 @@ def audit_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> 
     state = [para(text, s.verdict, colour)]
     if item.rows is not None:
         state.append(para(rows_line(item, _), s.body, GREEN if item.rows.ok else RED))
-        state += [para(problem, s.mono, RED) for problem in item.rows.problems]
+        state += [para(_(problem, sep="\n"), s.mono, RED) for problem in item.rows.problems]
     head_label = _("Head hash") if chain.ok else _("Last good hash")
     counted = f"{chain.entries} " + (_("verified") if chain.ok else _("verified before the break"))
     if ctx.source is not None:
