@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from app.clock import Clock
+from app.errors import words_of
+from app.i18n import N_
 from app.private_files import private_dir
 from app.store import Store, StoreError
 
@@ -55,7 +57,7 @@ def newest_backup_at(folder: Path) -> datetime | None:
 def back_up(store: Store, folder: Path, clock: Clock, keep: int) -> Backup:
     """Copy the live store into `folder`, verify the copy, then prune to the newest `keep`."""
     if keep < 1:
-        raise BackupError(f"backup_keep must be at least 1, not {keep}")
+        raise BackupError(N_("{key} must be at least 1, not {given}"), key="backup_keep", given=keep)
     folder = private_dir(Path(folder))
     name = f"{PREFIX}{clock.now():%Y%m%d-%H%M%S}{SUFFIX}"
     final = folder / name
@@ -63,14 +65,14 @@ def back_up(store: Store, folder: Path, clock: Clock, keep: int) -> Backup:
     for leftover in folder.glob(f"*{SUFFIX}{PARTIAL}"):  # a copy cut off by a crash or a full disk
         leftover.unlink(missing_ok=True)
     if final.exists():
-        raise BackupError(f"{final} already exists")
+        raise BackupError(N_("{path} already exists"), path=final)
     try:
         store.backup(partial)
         head = _verify(partial)
         os.replace(partial, final)
     except (OSError, sqlite3.Error) as exc:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"backup to {folder} failed: {exc}") from exc
+        raise BackupError(N_("backup to {folder} failed: {problem}"), folder=folder, problem=words_of(exc)) from exc
     except BackupError:
         partial.unlink(missing_ok=True)
         raise
@@ -92,10 +94,10 @@ def _verify(path: Path) -> int:
     try:
         verdict = con.execute("PRAGMA integrity_check").fetchone()[0]
         if verdict != "ok":
-            raise BackupError(f"the copy {path.name} does not verify: {verdict}")
+            raise BackupError(N_("the copy {file} does not verify: {verdict}"), file=path.name, verdict=verdict)
         version = con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
         if not version:
-            raise BackupError(f"the copy {path.name} has no schema version")
+            raise BackupError(N_("the copy {file} has no schema version"), file=path.name)
         head = con.execute('SELECT MAX("seq") FROM "audit_entry"').fetchone()[0]
     finally:
         con.close()

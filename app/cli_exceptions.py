@@ -19,7 +19,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.cli import CommandFactory, data_dir, read_store, store_for, subcommand
+from app.cli import CommandFactory, cli_text, data_dir, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
 from app.i18n import N_
 from app.store.states import CaseState
@@ -84,7 +84,7 @@ def cmd_exceptions_list(args: argparse.Namespace) -> int:
         print(f"{r['id']:>5}  {r['severity']:<8} {r['state']:<12} {opened}  {r['order_id'] or '-':<20} "
               f"{r['tag']:<18} {r['rule_id']:<22} {r['route']:<10} {r['title']}")
     if not rows:
-        print("no cases")
+        print(cli_text(N_("no cases")))
     return 0
 
 
@@ -97,7 +97,7 @@ def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
     else:
         case = act_by_badge(store, SystemClock(), args.case_id, state, args.by, note)
     by = case.acked_by if state == CaseState.ACKNOWLEDGED else case.resolved_by
-    print(f"case {case.id} {case.state} by {by}: {case.title}")
+    print(cli_text(N_("case {case} {state} by {by}: {title}"), case=case.id, state=case.state, by=by, title=case.title))
     return 0
 
 

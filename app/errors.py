@@ -143,6 +143,15 @@ OS_ERRORS = {
 }
 
 
+def words_of(exc: BaseException) -> Words | str:
+    """An exception's message as words for another message: a PackBenchError's, or the Phrase a
+    ValueError was raised with (a parser's or a validator's `ValueError(Phrase(…))`), else its text."""
+    if isinstance(exc, PackBenchError):
+        return exc.words
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Words) else str(exc)
+
+
 def os_problem(exc: OSError) -> Words | str:
     """What the system said of a path, as words for a message (its own text for a rare errno)."""
     return Phrase(OS_ERRORS[exc.errno]) if exc.errno in OS_ERRORS else exc.strerror or str(exc)

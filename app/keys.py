@@ -24,7 +24,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from app.errors import PackBenchError
+from app.errors import PackBenchError, os_problem
+from app.i18n import N_
 from app.private_files import private_dir
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,13 @@ def load_trusted_keys(data_dir: Path) -> dict[bytes, Ed25519PublicKey]:
         try:
             loaded = serialization.load_pem_public_key(file.read_bytes())
         except ValueError as exc:
-            raise KeyFileError(f"{file}: not a PEM public key ({exc})") from exc
+            raise KeyFileError(N_("{path}: not a PEM public key ({problem})"), path=file, problem=exc) from exc
         if not isinstance(loaded, Ed25519PublicKey):
-            raise KeyFileError(f"{file}: not an Ed25519 public key")
+            raise KeyFileError(N_("{path}: not an Ed25519 public key"), path=file)
         kid = key_id(loaded)
         if kid in keys and public_pem(keys[kid]) != public_pem(loaded):
-            raise KeyFileError(f"{file}: key id {kid.hex()} collides with {files[kid]}; remove one of them")
+            raise KeyFileError(N_("{path}: key id {key} collides with {other}; remove one of them"), path=file,
+                               key=kid.hex(), other=files[kid])
         keys[kid], files[kid] = loaded, file.name
     return keys
 
@@ -127,9 +129,10 @@ def _load_private(path: Path) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path}: cannot read the station key ({exc}); restore it from a backup") from exc
+        raise KeyFileError(N_("{path}: cannot read the station key ({problem}); restore it from a backup"), path=path,
+                           problem=os_problem(exc) if isinstance(exc, OSError) else exc) from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyFileError(f"{path}: not an Ed25519 private key")
+        raise KeyFileError(N_("{path}: not an Ed25519 private key"), path=path)
     return key
 
 

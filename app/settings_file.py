@@ -45,7 +45,7 @@ from pydantic import (
     ValidationError,
 )
 
-from app.errors import InputError
+from app.errors import InputError, words_of
 from app.i18n import N_, Phrase, Words
 
 SETTINGS = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -159,8 +159,7 @@ def explain(kind: type[Any], problem: Mapping[str, Any], hidden: tuple[str, ...]
         return Phrase(N_("{key} is missing"), {"key": key})
     expected: str | Words
     if problem["type"] == "value_error":
-        error = problem["ctx"]["error"]
-        expected = error.args[0] if error.args and isinstance(error.args[0], Words) else str(error)
+        expected = words_of(problem["ctx"]["error"])
     else:
         expected = describe(_type_at(kind, loc), finite=problem["type"] == "finite_number")
     given = problem.get("input")

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.errors import PackBenchError
+from app.i18n import N_
 from server.config import ServerConfig
 
 PRIVATE = 0o600
 PG_DUMP_TIMEOUT_S = 6 * 3600
 
 
-class BackupError(Exception):
+class BackupError(PackBenchError):
     """The backup could not be made or did not verify; the message says why in one line."""
 
 
@@ -36,9 +38,9 @@ class ServerBackup:
 def back_up_server(config: ServerConfig, dest: Path) -> ServerBackup:
     dest = Path(dest)
     if dest.exists():
-        raise BackupError(f"{dest} already exists; choose a new file for the backup")
+        raise BackupError(N_("{path} already exists; choose a new file for the backup"), path=dest)
     if not dest.parent.is_dir():
-        raise BackupError(f"{dest.parent} is not a folder")
+        raise BackupError(N_("{path} is not a folder"), path=dest.parent)
     url = config.database
     try:
         if url.startswith("sqlite:///"):
@@ -62,7 +64,7 @@ def _create_private(dest: Path) -> None:
 
 def _sqlite(source: Path, dest: Path) -> None:
     if not source.exists():
-        raise BackupError(f"no server database at {source}")
+        raise BackupError(N_("no server database at {path}"), path=source)
     _create_private(dest)
     try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
@@ -82,7 +84,7 @@ def _sqlite(source: Path, dest: Path) -> None:
     except sqlite3.Error as exc:
         raise BackupError(f"SQLite backup failed: {exc}") from exc
     if verdict != "ok":
-        raise BackupError(f"the copy does not verify: {verdict}")
+        raise BackupError(N_("the copy does not verify: {verdict}"), verdict=verdict)
 
 
 def _postgres(url: str, dest: Path) -> None:

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from app.cli import CliError, add_data_dir, cli_text, data_dir, hold_data_dir, subcommand
 from app.clock import SystemClock
+from app.errors import words_of
 from app.i18n import N_
 from app.store import open_store
-from sync.credentials import CredentialsError, credentials_path, load_credentials, save_credentials
+from sync.credentials import ENROLL_AGAIN, CredentialsError, credentials_path, load_credentials, save_credentials
 from sync.outbox import oldest_unsent_at, outbox_depth, rejected_count, rejected_events
 
 if TYPE_CHECKING:  # the client stack (requests, pydantic) loads only when a command talks to a server
@@ -74,8 +75,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     try:
         creds = enroll(args.server, args.token, name, pem)
     except (SyncError, ValueError) as exc:
-        raise CliError(N_("enrollment failed: {problem}"), problem=exc.words if isinstance(exc, SyncError) else exc) \
-            from exc
+        raise CliError(N_("enrollment failed: {problem}"), problem=words_of(exc)) from exc
     path = save_credentials(folder, creds)
     set_setting(folder, "passport_base_url", creds.public_url)
     print(cli_text(N_("enrolled as station {station} ({name}) in warehouse {warehouse} with {server}; credentials in "
@@ -112,8 +112,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         try:
             client = SyncClient.from_credentials(creds, clock=clock)
         except ValueError as exc:
-            raise CliError(N_("{path}: {problem}; enroll the station again"), path=credentials_path(folder),
-                           problem=exc) from exc
+            raise CliError(ENROLL_AGAIN, path=credentials_path(folder), problem=exc) from exc
         with client:
             report = run_round(store, client, clock, on_push=_progress)
         if sys.stderr.isatty() and report.push.sent:

@@ -23,11 +23,15 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from app.errors import InputError
+from app.errors import InputError, words_of
+from app.i18n import N_
 
 log = logging.getLogger(__name__)
 
 CREDENTIALS_FILENAME = "sync.toml"
+
+
+ENROLL_AGAIN = N_("{path}: {problem}; enroll the station again")
 
 
 class CredentialsError(InputError):
@@ -63,16 +67,16 @@ def load_credentials(data_dir: Path) -> SyncCredentials | None:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CredentialsError(f"{path}: {exc}; enroll the station again") from exc
+        raise CredentialsError(ENROLL_AGAIN, path=path, problem=words_of(exc)) from exc
     known = {f.name for f in fields(SyncCredentials)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise CredentialsError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+        raise CredentialsError(N_("{path}: unknown setting(s): {names}"), path=path, names=", ".join(unknown))
     for name in ("server", "station_id", "secret"):
         if not isinstance(data.get(name), str) or not data[name]:
-            raise CredentialsError(f"{path}: {name} is missing; enroll the station again")
+            raise CredentialsError(N_("{path}: {name} is missing; enroll the station again"), path=path, name=name)
     if not all(isinstance(v, str) for v in data.values()):
-        raise CredentialsError(f"{path}: every value must be a string")
+        raise CredentialsError(N_("{path}: every value must be a string"), path=path)
     return SyncCredentials(**data)
 
 

@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.i18n import N_
+from app.errors import words_of
+from app.i18n import N_, Words
 from app.importers.profile import FieldSpec, Profile, StatusRule
 from app.importers.source import (
     Header,
@@ -197,7 +198,7 @@ class _Reader:
         bound = self.bound[name]
         return self.first(cells, bound.parts[-1], bound.spec.kind) is not None
 
-    def error(self, row: int, column: str | None, message: str, /, **values: Any) -> ImportFileError:
+    def error(self, row: int, column: str | None, message: str | Words, /, **values: Any) -> ImportFileError:
         return ImportFileError(self.table.path, row, column, message, **values)
 
     def value(self, row: int, cells: tuple[str, ...], name: str) -> tuple[object, str, str] | None:
@@ -256,7 +257,7 @@ class _Reader:
             else:
                 value = text
         except ValueError as exc:
-            raise self.error(row, column, str(exc)) from None
+            raise self.error(row, column, words_of(exc)) from None
         return value
 
     def total(self, row: int, cells: tuple[str, ...], name: str) -> tuple[object, str, str] | None:
@@ -268,7 +269,7 @@ class _Reader:
             try:
                 amount += to_fen(hit[0], self.profile.money)
             except ValueError as exc:
-                raise self.error(row, hit[1], str(exc)) from None
+                raise self.error(row, hit[1], words_of(exc)) from None
             texts.append(hit[0])
             column = column or hit[1]
         return (amount, "+".join(texts), column) if texts else None

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from app.barcodes import BarcodeError, gtin_key
-from app.i18n import N_
+from app.errors import words_of
+from app.i18n import N_, Phrase, Words
 from app.importers.orders import Progress, Ticker
 from app.importers.profile import builtin_names, load_profile
 from app.importers.source import ImportFileError, Table, clean_cell, normalize_header, read_table, to_code, to_whole
@@ -46,7 +47,7 @@ def barcode_key(text: str) -> str:
         try:
             return gtin_key(text)
         except BarcodeError as exc:
-            raise ValueError(f"barcode {text!r}: {exc}") from None
+            raise ValueError(Phrase(N_("barcode {code!r}: {reason}"), {"code": text, "reason": exc.words})) from None
     return text
 
 
@@ -96,13 +97,13 @@ def parse_products(path: Path | str, progress: Progress | None = None) -> list[P
             i = col[name]
             return clean_cell(cells[i]) if i < len(cells) else ""
 
-        def fail(name: str, message: str, row: int = row, **values: Any) -> ImportFileError:
+        def fail(name: str, message: str | Words, row: int = row, **values: Any) -> ImportFileError:
             return ImportFileError(table.path, row, header[name], message, **values)
 
         try:
             sku = to_code(cell("sku"))
         except ValueError as exc:
-            raise fail("sku", str(exc)) from None
+            raise fail("sku", words_of(exc)) from None
         if not sku:
             raise fail("sku", N_("{field} is empty"), field="sku")
         if sku in sku_rows:
@@ -117,7 +118,7 @@ def parse_products(path: Path | str, progress: Progress | None = None) -> list[P
                 try:
                     values[field] = to_whole(cell(field)) if cell(field) else 0
                 except ValueError as exc:
-                    raise fail(field, str(exc)) from None
+                    raise fail(field, words_of(exc)) from None
         barcodes: list[tuple[str, str]] | None = None
         if "barcodes" in col:
             barcodes = []
@@ -128,7 +129,7 @@ def parse_products(path: Path | str, progress: Progress | None = None) -> list[P
                     raw = to_code(raw)
                     key = barcode_key(raw)
                 except ValueError as exc:
-                    raise fail("barcodes", str(exc)) from None
+                    raise fail("barcodes", words_of(exc)) from None
                 other, other_row = owners.setdefault(key, (sku, row))
                 if other != sku:
                     raise fail("barcodes", N_("barcode {code!r} is also listed for sku {other!r} on row {other_row}; "

@@ -245,11 +245,16 @@ _MOBILE = re.compile(r"^(?:\+?86|0086)-?(1\d{10})$")
 _PHONE_NOISE = re.compile(r"[\s']")
 
 
+# A cell that cannot be read raises ValueError(Phrase): the file's error words it (`words_of`).
+NOT_WHOLE = N_("not a whole number: {text!r}")
+
+
 def to_code(text: str) -> str:
     """Ids, skus, zips: Excel's leading apostrophe is not part of the value."""
     text = text.lstrip("'").strip()
     if _SCIENTIFIC.match(text):
-        raise ValueError(f"{text!r} is a number Excel rewrote in scientific notation; export it as text")
+        raise ValueError(Phrase(N_("{text!r} is a number Excel rewrote in scientific notation; export it as text"),
+                                {"text": text}))
     return text
 
 
@@ -268,16 +273,16 @@ def to_decimal(text: str) -> Decimal:
         text = text.replace(",", "")
     # Decimal() alone would also take "NaN", "1e5" and "1_000".
     if not _PLAIN_NUMBER.match(text):
-        raise ValueError(f"not a number: {raw!r}")
+        raise ValueError(Phrase(N_("not a number: {text!r}"), {"text": raw}))
     return Decimal(text)
 
 
 def to_count(text: str) -> int:
     value = to_decimal(text)
     if value != value.to_integral_value():
-        raise ValueError(f"not a whole number: {text!r}")
+        raise ValueError(Phrase(NOT_WHOLE, {"text": text}))
     if value < 1:
-        raise ValueError(f"must be at least 1, not {text!r}")
+        raise ValueError(Phrase(N_("must be at least 1, not {text!r}"), {"text": text}))
     return int(value)
 
 
@@ -285,9 +290,9 @@ def to_whole(text: str) -> int:
     """A non-negative integer (grams, stock)."""
     value = to_decimal(text)
     if value != value.to_integral_value():
-        raise ValueError(f"not a whole number: {text!r}")
+        raise ValueError(Phrase(NOT_WHOLE, {"text": text}))
     if value < 0:
-        raise ValueError(f"must not be negative: {text!r}")
+        raise ValueError(Phrase(N_("must not be negative: {text!r}"), {"text": text}))
     return int(value)
 
 
@@ -295,10 +300,11 @@ def to_fen(text: str, unit: str) -> int:
     """Money as integer fen, by Decimal arithmetic only (0.1 + 0.2 must stay 30 fen)."""
     value = to_decimal(text)
     if value < 0:
-        raise ValueError(f"negative amount: {text!r}")
+        raise ValueError(Phrase(N_("negative amount: {text!r}"), {"text": text}))
     fen = value * 100 if unit == "yuan" else value
     if fen != fen.to_integral_value():
-        raise ValueError(f"more than {'two decimals' if unit == 'yuan' else 'whole fen'}: {text!r}")
+        too_fine = N_("more than two decimals: {text!r}") if unit == "yuan" else N_("more than whole fen: {text!r}")
+        raise ValueError(Phrase(too_fine, {"text": text}))
     return int(fen)
 
 
@@ -330,7 +336,7 @@ def to_utc(text: str, formats: tuple[str, ...], zone: tzinfo) -> str:
         except ValueError:
             continue
         return iso(when if when.tzinfo else when.replace(tzinfo=zone))
-    raise ValueError(f"not a date: {text!r}")
+    raise ValueError(Phrase(N_("not a date: {text!r}"), {"text": text}))
 
 
 _TRUE = frozenset({"true", "yes", "y", "1", "是"})
@@ -343,4 +349,4 @@ def to_flag(text: str) -> bool:
         return True
     if folded in _FALSE:
         return False
-    raise ValueError(f"not true or false: {text!r}")
+    raise ValueError(Phrase(N_("not true or false: {text!r}"), {"text": text}))
