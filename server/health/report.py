@@ -6,6 +6,11 @@ weekday over the four weeks before (median ± MAD-based σ, as the hourly evalua
 line of figures; the days beyond 2σ in the bad direction are listed, with the hourly anomalies the
 server alerted in the period and their explanations; then the top five exception tags per week, with
 a note when one tag leads three weeks running, and delivery time by carrier.
+
+Its words come from the catalog (docs/i18n.md, app.documents.words): a scheduled report is written
+once for everyone who reads it, in both languages, Chinese first, like the evidence pack; the
+indicators' names come in both from their table and a case tag is shown by its name. An alert's
+explanation is shown as the evaluation recorded it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.clock import iso
+from app.documents.words import BILINGUAL_WORDS, DocumentWords
+from app.i18n import N_
+from app.terms import CASE_TAGS
 from server.db import ServerDb
 from server.health.evaluate import Measure, Reading, judge, measure
 from server.health.indicators import BY_NAME, INDICATORS, Indicator
@@ -137,8 +145,12 @@ def alerted(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> l
         return [(str(h), str(i), str(s), str(e)) for h, i, s, e in rows.fetchall()]
 
 
-def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone: ZoneInfo) -> int:
-    """Write the PDF; returns its page count."""
+TITLES = {"weekly": N_("Order health weekly report"), "monthly": N_("Order health monthly report")}
+
+
+def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone: ZoneInfo,
+                 words: DocumentWords = BILINGUAL_WORDS) -> int:
+    """Write the PDF in `words`' language(s); returns its page count."""
     from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, String
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -152,12 +164,12 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
     head = ParagraphStyle("head", fontName=font, fontSize=16, leading=20, spaceAfter=6)
     sub = ParagraphStyle("sub", fontName=font, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
-    title = "订单健康周报 Order health weekly report" if period_.kind == "weekly" else \
-        "订单健康月报 Order health monthly report"
+    _ = words
+    title = _(TITLES[period_.kind])
+    method = _("Each day against the same weekday of the four weeks before: median ± 2σ (σ = 1.4826 × MAD).")
     story: list[object] = [Paragraph(f"{title} · {warehouse} · {period_.label}", head),
                            Paragraph(f"{period_.first.isoformat()} – {period_.last.isoformat()} ({zone.key}). "
-                                     "每日数值对比前四周同一星期几的基线（中位数 ± 2σ，σ = 1.4826 × MAD）。"
-                                     "Each day against the same weekday of the four weeks before: median ± 2σ.", body)]
+                                     f"{method}", body)]
     flagged_days: list[tuple[str, str, str, str]] = []
     width, height = 170 * mm, 32 * mm
     for indicator in INDICATORS:
@@ -190,42 +202,41 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
                 drawing.add(Polygon([i * step - 2, y(r.value) - 2, i * step + 2, y(r.value) - 2, i * step + 2,
                                      y(r.value) + 2, i * step - 2, y(r.value) + 2], fillColor=colors.red,
                                     strokeColor=None))
-                flagged_days.append((r.hour.astimezone(zone).date().isoformat(), indicator.title_zh,
+                flagged_days.append((r.hour.astimezone(zone).date().isoformat(), _name(indicator, words),
                                      r.shown(r.value), r.shown(r.baseline)))
         shown = ", ".join(f"{r.hour.astimezone(zone):%m-%d} {r.shown(r.value)}" for r in series)
-        story += [Paragraph(f"{indicator.title_zh} · {indicator.title_en}", sub), drawing,
+        story += [Paragraph(_name(indicator, words, " · "), sub), drawing,
                   Paragraph(shown, body)]
-    story.append(Paragraph("异常 · Anomalies", sub))
+    story.append(Paragraph(_("Anomalies", sep=" · "), sub))
     if flagged_days:
-        table = Table([["日期 day", "指标 indicator", "数值 value", "基线 baseline"], *flagged_days],
+        table = Table([[_("Day"), _("Indicator"), _("Value"), _("Baseline")], *flagged_days],
                       colWidths=[30 * mm, 70 * mm, 30 * mm, 30 * mm])
         table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
                                    ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
         story.append(table)
     else:
-        story.append(Paragraph("本期无日级异常。No day beyond 2σ in this period.", body))
+        story.append(Paragraph(_("No day beyond 2σ in this period."), body))
     for hour, name, where, why in alerted(sdb, warehouse, period_, zone):
-        indicator_title = BY_NAME[name].title_zh if name in BY_NAME else name
+        indicator_title = _name(BY_NAME[name], words) if name in BY_NAME else name
         story.append(Paragraph(f"{hour} · {indicator_title} {where} — {why}", body))
-    story.append(Paragraph("异常单标签前五 · Top-5 exception tags per week", sub))
+    story.append(Paragraph(_("Top-5 exception tags per week", sep=" · "), sub))
     tags = top_tags(sdb, warehouse, period_, zone)
-    rows = [[week, " · ".join(f"{tag} {n}" for tag, n in top)] for week, top in tags] or [["—", "—"]]
-    table = Table([["周 week", "标签 tags"], *rows], colWidths=[30 * mm, 140 * mm])
+    rows = [[week, " · ".join(f"{_tag(tag, words)} {n}" for tag, n in top)] for week, top in tags] or [["—", "—"]]
+    table = Table([[_("Week"), _("Tags")], *rows], colWidths=[30 * mm, 140 * mm])
     table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
                                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
     story.append(table)
     streak = leading_streak(tags)
     if streak:
-        story.append(Paragraph(f"注意：{streak} 已连续三周位居第一。Note: {streak} has led three weeks running.",
-                               body))
-    story.append(Paragraph("承运商时效 · Delivery time by carrier (handed over → delivered, p90)", sub))
-    lo, _ = _day_window(period_.first, zone)
-    _, hi = _day_window(period_.last, zone)
+        story.append(Paragraph(_("Note: {tag} has led three weeks running.", tag=_tag(streak, words)), body))
+    story.append(Paragraph(_("Delivery time by carrier (handed over → delivered, p90)", sep=" · "), sub))
+    lo = _day_window(period_.first, zone)[0]
+    hi = _day_window(period_.last, zone)[1]
     with sdb.connection():
         by_carrier = measure(sdb, BY_NAME["delivery_time_p90"], warehouse, [(lo, hi)], "carrier")
     sla = [[carrier or "?", f"{m.value:.1f} h" if m.value is not None else "—", str(m.volume)]
-           for (_, carrier), m in sorted(by_carrier.items())] or [["—", "—", "0"]]
-    table = Table([["快递 carrier", "p90", "件数 parcels"], *sla], colWidths=[40 * mm, 40 * mm, 40 * mm])
+           for (_whole, carrier), m in sorted(by_carrier.items())] or [["—", "—", "0"]]
+    table = Table([[_("Carrier"), "p90", _("Parcels")], *sla], colWidths=[40 * mm, 40 * mm, 40 * mm])
     table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
                                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
     story += [table, Spacer(1, 4 * mm)]
@@ -235,3 +246,13 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     doc.build(story, onLaterPages=lambda canvas, d: pages.append(d.page),
               onFirstPage=lambda canvas, d: pages.append(d.page))
     return len(pages)
+
+
+def _name(indicator: Indicator, words: DocumentWords, sep: str = " ") -> str:
+    """An indicator's name in the report's language(s): its table holds both."""
+    return words.pick(indicator.title_zh, indicator.title_en, sep)
+
+
+def _tag(tag: str, words: DocumentWords) -> str:
+    """A case tag by its name (a site's own tag by its code)."""
+    return words(CASE_TAGS.get(tag, tag), sep="/")

@@ -177,6 +177,7 @@ def test_the_weekly_report_is_a_pdf_with_cjk_text_vector_charts_and_the_anomalie
         seeded: tuple[ServerDb, dict[str, str]], tmp_path: Path) -> None:
     from pypdf import PdfReader
 
+    from app.documents.words import document_words
     from server.health.report import period, write_report
 
     sdb, incidents = seeded
@@ -194,6 +195,13 @@ def test_the_weekly_report_is_a_pdf_with_cjk_text_vector_charts_and_the_anomalie
              for f in (page["/Resources"].get("/Font") or {}).values() for f in [f.get_object()]}
     assert any("PackBenchCJK" in f or "WenQuanYi" in f for f in fonts)  # the CJK font, embedded
     assert not any("/XObject" in page["/Resources"] for page in reader.pages)  # vector charts, no images
+    chinese = tmp_path / "weekly-zh.pdf"
+    write_report(sdb, WH, span, chinese, zone, document_words("zh_CN"))  # one language: no English words of its own
+    zh = "".join(page.extract_text() for page in PdfReader(chinese).pages)
+    for english in ("Order health", "Anomalies", "Each day against", "exception tags", "Delivery time", "Week",
+                    "Parcels", "scan error rate"):
+        assert english not in zh, english
+    assert "订单健康周报" in zh and "每周异常单标签前五" in zh and "件数" in zh
     with pytest.raises(HealthError, match="2026-W49"):
         period("weekly", "last week", incident_day)
     assert period("monthly", "2026-11", incident_day).last.day == 30
