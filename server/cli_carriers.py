@@ -12,7 +12,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from app.cli import cli_text
 from app.clock import SystemClock
+from app.errors import NotFoundError
 from app.i18n import N_
 from server.config import ServerConfig
 from server.states import JobState
@@ -57,8 +59,9 @@ def cmd_carrier_jobs(args: argparse.Namespace, config: ServerConfig) -> int:
             kind, subject = args.retry
             with sdb.connection(), sdb.write():
                 if not jobs.rerun(sdb, kind, subject, SystemClock().now()):
-                    raise ValueError(f"no dead or finished {kind} job for {subject!r}")
-            print(f"{kind} {subject}: queued again")
+                    raise NotFoundError(N_("no dead or finished {kind} job for {subject!r}"), kind=kind,
+                                        subject=subject)
+            print(cli_text(N_("{kind} {subject}: queued again"), kind=kind, subject=subject))
             return 0
         states = tuple(JobState) if args.all else (JobState.DEAD,)
         for row in jobs.listing(sdb, states, args.limit):

@@ -12,10 +12,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from app.cli import cli_text
 from app.clock import SystemClock
+from app.errors import BadValue, InputError
 from app.i18n import N_
 from server.config import ServerConfig
-from server.console.accounts import ROLES, AccountError
+from server.console.accounts import ROLES
 from server.db import ServerDb
 
 Action = Callable[..., argparse.ArgumentParser]
@@ -30,10 +32,10 @@ def _database(config: ServerConfig) -> Any:
 def _password(args: argparse.Namespace) -> str:
     """The password from standard input (never from the command line, where `ps` shows it)."""
     if not args.password_stdin:
-        raise AccountError("give the password on standard input with --password-stdin")
+        raise InputError(N_("give the password on standard input with --password-stdin"))
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        raise AccountError("no password on standard input")
+        raise InputError(N_("no password on standard input"))
     return password
 
 
@@ -97,7 +99,7 @@ def cmd_reconcile(args: argparse.Namespace, config: ServerConfig) -> int:
     try:
         day = date.fromisoformat(args.day) if args.day else clock.now().astimezone(config.zone).date()
     except ValueError:
-        raise ValueError(f"--day {args.day!r}: write the day as YYYY-MM-DD") from None
+        raise BadValue(N_("--day {given!r}: write the day as YYYY-MM-DD"), given=args.day) from None
     with _database(config) as sdb:
         result = check(sdb, config, clock, warehouse, [day])
         print("shop\tday\torders\tcancelled\tpacked\thanded_over\tcarrier_accepted\t"
@@ -108,7 +110,8 @@ def cmd_reconcile(args: argparse.Namespace, config: ServerConfig) -> int:
             values = [row.shop or "(not on the platform)", row.day.isoformat(), row.orders, row.cancelled, row.packed,
                       row.handed_over, row.accepted, *(f"{v:.2f}" for v in deviations.values()), over]
             print("\t".join(str(v) for v in values))
-        print(f"{len(result.raised)} new alerts; {len(config.alert_channels)} channels", file=sys.stderr)
+        print(cli_text(N_("{alerts} new alerts; {channels} channels"), alerts=len(result.raised),
+                       channels=len(config.alert_channels)), file=sys.stderr)
         sent = failed = 0
         while True:  # send now, retrying with the store's backoff until sent or given up
             done, tries_failed = deliver_due(sdb, clock, config.alert_channels)
@@ -120,8 +123,10 @@ def cmd_reconcile(args: argparse.Namespace, config: ServerConfig) -> int:
             time.sleep(max(0.0, min(60.0, (due - clock.now()).total_seconds())))
         given_up = _failed_deliveries(sdb, [r.alert_id for r in result.raised])
     for alert_id, channel, error in given_up:
-        print(f"packbench server: alert {alert_id} to {channel} not delivered: {error}", file=sys.stderr)
-    print(f"{sent} deliveries sent, {len(given_up)} given up", file=sys.stderr)
+        print("packbench server: " + cli_text(N_("alert {alert} to {channel} not delivered: {error}"), alert=alert_id,
+                                              channel=channel, error=error), file=sys.stderr)
+    print(cli_text(N_("{sent} deliveries sent, {given_up} given up"), sent=sent, given_up=len(given_up)),
+          file=sys.stderr)
     return 1 if given_up else 0
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Literal
 
 from app.devices import LabelPrinter
+from app.i18n import N_
 from app.labels import Label
 from drivers.printers.file_transport import FileTransport
 from drivers.printers.layout import LabelGeometry
@@ -44,7 +45,8 @@ def open_printer(spec: DeviceSpec | str) -> LabelPrinter:
     parsed.check_options(OPTIONS)
     language = parsed.option("lang", DEFAULT_LANGUAGE.get(parsed.scheme, "zpl")).lower()
     if language not in LANGUAGES:
-        raise SpecError(f"printer spec {parsed}: lang must be one of {', '.join(LANGUAGES)}")
+        raise SpecError(N_("printer spec {spec}: lang must be one of {languages}"), spec=str(parsed),
+                        languages=", ".join(LANGUAGES))
     timeout = _float(parsed, "timeout", 3.0)
     transport = _transport(parsed, language, timeout)
     status_on = parsed.option("status", "on").lower() not in ("off", "0", "no", "false")
@@ -64,13 +66,15 @@ def _transport(spec: DeviceSpec, language: str, timeout: float) -> Transport:
         try:
             return UsbTransport(int(vendor, 16), int(product, 16), timeout)
         except ValueError as exc:
-            raise SpecError(f"printer spec {spec}: usb needs VID:PID in hex, e.g. usb:0416:5011") from exc
+            raise SpecError(N_("printer spec {spec}: usb needs VID:PID in hex, e.g. usb:0416:5011"),
+                            spec=str(spec)) from exc
     if spec.scheme in ("file", "pdf"):
         suffix = {"pdf": ".pdf", "text": ".txt", "zpl": ".zpl", "tspl": ".tspl"}.get(language, ".bin")
         return FileTransport(spec.target, suffix, append=spec.scheme == "file")
     if spec.scheme == "system":
         return SystemQueueTransport(spec.target, timeout=max(timeout, 20.0))
-    raise SpecError(f"printer spec {spec}: no printer connector for {spec.scheme!r}")
+    raise SpecError(N_("printer spec {spec}: no printer connector for {scheme!r}"), spec=str(spec),
+                    scheme=spec.scheme)
 
 
 def _host_port(target: str) -> tuple[str, int]:
@@ -80,14 +84,14 @@ def _host_port(target: str) -> tuple[str, int]:
     try:
         return host, int(port)
     except ValueError as exc:
-        raise SpecError(f"printer port {port!r} is not a number") from exc
+        raise SpecError(N_("printer port {port!r} is not a number"), port=port) from exc
 
 
 def _float(spec: DeviceSpec, name: str, default: float) -> float:
     try:
         return float(spec.option(name, str(default)))
     except ValueError as exc:
-        raise SpecError(f"printer spec {spec}: {name} must be a number") from exc
+        raise SpecError(N_("printer spec {spec}: {name} must be a number"), spec=str(spec), name=name) from exc
 
 
 def renderer(spec: DeviceSpec, language: str) -> Renderer:
@@ -111,7 +115,7 @@ def renderer(spec: DeviceSpec, language: str) -> Renderer:
         # which sends only the Chinese text blocks as compressed graphics (~6 KB).
         cjk = spec.option("cjk", "resident")
         if cjk not in ("resident", "raster"):
-            raise SpecError(f"printer spec {spec}: cjk must be resident or raster")
+            raise SpecError(N_("printer spec {spec}: cjk must be resident or raster"), spec=str(spec))
         mode: Literal["resident", "raster"] = "raster" if cjk == "raster" else "resident"
         prelude = f"~SD{_darkness(spec, darkness, 30):02d}".encode() if darkness >= 0 else b""
         return _with_prelude(prelude, lambda label: render_zpl(label, geometry, cjk=mode, resident_font=font))
@@ -131,9 +135,9 @@ def _geometry(spec: DeviceSpec) -> LabelGeometry:
         width, height = (float(x) for x in size.split("x"))
         dpi = spec.int_option("dpi", 203, minimum=100)
     except ValueError as exc:
-        raise SpecError(f"printer spec {spec}: size must be WxH in mm (e.g. 100x150)") from exc
+        raise SpecError(N_("printer spec {spec}: size must be WxH in mm (e.g. 100x150)"), spec=str(spec)) from exc
     if dpi not in (203, 300):
-        raise SpecError(f"printer spec {spec}: dpi must be 203 or 300")
+        raise SpecError(N_("printer spec {spec}: dpi must be 203 or 300"), spec=str(spec))
     return LabelGeometry(width_mm=width, height_mm=height, dpi=dpi)
 
 
@@ -151,5 +155,6 @@ def render_bytes(spec: str, label: Label) -> bytes:
 def _darkness(spec: DeviceSpec, value: int, most: int) -> int:
     """ZPL ~SD takes 0–30, TSPL DENSITY 0–15: anything else is refused before a label is printed."""
     if value > most:
-        raise SpecError(f"printer spec {spec}: darkness must be 0 to {most} for this printer language, not {value}")
+        raise SpecError(N_("printer spec {spec}: darkness must be 0 to {most} for this printer language, not {given}"),
+                        spec=str(spec), most=most, given=value)
     return value

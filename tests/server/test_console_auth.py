@@ -98,7 +98,7 @@ def test_user_add_refuses_bad_input_in_one_line(cli_env: str, monkeypatch: pytes
     assert message in err and "Traceback" not in err
     _stdin(monkeypatch, "long-enough-pw\n")
     assert cli(server, "user", "add", "wang", "--role", "viewer", "--warehouse", "WH1",
-                            "--data-dir", cli_env) == 1  # without --password-stdin: refused, never prompts argv
+                            "--data-dir", cli_env) == 2  # no --password-stdin: an input error, never a prompt
     assert "--password-stdin" in capsys.readouterr().err
 
 
