@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from app.cli import CommandFactory, cli_text, data_dir, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
-from app.i18n import N_
+from app.i18n import N_, environment_language
 from app.store.states import CaseState
 
 BY_HELP = ("the badge of who acts, recorded as the actor; required for critical cases and for cases routed "
@@ -70,19 +70,22 @@ def case_row(case: Any, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def cmd_exceptions_list(args: argparse.Namespace) -> int:
-    from app.cases import list_cases
+    from app.cases import case_title, detail_words, list_cases
 
     read_store(args)
     zone = _zone(args)
-    rows = [case_row(c, zone) for c in list_cases(bool(getattr(args, "open", False)), getattr(args, "tag", None),
-                                                  getattr(args, "severity", None), getattr(args, "route", None))]
+    cases = list_cases(bool(getattr(args, "open", False)), getattr(args, "tag", None), getattr(args, "severity", None),
+                       getattr(args, "route", None))
+    rows = [case_row(c, zone) for c in cases]
     if getattr(args, "json", False):
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    for r in rows:
+    lang = environment_language()
+    for r, case in zip(rows, cases, strict=True):  # the JSON keeps the English record; a line words the title
         opened = r["opened_at"][:16].replace("T", " ")
+        title = case_title(case.title, detail_words(case.detail)).text(lang)
         print(f"{r['id']:>5}  {r['severity']:<8} {r['state']:<12} {opened}  {r['order_id'] or '-':<20} "
-              f"{r['tag']:<18} {r['rule_id']:<22} {r['route']:<10} {r['title']}")
+              f"{r['tag']:<18} {r['rule_id']:<22} {r['route']:<10} {title}")
     if not rows:
         print(cli_text(N_("no cases")))
     return 0
@@ -90,6 +93,7 @@ def cmd_exceptions_list(args: argparse.Namespace) -> int:
 
 def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
     from app.case_roles import act_by_badge, act_without_badge
+    from app.cases import case_title, detail_words
 
     store = store_for(args)
     if args.by is None:
@@ -97,7 +101,8 @@ def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
     else:
         case = act_by_badge(store, SystemClock(), args.case_id, state, args.by, note)
     by = case.acked_by if state == CaseState.ACKNOWLEDGED else case.resolved_by
-    print(cli_text(N_("case {case} {state} by {by}: {title}"), case=case.id, state=case.state, by=by, title=case.title))
+    title = case_title(case.title, detail_words(case.detail))
+    print(cli_text(N_("case {case} {state} by {by}: {title}"), case=case.id, state=case.state, by=by, title=title))
     return 0
 
 

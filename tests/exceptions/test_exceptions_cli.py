@@ -8,16 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from app.cases import list_cases, open_case, weekly_heatmap
+from app.cases import RULE_TITLE, list_cases, open_case, weekly_heatmap
 from app.clock import FakeClock
 from app.demo import seed_demo
 from app.errors import ExitCode
+from app.i18n import Phrase
 from app.store import Store, open_store
 from app.store.models import AuditEntry, ExceptionCase, Order
 from main import main
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 PACKER, SUPERVISOR, ADMIN = "B-1001", "S-2001", "A-9001"  # demo badges: 王芳, 李强, admin
+PHONE_TITLE = "Receiver mobile number is not 11 digits"  # the shipped address_phone rule's
 
 
 def _open(store: Store, clock: FakeClock, key: str, *, tag: str = "address_risk", severity: str = "warning",
@@ -71,6 +73,22 @@ def test_list_text_one_line_per_case(data_dir: Path, capsys: pytest.CaptureFixtu
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
     assert "TB2026112500002" in lines[1] and "critical" in lines[1] and "2026-11-25 10:00" in lines[1]
+
+
+def test_a_rule_case_title_is_listed_in_the_clis_language(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    d = tmp_path / "station"
+    clock = FakeClock(T0)
+    store = open_store(d, clock)
+    seed_demo(store, clock, waybills=5)
+    open_case(store, clock, dedupe_key="k", tag="address_risk", rule_id="address_phone", severity="warning",
+              route="supervisor", title=Phrase(RULE_TITLE, {"subject": "TB1", "title": Phrase(PHONE_TITLE)}))
+    store.close()
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    assert run(d, "list") == 0
+    assert "TB1：收件手机号不是 11 位" in capsys.readouterr().out
+    assert run(d, "list", "--json") == 0  # JSON keeps the English record
+    assert json.loads(capsys.readouterr().out)[0]["title"] == f"TB1: {PHONE_TITLE}"
 
 
 def test_filters(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

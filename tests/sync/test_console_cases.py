@@ -14,10 +14,12 @@ import httpx
 
 from app.barcodes import Command, command_barcode
 from app.calls_board import load_board
-from app.cases import open_case, transition
+from app.cases import RULE_TITLE, open_case, transition
 from app.clock import FakeClock, SystemClock
 from app.demo import seed_demo
+from app.i18n import Phrase
 from app.pack.flow import FlowConfig, PackFlow
+from app.rules import RuleBook
 from app.store import Store
 from app.store.models import ExceptionCase, Outbox
 from protocol import Event
@@ -80,6 +82,24 @@ def test_acknowledged_in_the_console_reaches_the_station_and_back(central: Centr
         queue = browser.get(f"/console/exceptions?warehouse={WAREHOUSE}").text
         assert "扫错商品" not in queue and "No open cases." in queue
         assert "put back, rescanned" in browser.get(f"/console/exceptions?warehouse={WAREHOUSE}&resolved=true").text
+
+
+def test_a_rule_case_reads_in_the_console_users_language(central: Central, client: SyncClient, store: Store,
+                                                        clock: FakeClock) -> None:
+    """The case's title travels as words (its exception.opened fact): each console user reads it in their
+    language, with its tag's name; the English stays the stored record."""
+    rule = RuleBook().defaults.get("address_phone")
+    assert rule is not None
+    open_case(store, clock, dedupe_key="address_phone:TB1", tag=rule.tag, rule_id=rule.id, severity=rule.severity,
+              route=rule.route, sop=rule.sop, title=Phrase(RULE_TITLE, {"subject": "TB1", "title": Phrase(rule.title)}))
+    push_outbox(store, client, clock)
+    with _console(central) as browser:
+        en = browser.get(f"/console/exceptions?warehouse={WAREHOUSE}").text
+        zh = browser.get(f"/console/exceptions?warehouse={WAREHOUSE}", headers={"Accept-Language": "zh-CN"}).text
+    assert "TB1: Receiver mobile number is not 11 digits" in en and "Address risk" in en
+    assert "TB1：收件手机号不是 11 位" in zh and "地址风险" in zh
+    assert "Receiver mobile" not in zh and "Address risk" not in zh
+    assert central.query('SELECT "title" FROM "server_case"') == [("TB1: Receiver mobile number is not 11 digits",)]
 
 
 def test_a_console_change_to_a_case_the_station_resolved_meanwhile_is_noted(
