@@ -38,6 +38,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic.dataclasses import dataclass as settings
 
+from app.i18n import Phrase
 from app.notify import NotifyError, dingtalk_signed_url, requests_send
 from app.settings_file import SETTINGS, NonBlank, Text, one_of
 
@@ -96,6 +97,9 @@ class Message:
     subject: str
     text: str  # plain text; for markdown channels it is also valid markdown
     data: dict[str, Any]  # the machine-readable alert, for webhooks
+    # The subject as words, kept with the alert so the console words it in each user's language
+    # (docs/i18n.md); None: the subject is shown as written.
+    words: Phrase | None = None
 
 
 Post = Callable[[str, dict[str, Any]], None]

@@ -3,7 +3,9 @@
 The key is warehouse|shop|day|kind (kind: packed, handed_over, carrier — see
 `server.console.reconcile`), so each deviation of each shop and day alerts once until it changes
 (`server.alerts.store.raise_alert`). The message is Chinese then English and names the warehouse,
-shop, day, the counts, the deviation and a link to the console's reconciliation of that day.
+shop, day, the counts, the deviation and a link to the console's reconciliation of that day; its
+subject is kept as words too (`Message.words`), so the console's Alerts page words it in each user's
+language.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from app.clock import Clock
+from app.documents.words import BILINGUAL_WORDS
+from app.i18n import N_, Phrase
 from server.alerts.channels import Message
 from server.alerts.store import Raised, raise_alert
 from server.config import ServerConfig
@@ -22,6 +26,8 @@ from server.db import ServerDb
 KIND_WORDS = {"packed": ("平台订单 → 已打包", "platform orders → packed"),
               "handed_over": ("已打包 → 已交接", "packed → handed over"),
               "carrier": ("已交接 → 已揽收", "handed over → carrier accepted")}
+SUBJECT = N_("Reconciliation deviation {value}% — {warehouse} {shop} {day}")
+NOT_ON_PLATFORM = N_("(not on the platform)")
 LOCK_KEY = 0x5042_5243  # "PBRC": the reconciliation job's PostgreSQL advisory lock
 
 
@@ -41,7 +47,9 @@ def message(config: ServerConfig, warehouse: str, row: Row, kind: str, value: fl
     zh, en = KIND_WORDS[kind]
     shop = row.shop or "(平台无此订单 not on the platform)"
     url = link(config, warehouse, row.day)
-    subject = f"对账偏差 {value:.2f}% Reconciliation deviation — {warehouse} {shop} {row.day.isoformat()}"
+    words = Phrase(SUBJECT, {"value": f"{value:.2f}", "warehouse": warehouse, "day": row.day.isoformat(),
+                             "shop": row.shop or Phrase(NOT_ON_PLATFORM)})
+    subject = BILINGUAL_WORDS(words)  # channels: one text for every reader, Chinese then English
     text = "\n\n".join([
         f"**仓库 Warehouse** {warehouse}  **店铺 Shop** {shop}  **日期 Day** {row.day.isoformat()}",
         f"**偏差 Deviation** {zh} / {en}: **{value:.2f}%** (阈值 threshold {config.reconciliation_alert_pct:g}%)",
@@ -56,7 +64,7 @@ def message(config: ServerConfig, warehouse: str, row: Row, kind: str, value: fl
             "deviation_pct": value, "threshold_pct": config.reconciliation_alert_pct, "orders": row.orders,
             "cancelled": row.cancelled, "packed": row.packed, "handed_over": row.handed_over,
             "carrier_accepted": row.accepted, "lists": row.lists}
-    return Message(subject, text, data)
+    return Message(subject, text, data, words)
 
 
 def check(sdb: ServerDb, config: ServerConfig, clock: Clock, warehouse: str, days: list[date]) -> Checked:

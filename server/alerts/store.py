@@ -19,10 +19,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.backoff import Backoff
 from app.clock import Clock, iso
 from app.notify import NotifyError
+from app.stored_words import dump_words, load_words
 from server.alerts.channels import AlertChannel, Message, send
 from server.db import ServerDb
 from server.states import DeliveryStatus
@@ -32,6 +34,7 @@ log = logging.getLogger("server.alerts")
 MAX_ATTEMPTS = 6
 RETRY = Backoff(base=2.0, cap=600.0)  # 2, 4, 8 … seconds, at most 10 minutes
 CLAIM_SECONDS = 300.0
+SUBJECT_WORDS = "subject_words"  # the key of an alert's subject words in its data
 
 Sender = Callable[[AlertChannel, Message], None]
 
@@ -73,7 +76,8 @@ def raise_alert(sdb: ServerDb, clock: Clock, channels: Sequence[AlertChannel], *
     alert_id = _insert_id(sdb, 'INSERT INTO "alert" ("key", "warehouse", "source", "subject", "body", "link", '
                                '"data", "value", "created_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
                           (key, warehouse, source, message.subject, message.text, link,
-                           json.dumps({"key": key, "link": link, **message.data}, ensure_ascii=False), value, now))
+                           json.dumps({"key": key, "link": link, **message.data, **_words(message)},
+                                      ensure_ascii=False), value, now))
     for channel in channels:
         sdb.execute('INSERT INTO "alert_delivery" ("alert_id", "channel", "status", "attempts", "next_at", '
                     '"last_error", "updated_at") VALUES (?, ?, \'pending\', 0, ?, \'\', ?)',
@@ -168,3 +172,18 @@ def next_due(sdb: ServerDb) -> datetime | None:
         row = sdb.execute('SELECT MIN("next_at") FROM "alert_delivery" WHERE "status" IN (\'pending\', \'sending\')'
                           ).fetchone()
     return parse_iso(str(row[0])) if row and row[0] else None
+
+
+def _words(message: Message) -> dict[str, Any]:
+    """The subject's words to keep in the alert's data (`SUBJECT_WORDS`), when it has them."""
+    return {SUBJECT_WORDS: dump_words(message.words)} if message.words is not None else {}
+
+
+def subject_in(subject: str, data: str, lang: str) -> str:
+    """An alert's subject in `lang`: from the words its data keeps, else as it was written."""
+    try:
+        kept = json.loads(data or "{}")
+    except ValueError:
+        kept = None
+    words = load_words(kept.get(SUBJECT_WORDS)) if isinstance(kept, dict) else None
+    return words.text(lang) if words is not None else subject

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
+from server.alerts.store import subject_in
 from server.console.web import Page, page
 from server.db import placeholders
 
@@ -19,7 +20,7 @@ LIMIT = 200
 class AlertRow:
     id: int
     warehouse: str
-    subject: str
+    subject: str  # in the page's language where the alert kept its words
     link: str
     value: float
     created_at: str
@@ -31,10 +32,11 @@ def alerts_page(p: Annotated[Page, Depends(page)]) -> HTMLResponse:
     mine = list(p.user.warehouses)
     sdb = p.svc.sdb
     with sdb.connection():
-        found = sdb.execute(f'SELECT "id", "warehouse", "subject", "link", "value", "created_at" FROM "alert" '
+        found = sdb.execute(f'SELECT "id", "warehouse", "subject", "link", "value", "created_at", "data" FROM "alert" '
                             f'WHERE "warehouse" IN ({placeholders(len(mine))}) ORDER BY "id" DESC LIMIT ?',
                             (*mine, LIMIT))
-        alerts = {int(r[0]): AlertRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4]), str(r[5]))
+        alerts = {int(r[0]): AlertRow(int(r[0]), str(r[1]), subject_in(str(r[2]), str(r[6] or ""), p.lang), str(r[3]),
+                                      float(r[4]), str(r[5]))
                   for r in found}
         if alerts:
             ids = list(alerts)

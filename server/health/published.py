@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.clock import Clock, iso
+from app.documents.words import BILINGUAL_WORDS
+from app.i18n import Phrase
 from server.alerts.channels import ATTACHMENT, Message
 from server.alerts.store import raise_alert
 from server.config import ServerConfig
 from server.db import ServerDb
-from server.health.report import Period, period, write_report
+from server.health.report import SUBJECT, TITLES, Period, period, write_report
 
 KINDS = ("weekly", "monthly")
 SOURCE = "report"
@@ -103,8 +105,10 @@ def publish(sdb: ServerDb, config: ServerConfig, clock: Clock, warehouse: str, s
 
 def message(report: Published, link: str, path: Path) -> Message:
     zh = _KIND_ZH[report.kind]
+    words = Phrase(SUBJECT, {"warehouse": report.warehouse, "report": Phrase(TITLES[report.kind]),
+                             "period": report.period})
     return Message(
-        subject=f"{report.warehouse} 订单健康{zh} {report.period} / {report.kind} order-health report",
+        subject=BILINGUAL_WORDS(words, sep=" / "), words=words,
         text=(f"{report.warehouse} 订单健康{zh}（{report.first_day} 至 {report.last_day}），共 {report.pages} 页：\n\n"
               f"The {report.kind} order-health report of {report.warehouse} for {report.first_day} to "
               f"{report.last_day}, {report.pages} pages:\n\n{link}"),

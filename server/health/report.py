@@ -146,6 +146,7 @@ def alerted(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> l
 
 
 TITLES = {"weekly": N_("Order health weekly report"), "monthly": N_("Order health monthly report")}
+SUBJECT = N_("{warehouse} {report} {period}")  # the alert that announces a report
 
 
 def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone: ZoneInfo,

@@ -193,8 +193,12 @@ def test_alerts_page_lists_deliveries_of_own_warehouses_only(deviating: Running)
     deliver_due(svc.sdb, SystemClock(), config.alert_channels, lambda _c, _m: None)
     make_user(deviating, "zhang", "viewer", ("WH1",))
     make_user(deviating, "other", "viewer", ("WH2",))
-    page = log_in(deviating, "zhang").get("/console/alerts").text
+    zhang = log_in(deviating, "zhang")
+    page = zhang.get("/console/alerts", headers={"Accept-Language": "en"}).text
     assert page.count("Flagship") == 2 and "sent" in page
+    assert "Reconciliation deviation 50.00% — WH1 Flagship 2026-11-24" in page and "对账偏差" not in page
+    zh = zhang.get("/console/alerts", headers={"Accept-Language": "zh-CN"}).text  # the subject in the user's language
+    assert "对账偏差 50.00% — WH1 Flagship 2026-11-24" in zh and "Reconciliation deviation" not in zh
     assert "Flagship" not in log_in(deviating, "other").get("/console/alerts").text
 
 
