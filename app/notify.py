@@ -36,17 +36,18 @@ from app.cases import SUPERVISOR_CALL, calls_of, case_sop, case_title, detail_wo
 from app.clock import Clock
 from app.documents.words import BILINGUAL, BILINGUAL_WORDS
 from app.errors import PackBenchError
-from app.i18n import N_, translator
+from app.i18n import N_, render
 from app.store.models import ExceptionCase
+from app.terms import SEVERITIES, named
 from app.worker import Worker
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, dict[str, Any]], None]  # (url, body); raises on failure
-SEVERITY_ZH = {"critical": "严重", "warning": "警告", "info": "提示"}
 DEFAULT_SEVERITIES = ("critical", "warning")
 DEFAULT_ROUTES = ("supervisor", "admin")
 CALLS = N_("called {calls} times")
+SOP_LINE = N_("SOP: {sop}")
 
 
 class NotifyError(PackBenchError):
@@ -88,17 +89,18 @@ def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
 def case_message(case: ExceptionCase) -> dict[str, Any]:
     """One paragraph, Chinese then English: severity, tag, order, title, first line of the SOP (each
     language's first line: the catalog words a shipped rule's SOP, docs/i18n.md)."""
-    severity = str(case.severity)
+    _ = BILINGUAL_WORDS
     order = case.order.order_id if case.order_id is not None else "-"
-    sop = " ".join(dict.fromkeys(_first_line(case_sop(str(case.sop)).text(lang)) for lang in BILINGUAL))
-    title = BILINGUAL_WORDS(case_title(str(case.title), detail_words(str(case.detail))), sep=" / ")
-    parts = [f"【{SEVERITY_ZH.get(severity, severity)} {severity.upper()}】异常 Exception #{case.id}",
-             f"标签 Tag: {case.tag}", f"订单 Order: {order}", title]
+    sop = case_sop(str(case.sop))
+    title = _(case_title(str(case.title), detail_words(str(case.detail))), sep=" / ")
+    severity = named(SEVERITIES, str(case.severity))
+    parts = [_("【{severity}】Exception #{case}", severity=severity, case=case.id),
+             _("Tag: {tag}", tag=case.tag), _("Order: {order}", order=order), title]
     calls = calls_of(case)
     if case.tag == SUPERVISOR_CALL and calls > 1:
-        parts.append(f"{translator('zh_CN').gettext(CALLS).format(calls=calls)} {CALLS.format(calls=calls)}")
-    if sop:
-        parts.append(f"处理 SOP: {sop}")
+        parts.append(_(CALLS, calls=calls))
+    if sop.message:  # each language's first line of the SOP after its own label
+        parts.append(" ".join(render(SOP_LINE, lang, {"sop": _first_line(sop.text(lang))}) for lang in BILINGUAL))
     return {"msgtype": "text", "text": {"content": "；".join(parts)}}
 
 

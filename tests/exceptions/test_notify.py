@@ -100,7 +100,7 @@ def test_a_new_critical_case_is_posted_once_with_the_robot_json(store: Store, cl
     assert set(body) == {"msgtype", "text"} and body["msgtype"] == "text"
     content = body["text"]["content"]
     assert isinstance(content, str) and "\n" not in content
-    for part in ("严重", "CRITICAL", "address_risk", "TB2026112500006", "地址含代收/驿站/暂存",
+    for part in ("【严重】", "【Critical】", "address_risk", "TB2026112500006", "地址含代收/驿站/暂存",
                  "Address is a pickup point or held for collection", "包裹会放在驿站/快递柜由他人代收",
                  "The parcel will wait at a pickup point"):
         assert part in content, content
