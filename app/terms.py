@@ -93,6 +93,20 @@ ORDER_STATUSES: dict[str, str] = {
     "shipped": N_("shipped"),
 }
 
+# The shops' platforms (an order's `platform`, set by its import profile); a platform not listed here
+# is shown as its code.
+PLATFORMS: dict[str, str] = {
+    "taobao": N_("Taobao"),
+    "tmall": N_("Tmall"),
+    "pdd": N_("Pinduoduo"),
+    "jd": N_("JD.com"),
+    "douyin": N_("Douyin"),
+    "kuaishou": N_("Kuaishou"),
+    "xiaohongshu": N_("Xiaohongshu"),
+    "youzan": N_("Youzan"),
+    "shopify": N_("Shopify"),
+}
+
 # Where a parcel's tracking number came from (app.pack.lookup.choose_waybill).
 WAYBILL_SOURCES: dict[str, str] = {
     "preprinted": N_("pre-printed waybill"),

@@ -28,7 +28,7 @@ from app.pack.outcomes import MESSAGES as PACK
 from app.pack.recorded import recorded_words
 from app.rules import RuleBook
 from app.rules.loader import Rule
-from app.terms import BARCODE_KINDS, CASE_STATES, COMMANDS, ROLES, SEVERITIES, WAYBILL_SOURCES, named
+from app.terms import BARCODE_KINDS, CASE_STATES, COMMANDS, PLATFORMS, ROLES, SEVERITIES, WAYBILL_SOURCES, named
 from app.waybills import CARRIER_NAMES, PoolWarning
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ ALLOWED = frozenset({
     "SF", "ZTO", "YTO", "STO", "YUNDA", "JD", "JT", "EMS",  # carrier codes (and 中国邮政 EMS)
     "g", "kg", "mm",  # units
     "GS1", "EAN-8", "UPC-E", "ASCII", "SOP", "SKU", "UN38",  # standards and terms used as names (UN38.3)
-    "PackBench",
+    "PackBench", "Shopify",  # names of products (Shopify has no Chinese name)
 })
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
@@ -163,7 +163,8 @@ def test_waybill_pool_warnings_in_both_languages() -> None:
 
 
 def test_names_of_codes_in_both_languages() -> None:
-    for table in (COMMANDS, BARCODE_KINDS, ROLES, SEVERITIES, CASE_STATES, WAYBILL_SOURCES, CARRIER_NAMES):
+    for table in (COMMANDS, BARCODE_KINDS, ROLES, SEVERITIES, CASE_STATES, WAYBILL_SOURCES, CARRIER_NAMES,
+                  PLATFORMS):
         for code in table:
             assert not foreign_latin(named(table, code).text("zh_CN"), {}), (code, named(table, code).text("zh_CN"))
             assert not CJK.search(named(table, code).text("en")), code

@@ -14,6 +14,8 @@ from app.devices import DeviceState, DeviceStatus, WeightReading
 from app.i18n import translator
 from app.pack.flow import State
 from app.pack.outcomes import Level, Outcome
+from app.terms import PLATFORMS, named
+from app.waybills import carrier_label
 from ui.label_preview import ClickableLabel, LabelPreview
 from ui.qt import (
     QAbstractItemView,
@@ -251,7 +253,9 @@ class PackScreen(QWidget):
         if view is None or view.order_id is None:
             self.order.setText(_("No order open"))
         else:
-            parts = [_("Order {order_id}").format(order_id=view.order_id), view.platform, view.receiver, view.carrier]
+            platform = named(PLATFORMS, view.platform).text(self.lang) if view.platform else ""
+            carrier = carrier_label(view.carrier, self.lang) if view.carrier else ""
+            parts = [_("Order {order_id}").format(order_id=view.order_id), platform, view.receiver, carrier]
             if view.short:
                 parts.append(_("SHORT-SHIPPED"))
             if view.shipped:  # "shipped" only once the label is out of the printer (label_printed)

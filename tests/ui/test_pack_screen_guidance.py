@@ -27,6 +27,15 @@ def test_previous_parcels_weight_is_cleared_when_the_next_order_opens(qtbot: QtB
     assert screen.weight.text() == "—"
 
 
+def test_the_order_line_names_platform_and_carrier_in_the_benchs_language(qtbot: QtBot, station: Station) -> None:
+    screen = station.window.pack_screen
+    scanner = Scanner(qtbot, station)
+    scanner.scan(PACKER, "login")
+    scanner.scan(ORDER, "order_opened")  # a taobao order shipped by SF
+    assert "淘宝" in screen.order.text() and "顺丰速运" in screen.order.text()
+    assert "taobao" not in screen.order.text() and " SF" not in screen.order.text()
+
+
 def test_shipped_shows_only_after_the_label_printed(qtbot: QtBot, station: Station) -> None:
     panel = station.window.demo_panel
     screen = station.window.pack_screen

@@ -22,7 +22,7 @@ from app.evidence.layout import (
 from app.evidence.model import DocumentContext, EvidenceItem
 from app.evidence.sections.audit import chain_line, rows_line
 from app.evidence.sections.tracking import sla_colour
-from app.terms import CASE_TAGS
+from app.terms import CASE_TAGS, PLATFORMS
 from app.waybills import carrier_label
 
 
@@ -66,8 +66,9 @@ def order_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> 
     _ = ctx.words
     s = styles()
     o = item.evidence.order
+    platform = _(PLATFORMS.get(o.platform, o.platform))
     info = key_values([
-        (_("Platform/shop"), f"{o.platform} / {o.shop or '—'}"), (_("Status"), _(o.status)),
+        (_("Platform/shop"), f"{platform} / {o.shop or '—'}"), (_("Status"), _(o.status)),
         (_("Buyer"), o.buyer or "—"), (_("Receiver"), f"{o.receiver_name}  {o.receiver_phone}"),
         (_("Address"), o.receiver_address), (_("Total / paid"), f"{money(o.total_cents)} / {money(o.paid_cents)}"),
         (_("Created"), when(o.created_at)), (_("Paid"), when(o.paid_at)),
