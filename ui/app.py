@@ -159,8 +159,8 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
     sync_bar.sync_now.clicked.connect(sync.kick)
     alarms = AlarmBoard(clock)
     sync.status.connect(lambda status: alarms.sync(status.needs_admin, status.last_error))
-    window = MainWindow(bridge, lang, config.timezone, config.station, config.demo, panel, handover, triage, sync_bar,
-                        alarms, notes)
+    window = MainWindow(bridge, clock, lang, config.timezone, config.station, config.demo, panel, handover, triage,
+                        sync_bar, alarms, notes)
     window.alarm_view.sync_now.connect(sync.kick)
     return Station(opened, bridge, wedge, window, triage_controller, sync, lock)
 

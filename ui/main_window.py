@@ -12,7 +12,7 @@ The pack screen is the default. While the handover screen shows, it has the stat
 from __future__ import annotations
 
 from app.alarms import AlarmBoard, AlarmKind
-from app.clock import SystemClock
+from app.clock import Clock
 from app.i18n import N_, Phrase, translator
 from app.pack.outcomes import Level, Outcome
 from app.station import RESUMED
@@ -50,7 +50,7 @@ MODE_CAPTIONS = {PACK: N_("Pack"), HANDOVER: N_("Handover"), EXCEPTIONS: N_("Exc
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, bridge: StationBridge, lang: str, tz: str, station: str, demo: bool = False,
+    def __init__(self, bridge: StationBridge, clock: Clock, lang: str, tz: str, station: str, demo: bool = False,
                  demo_panel: DemoPanel | None = None, handover_screen: HandoverScreen | None = None,
                  triage_screen: TriageScreen | None = None, sync_bar: SyncBar | None = None,
                  alarms: AlarmBoard | None = None, scan_notes: ScanNotes | None = None,
@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
         self.station, self.demo = station, demo
         self.resize(*WINDOW_SIZE)
         self.lang = lang
-        self.pack_screen = PackScreen(lang, tz)
+        self.pack_screen = PackScreen(lang, tz, clock)
         self.handover_screen = handover_screen
         self.triage_screen = triage_screen
         self.sync_bar = sync_bar
@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
             column = QVBoxLayout(self.content)
             column.addLayout(self._mode_bar())
             column.addWidget(self.stack, 1)
-        self.alarms = alarms or AlarmBoard(SystemClock())
+        self.alarms = alarms or AlarmBoard(clock)
         self.alarm_view = AlarmView(lang, tz)
         self.pages = QStackedWidget()  # the screens, or the alarm page over all of them
         self.pages.addWidget(self.content)

@@ -7,9 +7,9 @@ screen takes no keyboard focus away from the wedge or from a person's typing in 
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from app.clock import Clock
 from app.devices import DeviceState, DeviceStatus, WeightReading
 from app.i18n import translator
 from app.pack.flow import State
@@ -45,10 +45,11 @@ _DONE_ROW = QColor("#dff3e3")
 
 
 class PackScreen(QWidget):
-    def __init__(self, lang: str, tz: str, parent: QWidget | None = None) -> None:
+    def __init__(self, lang: str, tz: str, clock: Clock, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lang = lang
         self.tz = ZoneInfo(tz)
+        self.clock = clock  # the station's: the Recent list's times agree with the store's records
         self.view: BenchView | None = None
         self.last_event: str | None = None
         self.seen = 0  # answers shown so far (outcomes with words, errors): something to wait on
@@ -279,7 +280,7 @@ class PackScreen(QWidget):
                 self.lines.setItem(row, column, item)
 
     def _add_recent(self, text: str, level: Level) -> None:
-        stamp = datetime.now(self.tz).strftime("%H:%M:%S")
+        stamp = self.clock.now().astimezone(self.tz).strftime("%H:%M:%S")
         item = QListWidgetItem(f"{stamp}  {text}")
         if level is not Level.OK:
             item.setForeground(QBrush(QColor(LEVEL_COLOURS[level][0] if level is Level.ERROR else "#9a6b00")))

@@ -7,6 +7,7 @@ import wave
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.clock import FakeClock
 from app.pack.outcomes import Level, Outcome
 from ui.pack_screen import PackScreen
 from ui.qt import QApplication, QFontMetrics
@@ -19,9 +20,9 @@ OPEN = BenchView("order_open", "王芳", "TB1", "taobao", "张伟", "SF", (Line(
 
 
 @pytest.fixture
-def screen(qapp: QApplication, qtbot: QtBot) -> PackScreen:
+def screen(qapp: QApplication, qtbot: QtBot, clock: FakeClock) -> PackScreen:
     install_fonts(qapp)
-    s = PackScreen("en", "Asia/Shanghai")
+    s = PackScreen("en", "Asia/Shanghai", clock)
     qtbot.addWidget(s)
     s.resize(1000, 700)
     s.show()
@@ -43,6 +44,13 @@ def test_banner_colour_and_words_follow_the_outcome(screen: PackScreen, event: s
     assert banner.font().pixelSize() >= 40
     pixel = banner.grab().toImage().pixelColor(20, banner.height() // 2)  # left margin: background, not text
     assert pixel.name() == LEVEL_COLOURS[level][0]
+
+
+def test_the_recent_list_is_stamped_by_the_station_clock(screen: PackScreen, clock: FakeClock) -> None:
+    clock.advance(hours=-30, minutes=3, seconds=4)  # 2026-11-23 20:03:04 UTC: never the wall clock's time
+    screen.show_outcome(Outcome("item_ok", "order_open", "690", "TB1", {"name": "Mug", "scanned": 1, "expected": 2}),
+                        OPEN)
+    assert screen.recent.item(0).text().startswith("04:03:04  ")  # in the station's zone (UTC+8)
 
 
 def test_chinese_never_renders_as_boxes(qapp: QApplication) -> None:
