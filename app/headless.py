@@ -110,6 +110,7 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
     runtime.listeners.status.append(status)
     runtime.listeners.error.append(error)
     stop = threading.Event()
+    runtime.waits_for_room = False  # its halt line tells the operator to start the line again
     runtime.listeners.halted.append(lambda message: stop.set())  # a full disk ends the line at once
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

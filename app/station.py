@@ -133,6 +133,10 @@ class StationRuntime:
         self.on_stop: list[Callable[[], Any]] = []
         self._started_at = clock.now()
         self.halted: str | None = None  # why the runtime stopped taking work (a full or failing disk)
+        # Whether whoever runs this runtime keeps it running through a full disk until there is room
+        # again (the window) or ends at the halt (the headless line sets False): the halt line says
+        # which, and only a runtime that waits retries the store.
+        self.waits_for_room = True
         self._halt: Halt | None = None
 
     # ----- wiring -----
@@ -247,15 +251,20 @@ class StationRuntime:
     def _stop_on(self, kind: str, exc: Exception) -> None:
         """Stop taking work, say why once, in one line, to the packer and the log. Nothing committed
         is lost (SQLite rolled back only the input that hit the fault), so the line says since when
-        everything is safe. A full disk is retried every DISK_RECHECK_SECONDS (`retry_store`); a
-        failing one waits for a restart, which recovers and checks the store (`Store.recover`)."""
+        everything is safe, and what comes next: a full disk is retried every DISK_RECHECK_SECONDS
+        (`retry_store`) where the runtime waits for room; a failing one, or a full one under the
+        headless line, waits for a restart, which recovers and checks the store (`Store.recover`)."""
         folder = self.flow.store.path.parent
         zone = ZoneInfo(self.tz)
         since, now = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for t in (self._started_at, self.clock.now()))
         cause = f"disk full: free space {free_space(folder)}" if kind == DISK_FULL else f"{kind} on {folder}"
         cure = "free space" if kind == DISK_FULL else "check the disk"
+        if kind == DISK_FULL and self.waits_for_room:
+            cure += ": packing goes on by itself once there is room"
+        else:
+            cure += ", then " + ("restart the station" if self.waits_for_room else "start the line again")
         self.halted = (f"{cause}; nothing scanned since {since} was lost (the input at {now} was not recorded)"
-                       f" — packing stopped: {cure}, then restart the station")
+                       f" — packing stopped: {cure}")
         self._halt = Halt(kind, self.clock.now())
         log.error("%s", self.halted)
         log.debug("the fault that stopped the station", exc_info=exc)
@@ -268,7 +277,7 @@ class StationRuntime:
         scans it refused — the bench takes work again, records the labels that printed meanwhile, and
         says which scans to repeat. They are not replayed: the packer was told they did not count."""
         halt = self._halt
-        if halt is None or halt.kind != DISK_FULL:
+        if halt is None or halt.kind != DISK_FULL or not self.waits_for_room:
             return
         try:
             with self.flow.store.atomic():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import sqlite3
@@ -20,6 +21,7 @@ from app.audit import verify_chain
 from app.clock import FakeClock
 from app.demo import product_barcode, seed_demo
 from app.devices import Scan
+from app.headless import run_line
 from app.labels import Party, build_label
 from app.pack.flow import FlowConfig, PackFlow
 from app.printing import PrintResult
@@ -73,6 +75,7 @@ def test_sqlite_full_halts_the_bench_once_with_the_real_cause(demo_store: Store,
     message = bench.halts[0]
     assert message.startswith("disk full: free space on ") and "\n" not in message
     assert "nothing scanned since" in message and "was lost" in message and "rollback" not in message
+    assert message.endswith("packing stopped: free space: packing goes on by itself once there is room")
     assert bench.runtime.halted == message
     reported = len(bench.outcomes)
     bench.scan(CHOP, TEA, "NOT-A-CODE")  # no more work, and no error per scan
@@ -98,7 +101,7 @@ def test_an_io_error_on_commit_halts_and_loses_nothing_committed(demo_store: Sto
     monkeypatch.setattr(demo_store.db, "commit", failing_commit)
     bench.scan(CHOP)
     assert len(bench.halts) == 1 and bench.halts[0].startswith(f"disk I/O error on {demo_store.path.parent}")
-    assert "check the disk" in bench.halts[0]
+    assert bench.halts[0].endswith("packing stopped: check the disk, then restart the station")
     monkeypatch.setattr(demo_store.db, "commit", real_commit)
     assert bench.outcomes == ["login", "order_opened", "item_ok"]
     assert ScanEvent.select().count() == 3 and bench.runtime.flow.lines()[1][2] == 0  # CHOP not counted
@@ -155,6 +158,24 @@ def test_a_failing_disk_waits_for_a_restart(demo_store: Store, clock: FakeClock)
     assert bench.runtime.halted is not None
     bench.runtime.retry_store()
     assert bench.runtime.halted is not None and resumed == []
+
+
+def test_the_headless_line_ends_at_a_full_disk_and_its_line_says_to_start_it_again(
+        demo_store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The line stops at the halt (it does not wait for room as the window does): its JSON error and
+    its last stderr line say so, and the runtime no longer retries the store behind it."""
+    bench = Bench(demo_store, clock)
+    FullDisk(demo_store, monkeypatch)
+    bench.runtime.submit_scan(Scan(PACKER.encode(), "test", clock.now()))
+    out = io.StringIO()
+    assert run_line(bench.runtime, out, input_done=None) == 1
+    error = json.loads(out.getvalue().splitlines()[-1])
+    assert error["event"] == "error"
+    assert error["message"].endswith("packing stopped: free space, then start the line again")
+    assert capsys.readouterr().err.splitlines()[-1] == f"packbench: {error['message']}"
+    bench.runtime.retry_store()
+    assert bench.runtime.halted == error["message"]
 
 
 @pytest.mark.parametrize(("raised", "kind"), [
