@@ -11,6 +11,8 @@
     waybills_per_call      = 200    # most numbers one allocation hands out (more: 429)
     waybills_per_station_day = 2000 # most numbers one station is handed per UTC day (more: 429)
     reconciliation_alert_pct = 3.0  # a reconciliation deviation over this many percent alerts
+    health_readings_days   = 400    # order-health readings kept this long (monthly reports and a year's
+                                    # comparison read them); the schedule deletes older ones
     station_version = "0.2.0"       # the station version this server recommends (default: its own);
                                     # `packbench doctor` and the station window say when one is newer
     metrics_allow = "127.0.0.1, ::1"  # client addresses /metrics answers (comma-separated); others 403
@@ -90,6 +92,7 @@ class ServerConfig:
     waybills_per_call: PositiveWhole = 200
     waybills_per_station_day: PositiveWhole = 2000
     reconciliation_alert_pct: PositiveNumber = 3.0  # a reconciliation deviation over this (%) alerts
+    health_readings_days: PositiveWhole = 400  # days of `health_reading` rows kept (server.health.stored.prune)
     station_version: Text = ""
     metrics_allow: Text = "127.0.0.1, ::1"
     kuaidi100_key: Text = ""

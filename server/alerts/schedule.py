@@ -1,7 +1,8 @@
 """The server's scheduled jobs: every `INTERVAL`, on one worker, the reconciliation of today and
 yesterday (alerts), the server-only exception rules (`server.cases.run_server_rules`), order health
 of the last complete hour (`server.health`: new anomalies alert once until they recover; the
-readings are kept, and recent hours evaluated again for late facts, `server.health.stored`) and the
+readings are kept, recent hours evaluated again for late facts, and readings older than
+`health_readings_days` deleted, `server.health.stored`) and the
 weekly and monthly health reports of periods that have ended (`server.health.published`).
 
 Several server processes (uvicorn workers, replicas) may share one database; each runs this loop,
@@ -85,6 +86,7 @@ class Scheduler:
                 _, anomalies = health_check(self.sdb, self.clock, warehouse,
                                             notify=channel_notifier(self.sdb, self.config, self.clock, warehouse))
                 stored.settle(self.sdb, self.clock, warehouse)
+                stored.prune(self.sdb, self.clock, warehouse, self.config.health_readings_days)
             except Exception:
                 log.exception("order health of %s failed", warehouse)
                 continue

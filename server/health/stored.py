@@ -22,6 +22,11 @@ is `SETTLE_HOURS` after its end — some six evaluations more per hour, instead 
 recent hour on every run. Those re-evaluations update readings and charts but raise no alerts:
 alerts are about the last complete hour (`server.health.check`). A fact later than that reaches the
 stored readings when `packbench server health --hour H` evaluates its hour again.
+
+The table grows by about 14 rows an hour per warehouse, plus the slices opened in the console; each
+scheduled run deletes the readings older than `health_readings_days` (server.toml, default 400: the
+monthly reports and a comparison with the same month a year before read them) (`prune`). A pruned
+hour asked for again is evaluated, as any hour not kept.
 """
 
 from __future__ import annotations
@@ -156,3 +161,11 @@ def settle(sdb: ServerDb, clock: Clock, warehouse: str) -> list[datetime]:
     for hour in due:
         keep(sdb, clock, warehouse, hour, evaluate(sdb, warehouse, hour))
     return due
+
+
+def prune(sdb: ServerDb, clock: Clock, warehouse: str, days: int) -> int:
+    """Delete the warehouse's readings of hours more than `days` days before now; returns how many."""
+    with sdb.connection(), sdb.write():
+        deleted: int = sdb.execute('DELETE FROM "health_reading" WHERE "warehouse" = ? AND "hour" < ?',
+                           (warehouse, iso(clock.now() - timedelta(days=days)))).rowcount
+    return deleted

@@ -171,6 +171,12 @@ def test_the_schedule_keeps_the_last_complete_hour(seeded: tuple[ServerDb, dict[
     sdb, incidents, url = seeded
     clock = FakeClock(parse_iso(incidents["misreads"]) - timedelta(days=1, minutes=50))
     last = clock.now().replace(minute=0) - timedelta(hours=1)
-    assert Scheduler(sdb, ServerConfig(tmp_path, database_url=url), clock).run_due()
+    config = ServerConfig(tmp_path, database_url=url)
+    kept = evaluate(sdb, WH, last - timedelta(days=7))
+    old, recent = (clock.now() - timedelta(days=config.health_readings_days, hours=k) for k in (1, -1))
+    for hour in (old, recent):  # readings kept a year and more ago
+        stored.keep(sdb, clock, WH, hour, kept)
+    assert Scheduler(sdb, config, clock).run_due()
     assert len(_rows(sdb, last)) == 14
     assert all(len(_rows(sdb, last - timedelta(hours=k))) == 14 for k in range(1, stored.SETTLE_HOURS + 2))
+    assert (len(_rows(sdb, old)), len(_rows(sdb, recent))) == (0, 14)  # older than health_readings_days: gone
