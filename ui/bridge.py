@@ -45,6 +45,11 @@ class StationBridge(QObject):
         """Ask the runtime thread for the bench as it is now (e.g. an order restored at start-up)."""
         self._runtime.call(self._publish_bench)
 
+    def preview_shown(self, shown: bool) -> None:
+        """The screen opened or closed the large label itself: the flow learns it in turn with the scans."""
+        flow = self._runtime.flow
+        self._runtime.call(lambda: flow.preview_shown(shown))
+
     def detach(self) -> None:
         for hooks, fn in self._hooks:
             if fn in hooks:

@@ -1,5 +1,6 @@
-"""The last label, big: a click on the pack screen's thumbnail opens it at the window's height, so the
-packer can read the address and number against the parcel; a click (or Esc) closes it."""
+"""The last label, big: a click on the pack screen's thumbnail (or a PREVIEW scan) opens it at the
+window's height, so the packer can read the address and number against the parcel; a click (or Esc,
+or the next scan) closes it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class ClickableLabel(PlainLabel):
 
 
 class LabelPreview(QDialog):
+    CLOSED_BY_SCAN = 2  # the result when the flow closed it (the next scan): the flow knows already
+
     def __init__(self, png: bytes, lang: str, parent: QWidget) -> None:
         super().__init__(parent)
         self.setWindowTitle(translator(lang).gettext("Last label"))

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         bridge.resumed.connect(self._resumed)
         bridge.error.connect(self._on_error)
         bridge.printed.connect(self.pack_screen.show_label)
+        self.pack_screen.preview_shown.connect(bridge.preview_shown)
         bridge.weight.connect(self.pack_screen.show_weight)
         self._word_window()
         self.pack_screen.setFocus()

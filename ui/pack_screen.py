@@ -33,6 +33,7 @@ from ui.qt import (
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from ui.resources import ui_font
 from ui.view_model import BenchView, next_step, shown
@@ -45,6 +46,10 @@ _DONE_ROW = QColor("#dff3e3")
 
 
 class PackScreen(QWidget):
+    # The large label opened (True) or closed (False) here, by a click or Esc, not by a scan's answer:
+    # the flow must know, so that the next PREVIEW scan toggles what is actually shown.
+    preview_shown = Signal(bool)
+
     def __init__(self, lang: str, tz: str, clock: Clock, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lang = lang
@@ -74,7 +79,7 @@ class PackScreen(QWidget):
         self.expected.setFont(ui_font(18))
         self.label = ClickableLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.label.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.label.clicked.connect(self.enlarge_label)
+        self.label.clicked.connect(self._clicked_label)
         self.preview: LabelPreview | None = None
         self.label.setMinimumSize(1, 1)  # the preview scales down into the space; it never widens the window
         self.label_png = b""
@@ -214,21 +219,29 @@ class PackScreen(QWidget):
         self.label_png = png
         self._fit_label()
 
-    def enlarge_label(self) -> None:
+    def enlarge_label(self) -> bool:
         """The last label at the window's height (nothing before a label was printed, nothing new
-        while it shows)."""
+        while it shows). True when it opened now."""
         if not self.label_png or self.preview is not None:
-            return
+            return False
         preview = LabelPreview(self.label_png, self.lang, self)
-        preview.finished.connect(lambda: self._forget_preview(preview))
+        preview.finished.connect(lambda result: self._forget_preview(preview, result))
         self.preview = preview
         preview.open()
+        return True
+
+    def _clicked_label(self) -> None:
+        if self.enlarge_label():
+            self.preview_shown.emit(True)
 
     def close_label(self) -> None:
+        """Closed by a scan's answer (the flow ended the preview itself)."""
         if self.preview is not None:
-            self.preview.accept()
+            self.preview.done(LabelPreview.CLOSED_BY_SCAN)
 
-    def _forget_preview(self, preview: LabelPreview) -> None:
+    def _forget_preview(self, preview: LabelPreview, result: int) -> None:
+        if result != LabelPreview.CLOSED_BY_SCAN:
+            self.preview_shown.emit(False)  # a click or Esc closed it
         if self.preview is preview:
             self.preview = None
         preview.deleteLater()

@@ -168,7 +168,8 @@ class PackFlow:
         # polling one) cannot turn one refusal into hundreds.
         self.waiting_for: str | None = None
         self._lifted = False
-        # The screen shows the last label large (a PREVIEW scan); the next input, whatever it is, ends it.
+        # The screen shows the last label large (a PREVIEW scan, or a click it reports: `preview_shown`);
+        # the next input, whatever it is, ends it.
         self.previewing = False
         self._restore()
 
@@ -488,6 +489,11 @@ class PackFlow:
         return self._out("supervisor_called" if calls == 1 else "supervisor_called_again", code,
                          order_id=order.order_id if order is not None else None, station=self.config.station,
                          case=case.id, calls=calls, **extra)
+
+    def preview_shown(self, shown: bool) -> None:
+        """The screen opened or closed the large label by itself (a click, Esc): the next PREVIEW scan
+        toggles what is on the screen, not what the last scan asked for."""
+        self.previewing = shown
 
     def _toggle_preview(self, code: str, extra: dict[str, Any]) -> Outcome:
         if self.previewing:

@@ -132,3 +132,24 @@ def test_the_preview_command_enlarges_the_label_and_the_next_scan_closes_it_and_
     scanner.scan(TEA, "item_ok")
     events = [e.outcome for e in ScanEvent.select().order_by(ScanEvent.id)]
     assert events.count("label_enlarged") == 2 and events[-2:] == ["order_opened", "item_ok"]
+
+
+def test_a_click_and_the_preview_scan_share_what_is_shown(qtbot: QtBot, station: Station) -> None:
+    """The scan toggles what is on the screen, whoever opened or closed it last."""
+    screen = station.window.pack_screen
+    scanner = Scanner(qtbot, station)
+    preview_code = command_barcode(Command.PREVIEW)
+    scanner.scan(PACKER, "login")
+    scanner.scan("TB2026112500002", "order_opened")
+    scanner.scan(MUG, "label_printed")
+    qtbot.mouseClick(screen.label, Qt.MouseButton.LeftButton)  # opened by a click
+    assert screen.preview is not None and screen.preview.isVisible()
+    scanner.scan(preview_code, "label_preview_closed")  # so the scan closes it
+    assert screen.preview is None and not large_labels_shown()
+    scanner.scan(preview_code, "label_enlarged")
+    preview = screen.preview
+    assert preview is not None
+    qtbot.mouseClick(preview, Qt.MouseButton.LeftButton)  # closed by a click
+    qtbot.waitUntil(lambda: screen.preview is None and QApplication.focusWidget() is screen)
+    scanner.scan(preview_code, "label_enlarged")  # so the scan opens it again
+    assert screen.preview is not None and screen.preview.isVisible()
