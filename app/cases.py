@@ -195,18 +195,6 @@ def case_sop(sop: str) -> Phrase:
     return Phrase(sop)
 
 
-def shown_detail(detail: str) -> str:
-    """A case's detail as a person reads it: without the title's phrase, which the title shows."""
-    try:
-        data = json.loads(detail or "{}")
-    except ValueError:
-        return detail
-    if not isinstance(data, dict) or TITLE_WORDS not in data:
-        return detail
-    data.pop(TITLE_WORDS)
-    return json.dumps(data, ensure_ascii=False) if data else ""
-
-
 def calls_of(case: ExceptionCase) -> int:
     """How many times a supervisor call was made on this case (1 for any other case)."""
     try:

@@ -28,6 +28,7 @@ from peewee import JOIN
 
 from app import cases
 from app.calls_board import RemoteCall, load_board
+from app.case_detail import CaseDetail
 from app.case_roles import CaseRefused, act_by_badge, badge_for, required_role
 from app.cases import (
     SUPERVISOR_CALL,
@@ -36,7 +37,6 @@ from app.cases import (
     case_sop,
     case_title,
     detail_words,
-    shown_detail,
     transition,
 )
 from app.clock import Clock, parse_iso
@@ -70,7 +70,7 @@ class CaseRow:
     state: str
     title: Phrase  # worded in the screen's language (app.cases.case_title)
     sop: Phrase
-    detail: str
+    detail: CaseDetail  # worded in the screen's language
     note: str = ""
     acked_by: str = ""
 
@@ -200,7 +200,7 @@ class TriageController(QObject):
                  .where(live).order_by(ExceptionCase.opened_at, ExceptionCase.id).limit(QUEUE_SHOWN))
         rows = tuple(CaseRow(
             c.id, parse_iso(c.opened_at), getattr(c.order, "order_id", None) or "", c.tag, c.severity,
-            c.route, c.state, case_title(c.title, detail_words(c.detail)), case_sop(c.sop), shown_detail(c.detail),
+            c.route, c.state, case_title(c.title, detail_words(c.detail)), case_sop(c.sop), CaseDetail(c.detail),
             c.note or "", c.acked_by or "",
         ) for c in query)
         total = ExceptionCase.select().where(live).count()

@@ -354,7 +354,8 @@ class TriageScreen(QWidget):
                 meta.insert(0, one.order_id)
             if one.acked_by:
                 meta.append(f"✓ {one.acked_by}")
-            self.case_meta.setText(" · ".join(meta) + (f"\n{one.detail}" if one.detail not in ("", "{}") else ""))
+            detail = one.detail.text(self.lang)
+            self.case_meta.setText(" · ".join(meta) + (f"\n{detail}" if detail else ""))
             self.sop.setPlainText(one.sop.text(self.lang))
         else:
             _ = translator(self.lang).gettext

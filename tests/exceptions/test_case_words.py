@@ -4,7 +4,9 @@ language; a case stored before (a pre-worded title, no phrase) still shows as it
 from __future__ import annotations
 
 import json
+import re
 
+from app.case_detail import CaseDetail
 from app.cases import RULE_TITLE, case_sop, case_title, detail_words, open_case
 from app.clock import FakeClock
 from app.i18n import Phrase
@@ -61,3 +63,23 @@ def test_words_round_trip_and_anything_else_is_no_words() -> None:
         deep = {"msgid": "{a}", "fields": {"a": deep}}
     assert load_words(deep) is None
     assert title_of("as stored", "{not json").text("zh_CN") == "as stored"
+
+
+def test_a_cases_detail_is_worded_for_the_reader(store: Store, clock: FakeClock) -> None:
+    """The triage screen's detail: each key by its name, coded values by theirs, facts by field path."""
+    order(clock, "T-3", phone="1380013800")
+    run_rules(store, clock, RuleBook().defaults, "import")
+    case = ExceptionCase.get(ExceptionCase.rule_id == "address_phone")
+    zh, en = CaseDetail(case.detail).text("zh_CN"), CaseDetail(case.detail).text("en")
+    assert "触发时机：导入" in zh and "规则来源：内置规则" in zh and "order.receiver_phone = 138****3800" in zh
+    assert "Raised on: import" in en and "Rules from: shipped rules" in en
+    for hidden in ("fingerprint", "title_words", "msgid"):
+        assert hidden not in zh and hidden not in en
+    latin = set(re.findall(r"[A-Za-z][A-Za-z_]*", re.sub(r"^[a-z_]+\.[a-z_]+ = .*$", "", zh, flags=re.M)))
+    assert latin == set(), zh  # outside the facts' field paths and values
+    assert not re.search(r"[\u4e00-\u9fff]", en)
+    intercept = json.dumps({"status": "refunded", "handed_over": True, "being_packed": False, "orders": ["A", "B"],
+                            "newer_key": 1})
+    assert CaseDetail(intercept).text("zh_CN").split("\n") == [
+        "平台状态：已退款", "已交接：是", "正在打包：否", "订单：A；B", "newer_key：1"]
+    assert CaseDetail("not json").text("zh_CN") == "not json"  # an older row's text, as stored
