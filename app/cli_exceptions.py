@@ -23,6 +23,7 @@ from app.cli import CommandFactory, cli_text, data_dir, read_store, store_for, s
 from app.clock import SystemClock, parse_iso
 from app.i18n import N_, environment_language
 from app.store.states import CaseState
+from app.terms import CASE_STATES, named
 
 BY_HELP = ("the badge of who acts, recorded as the actor; required for critical cases and for cases routed "
            "to supervisors or admins (then the badge must have that role)")
@@ -102,7 +103,8 @@ def _transition(args: argparse.Namespace, state: str, note: str = "") -> int:
         case = act_by_badge(store, SystemClock(), args.case_id, state, args.by, note)
     by = case.acked_by if state == CaseState.ACKNOWLEDGED else case.resolved_by
     title = case_title(case.title, detail_words(case.detail))
-    print(cli_text(N_("case {case} {state} by {by}: {title}"), case=case.id, state=case.state, by=by, title=title))
+    state_name = named(CASE_STATES, case.state)
+    print(cli_text(N_("case {case} {state} by {by}: {title}"), case=case.id, state=state_name, by=by, title=title))
     return 0
 
 

@@ -35,6 +35,7 @@ LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 ENGLISH = "en"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "assets" / "locale"
+CONTEXT_SEPARATOR = "\x04"  # between a msgctxt and its msgid, as in a compiled gettext catalog
 
 _lock = threading.Lock()
 _cache: dict[str, Translator] = {}
@@ -47,7 +48,8 @@ class Translator:
     plurals: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def gettext(self, message: str) -> str:
-        return self.messages.get(message) or message
+        """`message` in this language; without a translation its id (a context marked `C_` dropped)."""
+        return self.messages.get(message) or message.rpartition(CONTEXT_SEPARATOR)[2]
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         forms = self.plurals.get(singular)
@@ -59,6 +61,15 @@ class Translator:
 def N_(message: str) -> str:  # gettext's name for "mark for extraction only"
     """Mark a message id for extraction where it is translated later (a table of labels)."""
     return message
+
+
+def C_(context: str, message: str) -> str:
+    """`N_` with a context (gettext's msgctxt): one English word that means two things — a case's
+    state "open" (待处理) and the console's link "Open" (打开) — gets a catalog entry for each meaning.
+    The id is gettext's own encoding, context + EOT + msgid, so `gettext` and everything built on it
+    (`render`, `Phrase`, named codes, the console's `_`) find the entry; untranslated it reads as the
+    msgid alone. babel.cfg extracts it (`keywords = C_:1c,2`)."""
+    return f"{context}{CONTEXT_SEPARATOR}{message}"
 
 
 def load(lang: str, directory: Path = LOCALE_DIR) -> Translator:
@@ -76,7 +87,8 @@ def load(lang: str, directory: Path = LOCALE_DIR) -> Translator:
         if isinstance(message.id, tuple):
             plurals[str(message.id[0])] = tuple(str(s) for s in message.string or ())
         elif message.string:
-            messages[str(message.id)] = str(message.string)
+            key = str(message.id) if not message.context else C_(str(message.context), str(message.id))
+            messages[key] = str(message.string)
     return Translator(lang, messages, plurals)
 
 

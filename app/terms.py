@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.i18n import N_, translator
+from app.i18n import C_, N_, translator
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,12 @@ SEVERITIES: dict[str, str] = {
     "critical": N_("Critical"),
 }
 
+# States, not actions ("Open" is also the console's link, the verb), hence the context (a literal: the
+# extractor reads it); lower case, as they read inside a sentence ("case 3 is resolved").
 CASE_STATES: dict[str, str] = {
-    "open": N_("Open"),
-    "acknowledged": N_("Acknowledged"),
-    "resolved": N_("Resolved"),
+    "open": C_("case state", "open"),
+    "acknowledged": C_("case state", "acknowledged"),
+    "resolved": C_("case state", "resolved"),
 }
 
 # An order's status (app.store.states.OrderStatus); the msgids are the codes, as the console words them.

@@ -15,7 +15,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.util import pathmatch
 
 ROOT = Path(__file__).resolve().parents[1]
-CALLS = {"_", "N_", "gettext", "ngettext"}
+CALLS = {"_", "N_", "C_", "gettext", "ngettext"}
 
 
 def _extracted_python_files() -> list[Path]:

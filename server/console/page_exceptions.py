@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.i18n import N_
 from app.store.states import CaseState
-from app.terms import CASE_TAGS
+from app.terms import CASE_STATES, CASE_TAGS
 from server import cases
 from server.console import audit, charts
 from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
@@ -20,7 +20,6 @@ router = APIRouter()
 Text = Annotated[str, Query(max_length=64)]
 AGES = (0, 1, 4, 24, 72)
 SEVERITIES = (N_("critical"), N_("warning"), N_("info"))
-STATE_WORDS = (N_("open"), N_("acknowledged"), N_("resolved"))  # translated in the template
 ROUTE_WORDS = (N_("packer"), N_("supervisor"), N_("admin"))  # app.cases routes, translated in the template
 
 
@@ -42,7 +41,7 @@ def exceptions_page(p: Annotated[Page, Depends(page)], warehouse: Annotated[str 
                        {(tag_name[t], names.get(s, s) or _("server")): n for (t, s), n in cells.items()},
                        _("Top 5 exception tags this week, by station")) if tags else None
     return p.render("exceptions.html", warehouse=chosen, cases=queue, filters=filters, names=names, heat=heat,
-                    ages=AGES, problem=problem, severities=SEVERITIES, tag_names=CASE_TAGS,
+                    ages=AGES, problem=problem, severities=SEVERITIES, tag_names=CASE_TAGS, state_names=CASE_STATES,
                     keep={"tag": tag, "severity": severity, "route": route, "station": station})
 
 

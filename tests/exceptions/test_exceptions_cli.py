@@ -81,12 +81,15 @@ def test_a_rule_case_title_is_listed_in_the_clis_language(tmp_path: Path, capsys
     clock = FakeClock(T0)
     store = open_store(d, clock)
     seed_demo(store, clock, waybills=5)
-    open_case(store, clock, dedupe_key="k", tag="address_risk", rule_id="address_phone", severity="warning",
-              route="supervisor", title=Phrase(RULE_TITLE, {"subject": "TB1", "title": Phrase(PHONE_TITLE)}))
+    case = open_case(store, clock, dedupe_key="k", tag="address_risk", rule_id="address_phone", severity="warning",
+                     route="supervisor", title=Phrase(RULE_TITLE, {"subject": "TB1", "title": Phrase(PHONE_TITLE)}))
+    assert case is not None
     store.close()
     monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
     assert run(d, "list") == 0
     assert "TB1：收件手机号不是 11 位" in capsys.readouterr().out
+    assert run(d, "ack", str(case.id), "--by", SUPERVISOR) == 0
+    assert f"异常 {case.id} 已由 李强 设为 已确认：TB1" in capsys.readouterr().out  # the state named, not its code
     assert run(d, "list", "--json") == 0  # JSON keeps the English record
     assert json.loads(capsys.readouterr().out)[0]["title"] == f"TB1: {PHONE_TITLE}"
 
@@ -137,7 +140,7 @@ def test_refused_transitions_are_one_line_exit_2(data_dir: Path, capsys: pytest.
 def test_acking_twice_is_refused(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(data_dir, "ack", "1", "--by", SUPERVISOR) == 0
     assert run(data_dir, "ack", "1", "--by", SUPERVISOR) == ExitCode.INPUT
-    assert "case 1 is Acknowledged; cannot make it Acknowledged" in capsys.readouterr().err
+    assert "case 1 is acknowledged; cannot make it acknowledged" in capsys.readouterr().err
 
 
 def _case(data_dir: Path, case_id: int) -> tuple[str, str | None, str | None]:

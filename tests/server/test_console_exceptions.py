@@ -45,6 +45,9 @@ def test_queue_filters_and_heat_map(queue: Running) -> None:
     client = log_in(queue, "zhang")
     page = client.get("/console/exceptions?warehouse=WH1").text
     assert page.count("/acknowledge") == 4 and "secret_tag_wh2" not in page
+    assert page.count("<td>open") == 4  # each case's state, worded from app.terms.CASE_STATES
+    chinese = client.get("/console/exceptions?warehouse=WH1", headers={"Accept-Language": "zh-CN"}).text
+    assert chinese.count("<td>待处理") == 4  # a state, not the link's "打开"
     assert "<script>x()</script>" not in page and "&lt;script&gt;x()&lt;/script&gt;" in page
     assert '<svg class="chart heat"' in page and "BENCH-2" in page
     assert client.get("/console/exceptions?warehouse=WH1&tag=wrong_item").text.count("/acknowledge") == 3

@@ -152,6 +152,7 @@ def test_triage_filters_acknowledges_resolves_in_bulk_and_counts(qtbot: QtBot, s
     assert AuditEntry.select().where(AuditEntry.kind == "exception.resolved").count() == 2
     qtbot.waitUntil(lambda: screen.snapshot is not None and screen.snapshot.total == 2)
     assert [r.id for r in screen.shown] == ids[:2]
+    assert [screen.queue.item(row, 6).text() for row in range(2)] == ["待处理", "已确认"]  # states, not "打开"
     assert window.badge.text() == "1"
 
     # The heat map counts every case opened this week (resolved ones too), per tag and day.
@@ -302,7 +303,7 @@ def test_refusals_on_the_triage_screen_are_in_the_logged_in_operators_language(
     assert station.runtime.wait_idle(5)
     screen.select_ids([mine.id])
     act(qtbot, screen, screen.ack_button.click, "partly")
-    assert f"case {mine.id} is Resolved; cannot make it Acknowledged" in screen.banner.text()
+    assert f"case {mine.id} is resolved; cannot make it acknowledged" in screen.banner.text()
     assert not CJK.search(screen.banner.text())
     screen.controller.resolve([mine.id], " ")
     qtbot.waitUntil(lambda: screen.last_event == "error")
