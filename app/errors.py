@@ -172,7 +172,7 @@ def describe(exc: BaseException, lang: str = ENGLISH) -> tuple[str, int, bool]:
     if type(exc) is ValueError:
         # Checks not yet moved onto the root raise plain ValueErrors for bad values: shown as input
         # errors; the traceback is still logged in case it was a bug.
-        return one_line(str(exc)) or render(N_("bad value"), lang, {}), ExitCode.INPUT, False
+        return one_line(str(localize(words_of(exc), lang))) or render(N_("bad value"), lang, {}), ExitCode.INPUT, False
     unexpected = render(N_("unexpected error {kind}: {detail}"), lang, {"kind": type(exc).__name__, "detail": exc})
     return one_line(unexpected), ExitCode.FAILED, False
 

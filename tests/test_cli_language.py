@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import ExitCode, InputError, report
+from app.errors import ExitCode, InputError, describe, report
 from app.i18n import N_, Phrase, environment_language
 
 
@@ -76,6 +76,15 @@ def test_ctrl_c_and_a_path_the_system_refused_are_worded_too() -> None:
     assert _reported(missing, "zh_CN")[0] == "packbench: /x/y.csv：没有那个文件或目录\n"
     odd = OSError(errno.EXDEV, "Invalid cross-device link", "/x")  # not in our table: the system's words
     assert _reported(odd, "zh_CN")[0] == "packbench: /x：Invalid cross-device link\n"
+
+
+def test_a_cells_parse_error_that_escapes_is_still_worded() -> None:
+    from app.importers.source import to_whole
+
+    with pytest.raises(ValueError) as caught:
+        to_whole("-3")
+    assert str(caught.value) == "must not be negative: '-3'"
+    assert describe(caught.value, "zh_CN") == ("不能为负数：'-3'", ExitCode.INPUT, False)  # traceback logged
 
 
 def test_a_phrase_and_a_line_not_in_the_catalog() -> None:
