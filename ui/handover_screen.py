@@ -22,6 +22,7 @@ from app.handover import INTERCEPT_STATUSES, HandoverOutcome, Manifest
 from app.i18n import N_, translator
 from app.pack.outcomes import Level
 from app.waybills import carrier_label
+from ui.dialog_shelf import on_screen
 from ui.handover_controller import BatchView, HandoverController, HandoverStatus
 from ui.handover_widgets import CarrierBar, HandoverBanner, OverduePanel, PoolPanel
 from ui.qt import (
@@ -274,11 +275,10 @@ class HandoverScreen(QWidget):
         dialog.setLabelText(_("Scan the courier's badge, or type their name (printed on the manifest to sign):"))
         dialog.setFont(ui_font(20))
         dialog.textValueSelected.connect(self.controller.close_batch)
-        dialog.finished.connect(lambda _result: self.controller.expect_courier(False))
+        on_screen(dialog, self.controller.expect_courier)  # not while an alarm keeps it off the screen
         dialog.finished.connect(self._refocus)
         dialog.finished.connect(dialog.deleteLater)
         self.courier_dialog = dialog
-        self.controller.expect_courier(True)
         dialog.open()  # window-modal, not a nested event loop: scans keep flowing while it asks
 
     def _courier_scanned(self, courier: str) -> None:
@@ -297,11 +297,10 @@ class HandoverScreen(QWidget):
                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setFont(ui_font(18))
         box.accepted.connect(self.print_manifest)
-        box.finished.connect(lambda _result: self.controller.expect_print_answer(None))
+        on_screen(box, lambda shown: self.controller.expect_print_answer(batch_id if shown else None))
         box.finished.connect(self._refocus)
         box.finished.connect(box.deleteLater)
         self.print_offer = box
-        self.controller.expect_print_answer(batch_id)
         box.open()
 
     def _print_answered(self, confirmed: bool) -> None:

@@ -2,8 +2,8 @@
 exception triage screens), their alarms (sound, red flash), the sync status and, in demo mode, the panel.
 
 While a fault of the bench itself stands (a lost device, the disk, sync refused: `app.alarms`), the
-alarm page takes the whole window instead; it goes once the board clears, back to the screen and
-the order as they were.
+alarm page takes the whole window instead, and the window's dialogs wait behind it (`DialogShelf`);
+it goes once the board clears, back to the screen, the order and the dialogs as they were.
 
 The pack screen is the default. While the handover screen shows, it has the station's scans
 (`StationRuntime.divert_scans`); switching back to the pack screen gives them back to the pack flow.
@@ -19,6 +19,7 @@ from app.station import RESUMED
 from ui.alarm_view import AlarmView
 from ui.bridge import StationBridge
 from ui.demo_panel import DemoPanel
+from ui.dialog_shelf import DialogShelf
 from ui.handover_screen import HandoverScreen
 from ui.language import Retranslatable, install_qt_translation
 from ui.pack_screen import PackScreen
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.content)
         self.pages.addWidget(self.alarm_view)
         self.setCentralWidget(self.pages)
+        self.dialogs = DialogShelf(self, self.alarm_view)  # and the window's dialogs wait behind the alarm page
         if triage_screen is not None:
             triage_screen.badge.connect(self.show_badge)
             triage_screen.calls_badge.connect(self.show_calls_badge)
@@ -223,12 +225,14 @@ class MainWindow(QMainWindow):
             self.remind.stop()
             self.pages.setCurrentWidget(self.content)
             self.screens[self.mode].setFocus()  # the wedge's keys go to the screen again
+            self.dialogs.uncover()  # or to the dialog that had them, back as it was
             return
         if raised:
             self.sounds.play(Level.ERROR)
             self.remind.start()
         if not self.alarm_shown:
             self.pages.setCurrentWidget(self.alarm_view)
+            self.dialogs.cover()
             self.alarm_view.setFocus()
 
     def _answered(self, text: str, level: Level) -> None:

@@ -24,7 +24,7 @@ from ui.app import Station, build_station
 from ui.handover_controller import REFRESH_MS
 from ui.handover_screen import HandoverScreen
 from ui.main_window import HANDOVER, PACK
-from ui.qt import QApplication, Qt, QWidget, isValid
+from ui.qt import QApplication, QInputDialog, Qt, QWidget, isValid
 from ui.screenshot import shoot_handover
 
 PACKER = "B-1001"
@@ -84,6 +84,20 @@ class Bench:
         window.mode_buttons[mode].click()
         target = self.handover if mode == HANDOVER else window.pack_screen
         self.qtbot.waitUntil(lambda: QApplication.focusWidget() is target)
+
+    def asking_for_the_courier(self) -> tuple[str, str, QInputDialog]:
+        """FIRST and SECOND packed, FIRST scanned into an SF batch, and closing it asks for the courier:
+        the two tracking numbers and the dialog."""
+        self.pack_scan(PACKER, "login")
+        first, second = self.pack(FIRST), self.pack(SECOND)
+        self.switch(HANDOVER)
+        screen = self.handover
+        self.click(screen.carriers.buttons["SF"], "opened")
+        self.handover_scan(first, "accepted")
+        screen.close_button.click()
+        dialog = screen.courier_dialog
+        assert dialog is not None and dialog.isVisible()
+        return first, second, dialog
 
     def on_runtime(self, fn: object) -> None:
         self.station.runtime.call(fn)  # type: ignore[arg-type]
@@ -188,15 +202,8 @@ def test_a_parcel_scanned_while_the_close_dialog_waits_for_the_courier_goes_into
     """A parcel found late, scanned while the courier's badge is asked for, is a parcel: in the batch and on
     the manifest, never signed for as the courier's name; the dialog keeps asking until the badge comes."""
     bench = Bench(qtbot, station)
-    bench.pack_scan(PACKER, "login")
-    first, second = bench.pack(FIRST), bench.pack(SECOND)
-    bench.switch(HANDOVER)
+    _, second, dialog = bench.asking_for_the_courier()
     screen = bench.handover
-    bench.click(screen.carriers.buttons["SF"], "opened")
-    bench.handover_scan(first, "accepted")
-    screen.close_button.click()
-    dialog = screen.courier_dialog
-    assert dialog is not None and dialog.isVisible()
     bench.handover_scan(second, "accepted")
     bench.handover_scan(product_barcode("TEA-LJ-250"), "not_a_tracking_number")
     assert dialog.isVisible() and screen.view.count == 2 and Handover.get().state == "open"

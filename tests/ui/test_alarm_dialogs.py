@@ -1,0 +1,84 @@
+"""An alarm is the whole window even when a dialog is open: the window's dialogs wait behind the alarm
+page and come back as they were (`ui.dialog_shelf`); scans meanwhile are answered on the alarm page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from app.barcodes import Command, command_barcode
+from app.store.handover_models import Handover
+from tests.ui.test_handover_screen import PACKER, Bench
+from tests.ui.test_ui_station import MUG, Scanner
+from ui.app import Station
+from ui.qt import QApplication, QDialog, QWidget
+
+COURIER = "SFKD-0421"
+
+
+def dialogs_on_screen() -> list[QWidget]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()]
+
+
+def unplug_scanner(qtbot: QtBot, station: Station, alarm: bool) -> None:
+    """The demo panel's cable: pulled (the scanner alarm shows) or plugged back (it clears)."""
+    panel = station.window.demo_panel
+    assert panel is not None
+    panel.unplug.click()
+    qtbot.waitUntil(lambda: station.window.alarm_shown is alarm)
+    if alarm:  # the window takes the keys back from the dialog it hid (activation is asynchronous)
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is station.window.alarm_view)
+
+
+def test_the_handovers_dialogs_wait_behind_an_alarm_and_come_back_as_they_were(
+        qtbot: QtBot, station: Station, opened_files: list[Path]) -> None:
+    window = station.window
+    bench = Bench(qtbot, station)
+    first, second, dialog = bench.asking_for_the_courier()
+    screen = bench.handover
+    qtbot.waitUntil(lambda: dialog.isAncestorOf(QApplication.focusWidget()))
+    field = QApplication.focusWidget()
+    dialog.setTextValue("SFKD")  # half typed when the scanner goes
+
+    unplug_scanner(qtbot, station, alarm=True)
+    assert dialogs_on_screen() == []
+    bench.handover_scan(second, "accepted")  # answered on the alarm page, counted in the batch
+    assert window.alarm_view.answer.text() == screen.banner.text() and screen.view.count == 2
+    bench.handover_scan(COURIER, "not_a_tracking_number")  # no dialog on the screen to sign: a handover scan
+    assert Handover.get().state == "open"
+
+    unplug_scanner(qtbot, station, alarm=False)  # plugged back in: the dialog as it was, with the keys
+    assert dialogs_on_screen() == [dialog] and dialog.textValue() == "SFKD"
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is field)
+    bench.handover_scan(COURIER, "closed")  # the next scan goes to it
+    assert Handover.get().courier == COURIER
+
+    offer = screen.print_offer
+    assert offer is not None and offer.isVisible()
+    unplug_scanner(qtbot, station, alarm=True)
+    assert dialogs_on_screen() == []
+    bench.handover_scan(first, "no_batch")  # does not answer the offer nobody sees
+    unplug_scanner(qtbot, station, alarm=False)
+    assert dialogs_on_screen() == [offer]
+    bench.handover_scan(command_barcode(Command.CONFIRM), "manifest_opened")
+    assert opened_files == [screen.manifest_path]
+
+
+def test_a_label_enlarged_during_an_alarm_waits_until_it_clears(qtbot: QtBot, station: Station) -> None:
+    window, screen = station.window, station.window.pack_screen
+    scanner = Scanner(qtbot, station)
+    scanner.scan(PACKER, "login")
+    scanner.scan("TB2026112500002", "order_opened")
+    scanner.scan(MUG, "label_printed")
+    unplug_scanner(qtbot, station, alarm=True)
+    preview_code = command_barcode(Command.PREVIEW)
+    scanner.scan(preview_code, "label_enlarged")  # asked for during the alarm: answered on its page
+    preview = screen.preview
+    assert preview is not None and "放大" in window.alarm_view.answer.text()
+    qtbot.waitUntil(lambda: window.dialogs.shelved != [] and QApplication.focusWidget() is window.alarm_view)
+    assert dialogs_on_screen() == []
+    unplug_scanner(qtbot, station, alarm=False)
+    assert dialogs_on_screen() == [preview]
+    scanner.scan(preview_code, "label_preview_closed")
+    assert dialogs_on_screen() == []
