@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from app.cli import CliError, add_data_dir, cli_text, data_dir, hold_data_dir, subcommand
 from app.clock import SystemClock
 from app.errors import words_of
-from app.i18n import N_
+from app.i18n import N_, environment_language
 from app.store import open_store
 from sync.credentials import ENROLL_AGAIN, CredentialsError, credentials_path, load_credentials, save_credentials
 from sync.outbox import oldest_unsent_at, outbox_depth, rejected_count, rejected_events
@@ -136,7 +136,7 @@ def _print_round(report: RoundReport, as_json: bool) -> int:
                            count=report.rejected_count))
     if report.error is not None:
         for error in report.errors:
-            print(f"packbench: sync: {error.reason}", file=sys.stderr)
+            print(f"packbench: sync: {error.text(environment_language())}", file=sys.stderr)
         print("packbench: " + cli_text(N_("nothing lost: {count} event(s) stay queued for the next round"),
                                        count=report.outbox_depth),
               file=sys.stderr)

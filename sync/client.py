@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.clock import Clock, SystemClock, iso
 from app.errors import PackBenchError
+from app.i18n import N_, Phrase, Words
 from protocol import (
     API,
     HEADER_NONCE,
@@ -66,12 +67,17 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
-class SyncError(PackBenchError):
-    """A request that did not succeed; `str()` is one line a person understands."""
+SERVER_URL = N_("server URL must be http(s)://host[:port][/prefix], not {given!r}")
 
-    def __init__(self, reason: str, *, retryable: bool, kind: ErrorKind, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
+
+class SyncError(PackBenchError):
+    """A request that did not succeed; `str()` and `reason` are its English line (the sync state, logs),
+    `text(lang)` the line in a person's language."""
+
+    def __init__(self, reason: str | Words, *, retryable: bool, kind: ErrorKind, status: int | None = None,
+                 **values: Any) -> None:
+        super().__init__(reason, **values)
+        self.reason = self.words.plain()
         self.retryable = retryable
         self.kind: ErrorKind = kind
         self.status = status
@@ -113,14 +119,14 @@ def _classify(response: requests.Response, what: str) -> None:
         return
     body = response.content
     if status in (401, 403):
-        raise SyncError(f"{what}: the server refuses this station (HTTP {status}: {_detail(body)}); "
-                        f"an admin must check its enrollment (packbench station enroll)",
-                        retryable=False, kind="auth", status=status)
+        raise SyncError(N_("{what}: the server refuses this station (HTTP {code}: {detail}); an admin must check "
+                           "its enrollment (packbench station enroll)"),
+                        retryable=False, kind="auth", status=status, what=what, code=status, detail=_detail(body))
     if status >= 500 or status == 429:
-        raise SyncError(f"{what}: server error HTTP {status}: {_snippet(body)}", retryable=True, kind="server",
-                        status=status)
-    raise SyncError(f"{what}: the server refused the request (HTTP {status}: {_detail(body)})",
-                    retryable=False, kind="refused", status=status)
+        raise SyncError(N_("{what}: server error HTTP {code}: {detail}"), retryable=True, kind="server",
+                        status=status, what=what, code=status, detail=_snippet(body))
+    raise SyncError(N_("{what}: the server refused the request (HTTP {code}: {detail})"),
+                    retryable=False, kind="refused", status=status, what=what, code=status, detail=_detail(body))
 
 
 def _parse(model: type[M], response: requests.Response, what: str) -> M:
@@ -141,10 +147,11 @@ def _send(session: requests.Session, method: str, url: str, body: bytes, headers
         return session.request(method, url, data=body or None, headers=headers, timeout=timeout,
                                allow_redirects=False)
     except requests.Timeout as exc:
-        raise SyncError(f"{what}: server did not answer in time ({type(exc).__name__})", retryable=True,
-                        kind="unreachable") from exc
+        raise SyncError(N_("{what}: server did not answer in time ({detail})"), retryable=True,
+                        kind="unreachable", what=what, detail=type(exc).__name__) from exc
     except requests.RequestException as exc:
-        raise SyncError(f"{what}: server unreachable ({_short(exc)})", retryable=True, kind="unreachable") from exc
+        raise SyncError(N_("{what}: server unreachable ({detail})"), retryable=True, kind="unreachable", what=what,
+                        detail=_short(exc)) from exc
 
 
 def _short(exc: BaseException) -> str:
@@ -164,7 +171,7 @@ class SyncClient:
                  nonce: Callable[[], str] | None = None) -> None:
         parts = urlsplit(base_url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"server URL must be http(s)://host[:port][/prefix], not {base_url!r}")
+            raise ValueError(Phrase(SERVER_URL, {"given": base_url}))
         self.base_url = base_url.rstrip("/")
         self.prefix = parts.path  # a server behind a path prefix: the prefix is part of what is signed
         self.station_id = station_id
@@ -283,7 +290,7 @@ def enroll(server: str, token: str, station_name: str, public_key_pem: str, *,
     base = server.rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"server URL must be http(s)://host[:port][/prefix], not {server!r}")
+        raise ValueError(Phrase(SERVER_URL, {"given": server}))
     body = EnrollRequest(token=token, station_name=station_name,
                          passport_public_key=public_key_pem).model_dump_json().encode("utf-8")
     owned = session is None

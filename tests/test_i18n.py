@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import string
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -69,3 +70,15 @@ def test_translator_falls_back_to_the_id_and_picks_languages() -> None:
     assert pick_language(None, "de, zh-TW;q=0.9") == "zh_CN"
     assert pick_language(None, "q=;;,,garbage;q=x") == "zh_CN"
     assert pick_language(None, None) == "zh_CN"
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_a_translation_names_no_field_its_id_lacks() -> None:
+    """render() fills a translation with the id's values: a field only the translation names (a typo)
+    would fail the format, and the line would show its bare template instead."""
+    zh = load("zh_CN")
+    wrong = {msgid: text for msgid, text in zh.messages.items() if "{" in text and not _fields(text) <= _fields(msgid)}
+    assert not wrong, wrong
