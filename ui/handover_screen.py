@@ -276,15 +276,16 @@ class HandoverScreen(QWidget):
         dialog.setFont(ui_font(20))
         dialog.textValueSelected.connect(self.controller.close_batch)
         on_screen(dialog, self.controller.expect_courier)  # not while an alarm keeps it off the screen
-        dialog.finished.connect(self._refocus)
+        dialog.finished.connect(lambda _result: self._dialog_done(dialog))
         dialog.finished.connect(dialog.deleteLater)
         self.courier_dialog = dialog
         dialog.open()  # window-modal, not a nested event loop: scans keep flowing while it asks
 
     def _courier_scanned(self, courier: str) -> None:
-        """No keyboard at the bench: the courier's badge scan names them and closes the batch."""
+        """No keyboard at the bench: the courier's badge scan names them and closes the batch — also when
+        an alarm hid the dialog after the runtime had taken the badge for it (the scan must not vanish)."""
         dialog = self.courier_dialog
-        if dialog is not None and dialog.isVisible():
+        if dialog is not None and isValid(dialog):
             dialog.setTextValue(courier)
             dialog.accept()
 
@@ -298,7 +299,7 @@ class HandoverScreen(QWidget):
         box.setFont(ui_font(18))
         box.accepted.connect(self.print_manifest)
         on_screen(box, lambda shown: self.controller.expect_print_answer(batch_id if shown else None))
-        box.finished.connect(self._refocus)
+        box.finished.connect(lambda _result: self._dialog_done(box))
         box.finished.connect(box.deleteLater)
         self.print_offer = box
         box.open()
@@ -306,12 +307,20 @@ class HandoverScreen(QWidget):
     def _print_answered(self, confirmed: bool) -> None:
         """No hands needed: CONFIRM scanned answers the offer yes; any other scan, no (and goes on as usual)."""
         box = self.print_offer
-        if box is None or not isValid(box) or not box.isVisible():
+        if box is None or not isValid(box):  # answered already; shown or kept behind an alarm, it is open
             return
         box.button(QMessageBox.StandardButton.Yes if confirmed else QMessageBox.StandardButton.No).click()
         if confirmed:
             self._show("manifest_opened", translator(self.lang).gettext(MANIFEST_OPENED).format(
                 path=self.manifest_path), Level.OK)
+
+    def _dialog_done(self, dialog: QWidget) -> None:
+        """A dialog answered or dismissed: no scan goes to it any more, and the keys come back here."""
+        if self.courier_dialog is dialog:
+            self.courier_dialog = None
+        if self.print_offer is dialog:
+            self.print_offer = None
+        self._refocus()
 
     def _refocus(self) -> None:
         """A dialog gone: keys (and so wedge scans) go to this screen again, where no input method is."""
