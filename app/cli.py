@@ -205,21 +205,25 @@ def cmd_order_show(args: argparse.Namespace) -> int:
 
 def _order_text(snap: dict[str, Any]) -> str:
     lines = [f"{snap['order_id']}  [{snap['status']}]  {snap['platform']}/{snap['shop']}",
-             f"  to {snap['receiver_name']} {snap['receiver_phone']}  {snap['receiver_address']}"]
+             "  " + cli_text(N_("to {name} {phone}  {address}"), name=snap["receiver_name"],
+                             phone=snap["receiver_phone"], address=snap["receiver_address"])]
     lines += [f"  {ln['line_no']:>3} {ln['sku']:<16} x{ln['qty']}  {ln['name']}" for ln in snap["lines"]]
-    lines += [f"  session {s['id']} {s['state']} by {s['operator']} at {s['started_at']}" for s in snap["sessions"]]
-    lines += [f"  shipment {s['carrier']} {s['tracking_no']} {s['weight_g']} g"
-              + (" VOIDED" if s["voided"] else "") for s in snap["shipments"]]
+    lines += ["  " + cli_text(N_("session {id} {state} by {operator} at {time}"), id=s["id"], state=s["state"],
+                              operator=s["operator"], time=s["started_at"]) for s in snap["sessions"]]
+    lines += ["  " + cli_text(N_("shipment {carrier} {tracking} {weight} g VOIDED") if s["voided"]
+                              else N_("shipment {carrier} {tracking} {weight} g"), carrier=s["carrier"],
+                              tracking=s["tracking_no"], weight=s["weight_g"]) for s in snap["shipments"]]
+    chinese = environment_language() == "zh_CN"  # the state's name in the CLI's language
     if snap["tracking"]:
-        lines.append("  tracking, newest first 物流轨迹:")
+        lines.append("  " + cli_text(N_("tracking, newest first:")))
         several = len({t["tracking_no"] for t in snap["tracking"]}) > 1
         for t in snap["tracking"]:
-            zh, en = status_words(t["state"])
+            state = status_words(t["state"])[0 if chinese else 1]
             code = f" [{t['code']}]" if t["code"] else ""
-            head = f"    {t['time']}  {zh} {en}{code}" + (f"  {t['tracking_no']}" if several else "")
+            head = f"    {t['time']}  {state}{code}" + (f"  {t['tracking_no']}" if several else "")
             lines += [head, f"      {t['site'] + ': ' if t['site'] else ''}{t['text']}"]
     else:
-        lines.append("  tracking: no carrier events yet 暂无物流轨迹")
+        lines.append("  " + cli_text(N_("tracking: no carrier events yet")))
     return "\n".join(lines)
 
 
