@@ -72,7 +72,7 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
               f" ± {r.shown(r.sigma)}{z}{' — ' + r.why if r.why else ''}")
     for alert in alerts:
         print(f"alert sent: {alert.reading.indicator.name} {alert.reading.key} "
-              f"{alert.explanation.text_en if alert.explanation else ''}")
+              f"{alert.explanation.words.plain() if alert.explanation else ''}")
     return 0
 
 

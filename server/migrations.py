@@ -20,7 +20,7 @@ from server.schema_carriers import CARRIERS
 from server.schema_console import ALERTS, CASE_WORDS, CASES, CONSOLE_USERS
 from server.schema_fulfilment import FULFILMENT
 from server.schema_hardening import HARDENING
-from server.schema_health import HEALTH
+from server.schema_health import ALERT_WORDS, HEALTH
 from server.schema_health_readings import HEALTH_READINGS
 from server.schema_initial import INITIAL
 from server.schema_orders import ORDER_MONEY
@@ -57,6 +57,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "order-health index: orders by warehouse and creation time", HEALTH_INDEXES),
     Migration(13, "order-health readings kept per hour", HEALTH_READINGS),
     Migration(14, "exception case titles as words in each reader's language", CASE_WORDS),
+    Migration(15, "order-health alert explanations as words in each reader's language", ALERT_WORDS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -41,3 +41,9 @@ HEALTH = (
     """CREATE UNIQUE INDEX "health_alert_open" ON "health_alert" ("warehouse", "indicator", "slice")
        WHERE "recovered_at" IS NULL""",
 )
+
+ALERT_WORDS = (
+    # An anomaly's explanation as words to show in each reader's language (app.stored_words: a msgid
+    # and its fields, as JSON); NULL for an alert opened before, whose English "explanation" is shown.
+    """ALTER TABLE "health_alert" ADD COLUMN "explanation_words" TEXT""",
+)

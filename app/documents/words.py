@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.errors import BadValue
-from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, Phrase
+from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, Phrase, Words
 
 BILINGUAL = ("zh_CN", "en")
 BOTH = "both"  # the `--lang` value that asks for BILINGUAL
@@ -30,9 +30,10 @@ class DocumentWords:
 
     langs: tuple[str, ...] = (DEFAULT_LANGUAGE,)
 
-    def __call__(self, message: str | Phrase, sep: str = " ", **fields: object) -> str:
-        """`message` in every language of the document, joined by `sep`; `fields` fill its `{names}`."""
-        phrase = message if isinstance(message, Phrase) else Phrase(message, fields)
+    def __call__(self, message: str | Words, sep: str = " ", **fields: object) -> str:
+        """`message` (a msgid, or words: a phrase, a named code) in every language of the document, joined
+        by `sep`; `fields` fill a msgid's `{names}`."""
+        phrase = message if isinstance(message, Words) else Phrase(message, fields)
         texts: list[str] = []
         for lang in self.langs:
             text = phrase.text(lang)

@@ -28,7 +28,7 @@ from server.console import audit
 from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
 from server.health import last_complete_hour, published, stored
 from server.health.evaluate import Reading, explain_slices
-from server.health.indicators import BY_NAME, INDICATORS
+from server.health.indicators import BY_NAME, DIMENSION_NAMES, INDICATORS
 from server.health.state import MAX_SILENCE_HOURS, silence, silenced_names, silences_at, thresholds
 
 router = APIRouter()
@@ -106,8 +106,8 @@ def _render(p: Page, chosen: str, hour: str | None, indicator: str | None, probl
                   "slices": slices, "why": explain_slices(current, slices) if current.flagged else None}
     return p.render("health.html", 400 if problem else 200, warehouse=chosen, hour=at, readings=readings,
                     detail=detail, silences=active, zone=p.svc.config.zone, keep={"hour": hour} if hour else {},
-                    problem=problem, indicators=INDICATORS, max_hours=MAX_SILENCE_HOURS,
-                    reports=published.listed(sdb, chosen))
+                    problem=problem, indicators=INDICATORS, dimension_names=DIMENSION_NAMES,
+                    max_hours=MAX_SILENCE_HOURS, reports=published.listed(sdb, chosen))
 
 
 def _hour(text: str | None) -> datetime | None:

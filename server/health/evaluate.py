@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.clock import iso
+from app.i18n import N_, Phrase
+from app.terms import Named
 from server.db import ServerDb
-from server.health.indicators import BY_NAME, INDICATORS, Indicator, query
+from server.health.indicators import BY_NAME, DIMENSION_NAMES, INDICATORS, Indicator, query
 
 WEEKS = 4  # baseline weeks unless told otherwise
 MAD_TO_SIGMA = 1.4826
@@ -71,7 +73,7 @@ class Reading:
     def as_json(self, console_url: str, warehouse: str) -> dict[str, object]:
         link = f"{console_url}/console/health?warehouse={warehouse}&indicator={self.indicator.name}" \
                f"&hour={iso(self.hour)}" + (f"&{self.dimension}={self.slice}" if self.dimension else "")
-        return {"name": self.indicator.name, "title": self.indicator.title_en, "unit": self.indicator.unit,
+        return {"name": self.indicator.name, "title": self.indicator.title, "unit": self.indicator.unit,
                 "worse": self.indicator.worse, "hour": iso(self.hour), "slice": self.key,
                 "value": _round(self.value), "volume": self.volume, "baseline": _round(self.baseline),
                 "sigma": _round(self.sigma), "z": _round(self.z), "flagged": self.flagged,
@@ -223,13 +225,17 @@ def evaluate_hours(sdb: ServerDb, warehouse: str, hours: Sequence[datetime], *, 
     return readings
 
 
+# Which slice holds most of an anomaly's excess, decided once and worded where it is read: the
+# console in its user's language, the report in its own, an alert in both (docs/i18n.md).
+EXPLANATION = N_("{share} of the excess {indicator} comes from {dimension} {slice} ({hour})")
+
+
 @dataclass(frozen=True)
 class Explanation:
     dimension: str
     slice: str
     share: float  # of the hour's excess over the baseline, 0..1
-    text_en: str
-    text_zh: str
+    words: Phrase  # EXPLANATION; its English (`plain()`) is the record health_alert.explanation keeps
 
 
 def excess(reading: Reading) -> float:
@@ -261,10 +267,9 @@ def explain_slices(reading: Reading, slices: Mapping[str, Sequence[Reading]]) ->
         share = amount / total
         if best is None or share > best.share:
             hour = f"{reading.hour:%H:%M}–{reading.hour + timedelta(hours=1):%H:%M} UTC"
-            best = Explanation(
-                dimension, top, share,
-                f"{share:.0%} of the excess {reading.indicator.title_en} comes from {dimension} {top} ({hour})",
-                f"{reading.indicator.title_zh}超出部分的 {share:.0%} 来自{_DIMENSION_ZH[dimension]} {top}（{hour}）")
+            best = Explanation(dimension, top, share, Phrase(EXPLANATION, {
+                "share": f"{share:.0%}", "indicator": reading.indicator.named, "slice": top, "hour": hour,
+                "dimension": Named(dimension, DIMENSION_NAMES[dimension])}))
     return best
 
 
@@ -276,5 +281,3 @@ def _slice_excess(reading: Reading) -> float:
         return gap if reading.indicator.kind == "count" else gap * reading.volume
     return excess(reading)
 
-
-_DIMENSION_ZH = {"station": "工位", "packer": "打包员", "shop": "店铺", "carrier": "快递公司", "province": "省份"}

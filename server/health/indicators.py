@@ -19,27 +19,51 @@ from datetime import timedelta
 from typing import Literal
 
 from app.clock import iso, parse_iso
+from app.i18n import N_, Phrase
+from app.terms import Named
 
 Kind = Literal["count", "rate", "duration"]
 Worse = Literal["higher", "lower"]
-DIMENSIONS = ("station", "packer", "shop", "carrier", "province")
+# What a reading can be sliced by, each code with its name: the code in URLs, JSON and stored
+# readings, the name where a person reads it (docs/i18n.md).
+DIMENSION_NAMES: dict[str, str] = {"station": N_("station"), "packer": N_("packer"), "shop": N_("shop"),
+                                   "carrier": N_("carrier"), "province": N_("province")}
+DIMENSIONS = tuple(DIMENSION_NAMES)
+# The units of counts by name; "%" and "h" read the same in every language.
+UNIT_NAMES: dict[str, str] = {"orders": N_("orders"), "parcels": N_("parcels"), "scans": N_("scans"),
+                              "cases": N_("cases")}
+SLICED = N_("{indicator} ({dimension} {slice})")
 
 
 @dataclass(frozen=True, eq=False)
 class Indicator:
-    name: str
-    title_zh: str
-    title_en: str
+    name: str  # the stable code: JSON, the CLI, URLs, stored readings and alerts
+    title: str  # its name, an English msgid: `named` words it in the reader's language
     kind: Kind
-    unit: str  # "%", "h", "orders", "cases"
+    unit: str  # "%", "h", or a count's code in UNIT_NAMES
     worse: Worse
     min_volume: int  # below this many facts in the hour (or in a baseline hour) nothing is judged
     sql: str  # selects (window, slice, numerator, denominator) rows; see the queries below
     slices: dict[str, str]  # dimension → the SQL expression of its value, for the dimensions that apply
     quantile: float = 0.9  # for durations
 
-    def title(self, lang: str) -> str:
-        return self.title_zh if lang.startswith("zh") else self.title_en
+    @property
+    def named(self) -> Named:
+        return Named(self.name, self.title)
+
+    @property
+    def unit_named(self) -> Named:
+        return Named(self.unit, UNIT_NAMES.get(self.unit, self.unit))
+
+
+def what(indicator: Indicator, key: str) -> Named | Phrase:
+    """An indicator with its slice (`Reading.key`, "station=BENCH-3") as words: "scan error rate
+    (station BENCH-3)"; the whole warehouse's is the indicator's name alone."""
+    dimension, _, slice_ = key.partition("=")
+    if not key:
+        return indicator.named
+    return Phrase(SLICED, {"indicator": indicator.named, "slice": slice_,
+                           "dimension": Named(dimension, DIMENSION_NAMES.get(dimension, dimension))})
 
 
 # Each query gets the windows as a VALUES list `w(n, lo, hi, old, recent)` (old/recent: 48 h and 6 h
@@ -111,35 +135,35 @@ def _outcome(outcome: str) -> str:
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("orders_in", "订单流入", "orders in", "count", "orders", "lower", 20, ORDERS_IN, BY_ORDER),
-    Indicator("paid_to_packed_p90", "付款→打包 p90", "paid → packed p90", "duration", "h", "higher", 10,
+    Indicator("orders_in", N_("orders in"), "count", "orders", "lower", 20, ORDERS_IN, BY_ORDER),
+    Indicator("paid_to_packed_p90", N_("paid → packed p90"), "duration", "h", "higher", 10,
               PARCELS_PACKED.replace("{num}", HOURS), _pick(BY_PARCEL, "station", "shop", "carrier")),
-    Indicator("on_time_rate", "按时发货率", "on-time rate", "rate", "%", "lower", 10,
+    Indicator("on_time_rate", N_("on-time rate"), "rate", "%", "lower", 10,
               PARCELS_PACKED.replace("{num}", ON_TIME), _pick(BY_PARCEL, "station", "shop", "carrier")),
-    Indicator("scan_error_rate", "扫描错误率", "scan error rate", "rate", "%", "higher", 30,
+    Indicator("scan_error_rate", N_("scan error rate"), "rate", "%", "higher", 30,
               METRIC_HOURS.replace("{num}", "errors").replace("{den}", "scans"), BY_STATION_HOUR),
-    Indicator("reprint_rate", "重打率", "reprint rate", "rate", "%", "higher", 10,
+    Indicator("reprint_rate", N_("reprint rate"), "rate", "%", "higher", 10,
               METRIC_HOURS.replace("{num}", "reprints").replace("{den}", "shipments"), BY_STATION_HOUR),
-    Indicator("void_rate", "作废率", "void rate", "rate", "%", "higher", 10,
+    Indicator("void_rate", N_("void rate"), "rate", "%", "higher", 10,
               PARCELS_PACKED.replace("{num}", 'CASE WHEN p."voided_at" IS NULL THEN 0 ELSE 1 END'),
               _pick(BY_PARCEL, "station", "carrier")),
-    Indicator("intercept_rate", "打包后拦截/退款率", "intercept / refund after pack", "rate", "%", "higher", 10,
+    Indicator("intercept_rate", N_("intercept / refund after pack"), "rate", "%", "higher", 10,
               PARCELS_PACKED.replace("{num}", "CASE WHEN o.\"status\" IN ('cancelled', 'refunded') THEN 1 ELSE 0 END"),
               _pick(BY_PARCEL, "shop", "station", "carrier")),
-    Indicator("handover_delay_p90", "打包→交接 p90", "packed → handed over p90", "duration", "h", "higher", 10,
+    Indicator("handover_delay_p90", N_("packed → handed over p90"), "duration", "h", "higher", 10,
               HANDED_OVER.replace("{num}", '(julianday(p."handed_over_at") - julianday(p."packed_at")) * 24'),
               _pick(BY_PARCEL, "station", "carrier")),
-    Indicator("pickup_delay_p90", "交接→揽收 p90", "handed over → picked up p90", "duration", "h", "higher", 10,
+    Indicator("pickup_delay_p90", N_("handed over → picked up p90"), "duration", "h", "higher", 10,
               PICKED_UP, _pick(BY_PARCEL, "carrier", "province", "station")),
-    Indicator("not_collected", "交接后未揽收", "handed over, not collected (6–48 h)", "count", "parcels", "higher", 3,
+    Indicator("not_collected", N_("handed over, not collected (6–48 h)"), "count", "parcels", "higher", 3,
               NOT_COLLECTED, _pick(BY_PARCEL, "carrier", "station")),
-    Indicator("delivery_time_p90", "交接→签收 p90", "handed over → delivered p90", "duration", "h", "higher", 10,
+    Indicator("delivery_time_p90", N_("handed over → delivered p90"), "duration", "h", "higher", 10,
               DELIVERED, _pick(BY_PARCEL, "carrier", "province")),
-    Indicator("weight_mismatches", "重量不符", "weight mismatches", "count", "scans", "higher", 3,
+    Indicator("weight_mismatches", N_("weight mismatches"), "count", "scans", "higher", 3,
               _outcome("weight_mismatch"), BY_SCAN),
-    Indicator("short_shipped", "缺货发出", "short-shipped parcels", "count", "parcels", "higher", 3,
+    Indicator("short_shipped", N_("short-shipped parcels"), "count", "parcels", "higher", 3,
               _outcome("short_shipped"), BY_SCAN),
-    Indicator("cases_opened", "新增异常单", "exception cases opened", "count", "cases", "higher", 5,
+    Indicator("cases_opened", N_("exception cases opened"), "count", "cases", "higher", 5,
               STATION_EVENTS.replace("{kind}", "exception.opened").replace("{where}", ""), _pick(BY_SCAN, "station")),
 )
 BY_NAME = {i.name: i for i in INDICATORS}

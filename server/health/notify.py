@@ -11,34 +11,45 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.clock import Clock, iso
+from app.documents.words import BILINGUAL_WORDS
+from app.i18n import N_, Phrase
 from server.alerts.channels import Message
 from server.alerts.store import raise_alert
 from server.config import ServerConfig
 from server.db import ServerDb
-from server.health.state import NewAlert
+from server.health.indicators import what
+from server.health.state import NewAlert, thresholds
 
 SOURCE = "health"
+SUBJECT = N_("{warehouse} {indicator} anomaly")
+AGAINST_BASELINE = N_("Order health of {warehouse}: {indicator} is {value} against a baseline of {baseline} ± "
+                      "{sigma} (z = {z}), hour from {hour}.")
+ABOVE_LIMIT = N_("Order health of {warehouse}: {indicator} is {value}, above its threshold {limit}, hour from {hour}.")
+BELOW_LIMIT = N_("Order health of {warehouse}: {indicator} is {value}, below its threshold {limit}, hour from {hour}.")
 
 
-def message(warehouse: str, alert: NewAlert, link: str) -> Message:
+def message(warehouse: str, alert: NewAlert, link: str, threshold: tuple[str, float | None] | None = None) -> Message:
+    """The anomaly for every reader of a channel, Chinese then English (docs/i18n.md, Alerts); its subject
+    is kept as words too, for the console's Alerts page. `threshold`: the limit it broke, if that flagged it."""
     r = alert.reading
-    where = f"（{r.key}）" if r.key else ""
     why = alert.explanation
-    head = f"【订单健康】{warehouse} {r.indicator.title_zh}{where}"
-    zh = (f"{head} 异常：{r.shown(r.value)}，基线 {r.shown(r.baseline)} ± {r.shown(r.sigma)}（z = {r.z:+.1f}），"
-          f"时段 {iso(r.hour)} 起一小时。" if r.z is not None else f"{head}：{r.shown(r.value)}（{r.why}）。")
-    en = (f"Order health of {warehouse}: {r.indicator.title_en}{' [' + r.key + ']' if r.key else ''} is "
-          f"{r.shown(r.value)} against a baseline of {r.shown(r.baseline)} ± {r.shown(r.sigma)}"
-          + (f" (z = {r.z:+.1f})" if r.z is not None else f" ({r.why})") + f", hour from {iso(r.hour)}.")
-    lines = [zh, en]
+    fields: dict[str, object] = {"warehouse": warehouse, "indicator": what(r.indicator, r.key),
+                                 "value": r.shown(r.value), "hour": iso(r.hour)}
+    if r.z is not None:
+        anomaly = Phrase(AGAINST_BASELINE, {**fields, "baseline": r.shown(r.baseline), "sigma": r.shown(r.sigma),
+                                            "z": f"{r.z:+.1f}"})
+    else:  # no baseline to compare with: a threshold flagged it (set at the time, so known here)
+        op, limit = threshold or ("max", None)
+        anomaly = Phrase(ABOVE_LIMIT if op == "max" else BELOW_LIMIT, {**fields, "limit": r.shown(limit)})
+    lines = [BILINGUAL_WORDS(anomaly, sep="\n\n")]
     if why is not None:
-        lines += [why.text_zh, why.text_en]
+        lines.append(BILINGUAL_WORDS(why.words, sep="\n\n"))
     lines.append(link)
-    return Message(subject=f"{warehouse} {r.indicator.title_zh} 异常 / {r.indicator.title_en} anomaly",
-                   text="\n\n".join(lines),
+    subject = Phrase(SUBJECT, {"warehouse": warehouse, "indicator": r.indicator.named})
+    return Message(subject=BILINGUAL_WORDS(subject, sep=" / "), text="\n\n".join(lines), words=subject,
                    data={"source": SOURCE, "warehouse": warehouse, "indicator": r.indicator.name, "slice": r.key,
                          "hour": iso(r.hour), "value": r.value, "baseline": r.baseline, "sigma": r.sigma, "z": r.z,
-                         "explanation": why.text_en if why else ""})
+                         "explanation": why.words.plain() if why else ""})
 
 
 def channel_notifier(sdb: ServerDb, config: ServerConfig, clock: Clock, warehouse: str) -> Callable[[NewAlert], str]:
@@ -49,9 +60,10 @@ def channel_notifier(sdb: ServerDb, config: ServerConfig, clock: Clock, warehous
         base = config.public_url or "http://127.0.0.1:8700"
         link = (f"{base}/console/health?warehouse={warehouse}&hour={iso(r.hour)}&indicator={r.indicator.name}")
         key = f"health|{warehouse}|{r.indicator.name}|{r.key}|{iso(r.hour)}"
+        said = message(warehouse, alert, link, thresholds(sdb, warehouse).get(r.indicator.name))
         with sdb.connection(), sdb.write():
             raised = raise_alert(sdb, clock, config.alert_channels, key=key, warehouse=warehouse, source=SOURCE,
-                                 value=1.0, threshold=0.0, message=message(warehouse, alert, link), link=link)
+                                 value=1.0, threshold=0.0, message=said, link=link)
         if raised is None:
             return "already raised"
         return f"alert {raised.alert_id} queued for {len(config.alert_channels)} channel(s)"

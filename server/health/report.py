@@ -9,8 +9,9 @@ a note when one tag leads three weeks running, and delivery time by carrier.
 
 Its words come from the catalog (docs/i18n.md, app.documents.words): a scheduled report is written
 once for everyone who reads it, in both languages, Chinese first, like the evidence pack; the
-indicators' names come in both from their table and a case tag is shown by its name. An alert's
-explanation is shown as the evaluation recorded it.
+indicators and a case tag are shown by their names. An alert's explanation is worded from the words
+the evaluation kept (`health_alert.explanation_words`); an alert opened before they were kept shows
+the English it recorded.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from zoneinfo import ZoneInfo
 
 from app.clock import iso
 from app.documents.words import BILINGUAL_WORDS, DocumentWords
-from app.i18n import N_
+from app.i18n import N_, Phrase
+from app.stored_words import load_words
 from app.terms import CASE_TAGS
 from server.db import ServerDb
 from server.health.evaluate import Measure, Reading, judge, measure
-from server.health.indicators import BY_NAME, INDICATORS, Indicator
+from server.health.indicators import BY_NAME, INDICATORS, Indicator, what
 from server.health.state import HealthError
 
 BASELINE_WEEKS = 4
@@ -136,13 +138,31 @@ def leading_streak(tags: list[tuple[str, list[tuple[str, int]]]]) -> str | None:
     return leaders[0] if len(leaders) == 3 and len(set(leaders)) == 1 else None
 
 
-def alerted(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> list[tuple[str, str, str, str]]:
+@dataclass(frozen=True)
+class Alerted:
+    """An hourly anomaly the server alerted in the period."""
+
+    hour: str
+    indicator: str
+    slice: str  # Reading.key
+    explanation: str | Phrase  # its words; the English recorded, for an alert opened before they were kept
+
+
+def alerted(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> list[Alerted]:
     lo, _ = _day_window(period_.first, zone)
     _, hi = _day_window(period_.last, zone)
     with sdb.connection():
-        rows = sdb.execute('SELECT "hour", "indicator", "slice", "explanation" FROM "health_alert" WHERE '
-                           '"warehouse" = ? AND "hour" >= ? AND "hour" < ? ORDER BY "hour"', (warehouse, lo, hi))
-        return [(str(h), str(i), str(s), str(e)) for h, i, s, e in rows.fetchall()]
+        rows = sdb.execute('SELECT "hour", "indicator", "slice", "explanation", "explanation_words" FROM '
+                           '"health_alert" WHERE "warehouse" = ? AND "hour" >= ? AND "hour" < ? ORDER BY "hour"',
+                           (warehouse, lo, hi))
+        return [Alerted(str(h), str(i), str(s), _kept_words(kept) or str(e)) for h, i, s, e, kept in rows.fetchall()]
+
+
+def _kept_words(data: str | None) -> Phrase | None:
+    try:
+        return load_words(json.loads(data)) if data else None
+    except ValueError:
+        return None
 
 
 TITLES = {"weekly": N_("Order health weekly report"), "monthly": N_("Order health monthly report")}
@@ -217,9 +237,11 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
         story.append(table)
     else:
         story.append(Paragraph(_("No day beyond 2σ in this period."), body))
-    for hour, name, where, why in alerted(sdb, warehouse, period_, zone):
-        indicator_title = _name(BY_NAME[name], words) if name in BY_NAME else name
-        story.append(Paragraph(f"{hour} · {indicator_title} {where} — {why}", body))
+    for alert in alerted(sdb, warehouse, period_, zone):
+        subject = words(what(BY_NAME[alert.indicator], alert.slice), sep=" / ") if alert.indicator in BY_NAME \
+            else f"{alert.indicator} {alert.slice}"
+        why = words(alert.explanation, sep=" / ") if isinstance(alert.explanation, Phrase) else alert.explanation
+        story.append(Paragraph(f"{alert.hour} · {subject} — {why}", body))
     story.append(Paragraph(_("Top-5 exception tags per week", sep=" · "), sub))
     tags = top_tags(sdb, warehouse, period_, zone)
     rows = [[week, " · ".join(f"{_tag(tag, words)} {n}" for tag, n in top)] for week, top in tags] or [["—", "—"]]
@@ -250,8 +272,8 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
 
 
 def _name(indicator: Indicator, words: DocumentWords, sep: str = " ") -> str:
-    """An indicator's name in the report's language(s): its table holds both."""
-    return words.pick(indicator.title_zh, indicator.title_en, sep)
+    """An indicator's name in the report's language(s)."""
+    return words(indicator.title, sep=sep)
 
 
 def _tag(tag: str, words: DocumentWords) -> str:

@@ -9,11 +9,13 @@ Silences and thresholds are audited in the server audit log.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.clock import Clock, iso
+from app.stored_words import dump_words
 from server.db import ServerDb
 from server.health.evaluate import Explanation, Reading
 from server.health.indicators import BY_NAME
@@ -114,9 +116,11 @@ def track_alerts(sdb: ServerDb, clock: Clock, warehouse: str, readings: Sequence
             with sdb.connection(), sdb.write():
                 inserted = sdb.execute(
                     'INSERT INTO "health_alert" ("warehouse", "indicator", "slice", "hour", "value", "baseline", '
-                    '"z", "explanation", "opened_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+                    '"z", "explanation", "explanation_words", "opened_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
+                    'ON CONFLICT DO NOTHING',
                     (warehouse, key[0], key[1], iso(reading.hour), reading.value, reading.baseline, reading.z,
-                     why.text_en if why else "", now))
+                     why.words.plain() if why else "",
+                     json.dumps(dump_words(why.words), ensure_ascii=False) if why else None, now))
                 if inserted.rowcount == 1:  # another worker opened it first: that one notifies
                     opened.append(NewAlert(reading, why))
         elif not reading.flagged and key in open_rows and reading.why != "too few facts":

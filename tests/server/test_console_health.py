@@ -4,6 +4,7 @@ Chinese and English from the catalog, another warehouse never shown, no page wit
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from console_harness import browser, close_browsers, log_in, make_user, post_form
@@ -11,7 +12,7 @@ from server_harness import Running
 
 from app.clock import SystemClock, parse_iso
 from server.health import check, stored
-from server.health.seed import seed_history
+from server.health.seed import CARRIERS, SHOPS, seed_history
 from server.health.state import silences_at
 from server.models import ServerAudit
 
@@ -110,3 +111,39 @@ def test_the_page_shows_the_kept_readings_without_evaluating(server: Running, mo
     page = log_in(server, "li.na").get("/console/health", params={"warehouse": "WH1", "hour": hour})
     row = re.search(r"scan error rate</a></td>(.*?)</tr>", page.text, re.S)
     assert page.status_code == 200 and row is not None and 'class="bad">flagged' in row.group(1)
+
+
+# Latin a Chinese health page may show: σ's companion z, the unit h, UTC in an explanation's hour, the
+# PDF of a report's link, and the seeded history's names and codes — its carriers and its one shop with
+# a Latin name. Tokens with a digit, '-' or '_' are names and codes too (WH1-BENCH-3, p90).
+LATIN_ALLOWED = {"z", "h", "UTC", "PDF", *CARRIERS, *re.findall(r"[A-Za-z]+", " ".join(name for _, name in SHOPS))}
+
+
+def _latin_words(html: str) -> list[str]:
+    """The whole Latin words a person reads on the page (its <main>: text and tooltips, not markup)."""
+    main = html[html.index("<main"):html.rindex("</main>")]
+    text = unescape(re.sub(r"<[^>]*>", " ", main))
+    tokens = re.findall(r"[A-Za-z0-9_\-.:@/]+", text)
+    return [t for t in tokens if re.fullmatch(r"[A-Za-z]+", t) and t not in LATIN_ALLOWED]
+
+
+def test_the_chinese_health_page_shows_no_english_outside_names_codes_and_units(server: Running) -> None:
+    sdb = server.services.sdb
+    made = seed_history(sdb, "WH1", 30, SystemClock().now(), orders_per_hour=25)
+    make_user(server, "li.na", warehouses=("WH1",))
+    client = log_in(server, "li.na")
+    client.headers["Accept-Language"] = "zh-CN,zh;q=0.9"
+    assert post_form(client, "/console/health", "/console/health/silence",
+                     {"warehouse": "WH1", "hours": "2", "reason": "双十二大促"}).status_code == 303
+    # Each planted incident's hour, drilled into the indicator it spikes: slices by station, shop, carrier.
+    for incident, indicator in (("misreads", "scan_error_rate"), ("refunds", "intercept_rate"),
+                                ("pickup", "not_collected")):
+        page = client.get("/console/health", params={"warehouse": "WH1", "hour": made.incidents[incident],
+                                                      "indicator": indicator})
+        assert page.status_code == 200 and _latin_words(page.text) == [], incident
+        if incident == "misreads":
+            assert "扫描错误率超出部分的" in page.text and "来自工位 WH1-BENCH-3" in page.text
+    english = client.get("/console/health", params={"warehouse": "WH1", "hour": made.incidents["misreads"],
+                                                     "indicator": "scan_error_rate"},
+                         headers={"Accept-Language": "en"})
+    assert "scan error rate" in english.text  # the check can fail: the English page has English words

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.clock import FakeClock, parse_iso
+from app.clock import FakeClock, iso, parse_iso
 from server.db import ServerDb
 from server.health import check
 from server.health.evaluate import Reading, evaluate, explain
@@ -52,7 +52,7 @@ def test_planted_incidents_are_flagged_and_explained(seeded: tuple[ServerDb, dic
     assert reading.flagged and reading.z is not None and reading.z > 2, reading
     why = explain(sdb, WH, reading)
     assert why is not None and (why.dimension, why.slice) == (dimension, culprit)
-    assert why.share >= 0.5 and culprit in why.text_en and culprit in why.text_zh
+    assert why.share >= 0.5 and culprit in why.words.text("en") and culprit in why.words.text("zh_CN")
 
 
 def test_clean_hours_are_almost_never_flagged(seeded: tuple[ServerDb, dict[str, str]]) -> None:
@@ -74,7 +74,7 @@ def test_an_alert_is_sent_once_until_it_recovers_and_silence_stops_it(seeded: tu
     notify = lambda alert: sent.append(alert.reading.indicator.name) or "sent"  # noqa: E731
     wh = WH
     _, first = check(sdb, clock, wh, hour=hour, notify=notify)
-    assert "scan_error_rate" in sent and any(a.explanation and "BENCH-3" in a.explanation.text_en for a in first)
+    assert "scan_error_rate" in sent and any(a.explanation and "BENCH-3" in a.explanation.words.plain() for a in first)
     before = len(sent)
     check(sdb, clock, wh, hour=hour, notify=notify)  # still flagged: no second alert
     assert len(sent) == before
@@ -145,7 +145,7 @@ def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb
     from robot_fakes import robot
 
     from server.alerts.channels import AlertChannel
-    from server.alerts.store import deliver_due
+    from server.alerts.store import deliver_due, subject_in
     from server.config import ServerConfig
     from server.health.notify import channel_notifier
 
@@ -168,6 +168,15 @@ def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb
         texts = [json.dumps(r.json, ensure_ascii=False) for r in ding.received]
         refund = next(t for t in texts if "打包后拦截/退款率" in t)
         assert "拼多多 家居店" in refund and "https://pb.example.com/console/health?warehouse=HZ-1" in refund
+        # Chinese then English, each from the catalog: the anomaly and the slice that explains it.
+        assert "【订单健康】HZ-1 打包后拦截/退款率 异常" in refund and "来自店铺 拼多多 家居店" in refund
+        assert "Order health of HZ-1: intercept / refund after pack is" in refund
+        assert "comes from shop 拼多多 家居店" in refund
+        with sdb.connection():
+            kept = sdb.execute('SELECT "subject", "data" FROM "alert" WHERE "key" LIKE ?',
+                               (f"health|{wh}|intercept_rate||%",)).fetchone()
+        assert kept[0] == "HZ-1 打包后拦截/退款率 异常 / HZ-1 intercept / refund after pack anomaly"
+        assert subject_in(kept[0], kept[1], "zh_CN") == "HZ-1 打包后拦截/退款率 异常"  # the Alerts page's words
         assert all(r.json["at"]["atMobiles"] == ["13800000001", "13900000002"] for r in ding.received)
         check(sdb, clock, wh, hour=hour, notify=notify)  # the same anomalies: nothing new to send
         assert deliver_due(sdb, clock, config.alert_channels) == (0, 0) and len(ding.received) == sent
@@ -185,6 +194,8 @@ def test_the_weekly_report_is_a_pdf_with_cjk_text_vector_charts_and_the_anomalie
     incident_day = parse_iso(incidents["refunds"]).astimezone(zone).date()
     span = period("weekly", None, incident_day + timedelta(days=7))  # the week holding the incidents
     assert span.first <= incident_day <= span.last and span.label.startswith("2026-W")
+    hour = parse_iso(incidents["refunds"])
+    check(sdb, FakeClock(hour + timedelta(hours=1)), WH, hour=hour, notify=lambda alert: "sent")
     out = tmp_path / "weekly.pdf"
     pages = write_report(sdb, WH, span, out, zone)
     reader = PdfReader(out)
@@ -198,11 +209,38 @@ def test_the_weekly_report_is_a_pdf_with_cjk_text_vector_charts_and_the_anomalie
     chinese = tmp_path / "weekly-zh.pdf"
     write_report(sdb, WH, span, chinese, zone, document_words("zh_CN"))  # one language: no English words of its own
     zh = "".join(page.extract_text() for page in PdfReader(chinese).pages)
-    # The report's own words; an alert's explanation is printed as the evaluation recorded it (English).
     for english in ("Order health", "Anomalies", "Each day against", "exception tags", "Delivery time", "Week",
-                    "Parcels", "on-time rate ·"):
+                    "Parcels", "on-time rate ·", "of the excess", "comes from", "station"):
         assert english not in zh, english
     assert "订单健康周报" in zh and "每周异常单标签前五" in zh and "件数" in zh
+    # The alerts' explanations, worded from the words the evaluation kept: Chinese in a Chinese report,
+    # both in the bilingual one.
+    zh_lines, both_lines = " ".join(zh.split()), " ".join(text.split())  # lines wrap anywhere
+    assert "扫描错误率超出部分的" in zh_lines and "来自工位 HZ-1-BENCH-3" in zh_lines
+    assert "来自店铺 拼多多 家居店" in zh_lines
+    assert "扫描错误率超出部分的" in both_lines and "of the excess scan error rate comes from station" in both_lines
     with pytest.raises(HealthError, match="2026-W49"):
         period("weekly", "last week", incident_day)
     assert period("monthly", "2026-11", incident_day).last.day == 30
+
+
+def test_an_alert_opened_before_its_words_were_kept_is_reported_as_recorded(
+        seeded: tuple[ServerDb, dict[str, str]], tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from app.documents.words import document_words
+    from server.health.report import period, write_report
+
+    sdb, incidents = seeded
+    zone = ZoneInfo("Asia/Shanghai")
+    hour = parse_iso(incidents["refunds"]) - timedelta(hours=3)
+    with sdb.connection(), sdb.write():  # as migration 15 leaves an older alert: its English, no words
+        sdb.execute('INSERT INTO "health_alert" ("warehouse", "indicator", "slice", "hour", "explanation", '
+                    '"opened_at", "recovered_at") VALUES (?, ?, ?, ?, ?, ?, ?)',
+                    ("HZ-OLD", "void_rate", "", iso(hour), "61% of the excess void rate comes from carrier SF",
+                     iso(hour), iso(hour)))
+    out = tmp_path / "old.pdf"
+    write_report(sdb, "HZ-OLD", period("weekly", None, hour.astimezone(zone).date() + timedelta(days=7)), out, zone,
+                 document_words("zh_CN"))
+    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "作废率" in text and "61% of the excess void rate" in text
