@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from pypdf import PdfReader
 
-from app.cases import RULE_TITLE, open_case
+from app.cases import RULE_TITLE, open_case, transition
 from app.clock import FakeClock
 from app.documents.manifest import write_manifest
 from app.documents.words import BOTH, DocumentWords, document_words
@@ -126,14 +126,16 @@ def test_a_chinese_pack_words_scans_and_cases_in_chinese(
     a code or data (PACK_CODES)."""
     rule = RuleBook().defaults.get("address_hold_words")
     assert rule is not None
-    open_case(demo_store, clock, dedupe_key=f"address_hold_words:{ORDER}", tag=rule.tag, rule_id=rule.id,
-              severity=rule.severity, route=rule.route, sop=rule.sop,
-              title=Phrase(RULE_TITLE, {"subject": ORDER, "title": Phrase(rule.title)}),
-              order=Order.get(Order.order_id == ORDER))
+    case = open_case(demo_store, clock, dedupe_key=f"address_hold_words:{ORDER}", tag=rule.tag, rule_id=rule.id,
+                     severity=rule.severity, route=rule.route, sop=rule.sop,
+                     title=Phrase(RULE_TITLE, {"subject": ORDER, "title": Phrase(rule.title)}),
+                     order=Order.get(Order.order_id == ORDER))
+    assert case is not None
+    transition(demo_store, clock, case.id, "acknowledged", "李强")
     clock.advance(hours=100)
     zh = pack(demo_store, clock, settings, tmp_path / "zh.pdf", "zh_CN")
     for words in ("错误商品：Ceramic mug 350 ml 陶瓷杯 不在此订单中", f"订单 {ORDER}：请扫描 3 件商品",
-                  "商品已齐，请称重", "本地单号池", f"{ORDER}：地址含代收/驿站/暂存", "地址风险"):
+                  "商品已齐，请称重", "本地单号池", f"{ORDER}：地址含代收/驿站/暂存", "地址风险", "已确认"):
         assert words in zh, words
     for english in ("WRONG ITEM", "item(s)", "put the parcel on the scale", "Printing label", "pickup point",
                     "address_risk"):

@@ -22,7 +22,7 @@ from app.evidence.layout import (
 from app.evidence.model import DocumentContext, EvidenceItem
 from app.evidence.sections.audit import chain_line, rows_line
 from app.evidence.sections.tracking import sla_colour
-from app.terms import CASE_TAGS, PLATFORMS
+from app.terms import CASE_STATES, CASE_TAGS, PLATFORMS
 from app.waybills import carrier_label
 
 
@@ -92,8 +92,8 @@ def cases_section(item: EvidenceItem, ctx: DocumentContext, when: LocalTime) -> 
     head = ("#", _("Tag"), _("Severity"), _("State"), _("Title"), _("Opened at"))
     rows: list[list[Any]] = [[para(h, s.head) for h in head]]
     rows += [[para(c.id, s.tiny), para(_(CASE_TAGS.get(c.tag, c.tag)), s.tiny), para(_(c.severity), s.tiny),
-              para(_(c.state), s.tiny), para(_(c.title) + (f"\n{c.note}" if c.note else ""), s.tiny),
-              para(when(c.opened_at), s.tiny)]
+              para(_(CASE_STATES.get(c.state, c.state)), s.tiny),
+              para(_(c.title) + (f"\n{c.note}" if c.note else ""), s.tiny), para(when(c.opened_at), s.tiny)]
              for c in cases]
     widths = [10 * MM, 26 * MM, 18 * MM, 22 * MM, 77 * MM, 27 * MM]
     return [title, grid(rows, widths)]
