@@ -119,7 +119,8 @@ def cmd_waybills_status(args: argparse.Namespace) -> int:
                           "`packbench waybills import FILE --carrier CODE`")))
     else:
         for carrier, (free, used) in summary.items():
-            print(f"{carrier:<6} free {free:>7}  used {used:>7}  (warn below {limits.for_carrier(carrier)})")
+            print(cli_text(N_("{carrier:<6} free {free:>7}  used {used:>7}  (warn below {threshold})"), carrier=carrier,
+                           free=free, used=used, threshold=limits.for_carrier(carrier)))
     for warning in warnings:
         print(f"WARNING {warning.text(config.language)}", file=sys.stderr)
     return 0
@@ -144,13 +145,16 @@ def cmd_passport_verify(args: argparse.Namespace) -> int:
         print("packbench: " + cli_text(REJECTED, reason=elsewhere), file=sys.stderr)
         return EXIT_PASSPORT_REJECTED
     own = load_station_public_key(directory)
-    signer = "this station" if own is not None and key_id(own) == fields.key_id else "trusted key"
+    mine = own is not None and key_id(own) == fields.key_id
+    signer = "this station" if mine else "trusted key"  # a code in the JSON
     data = {**fields.as_json(), "signed_by": signer}
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:
         local = fields.issued_at.astimezone(ZoneInfo(_config(args).timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
-        print(f"passport {fields.passport_id}: genuine, signed by {signer} (key {fields.key_id.hex()})")
+        print(cli_text(N_("passport {passport}: genuine, signed by this station (key {key})") if mine else
+                       N_("passport {passport}: genuine, signed by trusted key (key {key})"),
+                       passport=fields.passport_id, key=fields.key_id.hex()))
         for name in ("station", "order_id", "carrier", "tracking_no"):
             print(f"  {name:<12} {data[name]}")
         print(f"  {'issued_at':<12} {data['issued_at']} ({local})")
@@ -161,7 +165,8 @@ def cmd_passport_key(args: argparse.Namespace) -> int:
     from app.keys import key_id, load_or_create_station_key, private_key_path, public_pem
 
     key = load_or_create_station_key(data_dir(args))
-    print(f"key id {key_id(key.public_key()).hex()}  (private key: {private_key_path(data_dir(args))})")
+    print(cli_text(N_("key id {key}  (private key: {path})"), key=key_id(key.public_key()).hex(),
+                   path=private_key_path(data_dir(args))))
     print(public_pem(key.public_key()).decode("ascii"), end="")
     return 0
 

@@ -86,7 +86,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 def _progress(report: PushReport) -> None:
     if sys.stderr.isatty():
-        print(f"\rpushing: {report.sent} events sent", end="", file=sys.stderr, flush=True)
+        print("\r" + cli_text(N_("pushing: {count} events sent"), count=report.sent), end="", file=sys.stderr,
+              flush=True)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -162,8 +163,14 @@ def _show_state(as_json: bool, server: str | None, station_id: str | None) -> in
                           "outbox_depth": depth, "oldest_unsent_at": oldest.isoformat() if oldest else None,
                           "rejected": rejected}))
         return 0
-    print(f"server: {server or 'not enrolled'}" + (f" (station {station_id})" if station_id else ""))
-    print(f"outbox: {depth} event(s) unsent, oldest {_age(oldest)}; {rejected} refused by the server")
+    if server is None:
+        print(cli_text(N_("server: not enrolled")))
+    elif station_id:
+        print(cli_text(N_("server: {server} (station {station})"), server=server, station=station_id))
+    else:
+        print(cli_text(N_("server: {server}"), server=server))
+    print(cli_text(N_("outbox: {count} event(s) unsent, oldest {age}; {refused} refused by the server"), count=depth,
+                   age=_age(oldest), refused=rejected))
     return 0
 
 
@@ -174,7 +181,8 @@ def _show_rejected(as_json: bool) -> int:
                            "reason": e.reason, "payload": e.payload} for e in events], ensure_ascii=False))
         return 0
     if not events:
-        print("no refused events")
+        print(cli_text(N_("no refused events")))
     for e in events:
-        print(f"#{e.seq}  {e.created_at}  {e.kind}  {e.event_id}\n    refused: {e.reason}")
+        refused = cli_text(N_("refused: {reason}"), reason=e.reason)
+        print(f"#{e.seq}  {e.created_at}  {e.kind}  {e.event_id}\n    {refused}")
     return 0
