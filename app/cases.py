@@ -72,7 +72,8 @@ def open_case(store: Store, clock: Clock, *, dedupe_key: str, tag: str, rule_id:
     `title` and `sop`: English msgids (a title with its fields, a Phrase), or words of a site's own that
     the catalog does not know, shown as written."""
     if severity not in SEVERITIES:
-        raise CaseError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+        raise CaseError(N_("severity must be one of {severities}, not {given!r}"), severities=", ".join(SEVERITIES),
+                        given=severity)
     now = clock.now()
     title = title if isinstance(title, Phrase) else Phrase(title)
     words = dump_words(title)
@@ -120,7 +121,7 @@ def transition(store: Store, clock: Clock, case_id: int, state: str, actor: str,
     allowed: dict[str, tuple[str, ...]] = {CaseState.ACKNOWLEDGED: (CaseState.OPEN,),
                                            CaseState.RESOLVED: LIVE_CASE_STATES}
     if state not in allowed:
-        raise CaseError(f"unknown case state {state!r}")
+        raise CaseError(N_("unknown case state {state!r}"), state=state)
     if state == CaseState.RESOLVED and not note.strip():
         raise CaseError(N_("resolving a case needs a note"))
     now = clock.now()

@@ -27,7 +27,7 @@ from app.audit import record_fact
 from app.barcodes import CARRIER_PATTERNS, BarcodeError, Kind, interpret
 from app.clock import Clock, iso, parse_iso
 from app.errors import PackBenchError
-from app.i18n import ENGLISH, N_, Phrase, plain
+from app.i18n import ENGLISH, N_, Phrase, Words, plain
 from app.labels import mask_phone
 from app.pack.outcomes import Level, Message, message_text
 from app.store import Store
@@ -66,8 +66,8 @@ REFUSALS = frozenset(event for event, message in MESSAGES.items() if message.lev
 class HandoverError(PackBenchError):
     """The batch cannot do that (closed, empty, unknown carrier); one line for the person at the bench."""
 
-    def __init__(self, message: str, intercepted: tuple[HandoverOutcome, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Words, intercepted: tuple[HandoverOutcome, ...] = (), **values: Any) -> None:
+        super().__init__(message, **values)
         self.intercepted = intercepted
 
 
@@ -178,7 +178,8 @@ class HandoverService:
         """A new batch for the carrier, or this station's batch for it that was never closed."""
         code = carrier.strip().upper()
         if code not in CARRIER_PATTERNS:
-            raise HandoverError(f"unknown carrier {carrier!r}; known: {', '.join(CARRIER_PATTERNS)}")
+            raise HandoverError(N_("unknown carrier {code!r}; known: {known}"), code=carrier,
+                                known=", ".join(CARRIER_PATTERNS))
         now = self.clock.now()
         with self.store.atomic():
             row = Handover.get_or_none((Handover.station == self.station) & (Handover.carrier == code)
@@ -212,13 +213,13 @@ class HandoverService:
     def _row(self, batch_id: str) -> Handover:
         row = Handover.get_or_none(Handover.batch_id == batch_id)
         if row is None:
-            raise HandoverError(f"no handover batch {batch_id}")
+            raise HandoverError(N_("no handover batch {batch}"), batch=batch_id)
         return row  # type: ignore[no-any-return]
 
     def _open_row(self, batch: Batch) -> Handover:
         row = self._row(batch.batch_id)
         if row.state != HandoverState.OPEN:
-            raise HandoverError(f"handover batch {row.batch_id} is closed; open a new one")
+            raise HandoverError(N_("handover batch {batch} is closed; open a new one"), batch=row.batch_id)
         return row
 
     # ----- scanning -----
@@ -346,7 +347,8 @@ class HandoverService:
                     "tracking_nos": sorted(item.tracking_no for item in items),
                 })
         if not items:
-            raise HandoverError(f"batch {row.batch_id} has no parcels to hand over; it stays open", intercepted)
+            raise HandoverError(N_("batch {batch} has no parcels to hand over; it stays open"), intercepted,
+                                batch=row.batch_id)
         return self.manifest(batch.batch_id, intercepted)
 
     def _drop_stopped(self, row: Handover, now: datetime) -> tuple[HandoverOutcome, ...]:
