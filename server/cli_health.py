@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from app.clock import SystemClock, iso, parse_iso
+from app.i18n import N_
 from server.config import ServerConfig
 from server.health.indicators import DIMENSIONS
 from server.health.state import HealthError
@@ -31,7 +32,7 @@ def _hour(text: str | None) -> datetime | None:
     try:
         return parse_iso(text if "T" in text else text.replace(" ", "T")).replace(minute=0, second=0, microsecond=0)
     except ValueError as exc:
-        raise HealthError(f"--hour must be an ISO time like 2026-12-04T06:00Z, not {text!r}") from exc
+        raise HealthError(N_("--hour must be an ISO time like 2026-12-04T06:00Z, not {text!r}"), text=text) from exc
 
 
 def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
@@ -39,9 +40,9 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.health.state import NewAlert
 
     if not args.warehouse:
-        raise HealthError("--warehouse is required")
+        raise HealthError(N_("--warehouse is required"))
     if not 1 <= args.weeks <= 26:
-        raise HealthError(f"--weeks must be 1 to 26, not {args.weeks}")
+        raise HealthError(N_("--weeks must be 1 to 26, not {weeks}"), weeks=args.weeks)
     clock = SystemClock()
     with migrated(config.database) as sdb:
         notify: Callable[[NewAlert], str] | None = None
@@ -90,7 +91,7 @@ def cmd_health_threshold(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.health.state import set_threshold
 
     if (args.max is None) == (args.min is None):
-        raise HealthError("give exactly one of --max or --min")
+        raise HealthError(N_("give exactly one of --max or --min"))
     op, limit = ("max", args.max) if args.max is not None else ("min", args.min)
     with migrated(config.database) as sdb:
         set_threshold(sdb, SystemClock(), args.warehouse, args.indicator, op, limit, CLI_ACTOR)
@@ -103,7 +104,7 @@ def cmd_demo_seed(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.health.seed import seed_history
 
     if not 1 <= args.days <= 400:
-        raise HealthError(f"--days must be 1 to 400, not {args.days}")
+        raise HealthError(N_("--days must be 1 to 400, not {days}"), days=args.days)
     with migrated(config.database) as sdb:
         made = seed_history(sdb, args.warehouse, args.days, SystemClock().now(), seed=args.seed)
     print(f"{args.warehouse}: {made.orders:,} orders, {made.parcels:,} parcels, {made.tracking:,} tracking events "
@@ -118,7 +119,7 @@ def cmd_report(args: argparse.Namespace, config: ServerConfig) -> int:
 
     out = Path(args.output)
     if not out.parent.is_dir():
-        raise HealthError(f"{out.parent} is not a folder: the report goes into an existing one")
+        raise HealthError(N_("{folder} is not a folder: the report goes into an existing one"), folder=out.parent)
     span = period(args.kind, args.period, SystemClock().now().astimezone(config.zone).date())
     with migrated(config.database) as sdb:
         pages = write_report(sdb, args.warehouse, span, out, config.zone)

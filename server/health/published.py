@@ -22,7 +22,7 @@ from pathlib import Path
 
 from app.clock import Clock, iso
 from app.documents.words import BILINGUAL_WORDS
-from app.i18n import Phrase
+from app.i18n import N_, Phrase
 from server.alerts.channels import ATTACHMENT, Message
 from server.alerts.store import raise_alert
 from server.config import ServerConfig
@@ -32,7 +32,7 @@ from server.health.report import SUBJECT, TITLES, Period, period, write_report
 KINDS = ("weekly", "monthly")
 SOURCE = "report"
 REPORTS_DIR = "reports"
-_KIND_ZH = {"weekly": "周报", "monthly": "月报"}
+ANNOUNCED = N_("{report} of {warehouse} for {first_day} to {last_day}, {pages} pages:")
 
 
 @dataclass(frozen=True)
@@ -104,14 +104,13 @@ def publish(sdb: ServerDb, config: ServerConfig, clock: Clock, warehouse: str, s
 
 
 def message(report: Published, link: str, path: Path) -> Message:
-    zh = _KIND_ZH[report.kind]
-    words = Phrase(SUBJECT, {"warehouse": report.warehouse, "report": Phrase(TITLES[report.kind]),
-                             "period": report.period})
+    title = Phrase(TITLES[report.kind])
+    words = Phrase(SUBJECT, {"warehouse": report.warehouse, "report": title, "period": report.period})
+    announced = Phrase(ANNOUNCED, {"report": title, "warehouse": report.warehouse, "first_day": report.first_day,
+                                   "last_day": report.last_day, "pages": report.pages})
+    said = BILINGUAL_WORDS(announced, sep="\n\n")  # Chinese then English: one text for every reader
     return Message(
-        subject=BILINGUAL_WORDS(words, sep=" / "), words=words,
-        text=(f"{report.warehouse} 订单健康{zh}（{report.first_day} 至 {report.last_day}），共 {report.pages} 页：\n\n"
-              f"The {report.kind} order-health report of {report.warehouse} for {report.first_day} to "
-              f"{report.last_day}, {report.pages} pages:\n\n{link}"),
+        subject=BILINGUAL_WORDS(words, sep=" / "), words=words, text=f"{said}\n\n{link}",
         data={"source": SOURCE, "warehouse": report.warehouse, "kind": report.kind, "period": report.period,
               "report_id": report.id, "sha256": report.sha256, ATTACHMENT: str(path)})
 

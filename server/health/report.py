@@ -77,7 +77,8 @@ def period(kind: str, text: str | None, today: date) -> Period:
     except ValueError:
         pass
     example = "2026-W49" if kind == "weekly" else "2026-11"
-    raise HealthError(f"--period for a {kind} report looks like {example}, not {text!r}")
+    raise HealthError(N_("--period for a {kind} report looks like {example}, not {text!r}"), kind=kind,
+                      example=example, text=text)
 
 
 def _day_window(day: date, zone: ZoneInfo) -> tuple[str, str]:

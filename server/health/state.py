@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.clock import Clock, iso
+from app.errors import BadValue
+from app.i18n import N_
 from app.stored_words import dump_words
 from server.db import ServerDb
 from server.health.evaluate import Explanation, Reading
@@ -23,8 +25,13 @@ from server.health.indicators import BY_NAME
 MAX_SILENCE_HOURS = 24 * 31
 
 
-class HealthError(ValueError):
-    """A health command was given something it cannot use; the message says what."""
+class HealthError(BadValue):
+    """A health command was given something it cannot use; the message (a msgid and its values) says
+    what, in the CLI's language (app.errors.report)."""
+
+
+def unknown_indicator(name: str) -> HealthError:
+    return HealthError(N_("unknown indicator {indicator!r} (known: {known})"), indicator=name, known=", ".join(BY_NAME))
 
 
 @dataclass(frozen=True)
@@ -40,11 +47,12 @@ class Silence:
 def silence(sdb: ServerDb, clock: Clock, warehouse: str, hours: float, reason: str, actor: str,
             indicator: str = "") -> Silence:
     if indicator and indicator not in BY_NAME:
-        raise HealthError(f"unknown indicator {indicator!r} (known: {', '.join(BY_NAME)})")
+        raise unknown_indicator(indicator)
     if not 0 < hours <= MAX_SILENCE_HOURS:
-        raise HealthError(f"--hours must be more than 0 and at most {MAX_SILENCE_HOURS}, not {hours:g}")
+        raise HealthError(N_("--hours must be more than 0 and at most {most}, not {hours:g}"), most=MAX_SILENCE_HOURS,
+                          hours=hours)
     if not reason.strip():
-        raise HealthError("a silence needs a --reason (e.g. the campaign's name)")
+        raise HealthError(N_("a silence needs a --reason (e.g. the campaign's name)"))
     from server.console.audit import record  # here: the console package imports this module's page
 
     now = clock.now()
@@ -75,9 +83,9 @@ def silenced_names(silences: Sequence[Silence]) -> set[str]:
 def set_threshold(sdb: ServerDb, clock: Clock, warehouse: str, indicator: str, op: str, limit: float,
                   actor: str) -> None:
     if indicator not in BY_NAME:
-        raise HealthError(f"unknown indicator {indicator!r} (known: {', '.join(BY_NAME)})")
+        raise unknown_indicator(indicator)
     if op not in ("max", "min"):
-        raise HealthError("a threshold is --max or --min")
+        raise HealthError(N_("a threshold is --max or --min"))
     from server.console.audit import record
     with sdb.connection(), sdb.write():
         sdb.execute('DELETE FROM "health_threshold" WHERE "warehouse" = ? AND "indicator" = ?', (warehouse, indicator))

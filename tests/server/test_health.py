@@ -133,11 +133,16 @@ def test_the_cli_prints_json_with_the_fields_and_one_line_errors(tmp_path: Path,
     assert "until" in capsys.readouterr().out
     assert main(["server", "health", "--warehouse", "WH-CLI", "--json", "--data-dir", data_dir]) == 0
     assert all(r["silenced"] for r in json.loads(capsys.readouterr().out))
-    assert main(["server", "health", "--warehouse", "WH-CLI", "--hour", "yesterday", "--data-dir", data_dir]) == 1
+    assert main(["server", "health", "--warehouse", "WH-CLI", "--hour", "yesterday", "--data-dir", data_dir]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--hour must be an ISO time" in err
-    assert main(["server", "health", "--warehouse", "WH-CLI", "--weeks", "0", "--data-dir", data_dir]) == 1
+    assert main(["server", "health", "--warehouse", "WH-CLI", "--weeks", "0", "--data-dir", data_dir]) == 2
     assert "--weeks must be 1 to 26" in capsys.readouterr().err
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")  # the CLI's language: the environment's, as gettext reads it
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["server", "health", "--warehouse", "WH-CLI", "--weeks", "0", "--data-dir", data_dir]) == 2
+    assert "--weeks 须为 1 到 26，而不是 0" in capsys.readouterr().err
 
 
 def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb, dict[str, str]],
