@@ -7,11 +7,17 @@ either side of that hour in each week (12 points instead of 4: they do not follo
 the way counts do). Few points, and a flat history has a MAD of 0, so σ never drops below the noise
 the hour's own volume implies: √max(p(1−p)n, 1)/n for a rate (binomial, at least one fact),
 √max(baseline, 1) for a count (Poisson), 20 % of the baseline (at least 15 min) for a p90 duration.
+The baseline is itself a median of k noisy points (its variance about π/2 · σ²/k), so σ is widened
+by √(1 + π/2k): ×1.18 for 4 points, ×1.06 for 12 — without it a quiet hour's ordinary dip below a
+median that happened to be high was flagged (docs/architecture.md §11.5).
 A value is flagged when it lies more than 2σ from the baseline in the indicator's bad direction, its
-hour had at least `min_volume` facts, at least two baseline hours did too, and (rates and counts) it
-is at least `MIN_EXCESS` facts beyond what the baseline expects — one extra reprint in a quiet hour is
-not an anomaly; or when it breaks a threshold set for that indicator (`health_threshold`). A silence window
-(`health_silence`) keeps the reading computed and shown, marked silenced: it only stops alerts.
+hour had at least `min_volume` facts, at least two baseline hours did too, and (rates and counts) its
+bad facts are at least `MIN_EXCESS` beyond what the baseline expects — one extra reprint in a quiet
+hour is not an anomaly — and no likelier by chance than 2σ is (`TAIL`) under a Poisson law with the
+baseline's expectation: the normal σ understates the tail when few facts are expected (7 reprints
+where 3.3 are expected is 2.05σ, yet happens one hour in twenty). Or it is flagged when it breaks a
+threshold set for that indicator (`health_threshold`). A silence window (`health_silence`) keeps the
+reading computed and shown, marked silenced: it only stops alerts.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ MAD_TO_SIGMA = 1.4826
 SIGMAS = 2.0
 MIN_BASELINE_WEEKS = 2
 MIN_EXCESS = 3  # facts beyond the baseline's expectation before a rate or count is flagged
+TAIL = 0.5 * math.erfc(SIGMAS / math.sqrt(2))  # how rare 2σ is under a normal law: 2.3 %, one-sided
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,8 @@ def baseline_of(indicator: Indicator, now: Measure, history: list[Measure]) -> t
         return None, None
     baseline = statistics.median(usable)
     mad = statistics.median(abs(v - baseline) for v in usable)
-    return baseline, max(MAD_TO_SIGMA * mad, noise_floor(indicator, baseline, now.volume))
+    spread = max(MAD_TO_SIGMA * mad, noise_floor(indicator, baseline, now.volume))
+    return baseline, spread * math.sqrt(1 + math.pi / (2 * len(usable)))  # the median's own noise too
 
 
 def verdict(indicator: Indicator, hour: datetime, dimension: str, slice_: str, value: float | None, volume: int,
@@ -177,10 +185,24 @@ def verdict(indicator: Indicator, hour: datetime, dimension: str, slice_: str, v
 
 
 def _enough_excess(indicator: Indicator, value: float, baseline: float, volume: int) -> bool:
+    """Rates and counts: enough bad facts beyond the baseline's expectation, and as unlikely as 2σ."""
     if indicator.kind == "duration":
         return True
-    facts = abs(value - baseline) * (volume if indicator.kind == "rate" else 1)
-    return facts >= MIN_EXCESS - 1e-9
+    scale = volume if indicator.kind == "rate" else 1
+    seen, expected = value * scale, baseline * scale
+    if abs(seen - expected) < MIN_EXCESS - 1e-9:
+        return False
+    if indicator.kind == "rate" and indicator.worse == "lower":  # the bad facts are the others (late parcels)
+        seen, expected = scale - seen, scale - expected
+    fewer = indicator.kind == "count" and indicator.worse == "lower"  # orders in: too few is bad
+    # at least one fact expected, as the noise floor has it: a history of zeros does not make one impossible
+    return poisson_tail(round(seen), max(expected, 1.0), fewer) <= TAIL
+
+
+def poisson_tail(seen: int, mean: float, fewer: bool) -> float:
+    """The chance of `seen` or more facts (or, `fewer`, `seen` or fewer) under a Poisson law of `mean` > 0."""
+    below = sum(math.exp(k * math.log(mean) - mean - math.lgamma(k + 1)) for k in range(max(seen + fewer, 0)))
+    return min(below, 1.0) if fewer else max(1.0 - below, 0.0)
 
 
 def _breaks(value: float, threshold: tuple[str, float]) -> bool:

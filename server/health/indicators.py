@@ -134,9 +134,13 @@ def _outcome(outcome: str) -> str:
         "{where}", f" AND e.\"payload\" LIKE '%\"outcome\":\"{outcome}\"%'")
 
 
+# A p90 of fewer parcels is the hour's one or two slowest: judged from 20 up, it no longer flags a
+# station's quiet hour for one slow parcel.
+P90_VOLUME = 20
+
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("orders_in", N_("orders in"), "count", "orders", "lower", 20, ORDERS_IN, BY_ORDER),
-    Indicator("paid_to_packed_p90", N_("paid → packed p90"), "duration", "h", "higher", 10,
+    Indicator("paid_to_packed_p90", N_("paid → packed p90"), "duration", "h", "higher", P90_VOLUME,
               PARCELS_PACKED.replace("{num}", HOURS), _pick(BY_PARCEL, "station", "shop", "carrier")),
     Indicator("on_time_rate", N_("on-time rate"), "rate", "%", "lower", 10,
               PARCELS_PACKED.replace("{num}", ON_TIME), _pick(BY_PARCEL, "station", "shop", "carrier")),
@@ -150,14 +154,14 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("intercept_rate", N_("intercept / refund after pack"), "rate", "%", "higher", 10,
               PARCELS_PACKED.replace("{num}", "CASE WHEN o.\"status\" IN ('cancelled', 'refunded') THEN 1 ELSE 0 END"),
               _pick(BY_PARCEL, "shop", "station", "carrier")),
-    Indicator("handover_delay_p90", N_("packed → handed over p90"), "duration", "h", "higher", 10,
+    Indicator("handover_delay_p90", N_("packed → handed over p90"), "duration", "h", "higher", P90_VOLUME,
               HANDED_OVER.replace("{num}", '(julianday(p."handed_over_at") - julianday(p."packed_at")) * 24'),
               _pick(BY_PARCEL, "station", "carrier")),
-    Indicator("pickup_delay_p90", N_("handed over → picked up p90"), "duration", "h", "higher", 10,
+    Indicator("pickup_delay_p90", N_("handed over → picked up p90"), "duration", "h", "higher", P90_VOLUME,
               PICKED_UP, _pick(BY_PARCEL, "carrier", "province", "station")),
     Indicator("not_collected", N_("handed over, not collected (6–48 h)"), "count", "parcels", "higher", 3,
               NOT_COLLECTED, _pick(BY_PARCEL, "carrier", "station")),
-    Indicator("delivery_time_p90", N_("handed over → delivered p90"), "duration", "h", "higher", 10,
+    Indicator("delivery_time_p90", N_("handed over → delivered p90"), "duration", "h", "higher", P90_VOLUME,
               DELIVERED, _pick(BY_PARCEL, "carrier", "province")),
     Indicator("weight_mismatches", N_("weight mismatches"), "count", "scans", "higher", 3,
               _outcome("weight_mismatch"), BY_SCAN),
