@@ -259,5 +259,5 @@ def open_scanner(spec: DeviceSpec | str, clock: Clock | None = None) -> Scanner:
     if spec.scheme == "sim":
         return SimulatedScanner(clock=clock)
     if spec.scheme == "wedge":
-        raise SpecError("a keyboard-wedge scanner is read by the station window, not by a driver")
-    raise SpecError(f"{spec}: no scanner driver for scheme {spec.scheme!r}")
+        raise SpecError(N_("a keyboard-wedge scanner is read by the station window, not by a driver"))
+    raise SpecError(N_("{spec}: no scanner driver for scheme {scheme!r}"), spec=str(spec), scheme=spec.scheme)

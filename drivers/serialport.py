@@ -28,6 +28,7 @@ import serial
 
 from app.devices import DeviceState
 from app.errors import DeviceError
+from app.i18n import N_
 from drivers.spec import DeviceSpec, SpecError, parse_spec
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def terminators_for(suffix: str) -> bytes:
     try:
         return SUFFIXES[suffix.lower()]
     except KeyError:
-        raise SpecError(f"unknown suffix {suffix!r}; expected one of {', '.join(SUFFIXES)}") from None
+        raise SpecError(N_("unknown suffix {suffix!r}; expected one of {known}"), suffix=suffix,
+                        known=", ".join(SUFFIXES)) from None
 
 
 def resolve_port(spec_or_port: DeviceSpec | str) -> tuple[str, dict[str, str]]:
@@ -73,7 +75,7 @@ def resolve_port(spec_or_port: DeviceSpec | str) -> tuple[str, dict[str, str]]:
         host, port = spec_or_port.host_port()
         return f"socket://{host}:{port}", dict(spec_or_port.options)
     if spec_or_port.scheme != "serial":
-        raise SpecError(f"{spec_or_port}: a serial device needs a serial: or tcp: spec")
+        raise SpecError(N_("{spec}: a serial device needs a serial: or tcp: spec"), spec=str(spec_or_port))
     return spec_or_port.target, dict(spec_or_port.options)
 
 
@@ -240,7 +242,7 @@ class SerialLineReader:
         key = os.path.realpath(self.port)
         with _claimed_lock:
             if key in _claimed:
-                raise PortBusyError(f"{self.port} already has a reader in this process")
+                raise PortBusyError(N_("{port} already has a reader in this process"), port=self.port)
             _claimed.add(key)
         self._claim_key = key
 

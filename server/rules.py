@@ -13,7 +13,8 @@ import hashlib
 from pathlib import Path
 
 from app.clock import Clock, iso
-from app.errors import InputError
+from app.errors import InputError, os_problem
+from app.i18n import N_
 from app.rules import RuleBook, RuleFileError
 from protocol import RuleSetOut
 from server.db import ServerDb
@@ -40,11 +41,11 @@ def set_rules(sdb: ServerDb, path: Path, clock: Clock) -> tuple[int, bool]:
         content = Path(path).read_bytes().decode("utf-8-sig")
         RuleBook().prepare(content, source=Path(path).name, version=1)  # the server numbers versions itself
     except OSError as exc:
-        raise RulesError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise RulesError(N_("{path}: cannot read ({problem})"), path=path, problem=os_problem(exc)) from exc
     except UnicodeDecodeError as exc:
-        raise RulesError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        raise RulesError(N_("{path}: not UTF-8 text ({problem})"), path=path, problem=exc.reason) from exc
     except RuleFileError as exc:
-        raise RulesError(f"{path}: {exc}") from exc
+        raise RulesError(N_("{path}: {problem}"), path=path, problem=exc.words) from exc
     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
     with sdb.connection(), sdb.write():
         head = RuleSet.select().order_by(RuleSet.version.desc()).first()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.clock import Clock, iso
+from app.errors import BadValue
+from app.i18n import N_, Phrase
 from app.waybills import normalise_carrier
 from server.auth import check_warehouse
 from server.db import ServerDb
@@ -30,11 +32,12 @@ class Warehouse:
 
 
 def _text(name: str, value: str) -> str:
+    """`value` with its spaces tidied; `name` is the field's msgid, for the error."""
     value = " ".join(value.split())
     if not value:
-        raise ValueError(f"{name} must not be empty")
+        raise BadValue(N_("{field} must not be empty"), field=Phrase(name))
     if len(value) > MAX_TEXT:
-        raise ValueError(f"{name} is longer than {MAX_TEXT} characters")
+        raise BadValue(N_("{field} is longer than {most} characters"), field=Phrase(name), most=MAX_TEXT)
     return value
 
 
@@ -43,11 +46,11 @@ def set_warehouse(sdb: ServerDb, code: str, carrier: str, sender_name: str, send
     check_warehouse(code)
     carrier = normalise_carrier(carrier)
     company(carrier)  # a carrier Kuaidi100 cannot order for is refused here, not at the first order
-    phone = _text("sender phone", sender_phone)
+    phone = _text(N_("sender phone"), sender_phone)
     if sum(ch.isdigit() for ch in phone) < 7 or any(not (ch.isdigit() or ch in "+- ") for ch in phone):
-        raise ValueError(f"sender phone {sender_phone!r} is not a phone number")
-    row = Warehouse(code, carrier, _text("sender name", sender_name), phone, _text("sender address", sender_address),
-                    " ".join(sender_company.split())[:MAX_TEXT])
+        raise BadValue(N_("sender phone {phone!r} is not a phone number"), phone=sender_phone)
+    row = Warehouse(code, carrier, _text(N_("sender name"), sender_name), phone,
+                    _text(N_("sender address"), sender_address), " ".join(sender_company.split())[:MAX_TEXT])
     with sdb.connection(), sdb.write():
         sdb.execute('INSERT INTO "warehouse" ("code", "carrier", "sender_name", "sender_phone", "sender_address", '
                     '"sender_company", "updated_at") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("code") DO UPDATE SET '
