@@ -16,14 +16,24 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.cli import cli_text
 from app.clock import SystemClock, iso, parse_iso
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from server.config import ServerConfig
 from server.health.indicators import DIMENSIONS
 from server.health.state import HealthError
 from server.migrations import migrated
 
 CLI_ACTOR = "cli"
+# A reading's reason as the CLI says it; "2σ" is a symbol, a threshold's "max 5" its option and value.
+REASONS = {"too few facts": N_("too few facts"), "no baseline yet": N_("no baseline yet")}
+THRESHOLD = "threshold "
+
+
+def _reason(why: str) -> str:
+    if why.startswith(THRESHOLD):
+        return cli_text(N_("threshold {limit}"), limit=why.removeprefix(THRESHOLD))
+    return cli_text(REASONS.get(why, why))
 
 
 def _hour(text: str | None) -> datetime | None:
@@ -56,24 +66,28 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
             from server.alerts.store import deliver_due
 
             sent, failed = deliver_due(sdb, clock, config.alert_channels)  # the rest retry on the schedule
-            print(f"{len(alerts)} new alert(s): {sent} deliveries sent, {failed} failed (retried by the server)",
-                  file=sys.stderr)
+            print(cli_text(N_("{count} new alert(s): {sent} deliveries sent, {failed} failed (retried by the server)"),
+                           count=len(alerts), sent=sent, failed=failed), file=sys.stderr)
     base = config.public_url or f"http://127.0.0.1:{8700}"
     if args.json:
         print(json.dumps([r.as_json(base, args.warehouse) for r in readings], ensure_ascii=False))
         return 0
     hour = readings[0].hour if readings else _hour(args.hour)
-    print(f"order health of {args.warehouse}, hour starting {iso(hour) if hour else '?'} (UTC), "
-          f"against the same hour of the previous {args.weeks} weeks")
+    print(cli_text(N_("order health of {warehouse}, hour starting {hour} (UTC), against the same hour of the "
+                      "previous {weeks} weeks"), warehouse=args.warehouse, hour=iso(hour) if hour else "?",
+                   weeks=args.weeks))
+    marks = {(True, True): cli_text(N_("SILENCED")), (True, False): cli_text(N_("FLAGGED")), (False, False): ""}
+    width = max(len(mark) for mark in marks.values()) + 1
     for r in readings:
-        mark = "SILENCED " if r.silenced and r.flagged else ("FLAGGED  " if r.flagged else "         ")
-        z = "" if r.z is None else f" z={r.z:+.1f}"
-        where = f" [{r.key}]" if r.key else ""
-        print(f"{mark}{r.indicator.name}{where}: {r.shown(r.value)} (n={r.volume}) baseline {r.shown(r.baseline)}"
-              f" ± {r.shown(r.sigma)}{z}{' — ' + r.why if r.why else ''}")
+        # The indicator's code and its slice as --indicator and --by take them.
+        print(marks[(r.flagged, r.silenced and r.flagged)].ljust(width) + cli_text(
+            N_("{indicator}{where}: {value} (n={volume}) baseline {baseline} ± {sigma}{z}{why}"),
+            indicator=r.indicator.name, where=f" [{r.key}]" if r.key else "", value=r.shown(r.value), volume=r.volume,
+            baseline=r.shown(r.baseline), sigma=r.shown(r.sigma), z="" if r.z is None else f" z={r.z:+.1f}",
+            why=f" — {_reason(r.why)}" if r.why else ""))
     for alert in alerts:
-        print(f"alert sent: {alert.reading.indicator.name} {alert.reading.key} "
-              f"{alert.explanation.words.plain() if alert.explanation else ''}")
+        print(cli_text(N_("alert sent: {indicator} {slice} {explanation}"), indicator=alert.reading.indicator.name,
+                       slice=alert.reading.key, explanation=alert.explanation.words if alert.explanation else ""))
     return 0
 
 
@@ -82,8 +96,9 @@ def cmd_health_silence(args: argparse.Namespace, config: ServerConfig) -> int:
 
     with migrated(config.database) as sdb:
         made = silence(sdb, SystemClock(), args.warehouse, args.hours, args.reason, CLI_ACTOR, args.indicator or "")
-    print(f"silenced {made.indicator or 'every indicator'} of {args.warehouse} until {made.ends_at}: "
-          f"still computed and shown, no alerts ({made.reason})")
+    print(cli_text(N_("silenced {indicator} of {warehouse} until {until}: still computed and shown, no alerts "
+                      "({reason})"), indicator=made.indicator or Phrase(N_("every indicator")),
+                   warehouse=args.warehouse, until=made.ends_at, reason=made.reason))
     return 0
 
 
@@ -95,8 +110,10 @@ def cmd_health_threshold(args: argparse.Namespace, config: ServerConfig) -> int:
     op, limit = ("max", args.max) if args.max is not None else ("min", args.min)
     with migrated(config.database) as sdb:
         set_threshold(sdb, SystemClock(), args.warehouse, args.indicator, op, limit, CLI_ACTOR)
-    print(f"{args.indicator} of {args.warehouse} is flagged whenever it is {'above' if op == 'max' else 'below'} "
-          f"{limit:g} (rates as fractions: 0.05 = 5%)")
+    flagged = N_("{indicator} of {warehouse} is flagged whenever it is above {limit:g} (rates as fractions: "
+                 "0.05 = 5%)") if op == "max" else \
+        N_("{indicator} of {warehouse} is flagged whenever it is below {limit:g} (rates as fractions: 0.05 = 5%)")
+    print(cli_text(flagged, indicator=args.indicator, warehouse=args.warehouse, limit=limit))
     return 0
 
 
@@ -107,15 +124,17 @@ def cmd_demo_seed(args: argparse.Namespace, config: ServerConfig) -> int:
         raise HealthError(N_("--days must be 1 to 400, not {days}"), days=args.days)
     with migrated(config.database) as sdb:
         made = seed_history(sdb, args.warehouse, args.days, SystemClock().now(), seed=args.seed)
-    print(f"{args.warehouse}: {made.orders:,} orders, {made.parcels:,} parcels, {made.tracking:,} tracking events "
-          f"over {args.days} days; incidents planted at {', '.join(f'{k} {v}' for k, v in made.incidents.items())}")
+    print(cli_text(N_("{warehouse}: {orders:,} orders, {parcels:,} parcels, {tracking:,} tracking events over {days} "
+                      "days; incidents planted at {incidents}"), warehouse=args.warehouse, orders=made.orders,
+                   parcels=made.parcels, tracking=made.tracking, days=args.days,
+                   incidents=", ".join(f"{k} {v}" for k, v in made.incidents.items())))
     return 0
 
 
 def cmd_report(args: argparse.Namespace, config: ServerConfig) -> int:
     from pathlib import Path
 
-    from server.health.report import period, write_report
+    from server.health.report import TITLES, period, write_report
 
     out = Path(args.output)
     if not out.parent.is_dir():
@@ -123,38 +142,40 @@ def cmd_report(args: argparse.Namespace, config: ServerConfig) -> int:
     span = period(args.kind, args.period, SystemClock().now().astimezone(config.zone).date())
     with migrated(config.database) as sdb:
         pages = write_report(sdb, args.warehouse, span, out, config.zone)
-    print(f"{args.kind} order-health report of {args.warehouse} for {span.label} written to {out} ({pages} pages)")
+    print(cli_text(N_("{report} of {warehouse} for {period} written to {path} ({pages} pages)"),
+                   report=Phrase(TITLES[args.kind]), warehouse=args.warehouse, period=span.label, path=out,
+                   pages=pages))
     return 0
 
 
 def register(actions: Any, action: Callable[..., argparse.ArgumentParser]) -> None:
     """Add `health` (with `silence`, `threshold`) and `demo seed` to `packbench server`."""
-    h = action("health", cmd_health, "order-health indicators against their baseline (2σ), with alerts")
-    h.add_argument("--warehouse", help="the warehouse to evaluate")
-    h.add_argument("--json", action="store_true", help="a JSON list of readings")
-    h.add_argument("--notify", action="store_true", help="alert newly flagged indicators (once until recovered)")
-    h.add_argument("--hour", help="the hour to evaluate (default: the last complete hour), e.g. 2026-12-04T06:00Z")
-    h.add_argument("--by", choices=DIMENSIONS, help="slice every indicator by this dimension")
-    h.add_argument("--weeks", type=int, default=4, help="baseline weeks (default 4)")
+    h = action("health", cmd_health, N_("order-health indicators against their baseline (2σ), with alerts"))
+    h.add_argument("--warehouse", help=N_("the warehouse to evaluate"))
+    h.add_argument("--json", action="store_true", help=N_("a JSON list of readings"))
+    h.add_argument("--notify", action="store_true", help=N_("alert newly flagged indicators (once until recovered)"))
+    h.add_argument("--hour", help=N_("the hour to evaluate (default: the last complete hour), e.g. 2026-12-04T06:00Z"))
+    h.add_argument("--by", choices=DIMENSIONS, help=N_("slice every indicator by this dimension"))
+    h.add_argument("--weeks", type=int, default=4, help=N_("baseline weeks (default 4)"))
     sub = h.add_subparsers(dest="health_action", metavar="ACTION")
-    s = action("silence", cmd_health_silence, "no alerts for a while (a campaign): still computed and shown", sub)
+    s = action("silence", cmd_health_silence, N_("no alerts for a while (a campaign): still computed and shown"), sub)
     s.add_argument("--warehouse", required=True)
     s.add_argument("--hours", type=float, required=True)
     s.add_argument("--reason", required=True)
-    s.add_argument("--indicator", help="one indicator (default: all)")
-    t = action("threshold", cmd_health_threshold, "flag an indicator beyond a fixed limit, besides 2σ", sub)
+    s.add_argument("--indicator", help=N_("one indicator (default: all)"))
+    t = action("threshold", cmd_health_threshold, N_("flag an indicator beyond a fixed limit, besides 2σ"), sub)
     t.add_argument("--warehouse", required=True)
     t.add_argument("--indicator", required=True)
     t.add_argument("--max", type=float)
     t.add_argument("--min", type=float)
-    r = action("report", cmd_report, "the weekly or monthly order-health report (PDF)")
+    r = action("report", cmd_report, N_("the weekly or monthly order-health report (PDF)"))
     r.add_argument("kind", choices=("weekly", "monthly"))
     r.add_argument("--warehouse", required=True)
-    r.add_argument("--period", help="2026-W49 (weekly) or 2026-11 (monthly); default: the last complete one")
-    r.add_argument("-o", "--output", required=True, help="the PDF to write")
-    d = actions.add_parser("demo", help="demo data for the console, health page and reports")
+    r.add_argument("--period", help=N_("2026-W49 (weekly) or 2026-11 (monthly); default: the last complete one"))
+    r.add_argument("-o", "--output", required=True, help=N_("the PDF to write"))
+    d = actions.add_parser("demo", help=N_("demo data for the console, health page and reports"))
     seeds = d.add_subparsers(dest="demo_action", metavar="ACTION", required=True)
-    a = action("seed", cmd_demo_seed, "fill a realistic, seeded order history with a few planted incidents", seeds)
+    a = action("seed", cmd_demo_seed, N_("fill a realistic, seeded order history with a few planted incidents"), seeds)
     a.add_argument("--warehouse", required=True)
     a.add_argument("--days", type=int, default=35)
-    a.add_argument("--seed", type=int, default=7, help="the random seed (the same seed, the same history)")
+    a.add_argument("--seed", type=int, default=7, help=N_("the random seed (the same seed, the same history)"))

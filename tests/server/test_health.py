@@ -133,6 +133,12 @@ def test_the_cli_prints_json_with_the_fields_and_one_line_errors(tmp_path: Path,
         monkeypatch.delenv(name, raising=False)
     assert main(["server", "health", "--warehouse", "WH-CLI", "--weeks", "0", "--data-dir", data_dir]) == 2
     assert "--weeks 须为 1 到 26，而不是 0" in capsys.readouterr().err
+    assert main(["server", "health", "--warehouse", "WH-CLI", "--data-dir", data_dir]) == 0
+    said = capsys.readouterr().out
+    assert "WH-CLI 的订单健康" in said and "基线" in said and "baseline" not in said
+    with pytest.raises(SystemExit):
+        main(["server", "health", "--help"])
+    assert "要评估的仓库" in capsys.readouterr().out
 
 
 def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb, dict[str, str]],
