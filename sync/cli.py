@@ -127,7 +127,7 @@ def _print_round(report: RoundReport, as_json: bool) -> int:
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
-        print(report.summary())
+        print(report.summary(environment_language()))
         for feed in report.pull.feeds.values():
             if feed.intercepts:
                 print(cli_text(N_("{count} INTERCEPT case(s) opened: orders cancelled or refunded after packing"),

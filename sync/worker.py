@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from app.backoff import Backoff
 from app.clock import Clock
+from app.i18n import ENGLISH, LIST_SEPARATOR, N_, render, translator
 from app.store import Store
 from app.worker import Chore, Worker
 from protocol import RuleSetOut
@@ -94,13 +95,19 @@ class RoundReport:
     def error(self) -> SyncError | None:
         return self.errors[0] if self.errors else None
 
-    def summary(self) -> str:
+    def summary(self, lang: str = ENGLISH) -> str:
+        """One line: what moved, in `lang` (the rule set's outcome as app.rules words it)."""
         p = self.push
-        return (f"pushed {p.sent} (accepted {p.accepted}, known {p.known}, rejected {p.rejected}), "
-                f"pulled orders {self.pull.items('orders')}, products {self.pull.items('products')}, "
-                f"tracking {self.pull.items('tracking')}; outbox depth {self.outbox_depth}"
-                + (f"; {self.rules.summary()}" if self.rules and self.rules.outcome != "unchanged" else "")
-                + "".join(f"; {carrier} pool +{n} from the server" for carrier, n in self.topped_up.items()))
+        parts = [render(N_("pushed {sent} (accepted {accepted}, known {known}, rejected {rejected}), pulled orders "
+                           "{orders}, products {products}, tracking {tracking}; outbox depth {depth}"), lang,
+                        {"sent": p.sent, "accepted": p.accepted, "known": p.known, "rejected": p.rejected,
+                         "orders": self.pull.items("orders"), "products": self.pull.items("products"),
+                         "tracking": self.pull.items("tracking"), "depth": self.outbox_depth})]
+        if self.rules and self.rules.outcome != "unchanged":
+            parts.append(self.rules.summary())
+        parts += [render(N_("{carrier} pool +{count} from the server"), lang, {"carrier": carrier, "count": n})
+                  for carrier, n in self.topped_up.items()]
+        return translator(lang).gettext(LIST_SEPARATOR).join(parts)
 
     def as_dict(self) -> dict[str, object]:
         p = self.push
