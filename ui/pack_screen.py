@@ -37,7 +37,7 @@ from ui.qt import (
 )
 from ui.resources import ui_font
 from ui.view_model import BenchView, next_step, shown
-from ui.widgets import LEVEL_COLOURS, DeviceChip, ElidedBanner, Panel, PlainLabel, plain_tip
+from ui.widgets import LEVEL_COLOURS, DeviceChip, ElidedBanner, FittedLine, Panel, PlainLabel, plain_tip
 
 RECENT_LIMIT = 50
 NEXT_STEP_PX = 28
@@ -61,9 +61,7 @@ class PackScreen(QWidget):
 
         self.operator = PlainLabel()
         self.operator.setFont(ui_font(24, bold=True))
-        self.order = PlainLabel()
-        self.order.setFont(ui_font(22, bold=True))
-        self.order.setMinimumWidth(1)  # a long order header is cut, never widens the window
+        self.order = FittedLine(22, 14)
         self.chips = {name: DeviceChip(name, lang) for name in ("scanner", "scale", "printer")}
         self.banner = ElidedBanner()
         self.next_step = PlainLabel()

@@ -146,13 +146,52 @@ class ElidedBanner(Banner):
     def _fit(self) -> None:
         width = max(self.contentsRect().width(), 1)  # inside the style sheet's padding
         line = " ".join(self.message.split())  # a message's own line breaks become spaces
-        font = ui_font(self.px, bold=True)
-        for px in range(self.px, READABLE_PX - 1, -2):
-            font = ui_font(px, bold=True)
-            if QFontMetrics(font).horizontalAdvance(line) <= width:
-                break
+        font = fitting_font(line, width, self.px, READABLE_PX)
         self.setFont(font)
         QLabel.setText(self, "\n".join(broken(line, font, width, self.LINES)))
+
+
+class FittedLine(QLabel):
+    """One bold line that is set smaller when it does not fit its width (down to `smallest` px), and
+    cut with "…" only below that — a header never widens the window nor loses its end on a 1024-pixel
+    screen. `text()` is the whole line, also the tooltip."""
+
+    def __init__(self, px: int, smallest: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.px, self.smallest = px, smallest
+        self.line = ""
+        self.setFont(ui_font(px, bold=True))
+        self.setMinimumWidth(1)
+        self.setFixedHeight(QFontMetrics(self.font()).height())  # a smaller font never shifts the screen
+
+    def setText(self, text: str) -> None:
+        self.line = text
+        self.setToolTip(plain_tip(text) if text else "")
+        self._fit()
+
+    def text(self) -> str:  # the line, not the cut form painted
+        return self.line
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = max(self.contentsRect().width(), 1)
+        font = fitting_font(self.line, width, self.px, self.smallest)
+        self.setFont(font)
+        QLabel.setText(self, QFontMetrics(font).elidedText(self.line, Qt.TextElideMode.ElideRight, width))
+
+
+def fitting_font(line: str, width: int, px: int, smallest: int) -> QFont:
+    """The largest bold font from `px` down to `smallest` (in steps of 2 px) in which `line` fits `width`."""
+    font = ui_font(px, bold=True)
+    for size in range(px, smallest - 1, -2):
+        font = ui_font(size, bold=True)
+        if QFontMetrics(font).horizontalAdvance(line) <= width:
+            break
+    return font
 
 
 def broken(text: str, font: QFont, width: int, lines: int) -> list[str]:
