@@ -3,7 +3,8 @@
 The key is warehouse|shop|day|kind (kind: packed, handed_over, carrier — see
 `server.console.reconcile`), so each deviation of each shop and day alerts once until it changes
 (`server.alerts.store.raise_alert`). The message is Chinese then English and names the warehouse,
-shop, day, the counts, the deviation and a link to the console's reconciliation of that day; its
+shop, day, the counts, the deviation and a link to the console's reconciliation of that day, each
+line a catalog phrase worded in both languages as the health alerts are (docs/i18n.md, Alerts); its
 subject is kept as words too (`Message.words`), so the console's Alerts page words it in each user's
 language.
 """
@@ -17,17 +18,22 @@ from urllib.parse import urlencode
 from app.clock import Clock
 from app.documents.words import BILINGUAL_WORDS
 from app.i18n import N_, Phrase
+from app.terms import named
 from server.alerts.channels import Message
 from server.alerts.store import Raised, raise_alert
 from server.config import ServerConfig
-from server.console.reconcile import Row, rows
+from server.console.reconcile import KINDS, Row, rows
 from server.db import ServerDb
 
-KIND_WORDS = {"packed": ("平台订单 → 已打包", "platform orders → packed"),
-              "handed_over": ("已打包 → 已交接", "packed → handed over"),
-              "carrier": ("已交接 → 已揽收", "handed over → carrier accepted")}
 SUBJECT = N_("Reconciliation deviation {value}% — {warehouse} {shop} {day}")
 NOT_ON_PLATFORM = N_("(not on the platform)")
+WHERE = N_("Warehouse {warehouse} · shop {shop} · day {day}")
+DEVIATION = N_("Deviation {kind}: {value}% (threshold {threshold}%)")
+COUNTS = N_("Platform orders {orders} · cancelled {cancelled} · packed {packed} · handed over {handed_over} · "
+            "carrier accepted {accepted}")
+GAPS = N_("Not packed {not_packed} · not handed over {not_handed_over} · not accepted {not_accepted}")
+OPEN = N_("Open in the console")
+NO_LINK = N_("(public_url is not configured: no console link)")
 LOCK_KEY = 0x5042_5243  # "PBRC": the reconciliation job's PostgreSQL advisory lock
 
 
@@ -44,27 +50,27 @@ def link(config: ServerConfig, warehouse: str, day: date) -> str:
 
 
 def message(config: ServerConfig, warehouse: str, row: Row, kind: str, value: float) -> Message:
-    zh, en = KIND_WORDS[kind]
-    shop = row.shop or "(平台无此订单 not on the platform)"
     url = link(config, warehouse, row.day)
+    shop = row.shop or Phrase(NOT_ON_PLATFORM)
     words = Phrase(SUBJECT, {"value": f"{value:.2f}", "warehouse": warehouse, "day": row.day.isoformat(),
-                             "shop": row.shop or Phrase(NOT_ON_PLATFORM)})
+                             "shop": shop})
     subject = BILINGUAL_WORDS(words)  # channels: one text for every reader, Chinese then English
-    text = "\n\n".join([
-        f"**仓库 Warehouse** {warehouse}  **店铺 Shop** {shop}  **日期 Day** {row.day.isoformat()}",
-        f"**偏差 Deviation** {zh} / {en}: **{value:.2f}%** (阈值 threshold {config.reconciliation_alert_pct:g}%)",
-        f"平台订单 platform orders {row.orders} · 已取消 cancelled {row.cancelled} · 已打包 packed {row.packed} · "
-        f"已交接 handed over {row.handed_over} · 已揽收 carrier accepted {row.accepted}",
-        f"未打包 not packed {row.lists.get('not_packed', 0)} · 未交接 not handed over "
-        f"{row.lists.get('packed_not_handed_over', 0)} · 未揽收 not accepted "
-        f"{row.lists.get('handed_over_not_accepted', 0)}",
-        f"[管理台查看 Open in the console]({url})" if config.public_url else "(public_url 未配置 not configured)",
-    ])
+    lines = [Phrase(WHERE, {"warehouse": warehouse, "shop": shop, "day": row.day.isoformat()}),
+             Phrase(DEVIATION, {"kind": named(KINDS, kind), "value": f"{value:.2f}",
+                                "threshold": f"{config.reconciliation_alert_pct:g}"}),
+             Phrase(COUNTS, {"orders": row.orders, "cancelled": row.cancelled, "packed": row.packed,
+                             "handed_over": row.handed_over, "accepted": row.accepted}),
+             Phrase(GAPS, {"not_packed": row.lists.get("not_packed", 0),
+                           "not_handed_over": row.lists.get("packed_not_handed_over", 0),
+                           "not_accepted": row.lists.get("handed_over_not_accepted", 0)})]
+    said = [BILINGUAL_WORDS(line, sep="\n\n") for line in lines]
+    said.append(f"[{BILINGUAL_WORDS(OPEN, sep=' / ')}]({url})" if config.public_url
+                else BILINGUAL_WORDS(NO_LINK, sep=" / "))
     data = {"warehouse": warehouse, "shop": row.shop, "day": row.day.isoformat(), "kind": kind,
             "deviation_pct": value, "threshold_pct": config.reconciliation_alert_pct, "orders": row.orders,
             "cancelled": row.cancelled, "packed": row.packed, "handed_over": row.handed_over,
             "carrier_accepted": row.accepted, "lists": row.lists}
-    return Message(subject, text, data, words)
+    return Message(subject, "\n\n".join(said), data, words)
 
 
 def check(sdb: ServerDb, config: ServerConfig, clock: Clock, warehouse: str, days: list[date]) -> Checked:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -20,16 +21,20 @@ from test_console_auth import cli
 from test_console_reconciliation import ORDERS
 
 from app.clock import FakeClock, SystemClock
+from app.i18n import Phrase
 from server.alerts.channels import AlertChannel, Message
-from server.alerts.reconciliation import check
+from server.alerts.reconciliation import check, message
 from server.alerts.schedule import Scheduler, take_lease
 from server.alerts.store import MAX_ATTEMPTS, RETRY, deliver_due
-from server.config import ServerConfigError, load_server_config
+from server.config import ServerConfig, ServerConfigError, load_server_config
+from server.console.reconcile import Row
 from server.intake import import_orders
 
 __all__ = ["close_browsers"]
 DING_SECRET = "SECtest0123456789"
 WEBHOOK_SECRET = "hook-secret"
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
 @pytest.fixture
@@ -100,7 +105,7 @@ def test_reconcile_cli_prints_rows_and_alerts_every_channel_once(
     body = ding.received[0].json
     assert body["msgtype"] == "markdown" and body["at"]["atMobiles"] == ["13800000001", "13900000002"]
     text = body["markdown"]["text"]
-    for needle in ("WH1", "Flagship", "2026-11-24", "50.00%", "平台订单 platform orders 2", "@13800000001",
+    for needle in ("WH1", "Flagship", "2026-11-24", "50.00%", "平台订单 2", "Platform orders 2", "@13800000001",
                    "https://pack.example.com/console/reconciliation?warehouse=WH1&from=2026-11-24&to=2026-11-24"):
         assert needle in text
     assert wecom.received[0].json["text"]["mentioned_mobile_list"] == ["13800000001"]
@@ -219,3 +224,27 @@ def test_bad_channel_settings_are_one_line_errors(tmp_path: Path, channel: str, 
     with pytest.raises(ServerConfigError, match=message) as caught:
         load_server_config(tmp_path, env={})
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("shop", ["Flagship", ""])
+def test_the_reconciliation_alert_is_worded_from_the_catalog_chinese_then_english(tmp_path: Path, shop: str) -> None:
+    """Each line of the alert is a catalog phrase in both languages: the Chinese lines carry no English word
+    but the warehouse and the shop (names), the English lines no Chinese, and the console keeps the subject
+    as words to show in each user's language."""
+    config = ServerConfig(data_dir=tmp_path, public_url="https://pack.example.com")
+    row = Row(shop, date(2026, 11, 24), orders=4, cancelled=1, shippable=3, packed=2, handed_over=2, accepted=1,
+              lists={"not_packed": 1, "packed_not_handed_over": 0, "handed_over_not_accepted": 1})
+    said = message(config, "WH1", row, "carrier", 50.0)
+    *lines, link = said.text.split("\n\n")
+    chinese, english = lines[0::2], lines[1::2]
+    assert len(chinese) == len(english) == 4 and all(CJK.search(line) for line in chinese)
+    assert not [w for line in chinese for w in re.findall(r"[A-Za-z]+", line) if w not in ("WH", "Flagship")]
+    assert not [line for line in english if CJK.search(line)]
+    assert "偏差 交接 → 揽收：50.00%（阈值 3%）" in chinese[1]
+    assert "Deviation handed over → carrier: 50.00% (threshold 3%)" in english[1]
+    assert chinese[2].startswith("平台订单 4 · 已取消 1") and english[2].startswith("Platform orders 4 · cancelled 1")
+    assert link == ("[在管理台查看 / Open in the console](https://pack.example.com/console/reconciliation?"
+                    "warehouse=WH1&from=2026-11-24&to=2026-11-24)")
+    assert isinstance(said.words, Phrase) and said.words.text("en").startswith("Reconciliation deviation 50.00%")
+    if not shop:  # an order the platform never listed: the missing shop is words too
+        assert "（平台无此订单）" in chinese[0] and "(not on the platform)" in english[0]
