@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -40,6 +41,12 @@ def cli_text(message: str, /, **values: Any) -> str:
     """One of the CLI's own lines (a summary, a note), a msgid marked `N_` with its values, in the
     environment's language as the reporter words errors (docs/i18n.md, "The CLI")."""
     return render(message, environment_language(), values)
+
+
+def column(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns; a Chinese character takes two (str.ljust counts one)."""
+    shown = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    return text + " " * max(0, width - shown)
 
 
 class TranslatedHelp(argparse.HelpFormatter):

@@ -5,7 +5,9 @@
     packbench exceptions resolve ID --note TEXT [--by BADGE]
 
 `list` prints one case a line (or, with --json, a list of objects): id, order id, tag, rule id,
-severity, route, state, opened at (in the station's time zone), title. `--open` keeps the live cases
+severity, route, state, opened at (in the station's time zone), title. A line names the severity,
+state and route in the CLI's language (app.terms); the JSON keeps their codes, as --severity and
+--route take them. `--open` keeps the live cases
 (open or acknowledged). `ack` and `resolve` go through `app.case_roles` (audited): with `--by BADGE`
 the badge's operator is the actor and must have the role the case is routed to; without it only a
 case anyone may work that is not critical can be changed, as "cli". A refused change or an unknown
@@ -19,27 +21,25 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.cli import CommandFactory, cli_text, data_dir, read_store, store_for, subcommand
+from app.cli import CommandFactory, cli_text, column, data_dir, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
 from app.i18n import N_, environment_language
 from app.store.states import CaseState
-from app.terms import CASE_STATES, named
+from app.terms import CASE_STATES, ROLES, SEVERITIES, named
 
-BY_HELP = ("the badge of who acts, recorded as the actor; required for critical cases and for cases routed "
+BY_HELP = N_("the badge of who acts, recorded as the actor; required for critical cases and for cases routed "
            "to supervisors or admins (then the badge must have that role)")
 
 
 def register(sub: Any, command: CommandFactory) -> None:
     """Add `exceptions` to `packbench`'s subparsers (`command` is `app.cli.build_parser`'s factory)."""
-    from app.cases import SEVERITIES
-
     p = command("exceptions", cmd_exceptions_list, N_("the exception case queue: list, acknowledge, resolve"))
     es = p.add_subparsers(dest="exceptions_action", required=True)
     ls = subcommand(es, "list", cmd_exceptions_list, N_("list exception cases, oldest first"))
     ls.add_argument("--open", action="store_true", help=N_("only live cases (open or acknowledged)"))
     ls.add_argument("--json", action="store_true")
     ls.add_argument("--tag", help=N_("only this tag, e.g. address_risk"))
-    ls.add_argument("--severity", choices=SEVERITIES)
+    ls.add_argument("--severity", choices=tuple(SEVERITIES))
     ls.add_argument("--route", help=N_("only cases routed to this role: packer, supervisor, admin"))
     ack = subcommand(es, "ack", cmd_exceptions_ack, N_("acknowledge a case: someone is on it"))
     ack.add_argument("case_id", type=int, metavar="ID")
@@ -82,11 +82,13 @@ def cmd_exceptions_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     lang = environment_language()
-    for r, case in zip(rows, cases, strict=True):  # the JSON keeps the English record; a line words the title
+    for r, case in zip(rows, cases, strict=True):  # the JSON keeps the English record and codes; a line words them
         opened = r["opened_at"][:16].replace("T", " ")
         title = case_title(case.title, detail_words(case.detail)).text(lang)
-        print(f"{r['id']:>5}  {r['severity']:<8} {r['state']:<12} {opened}  {r['order_id'] or '-':<20} "
-              f"{r['tag']:<18} {r['rule_id']:<22} {r['route']:<10} {title}")
+        severity, state, route = (named(table, r[key]).text(lang) for table, key in
+                                  ((SEVERITIES, "severity"), (CASE_STATES, "state"), (ROLES, "route")))
+        print(f"{r['id']:>5}  {column(severity, 8)} {column(state, 12)} {opened}  {r['order_id'] or '-':<20} "
+              f"{r['tag']:<18} {r['rule_id']:<22} {column(route, 14)} {title}")
     if not rows:
         print(cli_text(N_("no cases")))
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -68,11 +70,34 @@ def test_list_json_has_the_queue_fields_in_the_station_zone(data_dir: Path,
     assert rows[2]["order_id"] is None
 
 
-def test_list_text_one_line_per_case(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_text_one_line_per_case(data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_ALL", "C")
     assert run(data_dir, "list") == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
-    assert "TB2026112500002" in lines[1] and "critical" in lines[1] and "2026-11-25 10:00" in lines[1]
+    assert "TB2026112500002" in lines[1] and "Critical" in lines[1] and "2026-11-25 10:00" in lines[1]
+    assert lines[1].split()[1:3] == ["Critical", "open"] and "Administrator" in lines[1]
+
+
+def test_list_names_severity_state_and_route_in_the_clis_language(data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Chinese line shows no English word outside the codes it lists (tag, rule id, order id); the JSON keeps
+    the codes --severity and --route take."""
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    assert run(data_dir, "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[1:3] == ["严重", "待处理"] and "管理员" in lines[1]
+    assert lines[0].split()[1:3] == ["警告", "待处理"] and "主管" in lines[0]
+    named = [(fields[1], fields[2], fields[8]) for fields in (line.split() for line in lines)]
+    assert not [w for row in named for w in row if re.search(r"[A-Za-z]", w)]
+
+    def cells(text: str) -> int:  # terminal cells: a Chinese character takes two
+        return sum(2 if unicodedata.east_asian_width(c) == "W" else 1 for c in text)
+
+    titles = [cells(line[:line.index(" address_risk on ")]) if "address_risk on" in line else None for line in lines]
+    assert titles[0] is not None and titles[0] == cells(lines[1][:lines[1].index(" stock_gap on ")])
+    assert [r["severity"] for r in listed(data_dir, capsys)] == ["warning", "critical", "info"]
 
 
 def test_a_rule_case_title_is_listed_in_the_clis_language(tmp_path: Path, capsys: pytest.CaptureFixture[str],
