@@ -2,7 +2,7 @@
 keeping an hour's readings, and the console's health page, over 8 weeks of history at 10^6 orders.
 
     python bench/health_eval.py [--orders 1000000] [--weeks 8] [--scans-per-parcel 5] [--runs 5]
-                                [--requests 30] [--keep]
+                                [--requests 30] [--keep] [--false-positives]
 
 Creates the database `pb_health_bench` on 127.0.0.1:5432 (dropped first unless --keep finds it
 filled), migrates it and COPYs the demo history of `server.health.seed` (daily and weekly rhythm,
@@ -22,6 +22,12 @@ Then it times, with the machine's load printed before and after:
   view (slices evaluated and kept) apart from the later ones; and, for hours nothing was kept of,
   the page and the pickup-delay drill-down evaluated on the request.
 Targets: full evaluation < 5 s, health page p95 < 500 ms.
+
+`--false-positives` then measures the false-positive rate: on a copy of the database
+(`pb_health_asof`, dropped after), each hour of the clean week before the incidents' day is
+evaluated as the schedule evaluates it — on the history as it stood 5 minutes after the hour
+(`server.health.seed.judge_as_of`), whole and by station — and the readings flagged among those
+judged are counted, by indicator.
 """
 
 from __future__ import annotations
@@ -43,13 +49,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg2
 
-from bench._console_db import copy_rows, log_in, recreate, url_of
+from bench._console_db import ADMIN_URL, copy_rows, log_in, recreate, url_of
 
 if TYPE_CHECKING:
     from app.clock import Clock
+    from server.db import ServerDb
 
 DB = "pb_health_bench"
 URL = url_of(DB)
+AS_OF_DB = "pb_health_asof"  # the copy the false-positive pass rewinds
 WAREHOUSE = "WH1"
 MEAN_RHYTHM = 0.82  # the seed's mean hourly × weekly factor (measured): orders per hour = orders / hours / this
 
@@ -155,9 +163,7 @@ def measure(runs: int, requests: int) -> None:
     database_proxy.initialize(sdb.db)
     with sdb.connection(), sdb.write():  # every run starts with nothing kept, as after the migration
         sdb.execute('DELETE FROM "health_reading"')
-        latest = sdb.execute('SELECT MAX("packed_at") FROM "parcel"').fetchone()[0]
-    end = datetime.fromisoformat(str(latest).replace("Z", "+00:00")).replace(minute=0, second=0, microsecond=0)
-    seed_end = end + timedelta(hours=1)  # the seed's end hour: parcels are packed before it
+    seed_end = _seed_end(sdb)
     clock = FakeClock(seed_end + timedelta(minutes=5))
     incident = seed_end - timedelta(hours=6)
     last = last_complete_hour(clock)
@@ -192,6 +198,46 @@ def measure(runs: int, requests: int) -> None:
     _figures("the schedule's hourly check + keep (24 h before each page hour)", timings, "s")
     sdb.close()
     _pages(requests, clock, incident)
+
+
+def _seed_end(sdb: ServerDb) -> datetime:
+    """The seed's end hour: parcels are packed before it."""
+    with sdb.connection():
+        latest = sdb.execute('SELECT MAX("packed_at") FROM "parcel"').fetchone()[0]
+    last = datetime.fromisoformat(str(latest).replace("Z", "+00:00")).replace(minute=0, second=0, microsecond=0)
+    return last + timedelta(hours=1)
+
+
+def false_positives() -> None:
+    """Every indicator, whole and by station, over the clean week's 168 hours, each judged as the
+    schedule judges it (on a rewound copy: the bench database is kept as it is)."""
+    from collections import Counter
+
+    from server.db import open_database
+    from server.health.seed import judge_as_of
+
+    admin = psycopg2.connect(ADMIN_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{AS_OF_DB}"')
+    started = time.perf_counter()
+    admin.cursor().execute(f'CREATE DATABASE "{AS_OF_DB}" TEMPLATE "{DB}"')
+    print(f"copied {DB} to {AS_OF_DB} in {time.perf_counter() - started:.0f} s")
+    sdb = open_database(url_of(AS_OF_DB))
+    last = _seed_end(sdb) - timedelta(hours=25)  # the week before the incidents' day
+    started = time.perf_counter()
+    found = judge_as_of(sdb, WAREHOUSE, last, 24 * 7, timedelta(minutes=5))
+    sdb.close()
+    admin.cursor().execute(f'DROP DATABASE "{AS_OF_DB}"')
+    admin.close()
+    print(f"false positives, {last - timedelta(hours=24 * 7 - 1):%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC, "
+          f"each hour as of 5 min after it, whole and by station ({time.perf_counter() - started:.0f} s): "
+          f"{len(found.flagged)} flagged of {found.judged} judged = {found.rate:.2%}")
+    for (name, dimension), count in sorted(Counter((r.indicator.name, r.dimension or "whole")
+                                                   for r in found.flagged).items()):
+        print(f"    {name} ({dimension}): {count}")
+    for r in found.flagged:
+        print(f"    {r.hour:%m-%d %H:%M} {r.indicator.name} {r.key or 'whole'}: {r.shown(r.value)} "
+              f"(volume {r.volume}) against {r.shown(r.baseline)}, {r.why}, z {r.z if r.z is None else round(r.z, 1)}")
 
 
 def _pages(requests: int, clock: Clock, hour: datetime) -> None:
@@ -239,12 +285,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="reuse the loaded database")
+    parser.add_argument("--false-positives", action="store_true",
+                        help="also judge the clean week as the schedule does, on a rewound copy")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}")
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     if not args.keep:
         load(args.orders, args.weeks, args.scans_per_parcel, end)
     measure(args.runs, args.requests)
+    if args.false_positives:
+        false_positives()
     print(f"load after: {os.getloadavg()}")
 
 
