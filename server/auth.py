@@ -81,7 +81,8 @@ def token_hash(token: str) -> str:
 
 def check_warehouse(warehouse: str) -> str:
     if not WAREHOUSE_RE.fullmatch(warehouse):
-        raise BadValue(f"warehouse {warehouse!r}: use letters, digits, '_', '.', '-' (at most 64)")
+        raise BadValue(N_("warehouse {warehouse!r}: use letters, digits, '_', '.', '-' (at most 64)"),
+                       warehouse=warehouse)
     return warehouse
 
 

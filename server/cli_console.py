@@ -15,7 +15,7 @@ from typing import Any
 from app.cli import cli_text
 from app.clock import SystemClock
 from app.errors import BadValue, InputError
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from server.config import ServerConfig
 from server.console.accounts import ROLES
 from server.db import ServerDb
@@ -48,7 +48,8 @@ def cmd_user_add(args: argparse.Namespace, config: ServerConfig) -> int:
         user = add_user(sdb, args.name, args.role, args.warehouse, password, SystemClock())
         record_now(sdb, SystemClock(), "cli", "user.add", target=user.name,
                    detail=f"role {user.role}, warehouses {' '.join(user.warehouses)}")
-    print(f"user {user.name} added: {user.role} of {', '.join(user.warehouses)}")
+    print(cli_text(N_("user {name} added: {role} of {warehouses}"), name=user.name, role=Phrase(user.role),
+                   warehouses=", ".join(user.warehouses)))
     return 0
 
 
@@ -57,8 +58,13 @@ def cmd_user_list(args: argparse.Namespace, config: ServerConfig) -> int:
 
     with _database(config) as sdb:
         users = list_users(sdb)
-    for u in users:
-        state = "disabled" if u.disabled_at else ("locked until " + u.locked_until if u.locked_until else "active")
+    for u in users:  # the role stays the code --role takes; the account's state is words
+        if u.disabled_at:
+            state = cli_text(N_("disabled"))
+        elif u.locked_until:
+            state = cli_text(N_("locked until {time}"), time=u.locked_until)
+        else:
+            state = cli_text(N_("active"))
         print(f"{u.name}\t{u.role}\t{u.warehouses.replace(' ', ',')}\t{state}")
     return 0
 
@@ -70,7 +76,7 @@ def cmd_user_disable(args: argparse.Namespace, config: ServerConfig) -> int:
     with _database(config) as sdb:
         disable_user(sdb, args.name, SystemClock())
         record_now(sdb, SystemClock(), "cli", "user.disable", target=args.name)
-    print(f"user {args.name} disabled; their sessions ended")
+    print(cli_text(N_("user {name} disabled; their sessions ended"), name=args.name))
     return 0
 
 
@@ -82,7 +88,7 @@ def cmd_user_passwd(args: argparse.Namespace, config: ServerConfig) -> int:
     with _database(config) as sdb:
         set_password(sdb, args.name, password, SystemClock())
         record_now(sdb, SystemClock(), "cli", "user.passwd", target=args.name)
-    print(f"password of {args.name} changed; their sessions ended")
+    print(cli_text(N_("password of {name} changed; their sessions ended"), name=args.name))
     return 0
 
 

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.clock import Clock, iso, parse_iso
+from app.errors import BadValue
 from app.i18n import N_
 from server.auth import check_warehouse
 from server.db import ServerDb
@@ -33,8 +34,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("packbench: a name that does not exist")
 
 
-class AccountError(ValueError):
-    """A refused account change; the message says why."""
+class AccountError(BadValue):
+    """A refused account change; the message (a msgid and its values) says why, in the CLI's language."""
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,19 @@ def as_user(row: ConsoleUser) -> User:
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        raise AccountError(N_("the password must have at least {count} characters"), count=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+        raise AccountError(N_("the password must have at most {count} characters"), count=MAX_PASSWORD)
     return password
 
 
 def _check(name: str, role: str, warehouses: list[str]) -> None:
     if not NAME_RE.fullmatch(name):
-        raise AccountError(f"user name {name!r}: use letters, digits, '_', '.', '@', '-' (at most 64)")
+        raise AccountError(N_("user name {name!r}: use letters, digits, '_', '.', '@', '-' (at most 64)"), name=name)
     if role not in ROLES:
-        raise AccountError(f"role {role!r}: use one of {', '.join(ROLES)}")
+        raise AccountError(N_("role {role!r}: use one of {roles}"), role=role, roles=", ".join(ROLES))
     if not warehouses:
-        raise AccountError("name at least one --warehouse")
+        raise AccountError(N_("name at least one --warehouse"))
     for warehouse in warehouses:
         check_warehouse(warehouse)
 
@@ -87,7 +88,7 @@ def add_user(sdb: ServerDb, name: str, role: str, warehouses: list[str], passwor
     now = iso(clock.now())
     with sdb.connection(), sdb.write():
         if ConsoleUser.select().where(ConsoleUser.name == name).exists():
-            raise AccountError(f"user {name} exists already (use `user passwd` to change the password)")
+            raise AccountError(N_("user {name} exists already (use `user passwd` to change the password)"), name=name)
         row = ConsoleUser.create(name=name, role=role, warehouses=" ".join(dict.fromkeys(warehouses)),
                                  password_hash=hashed, created_at=now, updated_at=now)
     return as_user(row)
@@ -96,7 +97,7 @@ def add_user(sdb: ServerDb, name: str, role: str, warehouses: list[str], passwor
 def _existing(name: str) -> ConsoleUser:
     row: ConsoleUser | None = ConsoleUser.get_or_none(ConsoleUser.name == name)
     if row is None:
-        raise AccountError(f"no user {name!r}")
+        raise AccountError(N_("no user {name!r}"), name=name)
     return row
 
 

@@ -61,7 +61,7 @@ def test_user_cli_add_list_passwd_disable(server: Running, cli_env: str, monkeyp
 
     _stdin(monkeypatch, "s3cret-enough-pw\n")  # a second add of the name is refused, nothing changes
     assert cli(server, "user", "add", "li.na", "--role", "admin", "--warehouse", "WH1", "--password-stdin",
-                            "--data-dir", cli_env) == 1
+                            "--data-dir", cli_env) == 2  # an input error, not an unexpected one with a traceback logged
     assert "exists already" in capsys.readouterr().err
     assert cli(server, "user", "list", "--data-dir", cli_env) == 0
     assert capsys.readouterr().out.strip() == "li.na\tsupervisor\tWH1,WH2\tactive"
@@ -100,6 +100,27 @@ def test_user_add_refuses_bad_input_in_one_line(cli_env: str, monkeypatch: pytes
     assert cli(server, "user", "add", "wang", "--role", "viewer", "--warehouse", "WH1",
                             "--data-dir", cli_env) == 2  # no --password-stdin: an input error, never a prompt
     assert "--password-stdin" in capsys.readouterr().err
+
+
+def test_user_commands_speak_the_clis_language(cli_env: str, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str], server: Running) -> None:
+    """Under a Chinese locale the refusals and summaries are Chinese; names, codes and options stay as given."""
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    _stdin(monkeypatch, "short\n")
+    assert cli(server, "user", "add", "wang", "--role", "viewer", "--warehouse", "WH1", "--password-stdin",
+               "--data-dir", cli_env) == 2
+    assert capsys.readouterr().err.strip() == "packbench: 密码至少需要 10 个字符"
+    _stdin(monkeypatch, "long-enough-pw\n")
+    assert cli(server, "user", "add", "wang", "--role", "viewer", "--warehouse", "WH1", "--warehouse", "WH2",
+               "--password-stdin", "--data-dir", cli_env) == 0
+    assert capsys.readouterr().out.strip() == "已添加用户 wang：WH1, WH2 的查看者"
+    assert cli(server, "user", "disable", "wang", "--data-dir", cli_env) == 0
+    assert capsys.readouterr().out.strip() == "已停用用户 wang；其所有会话已结束"
+    assert cli(server, "user", "list", "--data-dir", cli_env) == 0
+    assert capsys.readouterr().out.strip() == "wang\tviewer\tWH1,WH2\t已停用"  # the role: the code --role takes
+    _stdin(monkeypatch, "long-enough-pw\n")
+    assert cli(server, "user", "passwd", "nobody", "--password-stdin", "--data-dir", cli_env) == 2
+    assert capsys.readouterr().err.strip() == "packbench: 没有用户 'nobody'"
 
 
 def test_no_page_without_a_session(server: Running) -> None:
