@@ -157,6 +157,12 @@ def os_problem(exc: OSError) -> Words | str:
     return Phrase(OS_ERRORS[exc.errno]) if exc.errno in OS_ERRORS else exc.strerror or str(exc)
 
 
+def os_words(exc: OSError) -> Words | str:
+    """An OSError as words for a person: the path it names, if any, and what the system said of it."""
+    problem = os_problem(exc)
+    return Phrase(N_("{path}: {problem}"), {"path": exc.filename, "problem": problem}) if exc.filename else problem
+
+
 def describe(exc: BaseException, lang: str = ENGLISH) -> tuple[str, int, bool]:
     """The one line a person is shown for `exc` in `lang`, its exit code, and whether it was
     expected (False: a bug, whose traceback belongs in the log)."""
@@ -165,10 +171,7 @@ def describe(exc: BaseException, lang: str = ENGLISH) -> tuple[str, int, bool]:
     if isinstance(exc, PackBenchError):
         return exc.text(lang), exc.exit_code, True
     if isinstance(exc, OSError):  # a path the person gave: missing, unreadable, a folder, disk full
-        problem = os_problem(exc)
-        if exc.filename:
-            problem = Phrase(N_("{path}: {problem}"), {"path": exc.filename, "problem": problem})
-        return one_line(str(localize(problem, lang))), ExitCode.FAILED, True
+        return one_line(str(localize(os_words(exc), lang))), ExitCode.FAILED, True
     if type(exc) is ValueError:
         # Checks not yet moved onto the root raise plain ValueErrors for bad values: shown as input
         # errors; the traceback is still logged in case it was a bug.

@@ -32,6 +32,7 @@ from app.handover import (
     OverdueParcel,
     reads_as_badge,
 )
+from app.i18n import N_, Phrase
 from app.station import StationRuntime
 from app.store import Store
 from app.store.states import HandoverState
@@ -40,6 +41,8 @@ from ui.qt import QObject, QTimer, Signal
 
 REFRESH_MS = 3 * 60 * 1000  # the overdue list and the pools, while the screen shows
 OVERDUE_SHOWN = 300  # rows sent to the screen; the count says how many there are in all
+# Close pressed while no batch is open (another window or the CLI closed it meanwhile).
+NO_BATCH_OPEN = N_("no handover batch is open")
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class HandoverController(QObject):
     batch = Signal(object)  # BatchView, as it is now (on activation; after a failure; None when gone)
     outcome = Signal(object, object)  # HandoverOutcome, BatchView right after it
     closed = Signal(object, str)  # Manifest, the manifest PDF written
-    failed = Signal(str, object)  # a HandoverError's one line, the parcels it intercepted (tuple)
+    failed = Signal(object, object)  # a HandoverError's words (app.i18n.Words), the parcels it intercepted (tuple)
     no_batch = Signal(str)  # a scan came before a carrier was picked
     courier_scanned = Signal(str)  # the courier's badge, scanned while the close dialog asks for it
     print_answered = Signal(bool)  # a scan while the print offer asks: CONFIRM (True, recorded) or any other
@@ -148,7 +151,7 @@ class HandoverController(QObject):
         try:
             self._batch = service.open_batch(carrier)
         except HandoverError as exc:
-            self.failed.emit(str(exc), ())
+            self.failed.emit(exc.words, ())
             return
         resumed = self._batch.resumed
         view = self._view(service)
@@ -184,21 +187,21 @@ class HandoverController(QObject):
             outcome = step(service, self._batch)
         except HandoverError as exc:
             if scanned is not None:  # the batch closed under it: the scan is still recorded, and answered
-                service.record_unbatched(scanned, str(exc))
-            self.failed.emit(str(exc), exc.intercepted)
+                service.record_unbatched(scanned, str(exc))  # the record keeps the English line
+            self.failed.emit(exc.words, exc.intercepted)
             self.batch.emit(self._view(service))
             return
         self.outcome.emit(outcome, self._view(service))
 
     def _close(self, courier: str) -> None:
         if self._batch is None:
-            self.failed.emit("no batch open", ())
+            self.failed.emit(Phrase(NO_BATCH_OPEN), ())
             return
         service = self._service()
         try:
             manifest = service.close(self._batch, courier)
         except HandoverError as exc:
-            self.failed.emit(str(exc), exc.intercepted)
+            self.failed.emit(exc.words, exc.intercepted)
             self.batch.emit(self._view(service))
             return
         self._batch = None

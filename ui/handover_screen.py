@@ -19,7 +19,7 @@ from pathlib import Path
 from app.barcodes import Command
 from app.documents.command_sheet import TITLES
 from app.handover import INTERCEPT_STATUSES, HandoverOutcome, Manifest
-from app.i18n import N_, translator
+from app.i18n import N_, Words, translator
 from app.pack.outcomes import Level
 from app.waybills import carrier_label
 from ui.dialog_shelf import on_screen
@@ -222,10 +222,11 @@ class HandoverScreen(QWidget):
         self._show(outcome.event, outcome.text(self.lang), outcome.level, intercept=outcome.event in INTERCEPTS)
         self.show_batch(view)
 
-    def show_failure(self, message: str, intercepted: tuple[HandoverOutcome, ...]) -> None:
+    def show_failure(self, words: Words, intercepted: tuple[HandoverOutcome, ...]) -> None:
+        """The controller's refusal, in the language of whoever is at the bench now."""
         for outcome in intercepted:
             self._set_aside(outcome)
-        failed = translator(self.lang).gettext("Handover: {message}").format(message=message)
+        failed = translator(self.lang).gettext("Handover: {message}").format(message=words.text(self.lang))
         texts = [o.text(self.lang) for o in intercepted] + [failed]
         self._show("failed", "\n".join(texts), Level.ERROR, intercept=bool(intercepted))
 

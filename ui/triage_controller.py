@@ -42,6 +42,7 @@ from app.cases import (
 from app.clock import Clock, parse_iso
 from app.config import StationConfig
 from app.devices import Scan
+from app.errors import os_words
 from app.evidence.collect import EvidenceError
 from app.evidence.service import EvidenceSettings, gather_evidence, safe_name, write_evidence
 from app.i18n import N_, Phrase, Words
@@ -272,7 +273,7 @@ class TriageController(QObject):
                                     settings=EvidenceSettings.from_config(self._config))
             write_evidence(batch, path)
         except (EvidenceError, OSError) as exc:
-            reason = exc.words if isinstance(exc, EvidenceError) else str(exc)
+            reason = exc.words if isinstance(exc, EvidenceError) else os_words(exc)
             self.failed.emit(Phrase(EVIDENCE_FAILED, {"order_id": order_id, "reason": reason}))
             return
         chain = batch.chain

@@ -19,6 +19,7 @@ from app.handover import HandoverOutcome
 from app.pack.outcomes import Level
 from app.store.handover_models import Handover, HandoverItem
 from app.store.models import AuditEntry, Order, ScanEvent, Shipment
+from tests.test_message_languages import foreign_latin
 from tests.ui.keys import SCANNER_MS, type_keys
 from ui.app import Station, build_station
 from ui.handover_controller import REFRESH_MS
@@ -230,6 +231,31 @@ def test_the_offer_to_print_the_manifest_is_answered_by_a_scan(qtbot: QtBot, sta
     assert opened_files == [screen.manifest_path] and str(screen.manifest_path) in screen.banner.text()
     fact = AuditEntry.select().where(AuditEntry.kind == "handover.manifest_opened").get()
     assert json.loads(fact.payload)["batch_id"] == Handover.get().batch_id
+
+
+def test_a_refusal_is_worded_in_the_benchs_language(qtbot: QtBot, station: Station) -> None:
+    """A HandoverError reaches the screen as words, not its English line: the batch closed elsewhere (the
+    CLI, another window) refuses the next scan in Chinese, and in English once the bench speaks English."""
+    bench = Bench(qtbot, station)
+    bench.pack_scan(PACKER, "login")
+    first = bench.pack(FIRST)
+    bench.switch(HANDOVER)
+    screen = bench.handover
+
+    def refused(lang: str) -> tuple[str, str]:
+        """The banner when a scan meets the batch closed elsewhere, with the bench in `lang`; the batch."""
+        screen.lang = lang
+        bench.click(screen.carriers.buttons["SF"], "opened")
+        batch_id = str(Handover.select().order_by(Handover.id.desc()).get().batch_id)
+        bench.on_runtime(lambda: Handover.update(state="closed").execute())
+        bench.handover_scan(first, "failed")
+        return screen.banner.text(), batch_id
+
+    chinese, batch_id = refused("zh_CN")
+    assert "已关闭" in chinese and batch_id in chinese
+    assert not foreign_latin(chinese, {"batch": batch_id}), chinese
+    english, batch_id = refused("en")
+    assert f"handover batch {batch_id} is closed; open a new one" in english
 
 
 @pytest.fixture
