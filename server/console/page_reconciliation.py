@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
+from app.i18n import N_
 from server.console import audit
 from server.console.exports import header, table, to_csv, to_xlsx
 from server.console.reconcile import KINDS, LISTS, Row, order_list, rows
@@ -25,7 +26,7 @@ def _days(p: Page, day_from: str | None, day_to: str | None) -> tuple[date, date
         last = date.fromisoformat(day_to) if day_to else today
         first = date.fromisoformat(day_from) if day_from else last - timedelta(days=1)
     except ValueError:
-        raise ReportError("write days as YYYY-MM-DD") from None
+        raise ReportError(N_("write days as YYYY-MM-DD")) from None
     return first, last
 
 
@@ -42,7 +43,7 @@ def reconciliation_page(p: Annotated[Page, Depends(page)], warehouse: Warehouse 
         first, last = _days(p, day_from, day_to)
         found = rows(p.svc.sdb, chosen, first, last, p.svc.config.zone)
     except ReportError as exc:
-        problem = str(exc)
+        problem = exc.text(p.lang)
     return p.render("reconciliation.html", warehouse=chosen, rows=found, first=first, last=last, problem=problem,
                     lists=LISTS, kinds=KINDS, threshold=p.svc.config.reconciliation_alert_pct,
                     keep={"from": first.isoformat(), "to": last.isoformat()})
@@ -75,7 +76,7 @@ def export(p: Annotated[Page, Depends(page)], fmt: str, warehouse: Warehouse = N
         first, last = _days(p, day_from, day_to)
         found = rows(p.svc.sdb, chosen, first, last, p.svc.config.zone)
     except ReportError as exc:
-        return p.render("error.html", status=400, reason=str(exc))
+        return p.render("error.html", status=400, reason=exc.text(p.lang))
     head, body = header(p.translator.gettext), table(found)
     name = f"reconciliation-{chosen}-{first.isoformat()}-{last.isoformat()}.{fmt}"
     audit.record_now(p.svc.sdb, p.svc.clock, p.user.name, "export", warehouse=chosen, target=name)

@@ -92,9 +92,9 @@ class Row:
 
 def check_range(day_from: date, day_to: date) -> None:
     if day_to < day_from:
-        raise ReportError("the first day is after the last day")
+        raise ReportError(N_("the first day is after the last day"))
     if (day_to - day_from).days >= MAX_DAYS:
-        raise ReportError(f"at most {MAX_DAYS} days at a time")
+        raise ReportError(N_("at most {count} days at a time"), count=MAX_DAYS)
 
 
 def _bounds(day_from: date, day_to: date, zone: ZoneInfo) -> tuple[str, str]:
@@ -102,7 +102,7 @@ def _bounds(day_from: date, day_to: date, zone: ZoneInfo) -> tuple[str, str]:
         return (iso(datetime.combine(day_from, time(), zone)),
                 iso(datetime.combine(day_to + timedelta(days=1), time(), zone)))
     except (OverflowError, ValueError):
-        raise ReportError("days out of range") from None
+        raise ReportError(N_("days out of range")) from None
 
 
 def rows(sdb: ServerDb, warehouse: str, day_from: date, day_to: date, zone: ZoneInfo) -> list[Row]:
@@ -130,7 +130,7 @@ def order_list(sdb: ServerDb, warehouse: str, day: date, shop: str, name: str, z
                limit: int = LIST_LIMIT) -> list[str]:
     """The order ids behind one count of one row (`name` one of `LISTS`), sorted, at most `limit`."""
     if name not in LISTS:
-        raise ReportError(f"unknown list {name!r}")
+        raise ReportError(N_("unknown list {name!r}"), name=name)
     if name == "packed_not_on_platform":
         start, end = _bounds(day, day, zone)
         with sdb.connection():

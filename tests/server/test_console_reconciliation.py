@@ -73,6 +73,10 @@ def test_page_marks_rows_over_the_threshold_and_drills_down(scenario: Running) -
     bad = client.get("/console/reconciliation?warehouse=WH1&from=2026-11-25&to=2026-11-01")
     assert bad.status_code == 200 and "after the last day" in bad.text
     assert "YYYY-MM-DD" in client.get("/console/reconciliation?from=yesterday").text
+    client.headers["Accept-Language"] = "zh-CN"  # the refusal in the user's language
+    bad = client.get("/console/reconciliation?warehouse=WH1&from=2026-11-25&to=2026-11-01")
+    assert "起始日期晚于结束日期" in bad.text and "after the last day" not in bad.text
+    assert "一次最多 93 天" in client.get("/console/reconciliation.csv?from=2026-01-01&to=2026-11-01").text
 
 
 def test_hostile_shop_names_are_text_in_the_page_and_the_exports(scenario: Running) -> None:
