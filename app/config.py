@@ -170,6 +170,20 @@ def load_config(data_dir: Path) -> StationConfig:
     return build(StationConfig, data, lambda _key: str(path), ConfigError)
 
 
+def station_language(data_dir: Path) -> str | None:
+    """The station's language from `station.toml` alone, for the words of an error the rest of the
+    file (or a later start-up step) caused: the default when the file or its key is missing; None
+    when the file cannot be read or names no language of ours (the caller's own language decides)."""
+    path = Path(data_dir) / CONFIG_FILENAME
+    if not path.exists():
+        return StationConfig.language
+    try:
+        language = read_toml(path, ConfigError).get("language", StationConfig.language)
+    except (OSError, ConfigError):
+        return None
+    return str(language) if language in LANGUAGES else None
+
+
 def set_setting(data_dir: Path, name: str, value: str | int | float | bool) -> Path:
     """Set one top-level setting of `station.toml`, keeping every other line (comments too) as it is;
     a value the file would refuse is refused before anything is written. A data dir without the file

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.alarms import AlarmBoard
 from app.clock import Clock, SystemClock
-from app.config import StationConfig, load_config
+from app.config import StationConfig, load_config, station_language
 from app.demo import seed_demo
 from app.devices import DeviceState, DeviceStatus, Scan
 from app.errors import report
@@ -179,7 +179,9 @@ def _run_station(data_dir: Path, demo: bool, interrupt: TerminalInterrupt) -> in
     try:
         station = build_station(data_dir, demo)
     except Exception as exc:  # the one reporter: a line on stderr and, but in a self-test, the dialog
-        return report(exc, data_dir, show=None if self_test else partial(QMessageBox.critical, None, "PackBench"))
+        # In the station's language: the packer reads the dialog, and on Windows LANG is rarely set.
+        return report(exc, data_dir, show=None if self_test else partial(QMessageBox.critical, None, "PackBench"),
+                      lang=station_language(data_dir))
     if interrupt.received:  # Ctrl-C while starting: close what was opened, never show the window
         station.close()
         print("packbench: interrupted while starting; station closed", file=sys.stderr, flush=True)
