@@ -58,3 +58,13 @@ def post_form(client: httpx.Client, page: str, action: str, data: dict[str, str]
     """POST a form of `page` with the CSRF token that page carries, as a browser would."""
     token = csrf_of(client.get(page).text)
     return client.post(action, data={**data, "csrf": token})
+
+
+def latin_words(html: str, allowed: set[str]) -> list[str]:
+    """The whole Latin words a person reads on a page (its <main>: text and tooltips, not markup) that are not
+    in `allowed` (names and codes of the data, units). Tokens with a digit, '-', '_', '.', ':', '@' or '/'
+    are ids, codes and paths (WH1-BENCH-3, p90, 2026-11-24)."""
+    main = html[html.index("<main"):html.rindex("</main>")]
+    text = unescape(re.sub(r"<[^>]*>", " ", main))
+    tokens = re.findall(r"[A-Za-z0-9_\-.:@/]+", text)
+    return [t for t in tokens if re.fullmatch(r"[A-Za-z]+", t) and t not in allowed]

@@ -4,10 +4,9 @@ Chinese and English from the catalog, another warehouse never shown, no page wit
 from __future__ import annotations
 
 import re
-from html import unescape
 
 import pytest
-from console_harness import browser, close_browsers, log_in, make_user, post_form
+from console_harness import browser, close_browsers, latin_words, log_in, make_user, post_form
 from server_harness import Running
 
 from app.clock import SystemClock, parse_iso
@@ -119,14 +118,6 @@ def test_the_page_shows_the_kept_readings_without_evaluating(server: Running, mo
 LATIN_ALLOWED = {"z", "h", "UTC", "PDF", *CARRIERS, *re.findall(r"[A-Za-z]+", " ".join(name for _, name in SHOPS))}
 
 
-def _latin_words(html: str) -> list[str]:
-    """The whole Latin words a person reads on the page (its <main>: text and tooltips, not markup)."""
-    main = html[html.index("<main"):html.rindex("</main>")]
-    text = unescape(re.sub(r"<[^>]*>", " ", main))
-    tokens = re.findall(r"[A-Za-z0-9_\-.:@/]+", text)
-    return [t for t in tokens if re.fullmatch(r"[A-Za-z]+", t) and t not in LATIN_ALLOWED]
-
-
 def test_the_chinese_health_page_shows_no_english_outside_names_codes_and_units(server: Running) -> None:
     sdb = server.services.sdb
     made = seed_history(sdb, "WH1", 30, SystemClock().now(), orders_per_hour=25)
@@ -140,7 +131,7 @@ def test_the_chinese_health_page_shows_no_english_outside_names_codes_and_units(
                                 ("pickup", "not_collected")):
         page = client.get("/console/health", params={"warehouse": "WH1", "hour": made.incidents[incident],
                                                       "indicator": indicator})
-        assert page.status_code == 200 and _latin_words(page.text) == [], incident
+        assert page.status_code == 200 and latin_words(page.text, LATIN_ALLOWED) == [], incident
         if incident == "misreads":
             assert "扫描错误率超出部分的" in page.text and "来自工位 WH1-BENCH-3" in page.text
     english = client.get("/console/health", params={"warehouse": "WH1", "hour": made.incidents["misreads"],
