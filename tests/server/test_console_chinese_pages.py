@@ -25,8 +25,8 @@ scenario = test_console_reconciliation.scenario  # fixture
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 # The product's name; the scenario's names and codes: its shops (one hostile), user, carrier, alert channel,
 # the case's tag; the language button's "English", the export formats and the health page's units (z, h).
-ALLOWED = {"PackBench", "Flagship", "Outlet", "boss", "SF", "bi", "overweight", "English", "CSV", "XLSX", "PDF", "z", "h",
-           *re.findall(r"[A-Za-z]+", HOSTILE)}
+ALLOWED = {"PackBench", "Flagship", "Outlet", "boss", "SF", "bi", "overweight", "English", "CSV", "XLSX", "PDF",
+           "z", "h", *re.findall(r"[A-Za-z]+", HOSTILE)}
 PAGES = {"today": "/console/", "reconciliation": f"/console/reconciliation?warehouse=WH1&{RANGE}",
          "range refused": "/console/reconciliation?warehouse=WH1&from=2026-11-25&to=2026-11-01",
          "day refused": "/console/reconciliation?warehouse=WH1&from=yesterday",
