@@ -129,8 +129,13 @@ def cmd_events(args: argparse.Namespace, config: ServerConfig) -> int:
                     .where((StationEvent.status == EventStatus.REJECTED) | StationEvent.note.is_null(False))
                     .order_by(StationEvent.id.desc()).limit(args.limit))
     for row in rows:
-        what = f"REJECTED {row.reason}" if row.status == EventStatus.REJECTED else f"flagged {row.note}"
-        print(f"{row.received_at}\t{row.station_id}\tseq {row.seq}\t{row.kind}\t{row.event_id}\t{what}")
+        # the reason and note are the server's English record; the kind and event id are codes
+        if row.status == EventStatus.REJECTED:
+            what = cli_text(N_("REJECTED {reason}"), reason=row.reason)
+        else:
+            what = cli_text(N_("flagged {note}"), note=row.note)
+        seq = cli_text(N_("seq {seq}"), seq=row.seq)
+        print(f"{row.received_at}\t{row.station_id}\t{seq}\t{row.kind}\t{row.event_id}\t{what}")
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from app.cli import cli_text
 from app.clock import SystemClock
 from app.errors import NotFoundError
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from server.config import ServerConfig
 from server.states import JobState
 
@@ -34,10 +34,11 @@ def cmd_warehouse_set(args: argparse.Namespace, config: ServerConfig) -> int:
     with _database(config) as sdb:
         row = set_warehouse(sdb, args.warehouse, args.carrier, args.sender_name, args.sender_phone,
                             args.sender_address, args.sender_company, SystemClock())
-    ready = "ships with Kuaidi100 e-waybills" if config.kuaidi100_ewaybills else \
-        "e-waybills start once kuaidi100_key, kuaidi100_secret and kuaidi100_partner_id are set"
-    print(f"warehouse {row.code}: {row.carrier}, sender {row.sender_name} {row.sender_phone} {row.sender_address}; "
-          f"{ready}")
+    ready = N_("ships with Kuaidi100 e-waybills") if config.kuaidi100_ewaybills else \
+        N_("e-waybills start once kuaidi100_key, kuaidi100_secret and kuaidi100_partner_id are set")
+    print(cli_text(N_("warehouse {code}: {carrier}, sender {name} {phone} {address}; {ready}"), code=row.code,
+                   carrier=row.carrier, name=row.sender_name, phone=row.sender_phone, address=row.sender_address,
+                   ready=Phrase(ready)))
     return 0
 
 
@@ -65,8 +66,8 @@ def cmd_carrier_jobs(args: argparse.Namespace, config: ServerConfig) -> int:
             return 0
         states = tuple(JobState) if args.all else (JobState.DEAD,)
         for row in jobs.listing(sdb, states, args.limit):
-            print(f"{row.updated_at}\t{row.state}\t{row.kind}\t{row.subject}\tattempts {row.attempts}\t"
-                  f"{row.last_error}")
+            attempts = cli_text(N_("attempts {count}"), count=row.attempts)  # the state and kind stay codes
+            print(f"{row.updated_at}\t{row.state}\t{row.kind}\t{row.subject}\t{attempts}\t{row.last_error}")
     return 0
 
 

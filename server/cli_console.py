@@ -96,7 +96,7 @@ def cmd_reconcile(args: argparse.Namespace, config: ServerConfig) -> int:
     import time
     from datetime import date
 
-    from server.alerts.reconciliation import check
+    from server.alerts.reconciliation import NOT_ON_PLATFORM, check
     from server.alerts.store import deliver_due, next_due
     from server.auth import check_warehouse
 
@@ -113,7 +113,7 @@ def cmd_reconcile(args: argparse.Namespace, config: ServerConfig) -> int:
         for row in result.rows:
             deviations = row.deviations()
             over = "OVER" if row.deviation > config.reconciliation_alert_pct else ""
-            values = [row.shop or "(not on the platform)", row.day.isoformat(), row.orders, row.cancelled, row.packed,
+            values = [row.shop or cli_text(NOT_ON_PLATFORM), row.day.isoformat(), row.orders, row.cancelled, row.packed,
                       row.handed_over, row.accepted, *(f"{v:.2f}" for v in deviations.values()), over]
             print("\t".join(str(v) for v in values))
         print(cli_text(N_("{alerts} new alerts; {channels} channels"), alerts=len(result.raised),

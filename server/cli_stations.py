@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from app.cli import cli_text
 from app.clock import SystemClock, iso
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from server.config import ServerConfig
 from server.migrations import migrated
 
@@ -25,9 +25,15 @@ def cmd_stations(args: argparse.Namespace, config: ServerConfig) -> int:
         print(cli_text(N_("no stations enrolled; `packbench server station-token --warehouse W` makes a token")))
     for r in rows:
         lag = "-" if r.outbox_lag_s is None else f"{r.outbox_lag_s:.0f}s"
-        revoked = f"REVOKED {r.revoked_at} ({r.revoked_reason or 'no reason given'})" if r.revoked_at else "active"
-        print(f"{r.station_id}\t{r.name}\t{r.warehouse}\tenrolled {r.enrolled_at}\tlast seen {r.last_seen_at or '-'}"
-              f"\toutbox lag {lag}\tkey {r.key_id}\t{revoked}")
+        if r.revoked_at:
+            state = cli_text(N_("REVOKED {at} ({reason})"), at=r.revoked_at,
+                             reason=r.revoked_reason or Phrase(N_("no reason given")))
+        else:
+            state = cli_text(N_("active"))
+        facts = (cli_text(N_("enrolled {at}"), at=r.enrolled_at),
+                 cli_text(N_("last seen {at}"), at=r.last_seen_at or "-"),
+                 cli_text(N_("outbox lag {lag}"), lag=lag), cli_text(N_("key {key}"), key=r.key_id), state)
+        print("\t".join((r.station_id, r.name, r.warehouse, *facts)))
     return 0
 
 

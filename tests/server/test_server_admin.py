@@ -42,7 +42,8 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) 
 
 
 def test_admin_commands_then_a_station_uses_what_they_made(server: Running, cli_env: Path, tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     d = str(cli_env)
     assert packbench_server("station-token", "--warehouse", "WH1", "--data-dir", d) == 0
     token = capsys.readouterr().out.strip()
@@ -85,6 +86,14 @@ def test_admin_commands_then_a_station_uses_what_they_made(server: Running, cli_
     assert packbench_server("events", "--data-dir", d) == 0
     listed = capsys.readouterr().out
     assert station.station_id in listed and "REJECTED unknown kind 'teleport'" in listed
+    assert packbench_server("stations", "--data-dir", d) == 0
+    assert "\tenrolled " in capsys.readouterr().out
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")  # the lines' words in the CLI's language; the record stays English
+    assert packbench_server("events", "--data-dir", d) == 0
+    assert "已拒收 unknown kind 'teleport'" in capsys.readouterr().out
+    assert packbench_server("stations", "--data-dir", d) == 0
+    line = capsys.readouterr().out.strip()
+    assert "\t注册于 " in line and "\t最近联系 " in line and line.endswith("\t正常") and "enrolled" not in line
 
 
 def test_admin_errors_are_one_line_and_exit_2(server: Running, cli_env: Path, tmp_path: Path,
@@ -195,12 +204,19 @@ def test_packbench_server_starts_uvicorn(tmp_path: Path) -> None:
         proc.wait(10)
 
 
-def test_warehouse_set_and_list(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_warehouse_set_and_list(cli_env: Path, capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
     d = str(cli_env)
     assert packbench_server("warehouse", "set", "WH1", "--sender-name", "PackBench 仓库", "--sender-phone",
                             "0755-8888 6666", "--sender-address", "深圳市南山区科技南十二路 2 号", "--carrier", "sf",
                             "--data-dir", d) == 0
     assert "warehouse WH1: SF, sender PackBench 仓库" in capsys.readouterr().out
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    assert packbench_server("warehouse", "set", "WH1", "--sender-name", "PackBench 仓库", "--sender-phone",
+                            "0755-8888 6666", "--sender-address", "深圳市南山区科技南十二路 2 号", "--carrier", "sf",
+                            "--data-dir", d) == 0
+    assert capsys.readouterr().out.startswith("仓库 WH1：SF，寄件人 PackBench 仓库")
+    monkeypatch.delenv("LC_ALL")
     assert packbench_server("warehouse", "set", "WH2", "--sender-name", "B", "--sender-phone", "13800001111",
                             "--sender-address", "杭州", "--carrier", "ZTO", "--data-dir", d) == 0
     assert packbench_server("warehouse", "set", "WH2", "--sender-name", "B2", "--sender-phone", "13800001111",
