@@ -24,9 +24,11 @@ from typing import Any
 
 from app.cases import SUPERVISOR_CALL, TITLE_WORDS, case_title
 from app.clock import Clock, iso
+from app.errors import BadValue
 from app.i18n import N_, Phrase
 from app.store.states import CaseState
 from app.stored_words import dump_words, load_words
+from app.terms import CASE_STATES, named
 from protocol import SupervisorCallOut
 from server.db import ServerDb, take_positions
 from server.models import ServerCase
@@ -44,8 +46,8 @@ MAX_WORDS = 4000  # characters of a title's phrase kept; a longer one is not a t
 STALLED_TITLE = N_("Tracking stalled {hours} h after handover: {tracking_no} (station {station})")
 
 
-class CaseError(ValueError):
-    pass
+class CaseError(BadValue):
+    """A refused change of a case: a msgid and its values, worded in the console user's language."""
 
 
 @dataclass(frozen=True)
@@ -153,15 +155,18 @@ def get(sdb: ServerDb, case_id: int, warehouses: tuple[str, ...]) -> Case | None
 def transition(sdb: ServerDb, clock: Clock, case: Case, state: str, user: str, note: str) -> None:
     """Acknowledge or resolve from the console; the owning station pulls the change."""
     if state not in (CaseState.ACKNOWLEDGED, CaseState.RESOLVED):
-        raise CaseError(f"unknown case state {state!r}")
+        raise CaseError(N_("unknown case state {state!r}"), state=state)
     if state == CaseState.RESOLVED and not note.strip():
-        raise CaseError("resolving a case needs a note")
+        raise CaseError(N_("resolving a case needs a note"))
     now = iso(clock.now())
     with sdb.connection(), sdb.write():
         current = sdb.execute(f'SELECT "state" FROM "server_case" WHERE "id" = ?{sdb.for_update()}',
                               (case.id,)).fetchone()
         if current is None or ORDER[str(current[0])] >= ORDER[state]:
-            raise CaseError(f"the case is {current[0] if current else 'gone'}; it cannot become {state}")
+            if current is None:
+                raise CaseError(N_("the case is gone"))
+            raise CaseError(N_("the case is {current}; it cannot become {state}"),
+                            current=named(CASE_STATES, str(current[0])), state=named(CASE_STATES, state))
         pos = take_positions(sdb, "case", 1)
         who = ('"acked_by" = ?, "acked_at" = ?' if state == CaseState.ACKNOWLEDGED
                else '"resolved_by" = ?, "resolved_at" = ?')

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.clock import Clock, iso, parse_iso
+from app.errors import BadValue
+from app.i18n import N_
 from server.console.audit import record
 from server.db import ServerDb
 from server.models import Station
@@ -22,8 +24,8 @@ from server.models import Station
 log = logging.getLogger("server.stations")
 
 
-class StationError(ValueError):
-    pass
+class StationError(BadValue):
+    """A refused station change (an input error): a msgid and its values, in the reader's language."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,10 @@ def revoke(sdb: ServerDb, station_id: str, reason: str, clock: Clock, actor: str
     with sdb.connection(), sdb.write():
         row = Station.get_or_none(Station.station_id == station_id)
         if row is None:
-            raise StationError(f"no station {station_id!r}; `packbench server stations` lists them")
+            raise StationError(N_("no station {station!r}; `packbench server stations` lists them"), station=station_id)
         if row.revoked_at:
-            raise StationError(f"station {station_id} was already revoked at {row.revoked_at}")
+            raise StationError(N_("station {station} was already revoked at {at}"), station=station_id,
+                               at=row.revoked_at)
         Station.update(revoked_at=iso(now), revoked_reason=reason).where(Station.id == row.id).execute()
         record(clock, who, "station.revoke", warehouse=row.warehouse, target=station_id,
                detail=f"{row.name}: {reason or 'no reason given'}")

@@ -61,7 +61,7 @@ def act(p: Annotated[Page, Depends(page)], case_id: int, action: str,
     try:
         cases.transition(p.svc.sdb, p.svc.clock, case, state, p.user.name, note)
     except cases.CaseError as exc:
-        problem = str(exc)
+        problem = exc.text(p.lang)
     else:
         audit.record_now(p.svc.sdb, p.svc.clock, p.user.name, f"case.{state}", warehouse=case.warehouse,
                          target=f"{case.station_id or 'server'}#{case.station_case or case.id}", detail=note[:500])

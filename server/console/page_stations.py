@@ -55,7 +55,7 @@ def revoke_station(p: Annotated[Page, Depends(page)], csrf: Annotated[str, Form(
     try:
         revoke(p.svc.sdb, station_id, reason.strip(), p.svc.clock, actor=p.user.name)
     except StationError as exc:
-        return _render(p, problem=str(exc))
+        return _render(p, problem=exc.text(p.lang))
     return _render(p)
 
 

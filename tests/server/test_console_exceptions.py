@@ -70,9 +70,15 @@ def test_roles_scope_and_csrf_on_case_actions(queue: Running, station: Station) 
     assert far.post(f"/console/exceptions/{first}/acknowledge",
                     data={"csrf": csrf_of(far_page)}).status_code == 404  # another warehouse's id: not found
     assert far.get("/console/exceptions?warehouse=WH1").status_code == 404
-    resolve = client.post(f"/console/exceptions/{first}/resolve", data={"csrf": csrf_of(page), "note": ""})
+    resolve = client.post(f"/console/exceptions/{first}/resolve", data={"csrf": csrf_of(page), "note": ""},
+                          headers={"Accept-Language": "zh-CN"})  # the refusal in the user's language
     assert resolve.status_code == 303 and "problem=" in resolve.headers["location"]
-    assert client.post(f"/console/exceptions/{first}/acknowledge", data={"csrf": csrf_of(page)}).status_code == 303
+    refused = client.get(resolve.headers["location"], headers={"Accept-Language": "zh-CN"})
+    assert "关闭异常需要填写备注" in refused.text and "needs a note" not in refused.text
+    acked = client.post(f"/console/exceptions/{first}/acknowledge", data={"csrf": csrf_of(page)})
+    twice = client.post(f"/console/exceptions/{first}/acknowledge", data={"csrf": csrf_of(page)})
+    assert acked.status_code == twice.status_code == 303
+    assert "acknowledged; it cannot become acknowledged" in client.get(twice.headers["location"]).text
     pulled = station.get(f"{API}/cases").json()
     assert [(i["case"], i["state"], i["actor"]) for i in pulled["items"]] == [(1, "acknowledged", "console:zhang")]
     again = station.get(f"{API}/cases", cursor=pulled["next_cursor"]).json()

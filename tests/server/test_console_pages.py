@@ -131,3 +131,7 @@ def test_an_admin_revokes_a_station_from_the_console(server: Running, station: S
     again = post_form(admin, "/console/stations", "/console/stations/revoke",
                       {"station_id": station.station_id, "reason": "twice"})
     assert again.status_code == 400 and "already revoked" in again.text
+    admin.headers["Accept-Language"] = "zh-CN"
+    again = post_form(admin, "/console/stations", "/console/stations/revoke",
+                      {"station_id": station.station_id, "reason": "twice"})
+    assert f"工位 {station.station_id} 已于 " in again.text and "already revoked" not in again.text

@@ -57,7 +57,7 @@ def test_revoke_is_immediate_audited_and_told_only_to_the_station_itself(
     assert packbench_server("stations", "--data-dir", str(cli_env)) == 0
     assert "REVOKED" in capsys.readouterr().out
     for argv in (("station", "revoke", station.station_id), ("station", "revoke", "ST-NOSUCH")):
-        assert packbench_server(*argv, "--data-dir", str(cli_env)) == 1
+        assert packbench_server(*argv, "--data-dir", str(cli_env)) == ExitCode.INPUT
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and ("already revoked" in err or "no station 'ST-NOSUCH'" in err)
 
