@@ -18,6 +18,8 @@ its own text says; only what none of these can place is "in transit".
 
 from __future__ import annotations
 
+from app.errors import BadValue
+from app.i18n import N_
 from app.waybills import normalise_carrier
 from protocol import TrackingStatus
 
@@ -55,10 +57,10 @@ TEXT_HINTS: tuple[tuple[str, TrackingStatus], ...] = (
 
 
 def company(carrier: str) -> str:
-    """Kuaidi100's code for a PackBench carrier code (`SF` → `shunfeng`); ValueError if it has none."""
+    """Kuaidi100's code for a PackBench carrier code (`SF` → `shunfeng`); BadValue if it has none."""
     code = normalise_carrier(carrier)
     if code not in COMPANIES:
-        raise ValueError(f"carrier {code} has no Kuaidi100 company code")
+        raise BadValue(N_("carrier {carrier} has no Kuaidi100 company code"), carrier=code)
     return COMPANIES[code]
 
 

@@ -23,6 +23,8 @@ from typing import Any
 import peewee as pw
 
 from app.clock import Clock, iso
+from app.errors import BadValue
+from app.i18n import N_
 from app.store.states import OrderStatus
 from server.config import ServerConfig
 from server.db import ServerDb, take_positions
@@ -93,10 +95,11 @@ def order_ewaybill(sdb: ServerDb, config: ServerConfig, api: Kuaidi100Api, order
             return None  # ordered by an earlier attempt
         sender = get_warehouse(sdb, order["warehouse"])
         if sender is None:
-            raise ValueError(f"warehouse {order['warehouse']} has no sender and carrier set")
+            raise BadValue(N_("warehouse {warehouse} has no sender and carrier set"), warehouse=order["warehouse"])
         missing = [k for k in ("receiver_name", "receiver_phone", "receiver_address") if not order[k].strip()]
         if missing:
-            raise ValueError(f"order {order_id} has no {', '.join(missing)}: the carrier needs them")
+            raise BadValue(N_("order {order} has no {fields}: the carrier needs them"), order=order_id,
+                           fields=", ".join(missing))
         cargo, weight = _cargo(sdb, order["id"])
     param = order_param(config, order, sender, cargo, weight)
     data = api.label("order", param)

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 
 from app.audit import canonical_json
 from app.clock import Clock, iso, parse_iso
+from app.errors import BadValue
+from app.i18n import N_
 from server.config import ServerConfig
 from server.db import ServerDb, chunks, placeholders
 from server.kuaidi100.api import Kuaidi100Api
@@ -64,7 +66,7 @@ def enqueue_pending(sdb: ServerDb, now: datetime) -> None:
 
 def subscribe(sdb: ServerDb, config: ServerConfig, api: Kuaidi100Api, tracking_no: str, clock: Clock) -> None:
     if not config.kuaidi100_callback or not config.kuaidi100_salt:
-        raise ValueError("set public_url and kuaidi100_salt: Kuaidi100 needs somewhere to push, and we a salt")
+        raise BadValue(N_("set public_url and kuaidi100_salt: Kuaidi100 needs somewhere to push, and we a salt"))
     with sdb.connection():
         row = sdb.execute('SELECT s."carrier", s."state", COALESCE(o."receiver_phone", \'\') FROM '
                           '"tracking_subscription" s LEFT JOIN "order" o ON o."order_id" = s."order_id" '
@@ -75,7 +77,8 @@ def subscribe(sdb: ServerDb, config: ServerConfig, api: Kuaidi100Api, tracking_n
     parameters = {"callbackurl": config.kuaidi100_callback, "salt": config.kuaidi100_salt, "resultv2": "4"}
     if carrier in NEEDS_PHONE:
         if not phone.strip():
-            raise ValueError(f"{carrier} {tracking_no}: Kuaidi100 needs the receiver's phone and the order has none")
+            raise BadValue(N_("{carrier} {tracking_no}: Kuaidi100 needs the receiver's phone and the order has none"),
+                           carrier=carrier, tracking_no=tracking_no)
         parameters["phone"] = phone.strip()
     api.subscribe(company(carrier), tracking_no, parameters)
     with sdb.connection(), sdb.write():

@@ -241,3 +241,15 @@ def test_an_abort_renews_once_then_opens_the_question(rig: Rig, tmp_path: Path) 
     assert events == [("exception", "abort", "快递100已停止跟踪 tracking stopped: 3天查询无记录")]
     feed = station.get("/api/v1/tracking").json()["items"]
     assert [(e["tracking_no"], e["carrier_status"]) for e in feed] == [(k1, "abort")]
+
+
+def test_a_carrier_refusal_is_worded_in_the_readers_language(tmp_path: Path) -> None:
+    """The job's record keeps the English line (str); a person reads it in their language."""
+    from app.errors import BadValue
+    from server.kuaidi100.subscriptions import subscribe
+
+    nothing: Any = None  # refused before the database or the API is used
+    with pytest.raises(BadValue) as refused:
+        subscribe(nothing, ServerConfig(data_dir=tmp_path), nothing, "SF1400000000000", SystemClock())
+    assert str(refused.value).startswith("set public_url and kuaidi100_salt: Kuaidi100 needs somewhere to push")
+    assert refused.value.text("zh_CN") == "请设置 public_url 和 kuaidi100_salt：快递100需要推送地址，我们需要签名盐值"
