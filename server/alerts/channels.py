@@ -38,7 +38,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic.dataclasses import dataclass as settings
 
-from app.i18n import Phrase
+from app.i18n import N_, Phrase
 from app.notify import NotifyError, dingtalk_signed_url, requests_send
 from app.settings_file import SETTINGS, NonBlank, Text, one_of
 
@@ -65,21 +65,22 @@ class AlertChannel:
         wanted = ("smtp", "smtps") if info.data.get("kind") == "email" else ("http", "https")
         url = url.strip()
         if urlsplit(url).scheme not in wanted or not urlsplit(url).hostname:
-            raise ValueError(f"an {' or '.join(s + '://' for s in wanted)} URL")
+            raise ValueError(Phrase(N_("an {first} or {second} URL"), {"first": f"{wanted[0]}://",
+                                                                       "second": f"{wanted[1]}://"}))
         return url
 
     @field_validator("secret")
     @classmethod
     def _dingtalk_signs(cls, secret: str, info: ValidationInfo) -> str:
         if info.data.get("kind") == "dingtalk" and not secret:
-            raise ValueError("the robot's 加签 secret (a dingtalk channel needs one)")
+            raise ValueError(Phrase(N_("the robot's 加签 secret (a dingtalk channel needs one)")))
         return secret
 
     @field_validator("to")
     @classmethod
     def _email_has_recipients(cls, to: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         if info.data.get("kind") == "email" and not to:
-            raise ValueError("a list of recipients (an email channel needs `to`)")
+            raise ValueError(Phrase(N_("a list of recipients (an email channel needs `to`)")))
         return to
 
 
@@ -88,7 +89,7 @@ def distinct_names(channels: tuple[AlertChannel, ...]) -> tuple[AlertChannel, ..
     names = [channel.name for channel in channels]
     twice = next((name for name in names if names.count(name) > 1), None)
     if twice is not None:
-        raise ValueError(f"tables with different names (\"{twice}\" is used twice)")
+        raise ValueError(Phrase(N_("tables with different names (\"{name}\" is used twice)"), {"name": twice}))
     return channels
 
 

@@ -226,6 +226,14 @@ def test_bad_channel_settings_are_one_line_errors(tmp_path: Path, channel: str, 
     assert "\n" not in str(caught.value)
 
 
+def test_a_bad_channel_setting_is_worded_in_the_clis_language(tmp_path: Path) -> None:
+    (tmp_path / "server.toml").write_text('[[alert_channels]]\nname = "a"\nkind = "webhook"\nurl = "ftp://x"\n',
+                                          encoding="utf-8")
+    with pytest.raises(ServerConfigError) as caught:
+        load_server_config(tmp_path, env={})
+    assert "http:// 或 https:// 开头的网址" in caught.value.text("zh_CN") and " or " not in caught.value.text("zh_CN")
+
+
 @pytest.mark.parametrize("shop", ["Flagship", ""])
 def test_the_reconciliation_alert_is_worded_from_the_catalog_chinese_then_english(tmp_path: Path, shop: str) -> None:
     """Each line of the alert is a catalog phrase in both languages: the Chinese lines carry no English word
