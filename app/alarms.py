@@ -31,8 +31,9 @@ from enum import Enum
 
 from app.clock import Clock
 from app.devices import DeviceState, DeviceStatus
-from app.i18n import N_, translator
+from app.i18n import N_, render, translator
 from app.pack.outcomes import Outcome
+from app.read_back import filled_template
 from app.store.faults import DISK_FULL
 
 
@@ -96,9 +97,15 @@ class Alarm:
         return translate_reasons(self.detail, lang)
 
 
-def translate_reasons(text: str, lang: str) -> str:
-    """A device's reasons (English message ids joined by ", ") in `lang`; words no catalog knows (an
-    OS error, a port, a path) stay as the device said them."""
+def translate_reasons(text: str, lang: str, depth: int = 2) -> str:
+    """A device's reasons in `lang`: one reason with values (a port, what the system said) read back
+    from the msgid it was filled from, its values worded in turn, or English msgids joined by ", ";
+    words no catalog knows (a library's own text) stay as the device said them."""
+    filled = filled_template(text) if depth > 0 else None
+    if filled is not None:
+        template, fields = filled
+        return render(template, lang, {name: translate_reasons(value, lang, depth - 1)
+                                       for name, value in fields.items()})
     gettext = translator(lang).gettext
     return REASON_SEPARATOR.join(gettext(part) for part in text.split(REASON_SEPARATOR))
 

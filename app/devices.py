@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.errors import DeviceError
+from app.i18n import Words
 from app.labels import Label
 
 
@@ -75,9 +76,9 @@ class PrinterError(DeviceError):
     so only a person (a REPRINT scan) may send it again.
     """
 
-    def __init__(self, reason: str, delivered: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, reason: str | Words, /, delivered: bool = False, **values: Any) -> None:
+        super().__init__(reason, **values)
+        self.reason = str(self)  # English: what the print job keeps (the screens word it again)
         self.delivered = delivered
 
 

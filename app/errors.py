@@ -140,7 +140,18 @@ OS_ERRORS = {
     errno.ENOSPC: N_("No space left on device"),
     errno.EROFS: N_("Read-only file system"),
     errno.ENAMETOOLONG: N_("File name too long"),
+    # and a device's link: a printer's socket or port (drivers/printers)
+    errno.ECONNREFUSED: N_("Connection refused"),
+    errno.ECONNRESET: N_("Connection reset by peer"),
+    errno.ETIMEDOUT: N_("Connection timed out"),
+    errno.EHOSTUNREACH: N_("No route to host"),
+    errno.ENETUNREACH: N_("Network is unreachable"),
+    errno.EPIPE: N_("Broken pipe"),
+    errno.EBUSY: N_("Device or resource busy"),
+    errno.ENODEV: N_("No such device"),
+    errno.EIO: N_("Input/output error"),
 }
+TIMED_OUT = N_("timed out")  # a socket's timeout, which has no errno
 
 
 def words_of(exc: BaseException) -> Words | str:
@@ -154,7 +165,9 @@ def words_of(exc: BaseException) -> Words | str:
 
 def os_problem(exc: OSError) -> Words | str:
     """What the system said of a path, as words for a message (its own text for a rare errno)."""
-    return Phrase(OS_ERRORS[exc.errno]) if exc.errno in OS_ERRORS else exc.strerror or str(exc)
+    if exc.errno in OS_ERRORS:
+        return Phrase(OS_ERRORS[exc.errno])
+    return Phrase(TIMED_OUT) if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
 
 
 def os_words(exc: OSError) -> Words | str:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import threading
 from pathlib import Path
 
 import pytest
 
+from app.alarms import translate_reasons
 from app.devices import PrinterError
 from app.labels import Party, print_test_label
+from app.pack.flow import DeviceReasons
 from drivers.printers.factory import open_printer, render_bytes
 from drivers.printers.printer import LanguagePrinter
 from drivers.spec import SpecError
 from tests.printer_parsers import parse_tspl
 from tests.ptypair import PtyDevice, wait_until
+from tests.test_message_languages import foreign_latin
 
 LABEL = print_test_label(Party("仓", "0571-88886666", "杭州"), "T-1")
 
@@ -117,3 +121,31 @@ def test_bad_printer_specs_say_what_is_wrong(spec: str, message: str) -> None:
 def test_darkness_goes_before_the_format() -> None:
     assert render_bytes("tcp:h:9100?lang=zpl&darkness=20", LABEL).startswith(b"~SD20^XA")
     assert render_bytes("serial:/dev/x?lang=tspl&darkness=8", LABEL).startswith(b"DENSITY 8\r\n")
+
+
+def _refused_port() -> int:
+    """A local TCP port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_printer_fault_reads_in_chinese_with_no_english_but_its_address_and_path(tmp_path: Path) -> None:
+    """What the packer reads of a failed print (the reason the job keeps, worded again on the screen, as
+    DeviceReasons does) is Chinese: the link's own words and the system's; the address, port and path stay."""
+    port = _refused_port()
+    missing = tmp_path / "gone" / "label.zpl"
+    serial_port = tmp_path / "ttyUSB9"
+    faults = []
+    for spec in (f"tcp:127.0.0.1:{port}?lang=zpl", f"file:{missing}?lang=zpl", f"serial:{serial_port}?lang=tspl"):
+        with pytest.raises(PrinterError) as caught:
+            open_printer(spec).print_label(LABEL)
+        faults.append(caught.value)
+    values = {"address": f"127.0.0.1:{port}", "folder": str(missing.parent), "port": str(serial_port)}
+    for fault in faults:
+        chinese = DeviceReasons(fault.reason).text("zh_CN")
+        assert chinese != fault.reason and not foreign_latin(chinese, values), chinese
+        assert fault.text("zh_CN") == chinese  # the CLI's line (the reporter) says the same
+    assert faults[0].reason == f"printer 127.0.0.1:{port} unreachable (Connection refused)"  # the English record
+    after = translate_reasons("paper out, print head open after the label was sent — check it", "zh_CN")
+    assert "缺纸" in after and not foreign_latin(after, {}), after

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from drivers.printers.transport import TransportError
+from app.i18n import N_
+from drivers.printers.transport import TransportError, why
 
 
 class FileTransport:
@@ -24,7 +25,7 @@ class FileTransport:
 
     def open(self) -> None:
         if not self.path.parent.exists():
-            raise TransportError(f"folder {self.path.parent} does not exist")
+            raise TransportError(N_("folder {folder} does not exist"), folder=str(self.path.parent))
 
     def write(self, data: bytes) -> None:
         target = self._next_file() if self.path.is_dir() else self.path
@@ -35,7 +36,7 @@ class FileTransport:
                 if target.is_file():
                     os.fsync(out.fileno())
         except OSError as exc:
-            raise TransportError(f"cannot write {target}: {exc.strerror}") from exc
+            raise TransportError(N_("cannot write {path}: {problem}"), path=str(target), problem=why(exc)) from exc
 
     def read(self, max_bytes: int, timeout: float) -> bytes:
         return b""

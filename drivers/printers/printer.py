@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.devices import PrinterError
+from app.i18n import N_
 from app.labels import Label
 from drivers.printers import status
 from drivers.printers.transport import Transport, TransportError
@@ -49,7 +50,7 @@ class LanguagePrinter:
             try:
                 self.transport.open()
             except TransportError as exc:
-                raise PrinterError(exc.reason) from exc
+                raise PrinterError(exc.words) from exc
             try:
                 self._job(payload)
             finally:
@@ -65,12 +66,12 @@ class LanguagePrinter:
             self.transport.write(payload)
         except TransportError as exc:
             # A ZPL/TSPL format prints only once complete (^XZ / PRINT): a cut-off job printed nothing.
-            raise PrinterError(exc.reason, delivered=exc.sent >= len(payload)) from exc
+            raise PrinterError(exc.words, delivered=exc.sent >= len(payload)) from exc
         self.last_bytes = payload
         if self.profile.check_status:
             fault = status.check(self.profile.language, self.transport, self.profile.status_timeout)
             if fault:
-                raise PrinterError(f"{fault} after the label was sent — check it", delivered=True)
+                raise PrinterError(N_("{fault} after the label was sent — check it"), delivered=True, fault=fault)
             self._ready_at = self._monotonic()
 
     def _fresh(self, ready_at: float | None) -> bool:
@@ -80,4 +81,4 @@ class LanguagePrinter:
         try:
             self.transport.close()
         except TransportError as exc:
-            raise PrinterError(exc.reason) from exc
+            raise PrinterError(exc.words) from exc

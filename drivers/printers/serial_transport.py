@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import serial
 
-from drivers.printers.transport import TransportError
+from app.i18n import N_
+from drivers.printers.transport import TransportError, why
+
+FAILED = N_("printer port {port} failed ({problem})")
 
 
 class SerialTransport:
@@ -21,7 +24,8 @@ class SerialTransport:
             self._serial = serial.serial_for_url(self.port, baudrate=self.baud, timeout=self.timeout,
                                                  write_timeout=self.timeout)
         except (serial.SerialException, OSError) as exc:
-            raise TransportError(f"printer port {self.port} not available ({exc})") from exc
+            raise TransportError(N_("printer port {port} not available ({problem})"), port=self.port,
+                                 problem=why(exc)) from exc
 
     def write(self, data: bytes) -> None:
         port = self._require()
@@ -29,7 +33,7 @@ class SerialTransport:
             port.write(data)
             port.flush()
         except (serial.SerialException, OSError) as exc:
-            raise TransportError(f"printer port {self.port} failed ({exc})") from exc
+            raise TransportError(FAILED, port=self.port, problem=why(exc)) from exc
 
     def read(self, max_bytes: int, timeout: float) -> bytes:
         port = self._require()
@@ -37,7 +41,7 @@ class SerialTransport:
         try:
             return bytes(port.read(max_bytes))
         except (serial.SerialException, OSError) as exc:
-            raise TransportError(f"printer port {self.port} failed ({exc})") from exc
+            raise TransportError(FAILED, port=self.port, problem=why(exc)) from exc
 
     def close(self) -> None:
         port, self._serial = self._serial, None
@@ -46,5 +50,5 @@ class SerialTransport:
 
     def _require(self) -> serial.Serial:
         if self._serial is None:
-            raise TransportError("printer port is not open")
+            raise TransportError(N_("the printer port is not open"))
         return self._serial

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from drivers.printers.transport import TransportError
+from app.i18n import N_
+from drivers.printers.transport import TransportError, why
 
 
 class SystemQueueTransport:
@@ -18,7 +19,7 @@ class SystemQueueTransport:
 
     def open(self) -> None:
         if shutil.which(self.command) is None:
-            raise TransportError(f"no print system: `{self.command}` (CUPS) is not installed")
+            raise TransportError(N_("no print system: {command} (CUPS) is not installed"), command=self.command)
         self._buffer.clear()
 
     def write(self, data: bytes) -> None:
@@ -35,9 +36,10 @@ class SystemQueueTransport:
         try:
             result = subprocess.run(args, input=bytes(self._buffer), capture_output=True, timeout=self.timeout)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise TransportError(f"print queue did not take the job ({exc})") from exc
+            raise TransportError(N_("the print queue did not take the job ({problem})"), problem=why(exc)) from exc
         finally:
             self._buffer.clear()
         if result.returncode != 0:
             message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise TransportError(f"print queue refused the job: {message[-1] if message else result.returncode}")
+            raise TransportError(N_("the print queue refused the job: {answer}"),
+                                 answer=message[-1] if message else result.returncode)

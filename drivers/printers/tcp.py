@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import socket
 
-from drivers.printers.transport import TransportError
+from app.i18n import N_
+from drivers.printers.transport import TransportError, why
+
+LOST = N_("connection to the printer lost ({problem})")
 
 
 class TcpTransport:
@@ -20,7 +23,8 @@ class TcpTransport:
         try:
             self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
-            raise TransportError(f"printer {self.host}:{self.port} unreachable ({_why(exc)})") from exc
+            raise TransportError(N_("printer {address} unreachable ({problem})"), address=f"{self.host}:{self.port}",
+                                 problem=why(exc)) from exc
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def write(self, data: bytes) -> None:
@@ -31,7 +35,7 @@ class TcpTransport:
             while sent < len(data):
                 sent += sock.send(view[sent:])
         except OSError as exc:
-            raise TransportError(f"connection to printer lost ({_why(exc)})", sent) from exc
+            raise TransportError(LOST, sent=sent, problem=why(exc)) from exc
 
     def read(self, max_bytes: int, timeout: float) -> bytes:
         sock = self._require()
@@ -41,9 +45,9 @@ class TcpTransport:
         except TimeoutError:
             return b""
         except OSError as exc:
-            raise TransportError(f"connection to printer lost ({_why(exc)})") from exc
+            raise TransportError(LOST, problem=why(exc)) from exc
         if not chunk:
-            raise TransportError("printer closed the connection")
+            raise TransportError(N_("the printer closed the connection"))
         return chunk
 
     def close(self) -> None:
@@ -55,9 +59,5 @@ class TcpTransport:
 
     def _require(self) -> socket.socket:
         if self._sock is None:
-            raise TransportError("printer connection is not open")
+            raise TransportError(N_("the printer connection is not open"))
         return self._sock
-
-
-def _why(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__

@@ -7,18 +7,27 @@ or rebooted between two labels costs nothing but a new connection.
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
-from app.errors import DeviceError
+from app.errors import DeviceError, os_problem
+from app.i18n import Words
 
 
 class TransportError(DeviceError):
-    """The link failed; `sent` counts the bytes that went out before it did."""
+    """The link failed: a msgid and its values, or words. `reason` is its English line — what the print job
+    keeps and the screens word again from its msgid (`app.alarms.translate_reasons`); `sent` counts the
+    bytes that went out before it failed."""
 
-    def __init__(self, reason: str, sent: int = 0) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, reason: str | Words, /, sent: int = 0, **values: Any) -> None:
+        super().__init__(reason, **values)
+        self.reason = str(self)
         self.sent = sent
+
+
+def why(exc: BaseException) -> Words | str:
+    """What the system said of a link's failure, in the catalog's words where it has them; a library's
+    own text (pyusb's, lp's) as it said it."""
+    return os_problem(exc) if isinstance(exc, OSError) else str(exc)
 
 
 class Transport(Protocol):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.printers.transport import TransportError
+from app.i18n import N_
+from drivers.printers.transport import TransportError, why
 
 
 class UsbTransport:
@@ -23,12 +24,13 @@ class UsbTransport:
         try:
             from escpos.printer import Usb
         except ImportError as exc:  # pragma: no cover - pyusb is a pinned dependency
-            raise TransportError("USB printing needs pyusb") from exc
+            raise TransportError(N_("USB printing needs pyusb")) from exc
         device = Usb(self.vendor_id, self.product_id, timeout=int(self.timeout * 1000))
         try:
             device.open()
         except Exception as exc:  # escpos raises its own DeviceNotFoundError / USBNotFoundError
-            raise TransportError(f"USB printer {self.name} not found or not accessible ({exc})") from exc
+            raise TransportError(N_("USB printer {printer} not found or not accessible ({problem})"), printer=self.name,
+                                 problem=why(exc)) from exc
         self._device = device
 
     def write(self, data: bytes) -> None:
@@ -37,7 +39,8 @@ class UsbTransport:
         except TransportError:
             raise
         except Exception as exc:  # usb.core.USBError and friends
-            raise TransportError(f"USB printer {self.name} failed ({exc})") from exc
+            raise TransportError(N_("USB printer {printer} failed ({problem})"), printer=self.name,
+                                 problem=why(exc)) from exc
 
     def read(self, max_bytes: int, timeout: float) -> bytes:
         try:
@@ -54,5 +57,5 @@ class UsbTransport:
 
     def _require(self) -> Any:
         if self._device is None:
-            raise TransportError("USB printer is not open")
+            raise TransportError(N_("the USB printer is not open"))
         return self._device
