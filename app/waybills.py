@@ -194,7 +194,7 @@ def add_numbers(store: Store, lines: Sequence[tuple[int, str]] | Iterable[str], 
     with store.atomic():  # IMMEDIATE: nobody adds or takes a number between the checks and the insert
         problems += _known_numbers(numbers)
         if problems:
-            raise _refusal(where, sorted(problems))
+            raise refusal(where, sorted(problems))
         rows = [{"carrier": code, "number": number, "state": PoolState.FREE} for _, number in numbers]
         for start in range(0, len(rows), INSERT_CHUNK):
             WaybillPool.insert_many(rows[start:start + INSERT_CHUNK]).execute()
@@ -207,7 +207,8 @@ def add_numbers(store: Store, lines: Sequence[tuple[int, str]] | Iterable[str], 
     return ImportReport(code, len(rows), free, used, where, warnings)
 
 
-def _refusal(where: str, numbered: list[tuple[int, str]]) -> WaybillImportError:
+def refusal(where: str, numbered: list[tuple[int, str]]) -> WaybillImportError:
+    """A whole file refused for its bad lines (`(line number, problem)`), the station's pool or the server's."""
     problems = [f"line {line_no}: {problem}" for line_no, problem in numbered]
     shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])  # each line's problem in English: the pool's record
     if len(problems) > MAX_PROBLEMS_SHOWN:

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from app.errors import PackBenchError
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from server.config import ServerConfig
 
 PRIVATE = 0o600
@@ -50,7 +50,7 @@ def back_up_server(config: ServerConfig, dest: Path) -> ServerBackup:
             _postgres(url, dest)
             kind = "postgresql"
         else:
-            raise BackupError(f"cannot back up a database at {urlsplit(url).scheme}://…")
+            raise BackupError(N_("cannot back up a database at {scheme}://…"), scheme=urlsplit(url).scheme)
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
@@ -82,7 +82,7 @@ def _sqlite(source: Path, dest: Path) -> None:
         finally:
             check.close()
     except sqlite3.Error as exc:
-        raise BackupError(f"SQLite backup failed: {exc}") from exc
+        raise BackupError(N_("SQLite backup failed: {problem}"), problem=exc) from exc
     if verdict != "ok":
         raise BackupError(N_("the copy does not verify: {verdict}"), verdict=verdict)
 
@@ -90,16 +90,17 @@ def _sqlite(source: Path, dest: Path) -> None:
 def _postgres(url: str, dest: Path) -> None:
     pg_dump, pg_restore = shutil.which("pg_dump"), shutil.which("pg_restore")
     if not pg_dump or not pg_restore:
-        raise BackupError("pg_dump and pg_restore are needed for a PostgreSQL backup: install the PostgreSQL "
-                          "client tools (Debian: apt-get install postgresql-client)")
+        raise BackupError(N_("pg_dump and pg_restore are needed for a PostgreSQL backup: install the PostgreSQL "
+                             "client tools (Debian: apt-get install postgresql-client)"))
     _create_private(dest)
     dump = subprocess.run([pg_dump, "--format=custom", "--no-owner", f"--file={dest}", f"--dbname={url}"],
                           capture_output=True, text=True, timeout=PG_DUMP_TIMEOUT_S)
     if dump.returncode != 0:
-        raise BackupError(f"pg_dump failed: {_first_line(dump.stderr)}")
+        raise BackupError(N_("pg_dump failed: {problem}"), problem=_first_line(dump.stderr))
     listed = subprocess.run([pg_restore, "--list", str(dest)], capture_output=True, text=True, timeout=600)
     if listed.returncode != 0 or "TABLE DATA" not in listed.stdout:
-        raise BackupError(f"the dump does not read back: {_first_line(listed.stderr) or 'no table data'}")
+        raise BackupError(N_("the dump does not read back: {problem}"),
+                          problem=_first_line(listed.stderr) or Phrase(N_("no table data")))
 
 
 def _first_line(text: str) -> str:

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from app.clock import Clock, iso
 from app.errors import PackBenchError
-from app.waybills import WaybillImportError, check_number, normalise_carrier, read_numbers
+from app.i18n import N_
+from app.waybills import WaybillImportError, check_number, normalise_carrier, read_numbers, refusal
 from server.db import ServerDb, chunks, placeholders, retrying
 
 log = logging.getLogger("server.waybills")
-MAX_PROBLEMS_SHOWN = 5
 
 
 class PoolEmpty(PackBenchError):
@@ -58,8 +58,8 @@ def import_pool(sdb: ServerDb, path: Path, carrier: str, clock: Clock) -> PoolIm
     code = normalise_carrier(carrier)
     lines = read_numbers(Path(path))
     if not lines:
-        raise WaybillImportError(f"{path}: no numbers in the file; nothing imported")
-    problems: list[str] = []
+        raise WaybillImportError(N_("{path}: no numbers in the file; nothing imported"), path=path)
+    problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     for line_no, text in lines:
         problem = check_number(text, code)
@@ -67,7 +67,7 @@ def import_pool(sdb: ServerDb, path: Path, carrier: str, clock: Clock) -> PoolIm
         if problem is None and number in seen:
             problem = f"{text!r} repeats line {seen[number]}"
         if problem is not None:
-            problems.append(f"line {line_no}: {problem}")
+            problems.append((line_no, problem))
         seen.setdefault(number, line_no)
     now = iso(clock.now())
     with sdb.connection(), sdb.write():
@@ -75,11 +75,9 @@ def import_pool(sdb: ServerDb, path: Path, carrier: str, clock: Clock) -> PoolIm
         for chunk in chunks(numbers):
             for (number,) in sdb.execute(f'SELECT "number" FROM "waybill" WHERE "number" IN '
                                          f'({placeholders(len(chunk))})', chunk):
-                problems.append(f"line {seen[number]}: {number} is already in the server's pool")
+                problems.append((seen[number], f"{number} is already in the server's pool"))
         if problems:
-            more = f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
-            raise WaybillImportError(f"{Path(path).name}: {len(problems)} bad line(s), nothing imported: "
-                                     f"{'; '.join(problems[:MAX_PROBLEMS_SHOWN])}{more}", problems)
+            raise refusal(Path(path).name, sorted(problems))
         sdb.executemany('INSERT INTO "waybill" ("carrier", "number", "state", "imported_at") '
                         "VALUES (?, ?, 'free', ?)", [(code, number, now) for number in numbers])
         free = free_count(sdb, code)

@@ -109,6 +109,10 @@ def test_admin_errors_are_one_line_and_exit_2(server: Running, cli_env: Path, tm
     assert packbench_server("waybills", "import", str(bad), "--carrier", "SF", "--data-dir", d) == ExitCode.INPUT
     err = capsys.readouterr().err
     assert "2 bad line(s), nothing imported" in err and "repeats line 1" in err
+    with pytest.MonkeyPatch.context() as chinese:  # the refusal's frame in the CLI's language, each line as recorded
+        chinese.setenv("LC_ALL", "zh_CN.UTF-8")
+        assert packbench_server("waybills", "import", str(bad), "--carrier", "SF", "--data-dir", d) == ExitCode.INPUT
+        assert "bad.txt：2 行有误，未导入任何内容：line 2:" in capsys.readouterr().err
     broken = tmp_path / "broken.toml"
     broken.write_text("[[rule]\n", encoding="utf-8")
     assert packbench_server("rules", "set", str(broken), "--data-dir", d) == ExitCode.INPUT

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -142,6 +143,10 @@ def test_a_sqlite_server_backup_is_a_private_verified_copy(server: Running, stat
     with pytest.raises(BackupError, match="is not a folder"):
         back_up_server(config, tmp_path / "missing" / "x.sqlite3")
     assert not (tmp_path / "missing").exists()
+    with pytest.raises(BackupError) as refused:  # in the CLI's language; the English line for logs
+        back_up_server(replace(config, database_url="mysql://db/x"), tmp_path / "other.sqlite3")
+    assert str(refused.value) == "cannot back up a database at mysql://…"
+    assert refused.value.text("zh_CN") == "无法备份 mysql://… 上的数据库"
 
 
 @pytest.mark.postgres
