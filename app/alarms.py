@@ -98,9 +98,10 @@ class Alarm:
 
 
 def translate_reasons(text: str, lang: str, depth: int = 2) -> str:
-    """A device's reasons in `lang`: one reason with values (a port, what the system said) read back
-    from the msgid it was filled from, its values worded in turn, or English msgids joined by ", ";
-    words no catalog knows (a library's own text) stay as the device said them."""
+    """A device's reasons, or a line a station worker reported (a camera's failure), in `lang`: one
+    line with values (a port, what the system said) read back from the msgid it was filled from, its
+    values worded in turn, or English msgids joined by ", "; words no catalog knows (a library's own
+    text) stay as the device said them."""
     filled = filled_template(text) if depth > 0 else None
     if filled is not None:
         template, fields = filled

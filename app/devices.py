@@ -85,9 +85,9 @@ class PrinterError(DeviceError):
 class CameraError(DeviceError):
     """A still could not be taken; `reason` is one line for the person at the bench."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, reason: str | Words, /, **values: Any) -> None:
+        super().__init__(reason, **values)
+        self.reason = str(self)  # English: the log's line (the screens word it again, app.read_back)
 
 
 # A still from `Camera.capture` is a JPEG or a PNG file; these bytes start one.

@@ -21,6 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 from app.clock import Clock, SystemClock
 from app.devices import Camera, CameraError, still_suffix
 from app.documents.fonts import CJK_FONT_PATH
+from app.errors import os_problem
+from app.i18n import N_
 from drivers.spec import SpecError, parse_spec
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -72,7 +74,7 @@ class HttpSnapshotCamera:
     def __init__(self, url: str, timeout: float = 3.0, session: requests.Session | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SpecError(f"camera URL {url!r} must be http(s)://host/path")
+            raise SpecError(N_("camera URL {url!r} must be http(s)://host/path"), url=url)
         self.url = url
         self.timeout = timeout
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
@@ -83,23 +85,27 @@ class HttpSnapshotCamera:
         try:
             with self._session.get(self.url, timeout=self.timeout, stream=True) as response:
                 if response.status_code != 200:
-                    why = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
-                    raise CameraError(f"camera {self.name}: {why}")
+                    raise CameraError(N_("camera {camera}: HTTP {status}"), camera=self.name,
+                                      status=response.status_code)
                 body = bytearray()
                 for chunk in response.iter_content(64 * 1024):
                     body += chunk
                     if len(body) > MAX_IMAGE_BYTES:
-                        raise CameraError(f"camera {self.name}: image larger than {MAX_IMAGE_BYTES // 2**20} MB")
+                        raise CameraError(N_("camera {camera}: image larger than {megabytes} MB"), camera=self.name,
+                                          megabytes=MAX_IMAGE_BYTES // 2**20)
                 kind = response.headers.get("Content-Type", "?")
         except requests.Timeout:
-            raise CameraError(f"camera {self.name}: no answer within {self.timeout:g} s") from None
+            raise CameraError(N_("camera {camera}: no answer within {seconds} s"), camera=self.name,
+                              seconds=f"{self.timeout:g}") from None
         except requests.ConnectionError as exc:
-            raise CameraError(f"camera {self.name}: cannot connect ({_first_line(exc)})") from None
+            raise CameraError(N_("camera {camera}: cannot connect ({problem})"), camera=self.name,
+                              problem=_first_line(exc)) from None
         except requests.RequestException as exc:
-            raise CameraError(f"camera {self.name}: {_first_line(exc)}") from None
+            raise CameraError(N_("camera {camera}: {problem}"), camera=self.name, problem=_first_line(exc)) from None
         data = bytes(body)
         if not _is_image(data):
-            raise CameraError(f"camera {self.name}: the answer is not a JPEG or PNG image ({kind}, {len(data)} bytes)")
+            raise CameraError(N_("camera {camera}: the answer is not a JPEG or PNG image ({kind}, {size} bytes)"),
+                              camera=self.name, kind=kind, size=len(data))
         return data
 
 
@@ -116,20 +122,24 @@ class FolderCamera:
         try:
             files = [p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
         except OSError as exc:
-            raise CameraError(f"camera {self.name}: cannot read the folder ({exc.strerror or exc})") from None
+            raise CameraError(N_("camera {camera}: cannot read the folder ({problem})"), camera=self.name,
+                              problem=os_problem(exc)) from None
         if not files:
-            raise CameraError(f"camera {self.name}: no .jpg or .png image in the folder")
+            raise CameraError(N_("camera {camera}: no .jpg or .png image in the folder"), camera=self.name)
         newest = max(files, key=lambda p: p.stat().st_mtime)
         if self.max_age_s is not None:
             age = self._clock.now().timestamp() - newest.stat().st_mtime
             if age > self.max_age_s:
-                raise CameraError(f"camera {self.name}: the newest image {newest.name} is {age:.0f} s old")
+                raise CameraError(N_("camera {camera}: the newest image {file} is {age} s old"), camera=self.name,
+                                  file=newest.name, age=f"{age:.0f}")
         try:
             data = newest.read_bytes()
         except OSError as exc:
-            raise CameraError(f"camera {self.name}: cannot read {newest.name} ({exc.strerror or exc})") from None
+            raise CameraError(N_("camera {camera}: cannot read {file} ({problem})"), camera=self.name, file=newest.name,
+                              problem=os_problem(exc)) from None
         if not _is_image(data):
-            raise CameraError(f"camera {self.name}: {newest.name} is not a JPEG or PNG image")
+            raise CameraError(N_("camera {camera}: {file} is not a JPEG or PNG image"), camera=self.name,
+                              file=newest.name)
         return data
 
 

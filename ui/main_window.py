@@ -11,7 +11,7 @@ The pack screen is the default. While the handover screen shows, it has the stat
 
 from __future__ import annotations
 
-from app.alarms import AlarmBoard, AlarmKind
+from app.alarms import AlarmBoard, AlarmKind, translate_reasons
 from app.clock import Clock
 from app.i18n import N_, Phrase, translator
 from app.pack.outcomes import Level, Outcome
@@ -265,7 +265,9 @@ class MainWindow(QMainWindow):
         self.alarm_view.show_answer(words.text(self.lang), level)
         self._alarm(level)
 
-    def _on_error(self, message: str) -> None:
+    def _on_error(self, line: str) -> None:
+        # The runtime reports a failed step by its English line (the log's); the bench reads it in its language.
+        message = translate_reasons(line, self.lang)
         self.pack_screen.show_error(message)
         self.alarm_view.show_answer(self.pack_screen.banner.text(), Level.ERROR)
         if self.mode == HANDOVER and self.handover_screen is not None:

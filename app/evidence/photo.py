@@ -28,6 +28,8 @@ from typing import Any
 from app.audit import record_fact
 from app.clock import Clock, iso
 from app.devices import Camera, CameraError, still_suffix
+from app.errors import os_words
+from app.i18n import ENGLISH, N_, Words, render
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.private_files import open_private, private_dir
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 PHOTO_DIR = "photos"
 PHOTO_KIND = "photo.captured"
+NO_PHOTO = N_("no packing photo of order {order_id}: {reason}")
 # Pack-flow outcomes after which the parcel's content is final: take the still then.
 PHOTO_EVENTS = frozenset({"items_complete", "short_shipped"})
 
@@ -59,7 +62,7 @@ def image_suffix(data: bytes) -> str:
     suffix = still_suffix(data)
     if suffix is not None:
         return suffix
-    raise CameraError("the camera sent something that is not a JPEG or PNG image")
+    raise CameraError(N_("the camera sent something that is not a JPEG or PNG image"))
 
 
 def _write_new(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
@@ -83,7 +86,7 @@ def _write_new(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
                     continue
                 os.replace(tmp, target)
             return target
-        raise CameraError(f"too many photos of {stem} in {folder}")
+        raise CameraError(N_("too many photos of {stem} in {folder}"), stem=stem, folder=str(folder))
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -108,7 +111,7 @@ def save_photo_file(data_dir: Path, session_id: int, at: datetime, image_bytes: 
     suffix = image_suffix(image_bytes)
     session = PackSession.get_or_none(PackSession.id == session_id)
     if session is None:
-        raise CameraError(f"no pack session {session_id}")
+        raise CameraError(N_("no pack session {session}"), session=session_id)
     data_dir = Path(data_dir)
     path = _write_new(data_dir / PHOTO_DIR / f"{at.astimezone(UTC):%Y-%m}", str(session_id), suffix, image_bytes)
     return PhotoFile(session_id, str(session.order.order_id), str(session.station), at, path,
@@ -175,7 +178,7 @@ class PackingPhotographer:
             data = self.camera.capture(order_id)
             return self._stored(record_photo(self.store, self._save(session_id, data), actor))
         except Exception as exc:
-            self._error(_reason(exc, order_id))
+            self._error(photo_failure(exc, order_id))
             return None
 
     def close(self, timeout: float = 5.0) -> None:
@@ -186,7 +189,7 @@ class PackingPhotographer:
         try:  # the slow part, here: the camera, the file and its fsync
             photo = self._save(req.session_id, self.camera.capture(req.order_id))
         except Exception as exc:
-            self._error(_reason(exc, req.order_id))
+            self._error(photo_failure(exc, req.order_id))
             return
         if self.post is None:
             self._record(photo, req)
@@ -204,7 +207,7 @@ class PackingPhotographer:
         try:
             return self._stored(record_photo(self.store, photo, req.actor))
         except Exception as exc:
-            self._error(_reason(exc, req.order_id))
+            self._error(photo_failure(exc, req.order_id))
             return None
 
     def _stored(self, photo: StoredPhoto) -> StoredPhoto:
@@ -241,6 +244,13 @@ def photo_listener(photographer: PackingPhotographer, flow: PackFlow) -> Callabl
     return on_outcome
 
 
-def _reason(exc: Exception, order_id: str) -> str:
-    reason = exc.reason if isinstance(exc, CameraError) else f"{type(exc).__name__}: {exc}"
-    return f"no packing photo of order {order_id}: {reason}"
+def photo_failure(exc: Exception, order_id: str) -> str:
+    """The English line `on_error` passes on (the log's); the screens word it again from its msgid
+    (`app.read_back`)."""
+    if isinstance(exc, CameraError):
+        reason: Words | str = exc.words
+    elif isinstance(exc, OSError):  # the still could not be written: a full or read-only disk
+        reason = os_words(exc)
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    return render(NO_PHOTO, ENGLISH, {"order_id": order_id, "reason": reason})

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from app.alarms import translate_reasons
 from app.devices import CameraError
+from app.evidence.photo import photo_failure
 from drivers.camera import FolderCamera, HttpSnapshotCamera, SimulatedCamera, open_camera
 from drivers.spec import SpecError
+from tests.test_message_languages import foreign_latin
 
 JPEG = SimulatedCamera().capture("HTTP-CAM")
 
@@ -111,3 +114,23 @@ def test_camera_specs() -> None:
     for bad in ("sim?x=1", "file:/tmp?maxage=3", "usb:0", "ftp://cam/x.jpg"):
         with pytest.raises(SpecError):
             open_camera(bad)
+
+
+def test_a_camera_fault_reads_in_chinese_at_the_bench(tmp_path: Path) -> None:
+    """The line the photographer reports (English, for the log) is worded again on the bench's screens:
+    Chinese but for the camera's name, the file and the units."""
+    camera = open_camera(f"file:{tmp_path}?max_age=10")
+    (tmp_path / "b.jpg").write_bytes(JPEG)
+    os.utime(tmp_path / "b.jpg", (time.time() - 60, time.time() - 60))
+    with pytest.raises(CameraError) as stale:
+        camera.capture()
+    with pytest.raises(CameraError) as empty:
+        open_camera(f"file:{tmp_path / 'none'}").capture()
+    for fault in (stale.value, empty.value):
+        line = photo_failure(fault, "TB-1001")  # what on_error passes to the window
+        chinese = translate_reasons(line, "zh_CN")
+        assert chinese.startswith("订单 TB-1001 没有打包照片：相机 ")
+        names = {"order": "TB-1001", "camera": camera.name, "other": f"file:{tmp_path / 'none'}", "file": "b.jpg"}
+        assert not foreign_latin(chinese, names), chinese
+    assert photo_failure(stale.value, "TB-1001") == (
+        f"no packing photo of order TB-1001: camera {camera.name}: the newest image b.jpg is 60 s old")
