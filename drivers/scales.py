@@ -25,8 +25,8 @@ from typing import IO
 
 from app.clock import Clock, SystemClock
 from app.devices import DeviceState, DeviceStatus, Scale, StatusCallback, WeightReading
-from app.errors import DeviceError
-from app.i18n import N_
+from app.errors import DeviceError, os_problem
+from app.i18n import ENGLISH, N_, render
 from drivers.serialport import SerialLineReader, resolve_port
 from drivers.spec import DeviceSpec, SpecError, parse_spec
 
@@ -276,7 +276,8 @@ class SerialScale:
         self._protocol = opts.option("protocol", protocol).lower()
         if self._protocol != "auto" and self._protocol not in DECODERS:
             known = ", ".join(DECODERS)
-            raise SpecError(f"unknown scale protocol {self._protocol!r}; expected auto, {known}")
+            raise SpecError(N_("unknown scale protocol {protocol!r}; expected auto, {known}"), protocol=self._protocol,
+                            known=known)
         rule = stability or StabilityRule()
         self.stability = StabilityRule(
             settle_ms=opts.int_option("settle_ms", rule.settle_ms),
@@ -350,7 +351,7 @@ class SerialScale:
             return
         if decoded.overload:
             self._settler.reset()
-            self._report(DeviceState.FAULT, "overload or out of range")
+            self._report(DeviceState.FAULT, N_("overload or out of range"))
             return
         self._report(DeviceState.CONNECTED, self.port)
         stable = self._settler.update(decoded.grams, decoded.stable, at)
@@ -459,7 +460,9 @@ class WeightsFileScale:
         try:
             stream = sys.stdin if self.path == "-" else open(self.path, encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
-            on_status(DeviceStatus(DEVICE, DeviceState.FAULT, f"cannot read {self.path}: {exc.strerror}"))
+            problem = os_problem(exc)
+            detail = render(N_("cannot read {path}: {problem}"), ENGLISH, {"path": self.path, "problem": problem})
+            on_status(DeviceStatus(DEVICE, DeviceState.FAULT, detail))  # English; the screens word it again
             return
         self._stream = stream
         on_status(DeviceStatus(DEVICE, DeviceState.CONNECTED, f"file:{self.path}"))
@@ -508,4 +511,4 @@ def open_scale(spec: DeviceSpec | str, clock: Clock | None = None) -> Scale:
         return WeightsFileScale(spec.target, clock=clock)
     if spec.scheme == "sim":
         return SimulatedScale(clock=clock)
-    raise SpecError(f"{spec}: no scale driver for scheme {spec.scheme!r}")
+    raise SpecError(N_("{spec}: no scale driver for scheme {scheme!r}"), spec=str(spec), scheme=spec.scheme)

@@ -27,8 +27,8 @@ from typing import Any
 import serial
 
 from app.devices import DeviceState
-from app.errors import DeviceError
-from app.i18n import N_
+from app.errors import DeviceError, os_problem
+from app.i18n import ENGLISH, N_, render
 from drivers.spec import DeviceSpec, SpecError, parse_spec
 
 log = logging.getLogger(__name__)
@@ -188,16 +188,16 @@ class SerialLineReader:
             try:
                 port = serial.serial_for_url(self.port, baudrate=self._baudrate, timeout=self._timeout)
             except ValueError as exc:  # bad settings: retrying cannot help, say so and give up
-                self._report(DeviceState.FAULT, f"{self.port}: {exc}")
+                self._report(DeviceState.FAULT, self._detail(N_("{port}: unusable settings ({problem})"), exc))
                 return
             except (serial.SerialException, OSError) as exc:
-                self._report(DeviceState.DISCONNECTED, f"{self.port}: {_one_line(exc)}")
+                self._report(DeviceState.DISCONNECTED, self._detail(N_("{port} not available ({problem})"), exc))
                 self._stop.wait(self._retry)
                 continue
             try:
                 self._pump(port)
             except (serial.SerialException, OSError) as exc:
-                self._report(DeviceState.DISCONNECTED, f"{self.port}: {_one_line(exc)}")
+                self._report(DeviceState.DISCONNECTED, self._detail(N_("{port} lost ({problem})"), exc))
                 self._stop.wait(self._retry)  # a node that opens but fails at once must not spin
             finally:
                 self._splitter.reset()
@@ -223,6 +223,12 @@ class SerialLineReader:
                         self._on_frame(frame)
                     except Exception:
                         log.exception("frame handler failed on %s for %r", self.port, frame[:64])
+
+    def _detail(self, msgid: str, exc: BaseException) -> str:
+        """A state's detail: the English line (the log's) of a msgid the screens word again from it
+        (`app.alarms.translate_reasons`); what the system said in the catalog's words where it has them."""
+        problem = os_problem(exc) if isinstance(exc, OSError) else _one_line(exc)
+        return render(msgid, ENGLISH, {"port": self.port, "problem": problem})
 
     def _report(self, state: DeviceState, detail: str) -> None:
         if state is self._state or self._stop.is_set():

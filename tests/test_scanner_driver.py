@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.alarms import translate_reasons
 from app.clock import FakeClock
 from app.devices import DeviceState, DeviceStatus, Scan
 from drivers.scanners import (
@@ -22,6 +23,7 @@ from drivers.scanners import (
 from drivers.serialport import FrameSplitter, PortBusyError, SerialLineReader
 from drivers.spec import DeviceSpec, SpecError, parse_spec
 from tests.ptypair import PtyDevice, wait_until
+from tests.test_message_languages import foreign_latin
 
 RETRY = 0.02  # seconds between reopen attempts; small so unplug/replug tests stay fast
 
@@ -262,7 +264,10 @@ def test_port_missing_at_start_connects_when_it_appears(tmp_path: Path, rec: Rec
     sc.start(rec.on_scan, rec.on_status)
     try:
         wait_until(lambda: rec.states() == [DeviceState.DISCONNECTED])
-        assert "could not open port" in rec.statuses[0].detail
+        detail = rec.statuses[0].detail  # English (the log's); the device chip and alarm page word it again
+        assert detail.startswith(f"{dev.path} not available (")
+        chinese = translate_reasons(detail, "zh_CN")
+        assert "不可用" in chinese and not foreign_latin(chinese, {"port": dev.path}), chinese
         dev.replug()
         wait_until(lambda: rec.count(DeviceState.CONNECTED) == 1)
         dev.write(b"LATE\r")
