@@ -71,7 +71,7 @@ def visible_code(raw: bytes | None, limit: int = 96) -> str:
 def collect(order_id: str, data_dir: Path, *, reveal_phone: bool = False) -> OrderEvidence:
     order = Order.get_or_none(Order.order_id == order_id)
     if order is None:
-        raise EvidenceError(f"no order {order_id!r} in this store")
+        raise EvidenceError(N_("no order {order!r} in this store"), order=order_id)
     info = OrderInfo(
         order.order_id, order.platform, order.shop, order.status, order.buyer, order.receiver_name,
         order.receiver_phone if reveal_phone else mask_phone(order.receiver_phone), order.receiver_address,

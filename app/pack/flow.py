@@ -24,6 +24,7 @@ from app.barcodes import BarcodeError, Command, Kind, ParsedScan
 from app.cases import call_supervisor, calls_of
 from app.clock import Clock, iso
 from app.devices import Scan, WeightReading
+from app.errors import NotFoundError
 from app.i18n import N_, Phrase
 from app.pack import lookup
 from app.pack.outcomes import Outcome
@@ -228,7 +229,7 @@ class PackFlow:
         """Log in by name (the headless line's `--operator`); a person at the bench scans a badge."""
         operator = Operator.get_or_none((Operator.name == name) & (Operator.active == True))  # noqa: E712
         if operator is None:
-            raise LookupError(f"no active operator named {name!r}; add one with `packbench operator add`")
+            raise NotFoundError(N_("no active operator named {name!r}; add one with packbench operator add"), name=name)
         return self._commit(lambda at: self._log_in(operator, at), source="system", raw=None)
 
     def scan(self, scan: Scan) -> Outcome:

@@ -144,9 +144,10 @@ def test_a_renderer_that_fails_leaves_the_rest_of_the_pack(
 
 def test_an_unknown_order_fails_before_anything_is_written(
         demo_store: Store, clock: FakeClock, history: History, settings: EvidenceSettings, tmp_path: Path) -> None:
-    with pytest.raises(EvidenceError, match="no order 'NOPE-1'"):
+    with pytest.raises(EvidenceError, match="no order 'NOPE-1'") as refused:
         write(demo_store, clock, settings, tmp_path / "x.pdf", [ORDER, "NOPE-1"])
     assert not (tmp_path / "x.pdf").exists()
+    assert refused.value.text("zh_CN") == "本地库中没有订单 'NOPE-1'"  # the triage screen's words at a Chinese bench
 
 
 def test_an_order_not_packed_yet_still_has_a_pack(
