@@ -68,6 +68,8 @@ T = TypeVar("T")
 
 
 SERVER_URL = N_("server URL must be http(s)://host[:port][/prefix], not {given!r}")
+AUTH_REFUSED = N_("{what}: the server refuses this station (HTTP {code}: {detail}); an admin must check "
+                  "its enrollment (packbench station enroll)")
 
 
 class SyncError(PackBenchError):
@@ -119,8 +121,7 @@ def _classify(response: requests.Response, what: str) -> None:
         return
     body = response.content
     if status in (401, 403):
-        raise SyncError(N_("{what}: the server refuses this station (HTTP {code}: {detail}); an admin must check "
-                           "its enrollment (packbench station enroll)"),
+        raise SyncError(AUTH_REFUSED,
                         retryable=False, kind="auth", status=status, what=what, code=status, detail=_detail(body))
     if status >= 500 or status == 429:
         raise SyncError(N_("{what}: server error HTTP {code}: {detail}"), retryable=True, kind="server",

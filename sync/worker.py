@@ -60,6 +60,7 @@ class SyncApi(EventSink, PageSource, RulesSource, WaybillSource, CallsSource, Pr
 
 # Between failed rounds: 2 s doubling up to 5 min, full jitter (a fleet comes back spread out).
 ROUND_BACKOFF = Backoff(base=2.0, cap=300.0, jitter=True)
+PAUSED = N_("{reason} — automatic sync paused until the station is enrolled again")
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,7 @@ class SyncWorker:
             delay: float | None = self.interval
         elif refused is not None:
             self._online, self._paused = False, True
-            self._last_error = f"{refused.reason} — automatic sync paused until the station is enrolled again"
+            self._last_error = render(PAUSED, ENGLISH, {"reason": refused.reason})  # the chip words it again
             delay = None
         else:
             self._online = error.kind == "refused"  # the server answered; it just would not take something

@@ -8,6 +8,7 @@ worker and the bar says so.
 
 from __future__ import annotations
 
+from app.alarms import translate_reasons
 from app.i18n import translator
 from sync.worker import SyncStatus, SyncWorker
 from ui.qt import QHBoxLayout, QObject, QPushButton, Qt, QWidget, Signal
@@ -61,11 +62,13 @@ def chip_of(status: SyncStatus | None, lang: str, enrolled: bool = True) -> tupl
                 "\npackbench station enroll --server URL --token T")
     if status is None:
         return _("sync starting"), GREY, ""
+    # The worker keeps its last error as an English line (the log's); the tooltip words it again.
+    why = translate_reasons(status.last_error, lang) if status.last_error else ""
     if status.needs_admin:
-        return _("needs admin"), AMBER, status.last_error or ""
+        return _("needs admin"), AMBER, why
     if status.online:
         return _("online"), GREEN, ""
-    return _("offline"), RED, status.last_error or ""
+    return _("offline"), RED, why
 
 
 class SyncBar(QWidget):

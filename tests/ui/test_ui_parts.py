@@ -8,11 +8,16 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.clock import FakeClock
+from app.i18n import ENGLISH, render
 from app.pack.outcomes import Level, Outcome
+from sync.client import AUTH_REFUSED, SyncError
+from sync.worker import PAUSED, SyncStatus
+from tests.test_message_languages import foreign_latin
 from ui.pack_screen import PackScreen
 from ui.qt import QApplication, QFontMetrics
 from ui.resources import ASSETS, install_fonts, ui_font
 from ui.sounds import SOUND_FILES, Sounds
+from ui.sync_status import chip_of
 from ui.view_model import BenchView, Line, shown
 from ui.widgets import BANNER_PX, LEVEL_COLOURS
 
@@ -80,3 +85,16 @@ def test_sounds_are_short_distinct_wavs_and_silence_is_a_fallback(qapp: QApplica
     # No audio stack on this machine (QtMultimedia cannot load libpulse): playing must still work.
     for level in Level:
         sounds.play(level)
+
+
+def test_the_sync_chip_words_the_workers_english_line_in_the_benchs_language() -> None:
+    """The sync worker keeps its last error as an English line; the chip's tooltip at a Chinese bench is Chinese
+    but for the request, the HTTP status, the server's own words and the command to run."""
+    refused = SyncError(AUTH_REFUSED, retryable=False, kind="auth", what="POST /events", code=403, detail="revoked")
+    status = SyncStatus(online=False, last_error=render(PAUSED, ENGLISH, {"reason": refused.reason}), outbox_depth=3,
+                        oldest_unsent_age_s=None, last_round_at=None, rejected_count=0, needs_admin=True)
+    _, _, tip = chip_of(status, "zh_CN")
+    assert "自动同步已暂停" in tip and "服务器拒绝本工作站" in tip, tip
+    values = {"what": "POST /events", "detail": "revoked", "command": "packbench station enroll", "http": "HTTP"}
+    assert not foreign_latin(tip, values), tip
+    assert chip_of(status, "en")[2] == status.last_error
