@@ -258,8 +258,9 @@ def cmd_operator_list(args: argparse.Namespace) -> int:
 
     read_store(args)
     for op in Operator.select().order_by(Operator.name):
-        print(f"{op.name}\t{op.role}\t{op.badge}\t{'active' if op.active else 'inactive'}\t"
-              f"{op.language or FOLLOW_STATION}")
+        # Tab-separated for scripts: role and language stay the codes `operator add` takes.
+        state = cli_text(N_("active")) if op.active else cli_text(N_("inactive"))
+        print(f"{op.name}\t{op.role}\t{op.badge}\t{state}\t{op.language or FOLLOW_STATION}")
     return 0
 
 

@@ -222,3 +222,17 @@ def test_help_is_in_the_locales_language(monkeypatch: pytest.MonkeyPatch, capsys
         shown[name] = capsys.readouterr().out
     assert "导入订单导出文件（全部行或都不导入）" in shown["zh"] and "--format FORMAT" in shown["zh"]
     assert "import an order export (all rows or none)" in shown["en"] and "导入" not in shown["en"]
+
+
+def test_operator_list_words_the_state_and_keeps_the_codes(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str], seeded: Path) -> None:
+    from main import main
+
+    rows = {}
+    for name, locale in (("zh", CHINESE), ("C", SCRIPTED)):
+        set_locale(monkeypatch, **locale)
+        assert main(["--data-dir", str(seeded), "operator", "list"]) == 0
+        rows[name] = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    wang = {"zh": next(r for r in rows["zh"] if r[0] == "王芳"), "C": next(r for r in rows["C"] if r[0] == "王芳")}
+    assert wang["zh"][3] == "正常" and wang["C"][3] == "active"
+    assert wang["zh"][1] == wang["C"][1] == "packer"  # role and language stay the codes `operator add` takes
