@@ -229,7 +229,8 @@ class PackFlow:
         """Log in by name (the headless line's `--operator`); a person at the bench scans a badge."""
         operator = Operator.get_or_none((Operator.name == name) & (Operator.active == True))  # noqa: E712
         if operator is None:
-            raise NotFoundError(N_("no active operator named {name!r}; add one with packbench operator add"), name=name)
+            raise NotFoundError(N_("no active operator named {name!r}; add one with {command}"), name=name,
+                                command="packbench operator add")
         return self._commit(lambda at: self._log_in(operator, at), source="system", raw=None)
 
     def scan(self, scan: Scan) -> Outcome:
