@@ -115,5 +115,6 @@ class DemoPanel(QDockWidget):
 
     def _toggle_paper(self, out: bool) -> None:
         assert self.printer is not None
-        # The runtime retries failed jobs by itself, so clearing the fault is all a "fix" takes.
-        self.printer.fault = translator(self.lang).gettext(PAPER_OUT) if out else None
+        # The runtime retries failed jobs by itself, so clearing the fault is all a "fix" takes. The msgid, as a
+        # real printer's driver reports it: the job keeps the English, the screens word it in the bench's language.
+        self.printer.fault = PAPER_OUT if out else None

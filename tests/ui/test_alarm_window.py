@@ -10,7 +10,7 @@ from app.alarms import AlarmKind
 from app.demo import product_barcode
 from app.pack.outcomes import Level
 from app.store.faults import mount_point
-from app.store.models import ScanEvent
+from app.store.models import PrintJob, ScanEvent
 from drivers.scales import SimulatedScale
 from drivers.scanners import SimulatedScanner
 from sync.worker import SyncStatus
@@ -92,6 +92,7 @@ def test_paper_out_is_the_whole_window_scans_meanwhile_are_answered_and_the_labe
     bench.wait_alarm(AlarmKind.PRINTER)
     view = window.alarm_view
     assert view.title.text() == "打印机停止工作" and view.detail.text() == "详情：缺纸"
+    assert PrintJob.get().error == "paper out"  # the record keeps the driver's English, the screen words it
     assert not window.pack_screen.isVisible()
     bench.scan(NEXT_ORDER, "order_opened")  # the packer carries on with the next order meanwhile
     assert NEXT_ORDER in view.answer.text() and "请扫描" in view.answer.text()
