@@ -17,7 +17,7 @@ shown, the others listed under it.
 
 Words are English message ids (`N_`), translated where shown (`Alarm.title`, `Alarm.action`);
 `detail` is what the device or system said itself (a driver's reason, a path, the server's refusal);
-`Alarm.detail_text` translates the reasons drivers give as message ids (`translate_reasons`).
+`Alarm.detail_text` translates the reasons drivers give as message ids (`app.read_back.translate_reasons`).
 The board is not thread-safe: feed it from one thread (the UI thread, through the bridge).
 """
 
@@ -31,9 +31,9 @@ from enum import Enum
 
 from app.clock import Clock
 from app.devices import DeviceState, DeviceStatus
-from app.i18n import N_, render, translator
+from app.i18n import N_, translator
 from app.pack.outcomes import Outcome
-from app.read_back import filled_template
+from app.read_back import translate_reasons
 from app.store.faults import DISK_FULL
 
 
@@ -49,7 +49,6 @@ class AlarmKind(Enum):
 
 SEVERITY = tuple(AlarmKind)
 _DISK_AT = re.compile(r" on (.+?)(?: \(|;|$)")  # "disk full: free space on /srv (12.0 KB free); …"
-REASON_SEPARATOR = ", "  # drivers join several reasons so: "paper out, ribbon out"
 CLOCK_SKEW = "clock skew"  # how the server words a refusal for the station's clock (server/auth.py)
 
 # (title, what to do), by the alarm's cause.
@@ -95,20 +94,6 @@ class Alarm:
 
     def detail_text(self, lang: str) -> str:
         return translate_reasons(self.detail, lang)
-
-
-def translate_reasons(text: str, lang: str, depth: int = 2) -> str:
-    """A device's reasons, or a line a station worker reported (a camera's failure), in `lang`: one
-    line with values (a port, what the system said) read back from the msgid it was filled from, its
-    values worded in turn, or English msgids joined by ", "; words no catalog knows (a library's own
-    text) stay as the device said them."""
-    filled = filled_template(text) if depth > 0 else None
-    if filled is not None:
-        template, fields = filled
-        return render(template, lang, {name: translate_reasons(value, lang, depth - 1)
-                                       for name, value in fields.items()})
-    gettext = translator(lang).gettext
-    return REASON_SEPARATOR.join(gettext(part) for part in text.split(REASON_SEPARATOR))
 
 
 class AlarmBoard:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from app.errors import DeviceError
 from app.i18n import Words
 from app.labels import Label
+from app.read_back import translate_reasons
 
 
 class DeviceState(Enum):
@@ -80,6 +81,11 @@ class PrinterError(DeviceError):
         super().__init__(reason, **values)
         self.reason = str(self)  # English: what the print job keeps (the screens word it again)
         self.delivered = delivered
+
+    def text(self, lang: str) -> str:
+        """The CLI's line in `lang`, worded as the screens word the job's reason: several status reasons
+        joined, or one within another ("paper out after the label was sent"), each in `lang`."""
+        return translate_reasons(self.reason, lang)
 
 
 class CameraError(DeviceError):

@@ -3,7 +3,7 @@ the values it was filled with, so it can be worded in another language (docs/i18
 
 Used where the English is what was kept or passed on as text: a scan's recorded line
 (`app.pack.recorded`) and a device's reason (a driver's `TransportError`, a scale's or scanner's
-status detail: `app.alarms.translate_reasons`). The msgid's literal text is matched and each `{field}`
+status detail: `translate_reasons`). The msgid's literal text is matched and each `{field}`
 captures what was filled in there; a text that reads as no msgid is not words.
 """
 
@@ -13,8 +13,9 @@ import re
 import string
 from functools import cache
 
-from app.i18n import DEFAULT_LANGUAGE, translator
+from app.i18n import DEFAULT_LANGUAGE, render, translator
 
+REASON_SEPARATOR = ", "  # drivers join several reasons so: "paper out, ribbon out"
 _MIN_LITERAL = 3  # letters a template must have to be tried on a value: "{a} {b}" would match anything
 
 
@@ -31,6 +32,20 @@ def filled_template(text: str) -> tuple[str, dict[str, str]] | None:
         if fields is not None:
             return template, fields
     return None
+
+
+def translate_reasons(text: str, lang: str, depth: int = 2) -> str:
+    """A device's reasons, or a line a station worker reported (a camera's failure), in `lang`: one
+    line with values (a port, what the system said) read back from the msgid it was filled from, its
+    values worded in turn, or English msgids joined by ", "; words no catalog knows (a library's own
+    text) stay as the device said them."""
+    filled = filled_template(text) if depth > 0 else None
+    if filled is not None:
+        template, fields = filled
+        return render(template, lang, {name: translate_reasons(value, lang, depth - 1)
+                                       for name, value in fields.items()})
+    gettext = translator(lang).gettext
+    return REASON_SEPARATOR.join(gettext(part) for part in text.split(REASON_SEPARATOR))
 
 
 @cache

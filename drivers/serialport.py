@@ -226,7 +226,7 @@ class SerialLineReader:
 
     def _detail(self, msgid: str, exc: BaseException) -> str:
         """A state's detail: the English line (the log's) of a msgid the screens word again from it
-        (`app.alarms.translate_reasons`); what the system said in the catalog's words where it has them."""
+        (`app.read_back.translate_reasons`); what the system said in the catalog's words where it has them."""
         problem = os_problem(exc) if isinstance(exc, OSError) else _one_line(exc)
         return render(msgid, ENGLISH, {"port": self.port, "problem": problem})
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from app.alarms import AlarmBoard, AlarmKind, translate_reasons
+from app.alarms import AlarmBoard, AlarmKind
 from app.clock import FakeClock
 from app.devices import DeviceState, DeviceStatus
 from app.pack.outcomes import Outcome
+from app.read_back import translate_reasons
 
 LOST, FAULT, BACK = DeviceState.DISCONNECTED, DeviceState.FAULT, DeviceState.CONNECTED
 HALT_FULL = "disk full: free space on /srv/bench (12.0 KB free); nothing scanned since … was lost — packing stopped"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from app.alarms import translate_reasons
 from app.devices import PrinterError
+from app.i18n import N_
 from app.labels import Party, print_test_label
 from app.pack.flow import DeviceReasons
+from app.read_back import translate_reasons
 from drivers.printers.factory import open_printer, render_bytes
 from drivers.printers.printer import LanguagePrinter
 from drivers.spec import SpecError
@@ -147,5 +148,10 @@ def test_a_printer_fault_reads_in_chinese_with_no_english_but_its_address_and_pa
         assert chinese != fault.reason and not foreign_latin(chinese, values), chinese
         assert fault.text("zh_CN") == chinese  # the CLI's line (the reporter) says the same
     assert faults[0].reason == f"printer 127.0.0.1:{port} unreachable (Connection refused)"  # the English record
-    after = translate_reasons("paper out, print head open after the label was sent — check it", "zh_CN")
-    assert "缺纸" in after and not foreign_latin(after, {}), after
+    # A status check's reasons after the job went out (how drivers.printers.printer raises it), on the screen
+    # and on the CLI's line alike.
+    sent = PrinterError(N_("{fault} after the label was sent — check it"), delivered=True,
+                        fault="paper out, print head open")
+    after = translate_reasons(sent.reason, "zh_CN")
+    assert "缺纸, 打印头未合上" in after and not foreign_latin(after, {}), after
+    assert sent.text("zh_CN") == after

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.alarms import translate_reasons
 from app.clock import FakeClock
 from app.devices import DeviceState, DeviceStatus, Scan
+from app.read_back import translate_reasons
 from drivers.scanners import (
     DoubleReadFilter,
     FileScanner,

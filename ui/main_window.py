@@ -11,10 +11,11 @@ The pack screen is the default. While the handover screen shows, it has the stat
 
 from __future__ import annotations
 
-from app.alarms import AlarmBoard, AlarmKind, translate_reasons
+from app.alarms import AlarmBoard, AlarmKind
 from app.clock import Clock
 from app.i18n import N_, Phrase, translator
 from app.pack.outcomes import Level, Outcome
+from app.read_back import translate_reasons
 from app.station import RESUMED
 from ui.alarm_view import AlarmView
 from ui.bridge import StationBridge

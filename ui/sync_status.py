@@ -8,8 +8,8 @@ worker and the bar says so.
 
 from __future__ import annotations
 
-from app.alarms import translate_reasons
 from app.i18n import translator
+from app.read_back import translate_reasons
 from sync.worker import SyncStatus, SyncWorker
 from ui.qt import QHBoxLayout, QObject, QPushButton, Qt, QWidget, Signal
 from ui.resources import ui_font

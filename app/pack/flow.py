@@ -18,7 +18,6 @@ from enum import Enum
 from typing import Any, Protocol
 
 from app import barcodes
-from app.alarms import translate_reasons
 from app.audit import record_fact
 from app.barcodes import BarcodeError, Command, Kind, ParsedScan
 from app.cases import call_supervisor, calls_of
@@ -30,6 +29,7 @@ from app.pack import lookup
 from app.pack.outcomes import Outcome
 from app.pack.weights import Tolerance, WeightVerdict, items_key, judge_weight
 from app.passport import Passport, PassportError, record_minted
+from app.read_back import translate_reasons
 from app.store import Store
 from app.store.models import Operator, Order, PackSession, PrintJob, ScanEvent, Shipment
 from app.store.prepared import execute

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.alarms import REASON_SEPARATOR
 from app.i18n import LIST_SEPARATOR, Phrase
 from app.pack.flow import DeviceReasons
 from app.pack.outcomes import MESSAGES
-from app.read_back import catalog_ids, filled_template, unformat
+from app.read_back import REASON_SEPARATOR, catalog_ids, filled_template, unformat
 
 NESTED = 2  # a reason inside a line, a code quoted inside the reason: deeper is a value
 

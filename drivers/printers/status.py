@@ -1,7 +1,7 @@
 """Asking a printer whether it can print, in each language's own way.
 
 Every check returns None when the printer is ready, or the reason in words a packer understands:
-English message ids (joined by ", "), which the screens translate (`app.alarms.translate_reasons`).
+English message ids (joined by ", "), which the screens translate (`app.read_back.translate_reasons`).
 Silence counts as a fault: a Zebra does not answer ~HS while its head is open or its media is out.
 """
 

@@ -15,7 +15,7 @@ from app.i18n import Words
 
 class TransportError(DeviceError):
     """The link failed: a msgid and its values, or words. `reason` is its English line — what the print job
-    keeps and the screens word again from its msgid (`app.alarms.translate_reasons`); `sent` counts the
+    keeps and the screens word again from its msgid (`app.read_back.translate_reasons`); `sent` counts the
     bytes that went out before it failed."""
 
     def __init__(self, reason: str | Words, /, sent: int = 0, **values: Any) -> None:

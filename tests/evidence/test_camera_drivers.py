@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from app.alarms import translate_reasons
 from app.devices import CameraError
 from app.evidence.photo import photo_failure
+from app.read_back import translate_reasons
 from drivers.camera import FolderCamera, HttpSnapshotCamera, SimulatedCamera, open_camera
 from drivers.spec import SpecError
 from tests.test_message_languages import foreign_latin
