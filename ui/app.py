@@ -15,11 +15,13 @@ from functools import partial
 from pathlib import Path
 
 from app.alarms import AlarmBoard
+from app.cli import cli_text
 from app.clock import Clock, SystemClock
 from app.config import StationConfig, load_config, station_language
 from app.demo import seed_demo
 from app.devices import DeviceState, DeviceStatus, Scan
 from app.errors import report
+from app.i18n import N_
 from app.station import StationRuntime
 from app.store import Store, open_store
 from app.store.lock import DataDirLock, hold_data_dir
@@ -184,12 +186,14 @@ def _run_station(data_dir: Path, demo: bool, interrupt: TerminalInterrupt) -> in
                       lang=station_language(data_dir))
     if interrupt.received:  # Ctrl-C while starting: close what was opened, never show the window
         station.close()
-        print("packbench: interrupted while starting; station closed", file=sys.stderr, flush=True)
+        closed = cli_text(N_("interrupted while starting; station closed"))
+        print(f"packbench: {closed}", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     station.start()
     interrupt.watch(app)
     if not self_test:
-        print("packbench: station window open; Ctrl-C here closes it", file=sys.stderr, flush=True)
+        ready = cli_text(N_("station window open; Ctrl-C here closes it"))
+        print(f"packbench: {ready}", file=sys.stderr, flush=True)
     if self_test:
         shot = Path(os.environ.get("PACKBENCH_SELFTEST_PNG") or data_dir / "selftest.png")
         shot.parent.mkdir(parents=True, exist_ok=True)
