@@ -14,6 +14,7 @@ from typing import Any
 from app.devices import DeviceState
 from app.i18n import N_, translator
 from app.pack.outcomes import Level
+from app.read_back import translate_reasons
 from ui.qt import (
     QColor,
     QFont,
@@ -233,7 +234,8 @@ class DeviceChip(PlainLabel):
         self.state, self.detail = state, detail
         _ = translator(self.lang).gettext
         self.setText(f"● {_(DEVICE_NAMES[self.device])} · {_(STATE_WORDS[state])}")
-        self.setToolTip(plain_tip(_(detail) if detail else ""))  # a driver's reason is a message id
+        # A driver's reasons: message ids, or the English line of one filled in (a port, what the system said).
+        self.setToolTip(plain_tip(translate_reasons(detail, self.lang) if detail else ""))
         self.setStyleSheet(f"background: {STATE_COLOURS[state]}; color: white; border-radius: 14px; padding: 4px 12px;")
 
 

@@ -8,6 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.clock import FakeClock
+from app.devices import DeviceState
 from app.i18n import ENGLISH, render
 from app.pack.outcomes import Level, Outcome
 from sync.client import AUTH_REFUSED, SyncError
@@ -19,7 +20,7 @@ from ui.resources import ASSETS, install_fonts, ui_font
 from ui.sounds import SOUND_FILES, Sounds
 from ui.sync_status import chip_of
 from ui.view_model import BenchView, Line, shown
-from ui.widgets import BANNER_PX, LEVEL_COLOURS
+from ui.widgets import BANNER_PX, LEVEL_COLOURS, DeviceChip
 
 OPEN = BenchView("order_open", "王芳", "TB1", "taobao", "张伟", "SF", (Line("TEA", "西湖龙井", 2, 2),), 620)
 
@@ -98,3 +99,13 @@ def test_the_sync_chip_words_the_workers_english_line_in_the_benchs_language() -
     values = {"what": "POST /events", "detail": "revoked", "command": "packbench station enroll", "http": "HTTP"}
     assert not foreign_latin(tip, values), tip
     assert chip_of(status, "en")[2] == status.last_error
+
+
+def test_a_device_chip_words_its_drivers_detail_in_the_benchs_language(qapp: QApplication) -> None:
+    """The tooltip of a scanner whose port went away, and of a printer with two faults, at a Chinese bench."""
+    chip = DeviceChip("scanner", "zh_CN")
+    chip.set_state(DeviceState.DISCONNECTED, "/dev/ttyUSB0 not available (No such file or directory)")
+    assert chip.toolTip() == "<p>/dev/ttyUSB0 不可用（没有那个文件或目录）</p>", chip.toolTip()
+    chip = DeviceChip("printer", "zh_CN")
+    chip.set_state(DeviceState.FAULT, "paper out, ribbon out")
+    assert chip.toolTip() == "<p>缺纸, 碳带用完</p>"
