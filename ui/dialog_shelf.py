@@ -4,20 +4,26 @@ A dialog is a window of its own: left alone it would stay on top of the alarm pa
 name asked for, the manifest offered, the label enlarged), and a packer would answer it instead of
 seeing that the scanner is gone. So `DialogShelf.cover` hides every dialog of the window and
 `uncover` shows them again as they were — the text typed into them, the field that had the keys —
-once the alarm clears. A dialog opened while the alarm shows (a manifest offer after a batch closed,
-a label enlarged by a scan) goes straight onto the shelf: it never reaches the screen until then.
+once the alarm clears.
 
-It watches the whole application for dialogs being shown (an event filter), so every dialog the
-station opens is covered, including ones added later, without each screen having to ask. What a
-dialog expects of the scanner follows whether it is on the screen (`on_screen`): a scan during the
-alarm is answered on the alarm page, not by a dialog nobody can see.
+Every dialog of the station opens through `open_dialog`, never `QDialog.open` itself: while the alarm
+shows, a dialog asked for (a manifest offer after a batch closed, a label enlarged by a scan) goes
+straight onto the shelf without ever being shown. Shown even for one event-loop turn it would be
+window-modal, and Qt drops the keys of a window a modal dialog blocks: a wedge scan arriving in that
+turn would be lost instead of answered on the alarm page.
+
+When the window closes, `dismiss` rejects every dialog it opened, on the screen or on the shelf: none
+outlives the window, and none is answered by its closing (no batch closed, no manifest opened).
+
+What a dialog expects of the scanner follows whether it is on the screen (`on_screen`): a scan during
+the alarm is answered on the alarm page, not by a dialog nobody can see.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ui.qt import QApplication, QCoreApplication, QDialog, QEvent, QObject, Qt, QTimer, QWidget, isValid
+from ui.qt import QApplication, QDialog, QEvent, QObject, Qt, QWidget, isValid
 
 
 class DialogShelf(QObject):
@@ -29,22 +35,32 @@ class DialogShelf(QObject):
         self.covered = False
         self.shelved: list[tuple[QDialog, QWidget | None]] = []  # each dialog and the widget that had its keys
 
+    def open(self, dialog: QDialog) -> None:
+        """`dialog` window-modal on the screen or, while covered, on the shelf (see the module's doc)."""
+        if not self.covered:
+            dialog.open()
+            return
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)  # as open() would: it is, once it shows
+        self._keep(dialog, None)
+
     def cover(self) -> None:
         if self.covered:
             return
         self.covered = True
-        # Only while covered: a Python filter sees every event of the application.
-        _application().installEventFilter(self)
-        for dialog in self._dialogs():
-            if dialog.isVisible():
-                self._shelve(dialog)
+        shown = [dialog for dialog in self._dialogs() if dialog.isVisible()]
+        for dialog in shown:
+            focus = QApplication.focusWidget()
+            self._keep(dialog, focus if focus is not None and dialog.isAncestorOf(focus) else dialog.focusWidget())
+            dialog.hide()
+        if shown:  # the keys come back from the dialogs to the window
+            self.window.activateWindow()
+            self.page.setFocus()
 
     def uncover(self) -> None:
         """The dialogs again, as they were; the last one shelved (the one on top) gets the keys."""
         if not self.covered:
             return
         self.covered = False
-        _application().removeEventFilter(self)
         shelved, self.shelved = self.shelved, []
         for dialog, focus in shelved:
             if not isValid(dialog):
@@ -55,54 +71,44 @@ class DialogShelf(QObject):
             if focus is not None and isValid(focus) and dialog.isAncestorOf(focus):
                 focus.setFocus()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (event.type() == QEvent.Type.Show and not event.spontaneous()
-                and isinstance(watched, QDialog) and self._ours(watched)):
-            # Too late to stop this show; keep it off the screen, and shelve it once it is done showing
-            # (hiding it while Qt is still showing it leaves its native window up).
-            watched.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-            QTimer.singleShot(0, lambda: self._shelve_new(watched))
-        return False
+    def dismiss(self) -> None:
+        """The window closes: every dialog it opened, shown or shelved, is rejected (answered by nobody)."""
+        shelved, self.shelved = [dialog for dialog, _focus in self.shelved], []
+        for dialog in shelved + [d for d in self._dialogs() if d.isVisible()]:
+            if isValid(dialog):
+                dialog.reject()
 
-    def _shelve_new(self, dialog: QDialog) -> None:
-        if not isValid(dialog):
-            return
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, False)
-        if self.covered and dialog.isVisible():
-            self._shelve(dialog)
-        elif dialog.isVisible():  # the alarm cleared within the same turn: show it after all
-            dialog.hide()
-            dialog.show()
-
-    def _shelve(self, dialog: QDialog) -> None:
-        focus = QApplication.focusWidget()
-        self.shelved.append((dialog, focus if focus is not None and dialog.isAncestorOf(focus)
-                             else dialog.focusWidget()))
+    def _keep(self, dialog: QDialog, focus: QWidget | None) -> None:
+        self.shelved.append((dialog, focus))
         dialog.finished.connect(lambda _result: self._forget(dialog))  # answered meanwhile (by a scan)
-        dialog.hide()
-        self.window.activateWindow()
-        self.page.setFocus()
 
     def _forget(self, dialog: QDialog) -> None:
         self.shelved = [(d, f) for d, f in self.shelved if d is not dialog]
 
-    def _ours(self, widget: QWidget) -> bool:
-        parent = widget.parentWidget()
-        return widget.isWindow() and parent is not None and parent.window() is self.window
-
     def _dialogs(self) -> list[QDialog]:
-        return [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and self._ours(w)]
+        return [w for w in QApplication.topLevelWidgets()
+                if isinstance(w, QDialog) and _parent_window(w) is self.window]
 
 
-def _application() -> QCoreApplication:
-    app = QApplication.instance()
-    assert app is not None, "a window exists, so the application does"
-    return app
+def open_dialog(dialog: QDialog) -> None:
+    """Open `dialog` (window-modal, not a nested event loop: scans keep flowing while it asks) through its
+    window's shelf; a screen shown on its own, without a station window, opens it directly."""
+    window = _parent_window(dialog)
+    shelf = next((c for c in window.children() if isinstance(c, DialogShelf)), None) if window else None
+    if shelf is None:
+        dialog.open()
+    else:
+        shelf.open(dialog)
+
+
+def _parent_window(dialog: QDialog) -> QWidget | None:
+    parent = dialog.parentWidget()
+    return parent.window() if parent is not None else None
 
 
 class OnScreen(QObject):
     """Calls `changed(True)` when `widget` comes on the screen and `changed(False)` when it leaves it
-    (hidden, closed, or kept off it by the shelf)."""
+    (hidden, closed, or put on the shelf)."""
 
     def __init__(self, widget: QWidget, changed: Callable[[bool], None]) -> None:
         super().__init__(widget)
@@ -111,8 +117,7 @@ class OnScreen(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if isinstance(watched, QWidget) and event.type() in (QEvent.Type.Show, QEvent.Type.Hide):
-            self._changed(event.type() == QEvent.Type.Show
-                          and not watched.testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen))
+            self._changed(event.type() == QEvent.Type.Show)
         return False
 
 

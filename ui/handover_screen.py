@@ -22,7 +22,7 @@ from app.handover import INTERCEPT_STATUSES, HandoverOutcome, Manifest
 from app.i18n import N_, Words, translator
 from app.pack.outcomes import Level
 from app.waybills import carrier_label
-from ui.dialog_shelf import on_screen
+from ui.dialog_shelf import on_screen, open_dialog
 from ui.handover_controller import BatchView, HandoverController, HandoverStatus
 from ui.handover_widgets import CarrierBar, HandoverBanner, OverduePanel, PoolPanel
 from ui.qt import (
@@ -280,7 +280,7 @@ class HandoverScreen(QWidget):
         dialog.finished.connect(lambda _result: self._dialog_done(dialog))
         dialog.finished.connect(dialog.deleteLater)
         self.courier_dialog = dialog
-        dialog.open()  # window-modal, not a nested event loop: scans keep flowing while it asks
+        open_dialog(dialog)
 
     def _courier_scanned(self, courier: str) -> None:
         """No keyboard at the bench: the courier's badge scan names them and closes the batch — also when
@@ -303,7 +303,7 @@ class HandoverScreen(QWidget):
         box.finished.connect(lambda _result: self._dialog_done(box))
         box.finished.connect(box.deleteLater)
         self.print_offer = box
-        box.open()
+        open_dialog(box)
 
     def _print_answered(self, confirmed: bool) -> None:
         """No hands needed: CONFIRM scanned answers the offer yes; any other scan, no (and goes on as usual)."""

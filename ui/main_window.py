@@ -3,7 +3,8 @@ exception triage screens), their alarms (sound, red flash), the sync status and,
 
 While a fault of the bench itself stands (a lost device, the disk, sync refused: `app.alarms`), the
 alarm page takes the whole window instead, and the window's dialogs wait behind it (`DialogShelf`);
-it goes once the board clears, back to the screen, the order and the dialogs as they were.
+it goes once the board clears, back to the screen, the order and the dialogs as they were. Closing
+the window rejects its dialogs, shown or waiting.
 
 The pack screen is the default. While the handover screen shows, it has the station's scans
 (`StationRuntime.divert_scans`); switching back to the pack screen gives them back to the pack flow.
@@ -26,6 +27,7 @@ from ui.language import Retranslatable, install_qt_translation
 from ui.pack_screen import PackScreen
 from ui.qt import (
     QButtonGroup,
+    QCloseEvent,
     QHBoxLayout,
     QMainWindow,
     QPushButton,
@@ -282,6 +284,10 @@ class MainWindow(QMainWindow):
         self.sounds.play(level)
         if level is Level.ERROR:
             self.flash.flash()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.dialogs.dismiss()  # no dialog of the window outlives it (each is a window of its own)
+        super().closeEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

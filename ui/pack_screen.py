@@ -16,6 +16,7 @@ from app.pack.flow import State
 from app.pack.outcomes import Level, Outcome
 from app.terms import PLATFORMS, named
 from app.waybills import carrier_label
+from ui.dialog_shelf import open_dialog
 from ui.label_preview import ClickableLabel, LabelPreview
 from ui.qt import (
     QAbstractItemView,
@@ -225,7 +226,7 @@ class PackScreen(QWidget):
         preview = LabelPreview(self.label_png, self.lang, self)
         preview.finished.connect(lambda result: self._forget_preview(preview, result))
         self.preview = preview
-        preview.open()
+        open_dialog(preview)
         return True
 
     def _clicked_label(self) -> None:

@@ -23,6 +23,7 @@ from app.i18n import N_, Phrase, Words, localize, translator
 from app.pack.outcomes import Level
 from app.store.states import CaseState
 from app.terms import CASE_STATES, CASE_TAGS, ROLES, SEVERITIES, named
+from ui.dialog_shelf import open_dialog
 from ui.qt import (
     QAbstractItemView,
     QApplication,
@@ -277,7 +278,7 @@ class TriageScreen(QWidget):
         box.accepted.connect(self.open_evidence)
         box.finished.connect(box.deleteLater)
         self.evidence_offer = box
-        box.open()
+        open_dialog(box)
 
     def show_error(self, message: str) -> None:
         text = translator(self.lang).gettext("Exceptions: {message}").format(message=message)
@@ -396,7 +397,7 @@ class TriageScreen(QWidget):
         dialog.textValueSelected.connect(lambda note: self.resolve(ids, note))
         dialog.finished.connect(dialog.deleteLater)
         self.note_dialog = dialog
-        dialog.open()  # window-modal, not a nested event loop: the bench keeps running
+        open_dialog(dialog)
 
     def resolve(self, ids: list[int], note: str) -> None:
         if not note.strip():

@@ -7,7 +7,7 @@ import time
 
 from pytestqt.qtbot import QtBot
 
-from ui.qt import QApplication, QEvent, QInputMethodEvent, QKeyEvent, Qt, QTimer
+from ui.qt import QApplication, QEvent, QGuiApplication, QInputMethodEvent, QKeyEvent, Qt, QTimer
 
 SCANNER_MS = 10  # a wedge scanner types 7–16 ms a key
 HUMAN_MS = 150
@@ -115,3 +115,12 @@ def deliver(qtbot: QtBot, presses: list[Press], speedup: int = 4) -> None:
 
     QTimer.singleShot(0, send_due)
     qtbot.waitUntil(lambda: not left, timeout=120_000)
+
+
+def platform_scan(qtbot: QtBot, code: str) -> None:
+    """`code` and Enter from a wedge scanner, delivered through Qt's window system to the focused window
+    as the platform delivers them: a window that a modal dialog blocks never gets them."""
+    for key in [*code, Qt.Key.Key_Return]:
+        window = QGuiApplication.focusWindow()
+        assert window is not None, "no window has the keys"
+        qtbot.keyClick(window, key)

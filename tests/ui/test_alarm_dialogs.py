@@ -10,18 +10,19 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.barcodes import Command, command_barcode
+from app.i18n import Phrase
 from app.store.handover_models import Handover
+from tests.ui.keys import platform_scan
 from tests.ui.test_handover_screen import PACKER, Bench
 from tests.ui.test_ui_station import MUG, Scanner
 from ui.app import Station
-from ui.qt import QApplication, QDialog, Qt, QWidget
+from ui.qt import QApplication, QDialog, QWidget
 
 COURIER = "SFKD-0421"
 
 
 def dialogs_on_screen() -> list[QWidget]:
-    return [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()
-            and not w.testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)]  # shown, but kept off the screen
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()]
 
 
 @pytest.fixture(autouse=True)
@@ -108,3 +109,54 @@ def test_a_label_enlarged_during_an_alarm_waits_until_it_clears(qtbot: QtBot, st
     assert dialogs_on_screen() == [preview]
     scanner.scan(preview_code, "label_preview_closed")
     assert dialogs_on_screen() == []
+
+
+def test_a_dialog_asked_for_during_an_alarm_never_blocks_the_scan_that_follows_it(
+        qtbot: QtBot, station: Station) -> None:
+    """Shown for even one event-loop turn, the courier's dialog would be window-modal and Qt would drop
+    the wedge keys to the window behind it: the scan arriving in that very turn must be answered."""
+    window = station.window
+    bench = Bench(qtbot, station)
+    _first, second, dialog = bench.asking_for_the_courier()
+    dialog.reject()  # not yet: one more parcel
+    screen = bench.handover
+    qtbot.waitUntil(lambda: screen.courier_dialog is None and QApplication.focusWidget() is screen)
+    unplug_scanner(qtbot, station, alarm=True)
+    seen = screen.seen
+    screen.close_button.click()  # the courier is asked for while the alarm shows …
+    platform_scan(qtbot, second)  # … and the next parcel's keys arrive in the same turn
+    qtbot.waitUntil(lambda: screen.seen > seen)
+    assert screen.last_event == "accepted" and screen.view.count == 2
+    assert window.alarm_view.answer.text() == screen.banner.text()
+    assert dialogs_on_screen() == [] and [d for d, _focus in window.dialogs.shelved] == [screen.courier_dialog]
+    unplug_scanner(qtbot, station, alarm=False)  # plugged back in: the courier is asked for now
+    assert dialogs_on_screen() == [screen.courier_dialog]
+
+
+@pytest.mark.parametrize("alarm", [False, True], ids=["shown", "shelved"])
+def test_closing_the_window_rejects_every_dialog_it_opened_and_answers_none(
+        qtbot: QtBot, station: Station, opened_files: list[Path], tmp_path: Path, alarm: bool) -> None:
+    """Each dialog is a window of its own: one left open would stay on the screen after the station
+    closed. Closing rejects them all, shown or waiting behind an alarm, and none acts on its answer."""
+    window = station.window
+    bench = Bench(qtbot, station)
+    _first, _second, courier = bench.asking_for_the_courier()
+    courier.setTextValue(COURIER)  # typed, not confirmed
+    if alarm:
+        unplug_scanner(qtbot, station, alarm=True)
+    assert window.pack_screen.enlarge_label()
+    assert window.triage_screen is not None
+    window.triage_screen.show_evidence("TB-1", str(tmp_path / "TB-1.pdf"), True, Phrase(""))
+    dialogs = [courier, window.pack_screen.preview, window.triage_screen.evidence_offer]
+    results: list[int] = []
+    for dialog in dialogs:
+        assert dialog is not None
+        dialog.finished.connect(results.append)
+    assert len(dialogs_on_screen()) == (0 if alarm else 3)
+
+    window.close()
+    assert results == [QDialog.DialogCode.Rejected] * 3
+    assert [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()] == []
+    assert window.dialogs.shelved == []
+    handover = Handover.get()
+    assert handover.state == "open" and not handover.courier and opened_files == []
