@@ -18,8 +18,9 @@ from typing import Any
 
 from app.cli import cli_text
 from app.clock import SystemClock, iso, parse_iso
-from app.i18n import N_, Phrase
+from app.i18n import N_, Phrase, environment_language
 from server.config import ServerConfig
+from server.health.evaluate import local_hours
 from server.health.indicators import DIMENSIONS
 from server.health.state import HealthError
 from server.migrations import migrated
@@ -61,7 +62,7 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
 
             notify = channel_notifier(sdb, config, clock, args.warehouse)
         readings, alerts = check(sdb, clock, args.warehouse, hour=_hour(args.hour), weeks=args.weeks,
-                                 dimension=args.by, notify=notify)
+                                 dimension=args.by, notify=notify, zone=config.zone)
         if alerts:
             from server.alerts.store import deliver_due
 
@@ -83,11 +84,14 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
         print(marks[(r.flagged, r.silenced and r.flagged)].ljust(width) + cli_text(
             N_("{indicator}{where}: {value} (n={volume}) baseline {baseline} ± {sigma}{z}{why}"),
             indicator=r.indicator.name, where=f" [{r.key}]" if r.key else "", value=r.shown(r.value), volume=r.volume,
-            baseline=r.shown(r.baseline), sigma=r.shown(r.sigma), z="" if r.z is None else f" z={r.z:+.1f}",
+            baseline=r.shown(r.baseline), sigma=r.shown(r.sigma),
+            z="" if r.z is None else f" z={r.z_text(environment_language())}",
             why=f" — {_reason(r.why)}" if r.why else ""))
     for alert in alerts:
         print(cli_text(N_("alert sent: {indicator} {slice} {explanation}"), indicator=alert.reading.indicator.name,
-                       slice=alert.reading.key, explanation=alert.explanation.words if alert.explanation else ""))
+                       slice=alert.reading.key,
+                       explanation=local_hours(alert.explanation.words, config.zone, named=True)
+                       if alert.explanation else ""))
     return 0
 
 

@@ -84,7 +84,8 @@ class Scheduler:
                 log.info("server rules opened %d cases in %s", stalled, warehouse)
             try:  # order health must not keep the other jobs of this run from happening
                 _, anomalies = health_check(self.sdb, self.clock, warehouse,
-                                            notify=channel_notifier(self.sdb, self.config, self.clock, warehouse))
+                                            notify=channel_notifier(self.sdb, self.config, self.clock, warehouse),
+                                            zone=self.config.zone)
                 stored.settle(self.sdb, self.clock, warehouse)
                 stored.prune(self.sdb, self.clock, warehouse, self.config.health_readings_days)
             except Exception:

@@ -14,20 +14,22 @@ yet is evaluated on the request, and kept once its hour is complete.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Annotated
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
 from app.clock import parse_iso
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from server.console import audit
 from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
 from server.health import last_complete_hour, published, stored
-from server.health.evaluate import Reading, explain_slices
+from server.health.evaluate import Reading, explain_slices, local_hours
 from server.health.indicators import BY_NAME, DIMENSION_NAMES, INDICATORS
 from server.health.state import MAX_SILENCE_HOURS, silence, silenced_names, silences_at, thresholds
 
@@ -103,11 +105,17 @@ def _render(p: Page, chosen: str, hour: str | None, indicator: str | None, probl
                   for d in BY_NAME[indicator].slices}
         detail = {"reading": current,
                   "chart": series_chart(history, p.translator.gettext("Value and baseline"), p.svc.config.zone),
-                  "slices": slices, "why": explain_slices(current, slices) if current.flagged else None}
+                  "slices": slices, "why": _explanation(current, slices, p.svc.config.zone)}
     return p.render("health.html", 400 if problem else 200, warehouse=chosen, hour=at, readings=readings,
                     detail=detail, silences=active, zone=p.svc.config.zone, keep={"hour": hour} if hour else {},
                     problem=problem, indicators=INDICATORS, dimension_names=DIMENSION_NAMES,
                     max_hours=MAX_SILENCE_HOURS, reports=published.listed(sdb, chosen))
+
+
+def _explanation(reading: Reading, slices: Mapping[str, Sequence[Reading]], zone: ZoneInfo) -> Phrase | None:
+    """A flagged hour's explanation, its hour in the warehouse's zone like the page's heading."""
+    why = explain_slices(reading, slices) if reading.flagged else None
+    return local_hours(why.words, zone) if why else None
 
 
 def _hour(text: str | None) -> datetime | None:

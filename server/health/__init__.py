@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from app.clock import Clock
 from server.db import ServerDb
@@ -24,6 +25,7 @@ from server.health.evaluate import WEEKS, Reading, evaluate, explain, explain_sl
 from server.health.state import NewAlert, mark_notified, silenced_names, silences_at, thresholds, track_alerts
 
 Notify = Callable[[NewAlert], str]  # sends one alert, returns what the channels answered
+UTC_ZONE = ZoneInfo("UTC")  # where no warehouse zone is given: a record then says "UTC", never a wrong zone
 
 
 def last_complete_hour(clock: Clock) -> datetime:
@@ -31,10 +33,12 @@ def last_complete_hour(clock: Clock) -> datetime:
 
 
 def check(sdb: ServerDb, clock: Clock, warehouse: str, *, hour: datetime | None = None, weeks: int = WEEKS,
-          dimension: str | None = None, notify: Notify | None = None) -> tuple[list[Reading], list[NewAlert]]:
+          dimension: str | None = None, notify: Notify | None = None,
+          zone: ZoneInfo = UTC_ZONE) -> tuple[list[Reading], list[NewAlert]]:
     """Evaluate every indicator for `hour` (default: the last complete hour) and keep the readings of a
     complete hour; with `notify`, open and send alerts for what is newly flagged (explained from the
-    hour's stored slices) and close the ones that recovered."""
+    hour's stored slices; the English record names the hour in `zone`, the warehouse's, server.toml
+    `timezone`) and close the ones that recovered."""
     hour = hour or last_complete_hour(clock)
     silenced = silenced_names(silences_at(sdb, warehouse, clock.now()))
     readings = evaluate(sdb, warehouse, hour, weeks=weeks, dimension=dimension,
@@ -44,7 +48,7 @@ def check(sdb: ServerDb, clock: Clock, warehouse: str, *, hour: datetime | None 
     if notify is not None:
         alerts = track_alerts(sdb, clock, warehouse, readings, lambda r: explain_slices(r, {
             d: stored.readings(sdb, clock, warehouse, r.hour, dimension=d, names=[r.indicator.name], weeks=weeks)
-            for d in r.indicator.slices}))
+            for d in r.indicator.slices}), zone)
         for alert in alerts:
             mark_notified(sdb, clock, warehouse, alert, notify(alert))
     return readings, alerts

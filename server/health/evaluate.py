@@ -28,9 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from app.clock import iso
-from app.i18n import N_, Phrase
+from app.clock import iso, parse_iso
+from app.i18n import N_, Phrase, localize
 from app.terms import Named
 from server.db import ServerDb
 from server.health.indicators import BY_NAME, DIMENSION_NAMES, INDICATORS, Indicator, query
@@ -41,6 +42,11 @@ SIGMAS = 2.0
 MIN_BASELINE_WEEKS = 2
 MIN_EXCESS = 3  # facts beyond the baseline's expectation before a rate or count is flagged
 TAIL = 0.5 * math.erfc(SIGMAS / math.sqrt(2))  # how rare 2σ is under a normal law: 2.3 %, one-sided
+# Beyond this a z tells a person only "far off": a history of zeros floors σ at one fact, and a carrier that
+# stops collecting is then z ≈ 3,000. Pages, reports and alerts show "> 10σ"; JSON keeps the number.
+Z_SHOWN = 10
+FAR_ABOVE = N_("> {limit}σ")
+FAR_BELOW = N_("< −{limit}σ")
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,19 @@ class Reading:
         if self.indicator.unit == "h":
             return f"{value:.1f} h"
         return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+    @property
+    def z_words(self) -> str | Phrase:
+        """z for a person: "+2.3", or beyond ±`Z_SHOWN` only that it is (a `Phrase`, worded in the reader's
+        language); "—" without a baseline."""
+        if self.z is None:
+            return "—"
+        if abs(self.z) <= Z_SHOWN:
+            return f"{self.z:+.1f}"
+        return Phrase(FAR_ABOVE if self.z > 0 else FAR_BELOW, {"limit": Z_SHOWN})
+
+    def z_text(self, lang: str) -> str:
+        return str(localize(self.z_words, lang))
 
     def as_json(self, console_url: str, warehouse: str) -> dict[str, object]:
         link = f"{console_url}/console/health?warehouse={warehouse}&indicator={self.indicator.name}" \
@@ -248,7 +267,8 @@ def evaluate_hours(sdb: ServerDb, warehouse: str, hours: Sequence[datetime], *, 
 
 
 # Which slice holds most of an anomaly's excess, decided once and worded where it is read: the
-# console in its user's language, the report in its own, an alert in both (docs/i18n.md).
+# console in its user's language, the report in its own, an alert in both (docs/i18n.md). Its hour is
+# kept as the UTC instant and written in the warehouse's zone when it is read (`local_hours`).
 EXPLANATION = N_("{share} of the excess {indicator} comes from {dimension} {slice} ({hour})")
 
 
@@ -257,7 +277,25 @@ class Explanation:
     dimension: str
     slice: str
     share: float  # of the hour's excess over the baseline, 0..1
-    words: Phrase  # EXPLANATION; its English (`plain()`) is the record health_alert.explanation keeps
+    words: Phrase  # EXPLANATION; `local_hours(words, zone, named=True).plain()` is the record health_alert keeps
+
+
+def local_hours(words: Phrase, zone: ZoneInfo, *, named: bool = False) -> Phrase:
+    """An explanation with its hour as clock hours in `zone` — the warehouse's (server.toml `timezone`),
+    in which the health page's heading, its charts and the reports show hours: "14:00–15:00", and with
+    `named` "14:00–15:00 Asia/Shanghai" for a text read without that context (the English record, the
+    CLI). Words kept before the hour was an instant hold it as text ("06:00–07:00 UTC"), which says
+    its zone and is left as it is."""
+    hour = words.fields.get("hour")
+    try:
+        start = parse_iso(hour) if isinstance(hour, str) else None
+    except ValueError:
+        start = None
+    if start is None:
+        return words
+    # the end from the instant, not the local clock: an hour across a DST change still ends an hour later
+    shown = f"{start.astimezone(zone):%H:%M}–{(start + timedelta(hours=1)).astimezone(zone):%H:%M}"
+    return Phrase(words.message, {**words.fields, "hour": f"{shown} {zone.key}" if named else shown})
 
 
 def excess(reading: Reading) -> float:
@@ -288,9 +326,9 @@ def explain_slices(reading: Reading, slices: Mapping[str, Sequence[Reading]]) ->
         top, amount = max(excesses.items(), key=lambda item: item[1])
         share = amount / total
         if best is None or share > best.share:
-            hour = f"{reading.hour:%H:%M}–{reading.hour + timedelta(hours=1):%H:%M} UTC"
             best = Explanation(dimension, top, share, Phrase(EXPLANATION, {
-                "share": f"{share:.0%}", "indicator": reading.indicator.named, "slice": top, "hour": hour,
+                "share": f"{share:.0%}", "indicator": reading.indicator.named, "slice": top,
+                "hour": iso(reading.hour),
                 "dimension": Named(dimension, DIMENSION_NAMES[dimension])}))
     return best
 

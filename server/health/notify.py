@@ -9,6 +9,7 @@ link) and raises it under a key of its own, so each episode is one alert with on
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from app.clock import Clock, iso
 from app.documents.words import BILINGUAL_WORDS
@@ -17,6 +18,7 @@ from server.alerts.channels import Message
 from server.alerts.store import raise_alert
 from server.config import ServerConfig
 from server.db import ServerDb
+from server.health.evaluate import local_hours
 from server.health.indicators import what
 from server.health.state import NewAlert, thresholds
 
@@ -28,28 +30,32 @@ ABOVE_LIMIT = N_("Order health of {warehouse}: {indicator} is {value}, above its
 BELOW_LIMIT = N_("Order health of {warehouse}: {indicator} is {value}, below its threshold {limit}, hour from {hour}.")
 
 
-def message(warehouse: str, alert: NewAlert, link: str, threshold: tuple[str, float | None] | None = None) -> Message:
+def message(warehouse: str, alert: NewAlert, link: str, zone: ZoneInfo,
+            threshold: tuple[str, float | None] | None = None) -> Message:
     """The anomaly for every reader of a channel, Chinese then English (docs/i18n.md, Alerts); its subject
-    is kept as words too, for the console's Alerts page. `threshold`: the limit it broke, if that flagged it."""
+    is kept as words too, for the console's Alerts page. Hours are the warehouse's (`zone`), as on the
+    health page; the alert's data keeps the UTC instant and the numeric z for machines.
+    `threshold`: the limit it broke, if that flagged it."""
     r = alert.reading
     why = alert.explanation
     fields: dict[str, object] = {"warehouse": warehouse, "indicator": what(r.indicator, r.key),
-                                 "value": r.shown(r.value), "hour": iso(r.hour)}
+                                 "value": r.shown(r.value),
+                                 "hour": f"{r.hour.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"}
     if r.z is not None:
         anomaly = Phrase(AGAINST_BASELINE, {**fields, "baseline": r.shown(r.baseline), "sigma": r.shown(r.sigma),
-                                            "z": f"{r.z:+.1f}"})
+                                            "z": r.z_words})
     else:  # no baseline to compare with: a threshold flagged it (set at the time, so known here)
         op, limit = threshold or ("max", None)
         anomaly = Phrase(ABOVE_LIMIT if op == "max" else BELOW_LIMIT, {**fields, "limit": r.shown(limit)})
     lines = [BILINGUAL_WORDS(anomaly, sep="\n\n")]
     if why is not None:
-        lines.append(BILINGUAL_WORDS(why.words, sep="\n\n"))
+        lines.append(BILINGUAL_WORDS(local_hours(why.words, zone), sep="\n\n"))
     lines.append(link)
     subject = Phrase(SUBJECT, {"warehouse": warehouse, "indicator": r.indicator.named})
     return Message(subject=BILINGUAL_WORDS(subject, sep=" / "), text="\n\n".join(lines), words=subject,
                    data={"source": SOURCE, "warehouse": warehouse, "indicator": r.indicator.name, "slice": r.key,
                          "hour": iso(r.hour), "value": r.value, "baseline": r.baseline, "sigma": r.sigma, "z": r.z,
-                         "explanation": why.words.plain() if why else ""})
+                         "explanation": local_hours(why.words, zone, named=True).plain() if why else ""})
 
 
 def channel_notifier(sdb: ServerDb, config: ServerConfig, clock: Clock, warehouse: str) -> Callable[[NewAlert], str]:
@@ -60,7 +66,7 @@ def channel_notifier(sdb: ServerDb, config: ServerConfig, clock: Clock, warehous
         base = config.public_url or "http://127.0.0.1:8700"
         link = (f"{base}/console/health?warehouse={warehouse}&hour={iso(r.hour)}&indicator={r.indicator.name}")
         key = f"health|{warehouse}|{r.indicator.name}|{r.key}|{iso(r.hour)}"
-        said = message(warehouse, alert, link, thresholds(sdb, warehouse).get(r.indicator.name))
+        said = message(warehouse, alert, link, config.zone, thresholds(sdb, warehouse).get(r.indicator.name))
         with sdb.connection(), sdb.write():
             raised = raise_alert(sdb, clock, config.alert_channels, key=key, warehouse=warehouse, source=SOURCE,
                                  value=1.0, threshold=0.0, message=said, link=link)

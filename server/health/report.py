@@ -10,8 +10,8 @@ a note when one tag leads three weeks running, and delivery time by carrier.
 Its words come from the catalog (docs/i18n.md, app.documents.words): a scheduled report is written
 once for everyone who reads it, in both languages, Chinese first, like the evidence pack; the
 indicators and a case tag are shown by their names. An alert's explanation is worded from the words
-the evaluation kept (`health_alert.explanation_words`); an alert opened before they were kept shows
-the English it recorded.
+the evaluation kept (`health_alert.explanation_words`), its hour in the report's zone like every date
+and hour of the report; an alert opened before they were kept shows the English it recorded.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from app.clock import iso
+from app.clock import iso, parse_iso
 from app.documents.words import BILINGUAL_WORDS, DocumentWords
 from app.i18n import N_, Phrase
 from app.stored_words import load_words
 from app.terms import CASE_TAGS
 from server.db import ServerDb
-from server.health.evaluate import Measure, Reading, judge, measure
+from server.health.evaluate import Measure, Reading, judge, local_hours, measure
 from server.health.indicators import BY_NAME, INDICATORS, Indicator, what
 from server.health.state import HealthError
 
@@ -241,8 +241,9 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     for alert in alerted(sdb, warehouse, period_, zone):
         subject = words(what(BY_NAME[alert.indicator], alert.slice), sep=" / ") if alert.indicator in BY_NAME \
             else f"{alert.indicator} {alert.slice}"
-        why = words(alert.explanation, sep=" / ") if isinstance(alert.explanation, Phrase) else alert.explanation
-        story.append(Paragraph(f"{alert.hour} · {subject} — {why}", body))
+        why = words(local_hours(alert.explanation, zone), sep=" / ") if isinstance(alert.explanation, Phrase) \
+            else alert.explanation
+        story.append(Paragraph(f"{parse_iso(alert.hour).astimezone(zone):%Y-%m-%d %H:%M} · {subject} — {why}", body))
     story.append(Paragraph(_("Top-5 exception tags per week", sep=" · "), sub))
     tags = top_tags(sdb, warehouse, period_, zone)
     rows = [[week, " · ".join(f"{_tag(tag, words)} {n}" for tag, n in top)] for week, top in tags] or [["—", "—"]]

@@ -13,13 +13,14 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from app.clock import Clock, iso
 from app.errors import BadValue
 from app.i18n import N_
 from app.stored_words import dump_words
 from server.db import ServerDb
-from server.health.evaluate import Explanation, Reading
+from server.health.evaluate import Explanation, Reading, local_hours
 from server.health.indicators import BY_NAME
 
 MAX_SILENCE_HOURS = 24 * 31
@@ -109,8 +110,9 @@ class NewAlert:
 
 
 def track_alerts(sdb: ServerDb, clock: Clock, warehouse: str, readings: Sequence[Reading],
-                 explain: Callable[[Reading], Explanation | None]) -> list[NewAlert]:
-    """Open an alert for each newly flagged, unsilenced reading; close those no longer flagged."""
+                 explain: Callable[[Reading], Explanation | None], zone: ZoneInfo) -> list[NewAlert]:
+    """Open an alert for each newly flagged, unsilenced reading; close those no longer flagged. The
+    explanation's English record names its hour in `zone`, the warehouse's; its words keep the instant."""
     now = iso(clock.now())
     opened: list[NewAlert] = []
     with sdb.connection():
@@ -127,7 +129,7 @@ def track_alerts(sdb: ServerDb, clock: Clock, warehouse: str, readings: Sequence
                     '"z", "explanation", "explanation_words", "opened_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
                     'ON CONFLICT DO NOTHING',
                     (warehouse, key[0], key[1], iso(reading.hour), reading.value, reading.baseline, reading.z,
-                     why.words.plain() if why else "",
+                     local_hours(why.words, zone, named=True).plain() if why else "",
                      json.dumps(dump_words(why.words), ensure_ascii=False) if why else None, now))
                 if inserted.rowcount == 1:  # another worker opened it first: that one notifies
                     opened.append(NewAlert(reading, why))

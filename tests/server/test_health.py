@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,9 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.clock import FakeClock, iso, parse_iso
+from app.i18n import Phrase
+from app.stored_words import dump_words
+from app.terms import Named
 from server.db import ServerDb
 from server.health import check
-from server.health.evaluate import Reading, evaluate, explain
+from server.health.evaluate import EXPLANATION, Reading, evaluate, explain
+from server.health.indicators import BY_NAME, DIMENSION_NAMES
 from server.health.seed import seed_history
 from server.health.state import HealthError, set_threshold, silence
 
@@ -154,7 +159,7 @@ def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb
     hour = parse_iso(incidents["refunds"])
     wh = "HZ-1"
     with robot("dingtalk", "SECdemo") as ding:
-        config = ServerConfig(tmp_path, public_url="https://pb.example.com",
+        config = ServerConfig(tmp_path, public_url="https://pb.example.com", timezone="Asia/Shanghai",
                               alert_channels=(AlertChannel("owners", "dingtalk", ding.url, "SECdemo",
                                                            at_mobiles=("13800000001", "13900000002")),))
         clock = FakeClock(hour + timedelta(hours=2))
@@ -162,7 +167,7 @@ def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb
         with sdb.connection(), sdb.write():  # a clean slate for this warehouse's alert episodes
             sdb.execute('DELETE FROM "health_alert" WHERE "warehouse" = ?', (wh,))
             sdb.execute('DELETE FROM "health_silence" WHERE "warehouse" = ?', (wh,))
-        _, alerts = check(sdb, clock, wh, hour=hour, notify=notify)
+        _, alerts = check(sdb, clock, wh, hour=hour, notify=notify, zone=config.zone)
         assert {a.reading.indicator.name for a in alerts} >= {"intercept_rate", "scan_error_rate"}
         sent, failed = deliver_due(sdb, clock, config.alert_channels)
         assert (sent, failed) == (len(alerts), 0)
@@ -173,11 +178,19 @@ def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb
         assert "【订单健康】HZ-1 打包后拦截/退款率 异常" in refund and "来自店铺 拼多多 家居店" in refund
         assert "Order health of HZ-1: intercept / refund after pack is" in refund
         assert "comes from shop 拼多多 家居店" in refund
+        # The incident hour is 06:00 UTC: in both languages the warehouse's 14:00–15:00, as its health page.
+        assert hour.hour == 6 and "拼多多 家居店（14:00–15:00）" in refund and "拼多多 家居店 (14:00–15:00)" in refund
+        assert "时段 2026-12-04 14:00 Asia/Shanghai 起" in refund
+        assert "06:00–07:00" not in refund and "UTC" not in refund
         with sdb.connection():
             kept = sdb.execute('SELECT "subject", "data" FROM "alert" WHERE "key" LIKE ?',
                                (f"health|{wh}|intercept_rate||%",)).fetchone()
         assert kept[0] == "HZ-1 打包后拦截/退款率 异常 / HZ-1 intercept / refund after pack anomaly"
         assert subject_in(kept[0], kept[1], "zh_CN") == "HZ-1 打包后拦截/退款率 异常"  # the Alerts page's words
+        with sdb.connection():
+            record = sdb.execute('SELECT "explanation" FROM "health_alert" WHERE "warehouse" = ? AND "indicator" = ?',
+                                 (wh, "intercept_rate")).fetchone()[0]
+        assert record.endswith("comes from shop 拼多多 家居店 (14:00–15:00 Asia/Shanghai)")  # the record names its zone
         assert all(r.json["at"]["atMobiles"] == ["13800000001", "13900000002"] for r in ding.received)
         check(sdb, clock, wh, hour=hour, notify=notify)  # the same anomalies: nothing new to send
         assert deliver_due(sdb, clock, config.alert_channels) == (0, 0) and len(ding.received) == sent
@@ -220,6 +233,9 @@ def test_the_weekly_report_is_a_pdf_with_cjk_text_vector_charts_and_the_anomalie
     assert "扫描错误率超出部分的" in zh_lines and "来自工位 HZ-1-BENCH-3" in zh_lines
     assert "来自店铺 拼多多 家居店" in zh_lines
     assert "扫描错误率超出部分的" in both_lines and "of the excess scan error rate comes from station" in both_lines
+    # The incidents' 06:00 UTC is the report's (the warehouse's) 14:00, in the explanation and the alert's line.
+    assert "来自工位 HZ-1-BENCH-3（14:00–15:00）" in zh_lines and "2026-12-04 14:00 ·" in zh_lines
+    assert "UTC" not in zh and "06:00" not in zh
     with pytest.raises(HealthError, match="2026-W49"):
         period("weekly", "last week", incident_day)
     assert period("monthly", "2026-11", incident_day).last.day == 30
@@ -235,13 +251,34 @@ def test_an_alert_opened_before_its_words_were_kept_is_reported_as_recorded(
     sdb, incidents = seeded
     zone = ZoneInfo("Asia/Shanghai")
     hour = parse_iso(incidents["refunds"]) - timedelta(hours=3)
+    # Words kept while the hour was written in UTC: that text, which says its zone, is shown as it is.
+    utc_words = dump_words(Phrase(EXPLANATION, {"share": "70%", "indicator": BY_NAME["reprint_rate"].named,
+                                                "dimension": Named("carrier", DIMENSION_NAMES["carrier"]),
+                                                "slice": "YTO", "hour": "03:00–04:00 UTC"}))
     with sdb.connection(), sdb.write():  # as migration 15 leaves an older alert: its English, no words
         sdb.execute('INSERT INTO "health_alert" ("warehouse", "indicator", "slice", "hour", "explanation", '
                     '"opened_at", "recovered_at") VALUES (?, ?, ?, ?, ?, ?, ?)',
                     ("HZ-OLD", "void_rate", "", iso(hour), "61% of the excess void rate comes from carrier SF",
                      iso(hour), iso(hour)))
+        sdb.execute('INSERT INTO "health_alert" ("warehouse", "indicator", "slice", "hour", "explanation", '
+                    '"explanation_words", "opened_at", "recovered_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+                    ("HZ-OLD", "reprint_rate", "", iso(hour), "", json.dumps(utc_words), iso(hour), iso(hour)))
     out = tmp_path / "old.pdf"
     write_report(sdb, "HZ-OLD", period("weekly", None, hour.astimezone(zone).date() + timedelta(days=7)), out, zone,
                  document_words("zh_CN"))
-    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    text = " ".join("".join(page.extract_text() for page in PdfReader(out).pages).split())
     assert "作废率" in text and "61% of the excess void rate" in text
+    assert "重打率超出部分的 70% 来自快递公司 YTO（03:00–04:00 UTC）" in text
+
+
+def test_z_far_beyond_the_baseline_is_shown_capped_and_json_keeps_the_number(
+        seeded: tuple[ServerDb, dict[str, str]]) -> None:
+    sdb, incidents = seeded
+    # A carrier that stops collecting against a history of none: σ is floored at about one parcel, so z is
+    # the parcels left (82 here: z ≈ 69; thousands at a large warehouse), a number that means only "far off".
+    reading = _by_name(evaluate(sdb, WH, parse_iso(incidents["pickup"])))["not_collected"]
+    assert reading.flagged and reading.z is not None and reading.z > 10, reading
+    assert (reading.z_text("en"), reading.z_text("zh_CN")) == ("> 10σ", "＞10σ")
+    assert reading.as_json("https://pb.example.com", WH)["z"] == round(reading.z, 4)  # JSON consumers: the number
+    ordinary = replace(reading, z=2.345)
+    assert ordinary.z_text("zh_CN") == "+2.3" and replace(reading, z=-10.5).z_text("zh_CN") == "＜−10σ"
