@@ -4,6 +4,7 @@ Chinese and English from the catalog, another warehouse never shown, no page wit
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from console_harness import browser, close_browsers, latin_words, log_in, make_user, post_form
@@ -37,6 +38,22 @@ def test_health_page_flags_the_planted_misreads_and_drills_down(server: Running)
     chinese = zh.get("/console/health", params={"warehouse": "WH1", "hour": hour, "indicator": "scan_error_rate"})
     assert "订单健康" in chinese.text and "扫描错误率" in chinese.text and "来自工位 WH1-BENCH-3" in chinese.text
     assert parse_iso(hour)  # the incident hour is a real ISO time
+
+
+def test_the_explanation_says_its_hour_in_the_warehouse_zone_like_the_heading(server: Running) -> None:
+    sdb = server.services.sdb
+    assert server.services.config.zone.key == "Asia/Shanghai"
+    made = seed_history(sdb, "WH1", 30, datetime(2026, 12, 4, 12, tzinfo=UTC), orders_per_hour=25)
+    hour = made.incidents["misreads"]
+    assert parse_iso(hour).hour == 6  # 06:00 UTC is 14:00 in Shanghai
+    make_user(server, "li.na", warehouses=("WH1",))
+    en = log_in(server, "li.na")
+    asked = {"warehouse": "WH1", "hour": hour, "indicator": "scan_error_rate"}
+    english = en.get("/console/health", params=asked, headers={"Accept-Language": "en"})
+    assert "2026-12-04 14:00</h1>" in english.text  # the heading's hour …
+    assert "comes from station WH1-BENCH-3 (14:00–15:00)" in english.text and "UTC" not in english.text  # … is its
+    chinese = en.get("/console/health", params=asked, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "来自工位 WH1-BENCH-3（14:00–15:00）" in chinese.text and "UTC" not in chinese.text
 
 
 def test_health_page_is_scoped_and_needs_a_session(server: Running) -> None:
@@ -112,10 +129,10 @@ def test_the_page_shows_the_kept_readings_without_evaluating(server: Running, mo
     assert page.status_code == 200 and row is not None and 'class="bad">flagged' in row.group(1)
 
 
-# Latin a Chinese health page may show: σ's companion z, the unit h, UTC in an explanation's hour, the
-# PDF of a report's link, and the seeded history's names and codes — its carriers and its one shop with
-# a Latin name. Tokens with a digit, '-' or '_' are names and codes too (WH1-BENCH-3, p90).
-LATIN_ALLOWED = {"z", "h", "UTC", "PDF", *CARRIERS, *re.findall(r"[A-Za-z]+", " ".join(name for _, name in SHOPS))}
+# Latin a Chinese health page may show: σ's companion z, the unit h, the PDF of a report's link, and
+# the seeded history's names and codes — its carriers and its one shop with a Latin name (no "UTC":
+# an explanation's hour is the warehouse's). Tokens with a digit, '-' or '_' are names and codes too (WH1-BENCH-3, p90).
+LATIN_ALLOWED = {"z", "h", "PDF", *CARRIERS, *re.findall(r"[A-Za-z]+", " ".join(name for _, name in SHOPS))}
 
 
 def test_the_chinese_health_page_shows_no_english_outside_names_codes_and_units(server: Running) -> None:
@@ -134,6 +151,9 @@ def test_the_chinese_health_page_shows_no_english_outside_names_codes_and_units(
         assert page.status_code == 200 and latin_words(page.text, LATIN_ALLOWED) == [], incident
         if incident == "misreads":
             assert "扫描错误率超出部分的" in page.text and "来自工位 WH1-BENCH-3" in page.text
+        if incident == "pickup":  # no parcel left uncollected in the history: z in the thousands, shown capped
+            row = re.search(r"交接后未揽收.*?</a></td>(.*?)</tr>", page.text, re.S)
+            assert row is not None and '<td class="num">＞10σ</td>' in row.group(1), incident
     english = client.get("/console/health", params={"warehouse": "WH1", "hour": made.incidents["misreads"],
                                                      "indicator": "scan_error_rate"},
                          headers={"Accept-Language": "en"})
