@@ -137,9 +137,11 @@ def _parse(model: type[M], response: requests.Response, what: str) -> M:
         problems = exc.errors()
         msg = problems[0]["msg"] if problems else "invalid"
         where = ".".join(str(p) for p in problems[0]["loc"]) if problems else ""
-        raise SyncError(f"{what}: unexpected answer from the server ({msg}"
-                        f"{' at ' + where if where else ''}): {_snippet(response.content)!r}",
-                        retryable=True, kind="garbage", status=response.status_code) from None
+        # pydantic's own words name the problem: a value, as the server's body is.
+        raise SyncError(N_("{what}: unexpected answer from the server ({problem}): {detail}"),
+                        retryable=True, kind="garbage", status=response.status_code, what=what,
+                        problem=f"{msg} at {where}" if where else msg,
+                        detail=repr(_snippet(response.content))) from None
 
 
 def _send(session: requests.Session, method: str, url: str, body: bytes, headers: dict[str, str],
@@ -245,9 +247,10 @@ class SyncClient:
         sent = {e.id for e in events}
         answered = [r.id for r in result.results]
         if set(answered) != sent or len(answered) != len(sent):
-            raise SyncError(f"POST /events: the server answered for {len(set(answered) & sent)} of {len(sent)} "
-                            f"events sent (and {len(set(answered) - sent)} not sent); the batch will be sent "
-                            "again", retryable=True, kind="garbage", status=response.status_code)
+            raise SyncError(N_("POST /events: the server answered for {answered} of {sent} events sent (and {extra} "
+                               "not sent); the batch will be sent again"),
+                            retryable=True, kind="garbage", status=response.status_code,
+                            answered=len(set(answered) & sent), sent=len(sent), extra=len(set(answered) - sent))
         return result
 
     def _page(self, model: type[Page[T]], endpoint: str, cursor: str | None, limit: int) -> Fetched[T]:
@@ -307,8 +310,8 @@ def enroll(server: str, token: str, station_name: str, public_key_pem: str, *,
     public = (answer.public_url or base).strip().rstrip("/")
     shape = urlsplit(public)
     if shape.scheme not in ("http", "https") or not shape.netloc or shape.query or shape.fragment:
-        raise SyncError(f"enroll: the server's public_url {public[:SNIPPET]!r} is not an http(s) URL",
-                        retryable=False, kind="garbage", status=response.status_code)
+        raise SyncError(N_("enroll: the server's public_url {url} is not an http(s) URL"),
+                        retryable=False, kind="garbage", status=response.status_code, url=repr(public[:SNIPPET]))
     return SyncCredentials(server=base, station_id=answer.station_id, secret=answer.secret,
                            warehouse=answer.warehouse, station_name=station_name,
                            enrolled_at=iso(answer.server_time) if answer.server_time.tzinfo else

@@ -111,6 +111,7 @@ def test_failures_are_classified(clock: FakeClock, reply: Reply, kind: str, retr
     assert caught.value.needs_admin is (kind == "auth")
     if kind == "garbage":
         assert len(caught.value.reason) < 400  # only the first 200 characters of the body
+        assert "服务器的答复无法识别" in caught.value.text("zh_CN")  # the sync tooltip's words
 
 
 def test_an_answer_that_does_not_speak_for_every_event_is_garbage(clock: FakeClock) -> None:
@@ -123,6 +124,7 @@ def test_an_answer_that_does_not_speak_for_every_event_is_garbage(clock: FakeClo
             pytest.raises(SyncError, match="answered for 1 of 2") as caught:
         client.push([event(1), event(2)])
     assert caught.value.retryable
+    assert "服务器只答复了所发 2 条中的 1 条" in caught.value.text("zh_CN")
 
 
 def test_connection_refused_is_retryable(clock: FakeClock) -> None:
