@@ -20,6 +20,7 @@ from app.cli import cli_text
 from app.clock import SystemClock, iso, parse_iso
 from app.i18n import N_, Phrase, environment_language
 from server.config import ServerConfig
+from server.db import ServerDb
 from server.health.evaluate import local_hours
 from server.health.indicators import DIMENSIONS
 from server.health.state import HealthError
@@ -46,6 +47,18 @@ def _hour(text: str | None) -> datetime | None:
         raise HealthError(N_("--hour must be an ISO time like 2026-12-04T06:00Z, not {text!r}"), text=text) from exc
 
 
+def _known(sdb: ServerDb, warehouse: str) -> None:
+    """Refuse a warehouse the server has never heard of: a mistyped code would silence, set a threshold
+    for or report on nothing, and the real warehouse would keep alerting."""
+    from server.alerts.reconciliation import warehouses
+    from server.warehouses import list_warehouses
+
+    known = sorted({*warehouses(sdb), *(w.code for w in list_warehouses(sdb))})
+    if warehouse not in known:
+        raise HealthError(N_("unknown warehouse {warehouse!r}: no station, order or shipper settings have it "
+                             "(known: {known})"), warehouse=warehouse, known=", ".join(known) or "—")
+
+
 def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.health import check
     from server.health.state import NewAlert
@@ -56,6 +69,7 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
         raise HealthError(N_("--weeks must be 1 to 26, not {weeks}"), weeks=args.weeks)
     clock = SystemClock()
     with migrated(config.database) as sdb:
+        _known(sdb, args.warehouse)
         notify: Callable[[NewAlert], str] | None = None
         if args.notify:
             from server.health.notify import channel_notifier
@@ -99,6 +113,7 @@ def cmd_health_silence(args: argparse.Namespace, config: ServerConfig) -> int:
     from server.health.state import silence
 
     with migrated(config.database) as sdb:
+        _known(sdb, args.warehouse)
         made = silence(sdb, SystemClock(), args.warehouse, args.hours, args.reason, CLI_ACTOR, args.indicator or "")
     print(cli_text(N_("silenced {indicator} of {warehouse} until {until}: still computed and shown, no alerts "
                       "({reason})"), indicator=made.indicator or Phrase(N_("every indicator")),
@@ -113,6 +128,7 @@ def cmd_health_threshold(args: argparse.Namespace, config: ServerConfig) -> int:
         raise HealthError(N_("give exactly one of --max or --min"))
     op, limit = ("max", args.max) if args.max is not None else ("min", args.min)
     with migrated(config.database) as sdb:
+        _known(sdb, args.warehouse)
         set_threshold(sdb, SystemClock(), args.warehouse, args.indicator, op, limit, CLI_ACTOR)
     flagged = N_("{indicator} of {warehouse} is flagged whenever it is above {limit:g} (rates as fractions: "
                  "0.05 = 5%)") if op == "max" else \
@@ -145,6 +161,7 @@ def cmd_report(args: argparse.Namespace, config: ServerConfig) -> int:
         raise HealthError(N_("{folder} is not a folder: the report goes into an existing one"), folder=out.parent)
     span = period(args.kind, args.period, SystemClock().now().astimezone(config.zone).date())
     with migrated(config.database) as sdb:
+        _known(sdb, args.warehouse)
         pages = write_report(sdb, args.warehouse, span, out, config.zone)
     print(cli_text(N_("{report} of {warehouse} for {period} written to {path} ({pages} pages)"),
                    report=Phrase(TITLES[args.kind]), warehouse=args.warehouse, period=span.label, path=out,

@@ -133,6 +133,14 @@ def test_the_cli_prints_json_with_the_fields_and_one_line_errors(tmp_path: Path,
     assert err.count("\n") == 0 and "--hour must be an ISO time" in err
     assert main(["server", "health", "--warehouse", "WH-CLI", "--weeks", "0", "--data-dir", data_dir]) == 2
     assert "--weeks must be 1 to 26" in capsys.readouterr().err
+    # A mistyped warehouse is refused, not silenced, thresholded, evaluated or reported as if empty.
+    for command in (["health", "silence", "--hours", "2", "--reason", "双十二"],
+                    ["health", "threshold", "--indicator", "scan_error_rate", "--max", "0.05"], ["health"],
+                    ["report", "weekly", "-o", str(tmp_path / "w.pdf")]):
+        assert main(["server", *command, "--warehouse", "WHCLI", "--data-dir", data_dir]) == 2, command
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "unknown warehouse 'WHCLI'" in err and "(known: WH-CLI)" in err
+    assert not (tmp_path / "w.pdf").exists()
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")  # the CLI's language: the environment's, as gettext reads it
     for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
         monkeypatch.delenv(name, raising=False)
