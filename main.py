@@ -57,6 +57,8 @@ def run_pack(args: argparse.Namespace) -> int:
     from wiring import open_devices, open_station
 
     data_dir = cli.data_dir(args)
+    scans = cli.input_file("--scans", args.scans) if args.scans else None
+    weights = cli.input_file("--weights", args.weights) if args.weights else None
     config = replace(load_config(data_dir), scanner=args.scanner, scale=args.scale, printer=args.printer)
     if args.station:
         config.station = args.station
@@ -65,8 +67,8 @@ def run_pack(args: argparse.Namespace) -> int:
     if args.operator and Operator.get_or_none(Operator.name == args.operator) is None:
         raise NotFoundError(N_("no operator {name!r}: add one with `packbench operator add {name!r} --role line "
                                "--badge CODE`"), name=args.operator)
-    devices = open_devices(config, clock, FileScanner(args.scans, clock=clock) if args.scans else None,
-                           WeightsFileScale(args.weights, clock=clock) if args.weights else None)
+    devices = open_devices(config, clock, FileScanner(scans, clock=clock) if scans else None,
+                           WeightsFileScale(weights, clock=clock) if weights else None)
     if devices.scanner is None:
         raise cli.CliError(N_("a keyboard-wedge scanner needs the station window: give --scanner SPEC or --scans FILE"))
     station = open_station(store, data_dir, config, clock, devices)

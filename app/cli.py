@@ -8,7 +8,10 @@ one reporter (`app.errors.report`): one line on stderr and the exit code of its 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import stat
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -18,7 +21,7 @@ from typing import Any
 
 from app.clock import SystemClock
 from app.config import default_data_dir, load_config
-from app.errors import InputError, NotFoundError, PackBenchError, report
+from app.errors import InputError, NotFoundError, PackBenchError, os_problem, report
 from app.i18n import LANGUAGES, N_, environment_language, render, translator
 from app.importers import ImportReport
 from app.operators import FOLLOW_STATION, ROLES, add_operator, set_language
@@ -98,6 +101,24 @@ def output_file(text: str | Path) -> Path:
     if path.is_dir():
         raise InputError(N_("{path} is a folder: give a file name"), path=path)
     return path
+
+
+def input_file(option: str, text: str) -> str:
+    """A file the person gave to read from (`-`: standard input), refused before anything starts when
+    it is missing, a folder or unreadable: a mistyped name is exit 2, not a run that read nothing and
+    reported success. Only looked at, not opened: opening a FIFO would wait for its writer, and a
+    reader that leaves again breaks the writer's pipe."""
+    if text == "-":
+        return text
+    try:
+        mode = os.stat(text).st_mode
+        problem = errno.EISDIR if stat.S_ISDIR(mode) else None if os.access(text, os.R_OK) else errno.EACCES
+    except OSError as exc:
+        problem = exc.errno
+    if problem is not None:
+        raise InputError(N_("{option} {path}: {problem}"), option=option, path=text,
+                         problem=os_problem(OSError(problem, os.strerror(problem))))
+    return text
 
 
 def output_folder(text: str | Path) -> Path:

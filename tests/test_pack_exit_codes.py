@@ -107,3 +107,15 @@ def test_one_unfinished_order_among_printed_ones_decides_the_exit_code(data_dir:
     assert [o["order_id"] for o in out if o["event"] == "label_printed"] == [ORDER]
     line = summary(stderr)
     assert f"1 of 2 order(s) unfinished: {held} order_blocked" in line and ORDER + " " not in line
+
+
+@pytest.mark.parametrize("option", ["--scans", "--weights"])
+@pytest.mark.parametrize("given", ["missing.txt", "."])  # a name mistyped, a folder
+def test_an_input_file_that_cannot_be_read_is_refused_before_the_line_starts(
+        data_dir: Path, option: str, given: str) -> None:
+    # It used to run a line that read nothing (the scanner's fault on stderr) and exit 0.
+    path = data_dir / given
+    (data_dir / "scans.txt").write_text(WHOLE_ORDER, "utf-8")
+    args = {"--scans": str(data_dir / "scans.txt"), option: str(path)}
+    argv = ["--data-dir", str(data_dir), "pack", *(x for kv in args.items() for x in kv)]
+    assert main(argv) == ExitCode.INPUT
