@@ -5,9 +5,12 @@ case per SKU, and a product import that refuses an orders file."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from app.audit_rows import verify_store
 from app.clock import FakeClock
@@ -258,3 +261,40 @@ def test_products_need_sku_and_name_columns(store: Store, clock: FakeClock, tmp_
     with pytest.raises(ImportFileError, match=r"column 'name': missing column: a product list needs sku, name "
                                               r"\(found 'sku', 'barcodes', 'weight_g'\)"):
         import_products(store, path, clock)
+
+
+def _taobao_workbook(path: Path) -> Path:
+    """A Taobao order report as the seller centre also offers it: an .xlsx workbook."""
+    book = Workbook()
+    book.active.append(["订单编号", "买家会员名", "收货人姓名", "收货地址", "联系手机", "宝贝标题", "宝贝总数量"])
+    book.active.append(["3012345678901234", "tb_buyer", "张三", "浙江省杭州市西湖区文三路 1 号", "13800138000",
+                        "西湖龙井 250g", 2])
+    book.save(path)
+    return path
+
+
+def _old_excel_workbook(path: Path) -> Path:
+    """An .xls: an OLE compound file (its signature, then binary sectors no text encoding reads)."""
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 4)
+    return path
+
+
+@pytest.mark.parametrize(("make", "kind"), [(_taobao_workbook, "xlsx"), (_old_excel_workbook, "xls")])
+def test_a_workbook_is_refused_as_one_not_as_undecodable_bytes(store: Store, clock: FakeClock, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str],
+                                                               make: Callable[[Path], Path], kind: str) -> None:
+    """Excel's own format names what the file is and how to save it as CSV, for products and orders alike,
+    instead of "cannot decode bytes …: save it again as UTF-8", and changes nothing."""
+    workbook = make(tmp_path / f"ExportOrderList.{kind}")
+    import_products(store, FIXTURES / "products.csv", clock)
+    before = list(Product.select().order_by(Product.sku).tuples()), counts()
+    refusal = f"this is a spreadsheet workbook ({kind}), not a CSV file"
+    with pytest.raises(ImportFileError, match=re.escape(refusal)):
+        import_products(store, workbook, clock)
+    with pytest.raises(ImportFileError, match=re.escape(refusal)):
+        import_orders(store, workbook, "taobao", clock)
+    assert (list(Product.select().order_by(Product.sku).tuples()), counts()) == before
+
+    assert main(["--data-dir", str(tmp_path / "s"), "import-products", str(workbook)]) == ExitCode.INPUT
+    assert capsys.readouterr().err == (f"packbench: {workbook.name}: {refusal}: open it in Excel or WPS, save it as "
+                                       "\"CSV UTF-8\" and import that file\n")

@@ -37,6 +37,10 @@ _EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
 
 
 EMPTY_FILE = N_("the file is empty")
+# A workbook is not text in any encoding: naming the bytes that failed to decode would send the person
+# after the wrong fix ("save it again as UTF-8"). Zip is how .xlsx (and WPS's .et) are stored; the OLE
+# compound file is the older .xls.
+_WORKBOOKS = ((b"PK\x03\x04", "xlsx"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"))
 
 
 class ImportFileError(InputError):
@@ -123,6 +127,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _refuse_workbook(path: Path, head: bytes) -> None:
+    for magic, kind in _WORKBOOKS:
+        if head.startswith(magic):
+            raise ImportFileError(path, 0, None, N_("this is a spreadsheet workbook ({kind}), not a CSV file: open it "
+                                                    "in Excel or WPS, save it as \"CSV UTF-8\" and import that file"),
+                                  kind=kind)
+
+
 def sniff(path: Path | str, encodings: tuple[str, ...] = DEFAULT_ENCODINGS) -> Sniffed:
     """The first encoding that decodes the whole file strictly, found block by block (memory stays
     flat), hashing and counting lines on the way. A refused file names the line of the bad bytes."""
@@ -134,6 +146,8 @@ def sniff(path: Path | str, encodings: tuple[str, ...] = DEFAULT_ENCODINGS) -> S
         try:
             with path.open("rb") as f:
                 for block in iter(lambda: f.read(_BLOCK), b""):
+                    if not offset:
+                        _refuse_workbook(path, block)
                     digest.update(block)
                     try:
                         blank = blank and not decoder.decode(block).strip()
