@@ -200,10 +200,7 @@ def set_setting(data_dir: Path, name: str, value: str | int | float | bool) -> P
         lines.insert(top, line)
     else:
         lines[at] = line
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", "utf-8")
-    tmp.replace(path)
+    _replace_private(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -212,10 +209,16 @@ def save_config(data_dir: Path, config: StationConfig) -> Path:
     lines = [f"{f.name} = {toml_value(getattr(config, f.name))}" for f in fields(config) if f.name != "sender"]
     lines += ["", "[sender]"] + [f"{f.name} = {toml_value(getattr(config.sender, f.name))}"
                                  for f in fields(config.sender)]
+    _replace_private(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _replace_private(path: Path, text: str) -> None:
+    """`path` written whole through a temporary file (a crash leaves the old file or the new one), 0600
+    whatever the umask: station.toml names the devices and the server, in the private data dir."""
     private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)  # left by a crash mid-save
     with os.fdopen(open_private(tmp), "w", encoding="utf-8") as out:
-        out.write("\n".join(lines) + "\n")
+        out.write(text)
     tmp.replace(path)
-    return path

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.clock import FakeClock
-from app.config import StationConfig, save_config
+from app.config import StationConfig, save_config, set_setting
 from app.keys import PUBLIC_KEY_FILENAME, load_or_create_station_key, private_key_path
 from app.private_files import PUBLIC_FILES
 from app.store import open_store, store_path
@@ -56,6 +56,19 @@ def test_a_new_station_creates_only_private_files(tmp_path: Path, clock: FakeClo
         assert mode(data_dir / PUBLIC_KEY_FILENAME) == 0o644 and PUBLIC_KEY_FILENAME in PUBLIC_FILES
     finally:
         store.close()
+
+
+def test_one_setting_written_to_a_data_dir_is_private(tmp_path: Path) -> None:
+    """`station enroll` writes the passport address into station.toml through set_setting: created or
+    rewritten, the file is 0600 like save_config's, not the umask's 0644."""
+    data_dir = tmp_path / "station"
+    path = set_setting(data_dir, "passport_base_url", "http://central:8700")
+    assert mode(path) == 0o600 and mode(data_dir) == 0o700
+    path.chmod(0o644)  # written by an older build
+    set_setting(data_dir, "language", "en")
+    assert mode(path) == 0o600
+    assert path.read_text("utf-8").splitlines() == [
+        "demo = true", 'passport_base_url = "http://central:8700"', 'language = "en"']
 
 
 def test_a_store_readable_by_others_is_fixed_at_start_with_a_log_line(
