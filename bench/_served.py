@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -63,15 +64,7 @@ def serving(data_dir: Path, env: Mapping[str, str], *options: str) -> Iterator[S
                              *options], cwd=ROOT, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start; see {data_dir}/server.log") from None
-                time.sleep(0.1)
+        wait_until_serving(proc, url, data_dir)
         yield Served(url, port, proc.pid)
     finally:
         proc.terminate()
@@ -80,6 +73,19 @@ def serving(data_dir: Path, env: Mapping[str, str], *options: str) -> Iterator[S
         except subprocess.TimeoutExpired:  # uvicorn waits for open connections: hostile ones may linger
             proc.kill()
             proc.wait(10)
+
+
+def wait_until_serving(proc: subprocess.Popen[Any], url: str, data_dir: Path) -> None:
+    """Return once the server at `url` answers /healthz; RuntimeError if its process ends first or a minute passes."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start; see {data_dir}/server.log") from None
+            time.sleep(0.1)
 
 
 def server_env(**settings: str) -> dict[str, str]:

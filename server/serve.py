@@ -15,11 +15,15 @@ import logging.handlers
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.errors import BadValue
+from app.errors import BadValue, PackBenchError
 from app.i18n import N_
 from server.config import CONFIG_FILENAME, ServerConfig
 from server.migrations import migrated
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("server")
 MAX_WORKERS = 64
@@ -87,7 +91,7 @@ def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
         fixed = make_private(config)  # first: the log file is created 0600 too
         _logging(config)
         _report(fixed)
-        uvicorn.run(create_app(config), **options)
+        serve(uvicorn.Config(create_app(config), **options))
         return 0
     # Several processes: migrate once here, then each worker builds its own app (server.asgi).
     import os
@@ -103,5 +107,38 @@ def run_server(args: argparse.Namespace, config: ServerConfig) -> int:
     os.environ[DATA_DIR_ENV] = str(config.data_dir)
     # Workers are new processes: they get the protocol by name; server.asgi sets its header deadline.
     options["http"] = "server.limits:GuardedH11Protocol"
-    uvicorn.run("server.asgi:create", factory=True, workers=workers, **options)
+    serve(uvicorn.Config("server.asgi:create", factory=True, workers=workers, **options))
     return 0
+
+
+class NotStarted(PackBenchError):
+    pass
+
+
+def serve(config: uvicorn.Config) -> None:
+    """Serve as `uvicorn.run` does, but Ctrl-C ends the command as any other's (one line, exit 130)
+    and a server that cannot start says so in one line (exit 1). uvicorn.run swallows the Ctrl-C it
+    shut down for (the command exited 0) and exits 3, PackBench's code for a broken audit chain,
+    when it cannot bind; its own log line above ours says why (a port in use, an unknown address)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    class Supervisor(Multiprocess):
+        interrupted = False
+
+        def handle_int(self) -> None:
+            self.interrupted = True
+            super().handle_int()
+
+    try:
+        if config.workers == 1:
+            # Once shut down, uvicorn raises the signal again with Python's own handler: KeyboardInterrupt.
+            uvicorn.Server(config).run()
+            return
+        supervisor = Supervisor(config, sockets=[config.bind_socket()])
+        supervisor.run()
+    except SystemExit as exc:
+        raise NotStarted(N_("the server did not start on {host}:{port}; the log lines above say why"), host=config.host,
+                         port=config.port) from exc
+    if supervisor.interrupted:
+        raise KeyboardInterrupt

@@ -4,7 +4,11 @@ keeps pushing, and its files are private at rest (modes fixed and logged at star
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench._served import PushingStation, admin, server_env, serving
+from bench._served import PushingStation, admin, server_env, serving, wait_until_serving
 from bench.attack_clients import huge_body
 
 MB = 1 << 20
@@ -91,3 +95,47 @@ def test_files_are_private_at_rest_and_loose_modes_are_fixed_at_start(data_dir: 
         assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
     log = (data_dir / "server.log").read_text(encoding="utf-8")
     assert "private at rest" in log and "was mode 0644" in log and "was mode 0755" in log
+
+
+def _packbench_server(data_dir: Path, port: int, *options: str) -> subprocess.Popen[str]:
+    root = Path(__file__).resolve().parents[2]
+    env = {**server_env(), "LANG": "C.UTF-8"}
+    return subprocess.Popen([sys.executable, str(root / "main.py"), "--data-dir", str(data_dir), "server", "--port",
+                             str(port), *options], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_the_server_with_one_line_and_exit_130(data_dir: Path, workers: str) -> None:
+    # uvicorn.run swallowed the KeyboardInterrupt it shut down for: the command exited 0.
+    port = _free_port()
+    proc = _packbench_server(data_dir, port, "--workers", workers)
+    try:
+        wait_until_serving(proc, f"http://127.0.0.1:{port}", data_dir)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert [line for line in stderr.splitlines() if line.startswith("packbench:")] == ["packbench: interrupted"]
+    assert stderr.rstrip().endswith("packbench: interrupted") and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_and_exit_1(data_dir: Path, workers: str) -> None:
+    # uvicorn exited 3, PackBench's code for a broken audit chain, with no line of ours.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _packbench_server(data_dir, port, "--workers", workers)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert stderr.rstrip().splitlines()[-1] == (f"packbench: the server did not start on 127.0.0.1:{port}; "
+                                                "the log lines above say why")
