@@ -159,10 +159,11 @@ def cmd_report(args: argparse.Namespace, config: ServerConfig) -> int:
     out = Path(args.output)
     if not out.parent.is_dir():
         raise HealthError(N_("{folder} is not a folder: the report goes into an existing one"), folder=out.parent)
-    span = period(args.kind, args.period, SystemClock().now().astimezone(config.zone).date())
+    now = SystemClock().now()
+    span = period(args.kind, args.period, now.astimezone(config.zone).date())
     with migrated(config.database) as sdb:
         _known(sdb, args.warehouse)
-        pages = write_report(sdb, args.warehouse, span, out, config.zone)
+        pages = write_report(sdb, args.warehouse, span, out, config.zone, until=now)
     print(cli_text(N_("{report} of {warehouse} for {period} written to {path} ({pages} pages)"),
                    report=Phrase(TITLES[args.kind]), warehouse=args.warehouse, period=span.label, path=out,
                    pages=pages))

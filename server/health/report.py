@@ -4,8 +4,10 @@ A4, CJK font embedded, charts drawn as vector graphics (reportlab's own lines an
 images). For each indicator: its daily value over the period against the baseline of the same
 weekday over the four weeks before (median ± MAD-based σ, as the hourly evaluation), as a chart and a
 line of figures; the days beyond 2σ in the bad direction are listed, with the hourly anomalies the
-server alerted in the period and their explanations; then the top five exception tags per week, with
-a note when one tag leads three weeks running, and delivery time by carrier.
+server alerted in the period and their explanations; then the top five exception tags per week as a
+heat map (a row per tag, a column per week), with a note when one tag leads three weeks running, and
+delivery time by carrier. A report of a period not over yet (the CLI's current week) judges only its
+days that are over.
 
 Its words come from the catalog (docs/i18n.md, app.documents.words): a scheduled report is written
 once for everyone who reads it, in both languages, Chinese first, like the evidence pack; the
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -65,16 +68,19 @@ def period(kind: str, text: str | None, today: date) -> Period:
                 first = date.fromisocalendar(int(iso_year), int(iso_week), 1)
             else:
                 first = today - timedelta(days=today.weekday() + 7)
-            return Period(kind, first, first + timedelta(days=6))
-        if kind == "monthly":
+            made = Period(kind, first, first + timedelta(days=6))
+        else:
             if text:
                 year, month = (int(part) for part in text.split("-"))
                 first = date(year, month, 1)
             else:
                 first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
             following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-            return Period(kind, first, following - timedelta(days=1))
-    except ValueError:
+            made = Period(kind, first, following - timedelta(days=1))
+        # The report reads the baseline weeks and two weeks of tags before the period: year 1 has none.
+        _ = made.first - timedelta(weeks=BASELINE_WEEKS + 3)
+        return made
+    except (ValueError, OverflowError):
         pass
     example = "2026-W49" if kind == "weekly" else "2026-11"
     raise HealthError(N_("--period for a {kind} report looks like {example}, not {text!r}"), kind=kind,
@@ -86,8 +92,12 @@ def _day_window(day: date, zone: ZoneInfo) -> tuple[str, str]:
     return iso(start), iso(start + timedelta(days=1))
 
 
-def daily(sdb: ServerDb, warehouse: str, indicator: Indicator, days: list[date], zone: ZoneInfo) -> list[Reading]:
-    """Each day's value against the same weekday of the previous four weeks."""
+def daily(sdb: ServerDb, warehouse: str, indicator: Indicator, days: list[date], zone: ZoneInfo,
+          until: datetime | None = None) -> list[Reading]:
+    """Each day's value against the same weekday of the previous four weeks. A day not over at `until`
+    (a report of the current week or month) has no value and is not judged: its facts are still coming
+    (a morning's orders are not a day's), and an indicator judged at the window's end, such as parcels
+    not collected, would count a day that has not happened yet."""
     spans: list[tuple[str, str]] = []
     for day in days:
         spans += [_day_window(day - timedelta(weeks=k), zone) for k in range(BASELINE_WEEKS + 1)]
@@ -96,7 +106,8 @@ def daily(sdb: ServerDb, warehouse: str, indicator: Indicator, days: list[date],
     step = BASELINE_WEEKS + 1
     out = []
     for n, day in enumerate(days):
-        now = measured.get((n * step, ""), Measure(None, 0))
+        over = until is None or parse_iso(_day_window(day, zone)[1]) <= until
+        now = measured.get((n * step, ""), Measure(None, 0)) if over else Measure(None, 0)
         history = [measured.get((n * step + k, ""), Measure(None, 0)) for k in range(1, step)]
         start = datetime.combine(day, time(0), zone).astimezone(UTC)
         daily_indicator = indicator if indicator.kind != "count" else _scaled(indicator)
@@ -171,8 +182,9 @@ SUBJECT = N_("{warehouse} {report} {period}")  # the alert that announces a repo
 
 
 def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone: ZoneInfo,
-                 words: DocumentWords = BILINGUAL_WORDS) -> int:
-    """Write the PDF in `words`' language(s); returns its page count."""
+                 words: DocumentWords = BILINGUAL_WORDS, until: datetime | None = None) -> int:
+    """Write the PDF in `words`' language(s), judging the days over at `until` (default: every day of
+    the period); returns its page count."""
     from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, String
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -195,7 +207,7 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     flagged_days: list[tuple[str, str, str, str]] = []
     width, height = 170 * mm, 32 * mm
     for indicator in INDICATORS:
-        series = daily(sdb, warehouse, indicator, period_.days, zone)
+        series = daily(sdb, warehouse, indicator, period_.days, zone, until)
         values = [r.value for r in series]
         # The band where a day had facts and a baseline: (index, baseline, σ).
         judged = [(i, r.baseline, r.sigma) for i, r in enumerate(series)
@@ -231,8 +243,11 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
                   Paragraph(shown, body)]
     story.append(Paragraph(_("Anomalies", sep=" · "), sub))
     if flagged_days:
-        table = Table([[_("Day"), _("Indicator"), _("Value"), _("Baseline")], *flagged_days],
-                      colWidths=[30 * mm, 70 * mm, 30 * mm, 30 * mm])
+        # An indicator's name in both languages is longer than its column: a paragraph wraps it, a
+        # plain cell ran over the value beside it.
+        table = Table([[_("Day"), _("Indicator"), _("Value"), _("Baseline")],
+                       *[[day, Paragraph(name, body), value, baseline] for day, name, value, baseline in flagged_days]],
+                      colWidths=[30 * mm, 80 * mm, 30 * mm, 30 * mm])
         table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
                                    ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
         story.append(table)
@@ -246,11 +261,7 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
         story.append(Paragraph(f"{parse_iso(alert.hour).astimezone(zone):%Y-%m-%d %H:%M} · {subject} — {why}", body))
     story.append(Paragraph(_("Top-5 exception tags per week", sep=" · "), sub))
     tags = top_tags(sdb, warehouse, period_, zone)
-    rows = [[week, " · ".join(f"{_tag(tag, words)} {n}" for tag, n in top)] for week, top in tags] or [["—", "—"]]
-    table = Table([[_("Week"), _("Tags")], *rows], colWidths=[30 * mm, 140 * mm])
-    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
-                               ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
-    story.append(table)
+    story.append(heat_map(tags, lambda tag: _tag(tag, words), _("Tag"), font))
     streak = leading_streak(tags)
     if streak:
         story.append(Paragraph(_("Note: {tag} has led three weeks running.", tag=_tag(streak, words)), body))
@@ -271,6 +282,44 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     doc.build(story, onLaterPages=lambda canvas, d: pages.append(d.page),
               onFirstPage=lambda canvas, d: pages.append(d.page))
     return len(pages)
+
+
+def _ranked(tags: list[tuple[str, list[tuple[str, int]]]]) -> list[str]:
+    """The tags that were in some week's top five, the most opened over the weeks first."""
+    total: Counter[str] = Counter()
+    for _week, top in tags:
+        total.update(dict(top))
+    return [tag for tag, _n in total.most_common()]
+
+
+def heat_map(tags: list[tuple[str, list[tuple[str, int]]]], name: Callable[[str], str], corner: str,
+             font: str) -> object:
+    """The top five tags per week as a heat map: a row per tag (by `name`, the most opened first), a column
+    per week, each cell its count on a shade of red as deep as its share of the busiest cell; a tag
+    outside a week's top five is left blank that week. Cells are filled rectangles: vector."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Table, TableStyle
+
+    weeks = [week for week, _top in tags]
+    counts = {(week, tag): n for week, top in tags for tag, n in top}
+    most = max(counts.values(), default=1)
+    ranked = _ranked(tags)
+    rows = [[name(tag), *(str(counts.get((week, tag), "")) for week in weeks)] for tag in ranked]
+    cell = min(25 * mm, 120 * mm / max(len(weeks), 1))
+    table = Table([[corner, *weeks], *rows] if rows else [[corner, "—"]], colWidths=[50 * mm, *[cell] * len(weeks)])
+    style = [("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
+             ("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("ALIGN", (1, 1), (-1, -1), "CENTER")]
+    for r, tag in enumerate(ranked, start=1):
+        for c, week in enumerate(weeks, start=1):
+            n = counts.get((week, tag))
+            if n:
+                share = n / most
+                style.append(("BACKGROUND", (c, r), (c, r), colors.Color(0.86, 0.2, 0.15, 0.1 + 0.8 * share)))
+                if share > 0.6:
+                    style.append(("TEXTCOLOR", (c, r), (c, r), colors.white))
+    table.setStyle(TableStyle(style))
+    return table
 
 
 def _name(indicator: Indicator, words: DocumentWords, sep: str = " ") -> str:

@@ -4,9 +4,10 @@ Seeded (the same seed gives the same history) and shaped like a real warehouse: 
 daily rhythm (quiet at night, peaks late morning and evening) and a weekly one (Monday the busiest,
 Sunday the quietest); four stations with two packers each; three shops; SF, ZTO and YTO; receivers
 in eight provinces. Each order is paid, packed 1–5 h later at a station (scans, shipments, the
-odd reprint and misread counted per station-hour), handed over 1–4 h after packing, picked up,
-carried and delivered with carrier-realistic delays. A few incidents are planted in the last day so
-the health page and the reports have something to find — and the tests something to check:
+odd reprint and misread counted per station-hour, the odd exception case of a few tags), handed
+over 1–4 h after packing, picked up, carried and delivered with carrier-realistic delays. A few
+incidents are planted in the last day so the health page and the reports have something to find —
+and the tests something to check:
 
 - `misreads`: BENCH-3's scan error rate jumps tenfold for one hour, at least five misreads (a dirty
   scanner window);
@@ -42,6 +43,10 @@ HOURLY = (0.1, 0.05, 0.03, 0.03, 0.05, 0.1, 0.3, 0.6, 0.9, 1.2, 1.4, 1.3,
           1.1, 1.0, 1.1, 1.2, 1.2, 1.1, 1.0, 1.2, 1.5, 1.6, 1.0, 0.4)  # by local (UTC+8) hour
 WEEKLY = (1.25, 1.1, 1.05, 1.0, 1.05, 0.9, 0.75)  # Monday … Sunday
 INCIDENTS = ("misreads", "pickup", "refunds")
+CASE_SHARE = 0.004  # of parcels, an exception case opened at the bench
+# The tags those cases carry, with their shares: weight mismatches lead, as on a real bench.
+CASE_MIX = (("weight_mismatch", 0.35), ("pack_mismatch", 0.25), ("address_risk", 0.15), ("stock_gap", 0.1),
+            ("logistics_anomaly", 0.1), ("supervisor_call", 0.05))
 
 
 @dataclass
@@ -147,13 +152,24 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
             _trail(rnd, carrier, tracking, handed, end, rows, out,
                    stalled="pickup" in incidents and carrier == "ZTO"
                    and incident_hour - timedelta(hours=16) <= handed < incident_hour + timedelta(hours=6))
-        if rnd.random() < 0.004:
+        case = rnd.random()
+        if case < CASE_SHARE:
             rows["station_event"].append((station, "exception.opened", iso(packed),
-                                          json.dumps({"tag": "weight_mismatch", "order_id": order_id},
+                                          json.dumps({"tag": _case_tag(case / CASE_SHARE), "order_id": order_id},
                                                      separators=(",", ":"))))
     rows["order"].append((order_id, warehouse, iso(paid)[:10], platform, shop, status, "buyer", "张伟",
                           "13800000000", address, 3900, 3900, iso(paid), iso(paid), iso(ship_by), carrier, tracking,
                           "", iso(paid), pos))
+
+
+def _case_tag(u: float) -> str:
+    """The tag at `u` (0 ≤ u < 1) of CASE_MIX's shares. The case's own draw picks it, so the seed's
+    other random numbers are those of a history with one tag."""
+    for tag, share in CASE_MIX:
+        if u < share:
+            return tag
+        u -= share
+    return CASE_MIX[-1][0]
 
 
 def _trail(rnd: random.Random, carrier: str, tracking: str, handed: datetime, end: datetime,

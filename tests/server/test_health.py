@@ -246,7 +246,71 @@ def test_the_weekly_report_is_a_pdf_with_cjk_text_vector_charts_and_the_anomalie
     assert "UTC" not in zh and "06:00" not in zh
     with pytest.raises(HealthError, match="2026-W49"):
         period("weekly", "last week", incident_day)
+    for kind, text in (("monthly", "0001-01"), ("weekly", "0001-W01"), ("monthly", "9999-12")):
+        with pytest.raises(HealthError, match="--period"):  # no baseline weeks before, or no month after
+            period(kind, text, incident_day)
     assert period("monthly", "2026-11", incident_day).last.day == 30
+
+
+def _overlapping_text(path: Path) -> list[tuple[str, str]]:
+    """Pairs of text runs drawn on the same line of a page where the first runs into the second (a table
+    cell's text over its neighbour's), measured in the report's font."""
+    from pypdf import PdfReader
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from app.documents.fonts import register_cjk_font
+
+    font = register_cjk_font()
+    clashes = []
+    for page in PdfReader(path).pages:
+        runs: list[tuple[float, float, float, str]] = []
+
+        def seen(text: str, cm: list[float], tm: list[float], _font: object, size: float,
+                 runs: list[tuple[float, float, float, str]] = runs) -> None:
+            if text.strip():
+                x = cm[4] + tm[4] * cm[0]
+                runs.append((round(cm[5] + tm[5] * cm[3], 1), x, x + stringWidth(text.strip(), font, size * cm[0]),
+                             text.strip()))
+
+        page.extract_text(visitor_text=seen)
+        for y, x0, x1, text in runs:
+            clashes += [(text, other) for oy, ox0, _ox1, other in runs if oy == y and x0 < ox0 < x1 - 1]
+    return clashes
+
+
+def test_the_report_judges_days_that_are_over_wraps_long_names_and_shows_tags_as_a_heat_map(
+        seeded: tuple[ServerDb, dict[str, str]], tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from server.health.report import daily, period, write_report
+
+    sdb, incidents = seeded
+    zone = ZoneInfo("Asia/Shanghai")
+    span = period("weekly", None, parse_iso(incidents["pickup"]).astimezone(zone).date() + timedelta(days=7))
+    # The history ends at END (12-04 20:00 in Shanghai): 12-04 is not over, 12-05 and 12-06 have not begun.
+    # Parcels not collected are counted at a day's end, so a day to come counted the stalled ZTO parcels
+    # and was flagged; judged at END, a day not over has no value and is not judged.
+    as_of = daily(sdb, WH, BY_NAME["not_collected"], span.days, zone, until=END)
+    hindsight = daily(sdb, WH, BY_NAME["not_collected"], span.days, zone)
+    for now, later in zip(as_of, hindsight, strict=True):
+        if now.hour + timedelta(days=1) <= END:
+            assert (now.value, now.baseline, now.flagged) == (later.value, later.baseline, later.flagged)
+        else:
+            assert now.value is None and not now.flagged, now
+    out, whole = tmp_path / "as-of.pdf", tmp_path / "whole.pdf"
+    write_report(sdb, WH, span, out, zone, until=END)
+    write_report(sdb, WH, span, whole, zone)  # every day judged: the flagged days' long names in the table
+    as_of_text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    whole_text = "".join(page.extract_text() for page in PdfReader(whole).pages)
+    assert "2026-12-05" in whole_text and "2026-12-05" not in as_of_text
+    # "handed over, not collected (6–48 h)" in both languages ran over the value beside it.
+    assert "handed over, not collected" in whole_text and _overlapping_text(whole) == []
+    # The top five tags per week as a heat map: the weeks as columns, a row per tag, cells shaded by count.
+    tags = whole_text[whole_text.index("Top-5 exception tags per week"):]
+    assert "2026-W47\n2026-W48\n2026-W49\n重量不符/Weight mismatch\n" in tags
+    assert "装箱不符/Pack mismatch" in tags and "地址风险/Address risk" in tags
+    shaded = sum(page.get_contents().get_data().count(b".86 .2 .15 rg") for page in PdfReader(whole).pages)
+    assert shaded >= 6, shaded
 
 
 def test_an_alert_opened_before_its_words_were_kept_is_reported_as_recorded(
