@@ -45,7 +45,7 @@ from app.labels import Label, Party, build_label, label_for
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.printing import PrintResult, PrintWorker
-from app.store.faults import DISK_FULL, disk_fault, free_space
+from app.store.faults import DAMAGED, DISK_FULL, disk_fault, free_space
 from app.store.models import PrintJob, Shipment
 from app.store.states import PrintJobState
 from app.worker import Chore, Worker
@@ -70,7 +70,7 @@ class Halt:
     """Why and since when the bench stopped, and what came meanwhile: the scans it refused (answered
     as not recorded, named again when it goes on) and the print results it will record then."""
 
-    kind: str  # DISK_FULL or IO_ERROR (app.store.faults)
+    kind: str  # DISK_FULL, IO_ERROR or DAMAGED (app.store.faults)
     at: datetime
     refused: list[str] = field(default_factory=list)
     print_results: list[PrintResult] = field(default_factory=list)
@@ -258,7 +258,7 @@ class StationRuntime:
         zone = ZoneInfo(self.tz)
         since, now = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for t in (self._started_at, self.clock.now()))
         cause = f"disk full: free space {free_space(folder)}" if kind == DISK_FULL else f"{kind} on {folder}"
-        cure = "free space" if kind == DISK_FULL else "check the disk"
+        cure = "free space" if kind == DISK_FULL else "restore the last backup" if kind == DAMAGED else "check the disk"
         if kind == DISK_FULL and self.waits_for_room:
             cure += ": packing goes on by itself once there is room"
         else:

@@ -325,3 +325,47 @@ def test_disk_full_before_the_start(small_disk: Path, tmp_path: Path) -> None:
 def test_store_fault_error_names_free_space(tmp_path: Path) -> None:
     error = StoreFaultError(DISK_FULL, tmp_path / "packbench.sqlite3")
     assert str(error).startswith("disk full: free space on ") and "nothing committed was lost" in str(error)
+
+
+def _damaged_bench(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A seeded bench whose order table's root page is overwritten: the store opens, reading an order fails."""
+    data_dir = tmp_path / "bench"
+    env = {**os.environ, "LANG": "C.UTF-8"}
+    _packbench(data_dir, env, "demo", "seed")
+    path = store_path(data_dir)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'order'").fetchone()[0]
+    with path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    return data_dir, env
+
+
+def _packbench(data_dir: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), *argv], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("argv", [["order", "show", ORDER], ["audit", "verify"]])
+def test_a_damaged_store_is_one_line_saying_to_restore_a_backup(tmp_path: Path, argv: list[str]) -> None:
+    # A store damaged past its first pages opened, then the first read of the damage was reported as a bug
+    # ("unexpected error DatabaseError: database disk image is malformed").
+    data_dir, env = _damaged_bench(tmp_path)
+    done = _packbench(data_dir, env, *argv)
+    assert done.returncode == 1
+    assert done.stderr == (f"packbench: store {store_path(data_dir)} is damaged: SQLite cannot read part of it; "
+                           "restore the last backup (packbench backup)\n")
+    assert not list(data_dir.glob("packbench.log*"))  # not a bug: no traceback logged
+
+
+def test_a_damaged_store_stops_the_headless_line(tmp_path: Path) -> None:
+    # The line went on reporting one 'DatabaseError: …' error per scan and exited 6, as if orders were unfinished.
+    data_dir, env = _damaged_bench(tmp_path)
+    (data_dir / "scans.txt").write_text(f"{PACKER}\n{ORDER}\n{TEA}\n", "utf-8")
+    done = _packbench(data_dir, env, "pack", "--scans", str(data_dir / "scans.txt"))
+    assert done.returncode == 1
+    errors = [json.loads(line) for line in done.stdout.splitlines() if '"event": "error"' in line]
+    assert len(errors) == 1 and errors[0]["message"].startswith(f"store damaged on {data_dir}")
+    assert errors[0]["message"].endswith("packing stopped: restore the last backup, then start the line again")
+    assert done.stderr.splitlines()[-1] == f"packbench: {errors[0]['message']}"

@@ -18,7 +18,7 @@ from app.errors import PackBenchError
 from app.i18n import N_
 from app.private_files import open_private, private_dir, tighten
 from app.store import row_capture
-from app.store.faults import DISK_FULL, disk_fault, free_space
+from app.store.faults import DAMAGED, DISK_FULL, disk_fault, free_space
 from app.store.migrations import LATEST_VERSION, MIGRATIONS
 from app.store.models import Meta, SchemaVersion, database_proxy
 
@@ -49,13 +49,17 @@ class StoreTooNewError(StoreError):
 
 
 class StoreFaultError(StoreError):
-    """The store's disk refused a write (full) or failed (I/O error). Nothing committed is lost:
-    SQLite rolled the transaction back, and the WAL keeps every commit before it."""
+    """The store's disk refused a write (full) or failed (I/O error): nothing committed is lost, SQLite
+    rolled the transaction back and the WAL keeps every commit before it. Or SQLite found the store
+    damaged: what is lost is for a backup to say."""
 
     def __init__(self, kind: str, path: Path) -> None:
         if kind == DISK_FULL:
             super().__init__(N_("disk full: free space {free}; the store cannot be written — free space and start "
                                 "again; nothing committed was lost"), free=free_space(path.parent))
+        elif kind == DAMAGED:
+            super().__init__(N_("store {path} is damaged: SQLite cannot read part of it; restore the last backup "
+                                "(packbench backup)"), path=path)
         else:
             super().__init__(N_("{fault} on {path}; the store cannot be written — check the disk and start again; "
                                 "nothing committed was lost"), fault=kind, path=path)

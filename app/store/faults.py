@@ -1,10 +1,12 @@
-"""Disk full and I/O errors, recognised under whatever wraps them and named in one line.
+"""Disk full, I/O errors and a damaged store, recognised under whatever wraps them and named in one line.
 
 When a commit hits a full disk SQLite rolls the transaction back by itself; peewee's own rollback
 then fails with "cannot rollback - no transaction is active", and that is what surfaces unless the
 cause is looked for in the exception's chain. `disk_fault` finds it there (SQLITE_FULL, SQLITE_IOERR
 or the OS's ENOSPC/EIO), and `app.store.db.Store.atomic` raises `StoreFaultError` with it, so the
-packer reads "disk full", not a rollback error.
+packer reads "disk full", not a rollback error. A store SQLite finds damaged (SQLITE_CORRUPT, or
+SQLITE_NOTADB for pages that are not its own) fails every read that meets the damage, whichever
+command or step reads: it stops the bench and the command the same way, and says to restore a backup.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from pathlib import Path
 
 DISK_FULL = "disk full"
 IO_ERROR = "disk I/O error"
+DAMAGED = "store damaged"
 NEARLY_FULL_BYTES = 256 * 1024  # less than this left: the I/O error is the full disk
 
-_SQLITE_KINDS = {sqlite3.SQLITE_FULL: DISK_FULL, sqlite3.SQLITE_IOERR: IO_ERROR}
-_MESSAGES = {"database or disk is full": DISK_FULL, "disk i/o error": IO_ERROR}
+_SQLITE_KINDS = {sqlite3.SQLITE_FULL: DISK_FULL, sqlite3.SQLITE_IOERR: IO_ERROR, sqlite3.SQLITE_CORRUPT: DAMAGED,
+                 sqlite3.SQLITE_NOTADB: DAMAGED}
+_MESSAGES = {"database or disk is full": DISK_FULL, "disk i/o error": IO_ERROR,
+             "database disk image is malformed": DAMAGED, "file is not a database": DAMAGED}
 _ERRNOS = {errno.ENOSPC: DISK_FULL, errno.EDQUOT: DISK_FULL, errno.EIO: IO_ERROR}
 
 
 def disk_fault(exc: BaseException, folder: Path | None = None) -> str | None:
-    """DISK_FULL or IO_ERROR when `exc`, or anything it was raised from or during, is one. An I/O
+    """DISK_FULL, IO_ERROR or DAMAGED when `exc`, or anything it was raised from or during, is one. An I/O
     error on a disk with (next to) no space left in `folder` is a full disk: SQLite reports a shared
     memory file it cannot grow as SQLITE_IOERR_SHMSIZE, and the packer needs the real cause."""
     kind = _find(exc)
