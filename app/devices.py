@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from app.errors import DeviceError
-from app.i18n import Words
+from app.i18n import N_, Words, render, translator
 from app.labels import Label
 from app.read_back import translate_reasons
 
@@ -30,6 +30,27 @@ class DeviceStatus:
     device: str  # "scanner", "scale", "printer"
     state: DeviceState
     detail: str = ""
+
+
+DEVICE_NAMES = {"scanner": N_("Scanner"), "scale": N_("Scale"), "printer": N_("Printer")}
+STATE_WORDS: dict[DeviceState | None, str] = {
+    None: N_("not checked"),
+    DeviceState.CONNECTED: N_("connected"),
+    DeviceState.DISCONNECTED: N_("disconnected"),
+    DeviceState.FAULT: N_("fault"),
+}
+
+
+def status_line(status: DeviceStatus, lang: str) -> str:
+    """A device's state in one line in `lang`, worded as its chip on the pack screen words it: the
+    device, its state and the driver's reasons (read back from their msgids)."""
+    gettext = translator(lang).gettext
+    name = gettext(DEVICE_NAMES[status.device]) if status.device in DEVICE_NAMES else status.device
+    values = {"device": name, "state": gettext(STATE_WORDS[status.state])}
+    if not status.detail:
+        return render(N_("{device}: {state}"), lang, values)
+    values["detail"] = translate_reasons(status.detail, lang)
+    return render(N_("{device}: {state} ({detail})"), lang, values)
 
 
 @dataclass(frozen=True)

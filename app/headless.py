@@ -19,7 +19,7 @@ import threading
 from types import FrameType
 from typing import TextIO
 
-from app.devices import DeviceStatus
+from app.devices import DeviceStatus, status_line
 from app.errors import ExitCode
 from app.i18n import ENGLISH, N_, Phrase, environment_language
 from app.pack.outcomes import Level, Outcome
@@ -89,6 +89,7 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
              operator: str | None = None) -> int:
     lock = threading.Lock()
     result = LineResult()
+    lang = environment_language()  # the CLI's own lines (docs/i18n.md); the JSON keeps the bench's
 
     def emit(outcome: Outcome) -> None:
         with lock:
@@ -97,7 +98,10 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
             out.flush()
 
     def status(s: DeviceStatus) -> None:
-        print(f"{s.device}: {s.state.value} {s.detail}".rstrip(), file=sys.stderr, flush=True)
+        line = status_line(s, lang)
+        with lock:  # one write per line: the scanner's and the scale's threads report at the same moment
+            sys.stderr.write(f"{line}\n")
+            sys.stderr.flush()
 
     def error(message: str) -> None:
         with lock:
@@ -136,6 +140,5 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
     interrupted = stop.is_set()
     code = result.exit_code(interrupted)
     if code != ExitCode.OK:
-        lang = environment_language()  # the CLI's own line (docs/i18n.md); the JSON keeps the bench's
         print(f"packbench: {result.summary(interrupted, lang)}", file=sys.stderr, flush=True)
     return int(code)

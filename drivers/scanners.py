@@ -23,6 +23,7 @@ from drivers.spec import DeviceSpec, SpecError, parse_spec
 log = logging.getLogger(__name__)
 
 DEVICE = "scanner"
+END_OF_INPUT = N_("end of input")  # a --scans file or stream read to its end
 ScanCallback = Callable[[Scan], None]
 
 
@@ -232,7 +233,7 @@ class FileScanner:
                 except Exception:  # same rule as the serial reader: one bad scan must not end the run
                     log.exception("scan handler failed for %r", raw[:64])
             if not self._stop.is_set():
-                on_status(DeviceStatus(DEVICE, DeviceState.DISCONNECTED, "end of input"))
+                on_status(DeviceStatus(DEVICE, DeviceState.DISCONNECTED, END_OF_INPUT))
         finally:
             if owned:
                 stream.close()

@@ -236,3 +236,22 @@ def test_operator_list_words_the_state_and_keeps_the_codes(monkeypatch: pytest.M
     wang = {"zh": next(r for r in rows["zh"] if r[0] == "王芳"), "C": next(r for r in rows["C"] if r[0] == "王芳")}
     assert wang["zh"][3] == "正常" and wang["C"][3] == "active"
     assert wang["zh"][1] == wang["C"][1] == "packer"  # role and language stay the codes `operator add` takes
+
+
+def test_the_headless_lines_device_states_in_the_locales_language(tmp_path: Path) -> None:
+    # They were English codes and a driver's raw detail ("scanner: disconnected end of input"), and two
+    # devices' threads could write into one line ("scanner: connected filescale: connected sim").
+    scans = tmp_path / "scans.txt"
+    scans.write_text("B-1001\n", "utf-8")
+    root = Path(__file__).resolve().parents[1]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}, **CHINESE}
+
+    def packbench(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(root / "main.py"), "--data-dir", str(tmp_path / "bench"), *argv],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=60)
+
+    assert packbench("demo", "seed").returncode == 0
+    done = packbench("pack", "--scans", str(scans))
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stderr.splitlines()) == ["扫描枪：已连接（file）", "扫描枪：未连接（输入已结束）",
+                                                "电子秤：已连接（sim）"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from app.devices import DeviceState
-from app.i18n import N_, translator
+from app.devices import DEVICE_NAMES, STATE_WORDS, DeviceState
+from app.i18n import translator
 from app.pack.outcomes import Level
 from app.read_back import translate_reasons
 from ui.qt import (
@@ -48,13 +48,6 @@ STATE_COLOURS: dict[DeviceState | None, str] = {
 }
 READABLE_PX = 40  # the smallest text a packer reads at 2 m
 BANNER_PX = 48
-DEVICE_NAMES = {"scanner": N_("Scanner"), "scale": N_("Scale"), "printer": N_("Printer")}
-STATE_WORDS: dict[DeviceState | None, str] = {
-    None: N_("not checked"),
-    DeviceState.CONNECTED: N_("connected"),
-    DeviceState.DISCONNECTED: N_("disconnected"),
-    DeviceState.FAULT: N_("fault"),
-}
 
 
 class PlainLabel(QLabel):
