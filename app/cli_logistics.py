@@ -9,6 +9,7 @@ but some parcels were refused or intercepted (they are on stderr as `REFUSED …
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from app.cli import CommandFactory, cli_text, data_dir, output_file, read_store, store_for, subcommand
+from app.cli import CommandFactory, cli_text, data_dir, input_file, output_file, read_store, store_for, subcommand
 from app.clock import SystemClock, parse_iso
 from app.errors import InputError, NotFoundError
 from app.i18n import N_, environment_language
@@ -173,7 +174,11 @@ def cmd_passport_key(args: argparse.Namespace) -> int:
 
 # ----- handover -----
 def _scans(source: str) -> Iterator[str]:
-    stream: TextIO = sys.stdin if source == "-" else open(source, encoding="utf-8-sig")  # noqa: SIM115
+    # Bytes that are not UTF-8 (a misread label) are refused as an unknown code, as any misread is,
+    # instead of a decoding error ending the batch half-scanned.
+    stream: TextIO = sys.stdin if source == "-" else open(source, encoding="utf-8-sig", errors="replace")  # noqa: SIM115
+    if isinstance(stream, io.TextIOWrapper) and stream is sys.stdin:
+        stream.reconfigure(errors="replace")
     try:
         for line in stream:
             text = line.strip()
@@ -202,6 +207,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
 
     if not args.carrier or not args.output:
         raise InputError(N_("handover needs --carrier CODE and -o MANIFEST.pdf (or: handover overdue | manifest)"))
+    input_file("--scans", args.scans)  # before a batch is opened: a mistyped name must leave none open
     store = store_for(args)
     config = _config(args)
     service = HandoverService(store, SystemClock(), args.station or config.station, _actor(args), config.timezone)

@@ -365,6 +365,27 @@ def test_cli_handover_scans_closes_and_writes_the_manifest(
     assert "needs --carrier CODE and -o" in capsys.readouterr().err
 
 
+def test_cli_handover_scans_a_mistyped_name_opens_no_batch_and_bytes_not_utf8_are_a_refused_code(
+        demo_store: Store, clock: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A missing --scans file used to fail (exit 1) after the batch was opened; a file with bytes that
+    # are not UTF-8 ended it half-scanned with 'unexpected error UnicodeDecodeError', logged as a bug.
+    flow = PackFlow(demo_store, clock, FlowConfig(station="BENCH-1"))
+    scan(flow, PACKER)
+    good = pack(flow, ORDERS[0])
+    data = demo_store.path.parent
+    argv = ["--data-dir", str(data), "handover", "--carrier", "SF", "-o", str(tmp_path / "m.pdf"), "--scans"]
+    assert packbench([*argv, str(tmp_path / "missing.txt")]) == ExitCode.INPUT
+    assert capsys.readouterr().err.startswith(f"packbench: --scans {tmp_path / 'missing.txt'}")
+    assert Handover.select().count() == 0
+    scans = tmp_path / "scans.txt"
+    scans.write_bytes(good.encode() + b"\n\xffSF\xfe\n")
+    assert packbench([*argv, str(scans)]) == EXIT_PARCELS_REFUSED
+    captured = capsys.readouterr()
+    assert [o["event"] for o in json_lines(captured.out)] == ["batch_opened", "accepted", "not_a_tracking_number",
+                                                              "batch_closed"]
+    assert "Traceback" not in captured.err and not list(data.glob("packbench.log*"))
+
+
 def test_parcels_never_handed_over_become_one_case_each(bench: PackFlow, clock: FakeClock) -> None:
     from datetime import timedelta
 
