@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.cli import CliError, add_data_dir, cli_text, data_dir, hold_data_dir, subcommand
 from app.clock import SystemClock
-from app.errors import words_of
+from app.errors import InputError, words_of
 from app.i18n import N_, environment_language
 from app.store import open_store
 from sync.credentials import ENROLL_AGAIN, CredentialsError, credentials_path, load_credentials, save_credentials
@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # the client stack (requests, pydantic) loads only when a com
     from sync.outbox import PushReport
     from sync.worker import RoundReport
 
+
+ENROLL_FAILED = N_("enrollment failed: {problem}")
 
 def register(sub: Any) -> None:
     """Add `station enroll` and `sync` to `packbench`'s subparsers."""
@@ -74,8 +76,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         raise CliError(exc.words) from exc
     try:
         creds = enroll(args.server, args.token, name, pem)
-    except (SyncError, ValueError) as exc:
-        raise CliError(N_("enrollment failed: {problem}"), problem=words_of(exc)) from exc
+    except SyncError as exc:
+        raise CliError(ENROLL_FAILED, problem=words_of(exc)) from exc
+    except ValueError as exc:  # the server URL, the token or the station name given: unusable (exit 2)
+        raise InputError(ENROLL_FAILED, problem=words_of(exc)) from exc
     path = save_credentials(folder, creds)
     set_setting(folder, "passport_base_url", creds.public_url)
     print(cli_text(N_("enrolled as station {station} ({name}) in warehouse {warehouse} with {server}; credentials in "

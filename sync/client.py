@@ -68,6 +68,9 @@ T = TypeVar("T")
 
 
 SERVER_URL = N_("server URL must be http(s)://host[:port][/prefix], not {given!r}")
+ENROLL_TOKEN = N_("--token is not an enrollment token: one is 8 to 200 characters, as `packbench server station-token` "
+                  "prints it")
+STATION_NAME = N_("the station name {given!r} must be 1 to 64 characters (--name, or station in station.toml)")
 AUTH_REFUSED = N_("{what}: the server refuses this station (HTTP {code}: {detail}); an admin must check "
                   "its enrollment (packbench station enroll)")
 
@@ -295,8 +298,13 @@ def enroll(server: str, token: str, station_name: str, public_key_pem: str, *,
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(Phrase(SERVER_URL, {"given": server}))
-    body = EnrollRequest(token=token, station_name=station_name,
-                         passport_public_key=public_key_pem).model_dump_json().encode("utf-8")
+    try:
+        request = EnrollRequest(token=token, station_name=station_name, passport_public_key=public_key_pem)
+    except ValidationError as exc:  # what the person gave, said as such: not pydantic's report
+        if any(error["loc"][:1] == ("token",) for error in exc.errors()):
+            raise ValueError(Phrase(ENROLL_TOKEN)) from exc
+        raise ValueError(Phrase(STATION_NAME, {"given": station_name})) from exc
+    body = request.model_dump_json().encode("utf-8")
     owned = session is None
     http = session or requests.Session()
     try:

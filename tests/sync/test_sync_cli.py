@@ -122,3 +122,21 @@ def test_sync_once_with_the_server_down_exits_1_and_loses_nothing(tmp_path: Path
 def test_sync_once_before_enrolling_says_how(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert packbench(["sync", "--once", "--data-dir", str(tmp_path)]) == 1
     assert "packbench station enroll" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--token", "short"], "packbench: enrollment failed: --token is not an enrollment token: one is 8 to 200 "
+                           "characters, as `packbench server station-token` prints it"),
+    (["--token", "enroll-me-please", "--name", "x" * 65], f"packbench: enrollment failed: the station name "
+                                                           f"'{'x' * 65}' must be 1 to 64 characters (--name, or "
+                                                           "station in station.toml)"),
+    (["--server", "central:8700", "--token", "enroll-me-please"], "packbench: enrollment failed: server URL must be "
+                                                                  "http(s)://host[:port][/prefix], not 'central:8700'"),
+])
+def test_an_unusable_token_name_or_url_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               argv: list[str], line: str) -> None:
+    # A short token or a long name printed pydantic's report of EnrollRequest (with its errors.pydantic.dev link)
+    # and exited 1, as if the server had failed.
+    given = argv if "--server" in argv else ["--server", "http://127.0.0.1:9", *argv]
+    assert packbench(["station", "enroll", *given, "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == line
