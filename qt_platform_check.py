@@ -11,6 +11,9 @@ bench) and run as root, it runs that ``apt-get install`` itself — after an ``a
 the package lists are too old to know a package — checks again, and lets ``make run`` go on once
 nothing is missing. Without root it says how to run it as root and installs nothing.
 
+Its lines are in the shell's language (app.i18n.environment_language, as every CLI line): the person
+setting up a Chinese desktop reads Chinese; the commands, library and package names stay as typed.
+
 It checks only when Qt would use xcb: Linux, a DISPLAY or WAYLAND_DISPLAY session (not needed with
 ``--install``: ``sudo`` drops DISPLAY), and QT_QPA_PLATFORM unset or ``xcb`` (offscreen tests and
 explicit other platforms are left alone).
@@ -27,6 +30,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from app.i18n import N_, environment_language, render
 
 # soname → Debian/Ubuntu package, for everything PySide6 6.11's libqxcb.so and libQt6XcbQpa.so.6
 # list as NEEDED (readelf -d) outside Qt itself and the C/C++ runtime.
@@ -91,17 +96,24 @@ def packages_for(missing: list[str]) -> list[str]:
     return sorted({DEBIAN_PACKAGES[name] for name in missing if name in DEBIAN_PACKAGES})
 
 
-def advice(missing: list[str]) -> str:
+def say(env: Mapping[str, str], msgid: str, **values: str) -> str:
+    """One line in the language of the shell `env` describes."""
+    return render(msgid, environment_language(env), values)
+
+
+def advice(missing: list[str], env: Mapping[str, str]) -> str:
     """What to tell the person at the bench: the exact command, and any library we cannot map."""
     packages = packages_for(missing)
     unknown = [name for name in missing if name not in DEBIAN_PACKAGES]
-    lines = [f"The station window needs system libraries that are missing: {', '.join(missing)}."]
+    lines = [say(env, N_("The station window needs system libraries that are missing: {libraries}."),
+                 libraries=", ".join(missing))]
     if packages:
-        lines.append(f"Install them with:  sudo apt-get install -y {' '.join(packages)}")
-        lines.append(f"(or let PackBench run it:  {SUDO_INSTALL})")
+        lines.append(say(env, N_("Install them with:  {command}"),
+                         command=f"sudo apt-get install -y {' '.join(packages)}"))
+        lines.append(say(env, N_("(or let PackBench run it:  {command})"), command=SUDO_INSTALL))
     if unknown:
-        lines.append(f"Install the package that provides: {', '.join(unknown)}")
-    lines.append("Then run `make run` again (or use QT_QPA_PLATFORM=offscreen for a window-less test).")
+        lines.append(say(env, N_("Install the package that provides: {libraries}"), libraries=", ".join(unknown)))
+    lines.append(say(env, N_("Then run `make run` again (or use QT_QPA_PLATFORM=offscreen for a window-less test).")))
     return "\n".join(lines)
 
 
@@ -111,24 +123,25 @@ def check(env: Mapping[str, str], platform: str, plugin: Path | None,
     if plugin is None or not uses_xcb(env, platform):
         return None
     missing = lookup(plugin)
-    return advice(missing) if missing else None
+    return advice(missing, env) if missing else None
 
 
 def install(missing: list[str], env: Mapping[str, str]) -> str | None:
     """Run apt-get for the packages of `missing`; None when it succeeded, else the one line why not."""
     packages = packages_for(missing)
     if not packages:
-        return "no package is known for these libraries: install them by hand"
+        return say(env, N_("no package is known for these libraries: install them by hand"))
     apt_get = shutil.which("apt-get", path=env.get("PATH"))
     if apt_get is None:
-        return f"apt-get is not on this system: install {' '.join(packages)} with its package manager"
+        return say(env, N_("apt-get is not on this system: install {packages} with its package manager"),
+                   packages=" ".join(packages))
     quiet = {**env, "DEBIAN_FRONTEND": "noninteractive"}  # no question may wait on a terminal nobody reads
     if _apt(apt_get, ["install", "-y", *packages], quiet) == 0:
         return None
     # Stale package lists are the usual reason a package is "not found" on a fresh install.
     if _apt(apt_get, ["update"], quiet) == 0 and _apt(apt_get, ["install", "-y", *packages], quiet) == 0:
         return None
-    return f"apt-get install -y {' '.join(packages)} failed (its output is above)"
+    return say(env, N_("{command} failed (its output is above)"), command=f"apt-get install -y {' '.join(packages)}")
 
 
 def _apt(apt_get: str, args: list[str], env: Mapping[str, str]) -> int:
@@ -145,25 +158,27 @@ def install_missing(env: Mapping[str, str], platform: str, plugin: Path | None, 
     if not missing:
         return 0
     if not is_root:
-        print(advice(missing), file=sys.stderr)
-        print(f"--install needs root: {SUDO_INSTALL}", file=sys.stderr)
+        print(advice(missing, env), file=sys.stderr)
+        print(say(env, N_("--install needs root: {command}"), command=SUDO_INSTALL), file=sys.stderr)
         return 1
     failure = install(missing, env)
     still = lookup(plugin)
     if failure is not None or still:
-        print(advice(still or missing), file=sys.stderr)
-        print(f"qt_platform_check: {failure or 'installed, but still missing: ' + ', '.join(still)}", file=sys.stderr)
+        print(advice(still or missing, env), file=sys.stderr)
+        failure = failure or say(env, N_("installed, but still missing: {libraries}"), libraries=", ".join(still))
+        print(f"qt_platform_check: {failure}", file=sys.stderr)
         return 1
-    print(f"qt_platform_check: installed {' '.join(packages_for(missing))}", file=sys.stderr)
+    installed = say(env, N_("installed {packages}"), packages=" ".join(packages_for(missing)))
+    print(f"qt_platform_check: {installed}", file=sys.stderr)
     return 0
 
 
 def main(argv: list[str] | None = None, env: Mapping[str, str] = os.environ, platform: str = sys.platform,
          lookup: MissingLookup = missing_by_ldd, is_root: bool | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Check (and with --install, as root, install) the system "
-                                                 "libraries Qt's xcb platform plugin needs.")
+    parser = argparse.ArgumentParser(description=say(env, N_("Check (and with --install, as root, install) the "
+                                                             "system libraries Qt's xcb platform plugin needs.")))
     parser.add_argument("--install", action="store_true",
-                        help="run apt-get install for what is missing (needs root; the consent flag)")
+                        help=say(env, N_("run apt-get install for what is missing (needs root; the consent flag)")))
     args = parser.parse_args(argv)
     plugin = xcb_plugin()
     if args.install:

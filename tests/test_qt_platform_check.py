@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -148,3 +149,23 @@ def test_make_run_passes_the_consent_flag_only_when_given() -> None:
                               text=True, timeout=30, check=True).stdout
     assert "qt_platform_check.py --install" in plan("INSTALL_QT_LIBS=yes")
     assert "--install" not in plan()
+
+
+def test_a_chinese_shell_reads_the_advice_in_chinese_with_the_commands_as_typed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The person setting up a Chinese desktop reads the lines in Chinese (the shell's language, as every CLI
+    line); only the libraries, packages and commands to type stay Latin."""
+    chinese = {**DESKTOP, "LANG": "zh_CN.UTF-8"}
+    message = qpc.check(chinese, "linux", PLUGIN, lookup_returning([*MISSING, "libweird.so.9"]))
+    assert message is not None
+    assert message.splitlines()[:2] == [
+        "工作台窗口所需的系统库缺失：libxcb-icccm.so.4, libxcb-keysyms.so.1, libweird.so.9。",
+        "安装命令：  sudo apt-get install -y libxcb-icccm4 libxcb-keysyms1"]
+    typed = {"sudo", "apt", "get", "install", "libxcb", "icccm", "keysyms", "so", "libweird", "python", "venv",
+             "qt_platform_check", "py", "PackBench", "make", "run", "QT_QPA_PLATFORM", "offscreen", "bin", "y"}
+    assert set(re.findall(r"[A-Za-z_]+", message)) <= typed
+
+    env, _ = fake_apt_get(tmp_path)
+    assert qpc.install_missing({**env, "LANG": "zh_CN.UTF-8"}, "linux", PLUGIN, lookup_until_installed(tmp_path),
+                               is_root=False) == 1
+    assert capsys.readouterr().err.endswith(f"--install 需要 root 权限：{qpc.SUDO_INSTALL}\n")
