@@ -24,10 +24,16 @@ class OperatorError(InputError, ValueError):
 
 
 def operator_language(text: str | None) -> str:
-    """An operator's language setting from what a person typed: a catalog language, or "" (none given,
-    or FOLLOW_STATION) for the station's."""
-    value = (text or "").strip()
-    if value in ("", FOLLOW_STATION):
+    """An operator's language setting from what a person typed: a catalog language, or "" (no option
+    given, or FOLLOW_STATION) for the station's. A blank one is refused: `--language "$LANG_OF_X"` with
+    the variable unset must not pass for a choice."""
+    if text is None:
+        return ""
+    value = text.strip()
+    if not value:
+        raise OperatorError(N_("give a language: {languages} or {station}"), languages=", ".join(LANGUAGES),
+                            station=FOLLOW_STATION)
+    if value == FOLLOW_STATION:
         return ""
     if value not in LANGUAGES:
         raise OperatorError(N_("language must be one of {languages} (or {station}), not {given!r}"),
@@ -66,9 +72,6 @@ def add_operator(store: Store, clock: Clock, name: str, role: str, badge: str, a
 def set_language(store: Store, clock: Clock, who: str, language: str, actor: str = "admin") -> Operator:
     """Set the language of the operator named `who` (or wearing badge `who`); it applies from their next
     login. An audit fact records the change."""
-    if not language.strip():
-        raise OperatorError(N_("give a language: {languages} or {station}"), languages=", ".join(LANGUAGES),
-                            station=FOLLOW_STATION)
     own_language = operator_language(language)
     now = clock.now()
     with store.atomic():

@@ -77,6 +77,9 @@ def test_headless_messages_follow_the_operator_and_events_do_not(two_stations: t
      "language must be one of zh_CN, en (or station), not 'EN'"),
     (["operator", "set-language", "王芳", "chinese"], "language must be one of zh_CN, en (or station), not 'chinese'"),
     (["operator", "set-language", "王芳", " "], "give a language: zh_CN, en or station"),
+    # `--language "$X"` with X unset is no choice of the station's language: said, not taken for one.
+    (["operator", "add", "Bo", "--role", "packer", "--badge", "B-3101", "--language", ""],
+     "give a language: zh_CN, en or station"),
     (["operator", "set-language", "nobody", "en"], "no operator named or badged 'nobody'"),
 ])
 def test_a_bad_language_or_operator_is_one_line_and_exit_2(tmp_path: Path, argv: list[str], says: str) -> None:
