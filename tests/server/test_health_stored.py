@@ -16,6 +16,7 @@ from app.clock import FakeClock, iso, parse_iso
 from server.db import ServerDb
 from server.health import check, stored
 from server.health.evaluate import Reading, evaluate, evaluate_hours
+from server.health.indicators import INDICATORS
 from server.health.seed import seed_history
 from tests.live_server import fresh_database
 
@@ -95,8 +96,8 @@ def test_an_hour_not_kept_is_evaluated_and_kept_once_complete(seeded: tuple[Serv
     chart = stored.hours(sdb, after, WH, [hour - timedelta(hours=1), hour], names=["scan_error_rate"])
     assert [len(one) for one in chart] == [1, 1]
     assert [row[0] for row in _rows(sdb, hour)] == ["scan_error_rate"]  # only what was asked is kept
-    assert len(stored.readings(sdb, after, WH, hour)) == 14  # the rest evaluated when asked for
-    assert len(_rows(sdb, hour)) == 14
+    assert len(stored.readings(sdb, after, WH, hour)) == len(INDICATORS)  # the rest evaluated when asked for
+    assert len(_rows(sdb, hour)) == len(INDICATORS)
     other = stored.readings(sdb, after, WH, hour, weeks=2)  # another baseline: evaluated, not kept
     assert _facts(other) == _facts(evaluate(sdb, WH, hour, weeks=2)) and _facts(other) != _facts(
         stored.readings(sdb, after, WH, hour))
@@ -116,7 +117,8 @@ def test_evaluating_an_hour_again_replaces_its_rows_and_its_slices(seeded: tuple
     clock.advance(minutes=15)
     check(sdb, clock, WH, hour=hour)
     again = _rows(sdb, hour)
-    assert [r[:3] for r in again] == [r[:3] for r in first] and len(again) == 14  # one set of rows, not two
+    assert [r[:3] for r in again] == [r[:3] for r in first]
+    assert len(again) == len(INDICATORS)  # one set of rows, not two
     assert {r[3] for r in again} == {iso(clock.now())}
     assert _rows(sdb, hour, "station") == []  # the slices went with the hour they were derived from
     assert _facts(stored.readings(sdb, clock, WH, hour, dimension="station")) == _facts(by_station)
@@ -177,6 +179,7 @@ def test_the_schedule_keeps_the_last_complete_hour(seeded: tuple[ServerDb, dict[
     for hour in (old, recent):  # readings kept a year and more ago
         stored.keep(sdb, clock, WH, hour, kept)
     assert Scheduler(sdb, config, clock).run_due()
-    assert len(_rows(sdb, last)) == 14
-    assert all(len(_rows(sdb, last - timedelta(hours=k))) == 14 for k in range(1, stored.SETTLE_HOURS + 2))
-    assert (len(_rows(sdb, old)), len(_rows(sdb, recent))) == (0, 14)  # older than health_readings_days: gone
+    assert len(_rows(sdb, last)) == len(INDICATORS)
+    assert all(len(_rows(sdb, last - timedelta(hours=k))) == len(INDICATORS) for k in range(1, stored.SETTLE_HOURS + 2))
+    # Older than health_readings_days: gone.
+    assert (len(_rows(sdb, old)), len(_rows(sdb, recent))) == (0, len(INDICATORS))
