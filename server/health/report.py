@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from app.clock import iso, parse_iso
@@ -35,6 +36,9 @@ from server.db import ServerDb
 from server.health.evaluate import Measure, Reading, judge, local_hours, measure
 from server.health.indicators import BY_NAME, INDICATORS, Indicator, what
 from server.health.state import HealthError
+
+if TYPE_CHECKING:
+    from server.console.reconcile import Row
 
 BASELINE_WEEKS = 4
 
@@ -265,6 +269,21 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     streak = leading_streak(tags)
     if streak:
         story.append(Paragraph(_("Note: {tag} has led three weeks running.", tag=_tag(streak, words)), body))
+    story.append(Paragraph(_("Reconciliation", sep=" · "), sub))
+    by_shop = reconciliation(sdb, warehouse, period_, zone)
+    shops = [[row.shop, str(row.orders), *(_share(row.lists.get(name, 0), whole) for name, whole in (
+        ("not_packed", row.shippable), ("packed_not_handed_over", row.packed),
+        ("handed_over_not_accepted", row.handed_over)))] for row in by_shop if row.shop]
+    head = [Paragraph(_(name), body) for name in ("Shop", "Orders", "Not packed", "Packed, not handed over",
+                                                   "Handed over, not accepted")]  # two languages: wrapped
+    table = Table([head, *shops] if shops else [[head[0], "—"]],
+                  colWidths=[46 * mm, 20 * mm, 34 * mm, 36 * mm, 34 * mm])
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
+                               ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+    story.append(table)
+    unknown = sum(row.lists.get("packed_not_on_platform", 0) for row in by_shop if not row.shop)
+    if unknown:
+        story.append(Paragraph(f"{_('Packed but unknown to the platform')}: {unknown}", body))
     story.append(Paragraph(_("Delivery time by carrier (handed over → delivered, p90)", sep=" · "), sub))
     lo = _day_window(period_.first, zone)[0]
     hi = _day_window(period_.last, zone)[1]
@@ -282,6 +301,27 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     doc.build(story, onLaterPages=lambda canvas, d: pages.append(d.page),
               onFirstPage=lambda canvas, d: pages.append(d.page))
     return len(pages)
+
+
+def reconciliation(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> list[Row]:
+    """The period's reconciliation per shop (the console's rows of its days, summed); the parcels the
+    platform does not know are a row of shop ""."""
+    from server.console.reconcile import Row, rows  # the console's package imports this module
+
+    totals: dict[str, Row] = {}
+    for row in rows(sdb, warehouse, period_.first, period_.last, zone):
+        total = totals.setdefault(row.shop, Row(row.shop, period_.first))
+        total.orders += row.orders
+        total.shippable += row.shippable
+        total.packed += row.packed
+        total.handed_over += row.handed_over
+        total.lists = dict(Counter(total.lists) + Counter(row.lists))
+    return sorted(totals.values(), key=lambda row: row.shop)
+
+
+def _share(part: int, whole: int) -> str:
+    """A reconciliation count with its share of what it is a part of: '12 (1.3%)'."""
+    return f"{part} ({100 * part / whole:.1f}%)" if whole else str(part)
 
 
 def _ranked(tags: list[tuple[str, list[tuple[str, int]]]]) -> list[str]:

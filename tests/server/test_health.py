@@ -278,7 +278,7 @@ def _overlapping_text(path: Path) -> list[tuple[str, str]]:
     return clashes
 
 
-def test_the_report_judges_days_that_are_over_wraps_long_names_and_shows_tags_as_a_heat_map(
+def test_the_report_judges_days_over_wraps_long_names_shows_a_tag_heat_map_and_reconciles(
         seeded: tuple[ServerDb, dict[str, str]], tmp_path: Path) -> None:
     from pypdf import PdfReader
 
@@ -311,6 +311,16 @@ def test_the_report_judges_days_that_are_over_wraps_long_names_and_shows_tags_as
     assert "装箱不符/Pack mismatch" in tags and "地址风险/Address risk" in tags
     shaded = sum(page.get_contents().get_data().count(b".86 .2 .15 rg") for page in PdfReader(whole).pages)
     assert shaded >= 6, shaded
+    # The period's reconciliation per shop: the console's rows of its days, summed, with their shares.
+    from server.console.reconcile import rows
+
+    shop = "茶具旗舰店"
+    days = [r for r in rows(sdb, WH, span.first, span.last, zone) if r.shop == shop]
+    orders, handed = sum(r.orders for r in days), sum(r.handed_over for r in days)
+    not_accepted = sum(r.lists.get("handed_over_not_accepted", 0) for r in days)
+    assert not_accepted > 0
+    reconciled = whole_text[whole_text.index("Reconciliation"):whole_text.index("Delivery time by carrier")]
+    assert f"{shop}\n{orders}\n" in reconciled and f"{not_accepted} ({100 * not_accepted / handed:.1f}%)" in reconciled
 
 
 def test_an_alert_opened_before_its_words_were_kept_is_reported_as_recorded(
