@@ -283,7 +283,8 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     story.append(table)
     unknown = sum(row.lists.get("packed_not_on_platform", 0) for row in by_shop if not row.shop)
     if unknown:
-        story.append(Paragraph(f"{_('Packed but unknown to the platform')}: {unknown}", body))
+        label = _("Packed but unknown to the platform")
+        story.append(Paragraph(f"{label}: {unknown}", body))
     story.append(Paragraph(_("Delivery time by carrier (handed over → delivered, p90)", sep=" · "), sub))
     lo = _day_window(period_.first, zone)[0]
     hi = _day_window(period_.last, zone)[1]
