@@ -3,7 +3,9 @@
 `/console/health?warehouse=W[&hour=ISO][&indicator=NAME]`: the table of indicators (value, baseline ±
 σ, z, flagged or silenced); with `indicator`, its last 24 hours as a chart (the value against the
 baseline band of ±2σ, flagged hours marked) and the hour's distribution by every dimension it can be
-sliced by, with the slice that explains most of the excess said in words. Supervisors and admins
+sliced by, with the slice that explains most of the excess said in words, and the orders behind the
+hour's reading, worst first, each with its slices and a link to its tracking (`server.health.orders`;
+none for the indicators counted per station). Supervisors and admins
 silence alerts from the page (`POST /console/health/silence`, as `packbench server health silence`);
 the active silences are listed with who set them, why and until when. The weekly and monthly
 reports the schedule wrote are listed for download (`/console/health/reports/ID`, audited).
@@ -31,6 +33,8 @@ from server.console.web import HEADERS, Forbidden, NotFound, Page, page, root
 from server.health import last_complete_hour, published, stored
 from server.health.evaluate import Reading, explain_slices, local_hours
 from server.health.indicators import BY_NAME, DIMENSION_NAMES, INDICATORS
+from server.health.orders import LIMIT as ORDERS_LISTED
+from server.health.orders import orders_behind
 from server.health.state import MAX_SILENCE_HOURS, silence, silenced_names, silences_at, thresholds
 
 router = APIRouter()
@@ -105,7 +109,8 @@ def _render(p: Page, chosen: str, hour: str | None, indicator: str | None, probl
                   for d in BY_NAME[indicator].slices}
         detail = {"reading": current,
                   "chart": series_chart(history, p.translator.gettext("Value and baseline"), p.svc.config.zone),
-                  "slices": slices, "why": _explanation(current, slices, p.svc.config.zone)}
+                  "slices": slices, "why": _explanation(current, slices, p.svc.config.zone),
+                  "orders": orders_behind(sdb, BY_NAME[indicator], chosen, at), "limit": ORDERS_LISTED}
     return p.render("health.html", 400 if problem else 200, warehouse=chosen, hour=at, readings=readings,
                     detail=detail, silences=active, zone=p.svc.config.zone, keep={"hour": hour} if hour else {},
                     problem=problem, indicators=INDICATORS, dimension_names=DIMENSION_NAMES,

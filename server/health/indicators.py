@@ -185,10 +185,12 @@ def slice_expression(indicator: Indicator, dimension: str | None) -> str:
     return indicator.slices[dimension]
 
 
-def query(indicator: Indicator, dimension: str | None, windows: Sequence[tuple[str, str]], postgres: bool) -> str:
+def query(indicator: Indicator, dimension: str | None, windows: Sequence[tuple[str, str]], postgres: bool, *,
+          select: str | None = None) -> str:
     """The SQL for `windows` ((lo, hi) ISO strings), with `?` for the warehouse (once per window on
-    PostgreSQL: pass the warehouse `sql.count("?")` times)."""
-    body = indicator.sql.replace("{slice}", slice_expression(indicator, dimension))
+    PostgreSQL: pass the warehouse `sql.count("?")` times). `select` replaces the slice's column with
+    columns of one's own (the facts' orders: `server.health.orders`)."""
+    body = indicator.sql.replace("{slice}", select if select is not None else slice_expression(indicator, dimension))
     if postgres:
         return " UNION ALL ".join(_postgres(_literal(body, n, lo, hi)) for n, (lo, hi) in enumerate(windows))
     values = ", ".join(f"({n}, '{lo}', '{hi}', '{_shift(hi, -48)}', '{_shift(hi, -6)}')"

@@ -4,13 +4,13 @@ Chinese and English from the catalog, another warehouse never shown, no page wit
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from console_harness import browser, close_browsers, latin_words, log_in, make_user, post_form
 from server_harness import Running
 
-from app.clock import SystemClock, parse_iso
+from app.clock import SystemClock, iso, parse_iso
 from server.health import check, stored
 from server.health.seed import CARRIERS, SHOPS, seed_history
 from server.health.state import silences_at
@@ -54,6 +54,30 @@ def test_the_explanation_says_its_hour_in_the_warehouse_zone_like_the_heading(se
     assert "comes from station WH1-BENCH-3 (14:00–15:00)" in english.text and "UTC" not in english.text  # … is its
     chinese = en.get("/console/health", params=asked, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert "来自工位 WH1-BENCH-3（14:00–15:00）" in chinese.text and "UTC" not in chinese.text
+
+
+def test_the_drill_down_lists_the_orders_behind_the_anomaly_with_links_to_their_tracking(server: Running) -> None:
+    sdb = server.services.sdb
+    made = seed_history(sdb, "WH1", 30, datetime(2026, 12, 4, 12, tzinfo=UTC), orders_per_hour=30)
+    hour = made.incidents["refunds"]
+    with sdb.connection():  # the parcels packed in the incident's hour whose order was refunded after packing
+        refunded = {str(r[0]) for r in sdb.execute(
+            'SELECT o."order_id" FROM "parcel" p JOIN "order" o ON o."order_id" = p."order_id" WHERE '
+            'p."warehouse" = ? AND p."packed_at" >= ? AND p."packed_at" < ? AND o."status" = ?',
+            ("WH1", hour, iso(parse_iso(hour) + timedelta(hours=1)), "refunded")).fetchall()}
+    assert len(refunded) >= 3
+    make_user(server, "li.na", warehouses=("WH1",))
+    en = log_in(server, "li.na")
+    page = en.get("/console/health", params={"warehouse": "WH1", "hour": hour, "indicator": "intercept_rate"},
+                  headers={"Accept-Language": "en"})
+    listed = page.text[page.text.index("<h3>Orders</h3>"):]
+    rows = re.findall(r'<a href="[^"]*/console/track\?q=([^"]+)">\1</a></td>\s*<td>([^<]*)</td>', listed)
+    assert {order for order, _shop in rows} == refunded  # every refunded order, and only those
+    assert {shop for _order, shop in rows} >= {SHOPS[1][1]}  # the shop the incident struck, as its slices say
+    # Scan errors are counted per station-hour: no orders behind them, the slices say where.
+    misreads = en.get("/console/health", params={"warehouse": "WH1", "hour": made.incidents["misreads"],
+                                                 "indicator": "scan_error_rate"}, headers={"Accept-Language": "en"})
+    assert "By station" in misreads.text and "<h3>Orders</h3>" not in misreads.text
 
 
 def test_health_page_is_scoped_and_needs_a_session(server: Running) -> None:
