@@ -86,8 +86,14 @@ def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Cl
     # New shipments get their passport in their own transaction; the runtime's for reprints.
     flow = PackFlow(store, clock, config.flow_config(), gate=gate, passports=passports)
     overdue = timedelta(hours=config.handover_overdue_hours)
+
+    def check_overdue() -> None:
+        # Returns nothing: a number a chore returns is its next delay (app.worker), and the count of
+        # cases opened, mostly 0, ran the check again at once, for ever (a core spun, the GIL held).
+        open_overdue_handover_cases(store, clock, config.station, overdue)
+
     background = [
-        Chore(OVERDUE_CHECK_SECONDS, lambda: open_overdue_handover_cases(store, clock, config.station, overdue)),
+        Chore(OVERDUE_CHECK_SECONDS, check_overdue),
         Chore(BACKUP_CHECK_SECONDS, lambda: back_up_if_due(store, config, data_dir, clock)),
         # Time-based rules (no tracking update, out for delivery too long, ...) over recent orders.
         Chore(RULES_TIMER_SECONDS, lambda: run_rules(store, clock, book.current, "timer",

@@ -135,3 +135,22 @@ def test_a_pool_emptied_mid_order_is_refused_once(demo_store: Store, clock: Fake
     _scan(runtime, clock, "SF1234567890123")
     runtime.run_pending()
     assert events[-3:] == ["waybill_bound", "label_queued", "label_printed"] and _no_waybill_rows() == 1
+
+
+def test_the_station_housekeeping_chores_do_not_set_their_own_delay(demo_store: Store, clock: FakeClock) -> None:
+    """A number a chore returns is the delay to its next run (app.worker). The overdue-handover check
+    returned how many cases it opened — 0 on an idle bench — so from five minutes after start it ran
+    again at once, for ever: the housekeeping thread spun a core and held the GIL against the scan
+    thread. The station's chores run every period they were given."""
+    from app.config import StationConfig
+    from wiring import build_runtime
+
+    runtime = build_runtime(demo_store, demo_store.path.parent, StationConfig(station="T-1"), clock,
+                            SimulatedPrinter(), None, None)
+    try:
+        chores = runtime.housekeeper.chores
+        assert len(chores) == 3
+        delays = [result for result in (chore.run() for chore in chores) if type(result) in (int, float)]
+        assert delays == []
+    finally:
+        runtime.stop()
