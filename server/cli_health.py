@@ -83,6 +83,9 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
             sent, failed = deliver_due(sdb, clock, config.alert_channels)  # the rest retry on the schedule
             print(cli_text(N_("{count} new alert(s): {sent} deliveries sent, {failed} failed (retried by the server)"),
                            count=len(alerts), sent=sent, failed=failed), file=sys.stderr)
+            if not config.alert_channels:  # raised, and not to be raised again until it recovers: say so
+                print(cli_text(N_("no [[alert_channels]] in server.toml: the alerts reach no one, they are only "
+                                  "listed on the console's Alerts page")), file=sys.stderr)
     base = config.public_url or f"http://127.0.0.1:{8700}"
     if args.json:
         print(json.dumps([r.as_json(base, args.warehouse) for r in readings], ensure_ascii=False))
@@ -102,7 +105,7 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
             z="" if r.z is None else f" z={r.z_text(environment_language())}",
             why=f" — {_reason(r.why)}" if r.why else ""))
     for alert in alerts:
-        print(cli_text(N_("alert sent: {indicator} {slice} {explanation}"), indicator=alert.reading.indicator.name,
+        print(cli_text(N_("new alert: {indicator} {slice} {explanation}"), indicator=alert.reading.indicator.name,
                        slice=alert.reading.key,
                        explanation=local_hours(alert.explanation.words, config.zone, named=True)
                        if alert.explanation else ""))

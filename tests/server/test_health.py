@@ -5,6 +5,7 @@ until it recovers, thresholds flag besides 2σ, and the CLI speaks JSON and one-
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -117,7 +118,16 @@ def test_the_cli_prints_json_with_the_fields_and_one_line_errors(tmp_path: Path,
     monkeypatch.delenv("DATABASE_URL", raising=False)  # the server's own SQLite file in its data dir
     data_dir = str(tmp_path / "server")
     assert main(["server", "demo", "seed", "--warehouse", "WH-CLI", "--days", "15", "--data-dir", data_dir]) == 0
-    assert "orders" in capsys.readouterr().out
+    seeded = capsys.readouterr().out
+    assert "orders" in seeded
+    misreads = re.search(r"misreads (\S+Z)", seeded)
+    assert misreads is not None
+    # No alert channels: the alerts are raised (once until they recover) and the CLI says they reach no one.
+    assert main(["server", "health", "--warehouse", "WH-CLI", "--hour", misreads.group(1), "--notify",
+                 "--data-dir", data_dir]) == 0
+    said = capsys.readouterr()
+    assert "new alert: scan_error_rate" in said.out and "sent" not in said.out
+    assert "no [[alert_channels]] in server.toml: the alerts reach no one" in said.err
     assert main(["server", "health", "--warehouse", "WH-CLI", "--json", "--data-dir", data_dir]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"name", "value", "baseline", "sigma", "z", "flagged", "silenced", "url"} <= set(rows[0])
