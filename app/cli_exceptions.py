@@ -82,13 +82,18 @@ def cmd_exceptions_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     lang = environment_language()
+    # Codes are as long as they come (a Pinduoduo order id, builtin.call_supervisor): a column is as
+    # wide as its longest, so the route and title columns stay aligned.
+    width = {key: max([least, *(len(r[key] or "-") for r in rows)])
+             for key, least in (("order_id", 20), ("tag", 18), ("rule_id", 22))}
     for r, case in zip(rows, cases, strict=True):  # the JSON keeps the English record and codes; a line words them
         opened = r["opened_at"][:16].replace("T", " ")
         title = case_title(case.title, detail_words(case.detail)).text(lang)
         severity, state, route = (named(table, r[key]).text(lang) for table, key in
                                   ((SEVERITIES, "severity"), (CASE_STATES, "state"), (ROLES, "route")))
-        print(f"{r['id']:>5}  {column(severity, 8)} {column(state, 12)} {opened}  {r['order_id'] or '-':<20} "
-              f"{r['tag']:<18} {r['rule_id']:<22} {column(route, 14)} {title}")
+        print(f"{r['id']:>5}  {column(severity, 8)} {column(state, 12)} {opened}  "
+              f"{r['order_id'] or '-':<{width['order_id']}} {r['tag']:<{width['tag']}} "
+              f"{r['rule_id']:<{width['rule_id']}} {column(route, 14)} {title}")
     if not rows:
         print(cli_text(N_("no cases")))
     return 0

@@ -102,6 +102,28 @@ def test_list_names_severity_state_and_route_in_the_clis_language(data_dir: Path
     assert [r["severity"] for r in listed(data_dir, capsys)] == ["warning", "critical", "info"]
 
 
+def test_list_columns_stay_aligned_with_long_codes(data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A supervisor call's rule id (builtin.call_supervisor, 23 characters) and a Pinduoduo order id (22)
+    are longer than the columns' least widths: the route and title still start in one column on every line."""
+    store = open_store(data_dir, FakeClock(T0))
+    pdd = Order.create(order_id="261125-123456789012345", platform="pdd", status="paid",
+                       created_at="2026-11-25T02:00:00Z", updated_at="2026-11-25T02:00:00Z")
+    case = open_case(store, FakeClock(T0), dedupe_key="call:1", tag="supervisor_call",
+                     rule_id="builtin.call_supervisor", severity="warning", route="supervisor",
+                     title="call on 261125-123456789012345", order=pdd)
+    assert case is not None
+    store.close()
+    monkeypatch.setenv("LC_ALL", "C")
+    assert run(data_dir, "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    routes = {line.index(" Supervisor ") for line in lines if " Supervisor " in line}
+    titles = {line.index(title) for line, title in zip(lines, ("address_risk on", "stock_gap on", "compliance on",
+                                                                "call on"), strict=True)}
+    assert len(routes) == 1 and len(titles) == 1
+
+
 def test_a_rule_case_title_is_listed_in_the_clis_language(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     d = tmp_path / "station"
