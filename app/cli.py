@@ -25,9 +25,8 @@ from app.errors import InputError, NotFoundError, PackBenchError, os_problem, re
 from app.i18n import LANGUAGES, N_, environment_language, render, translator
 from app.importers import ImportReport
 from app.operators import FOLLOW_STATION, ROLES, add_operator, set_language
-from app.store import Store, open_store, store_path
-from app.store.db import StoreFaultError
-from app.store.faults import disk_fault
+from app.store import Store, open_store
+from app.store.db import as_store_fault
 from app.store.lock import hold_data_dir as hold_data_dir_lock
 from app.store.lock import release_data_dirs
 from app.tracking_states import status_words
@@ -145,14 +144,6 @@ def store_for(args: argparse.Namespace) -> Store:
     store = open_store(data_dir(args))
     store.recover()  # after a crash or a full disk: this process is the one that may write
     return store
-
-
-def as_disk_fault(exc: BaseException, args: argparse.Namespace) -> BaseException:
-    """A full or failing disk named as such, wherever it hit; any other failure as it is."""
-    if isinstance(exc, StoreFaultError):
-        return exc
-    kind = disk_fault(exc, data_dir(args))
-    return StoreFaultError(kind, store_path(data_dir(args))) if kind is not None else exc
 
 
 def read_store(args: argparse.Namespace) -> Store:
@@ -397,6 +388,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except (Exception, KeyboardInterrupt) as exc:
-        return report(as_disk_fault(exc, args), data_dir(args))
+        return report(as_store_fault(exc, data_dir(args)), data_dir(args))
     finally:
         release_data_dirs()

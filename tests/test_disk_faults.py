@@ -327,18 +327,23 @@ def test_store_fault_error_names_free_space(tmp_path: Path) -> None:
     assert str(error).startswith("disk full: free space on ") and "nothing committed was lost" in str(error)
 
 
-def _damaged_bench(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A seeded bench whose order table's root page is overwritten: the store opens, reading an order fails."""
+def _damaged_bench(tmp_path: Path, table: str | None = "order") -> tuple[Path, dict[str, str]]:
+    """A seeded bench whose `table`'s root page is overwritten (None: every page but the schema's and the
+    schema version's, which the store reads as it opens): the store opens, reading the damage fails."""
     data_dir = tmp_path / "bench"
     env = {**os.environ, "LANG": "C.UTF-8"}
     _packbench(data_dir, env, "demo", "seed")
     path = store_path(data_dir)
     with contextlib.closing(sqlite3.connect(path)) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
-        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'order'").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0] if table else 0
+        kept = {page for (page,) in db.execute(
+            "SELECT pageno FROM dbstat WHERE name IN ('sqlite_schema', 'sqlite_master', 'schema_version')")}
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
     with path.open("r+b") as f:
-        f.seek((root - 1) * page_size)
-        f.write(b"\xa5" * page_size)
+        for page in [root] if table else sorted(set(range(1, pages + 1)) - kept):
+            f.seek((page - 1) * page_size)
+            f.write(b"\xa5" * page_size)
     return data_dir, env
 
 

@@ -24,6 +24,7 @@ from app.errors import report
 from app.i18n import N_
 from app.station import StationRuntime
 from app.store import Store, open_store
+from app.store.db import as_store_fault
 from app.store.lock import DataDirLock, hold_data_dir
 from drivers.printers.simulated import SimulatedPrinter
 from drivers.scales import SimulatedScale
@@ -182,7 +183,8 @@ def _run_station(data_dir: Path, demo: bool, interrupt: TerminalInterrupt) -> in
         station = build_station(data_dir, demo)
     except Exception as exc:  # the one reporter: a line on stderr and, but in a self-test, the dialog
         # In the station's language: the packer reads the dialog, and on Windows LANG is rarely set.
-        return report(exc, data_dir, show=None if self_test else partial(QMessageBox.critical, None, "PackBench"),
+        return report(as_store_fault(exc, data_dir), data_dir,
+                      show=None if self_test else partial(QMessageBox.critical, None, "PackBench"),
                       lang=station_language(data_dir))
     if interrupt.received:  # Ctrl-C while starting: close what was opened, never show the window
         station.close()

@@ -76,6 +76,14 @@ def store_path(data_dir: Path) -> Path:
     return Path(data_dir) / STORE_FILENAME
 
 
+def as_store_fault(exc: BaseException, data_dir: Path) -> BaseException:
+    """A full or failing disk or a damaged store named as such, wherever it hit (a command, the
+    window's start); any other failure as it is. For the reporter (app.errors), which cannot know the store."""
+    if isinstance(exc, StoreError):  # named already ("not a PackBench store", "cannot open", a fault)
+        return exc
+    return StoreFaultError.find(exc, store_path(data_dir)) or exc
+
+
 def _version_on_disk(path: Path) -> int:
     """Read the schema version before anything could write to the store (read-only: no pragma, no
     migration). `immutable=1` (which opens no -wal/-shm files, so a refused store is left exactly

@@ -77,3 +77,21 @@ def test_without_a_language_of_its_own_the_dialog_follows_the_environment(
     monkeypatch.setattr(ui_app.QMessageBox, "critical", lambda parent, title, message: shown.append(message))
     assert ui_app.run_station(tmp_path) == ExitCode.INPUT
     assert len(shown) == 1 and "：" in shown[0], shown
+
+
+def test_a_damaged_store_shows_the_error_dialog_saying_to_restore_a_backup(
+        qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The window's start reported the damage as a bug: 'unexpected error DatabaseError: database disk image is
+    # malformed', its traceback logged, where every command says the store is damaged.
+    from tests.test_disk_faults import _damaged_bench
+
+    data_dir, _ = _damaged_bench(tmp_path, None)
+    (data_dir / "station.toml").write_text('language = "en"\n', "utf-8")
+    shown: list[str] = []
+    monkeypatch.setattr(ui_app.QMessageBox, "critical", lambda parent, title, message: shown.append(message))
+    assert ui_app.run_station(data_dir) == ExitCode.FAILED
+    assert shown == [f"store {data_dir / 'packbench.sqlite3'} is damaged: SQLite cannot read part of it; restore the "
+                     "last backup (packbench backup)"]
+    assert capsys.readouterr().err.splitlines()[-1] == f"packbench: {shown[0]}"
+    assert "Traceback" not in "".join(log.read_text("utf-8") for log in data_dir.glob("packbench.log*"))
