@@ -23,6 +23,7 @@ from app.devices import DeviceStatus, status_line
 from app.errors import ExitCode
 from app.i18n import ENGLISH, N_, Phrase, environment_language
 from app.pack.outcomes import Level, Outcome
+from app.read_back import translate_reasons
 from app.station import StationRuntime
 
 PRINT_PROBLEMS = frozenset({"print_failed", "print_uncertain"})
@@ -106,7 +107,9 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
     def error(message: str) -> None:
         with lock:
             result.errors.append(message)
-            out.write(json.dumps({"event": "error", "message": message, "code": None, "order_id": None,
+            # An English line filled from a msgid, worded again in the bench's language like the outcomes'.
+            words = translate_reasons(message, runtime.flow.language, depth=3)
+            out.write(json.dumps({"event": "error", "message": words, "code": None, "order_id": None,
                                   "state": runtime.flow.state.value}, ensure_ascii=False) + "\n")
             out.flush()
 
@@ -135,7 +138,7 @@ def run_line(runtime: StationRuntime, out: TextIO, input_done: threading.Event |
     finally:
         runtime.stop()
     if runtime.halted is not None:  # the disk is full or failing: the bench stopped at once
-        print(f"packbench: {runtime.halted}", file=sys.stderr, flush=True)
+        print(f"packbench: {translate_reasons(runtime.halted, lang, depth=3)}", file=sys.stderr, flush=True)
         return int(ExitCode.FAILED)
     interrupted = stop.is_set()
     code = result.exit_code(interrupted)

@@ -45,6 +45,8 @@ def translate_reasons(text: str, lang: str, depth: int = 2) -> str:
         return render(template, lang, {name: translate_reasons(value, lang, depth - 1)
                                        for name, value in fields.items()})
     gettext = translator(lang).gettext
+    if text in catalog_ids():  # one msgid that has the separator in it ("…, then restart the station")
+        return gettext(text)
     return REASON_SEPARATOR.join(gettext(part) for part in text.split(REASON_SEPARATOR))
 
 

@@ -40,12 +40,12 @@ from zoneinfo import ZoneInfo
 from app.audit import record_fact
 from app.clock import Clock, iso
 from app.devices import DeviceStatus, LabelPrinter, Scale, Scan, Scanner, WeightReading
-from app.i18n import N_, Phrase
+from app.i18n import ENGLISH, N_, Phrase, render
 from app.labels import Label, Party, build_label, label_for
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.printing import PrintResult, PrintWorker
-from app.store.faults import DAMAGED, DISK_FULL, disk_fault, free_space
+from app.store.faults import DAMAGED, DISK_FULL, IO_ERROR, disk_fault, free_space
 from app.store.models import PrintJob, Shipment
 from app.store.states import PrintJobState
 from app.worker import Chore, Worker
@@ -61,6 +61,18 @@ DISK_RECHECK_SECONDS = 5.0  # how soon a bench stopped by a full disk notices th
 RESUMED = N_("The disk has room again: packing goes on")
 RESUMED_REFUSED = N_("The disk has room again: packing goes on. Not recorded while it was stopped — scan again: "
                      "{codes}")
+HALTED = N_("{cause}; nothing scanned since {since} was lost (the input at {now} was not recorded) — packing "
+           "stopped: {cure}")
+HALT_CAUSES = {DISK_FULL: N_("disk full: free space {free}"), IO_ERROR: N_("disk I/O error on {folder}"),
+               DAMAGED: N_("store damaged on {folder}")}
+HALT_CURES = {  # (the fault, whether the runtime waits for room: the window does, the headless line ends)
+    (DISK_FULL, True): N_("free space: packing goes on by itself once there is room"),
+    (DISK_FULL, False): N_("free space, then start the line again"),
+    (IO_ERROR, True): N_("check the disk, then restart the station"),
+    (IO_ERROR, False): N_("check the disk, then start the line again"),
+    (DAMAGED, True): N_("restore the last backup, then restart the station"),
+    (DAMAGED, False): N_("restore the last backup, then start the line again"),
+}
 RULES_AFTER = frozenset({"label_queued", "override_accepted", "short_shipped", "order_cancelled", "order_refunded",
                          "weight_mismatch", "weight_unusual"})
 
@@ -257,14 +269,10 @@ class StationRuntime:
         folder = self.flow.store.path.parent
         zone = ZoneInfo(self.tz)
         since, now = (t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for t in (self._started_at, self.clock.now()))
-        cause = f"disk full: free space {free_space(folder)}" if kind == DISK_FULL else f"{kind} on {folder}"
-        cure = "free space" if kind == DISK_FULL else "restore the last backup" if kind == DAMAGED else "check the disk"
-        if kind == DISK_FULL and self.waits_for_room:
-            cure += ": packing goes on by itself once there is room"
-        else:
-            cure += ", then " + ("restart the station" if self.waits_for_room else "start the line again")
-        self.halted = (f"{cause}; nothing scanned since {since} was lost (the input at {now} was not recorded)"
-                       f" — packing stopped: {cure}")
+        cause = Phrase(HALT_CAUSES[kind], {"free": free_space(folder), "folder": folder})
+        cure = HALT_CURES[kind, self.waits_for_room]
+        # English, for the log and the alarm board; the headless line words it again (app.read_back).
+        self.halted = render(HALTED, ENGLISH, {"cause": cause, "since": since, "now": now, "cure": Phrase(cure)})
         self._halt = Halt(kind, self.clock.now())
         log.error("%s", self.halted)
         log.debug("the fault that stopped the station", exc_info=exc)

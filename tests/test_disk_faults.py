@@ -165,6 +165,9 @@ def test_the_headless_line_ends_at_a_full_disk_and_its_line_says_to_start_it_aga
         capsys: pytest.CaptureFixture[str]) -> None:
     """The line stops at the halt (it does not wait for room as the window does): its JSON error and
     its last stderr line say so, and the runtime no longer retries the store behind it."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")  # the CLI's lines in English; the bench speaks Chinese (its default)
     bench = Bench(demo_store, clock)
     FullDisk(demo_store, monkeypatch)
     bench.runtime.submit_scan(Scan(PACKER.encode(), "test", clock.now()))
@@ -172,10 +175,14 @@ def test_the_headless_line_ends_at_a_full_disk_and_its_line_says_to_start_it_aga
     assert run_line(bench.runtime, out, input_done=None) == 1
     error = json.loads(out.getvalue().splitlines()[-1])
     assert error["event"] == "error"
-    assert error["message"].endswith("packing stopped: free space, then start the line again")
-    assert capsys.readouterr().err.splitlines()[-1] == f"packbench: {error['message']}"
+    # The halt line was English in the JSON whatever the bench's language.
+    assert error["message"].startswith("磁盘已满：请清理 ") and "起扫描的内容都没有丢失" in error["message"]
+    assert error["message"].endswith("——已停止包装：请清理空间，然后重新启动流水线")
+    line = capsys.readouterr().err.splitlines()[-1]
+    assert line == f"packbench: {bench.runtime.halted}"
+    assert line.endswith("packing stopped: free space, then start the line again")
     bench.runtime.retry_store()
-    assert bench.runtime.halted == error["message"]
+    assert bench.runtime.halted is not None and "start the line again" in bench.runtime.halted
 
 
 @pytest.mark.parametrize(("raised", "kind"), [
@@ -257,7 +264,7 @@ def test_disk_full_during_packing_then_freed(small_disk: Path, tmp_path: Path) -
     assert len(last) == 1 and last[0].startswith(f"packbench: disk full: free space on {small_disk}"), stderr
     assert "Traceback" not in stderr and "rollback" not in stderr + out.decode()
     printed = [ln for ln in out.decode().splitlines() if '"event": "error"' in ln]
-    assert len(printed) == 1 and "disk full" in printed[0]
+    assert len(printed) == 1 and "磁盘已满" in printed[0]  # the JSON in the bench's language
     # Still full: the next start says so in one line and changes nothing.
     again = subprocess.run([sys.executable, str(ROOT / "main.py"), "--data-dir", str(data_dir), "operator", "add",
                             "x", "--role", "packer", "--badge", "B-1009"], capture_output=True, cwd=ROOT, timeout=60)
@@ -371,6 +378,10 @@ def test_a_damaged_store_stops_the_headless_line(tmp_path: Path) -> None:
     done = _packbench(data_dir, env, "pack", "--scans", str(data_dir / "scans.txt"))
     assert done.returncode == 1
     errors = [json.loads(line) for line in done.stdout.splitlines() if '"event": "error"' in line]
-    assert len(errors) == 1 and errors[0]["message"].startswith(f"store damaged on {data_dir}")
-    assert errors[0]["message"].endswith("packing stopped: restore the last backup, then start the line again")
-    assert done.stderr.splitlines()[-1] == f"packbench: {errors[0]['message']}"
+    # The JSON in the bench's language (the station's default, Chinese; its English words were left as they
+    # were), the stderr line in the CLI's (LANG=C.UTF-8: English).
+    assert len(errors) == 1 and errors[0]["message"].startswith(f"{data_dir} 中的本地库已损坏；")
+    assert errors[0]["message"].endswith("——已停止包装：请恢复最近的备份，然后重新启动流水线")
+    line = done.stderr.splitlines()[-1]
+    assert line.startswith(f"packbench: store damaged on {data_dir}; nothing scanned since ")
+    assert line.endswith("packing stopped: restore the last backup, then start the line again")

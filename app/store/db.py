@@ -15,7 +15,7 @@ import peewee as pw
 
 from app.clock import Clock, SystemClock, iso
 from app.errors import PackBenchError
-from app.i18n import N_
+from app.i18n import N_, Phrase
 from app.private_files import open_private, private_dir, tighten
 from app.store import row_capture
 from app.store.faults import DAMAGED, DISK_FULL, disk_fault, free_space
@@ -62,7 +62,7 @@ class StoreFaultError(StoreError):
                                 "(packbench backup)"), path=path)
         else:
             super().__init__(N_("{fault} on {path}; the store cannot be written — check the disk and start again; "
-                                "nothing committed was lost"), fault=kind, path=path)
+                                "nothing committed was lost"), fault=Phrase(kind), path=path)
         self.fault_kind = kind
         self.path = path
 

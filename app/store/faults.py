@@ -17,9 +17,11 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-DISK_FULL = "disk full"
-IO_ERROR = "disk I/O error"
-DAMAGED = "store damaged"
+from app.i18n import N_, Phrase
+
+DISK_FULL = N_("disk full")
+IO_ERROR = N_("disk I/O error")
+DAMAGED = N_("store damaged")
 NEARLY_FULL_BYTES = 256 * 1024  # less than this left: the I/O error is the full disk
 
 _SQLITE_KINDS = {sqlite3.SQLITE_FULL: DISK_FULL, sqlite3.SQLITE_IOERR: IO_ERROR, sqlite3.SQLITE_CORRUPT: DAMAGED,
@@ -83,16 +85,17 @@ def mount_point(path: Path) -> Path:
     return path
 
 
-def free_space(path: Path) -> str:
+def free_space(path: Path) -> Phrase:
     """'on /mnt/data (12.0 KB free)': where the store's disk is and what is left on it."""
-    where = f"on {mount_point(path)}"
+    mount = mount_point(path)
     try:
         value = float(shutil.disk_usage(path).free)
     except OSError:
-        return where
+        return Phrase(N_("on {mount}"), {"mount": mount})
     unit = "bytes"
     for larger in ("KB", "MB", "GB"):
         if value < 1024:
             break
         value, unit = value / 1024, larger
-    return f"{where} ({value:.0f} {unit} free)" if unit == "bytes" else f"{where} ({value:.1f} {unit} free)"
+    size = f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+    return Phrase(N_("on {mount} ({size} free)"), {"mount": mount, "size": size})
