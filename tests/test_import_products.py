@@ -113,6 +113,8 @@ def seeded(store: Store, clock: FakeClock) -> tuple[int, int, int]:
     pytest.param(["A,Alpha,,1,1", "A,Again,,1,1"], 4, "sku", "sku 'A' is already on row 3", id="duplicate-sku"),
     pytest.param(["A,Alpha,,1,-4"], 3, "stock", "must not be negative: '-4'", id="negative-stock"),
     pytest.param(["A,Alpha,,heavy,1"], 3, "weight_g", "not a number: 'heavy'", id="bad-weight"),
+    pytest.param(["A,Alpha,,99999999999999999999,1"], 3, "weight_g", "too large: '99999999999999999999'",
+                 id="huge-weight"),  # it overflowed SQLite's integers when stored: reported as a bug
     pytest.param(["A,,,1,1"], 3, "name", "name is empty", id="empty-name"),
 ])
 def test_broken_rows_name_row_and_column_and_import_nothing(store: Store, clock: FakeClock, tmp_path: Path,

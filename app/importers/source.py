@@ -261,6 +261,15 @@ _PHONE_NOISE = re.compile(r"[\s']")
 
 # A cell that cannot be read raises ValueError(Phrase): the file's error words it (`words_of`).
 NOT_WHOLE = N_("not a whole number: {text!r}")
+# Beyond any quantity, weight in grams or amount in fen a shop exports, and far inside SQLite's
+# integers (±9.2×10^18), which a larger one would overflow when stored.
+LARGEST = 10**12
+
+
+def _bounded(value: int, text: str) -> int:
+    if value > LARGEST:
+        raise ValueError(Phrase(N_("too large: {text!r}"), {"text": text}))
+    return value
 
 
 def to_code(text: str) -> str:
@@ -297,7 +306,7 @@ def to_count(text: str) -> int:
         raise ValueError(Phrase(NOT_WHOLE, {"text": text}))
     if value < 1:
         raise ValueError(Phrase(N_("must be at least 1, not {text!r}"), {"text": text}))
-    return int(value)
+    return _bounded(int(value), text)
 
 
 def to_whole(text: str) -> int:
@@ -307,7 +316,7 @@ def to_whole(text: str) -> int:
         raise ValueError(Phrase(NOT_WHOLE, {"text": text}))
     if value < 0:
         raise ValueError(Phrase(N_("must not be negative: {text!r}"), {"text": text}))
-    return int(value)
+    return _bounded(int(value), text)
 
 
 def to_fen(text: str, unit: str) -> int:
@@ -319,7 +328,7 @@ def to_fen(text: str, unit: str) -> int:
     if fen != fen.to_integral_value():
         too_fine = N_("more than two decimals: {text!r}") if unit == "yuan" else N_("more than whole fen: {text!r}")
         raise ValueError(Phrase(too_fine, {"text": text}))
-    return int(fen)
+    return _bounded(int(fen), text)
 
 
 # strptime formats whose texts `datetime.fromisoformat` reads too, once a space before the offset is
