@@ -204,4 +204,5 @@ def _run_station(data_dir: Path, demo: bool, interrupt: TerminalInterrupt) -> in
         code = app.exec()
     finally:
         station.close()
-    return EXIT_INTERRUPTED if interrupt.received else code
+    # Closed by Ctrl-C: the one line and exit code (130) every command ends with on one.
+    return report(KeyboardInterrupt(), data_dir) if interrupt.received else code

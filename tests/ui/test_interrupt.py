@@ -14,8 +14,9 @@ READY = b"Ctrl-C here closes it"
 
 
 def _station_env(tmp_path: Path) -> dict[str, str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
-    env.pop("PACKBENCH_SELFTEST", None)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    for name in ("PACKBENCH_SELFTEST", "LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        env.pop(name, None)
     return env
 
 
@@ -51,6 +52,8 @@ def test_sigint_closes_the_demo_station_without_a_traceback(tmp_path: Path) -> N
             proc.kill()
             proc.wait()
     _assert_closed_cleanly(tmp_path, proc.returncode, (seen + rest).decode(errors="replace"))
+    # As every command ends on Ctrl-C: it closed with no line of its own.
+    assert rest.decode().rstrip().endswith("packbench: interrupted"), rest
 
 
 def test_sigint_during_start_up_closes_the_station_before_its_window_shows(tmp_path: Path) -> None:
