@@ -22,6 +22,7 @@ from app.clock import Clock, SystemClock
 from app.config import StationConfig
 from app.errors import words_of
 from app.i18n import ENGLISH, N_, Phrase, Words, environment_language, localize, plain
+from app.store.db import as_store_fault
 
 Verdict = Literal["ok", "warn", "FAIL"]
 DISK_FAIL_BYTES = 200 << 20  # below this a day's scans, photos and backups may not fit
@@ -273,8 +274,10 @@ def diagnose(data_dir: Path, clock: Clock | None = None) -> list[Finding]:
         try:
             findings.extend(check(bench))
         except Exception as exc:  # a doctor reports every problem, including the one in its own check
-            findings.append(_found(check.__name__.strip("_"), "FAIL", N_("{kind}: {problem}"), kind=type(exc).__name__,
-                                   problem=words_of(exc)))
+            named = as_store_fault(exc, bench.data_dir)  # a damaged store, a failing disk: as every command says
+            findings.append(Finding(check.__name__.strip("_"), "FAIL", words_of(named)) if named is not exc else
+                            _found(check.__name__.strip("_"), "FAIL", N_("{kind}: {problem}"),
+                                   kind=type(exc).__name__, problem=words_of(exc)))
     return findings
 
 

@@ -122,3 +122,14 @@ def _args(data_dir: Path) -> object:
     import argparse
 
     return argparse.Namespace(data_dir=str(data_dir))
+
+
+def test_a_damaged_store_fails_the_store_check_saying_to_restore_a_backup(tmp_path: Path) -> None:
+    # It said 'DatabaseError: database disk image is malformed', the exception's class and SQLite's words.
+    from tests.test_disk_faults import _damaged_bench
+
+    data_dir, _ = _damaged_bench(tmp_path, None)
+    store = [f for f in diagnose(data_dir) if f.check == "store"]
+    assert [(f.verdict, f.line("en")) for f in store] == [
+        ("FAIL", f"FAIL store: store {data_dir / 'packbench.sqlite3'} is damaged: SQLite cannot read part of it; "
+                 "restore the last backup (packbench backup)")]
