@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from app.audit import record_fact
 from app.clock import Clock, SystemClock, iso, parse_iso
 from app.errors import ForgedError
+from app.i18n import N_, Phrase, Words
 from app.keys import KEY_ID_BYTES, key_id
 from app.store import Store
 from app.store.models import Shipment
@@ -57,19 +58,21 @@ _MAX_STRING = 63
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]*")
 _HEAD = 1 + KEY_ID_BYTES + PASSPORT_ID_BYTES + 4
 
-NOT_A_TOKEN = "not a passport token"
-TRUNCATED = "truncated"
-UNKNOWN_KEY = "unknown key"
-BAD_SIGNATURE = "signature does not match"
-UNSUPPORTED_VERSION = "unsupported passport version"
-CANNOT_MINT = "cannot mint a passport"
+NOT_A_TOKEN = N_("not a passport token")
+TRUNCATED = N_("truncated")
+UNKNOWN_KEY = N_("unknown key")
+BAD_SIGNATURE = N_("signature does not match")
+UNSUPPORTED_VERSION = N_("unsupported passport version")
+CANNOT_MINT = N_("cannot mint a passport")
 
 
 class PassportError(ForgedError):
     """Any failure to mint or verify a passport; `reason` is one of the constants above."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+    def __init__(self, reason: str, detail: str | Words = "") -> None:
+        # Words a verifier reads (`packbench passport verify`) in the CLI's language; str() stays English.
+        super().__init__(Phrase(N_("{reason}: {detail}"), {"reason": Phrase(reason), "detail": detail}) if detail
+                         else Phrase(reason))
         self.reason = reason
         self.detail = detail
 
@@ -213,11 +216,12 @@ def decode_token(text: str) -> tuple[PassportFields, bytes, bytes]:
     """Parse a token without checking its signature: (fields, signed payload, signature)."""
     token = extract_token(text)
     if not token or not _TOKEN_RE.fullmatch(token):
-        raise PassportError(NOT_A_TOKEN, "expected base64url text")
+        raise PassportError(NOT_A_TOKEN, Phrase(N_("expected base64url text")))
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
-        raise PassportError(TRUNCATED, f"{len(token)} characters cannot be a whole token") from None
+        raise PassportError(TRUNCATED, Phrase(N_("{count} characters cannot be a whole token"),
+                                                 {"count": len(token)})) from None
     reader = _Reader(raw)
     version = reader.byte()
     if version != VERSION:
@@ -232,11 +236,12 @@ def decode_token(text: str) -> tuple[PassportFields, bytes, bytes]:
     payload_len = reader.pos
     signature = raw[payload_len:]
     if len(signature) < SIGNATURE_BYTES:
-        raise PassportError(TRUNCATED, f"signature has {len(signature)} of {SIGNATURE_BYTES} bytes")
+        raise PassportError(TRUNCATED, Phrase(N_("signature has {count} of {total} bytes"),
+                                              {"count": len(signature), "total": SIGNATURE_BYTES}))
     if len(signature) > SIGNATURE_BYTES:
-        raise PassportError(NOT_A_TOKEN, "bytes after the signature")
+        raise PassportError(NOT_A_TOKEN, Phrase(N_("bytes after the signature")))
     if _b64(raw) != token:
-        raise PassportError(NOT_A_TOKEN, "not in canonical base64url")
+        raise PassportError(NOT_A_TOKEN, Phrase(N_("not in canonical base64url")))
     fields = PassportFields(pid, station, order_id, carrier, tracking_no, issued, kid, version)
     return fields, raw[:payload_len], signature
 
@@ -247,7 +252,8 @@ def verify_token(token: str, public_keys: dict[bytes, Ed25519PublicKey]) -> Pass
     fields, payload, signature = decode_token(token)
     public = public_keys.get(fields.key_id)
     if public is None:
-        raise PassportError(UNKNOWN_KEY, f"key id {fields.key_id.hex()} is not this station's nor a trusted key")
+        raise PassportError(UNKNOWN_KEY, Phrase(N_("key id {key} is not this station's nor a trusted key"),
+                                                {"key": fields.key_id.hex()}))
     try:
         public.verify(signature, DOMAIN + payload)
     except InvalidSignature:
@@ -310,7 +316,7 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.raw):
-            raise PassportError(TRUNCATED, f"ends after {len(self.raw)} bytes")
+            raise PassportError(TRUNCATED, Phrase(N_("ends after {count} bytes"), {"count": len(self.raw)}))
         chunk = self.raw[self.pos:self.pos + n]
         self.pos += n
         return chunk
@@ -323,7 +329,7 @@ class _Reader:
         if index == 0:
             return self.string()
         if index > len(CARRIERS_V1):
-            raise PassportError(NOT_A_TOKEN, f"carrier {index}")
+            raise PassportError(NOT_A_TOKEN, Phrase(N_("unknown carrier number {index}"), {"index": index}))
         return CARRIERS_V1[index - 1]
 
     def string(self) -> str:
@@ -332,7 +338,7 @@ class _Reader:
         if kind == _DIGITS:
             value = int.from_bytes(self.take(_digit_bytes(n)), "big")
             if n == 0 or value >= 10**n:
-                raise PassportError(NOT_A_TOKEN, "bad number field")
+                raise PassportError(NOT_A_TOKEN, Phrase(N_("bad number field")))
             return str(value).zfill(n)
         if kind == _B40:
             chars: list[str] = []
@@ -340,15 +346,15 @@ class _Reader:
                 group = min(3, n - i)
                 value = int.from_bytes(self.take(1 if group == 1 else 2), "big")
                 if value >= 40**group:
-                    raise PassportError(NOT_A_TOKEN, "bad text field")
+                    raise PassportError(NOT_A_TOKEN, Phrase(N_("bad text field")))
                 chars += [BASE40[value // 40**k % 40] for k in reversed(range(group))]
             return "".join(chars)
         if kind == _UTF8:
             try:
                 return self.take(n).decode("utf-8")
             except UnicodeDecodeError:
-                raise PassportError(NOT_A_TOKEN, "bad text field") from None
-        raise PassportError(NOT_A_TOKEN, f"field type {kind}")
+                raise PassportError(NOT_A_TOKEN, Phrase(N_("bad text field"))) from None
+        raise PassportError(NOT_A_TOKEN, Phrase(N_("unknown field type {kind}"), {"kind": kind}))
 
 
 class PassportIssuer:

@@ -316,3 +316,20 @@ def test_cli_verify_genuine_forged_and_trusted(tmp_path: Path, capsys: pytest.Ca
     (data / TRUSTED_KEYS_DIR / "bench-2.pem").write_bytes(public_pem(other.public_key()))
     assert packbench(["--data-dir", str(data), "passport", "verify", foreign.token]) == 0
     assert "signed by trusted key" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("token", "chinese"), [
+    ("garbage", "物流护照校验未通过：不支持的护照版本：129"),
+    ("https://x/p/", "物流护照校验未通过：不是物流护照令牌：应为 base64url 文本"),
+    ("AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "物流护照校验未通过：不是物流护照令牌：数字字段无效"),
+])
+def test_a_rejected_passports_reason_is_worded_in_the_clis_language(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], token: str,
+        chinese: str) -> None:
+    # The reasons were English f-strings: '物流护照校验未通过：unsupported passport version: 129'.
+    from main import main
+    from tests.test_cli_language import set_locale
+
+    set_locale(monkeypatch, LANG="zh_CN.UTF-8")
+    assert main(["--data-dir", str(tmp_path), "passport", "verify", token]) == EXIT_PASSPORT_REJECTED
+    assert capsys.readouterr().err == f"packbench: {chinese}\n"
