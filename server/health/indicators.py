@@ -66,12 +66,13 @@ def what(indicator: Indicator, key: str) -> Named | Phrase:
                            "dimension": Named(dimension, DIMENSION_NAMES.get(dimension, dimension))})
 
 
-# Each query gets the windows as a VALUES list `w(n, lo, hi, old, recent)` (old/recent: 48 h and 6 h
-# before the window's end, for as-of questions) and the warehouse as its only parameter; `{slice}` is
+# Each query gets the windows as a VALUES list `w(n, lo, hi, old, recent, day, week)` (48 h, 6 h, 24 h and
+# 7 days before the window's end, for as-of questions) and the warehouse as its only parameter; `{slice}` is
 # replaced by the slicing expression (or '' for the whole) and each row is (window, slice, numerator,
 # denominator): count → 1 per fact, rate → numerator and denominator summed, duration → hours.
 # Province: the first two characters of a Chinese address (浙江省… → 浙江), good enough to group by.
 PROVINCE = "SUBSTR(o.\"receiver_address\", 1, 2)"
+AS_OF = {"old": 48, "recent": 6, "day": 24, "week": 24 * 7}  # a window's as-of columns: hours before its end
 
 ORDERS_IN = """
 SELECT w.n, {slice}, 1, 1 FROM w JOIN "order" o ON o."warehouse" = ? AND o."created_at" >= w.lo
@@ -117,6 +118,23 @@ SELECT w.n, {slice}, 1, 1 FROM w CROSS JOIN "parcel" p
   JOIN "order" o ON o."order_id" = p."order_id" AND o."warehouse" = p."warehouse"
  WHERE p."warehouse" = ? AND p."handed_over_at" >= w.old AND p."handed_over_at" < w.recent AND p."voided_at" IS NULL
    AND (p."accepted_at" IS NULL OR p."accepted_at" >= w.hi)"""
+# Of the parcels the carrier still owes news of — picked up in the week before the window's end (a
+# parcel lost longer is a case, not an hour's health) and not delivered, refused, returned or cancelled
+# by then — the share `{owing}`; the tracking_no+time index answers each parcel's events. A rate, so
+# that the parcels in the carriers' hands (more in a busy week) are the measure, and hours before the
+# history began have no value instead of a zero.
+OWED = """
+SELECT w.n, {slice}, CASE WHEN {owing} THEN 1 ELSE 0 END, 1 FROM w CROSS JOIN "parcel" p
+  JOIN "order" o ON o."order_id" = p."order_id" AND o."warehouse" = p."warehouse"
+ WHERE p."warehouse" = ? AND p."accepted_at" >= w.week AND p."accepted_at" < {since} AND p."voided_at" IS NULL
+   AND NOT EXISTS (SELECT 1 FROM "tracking_event" d WHERE d."tracking_no" = p."tracking_no" AND d."time" < w.hi
+                   AND d."status" IN ('delivered', 'refused', 'returned', 'cancelled'))"""
+# Picked up over 24 h before the window's end, and not one tracking event in those 24 h.
+STALLED = OWED.replace("{since}", "w.day").replace("{owing}", """NOT EXISTS (SELECT 1 FROM "tracking_event" e
+   WHERE e."tracking_no" = p."tracking_no" AND e."time" >= w.day AND e."time" < w.hi)""")
+# Out for delivery since over 48 h before the window's end.
+OUT_FOR_DELIVERY = OWED.replace("{since}", "w.old").replace("{owing}", """EXISTS (SELECT 1 FROM "tracking_event" e
+   WHERE e."tracking_no" = p."tracking_no" AND e."status" = 'out_for_delivery' AND e."time" < w.old)""")
 HOURS = "(julianday(p.\"packed_at\") - julianday(o.\"paid_at\")) * 24"
 ON_TIME = "CASE WHEN o.\"ship_by\" IS NULL OR p.\"packed_at\" <= o.\"ship_by\" THEN 1 ELSE 0 END"
 BY_PARCEL = {"station": 'p."station_id"', "shop": 'o."shop"', "carrier": 'p."carrier"', "province": PROVINCE}
@@ -164,6 +182,10 @@ INDICATORS: tuple[Indicator, ...] = (
               PICKED_UP, _pick(BY_PARCEL, "carrier", "province", "station")),
     Indicator("not_collected", N_("handed over, not collected (6–48 h)"), "count", "parcels", "higher", 3,
               NOT_COLLECTED, _pick(BY_PARCEL, "carrier", "station")),
+    Indicator("tracking_stalled_rate", N_("tracking stalled rate (no update for 24 h)"), "rate", "%", "higher", 30,
+              STALLED, _pick(BY_PARCEL, "carrier", "province")),
+    Indicator("out_for_delivery_48h_rate", N_("out for delivery over 48 h rate"), "rate", "%", "higher", 30,
+              OUT_FOR_DELIVERY, _pick(BY_PARCEL, "carrier", "province")),
     Indicator("delivery_time_p90", N_("handed over → delivered p90"), "duration", "h", "higher", P90_VOLUME,
               DELIVERED, _pick(BY_PARCEL, "carrier", "province")),
     Indicator("weight_mismatches", N_("weight mismatches"), "count", "scans", "higher", 3,
@@ -193,9 +215,9 @@ def query(indicator: Indicator, dimension: str | None, windows: Sequence[tuple[s
     body = indicator.sql.replace("{slice}", select if select is not None else slice_expression(indicator, dimension))
     if postgres:
         return " UNION ALL ".join(_postgres(_literal(body, n, lo, hi)) for n, (lo, hi) in enumerate(windows))
-    values = ", ".join(f"({n}, '{lo}', '{hi}', '{_shift(hi, -48)}', '{_shift(hi, -6)}')"
+    values = ", ".join(f"({n}, '{lo}', '{hi}', " + ", ".join(f"'{_shift(hi, -h)}'" for h in AS_OF.values()) + ")"
                        for n, (lo, hi) in enumerate(windows))
-    return f"WITH w(n, lo, hi, old, recent) AS (VALUES {values}) " + body
+    return f"WITH w(n, lo, hi, {', '.join(AS_OF)}) AS (VALUES {values}) " + body
 
 
 def _literal(sql: str, n: int, lo: str, hi: str) -> str:
@@ -203,8 +225,8 @@ def _literal(sql: str, n: int, lo: str, hi: str) -> str:
     VALUES list of windows without knowing their bounds, estimates a third of each table, and hashes
     whole tables (9 s for a pickup delay at 10^6 orders); with constants it reads each window's
     range from its index and follows the rows by their keys."""
-    bounds = {"w.n": str(n), "w.lo": f"'{lo}'", "w.hi": f"'{hi}'", "w.old": f"'{_shift(hi, -48)}'",
-              "w.recent": f"'{_shift(hi, -6)}'"}
+    bounds = {"w.n": str(n), "w.lo": f"'{lo}'", "w.hi": f"'{hi}'",
+              **{f"w.{name}": f"'{_shift(hi, -h)}'" for name, h in AS_OF.items()}}
     sql = sql.replace("FROM w ", "FROM (SELECT 1) w ")
     for name in sorted(bounds, key=len, reverse=True):
         sql = re.sub(rf"\b{re.escape(name)}\b", bounds[name], sql)
