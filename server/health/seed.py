@@ -6,11 +6,11 @@ Sunday the quietest); four stations with two packers each; three shops; SF, ZTO 
 in eight provinces. Each order is paid, packed 1–5 h later at a station (scans, shipments, the
 odd reprint and misread counted per station-hour, the odd exception case of a few tags), handed
 over 1–4 h after packing, picked up, carried and delivered with carrier-realistic delays. A few
-incidents are planted in the last day so the health page and the reports have something to find —
-and the tests something to check:
+incidents are planted in the last day's latest busy hour (13:00–21:00 local, at least 6 h back) so
+the health page and the reports have something to find — and the tests something to check:
 
-- `misreads`: BENCH-3's scan error rate jumps tenfold for one hour, at least five misreads (a dirty
-  scanner window);
+- `misreads`: BENCH-3's scan error rate jumps tenfold for one hour, at least a quarter of its scans
+  (a dirty scanner window);
 - `pickup`: ZTO stops collecting for most of a day (parcels handed over but not picked up);
 - `refunds`: one shop's parcels are refunded after packing five times as often for one hour.
 """
@@ -43,6 +43,7 @@ HOURLY = (0.1, 0.05, 0.03, 0.03, 0.05, 0.1, 0.3, 0.6, 0.9, 1.2, 1.4, 1.3,
           1.1, 1.0, 1.1, 1.2, 1.2, 1.1, 1.0, 1.2, 1.5, 1.6, 1.0, 0.4)  # by local (UTC+8) hour
 WEEKLY = (1.25, 1.1, 1.05, 1.0, 1.05, 0.9, 0.75)  # Monday … Sunday
 INCIDENTS = ("misreads", "pickup", "refunds")
+BUSY_PACKING = (13, 21)  # local hours when most parcels are packed (orders are packed 1–5 h after payment)
 CASE_SHARE = 0.004  # of parcels, an exception case opened at the bench
 # The tags those cases carry, with their shares: weight mismatches lead, as on a real bench.
 CASE_MIX = (("weight_mismatch", 0.35), ("pack_mismatch", 0.25), ("address_risk", 0.15), ("stock_gap", 0.1),
@@ -92,7 +93,7 @@ def generate(warehouse: str, days: int, end: datetime, out: Seeded, pos: int = 0
     rnd = random.Random(seed)
     end = end.replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
-    incident_hour = end - timedelta(hours=6)  # on the last day, a few hours back
+    incident_hour = _busy_hour(end - timedelta(hours=6))
     out.incidents.update({name: iso(incident_hour) for name in incidents})
     station_hours: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     hour = start
@@ -111,9 +112,19 @@ def generate(warehouse: str, days: int, end: datetime, out: Seeded, pos: int = 0
             rows = defaultdict(list)
     for (station, at), (scans, errors, shipments, reprints) in station_hours.items():
         if "misreads" in incidents and station == "BENCH-3" and at == iso(incident_hour):
-            errors = min(scans, max(errors * 10, scans // 8, 5))  # at least 5: a quiet night hour too
+            errors = min(scans, max(errors * 10, scans // 4, 5))  # a quarter of its scans misread
         rows["metric_hour"].append((station, at, warehouse, scans, errors, shipments, reprints))
     yield rows
+
+
+def _busy_hour(latest: datetime) -> datetime:
+    """The incidents' hour: the latest one up to `latest` in the afternoon or evening (local), when most
+    parcels are packed — planted in a night hour, the few facts it holds stay within the noise and the
+    demo would show nothing, depending on the time of day it was seeded."""
+    hour = latest
+    while not BUSY_PACKING[0] <= (hour + timedelta(hours=8)).hour <= BUSY_PACKING[1]:
+        hour -= timedelta(hours=1)
+    return hour
 
 
 def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime, pos: int, out: Seeded,

@@ -22,7 +22,7 @@ from server.db import ServerDb
 from server.health import check
 from server.health.evaluate import EXPLANATION, Reading, evaluate, explain
 from server.health.indicators import BY_NAME, DIMENSION_NAMES
-from server.health.seed import seed_history
+from server.health.seed import Seeded, generate, seed_history
 from server.health.state import HealthError, set_threshold, silence
 
 END = datetime(2026, 12, 4, 12, tzinfo=UTC)
@@ -40,6 +40,21 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerDb,
     made = seed_history(sdb, WH, 30, END, orders_per_hour=30)
     yield sdb, made.incidents
     sdb.close()
+
+
+def test_the_incidents_are_planted_in_a_busy_hour_whatever_the_time_of_seeding() -> None:
+    """Seeded at night, the incidents' hour was a night hour whose few facts stayed within the noise: the
+    demo showed no misreads when seeded between 02:00 and 07:00 UTC (a CLI test passed or failed by the
+    time of day it ran). Whatever the hour of seeding, the incidents fall in the latest afternoon or
+    evening hour (13:00–21:00 in the warehouse's UTC+8) at least 6 h back."""
+    for hour in range(24):
+        end = datetime(2026, 12, 5, hour, 7, tzinfo=UTC)
+        out = Seeded()
+        for _rows in generate(WH, 0, end, out):
+            pass
+        at = parse_iso(out.incidents["misreads"])
+        assert set(out.incidents.values()) == {out.incidents["misreads"]}
+        assert 13 <= (at + timedelta(hours=8)).hour <= 21 and timedelta(hours=6) <= end - at < timedelta(hours=30)
 
 
 def _by_name(readings: list[Reading]) -> dict[str, Reading]:
