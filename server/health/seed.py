@@ -9,10 +9,11 @@ over 1–4 h after packing, picked up, carried and delivered with carrier-realis
 incidents are planted in the last day's latest busy hour (13:00–21:00 local, at least 6 h back) so
 the health page and the reports have something to find — and the tests something to check:
 
-- `misreads`: BENCH-3's scan error rate jumps tenfold for one hour, at least a quarter of its scans
+- `misreads`: BENCH-3's scan error rate jumps tenfold for one hour, at least a third of its scans
   (a dirty scanner window);
 - `pickup`: ZTO stops collecting for most of a day (parcels handed over but not picked up);
-- `refunds`: one shop's parcels are refunded after packing five times as often for one hour.
+- `refunds`: nine in ten of one shop's parcels packed in one hour are refunded after packing (a
+  listing error: ninety times the usual 1 %).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def generate(warehouse: str, days: int, end: datetime, out: Seeded, pos: int = 0
             rows = defaultdict(list)
     for (station, at), (scans, errors, shipments, reprints) in station_hours.items():
         if "misreads" in incidents and station == "BENCH-3" and at == iso(incident_hour):
-            errors = min(scans, max(errors * 10, scans // 4, 5))  # a quarter of its scans misread
+            errors = min(scans, max(errors * 10, scans // 3, 8))  # a third of its scans misread
         rows["metric_hour"].append((station, at, warehouse, scans, errors, shipments, reprints))
     yield rows
 
@@ -147,7 +148,7 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
         packed_hour = packed.replace(minute=0, second=0, microsecond=0)
         refund_p = 0.01
         if "refunds" in incidents and shop == SHOPS[1][1] and packed_hour == incident_hour:
-            refund_p = 0.5
+            refund_p = 0.9
         if rnd.random() < refund_p:
             status = OrderStatus.REFUNDED
         counts = station_hours[(station, iso(packed_hour))]
