@@ -26,6 +26,10 @@
                                     # reports the server writes on schedule: e-mail attaches the PDF,
                                     # DingTalk / WeCom / webhook post a console link; default none
     [[alert_channels]]              # where alerts go (dingtalk | wecom | email | webhook), see server.alerts
+    health_channels = ["ops-and-warehouse"]  # alert channels that get every order-health anomaly;
+                                    # default: every channel that no [[health_routes]] names
+    [[health_routes]]               # an owner of part of the warehouse (a shop, a carrier, a bench) also
+                                    # gets the anomalies that concern it, see server.alerts.routes
 
 An environment variable wins over the file (a container sets secrets in its environment). A hook
 whose secret is not configured refuses every call: a webhook is never open. `public_url` is given to
@@ -39,7 +43,7 @@ with Kuaidi100 e-waybills, and every parcel number is subscribed (`server.kuaidi
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -63,6 +67,7 @@ from app.settings_file import (
     toml_value,
 )
 from server.alerts.channels import AlertChannel, distinct_names
+from server.alerts.routes import HealthRoute, health_targets, route_problem
 
 CONFIG_FILENAME = "server.toml"
 DB_FILENAME = "packbench-server.sqlite3"
@@ -104,10 +109,16 @@ class ServerConfig:
     # [[alert_channels]], see server.alerts.channels
     alert_channels: Annotated[tuple[AlertChannel, ...], AfterValidator(distinct_names)] = ()
     report_channels: tuple[NonBlank, ...] = ()  # names of alert channels that get the scheduled health reports
+    health_channels: tuple[NonBlank, ...] | None = None  # names of the channels of every health anomaly
+    health_routes: tuple[HealthRoute, ...] = ()  # [[health_routes]], see server.alerts.routes
 
     @property
     def report_targets(self) -> tuple[AlertChannel, ...]:
         return tuple(c for c in self.alert_channels if c.name in self.report_channels)
+
+    def health_targets(self, indicator: str, slices: Collection[str]) -> tuple[AlertChannel, ...]:
+        """The channels an order-health anomaly goes to (server.alerts.routes)."""
+        return health_targets(self.alert_channels, self.health_channels, self.health_routes, indicator, slices)
 
     @property
     def database(self) -> str:
@@ -148,4 +159,9 @@ def load_server_config(data_dir: Path | None = None, env: Mapping[str, str] | No
     if unknown is not None:
         raise ServerConfigError(N_("{path}: report_channels must name [[alert_channels]] tables, not {name}"),
                                 path=path, name=toml_value(unknown))
+    from server.health.indicators import BY_NAME, DIMENSIONS  # the health package reads this module's config
+
+    problem = route_problem(named, config.health_channels, config.health_routes, tuple(BY_NAME), DIMENSIONS)
+    if problem is not None:
+        raise ServerConfigError(N_("{source}: {problem}"), source=path, problem=problem)
     return config

@@ -58,8 +58,18 @@ def message(warehouse: str, alert: NewAlert, link: str, zone: ZoneInfo,
                          "explanation": local_hours(why.words, zone, named=True).plain() if why else ""})
 
 
+def concerned(alert: NewAlert) -> set[str]:
+    """The slices ("shop=…") an anomaly concerns, for its owners' routes: its own reading's, and the one
+    its explanation says the excess comes from."""
+    keys = {alert.reading.key} - {""}
+    if alert.explanation is not None:
+        keys.add(f"{alert.explanation.dimension}={alert.explanation.slice}")
+    return keys
+
+
 def channel_notifier(sdb: ServerDb, config: ServerConfig, clock: Clock, warehouse: str) -> Callable[[NewAlert], str]:
-    """A `server.health.Notify` that raises each new anomaly on every configured alert channel."""
+    """A `server.health.Notify` that raises each new anomaly on the channels of its owners
+    (`health_channels`, `[[health_routes]]`; every alert channel when neither is set)."""
 
     def notify(alert: NewAlert) -> str:
         r = alert.reading
@@ -67,11 +77,12 @@ def channel_notifier(sdb: ServerDb, config: ServerConfig, clock: Clock, warehous
         link = (f"{base}/console/health?warehouse={warehouse}&hour={iso(r.hour)}&indicator={r.indicator.name}")
         key = f"health|{warehouse}|{r.indicator.name}|{r.key}|{iso(r.hour)}"
         said = message(warehouse, alert, link, config.zone, thresholds(sdb, warehouse).get(r.indicator.name))
+        targets = config.health_targets(r.indicator.name, concerned(alert))
         with sdb.connection(), sdb.write():
-            raised = raise_alert(sdb, clock, config.alert_channels, key=key, warehouse=warehouse, source=SOURCE,
+            raised = raise_alert(sdb, clock, targets, key=key, warehouse=warehouse, source=SOURCE,
                                  value=1.0, threshold=0.0, message=said, link=link)
         if raised is None:
             return "already raised"
-        return f"alert {raised.alert_id} queued for {len(config.alert_channels)} channel(s)"
+        return f"alert {raised.alert_id} queued for {', '.join(c.name for c in targets) or 'no channel'}"
 
     return notify

@@ -5,6 +5,7 @@ emptied before each test, and enrolled stations."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from server_harness import SALT, TABLES, WEBHOOK_SECRET, Running, Station, fresh
 
 from server.app import create_app
 from server.config import ServerConfig
+from server.db import ServerDb
 from tests.live_server import UvicornThread
 
 
@@ -51,3 +53,22 @@ def server(shared_server: Running) -> Running:
 @pytest.fixture
 def station(server: Running) -> Station:
     return server.enroll("WH1", "BENCH-1")
+
+
+HEALTH_END = datetime(2026, 12, 4, 12, tzinfo=UTC)  # the seeded order-health history ends here
+HEALTH_WAREHOUSE = "HZ-1"
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerDb, dict[str, str]]]:
+    """Thirty days of order-health history (SQLite: four baseline weeks and the incidents' day), seeded
+    once a module; the planted incidents' hours by name."""
+    from server.db import open_database
+    from server.health.seed import seed_history
+    from server.migrations import migrate
+
+    sdb = open_database(f"sqlite:///{tmp_path_factory.mktemp('health') / 'server.sqlite3'}")
+    migrate(sdb)
+    made = seed_history(sdb, HEALTH_WAREHOUSE, 30, HEALTH_END, orders_per_hour=30)
+    yield sdb, made.incidents
+    sdb.close()

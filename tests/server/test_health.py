@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,24 +21,11 @@ from server.db import ServerDb
 from server.health import check
 from server.health.evaluate import EXPLANATION, Reading, evaluate, explain
 from server.health.indicators import BY_NAME, DIMENSION_NAMES
-from server.health.seed import Seeded, generate, seed_history
+from server.health.seed import Seeded, generate
 from server.health.state import HealthError, set_threshold, silence
 
 END = datetime(2026, 12, 4, 12, tzinfo=UTC)
 WH = "HZ-1"
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerDb, dict[str, str]]]:
-    """Thirty days of history (SQLite: four baseline weeks and the incidents' day), seeded once."""
-    from server.db import open_database
-    from server.migrations import migrate
-
-    sdb = open_database(f"sqlite:///{tmp_path_factory.mktemp('health') / 'server.sqlite3'}")
-    migrate(sdb)
-    made = seed_history(sdb, WH, 30, END, orders_per_hour=30)
-    yield sdb, made.incidents
-    sdb.close()
 
 
 def test_the_incidents_are_planted_in_a_busy_hour_whatever_the_time_of_seeding() -> None:

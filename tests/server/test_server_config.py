@@ -89,6 +89,7 @@ def test_the_documented_examples_load(tmp_path: Path) -> None:
     config = _load(tmp_path, "\n".join(settings) + "\n" + textwrap.dedent(channels) + "\n")
     assert (config.database_url, config.waybills_per_station_day, config.station_version) == (  # type: ignore[attr-defined]
         "postgresql://packbench@db:5432/packbench", 2000, "0.2.0")
-    assert len(settings) == len(dataclasses.fields(ServerConfig)) - 2  # all but data_dir and the channels
+    # all but data_dir, the channels and the health routes (tests/server/test_health_routes.py loads theirs)
+    assert len(settings) == len(dataclasses.fields(ServerConfig)) - 3
     (channel,) = config.alert_channels  # type: ignore[attr-defined]
     assert (channel.kind, channel.at_mobiles, channel.to) == ("dingtalk", ("138…",), ("ops@example.com",))
