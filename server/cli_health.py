@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.cli import cli_text
@@ -21,7 +21,7 @@ from app.clock import SystemClock, iso, parse_iso
 from app.i18n import N_, Phrase, environment_language
 from server.config import ServerConfig
 from server.db import ServerDb
-from server.health.evaluate import local_hours
+from server.health.evaluate import Explanation, local_hours
 from server.health.indicators import DIMENSIONS
 from server.health.state import HealthError
 from server.migrations import migrated
@@ -47,6 +47,13 @@ def _hour(text: str | None) -> datetime | None:
         raise HealthError(N_("--hour must be an ISO time like 2026-12-04T06:00Z, not {text!r}"), text=text) from exc
 
 
+def _hour_shown(hour: datetime, config: ServerConfig) -> str:
+    """The hour in the warehouse's zone, as the health page heads it, and as the UTC instant --hour takes."""
+    local = hour.astimezone(config.zone)
+    return f"{local:%Y-%m-%d %H:%M}–{(hour + timedelta(hours=1)).astimezone(config.zone):%H:%M} {config.zone.key} " \
+           f"({iso(hour)})"
+
+
 def _known(sdb: ServerDb, warehouse: str) -> None:
     """Refuse a warehouse the server has never heard of: a mistyped code would silence, set a threshold
     for or report on nothing, and the real warehouse would keep alerting."""
@@ -60,7 +67,7 @@ def _known(sdb: ServerDb, warehouse: str) -> None:
 
 
 def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
-    from server.health import check
+    from server.health import check, explain_kept
     from server.health.state import NewAlert
 
     if not args.warehouse:
@@ -77,6 +84,9 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
             notify = channel_notifier(sdb, config, clock, args.warehouse)
         readings, alerts = check(sdb, clock, args.warehouse, hour=_hour(args.hour), weeks=args.weeks,
                                  dimension=args.by, notify=notify, zone=config.zone)
+        # Where a flagged indicator's excess comes from, as its alert says it (a whole-warehouse reading).
+        explained = {r.indicator.name: explain_kept(sdb, clock, args.warehouse, r, args.weeks)
+                     for r in readings if r.flagged and not r.key}
         if alerts:
             from server.alerts.store import deliver_due
 
@@ -88,11 +98,13 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
                                   "listed on the console's Alerts page")), file=sys.stderr)
     base = config.public_url or f"http://127.0.0.1:{8700}"
     if args.json:
-        print(json.dumps([r.as_json(base, args.warehouse) for r in readings], ensure_ascii=False))
+        print(json.dumps([{**r.as_json(base, args.warehouse),
+                           "explanation": _explanation_json(explained.get(r.indicator.name) if not r.key else None,
+                                                            config)} for r in readings], ensure_ascii=False))
         return 0
     hour = readings[0].hour if readings else _hour(args.hour)
-    print(cli_text(N_("order health of {warehouse}, hour starting {hour} (UTC), against the same hour of the "
-                      "previous {weeks} weeks"), warehouse=args.warehouse, hour=iso(hour) if hour else "?",
+    print(cli_text(N_("order health of {warehouse}, hour {hour}, against the same hour of the previous {weeks} "
+                      "weeks"), warehouse=args.warehouse, hour=_hour_shown(hour, config) if hour else "?",
                    weeks=args.weeks))
     marks = {(True, True): cli_text(N_("SILENCED")), (True, False): cli_text(N_("FLAGGED")), (False, False): ""}
     width = max(len(mark) for mark in marks.values()) + 1
@@ -104,12 +116,23 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
             baseline=r.shown(r.baseline), sigma=r.shown(r.sigma),
             z="" if r.z is None else f" z={r.z_text(environment_language())}",
             why=f" — {_reason(r.why)}" if r.why else ""))
+        why = explained.get(r.indicator.name) if not r.key else None
+        if why is not None:
+            print(" " * width + "↳ " + local_hours(why.words, config.zone, named=True).text(environment_language()))
     for alert in alerts:
         print(cli_text(N_("new alert: {indicator} {slice} {explanation}"), indicator=alert.reading.indicator.name,
                        slice=alert.reading.key,
                        explanation=local_hours(alert.explanation.words, config.zone, named=True)
                        if alert.explanation else ""))
     return 0
+
+
+def _explanation_json(why: Explanation | None, config: ServerConfig) -> dict[str, object] | None:
+    """A flagged reading's explanation for programs: the slice, its share of the excess, the English words."""
+    if why is None:
+        return None
+    return {"dimension": why.dimension, "slice": why.slice, "share": round(why.share, 4),
+            "text": local_hours(why.words, config.zone, named=True).plain()}
 
 
 def cmd_health_silence(args: argparse.Namespace, config: ServerConfig) -> int:

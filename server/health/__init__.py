@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from app.clock import Clock
 from server.db import ServerDb
 from server.health import stored
-from server.health.evaluate import WEEKS, Reading, evaluate, explain, explain_slices
+from server.health.evaluate import WEEKS, Explanation, Reading, evaluate, explain, explain_slices
 from server.health.state import NewAlert, mark_notified, silenced_names, silences_at, thresholds, track_alerts
 
 Notify = Callable[[NewAlert], str]  # sends one alert, returns what the channels answered
@@ -30,6 +30,14 @@ UTC_ZONE = ZoneInfo("UTC")  # where no warehouse zone is given: a record then sa
 
 def last_complete_hour(clock: Clock) -> datetime:
     return clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
+def explain_kept(sdb: ServerDb, clock: Clock, warehouse: str, reading: Reading,
+                 weeks: int = WEEKS) -> Explanation | None:
+    """`explain` from the hour's kept slices (evaluated and kept where none are yet)."""
+    return explain_slices(reading, {
+        d: stored.readings(sdb, clock, warehouse, reading.hour, dimension=d, names=[reading.indicator.name],
+                           weeks=weeks) for d in reading.indicator.slices})
 
 
 def check(sdb: ServerDb, clock: Clock, warehouse: str, *, hour: datetime | None = None, weeks: int = WEEKS,
@@ -46,12 +54,11 @@ def check(sdb: ServerDb, clock: Clock, warehouse: str, *, hour: datetime | None 
     stored.keep(sdb, clock, warehouse, hour, readings, dimension, weeks)
     alerts: list[NewAlert] = []
     if notify is not None:
-        alerts = track_alerts(sdb, clock, warehouse, readings, lambda r: explain_slices(r, {
-            d: stored.readings(sdb, clock, warehouse, r.hour, dimension=d, names=[r.indicator.name], weeks=weeks)
-            for d in r.indicator.slices}), zone)
+        alerts = track_alerts(sdb, clock, warehouse, readings,
+                              lambda r: explain_kept(sdb, clock, warehouse, r, weeks), zone)
         for alert in alerts:
             mark_notified(sdb, clock, warehouse, alert, notify(alert))
     return readings, alerts
 
 
-__all__ = ["NewAlert", "Notify", "Reading", "check", "evaluate", "explain", "last_complete_hour"]
+__all__ = ["NewAlert", "Notify", "Reading", "check", "evaluate", "explain", "explain_kept", "last_complete_hour"]

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from app.clock import iso, parse_iso
@@ -98,7 +99,7 @@ class Reading:
 
     def as_json(self, console_url: str, warehouse: str) -> dict[str, object]:
         link = f"{console_url}/console/health?warehouse={warehouse}&indicator={self.indicator.name}" \
-               f"&hour={iso(self.hour)}" + (f"&{self.dimension}={self.slice}" if self.dimension else "")
+               f"&hour={iso(self.hour)}" + (f"&{self.dimension}={quote(self.slice)}" if self.dimension else "")
         return {"name": self.indicator.name, "title": self.indicator.title, "unit": self.indicator.unit,
                 "worse": self.indicator.worse, "hour": iso(self.hour), "slice": self.key,
                 "value": _round(self.value), "volume": self.volume, "baseline": _round(self.baseline),

@@ -129,6 +129,19 @@ def test_the_cli_prints_json_with_the_fields_and_one_line_errors(tmp_path: Path,
     said = capsys.readouterr()
     assert "new alert: scan_error_rate" in said.out and "sent" not in said.out
     assert "no [[alert_channels]] in server.toml: the alerts reach no one" in said.err
+    # The hour in the warehouse's zone (the default Asia/Shanghai) and each flagged reading explained under it.
+    at = parse_iso(misreads.group(1))
+    assert f"hour {at + timedelta(hours=8):%Y-%m-%d %H:%M}–" in said.out and f"Asia/Shanghai ({iso(at)})" in said.out
+    lines = said.out.splitlines()
+    flagged = lines.index(next(line for line in lines if line.startswith("FLAGGED  scan_error_rate:")))
+    assert re.fullmatch(r" +↳ \d+% of the excess scan error rate comes from station WH-CLI-BENCH-3 "
+                        r"\(\d\d:00–\d\d:00 Asia/Shanghai\)", lines[flagged + 1])
+    assert main(["server", "health", "--warehouse", "WH-CLI", "--hour", misreads.group(1), "--json",
+                 "--data-dir", data_dir]) == 0
+    explained = {r["name"]: r["explanation"] for r in json.loads(capsys.readouterr().out)}
+    assert explained["scan_error_rate"]["dimension"] == "station" and explained["orders_in"] is None
+    assert explained["scan_error_rate"]["slice"] == "WH-CLI-BENCH-3" and explained["scan_error_rate"]["share"] > 0.5
+    assert explained["intercept_rate"]["dimension"] == "shop" and explained["not_collected"]["slice"] == "ZTO"
     assert main(["server", "health", "--warehouse", "WH-CLI", "--json", "--data-dir", data_dir]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"name", "value", "baseline", "sigma", "z", "flagged", "silenced", "url"} <= set(rows[0])
