@@ -148,10 +148,27 @@ def top_tags(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> 
     return [(week, weeks[week].most_common(5)) for week in sorted(weeks)]
 
 
-def leading_streak(tags: list[tuple[str, list[tuple[str, int]]]]) -> str | None:
-    """The tag that led the last three weeks in a row, if one did."""
-    leaders = [top[0][0] for _, top in tags if top][-3:]
-    return leaders[0] if len(leaders) == 3 and len(set(leaders)) == 1 else None
+@dataclass(frozen=True)
+class Streak:
+    tag: str
+    first: str  # ISO weeks, "2026-W45"
+    last: str
+    weeks: int
+
+
+def leading_streak(tags: list[tuple[str, list[tuple[str, int]]]]) -> Streak | None:
+    """The longest run of three or more weeks in a row that one tag led (the most opened that week, a
+    tie included): anywhere in the weeks shown, not only the last three — a month's report shows four
+    or five weeks, and a tie for first with another tag does not break a run."""
+    best: Streak | None = None
+    runs: dict[str, tuple[str, int]] = {}  # tag → (its run's first week, weeks so far)
+    for week, top in tags:
+        leaders = {tag for tag, count in top if count == top[0][1]} if top else set()
+        runs = {tag: (runs[tag][0], runs[tag][1] + 1) if tag in runs else (week, 1) for tag in sorted(leaders)}
+        for tag, (first, length) in runs.items():
+            if length >= 3 and (best is None or length > best.weeks):
+                best = Streak(tag, first, week, length)
+    return best
 
 
 @dataclass(frozen=True)
@@ -268,7 +285,9 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     story.append(heat_map(tags, lambda tag: _tag(tag, words), _("Tag"), font))
     streak = leading_streak(tags)
     if streak:
-        story.append(Paragraph(_("Note: {tag} has led three weeks running.", tag=_tag(streak, words)), body))
+        story.append(Paragraph(_("Note: {tag} has led {weeks} weeks running ({first} – {last}).",
+                                 tag=_tag(streak.tag, words), weeks=streak.weeks, first=streak.first,
+                                 last=streak.last), body))
     story.append(Paragraph(_("Reconciliation", sep=" · "), sub))
     by_shop = reconciliation(sdb, warehouse, period_, zone)
     shops = [[row.shop, str(row.orders), *(_share(row.lists.get(name, 0), whole) for name, whole in (

@@ -388,3 +388,21 @@ def test_z_far_beyond_the_baseline_is_shown_capped_and_json_keeps_the_number(
     assert reading.as_json("https://pb.example.com", WH)["z"] == round(reading.z, 4)  # JSON consumers: the number
     ordinary = replace(reading, z=2.345)
     assert ordinary.z_text("zh_CN") == "+2.3" and replace(reading, z=-10.5).z_text("zh_CN") == "＜−10σ"
+
+
+def test_a_tag_leading_three_weeks_running_is_found_anywhere_and_through_ties() -> None:
+    """The report's note: a run of three weeks or more that one tag led, wherever it is in the weeks shown
+    (a month shows five), a tie for first not breaking it; the longest run is named with its weeks."""
+    from server.health.report import Streak, leading_streak
+
+    def weeks(*leaders: list[tuple[str, int]]) -> list[tuple[str, list[tuple[str, int]]]]:
+        return [(f"2026-W{44 + n}", top) for n, top in enumerate(leaders)]
+
+    weight, pack, address = "weight_mismatch", "pack_mismatch", "address_risk"
+    seen = weeks([(address, 1)], [(weight, 9), (pack, 6)], [(weight, 7), (pack, 5)], [(weight, 7), (pack, 4)],
+                 [(weight, 4), (address, 4)], [(pack, 1), (weight, 1)])
+    assert leading_streak(seen) == Streak(weight, "2026-W45", "2026-W49", 5)  # tied in W48 and W49, still led
+    assert leading_streak(weeks([(weight, 3)], [(weight, 2)], [(pack, 5)], [(pack, 4)], [])) is None
+    assert leading_streak(weeks([(pack, 3)], [(weight, 5)], [(weight, 4)], [(weight, 2)], [(pack, 9)])) == Streak(
+        weight, "2026-W45", "2026-W47", 3)  # in the middle of the month, not its last three weeks
+    assert leading_streak(weeks([(weight, 3)], [], [(weight, 3)], [(weight, 3)])) is None  # a week with none breaks it
