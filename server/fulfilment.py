@@ -8,8 +8,12 @@ transaction touched: shipments, voids and handovers (`server.events`), tracking 
 (`server.tracking`), orders arriving after their parcels (`server.intake`) and bulk loads (the demo
 history, benchmarks: `refresh_warehouse`). The reconciliation reads them from one covering index
 (`server.console.reconcile`). Each parcel keeps the time of its first accepting event (`accepted_at`,
-the Today page) and whether the platform sent its order (`order_known`: "packed but unknown to the
-platform" reads a small partial index instead of looking every parcel's order up).
+the Today page), of its first terminal one (`ended_at`: delivered, refused, returned or cancelled) and of
+its first out-for-delivery one (`out_for_delivery_at`) — what order health asks of a parcel as of any
+hour is then a comparison of columns, not a search of its tracking events — and whether the platform
+sent its order (`order_known`: "packed but unknown to the platform" reads a small partial index instead
+of looking every parcel's order up). Each is the earliest such event whenever it arrived: an event
+carried late, or older than one already kept, moves it back; never forward.
 """
 
 from __future__ import annotations
@@ -19,10 +23,21 @@ from collections.abc import Iterable
 from app.tracking_states import CARRIER_ACCEPTED
 from server.db import ServerDb, chunks, lock_stream, placeholders
 
-ACCEPTED_STATES = "(" + ", ".join(f"'{s}'" for s in sorted(CARRIER_ACCEPTED)) + ")"
+ENDED = frozenset({"delivered", "refused", "returned", "cancelled"})  # the carrier owes no more news
+KEPT = CARRIER_ACCEPTED | ENDED  # the states a parcel's columns follow: an event of another changes none
 
-_PARCELS = f"""UPDATE "parcel" SET "accepted_at" = (SELECT MIN(e."time") FROM "tracking_event" e
-    WHERE e."tracking_no" = "parcel"."tracking_no" AND e."status" IN {ACCEPTED_STATES}),
+
+def _listed(states: frozenset[str]) -> str:
+    return "(" + ", ".join(f"'{s}'" for s in sorted(states)) + ")"
+
+
+def _first(states: frozenset[str]) -> str:
+    return f"""(SELECT MIN(e."time") FROM "tracking_event" e
+    WHERE e."tracking_no" = "parcel"."tracking_no" AND e."status" IN {_listed(states)})"""
+
+
+_PARCELS = f"""UPDATE "parcel" SET "accepted_at" = {_first(CARRIER_ACCEPTED)}, "ended_at" = {_first(ENDED)},
+    "out_for_delivery_at" = {_first(frozenset({"out_for_delivery"}))},
     "order_known" = CASE WHEN EXISTS (SELECT 1 FROM "order" o WHERE o."order_id" = "parcel"."order_id")
                     THEN 1 ELSE 0 END"""
 _LIVE = 'p."order_id" = "order"."order_id" AND p."voided_at" IS NULL'

@@ -25,6 +25,7 @@ from server.schema_health_readings import HEALTH_READINGS
 from server.schema_initial import INITIAL
 from server.schema_orders import ORDER_MONEY
 from server.schema_reports import HEALTH_INDEXES, REPORTS
+from server.schema_tracking_ends import TRACKING_ENDS
 
 TYPES = {
     "sqlite": {"pk": "INTEGER NOT NULL PRIMARY KEY", "bigint": "INTEGER"},
@@ -58,6 +59,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "order-health readings kept per hour", HEALTH_READINGS),
     Migration(14, "exception case titles as words in each reader's language", CASE_WORDS),
     Migration(15, "order-health alert explanations as words in each reader's language", ALERT_WORDS),
+    Migration(16, "each parcel's first terminal and out-for-delivery carrier events", TRACKING_ENDS),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

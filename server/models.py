@@ -133,6 +133,8 @@ class Parcel(BaseModel):
     updated_at = pw.TextField()
     claim = pw.TextField(default="legacy")  # pool | order | ewaybill | preprinted | legacy
     accepted_at = pw.TextField(null=True)  # the first picked-up-or-later carrier event (server.fulfilment)
+    ended_at = pw.TextField(null=True)  # the first delivered, refused, returned or cancelled event (same)
+    out_for_delivery_at = pw.TextField(null=True)  # the first out-for-delivery event (same)
     order_known = pw.IntegerField(default=0)  # the platform sent its order (server.fulfilment)
 
 

@@ -33,10 +33,9 @@ from pydantic import ValidationError
 from app.audit import canonical_json
 from app.clock import Clock, iso
 from app.errors import InputError
-from app.tracking_states import CARRIER_ACCEPTED
 from protocol import TrackingStatus
 from server.db import ServerDb, chunks, has_nul, lock_stream, placeholders, take_positions
-from server.fulfilment import refresh_tracking
+from server.fulfilment import KEPT, refresh_tracking
 from server.kuaidi100.codes import carrier_of, status_of
 from server.limits import NestingError, loads_bounded
 from server.schemas import GenericTrackingEvent, HookRejection
@@ -245,7 +244,7 @@ def ingest(sdb: ServerDb, source: str, body: str, records: Sequence[TrackingReco
             insert_feed(sdb, [(owners[t], event_id) for event_id, t in sorted(new) if t in owners])
             fresh = {t for _, t in new}
             refresh_tracking(sdb, [r.tracking_no for r in unique
-                                   if r.tracking_no in fresh and r.status in CARRIER_ACCEPTED])
+                                   if r.tracking_no in fresh and r.status in KEPT])
     return IngestResult(len(records), len(new))
 
 

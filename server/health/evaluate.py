@@ -4,9 +4,11 @@ Baseline and spread are robust, so one bad week in the history does not hide the
 baseline is the median of the previous `weeks` values (default 4) and σ is 1.4826 × their median
 absolute deviation (the MAD-based estimate of a normal σ). Rates and durations also take the hours
 either side of that hour in each week (12 points instead of 4: they do not follow the daily rhythm
-the way counts do). Few points, and a flat history has a MAD of 0, so σ never drops below the noise
-the hour's own volume implies: √max(p(1−p)n, 1)/n for a rate (binomial, at least one fact),
-√max(baseline, 1) for a count (Poisson), 20 % of the baseline (at least 15 min) for a p90 duration.
+the way counts do) — but for the parcels held at the hour's end over a week (tracking stalled, out
+for delivery over 48 h), which the hours either side share almost all of. Few points, and a flat
+history has a MAD of 0, so σ never drops below the noise the hour's own volume implies:
+√max(p(1−p)n, 1)/n for a rate (binomial, at least one fact), √max(baseline, 1) for a count
+(Poisson), 20 % of the baseline (at least 15 min) for a p90 duration.
 The baseline is itself a median of k noisy points (its variance about π/2 · σ²/k), so σ is widened
 by √(1 + π/2k): ×1.18 for 4 points, ×1.06 for 12 — without it a quiet hour's ordinary dip below a
 median that happened to be high was flagged (docs/architecture.md §11.5).
@@ -251,7 +253,7 @@ def evaluate_hours(sdb: ServerDb, warehouse: str, hours: Sequence[datetime], *, 
     for indicator in chosen:
         if dimension is not None and dimension not in indicator.slices:
             continue
-        needed = [windows(hour, weeks, neighbours=indicator.kind != "count") for hour in hours]
+        needed = [windows(hour, weeks, neighbours=indicator.neighbours) for hour in hours]
         spans = sorted({span for spans_of_hour in needed for span in spans_of_hour})
         position = {span: n for n, span in enumerate(spans)}
         with sdb.connection():

@@ -46,6 +46,14 @@ class Indicator:
     sql: str  # selects (window, slice, numerator, denominator) rows; see the queries below
     slices: dict[str, str]  # dimension → the SQL expression of its value, for the dimensions that apply
     quantile: float = 0.9  # for durations
+    # Counted at the hour's end over a week (parcels in the carriers' hands), not facts in the hour: the
+    # hours either side hold nearly the same parcels, so they are no further baseline points, only cost.
+    held: bool = False
+
+    @property
+    def neighbours(self) -> bool:
+        """Whether its baseline takes the hours either side of the hour too (`evaluate.windows`)."""
+        return self.kind != "count" and not self.held
 
     @property
     def named(self) -> Named:
@@ -120,21 +128,25 @@ SELECT w.n, {slice}, 1, 1 FROM w CROSS JOIN "parcel" p
    AND (p."accepted_at" IS NULL OR p."accepted_at" >= w.hi)"""
 # Of the parcels the carrier still owes news of — picked up in the week before the window's end (a
 # parcel lost longer is a case, not an hour's health) and not delivered, refused, returned or cancelled
-# by then — the share `{owing}`; the tracking_no+time index answers each parcel's events. A rate, so
-# that the parcels in the carriers' hands (more in a busy week) are the measure, and hours before the
-# history began have no value instead of a zero.
+# by then — the share `{owing}`. A rate, so that the parcels in the carriers' hands (more in a busy week)
+# are the measure, and hours before the history began have no value instead of a zero. Each window holds
+# some 18,000 parcels at 10^6 orders, so every per-parcel search counts (bench/README.md): the end is
+# the parcel's first terminal event (`ended_at`, kept by `server.fulfilment`; migration 16's index holds it
+# beside the pickup), not a search of its events; the order is required known by the parcel's
+# `order_known`, and joined LEFT on its unique id, so PostgreSQL leaves the join out unless the slice
+# (province) or the drill-down reads the order.
 OWED = """
 SELECT w.n, {slice}, CASE WHEN {owing} THEN 1 ELSE 0 END, 1 FROM w CROSS JOIN "parcel" p
-  JOIN "order" o ON o."order_id" = p."order_id" AND o."warehouse" = p."warehouse"
+  LEFT JOIN "order" o ON o."order_id" = p."order_id" AND o."warehouse" = p."warehouse"
  WHERE p."warehouse" = ? AND p."accepted_at" >= w.week AND p."accepted_at" < {since} AND p."voided_at" IS NULL
-   AND NOT EXISTS (SELECT 1 FROM "tracking_event" d WHERE d."tracking_no" = p."tracking_no" AND d."time" < w.hi
-                   AND d."status" IN ('delivered', 'refused', 'returned', 'cancelled'))"""
-# Picked up over 24 h before the window's end, and not one tracking event in those 24 h.
-STALLED = OWED.replace("{since}", "w.day").replace("{owing}", """NOT EXISTS (SELECT 1 FROM "tracking_event" e
-   WHERE e."tracking_no" = p."tracking_no" AND e."time" >= w.day AND e."time" < w.hi)""")
-# Out for delivery since over 48 h before the window's end.
-OUT_FOR_DELIVERY = OWED.replace("{since}", "w.old").replace("{owing}", """EXISTS (SELECT 1 FROM "tracking_event" e
-   WHERE e."tracking_no" = p."tracking_no" AND e."status" = 'out_for_delivery' AND e."time" < w.old)""")
+   AND (p."ended_at" IS NULL OR p."ended_at" >= w.hi) AND p."order_known" = 1"""
+# Picked up over 24 h before the window's end, and not one tracking event in those 24 h: its latest event
+# before the end is older (one backward step of the tracking_no+time index per parcel still owed; as NOT
+# EXISTS, PostgreSQL hashed the day's 65,000 events for each window instead).
+STALLED = OWED.replace("{since}", "w.day").replace("{owing}", """COALESCE((SELECT MAX(e."time") FROM "tracking_event" e
+   WHERE e."tracking_no" = p."tracking_no" AND e."time" < w.hi), '') < w.day""")
+# Out for delivery since over 48 h before the window's end: its first out-for-delivery event, kept on the parcel.
+OUT_FOR_DELIVERY = OWED.replace("{since}", "w.old").replace("{owing}", 'p."out_for_delivery_at" < w.old')
 HOURS = "(julianday(p.\"packed_at\") - julianday(o.\"paid_at\")) * 24"
 ON_TIME = "CASE WHEN o.\"ship_by\" IS NULL OR p.\"packed_at\" <= o.\"ship_by\" THEN 1 ELSE 0 END"
 BY_PARCEL = {"station": 'p."station_id"', "shop": 'o."shop"', "carrier": 'p."carrier"', "province": PROVINCE}
@@ -183,9 +195,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("not_collected", N_("handed over, not collected (6–48 h)"), "count", "parcels", "higher", 3,
               NOT_COLLECTED, _pick(BY_PARCEL, "carrier", "station")),
     Indicator("tracking_stalled_rate", N_("tracking stalled rate (no update for 24 h)"), "rate", "%", "higher", 30,
-              STALLED, _pick(BY_PARCEL, "carrier", "province")),
+              STALLED, _pick(BY_PARCEL, "carrier", "province"), held=True),
     Indicator("out_for_delivery_48h_rate", N_("out for delivery over 48 h rate"), "rate", "%", "higher", 30,
-              OUT_FOR_DELIVERY, _pick(BY_PARCEL, "carrier", "province")),
+              OUT_FOR_DELIVERY, _pick(BY_PARCEL, "carrier", "province"), held=True),
     Indicator("delivery_time_p90", N_("handed over → delivered p90"), "duration", "h", "higher", P90_VOLUME,
               DELIVERED, _pick(BY_PARCEL, "carrier", "province")),
     Indicator("weight_mismatches", N_("weight mismatches"), "count", "scans", "higher", 3,
@@ -213,11 +225,22 @@ def query(indicator: Indicator, dimension: str | None, windows: Sequence[tuple[s
     PostgreSQL: pass the warehouse `sql.count("?")` times). `select` replaces the slice's column with
     columns of one's own (the facts' orders: `server.health.orders`)."""
     body = indicator.sql.replace("{slice}", select if select is not None else slice_expression(indicator, dimension))
+    # A count's or a rate's facts are summed where they are read: a window of parcels held (tracking
+    # stalled) is some 18,000 rows, which fetched one by one cost more than finding them. A duration's
+    # are all needed for its quantile, and the drill-down (`select`) lists them.
+    summed = select is None and indicator.kind != "duration"
     if postgres:
-        return " UNION ALL ".join(_postgres(_literal(body, n, lo, hi)) for n, (lo, hi) in enumerate(windows))
+        facts = " UNION ALL ".join(_postgres(_literal(body, n, lo, hi)) for n, (lo, hi) in enumerate(windows))
+        return f"WITH f(n, s, num, den) AS ({facts}) {SUMMED}" if summed else facts
     values = ", ".join(f"({n}, '{lo}', '{hi}', " + ", ".join(f"'{_shift(hi, -h)}'" for h in AS_OF.values()) + ")"
                        for n, (lo, hi) in enumerate(windows))
-    return f"WITH w(n, lo, hi, {', '.join(AS_OF)}) AS (VALUES {values}) " + body
+    head = f"WITH w(n, lo, hi, {', '.join(AS_OF)}) AS (VALUES {values})"
+    return f"{head}, f(n, s, num, den) AS ({body}) {SUMMED}" if summed else f"{head} {body}"
+
+
+# The facts of a count or a rate, summed per window and slice (a fact without a numerator is none, as in
+# `evaluate.measure`).
+SUMMED = "SELECT n, s, SUM(num), SUM(den) FROM f WHERE num IS NOT NULL GROUP BY n, s"
 
 
 def _literal(sql: str, n: int, lo: str, hi: str) -> str:

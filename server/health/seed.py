@@ -208,7 +208,7 @@ def rewind(sdb: ServerDb, warehouse: str, moment: datetime) -> None:
     with sdb.connection(), sdb.write():
         sdb.execute('DELETE FROM "tracking_event" WHERE "time" >= ? AND "tracking_no" IN '
                     '(SELECT "tracking_no" FROM "parcel" WHERE "warehouse" = ?)', (at, warehouse))
-        for column in ("accepted_at", "handed_over_at"):
+        for column in ("accepted_at", "ended_at", "out_for_delivery_at", "handed_over_at"):
             sdb.execute(f'UPDATE "parcel" SET "{column}" = NULL WHERE "warehouse" = ? AND "{column}" >= ?',
                         (warehouse, at))
         sdb.execute('DELETE FROM "parcel" WHERE "warehouse" = ? AND "packed_at" >= ?', (warehouse, at))

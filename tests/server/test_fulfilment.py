@@ -79,3 +79,46 @@ def test_a_bulk_load_is_brought_up_to_date_by_refresh_warehouse(server: Running,
     with sdb.connection(), sdb.write():
         refresh_warehouse(sdb, "WH1")
     assert _flags(server)["B-1"] == (1, 1, 0)
+
+
+def _ends(server: Running, tracking_no: str) -> tuple[str | None, str | None, str | None]:
+    """A parcel's first accepting, first terminal and first out-for-delivery event times (UTC)."""
+    sdb = server.services.sdb
+    with sdb.connection():
+        row = sdb.execute('SELECT "accepted_at", "ended_at", "out_for_delivery_at" FROM "parcel" '
+                          'WHERE "tracking_no" = ?', (tracking_no,)).fetchone()
+    return (row[0], row[1], row[2])
+
+
+def test_a_parcel_keeps_its_first_terminal_and_out_for_delivery_events(server: Running, station: Station,
+                                                                       tmp_path: Path) -> None:
+    # Events before the parcel is known count once it is: out for delivery, then an older pickup.
+    generic_push(server, [("SF2000000000201", "2026-11-27T09:00:00+08:00", "派件中", "out_for_delivery")])
+    _import(server, tmp_path, "E-1")
+    _push(station, ship(station, "E-1", "SF2000000000201"))
+    generic_push(server, [("SF2000000000201", "2026-11-25T19:00:00+08:00", "已揽收", "picked_up")])
+    assert _ends(server, "SF2000000000201") == ("2026-11-25T11:00:00.000Z", None, "2026-11-27T01:00:00.000Z")
+    # Delivered; then, carried late, an earlier trip out for delivery and a delivery that came after it.
+    generic_push(server, [("SF2000000000201", "2026-11-28T10:00:00+08:00", "已签收", "delivered")])
+    generic_push(server, [("SF2000000000201", "2026-11-26T15:00:00+08:00", "派件中", "out_for_delivery"),
+                          ("SF2000000000201", "2026-11-29T10:00:00+08:00", "已签收", "delivered")])
+    assert _ends(server, "SF2000000000201") == ("2026-11-25T11:00:00.000Z", "2026-11-28T02:00:00.000Z",
+                                                "2026-11-26T07:00:00.000Z")
+    # A refusal before that delivery is the first end; a carrier's order cancelled earlier still is the
+    # first (a state that is not an acceptance refreshes the parcel too), and moves no acceptance.
+    generic_push(server, [("SF2000000000201", "2026-11-27T20:00:00+08:00", "拒签", "refused")])
+    assert _ends(server, "SF2000000000201")[1] == "2026-11-27T12:00:00.000Z"
+    generic_push(server, [("SF2000000000201", "2026-11-25T12:00:00+08:00", "已销单", "cancelled")])
+    assert _ends(server, "SF2000000000201") == ("2026-11-25T11:00:00.000Z", "2026-11-25T04:00:00.000Z",
+                                                "2026-11-26T07:00:00.000Z")
+    # Voided, the parcel keeps its carrier's history (order health leaves voided parcels out by their
+    # voided_at); the number packed again for another order still reads it.
+    _push(station, station.event("shipment.voided", {"tracking_no": "SF2000000000201"}))
+    kept = _ends(server, "SF2000000000201")
+    assert kept[1] == "2026-11-25T04:00:00.000Z"
+    _import(server, tmp_path, "E-2")
+    _push(station, ship(station, "E-2", "SF2000000000201"))
+    assert _ends(server, "SF2000000000201") == kept
+    # An earlier event in transit moves the acceptance back, and neither of the others.
+    generic_push(server, [("SF2000000000201", "2026-11-24T10:00:00+08:00", "运输中", "in_transit")])
+    assert _ends(server, "SF2000000000201") == ("2026-11-24T02:00:00.000Z", *kept[1:])
