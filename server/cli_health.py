@@ -18,11 +18,11 @@ from typing import Any
 
 from app.cli import cli_text
 from app.clock import SystemClock, iso, parse_iso
-from app.i18n import N_, Phrase, environment_language
+from app.i18n import N_, Phrase, environment_language, localize
 from server.config import ServerConfig
 from server.db import ServerDb
-from server.health.evaluate import Explanation, local_hours
-from server.health.indicators import DIMENSIONS
+from server.health.explain import Explanation, local_hours
+from server.health.indicators import DIMENSIONS, slice_words
 from server.health.state import HealthError
 from server.migrations import migrated
 
@@ -112,8 +112,8 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
         # The indicator's code and its slice as --indicator and --by take them.
         print(marks[(r.flagged, r.silenced and r.flagged)].ljust(width) + cli_text(
             N_("{indicator}{where}: {value} (n={volume}) baseline {baseline} ± {sigma}{z}{why}"),
-            indicator=r.indicator.name, where=f" [{r.key}]" if r.key else "", value=r.shown(r.value), volume=r.volume,
-            baseline=r.shown(r.baseline), sigma=r.shown(r.sigma),
+            indicator=r.indicator.name, where=f" [{_key(r.dimension, r.slice)}]" if r.key else "",
+            value=r.shown(r.value), volume=r.volume, baseline=r.shown(r.baseline), sigma=r.shown(r.sigma),
             z="" if r.z is None else f" z={r.z_text(environment_language())}",
             why=f" — {_reason(r.why)}" if r.why else ""))
         why = explained.get(r.indicator.name) if not r.key else None
@@ -121,17 +121,25 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
             print(" " * width + "↳ " + local_hours(why.words, config.zone, named=True).text(environment_language()))
     for alert in alerts:
         print(cli_text(N_("new alert: {indicator} {slice} {explanation}"), indicator=alert.reading.indicator.name,
-                       slice=alert.reading.key,
+                       slice=_key(alert.reading.dimension, alert.reading.slice) if alert.reading.key else "",
                        explanation=local_hours(alert.explanation.words, config.zone, named=True)
                        if alert.explanation else ""))
     return 0
 
 
+def _key(dimension: str, slice_: str) -> str:
+    """A slice as --by names it ("packer=WH1-BENCH-3-A"), an empty one named in the CLI's language."""
+    return f"{dimension}={localize(slice_words(slice_), environment_language())}"
+
+
 def _explanation_json(why: Explanation | None, config: ServerConfig) -> dict[str, object] | None:
-    """A flagged reading's explanation for programs: the slice, its share of the excess, the English words."""
+    """A flagged reading's explanation for programs: the slice, its share of the excess, the second slice and
+    the part of the hour it narrows to (null: none), the English words."""
     if why is None:
         return None
-    return {"dimension": why.dimension, "slice": why.slice, "share": round(why.share, 4),
+    also = {"dimension": why.also[0], "slice": why.also[1]} if why.also else None
+    return {"dimension": why.dimension, "slice": why.slice, "share": round(why.share, 4), "also": also,
+            "span": [iso(t) for t in why.span] if why.span else None,
             "text": local_hours(why.words, config.zone, named=True).plain()}
 
 

@@ -2,7 +2,9 @@
 
     indicators  what is measured (unit, bad direction, minimum volume) and the SQL that counts it
     evaluate    one hour against the same hour of the previous weeks (median/MAD), 2σ flags,
-                thresholds, and which slice explains an anomaly
+                thresholds
+    orders      the facts behind an hour: the orders, their slices, SKUs and times
+    explain     which slice (and SKU, part of the hour) holds an anomaly's excess, in words
     state       silence windows, thresholds, and the alert state (an anomaly alerts once until it
                 recovers)
     stored      the readings kept per hour, which the console reads; late facts settled
@@ -21,7 +23,8 @@ from zoneinfo import ZoneInfo
 from app.clock import Clock
 from server.db import ServerDb
 from server.health import stored
-from server.health.evaluate import WEEKS, Explanation, Reading, evaluate, explain, explain_slices
+from server.health.evaluate import WEEKS, Reading, evaluate
+from server.health.explain import Explanation, explain, explain_slices, hour_facts
 from server.health.state import NewAlert, mark_notified, silenced_names, silences_at, thresholds, track_alerts
 
 Notify = Callable[[NewAlert], str]  # sends one alert, returns what the channels answered
@@ -34,10 +37,10 @@ def last_complete_hour(clock: Clock) -> datetime:
 
 def explain_kept(sdb: ServerDb, clock: Clock, warehouse: str, reading: Reading,
                  weeks: int = WEEKS) -> Explanation | None:
-    """`explain` from the hour's kept slices (evaluated and kept where none are yet)."""
+    """`explain` from the hour's kept slices (evaluated and kept where none are yet) and its facts."""
     return explain_slices(reading, {
         d: stored.readings(sdb, clock, warehouse, reading.hour, dimension=d, names=[reading.indicator.name],
-                           weeks=weeks) for d in reading.indicator.slices})
+                           weeks=weeks) for d in reading.indicator.slices}, hour_facts(sdb, warehouse, reading, weeks))
 
 
 def check(sdb: ServerDb, clock: Clock, warehouse: str, *, hour: datetime | None = None, weeks: int = WEEKS,

@@ -27,17 +27,15 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-from app.clock import iso, parse_iso
+from app.clock import iso
 from app.i18n import N_, Phrase, localize
-from app.terms import Named
 from server.db import ServerDb
-from server.health.indicators import BY_NAME, DIMENSION_NAMES, INDICATORS, Indicator, query
+from server.health.indicators import BY_NAME, INDICATORS, Indicator, query
 
 WEEKS = 4  # baseline weeks unless told otherwise
 MAD_TO_SIGMA = 1.4826
@@ -267,80 +265,3 @@ def evaluate_hours(sdb: ServerDb, warehouse: str, hours: Sequence[datetime], *, 
                                  silenced=indicator.name in quiet or "*" in quiet,
                                  dimension=dimension or "", slice_=key, hour=hour))
     return readings
-
-
-# Which slice holds most of an anomaly's excess, decided once and worded where it is read: the
-# console in its user's language, the report in its own, an alert in both (docs/i18n.md). Its hour is
-# kept as the UTC instant and written in the warehouse's zone when it is read (`local_hours`).
-EXPLANATION = N_("{share} of the excess {indicator} comes from {dimension} {slice} ({hour})")
-
-
-@dataclass(frozen=True)
-class Explanation:
-    dimension: str
-    slice: str
-    share: float  # of the hour's excess over the baseline, 0..1
-    words: Phrase  # EXPLANATION; `local_hours(words, zone, named=True).plain()` is the record health_alert keeps
-
-
-def local_hours(words: Phrase, zone: ZoneInfo, *, named: bool = False) -> Phrase:
-    """An explanation with its hour as clock hours in `zone` — the warehouse's (server.toml `timezone`),
-    in which the health page's heading, its charts and the reports show hours: "14:00–15:00", and with
-    `named` "14:00–15:00 Asia/Shanghai" for a text read without that context (the English record, the
-    CLI). Words kept before the hour was an instant hold it as text ("06:00–07:00 UTC"), which says
-    its zone and is left as it is."""
-    hour = words.fields.get("hour")
-    try:
-        start = parse_iso(hour) if isinstance(hour, str) else None
-    except ValueError:
-        start = None
-    if start is None:
-        return words
-    # the end from the instant, not the local clock: an hour across a DST change still ends an hour later
-    shown = f"{start.astimezone(zone):%H:%M}–{(start + timedelta(hours=1)).astimezone(zone):%H:%M}"
-    return Phrase(words.message, {**words.fields, "hour": f"{shown} {zone.key}" if named else shown})
-
-
-def excess(reading: Reading) -> float:
-    """How much worse than its baseline, in facts: extra errors, extra parcels late, extra hours."""
-    if reading.value is None or reading.baseline is None:
-        return 0.0
-    gap = reading.value - reading.baseline
-    if reading.indicator.worse == "lower":
-        gap = -gap
-    return gap if reading.indicator.kind == "count" else gap * reading.volume
-
-
-def explain(sdb: ServerDb, warehouse: str, reading: Reading, weeks: int = WEEKS) -> Explanation | None:
-    """The slice, over every dimension the indicator has, that holds the largest share of the excess."""
-    return explain_slices(reading, {
-        dimension: evaluate(sdb, warehouse, reading.hour, weeks=weeks, dimension=dimension,
-                            names=[reading.indicator.name]) for dimension in reading.indicator.slices})
-
-
-def explain_slices(reading: Reading, slices: Mapping[str, Sequence[Reading]]) -> Explanation | None:
-    """`explain` given the reading's hour by each dimension (evaluated or stored)."""
-    best: Explanation | None = None
-    for dimension, parts in slices.items():
-        excesses = {p.slice: _slice_excess(p) for p in parts}
-        total = sum(e for e in excesses.values() if e > 0)
-        if total <= 0:
-            continue
-        top, amount = max(excesses.items(), key=lambda item: item[1])
-        share = amount / total
-        if best is None or share > best.share:
-            best = Explanation(dimension, top, share, Phrase(EXPLANATION, {
-                "share": f"{share:.0%}", "indicator": reading.indicator.named, "slice": top,
-                "hour": iso(reading.hour),
-                "dimension": Named(dimension, DIMENSION_NAMES[dimension])}))
-    return best
-
-
-def _slice_excess(reading: Reading) -> float:
-    """A slice's excess; a slice with no usable history counts all of its facts beyond none."""
-    if reading.baseline is None and reading.value is not None:
-        base = 0.0 if reading.indicator.worse == "higher" else reading.value
-        gap = reading.value - base
-        return gap if reading.indicator.kind == "count" else gap * reading.volume
-    return excess(reading)
-

@@ -33,6 +33,7 @@ DIMENSIONS = tuple(DIMENSION_NAMES)
 UNIT_NAMES: dict[str, str] = {"orders": N_("orders"), "parcels": N_("parcels"), "scans": N_("scans"),
                               "cases": N_("cases")}
 SLICED = N_("{indicator} ({dimension} {slice})")
+NO_SLICE = N_("(none)")  # a slice with no value (scans no packer signed) is named, not left blank
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,8 +71,13 @@ def what(indicator: Indicator, key: str) -> Named | Phrase:
     dimension, _, slice_ = key.partition("=")
     if not key:
         return indicator.named
-    return Phrase(SLICED, {"indicator": indicator.named, "slice": slice_,
+    return Phrase(SLICED, {"indicator": indicator.named, "slice": slice_words(slice_),
                            "dimension": Named(dimension, DIMENSION_NAMES.get(dimension, dimension))})
+
+
+def slice_words(slice_: str) -> str | Phrase:
+    """A slice's value as a person reads it: an empty one named (`NO_SLICE`)."""
+    return slice_ or Phrase(NO_SLICE)
 
 
 # Each query gets the windows as a VALUES list `w(n, lo, hi, old, recent, day, week)` (48 h, 6 h, 24 h and

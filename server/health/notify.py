@@ -18,7 +18,7 @@ from server.alerts.channels import Message
 from server.alerts.store import raise_alert
 from server.config import ServerConfig
 from server.db import ServerDb
-from server.health.evaluate import local_hours
+from server.health.explain import local_hours
 from server.health.indicators import what
 from server.health.state import NewAlert, thresholds
 
@@ -59,11 +59,14 @@ def message(warehouse: str, alert: NewAlert, link: str, zone: ZoneInfo,
 
 
 def concerned(alert: NewAlert) -> set[str]:
-    """The slices ("shop=…") an anomaly concerns, for its owners' routes: its own reading's, and the one
-    its explanation says the excess comes from."""
+    """The slices ("shop=…") an anomaly concerns, for its owners' routes: its own reading's, and the ones
+    its explanation says the excess comes from (a slice, and the second one it narrows to)."""
     keys = {alert.reading.key} - {""}
-    if alert.explanation is not None:
-        keys.add(f"{alert.explanation.dimension}={alert.explanation.slice}")
+    why = alert.explanation
+    if why is not None:
+        keys.add(f"{why.dimension}={why.slice}")
+        if why.also is not None:
+            keys.add("=".join(why.also))
     return keys
 
 

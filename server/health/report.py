@@ -33,7 +33,8 @@ from app.i18n import N_, Phrase
 from app.stored_words import load_words
 from app.terms import CASE_TAGS
 from server.db import ServerDb
-from server.health.evaluate import Measure, Reading, judge, local_hours, measure
+from server.health.evaluate import Measure, Reading, judge, measure
+from server.health.explain import local_hours
 from server.health.indicators import BY_NAME, INDICATORS, Indicator, what
 from server.health.state import HealthError
 

@@ -13,7 +13,10 @@ the health page and the reports have something to find — and the tests somethi
   (a dirty scanner window);
 - `pickup`: ZTO stops collecting for most of a day (parcels handed over but not picked up);
 - `refunds`: nine in ten of one shop's parcels packed in one hour are refunded after packing (a
-  listing error: ninety times the usual 1 %).
+  listing error: ninety times the usual 1 %), all of them orders of the same product (`LISTING_ERROR`).
+
+Each order holds one to three lines of its shop's products (`PRODUCTS`), drawn from the order's id and
+not the seed's stream, so the rest of the history is what it was without them.
 """
 
 from __future__ import annotations
@@ -44,6 +47,17 @@ HOURLY = (0.1, 0.05, 0.03, 0.03, 0.05, 0.1, 0.3, 0.6, 0.9, 1.2, 1.4, 1.3,
           1.1, 1.0, 1.1, 1.2, 1.2, 1.1, 1.0, 1.2, 1.5, 1.6, 1.0, 0.4)  # by local (UTC+8) hour
 WEEKLY = (1.25, 1.1, 1.05, 1.0, 1.05, 0.9, 0.75)  # Monday … Sunday
 INCIDENTS = ("misreads", "pickup", "refunds")
+# Each shop's products (SKU, name, price in fen); the refund surge's orders are all of LISTING_ERROR, a
+# product listed at a wrong price: the drill-down's SKU distribution and its explanation name it.
+PRODUCTS = {
+    SHOPS[0][1]: (("TEA-CUP-01", "青瓷茶杯", 3900), ("TEA-POT-02", "紫砂壶", 26800), ("TEA-TRAY-03", "竹制茶盘", 8900),
+                  ("TEA-SET-04", "旅行茶具套装", 15800), ("TEA-CLOTH-05", "茶巾", 1200)),
+    SHOPS[1][1]: (("HOME-TOWEL-01", "纯棉毛巾", 2900), ("HOME-MASK-02", "蒸汽眼罩", 3500),
+                  ("HOME-HOOK-03", "粘钩", 990), ("HOME-BOX-04", "收纳盒", 4500), ("HOME-MAT-05", "地垫", 5900)),
+    SHOPS[2][1]: (("TC-SENCHA-01", "Sencha 100 g", 6800), ("TC-OOLONG-02", "Oolong 100 g", 8800),
+                  ("TC-INFUSER-03", "Tea infuser", 2500), ("TC-GIFT-04", "Gift box", 19800)),
+}
+LISTING_ERROR = PRODUCTS[SHOPS[1][1]][1]
 BUSY_PACKING = (13, 21)  # local hours when most parcels are packed (orders are packed 1–5 h after payment)
 CASE_SHARE = 0.004  # of parcels, an exception case opened at the bench
 # The tags those cases carry, with their shares: weight mismatches lead, as on a real bench.
@@ -137,6 +151,8 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
     packed = paid + timedelta(hours=rnd.lognormvariate(math.log(2.5), 0.4))
     ship_by = paid + timedelta(hours=24)
     status = OrderStatus.PAID
+    lines = random.Random(order_id)  # the order's own draw: the seed's stream stays that of a history without lines
+    products = tuple(lines.sample(PRODUCTS[shop], lines.choice((1, 1, 1, 2, 3))))
     station = rnd.choice(STATIONS)
     carrier = rnd.choices(CARRIERS, weights=(4, 3, 2))[0]
     tracking = None
@@ -149,6 +165,7 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
         refund_p = 0.01
         if "refunds" in incidents and shop == SHOPS[1][1] and packed_hour == incident_hour:
             refund_p = 0.9
+            products = (LISTING_ERROR,)
         if rnd.random() < refund_p:
             status = OrderStatus.REFUNDED
         counts = station_hours[(station, iso(packed_hour))]
@@ -172,6 +189,8 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
     rows["order"].append((order_id, warehouse, iso(paid)[:10], platform, shop, status, "buyer", "张伟",
                           "13800000000", address, 3900, 3900, iso(paid), iso(paid), iso(ship_by), carrier, tracking,
                           "", iso(paid), pos))
+    rows["order_line"] += [(order_id, n, sku, name, lines.choice((1, 1, 2)), price)
+                           for n, (sku, name, price) in enumerate(products, start=1)]
 
 
 def _case_tag(u: float) -> str:
@@ -270,6 +289,10 @@ def _write(sdb: ServerDb, warehouse: str, rows: dict[str, list[tuple[object, ...
             '"receiver_name", "receiver_phone", "receiver_address", "total_cents", "paid_cents", "created_at", '
             '"paid_at", "ship_by", "carrier", "tracking_no", "note", "updated_at", "pos") '
             'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows["order"])
+        sdb.executemany(  # a line refers to its order's row, known once the order is in
+            'INSERT INTO "order_line" ("order_id", "line_no", "sku", "name", "qty", "unit_price_cents") '
+            'SELECT o."id", ?, ?, ?, ?, ? FROM "order" o WHERE o."order_id" = ?',
+            [(n, sku, name, qty, price, order_id) for order_id, n, sku, name, qty, price in rows["order_line"]])
         sdb.executemany(
             'INSERT INTO "parcel" ("tracking_no", "carrier", "order_id", "warehouse", "station_id", "packed_at", '
             '"handed_over_at", "updated_at") VALUES (?, ?, ?, ?, ?, ?, ?, ?)',

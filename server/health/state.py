@@ -20,7 +20,8 @@ from app.errors import BadValue
 from app.i18n import N_
 from app.stored_words import dump_words
 from server.db import ServerDb
-from server.health.evaluate import Explanation, Reading, local_hours
+from server.health.evaluate import Reading
+from server.health.explain import Explanation, local_hours
 from server.health.indicators import BY_NAME
 
 MAX_SILENCE_HOURS = 24 * 31

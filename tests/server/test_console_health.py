@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from console_harness import browser, close_browsers, latin_words, log_in, make_user, post_form
@@ -52,6 +53,10 @@ def test_the_explanation_says_its_hour_in_the_warehouse_zone_like_the_heading(se
     english = en.get("/console/health", params=asked, headers={"Accept-Language": "en"})
     assert "2026-12-04 14:00</h1>" in english.text  # the heading's hour …
     assert "comes from station WH1-BENCH-3 (14:00–15:00)" in english.text and "UTC" not in english.text  # … is its
+    # The chart's hours are the warehouse's too: every third of the 24 up to the hour read, whether or not
+    # it had a value (a night hour with no scans kept its label off the chart).
+    assert re.findall(r'<text class="hour"[^>]*>([^<]*)</text>', english.text) == [
+        "17:00", "20:00", "23:00", "02:00", "05:00", "08:00", "11:00", "14:00"]
     chinese = en.get("/console/health", params=asked, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert "来自工位 WH1-BENCH-3（14:00–15:00）" in chinese.text and "UTC" not in chinese.text
 
@@ -96,9 +101,20 @@ def test_a_supervisor_silences_from_the_page_as_the_cli_would_and_it_is_listed_a
     make_user(server, "li.na", warehouses=("WH1",))
     client = log_in(server, "li.na")
     page = f"/console/health?warehouse=WH1&hour={hour}"
+    drilled = client.get(page + "&indicator=scan_error_rate").text
+    # The form as the drill-down shows it: the indicator drilled into chosen, the hour and it kept to come back to.
+    assert re.search(r'<option value="scan_error_rate" selected>', drilled)
+    form = dict(re.findall(r'<input type="hidden" name="(hour|shown)" value="([^"]*)">', drilled))
+    assert parse_iso(form["hour"]) == parse_iso(hour) and form["shown"] == "scan_error_rate"
+    refused = post_form(client, page, "/console/health/silence", {**form, "warehouse": "WH1", "hours": "0",
+                                                                 "reason": "x", "indicator": "scan_error_rate"})
+    assert refused.status_code == 400 and 'class="flag"' in refused.text  # the same drill-down, with the problem
     reply = post_form(client, page, "/console/health/silence",
-                      {"warehouse": "WH1", "hours": "2", "reason": "双十二大促 <b>", "indicator": "scan_error_rate"})
-    assert reply.status_code == 303 and reply.headers["location"].endswith("/console/health?warehouse=WH1")
+                      {**form, "warehouse": "WH1", "hours": "2", "reason": "双十二大促 <b>",
+                       "indicator": "scan_error_rate"})
+    assert reply.status_code == 303
+    assert reply.headers["location"].endswith(f"/console/health?warehouse=WH1&hour={quote(hour)}"
+                                              "&indicator=scan_error_rate")
     (active,) = silences_at(sdb, "WH1", SystemClock().now())
     assert (active.indicator, active.actor, active.reason) == ("scan_error_rate", "li.na", "双十二大促 <b>")
     shown = client.get(page).text

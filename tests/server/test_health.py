@@ -19,9 +19,10 @@ from app.stored_words import dump_words
 from app.terms import Named
 from server.db import ServerDb
 from server.health import check
-from server.health.evaluate import EXPLANATION, Reading, evaluate, explain
+from server.health.evaluate import Reading, evaluate
+from server.health.explain import EXPLANATION, explain
 from server.health.indicators import BY_NAME, DIMENSION_NAMES
-from server.health.seed import Seeded, generate
+from server.health.seed import LISTING_ERROR, Seeded, generate
 from server.health.state import HealthError, set_threshold, silence
 
 END = datetime(2026, 12, 4, 12, tzinfo=UTC)
@@ -142,6 +143,13 @@ def test_the_cli_prints_json_with_the_fields_and_one_line_errors(tmp_path: Path,
     assert explained["scan_error_rate"]["dimension"] == "station" and explained["orders_in"] is None
     assert explained["scan_error_rate"]["slice"] == "WH-CLI-BENCH-3" and explained["scan_error_rate"]["share"] > 0.5
     assert explained["intercept_rate"]["dimension"] == "shop" and explained["not_collected"]["slice"] == "ZTO"
+    # the refunds are all of one listing: named beside the shop, for a program too
+    assert explained["intercept_rate"]["also"] == {"dimension": "sku", "slice": LISTING_ERROR[0]}
+    # An hour before the history: no packer signed any scan, and the slice is named so, not left blank.
+    before = ["--hour", iso(at - timedelta(days=40)), "--by", "packer", "--data-dir", data_dir]
+    assert main(["server", "health", "--warehouse", "WH-CLI", *before]) == 0
+    by_packer = capsys.readouterr().out
+    assert "[packer=(none)]" in by_packer and "[packer=]" not in by_packer
     assert main(["server", "health", "--warehouse", "WH-CLI", "--json", "--data-dir", data_dir]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"name", "value", "baseline", "sigma", "z", "flagged", "silenced", "url"} <= set(rows[0])
@@ -173,6 +181,8 @@ def test_the_cli_prints_json_with_the_fields_and_one_line_errors(tmp_path: Path,
     assert main(["server", "health", "--warehouse", "WH-CLI", "--data-dir", data_dir]) == 0
     said = capsys.readouterr().out
     assert "WH-CLI 的订单健康" in said and "基线" in said and "baseline" not in said
+    assert main(["server", "health", "--warehouse", "WH-CLI", *before]) == 0
+    assert "[packer=（无）]" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["server", "health", "--help"])
     assert "要评估的仓库" in capsys.readouterr().out
@@ -210,8 +220,10 @@ def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb
         assert "【订单健康】HZ-1 打包后拦截/退款率 异常" in refund and "来自店铺 拼多多 家居店" in refund
         assert "Order health of HZ-1: intercept / refund after pack is" in refund
         assert "comes from shop 拼多多 家居店" in refund
-        # The incident hour is 06:00 UTC: in both languages the warehouse's 14:00–15:00, as its health page.
-        assert hour.hour == 6 and "拼多多 家居店（14:00–15:00）" in refund and "拼多多 家居店 (14:00–15:00)" in refund
+        # The incident hour is 06:00 UTC: in both languages the warehouse's 14:00–15:00, as its health page;
+        # the refunds are all of one mispriced listing, which the explanation names with the shop.
+        assert hour.hour == 6 and "拼多多 家居店、货号 HOME-MASK-02（14:00–15:00）" in refund
+        assert "拼多多 家居店, SKU HOME-MASK-02 (14:00–15:00)" in refund
         assert "时段 2026-12-04 14:00 Asia/Shanghai 起" in refund
         assert "06:00–07:00" not in refund and "UTC" not in refund
         with sdb.connection():
@@ -222,7 +234,8 @@ def test_new_anomalies_reach_a_signed_dingtalk_robot_once(seeded: tuple[ServerDb
         with sdb.connection():
             record = sdb.execute('SELECT "explanation" FROM "health_alert" WHERE "warehouse" = ? AND "indicator" = ?',
                                  (wh, "intercept_rate")).fetchone()[0]
-        assert record.endswith("comes from shop 拼多多 家居店 (14:00–15:00 Asia/Shanghai)")  # the record names its zone
+        # the record names its zone
+        assert record.endswith("comes from shop 拼多多 家居店, SKU HOME-MASK-02 (14:00–15:00 Asia/Shanghai)")
         assert all(r.json["at"]["atMobiles"] == ["13800000001", "13900000002"] for r in ding.received)
         check(sdb, clock, wh, hour=hour, notify=notify)  # the same anomalies: nothing new to send
         assert deliver_due(sdb, clock, config.alert_channels) == (0, 0) and len(ding.received) == sent
