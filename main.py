@@ -68,7 +68,8 @@ def run_pack(args: argparse.Namespace) -> int:
         raise NotFoundError(N_("no operator {name!r}: add one with `packbench operator add {name!r} --role line "
                                "--badge CODE`"), name=args.operator)
     devices = open_devices(config, clock, FileScanner(scans, clock=clock) if scans else None,
-                           WeightsFileScale(weights, clock=clock) if weights else None)
+                           WeightsFileScale(weights, clock=clock) if weights else None,
+                           source=lambda key: f"--{key}")
     if devices.scanner is None:
         raise cli.CliError(N_("a keyboard-wedge scanner needs the station window: give --scanner SPEC or --scans FILE"))
     station = open_station(store, data_dir, config, clock, devices)

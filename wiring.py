@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from app.clock import Clock
-from app.config import StationConfig
+from app.config import CONFIG_FILENAME, StationConfig
 from app.devices import Camera, LabelPrinter, Scale, Scanner
+from app.i18n import N_, Words
 from app.pack.flow import PackFlow
 from app.pack.outcomes import Outcome
 from app.station import (
@@ -36,6 +38,7 @@ from sync.worker import SyncStatus, SyncWorker
 log = logging.getLogger(__name__)
 
 WEDGE = "wedge"  # scanner = "wedge": no scanner driver; the window's keyboard-wedge filter is the scanner
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,20 +50,37 @@ class Devices:
 
 
 def open_devices(config: StationConfig, clock: Clock, scanner: Scanner | None = None,
-                 scale: Scale | None = None) -> Devices:
-    """The devices the config's specs name; a `scanner` or `scale` given here replaces the configured one."""
+                 scale: Scale | None = None, *, source: Callable[[str], str | Words] | None = None) -> Devices:
+    """The devices the config's specs name; a `scanner` or `scale` given here replaces the configured one.
+    `source(key)` says where a spec came from ("…/station.toml: printer", "--printer"): a spec that
+    cannot be used is refused in one line naming it, as a settings error names its file and key."""
     from drivers.printers.factory import open_printer
     from drivers.scales import open_scale
     from drivers.scanners import open_scanner
+    from drivers.spec import SpecError
+
+    def opened(key: str, open_: Callable[[], T]) -> T:
+        try:
+            return open_()
+        except SpecError as exc:
+            if source is None:
+                raise
+            raise SpecError(N_("{source}: {problem}"), source=source(key), problem=exc.words) from None
 
     if scanner is None and config.scanner != WEDGE:
-        scanner = open_scanner(config.scanner, clock)
+        scanner = opened("scanner", lambda: open_scanner(config.scanner, clock))
     camera = None
     if config.camera:  # imported only when configured: it brings requests, ~0.1 s of start-up
         from drivers.camera import open_camera
 
-        camera = open_camera(config.camera, clock=clock)
-    return Devices(scanner, scale or open_scale(config.scale, clock), open_printer(config.printer), camera)
+        camera = opened("camera", lambda: open_camera(config.camera, clock=clock))
+    return Devices(scanner, scale or opened("scale", lambda: open_scale(config.scale, clock)),
+                   opened("printer", lambda: open_printer(config.printer)), camera)
+
+
+def configured_in(data_dir: Path) -> Callable[[str], str]:
+    """`open_devices`' source for specs read from station.toml."""
+    return lambda key: f"{Path(data_dir) / CONFIG_FILENAME}: {key}"
 
 
 def build_runtime(store: Store, data_dir: Path, config: StationConfig, clock: Clock, printer: LabelPrinter,

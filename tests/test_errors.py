@@ -57,6 +57,14 @@ def test_an_unknown_import_format_is_an_input_error(seeded: Path, tmp_path: Path
     assert "unknown format 'shopfy'" in one_line(proc)
 
 
+def test_a_device_spec_that_cannot_be_used_names_its_option(seeded: Path) -> None:
+    """pack's devices come from its options: a bad one is named as the option, as station.toml's are named
+    by file and key (tests/ui/test_start_errors.py), before any scan is read."""
+    proc = packbench("pack", "--data-dir", seeded, "--scans", "-", "--printer", "tcp:127.0.0.1:9?darkness=dark")
+    assert proc.returncode == ExitCode.INPUT
+    assert one_line(proc).startswith("packbench: --printer: tcp:127.0.0.1:9?darkness=dark: ")
+
+
 def test_server_port_out_of_range_is_one_line(tmp_path: Path) -> None:
     proc = packbench("server", "--port", "99999", "--data-dir", tmp_path / "srv")
     assert proc.returncode == ExitCode.INPUT

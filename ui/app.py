@@ -43,7 +43,7 @@ from ui.sync_status import SyncBar, SyncBridge
 from ui.triage_controller import TriageController
 from ui.triage_screen import TriageScreen
 from ui.wedge import WedgeFilter
-from wiring import WEDGE, OpenStation, open_devices, open_station
+from wiring import WEDGE, OpenStation, configured_in, open_devices, open_station
 
 MANIFESTS = "manifests"  # DATA_DIR/manifests/<batch>.pdf
 EVIDENCE = "evidence"  # DATA_DIR/evidence/<order>.pdf
@@ -128,8 +128,8 @@ def build_station(data_dir: Path, demo: bool = False, clock: Clock | None = None
         store.recover()  # after a crash or a full disk: this window is the one that may write
         if config.demo:
             seed_demo(store, clock)  # only into a store without orders
-        opened = open_station(store, data_dir, config, clock, open_devices(config, clock), retry_seconds,
-                              on_sync=sync.listen)
+        devices = open_devices(config, clock, source=configured_in(data_dir))
+        opened = open_station(store, data_dir, config, clock, devices, retry_seconds, on_sync=sync.listen)
     except Exception:
         store.close()
         lock.release()

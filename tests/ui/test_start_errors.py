@@ -25,6 +25,8 @@ def test_a_bad_printer_darkness_shows_the_error_dialog(
     monkeypatch.setattr(ui_app.QMessageBox, "critical", lambda parent, title, text: shown.append((parent, title, text)))
     assert ui_app.run_station(tmp_path) == ExitCode.INPUT
     assert len(shown) == 1 and says in shown[0][2]
+    # where the spec came from, as a settings error names its file and key
+    assert shown[0][2].startswith(f"{tmp_path / 'station.toml'}: printer: ") and printer in shown[0][2]
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == f"packbench: {shown[0][2]}"
 
