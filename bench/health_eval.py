@@ -221,8 +221,7 @@ def _seed_end(sdb: ServerDb) -> datetime:
 def false_positives() -> None:
     """Every indicator, whole and by station, over the clean week's 168 hours, each judged as the
     schedule judges it (on a rewound copy: the bench database is kept as it is)."""
-    from collections import Counter
-
+    from bench.health_false_positives import report_flags
     from server.db import open_database
     from server.health.seed import judge_as_of
 
@@ -239,15 +238,8 @@ def false_positives() -> None:
     sdb.close()
     admin.cursor().execute(f'DROP DATABASE "{AS_OF_DB}"')
     admin.close()
-    print(f"false positives, {last - timedelta(hours=24 * 7 - 1):%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC, "
-          f"each hour as of 5 min after it, whole and by station ({time.perf_counter() - started:.0f} s): "
-          f"{len(found.flagged)} flagged of {found.judged} judged = {found.rate:.2%}")
-    for (name, dimension), count in sorted(Counter((r.indicator.name, r.dimension or "whole")
-                                                   for r in found.flagged).items()):
-        print(f"    {name} ({dimension}): {count}")
-    for r in found.flagged:
-        print(f"    {r.hour:%m-%d %H:%M} {r.indicator.name} {r.key or 'whole'}: {r.shown(r.value)} "
-              f"(volume {r.volume}) against {r.shown(r.baseline)}, {r.why}, z {r.z if r.z is None else round(r.z, 1)}")
+    print("false positives, ", end="")
+    report_flags(found, last, time.perf_counter() - started)
 
 
 def _pages(requests: int, clock: Clock, hour: datetime) -> None:
