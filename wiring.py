@@ -50,7 +50,7 @@ class Devices:
 
 
 def open_devices(config: StationConfig, clock: Clock, scanner: Scanner | None = None,
-                 scale: Scale | None = None, *, source: Callable[[str], str | Words] | None = None) -> Devices:
+                 scale: Scale | None = None, *, source: Callable[[str], str | Words]) -> Devices:
     """The devices the config's specs name; a `scanner` or `scale` given here replaces the configured one.
     `source(key)` says where a spec came from ("…/station.toml: printer", "--printer"): a spec that
     cannot be used is refused in one line naming it, as a settings error names its file and key."""
@@ -63,8 +63,6 @@ def open_devices(config: StationConfig, clock: Clock, scanner: Scanner | None = 
         try:
             return open_()
         except SpecError as exc:
-            if source is None:
-                raise
             raise SpecError(N_("{source}: {problem}"), source=source(key), problem=exc.words) from None
 
     if scanner is None and config.scanner != WEDGE:

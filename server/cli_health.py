@@ -84,9 +84,12 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
             notify = channel_notifier(sdb, config, clock, args.warehouse)
         readings, alerts = check(sdb, clock, args.warehouse, hour=_hour(args.hour), weeks=args.weeks,
                                  dimension=args.by, notify=notify, zone=config.zone)
-        # Where a flagged indicator's excess comes from, as its alert says it (a whole-warehouse reading).
-        explained = {r.indicator.name: explain_kept(sdb, clock, args.warehouse, r, args.weeks)
-                     for r in readings if r.flagged and not r.key}
+        # Where a flagged whole-warehouse reading's excess comes from, as its alert says it (a new alert's
+        # explanation is already made).
+        explained = {(a.reading.indicator.name, a.reading.key): a.explanation for a in alerts}
+        for r in readings:
+            if r.flagged and not r.key and (r.indicator.name, r.key) not in explained:
+                explained[(r.indicator.name, r.key)] = explain_kept(sdb, clock, args.warehouse, r, args.weeks)
         if alerts:
             from server.alerts.store import deliver_due
 
@@ -99,8 +102,8 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
     base = config.public_url or f"http://127.0.0.1:{8700}"
     if args.json:
         print(json.dumps([{**r.as_json(base, args.warehouse),
-                           "explanation": _explanation_json(explained.get(r.indicator.name) if not r.key else None,
-                                                            config)} for r in readings], ensure_ascii=False))
+                           "explanation": _explanation_json(explained.get((r.indicator.name, r.key)), config)}
+                          for r in readings], ensure_ascii=False))
         return 0
     hour = readings[0].hour if readings else _hour(args.hour)
     print(cli_text(N_("order health of {warehouse}, hour {hour}, against the same hour of the previous {weeks} "
@@ -116,7 +119,7 @@ def cmd_health(args: argparse.Namespace, config: ServerConfig) -> int:
             value=r.shown(r.value), volume=r.volume, baseline=r.shown(r.baseline), sigma=r.shown(r.sigma),
             z="" if r.z is None else f" z={r.z_text(environment_language())}",
             why=f" — {_reason(r.why)}" if r.why else ""))
-        why = explained.get(r.indicator.name) if not r.key else None
+        why = explained.get((r.indicator.name, r.key))
         if why is not None:
             print(" " * width + "↳ " + local_hours(why.words, config.zone, named=True).text(environment_language()))
     for alert in alerts:

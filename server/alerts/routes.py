@@ -24,15 +24,13 @@ from app.i18n import N_, Phrase
 from app.settings_file import SETTINGS, NonBlank, toml_value
 from server.alerts.channels import AlertChannel
 
-SliceKey = NonBlank  # "dimension=value", checked against the health dimensions when server.toml is read
-
 
 @settings(frozen=True, config=SETTINGS)
 class HealthRoute:
     """One `[[health_routes]]` table."""
 
     channels: Annotated[tuple[NonBlank, ...], Field(min_length=1)]
-    slices: tuple[SliceKey, ...] = ()
+    slices: tuple[NonBlank, ...] = ()  # "dimension=value", checked against the health dimensions (route_problem)
     indicators: tuple[NonBlank, ...] = ()
 
     def concerns(self, indicator: str, slices: Collection[str]) -> bool:
