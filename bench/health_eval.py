@@ -7,15 +7,16 @@ keeping an hour's readings, and the console's health page, over 8 weeks of histo
 Creates the database `pb_health_bench` on 127.0.0.1:5432 (dropped first unless --keep finds it
 filled), migrates it and COPYs the demo history of `server.health.seed` (daily and weekly rhythm,
 four stations, three shops, three carriers, eight provinces, planted incidents) sized to about
-`--orders` orders, plus `--scans-per-parcel` scan facts per parcel in `station_event` (the facts the
-weight-mismatch and short-ship indicators read; 1 % weight mismatches, 0.3 % short-shipped), then
+`--orders` orders, with `--scans-per-parcel` scan facts per parcel in `station_event` (the seed's
+weighing and label, 1.5 % weights refused and 0.4 % short-shipped, which the weight-mismatch and
+short-ship rates read; the bench adds the order's and items' scans the rates pass over), then
 refreshes the parcels' projections (`server.fulfilment`: first carrier acceptance, first terminal and
 out-for-delivery events) as the seed does.
 Then it times, with the machine's load printed before and after:
 - `check` (what the scheduler runs each hour: every indicator, the warehouse as a whole, and its
   readings kept) for the hour of the planted incidents and the last complete hour, `--runs` times
   each, and keeping one hour's readings alone;
-- every indicator sliced by each dimension (station, packer, shop, carrier, province);
+- every indicator sliced by each dimension (station, packer, shop, carrier, province, tag);
 - the schedule's hourly evaluation of the 24 hours before each page hour (so the pages find them
   kept, as on a server whose schedule has been running), per hour;
 - through the ASGI app in process, p50 / p95 / max: the health page (the table, `--requests` times)
@@ -64,15 +65,13 @@ MEAN_RHYTHM = 0.82  # the seed's mean hourly × weekly factor (measured): orders
 
 
 def _scans(parcels: list[tuple[object, ...]], per_parcel: int, seq: list[int]) -> Iterable[tuple[object, ...]]:
-    """`per_parcel` scan facts at each parcel's packing time; outcomes drawn from the tracking number."""
+    """The scanner's facts at each parcel's packing time besides the weighing and label the seed writes:
+    the order and its items, `per_parcel` facts in all (so `per_parcel - 2` of them here)."""
+    outcomes = ("order_opened", "item_ok", "items_complete")
     for tracking, _, order_id, warehouse, station, packed, _, _ in parcels:
         draw = zlib.crc32(str(tracking).encode()) % 1000
-        for k in range(per_parcel):
-            outcome = "ok"
-            if k == per_parcel - 1 and draw < 10:
-                outcome = "weight_mismatch"
-            elif k == per_parcel - 1 and draw < 13:
-                outcome = "short_shipped"
+        for k in range(max(per_parcel - 2, 0)):
+            outcome = outcomes[min(k, len(outcomes) - 1)]
             seq[0] += 1
             packer = f"{station}-{'AB'[draw % 2]}"
             payload = (f'{{"actor":"{packer}","audit_seq":{seq[0]},"code":"690{draw:010d}","order_id":"{order_id}",'

@@ -23,6 +23,7 @@ from server.schema_hardening import HARDENING
 from server.schema_health import ALERT_WORDS, HEALTH
 from server.schema_health_readings import HEALTH_READINGS
 from server.schema_initial import INITIAL
+from server.schema_order_due import ORDER_DUE
 from server.schema_orders import ORDER_MONEY
 from server.schema_reports import HEALTH_INDEXES, REPORTS
 from server.schema_tracking_ends import TRACKING_ENDS
@@ -60,6 +61,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "exception case titles as words in each reader's language", CASE_WORDS),
     Migration(15, "order-health alert explanations as words in each reader's language", ALERT_WORDS),
     Migration(16, "each parcel's first terminal and out-for-delivery carrier events", TRACKING_ENDS),
+    Migration(17, "order-health index: orders by warehouse and ship-by", ORDER_DUE),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -138,7 +138,7 @@ def _render(p: Page, chosen: str, hour: str | None, indicator: str | None, probl
     return p.render("health.html", 400 if problem else 200, warehouse=chosen, hour=at, readings=readings,
                     detail=detail, silences=active, zone=p.svc.config.zone, keep={"hour": hour} if hour else {},
                     problem=problem, indicators=INDICATORS, dimension_names=PART_NAMES,
-                    slice_text=lambda value: str(localize(slice_words(value), p.lang)),
+                    slice_text=lambda value, dimension="": str(localize(slice_words(value, dimension), p.lang)),
                     shown=indicator or "", max_hours=MAX_SILENCE_HOURS, reports=published.listed(sdb, chosen))
 
 

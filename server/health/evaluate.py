@@ -37,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from app.clock import iso
@@ -133,11 +134,21 @@ def windows(hour: datetime, weeks: int, neighbours: bool = False) -> list[tuple[
     return [(iso(s), iso(s + timedelta(hours=1))) for s in starts]
 
 
+Rows = list[tuple[Any, ...]]  # the rows a query fetched: (window, slice, numerator, denominator)
+
+
 def measure(sdb: ServerDb, indicator: Indicator, warehouse: str, spans: Sequence[tuple[str, str]],
-            dimension: str | None) -> dict[tuple[int, str], Measure]:
-    """(window index, slice) → the indicator's value and volume there."""
+            dimension: str | None, read: dict[str, Rows] | None = None) -> dict[tuple[int, str], Measure]:
+    """(window index, slice) → the indicator's value and volume there. `read` keeps the rows of each
+    query run: a duration's p50 and p90 are one query's facts, read once for both."""
     sql = query(indicator, dimension, spans, sdb.postgres)
-    rows = sdb.execute(sql, (warehouse,) * sql.count("?")).fetchall()
+    kept = read if read is not None else {}
+    if sql not in kept:
+        kept[sql] = sdb.execute(sql, (warehouse,) * sql.count("?")).fetchall()
+    return _measures(indicator, kept[sql])
+
+
+def _measures(indicator: Indicator, rows: Rows) -> dict[tuple[int, str], Measure]:
     grouped: dict[tuple[int, str], list[tuple[float, float]]] = defaultdict(list)
     for n, key, num, den in rows:
         if num is None:
@@ -284,6 +295,7 @@ def evaluate_hours(sdb: ServerDb, warehouse: str, hours: Sequence[datetime], *, 
     chosen = [BY_NAME[n] for n in names] if names is not None else list(INDICATORS)
     quiet = silenced or set()
     readings: list[list[Reading]] = [[] for _ in hours]
+    read: dict[str, Rows] = {}
     for indicator in chosen:
         if dimension is not None and dimension not in indicator.slices:
             continue
@@ -291,7 +303,7 @@ def evaluate_hours(sdb: ServerDb, warehouse: str, hours: Sequence[datetime], *, 
         spans = sorted({span for spans_of_hour in needed for span in spans_of_hour})
         position = {span: n for n, span in enumerate(spans)}
         with sdb.connection():
-            measured = measure(sdb, indicator, warehouse, spans, dimension)
+            measured = measure(sdb, indicator, warehouse, spans, dimension, read)
         for out, hour, (now_span, *past) in zip(readings, hours, needed, strict=True):
             now_n = position[now_span]
             for key in sorted({key for (n, key) in measured if n == now_n}) or [""]:

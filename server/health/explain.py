@@ -212,7 +212,7 @@ def explain_slices(reading: Reading, slices: Mapping[str, Sequence[Reading]],
     share, dimension, top = best
     hour, indicator = reading.hour, reading.indicator
     words = {"share": f"{share:.0%}", "indicator": indicator.named, "dimension": part_named(dimension),
-             "slice": slice_words(top.slice), "hour": iso(hour)}
+             "slice": slice_words(top.slice, dimension), "hour": iso(hour)}
     if indicator.kind == "count" or not found:
         return Explanation(dimension, top.slice, share, Phrase(EXPLANATION, words))
     expect = expected(top)
@@ -226,7 +226,7 @@ def explain_slices(reading: Reading, slices: Mapping[str, Sequence[Reading]],
         second, value, held = also
         now = [f for f in now if value in parts_of(f, second, hour)]
         share, own = share * held / own, held
-        words |= {"dimension2": part_named(second), "slice2": slice_words(value)}
+        words |= {"dimension2": part_named(second), "slice2": slice_words(value, second)}
     span = _span(indicator, now, hour, expect, own)
     if span is not None:
         first, last, held = span

@@ -3,9 +3,10 @@
 A4, CJK font embedded, charts drawn as vector graphics (reportlab's own lines and polygons, no
 images). For each indicator: its daily value over the period against the baseline of the same
 weekday over the four weeks before (median ± MAD-based σ, as the hourly evaluation), as a chart and a
-line of figures; the days beyond 2σ in the bad direction are listed, with the hourly anomalies the
-server alerted in the period and their explanations; then the top five exception tags per week as a
-heat map (a row per tag, a column per week), with a note when one tag leads three weeks running, and
+line of figures; the days beyond 2σ in the bad direction are listed, each with the slice its excess
+comes from (`day_explanation`), and the hourly anomalies the server alerted in the period with their
+explanations; then the top five exception tags per week as a heat map (a row per tag, a column per
+week), with a note when one tag leads three weeks running, a reconciliation summary by shop, and
 delivery time by carrier. A report of a period not over yet (the CLI's current week) judges only its
 days that are over.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,8 +34,8 @@ from app.i18n import N_, Phrase
 from app.stored_words import load_words
 from app.terms import CASE_TAGS
 from server.db import ServerDb
-from server.health.evaluate import Measure, Reading, judge, measure
-from server.health.explain import local_hours
+from server.health.evaluate import Measure, Reading, Rows, judge, measure
+from server.health.explain import Explanation, explain_slices, local_hours
 from server.health.indicators import BY_NAME, INDICATORS, Indicator, what
 from server.health.state import HealthError
 
@@ -115,16 +116,38 @@ def daily(sdb: ServerDb, warehouse: str, indicator: Indicator, days: list[date],
         now = measured.get((n * step, ""), Measure(None, 0)) if over else Measure(None, 0)
         history = [measured.get((n * step + k, ""), Measure(None, 0)) for k in range(1, step)]
         start = datetime.combine(day, time(0), zone).astimezone(UTC)
-        daily_indicator = indicator if indicator.kind != "count" else _scaled(indicator)
-        out.append(judge(daily_indicator, now, history, hour=start))
+        out.append(judge(_per_day(indicator), now, history, hour=start))
     return out
 
 
-def _scaled(indicator: Indicator) -> Indicator:
-    """A count's minimum volume is per hour; a day holds about twenty working hours of it."""
-    from dataclasses import replace
+def _per_day(indicator: Indicator) -> Indicator:
+    """The indicator judged by the day: a count's minimum volume is per hour, and a day holds about
+    twenty working hours of it."""
+    return indicator if indicator.kind != "count" else replace(indicator, min_volume=indicator.min_volume * 20)
 
-    return replace(indicator, min_volume=indicator.min_volume * 20)
+
+def day_explanation(sdb: ServerDb, warehouse: str, reading: Reading, zone: ZoneInfo) -> Explanation | None:
+    """Where a flagged day's excess comes from: the day by each dimension the indicator is sliced by,
+    each slice against the same weekday of the four weeks before (as `daily`), and `explain_slices`
+    names the slice holding the largest share of it — worded with the day where an hour's explanation
+    has its hour. By slices alone: a day's facts are too many to narrow by SKU and minutes, and the
+    hours that narrow it are the alerts listed beside."""
+    day = reading.hour.astimezone(zone).date()
+    spans = [_day_window(day - timedelta(weeks=k), zone) for k in range(BASELINE_WEEKS + 1)]
+    indicator = _per_day(reading.indicator)
+    slices: dict[str, list[Reading]] = {}
+    with sdb.connection():
+        for dimension in indicator.slices:
+            measured = measure(sdb, indicator, warehouse, spans, dimension)
+            slices[dimension] = [
+                judge(indicator, measured[(0, key)], [measured.get((k, key), Measure(None, 0))
+                                                      for k in range(1, len(spans))],
+                      dimension=dimension, slice_=key, hour=reading.hour)
+                for key in sorted(key for n, key in measured if n == 0)]
+    found = explain_slices(reading, slices)
+    if found is None:
+        return None
+    return replace(found, words=Phrase(found.words.message, {**found.words.fields, "hour": day.isoformat()}))
 
 
 def top_tags(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> list[tuple[str, list[tuple[str, int]]]]:
@@ -226,7 +249,7 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     story: list[object] = [Paragraph(f"{title} · {warehouse} · {period_.label}", head),
                            Paragraph(f"{period_.first.isoformat()} – {period_.last.isoformat()} ({zone.key}). "
                                      f"{method}", body)]
-    flagged_days: list[tuple[str, str, str, str]] = []
+    flagged_days: list[tuple[str, str, str, str, str]] = []
     width, height = 170 * mm, 32 * mm
     for indicator in INDICATORS:
         series = daily(sdb, warehouse, indicator, period_.days, zone, until)
@@ -258,8 +281,10 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
                 drawing.add(Polygon([i * step - 2, y(r.value) - 2, i * step + 2, y(r.value) - 2, i * step + 2,
                                      y(r.value) + 2, i * step - 2, y(r.value) + 2], fillColor=colors.red,
                                     strokeColor=None))
+                lead = day_explanation(sdb, warehouse, r, zone)
                 flagged_days.append((r.hour.astimezone(zone).date().isoformat(), _name(indicator, words),
-                                     r.shown(r.value), r.shown(r.baseline)))
+                                     r.shown(r.value), r.shown(r.baseline),
+                                     words(lead.words, sep=" / ") if lead else "—"))
         shown = ", ".join(f"{r.hour.astimezone(zone):%m-%d} {r.shown(r.value)}" for r in series)
         story += [Paragraph(_name(indicator, words, " · "), sub), drawing,
                   Paragraph(shown, body)]
@@ -267,11 +292,12 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     if flagged_days:
         # An indicator's name in both languages is longer than its column: a paragraph wraps it, a
         # plain cell ran over the value beside it.
-        table = Table([[_("Day"), _("Indicator"), _("Value"), _("Baseline")],
-                       *[[day, Paragraph(name, body), value, baseline] for day, name, value, baseline in flagged_days]],
-                      colWidths=[30 * mm, 80 * mm, 30 * mm, 30 * mm])
+        table = Table([[_("Day"), _("Indicator"), _("Value"), _("Baseline"), Paragraph(_("Explanation"), body)],
+                       *[[day, Paragraph(name, body), value, baseline, Paragraph(why, body)]
+                         for day, name, value, baseline, why in flagged_days]],
+                      colWidths=[22 * mm, 48 * mm, 20 * mm, 20 * mm, 60 * mm])
         table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
-                                   ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+                                   ("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         story.append(table)
     else:
         story.append(Paragraph(_("No day beyond 2σ in this period."), body))
@@ -305,14 +331,16 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     if unknown:
         label = _("Packed but unknown to the platform")
         story.append(Paragraph(f"{label}: {unknown}", body))
-    story.append(Paragraph(_("Delivery time by carrier (handed over → delivered, p90)", sep=" · "), sub))
+    story.append(Paragraph(_("Delivery time by carrier (handed over → delivered, p50 / p90)", sep=" · "), sub))
     lo = _day_window(period_.first, zone)[0]
     hi = _day_window(period_.last, zone)[1]
+    read: dict[str, Rows] = {}  # p50 and p90 are one query's facts
     with sdb.connection():
-        by_carrier = measure(sdb, BY_NAME["delivery_time_p90"], warehouse, [(lo, hi)], "carrier")
-    sla = [[carrier or "?", f"{m.value:.1f} h" if m.value is not None else "—", str(m.volume)]
-           for (_whole, carrier), m in sorted(by_carrier.items())] or [["—", "—", "0"]]
-    table = Table([[_("Carrier"), "p90", _("Parcels")], *sla], colWidths=[40 * mm, 40 * mm, 40 * mm])
+        p50, p90 = (measure(sdb, BY_NAME[name], warehouse, [(lo, hi)], "carrier", read)
+                    for name in ("delivery_time_p50", "delivery_time_p90"))
+    sla = [[key[1] or "?", _hours(p50[key].value), _hours(m.value), str(m.volume)]
+           for key, m in sorted(p90.items())] or [["—", "—", "—", "0"]]
+    table = Table([[_("Carrier"), "p50", "p90", _("Parcels")], *sla], colWidths=[40 * mm, 30 * mm, 30 * mm, 30 * mm])
     table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
                                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
     story += [table, Spacer(1, 4 * mm)]
@@ -322,6 +350,10 @@ def write_report(sdb: ServerDb, warehouse: str, period_: Period, out: Path, zone
     doc.build(story, onLaterPages=lambda canvas, d: pages.append(d.page),
               onFirstPage=lambda canvas, d: pages.append(d.page))
     return len(pages)
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} h"
 
 
 def reconciliation(sdb: ServerDb, warehouse: str, period_: Period, zone: ZoneInfo) -> list[Row]:

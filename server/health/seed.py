@@ -4,7 +4,8 @@ Seeded (the same seed gives the same history) and shaped like a real warehouse: 
 daily rhythm (quiet at night, peaks late morning and evening) and a weekly one (Monday the busiest,
 Sunday the quietest); four stations with two packers each; three shops; SF, ZTO and YTO; receivers
 in eight provinces. Each order is paid, packed 1–5 h later at a station (scans, shipments, the
-odd reprint and misread counted per station-hour, the odd exception case of a few tags), handed
+odd reprint and misread counted per station-hour; its weighing and label as scan facts, the odd
+weight refused or short-ship; the odd exception case of a few tags), handed
 over 1–4 h after packing, picked up, carried and delivered with carrier-realistic delays. A few
 incidents are planted in the last day's latest busy hour (13:00–21:00 local, at least 6 h back) so
 the health page and the reports have something to find — and the tests something to check:
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from app.audit import canonical_json
 from app.clock import iso
 from app.store.states import OrderStatus
 from server.db import ServerDb
@@ -60,6 +62,7 @@ PRODUCTS = {
 LISTING_ERROR = PRODUCTS[SHOPS[1][1]][1]
 BUSY_PACKING = (13, 21)  # local hours when most parcels are packed (orders are packed 1–5 h after payment)
 CASE_SHARE = 0.004  # of parcels, an exception case opened at the bench
+WEIGHT_REFUSED, SHORT_SHIPPED = 0.015, 0.004  # of parcels, weighed out of tolerance first; approved short
 # The tags those cases carry, with their shares: weight mismatches lead, as on a real bench.
 CASE_MIX = (("weight_mismatch", 0.35), ("pack_mismatch", 0.25), ("address_risk", 0.15), ("stock_gap", 0.1),
             ("logistics_anomaly", 0.1), ("supervisor_call", 0.05))
@@ -181,6 +184,7 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
             _trail(rnd, carrier, tracking, handed, end, rows, out,
                    stalled="pickup" in incidents and carrier == "ZTO"
                    and incident_hour - timedelta(hours=16) <= handed < incident_hour + timedelta(hours=6))
+        rows["station_event"] += _bench_facts(order_id, station, packed)
         case = rnd.random()
         if case < CASE_SHARE:
             rows["station_event"].append((station, "exception.opened", iso(packed),
@@ -191,6 +195,23 @@ def _one_order(rnd: random.Random, warehouse: str, paid: datetime, end: datetime
                           "", iso(paid), pos))
     rows["order_line"] += [(order_id, n, sku, name, lines.choice((1, 1, 2)), price)
                            for n, (sku, name, price) in enumerate(products, start=1)]
+
+
+def _bench_facts(order_id: str, station: str, packed: datetime) -> list[tuple[object, ...]]:
+    """The scan facts of a parcel's weighing and labelling, as a station pushes them (`app.pack.flow`):
+    its weight judged (`WEIGHT_REFUSED` of them refused first), the odd short-ship a supervisor approved
+    (`SHORT_SHIPPED`), its label queued. Drawn from the order's id, not the seed's stream (as its lines
+    are), so the rest of the history is what it was without them."""
+    draw = random.Random(f"{order_id}/bench")
+    packer = draw.choice(PACKERS[station])
+    outcomes = [("scale", "weight_mismatch")] if draw.random() < WEIGHT_REFUSED else []
+    if draw.random() < SHORT_SHIPPED:
+        outcomes.append(("scanner", "short_shipped"))
+    outcomes.append(("scale", "label_queued"))
+    return [(station, "scan", iso(packed), canonical_json({"actor": packer, "code": None, "order_id": order_id,
+                                                           "outcome": outcome, "source": source,
+                                                           "station": station}))
+            for source, outcome in outcomes]
 
 
 def _case_tag(u: float) -> str:
