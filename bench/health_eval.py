@@ -161,6 +161,7 @@ def measure(runs: int, requests: int) -> None:
     from server.health import check, last_complete_hour, stored
     from server.health.evaluate import evaluate
     from server.health.indicators import DIMENSIONS
+    from server.health.seed import incidents_hour
     from server.migrations import migrate, schema_version
     from server.models import database_proxy
 
@@ -174,7 +175,7 @@ def measure(runs: int, requests: int) -> None:
         sdb.execute('DELETE FROM "health_reading"')
     seed_end = _seed_end(sdb)
     clock = FakeClock(seed_end + timedelta(minutes=5))
-    incident = seed_end - timedelta(hours=6)
+    incident = incidents_hour(seed_end)
     last = last_complete_hour(clock)
     for name, hour in (("incident hour", incident), ("last complete hour", last)):
         timings = []

@@ -21,6 +21,7 @@ from app.clock import SystemClock, iso, parse_iso
 from app.i18n import N_, Phrase, environment_language, localize
 from server.config import ServerConfig
 from server.db import ServerDb
+from server.health.evaluate import NOT_MATERIAL
 from server.health.explain import Explanation, local_hours
 from server.health.indicators import DIMENSIONS, slice_words
 from server.health.state import HealthError
@@ -28,7 +29,8 @@ from server.migrations import migrated
 
 CLI_ACTOR = "cli"
 # A reading's reason as the CLI says it; "2σ" is a symbol, a threshold's "max 5" its option and value.
-REASONS = {"too few facts": N_("too few facts"), "no baseline yet": N_("no baseline yet")}
+REASONS = {"too few facts": N_("too few facts"), "no baseline yet": N_("no baseline yet"),
+           NOT_MATERIAL: N_("beyond 2σ, but too small or too likely by chance to flag")}
 THRESHOLD = "threshold "
 
 

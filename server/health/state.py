@@ -20,7 +20,7 @@ from app.errors import BadValue
 from app.i18n import N_
 from app.stored_words import dump_words
 from server.db import ServerDb
-from server.health.evaluate import Reading
+from server.health.evaluate import NOT_MATERIAL, Reading
 from server.health.explain import Explanation, local_hours
 from server.health.indicators import BY_NAME
 
@@ -134,7 +134,7 @@ def track_alerts(sdb: ServerDb, clock: Clock, warehouse: str, readings: Sequence
                      json.dumps(dump_words(why.words), ensure_ascii=False) if why else None, now))
                 if inserted.rowcount == 1:  # another worker opened it first: that one notifies
                     opened.append(NewAlert(reading, why))
-        elif not reading.flagged and key in open_rows and reading.why != "too few facts":
+        elif not reading.flagged and key in open_rows and reading.why not in ("too few facts", NOT_MATERIAL):
             with sdb.connection(), sdb.write():
                 sdb.execute('UPDATE "health_alert" SET "recovered_at" = ? WHERE "warehouse" = ? AND "indicator" = ? '
                             'AND "slice" = ? AND "recovered_at" IS NULL', (now, warehouse, key[0], key[1]))
