@@ -64,8 +64,9 @@ TAIL = 0.5 * math.erfc(SIGMAS / math.sqrt(2))  # how rare 2σ is under a normal 
 # of a clean hour would raise a false alarm about one hour in three; so a rate's or count's bad facts
 # must be as unlikely as 2σ is for the hour's readings as a whole — a tail of 2.3 % / 21 (Bonferroni,
 # about 3.1σ one-sided for a normal law): a clean hour flags anything at most 2.3 % of the time. The
-# demo's clean week flagged 4 of its 3,528 whole-warehouse readings under the per-reading tail (scan
-# errors 7–8 where 3 were expected, 1–2 % likely each); the planted incidents' tails are below 10^-6.
+# demo's clean week (40 orders/h) flagged 4 whole-warehouse readings under the per-reading tail (scan
+# errors 7–8 where 3 were expected, 1–2 % likely each); the planted incidents at a quiet hour (25
+# orders/h) are 2 in 10^4 likely (5 refunds where 0.17 are expected) and less.
 HOUR_TAIL = TAIL / len(INDICATORS)
 # The fewest bad facts an hour is expected to hold when judging how likely its own are: a history of
 # zeros does not make one impossible. Half a fact: 5 bad facts in a slice that had none flag (1.7 in
